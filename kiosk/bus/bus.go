@@ -1,0 +1,233 @@
+// Package bus is the D-Bus contract between the kiosk shell and anything
+// that controls it (the agent, IT tooling): the names, the methods, the
+// signals and the keys of their dictionaries, a Client for callers and Serve
+// for the shell. It has no cgo, so the agent can import it.
+//
+// The contract (DESIGN.md, "Contracts"):
+//
+//	name       org.accesskiosk.Kiosk1 (session bus, or system bus when the kiosk config says dbus: system)
+//	object     /org/accesskiosk/Kiosk1
+//	interface  org.accesskiosk.Kiosk1
+//	method     EndSession(s reason)
+//	method     Status() -> a{sv}            at least state (s) and session_started_unix_ms (x, 0 when idle)
+//	method     ShowMessage(s text, u seconds)  staff message on screen; 0 seconds means the default
+//	signal     SessionStarted(x unix_ms)
+//	signal     SessionEnded(s reason, a{sv} receipt)
+//
+// Nothing in Status or a receipt may carry a URL, text a resident typed or
+// anything else about what a resident did: only states, counts and durations.
+package bus
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// The well-known name, object path and interface of the kiosk.
+const (
+	Name      = "org.accesskiosk.Kiosk1"
+	Path      = dbus.ObjectPath("/org/accesskiosk/Kiosk1")
+	Interface = "org.accesskiosk.Kiosk1"
+)
+
+// Member names.
+const (
+	MethodEndSession    = "EndSession"
+	MethodStatus        = "Status"
+	MethodShowMessage   = "ShowMessage"
+	SignalSessionStart  = "SessionStarted"
+	SignalSessionEnded  = "SessionEnded"
+	statusKeyState      = "state"
+	statusKeyStartedMs  = "session_started_unix_ms"
+	statusKeyVersion    = "version"
+	statusKeyUptimeMs   = "uptime_ms"
+	statusKeySessions   = "sessions_ended"
+	statusKeyWebCrashes = "web_process_crashes"
+)
+
+// States the kiosk reports in Status.
+const (
+	StateStarting  = "starting"   // shell up, home page not yet shown
+	StateIdle      = "idle"       // home page showing, nobody using it
+	StateInSession = "in_session" // a resident is using it
+	StateWarning   = "warning"    // "Are you still there?" countdown showing
+	StateResetting = "resetting"  // wiping and loading home
+)
+
+// Reasons a session ends, as sent in EndSession and SessionEnded.
+const (
+	ReasonIdle         = "idle_timeout"
+	ReasonToolbar      = "toolbar" // the resident pressed End session
+	ReasonDBus         = "dbus"    // an EndSession call with no reason of its own
+	ReasonWebCrash     = "web_process_crashed"
+	ReasonFleetCommand = "fleet_command" // IT staff, through the agent
+	ReasonHandover     = "handover"      // a volunteer handed the kiosk back
+	ReasonShutdown     = "shutdown"      // the kiosk is stopping
+	maxReasonLen       = 64
+)
+
+// ValidReason reports whether r is an acceptable reason: short, lower-case
+// ASCII letters, digits and underscores. Reasons are labels, never free text.
+func ValidReason(r string) bool {
+	if r == "" || len(r) > maxReasonLen {
+		return false
+	}
+	for _, c := range r {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Status is the decoded answer of the Status method.
+type Status struct {
+	State                string
+	SessionStartedUnixMs int64 // 0 when no session is active
+	Version              string
+	UptimeMs             int64
+	SessionsEnded        int64 // since the shell started
+	WebProcessCrashes    int64 // since the shell started
+}
+
+// Map encodes s as the a{sv} the Status method returns.
+func (s Status) Map() map[string]dbus.Variant {
+	return map[string]dbus.Variant{
+		statusKeyState:      dbus.MakeVariant(s.State),
+		statusKeyStartedMs:  dbus.MakeVariant(s.SessionStartedUnixMs),
+		statusKeyVersion:    dbus.MakeVariant(s.Version),
+		statusKeyUptimeMs:   dbus.MakeVariant(s.UptimeMs),
+		statusKeySessions:   dbus.MakeVariant(s.SessionsEnded),
+		statusKeyWebCrashes: dbus.MakeVariant(s.WebProcessCrashes),
+	}
+}
+
+// ParseStatus decodes a Status a{sv}. state and session_started_unix_ms are
+// required; the other keys are optional (older shells may lack them).
+func ParseStatus(m map[string]dbus.Variant) (Status, error) {
+	var s Status
+	if err := need(m, statusKeyState, &s.State); err != nil {
+		return s, err
+	}
+	if err := need(m, statusKeyStartedMs, &s.SessionStartedUnixMs); err != nil {
+		return s, err
+	}
+	opt(m, statusKeyVersion, &s.Version)
+	opt(m, statusKeyUptimeMs, &s.UptimeMs)
+	opt(m, statusKeySessions, &s.SessionsEnded)
+	opt(m, statusKeyWebCrashes, &s.WebProcessCrashes)
+	return s, nil
+}
+
+// Receipt is what a SessionEnded signal says about a wipe: what was cleared
+// and how long the reset took. It says nothing about what the resident did.
+type Receipt struct {
+	// Cleared names what was thrown away, from the Cleared* constants.
+	Cleared []string
+	// Failed names steps that did not complete (same vocabulary); empty when the wipe was whole.
+	Failed []string
+	// ResetMs is end requested → fresh home page finished loading.
+	ResetMs int64
+	// SessionMs is how long the session lasted (first input → end requested).
+	SessionMs int64
+	// StartedUnixMs and EndedUnixMs bound the session (ms since the epoch).
+	StartedUnixMs int64
+	EndedUnixMs   int64
+	// Assisted is true when a volunteer unlocked an assisted session.
+	Assisted bool
+	// Category and Outcome are the volunteer's two taps at the end of an
+	// assisted session: identifiers from the kiosk config, "" when skipped.
+	Category string
+	Outcome  string
+}
+
+// What a wipe clears, as named in Receipt.Cleared and Receipt.Failed.
+const (
+	ClearedWebView     = "web_view"     // the view and its web process
+	ClearedWebsiteData = "website_data" // the ephemeral data manager: cookies, storage, caches, service workers
+	ClearedClipboard   = "clipboard"    // CLIPBOARD and PRIMARY selections
+	ClearedDownloads   = "downloads"    // the session's download folder
+	ClearedSettings    = "settings"     // zoom, contrast, language, keyboard
+	ClearedHistory     = "history"      // back/forward list
+)
+
+const (
+	rcCleared   = "cleared"
+	rcFailed    = "failed"
+	rcResetMs   = "reset_ms"
+	rcSessionMs = "session_ms"
+	rcStarted   = "started_unix_ms"
+	rcEnded     = "ended_unix_ms"
+	rcAssisted  = "assisted"
+	rcCategory  = "category"
+	rcOutcome   = "outcome"
+)
+
+// Map encodes r as the a{sv} of a SessionEnded signal.
+func (r Receipt) Map() map[string]dbus.Variant {
+	m := map[string]dbus.Variant{
+		rcCleared:   dbus.MakeVariant(nonNil(r.Cleared)),
+		rcFailed:    dbus.MakeVariant(nonNil(r.Failed)),
+		rcResetMs:   dbus.MakeVariant(r.ResetMs),
+		rcSessionMs: dbus.MakeVariant(r.SessionMs),
+		rcStarted:   dbus.MakeVariant(r.StartedUnixMs),
+		rcEnded:     dbus.MakeVariant(r.EndedUnixMs),
+		rcAssisted:  dbus.MakeVariant(r.Assisted),
+	}
+	if r.Category != "" {
+		m[rcCategory] = dbus.MakeVariant(r.Category)
+	}
+	if r.Outcome != "" {
+		m[rcOutcome] = dbus.MakeVariant(r.Outcome)
+	}
+	return m
+}
+
+// ParseReceipt decodes a SessionEnded receipt. reset_ms and cleared are
+// required; everything else is optional.
+func ParseReceipt(m map[string]dbus.Variant) (Receipt, error) {
+	var r Receipt
+	if err := need(m, rcResetMs, &r.ResetMs); err != nil {
+		return r, err
+	}
+	if err := need(m, rcCleared, &r.Cleared); err != nil {
+		return r, err
+	}
+	opt(m, rcFailed, &r.Failed)
+	opt(m, rcSessionMs, &r.SessionMs)
+	opt(m, rcStarted, &r.StartedUnixMs)
+	opt(m, rcEnded, &r.EndedUnixMs)
+	opt(m, rcAssisted, &r.Assisted)
+	opt(m, rcCategory, &r.Category)
+	opt(m, rcOutcome, &r.Outcome)
+	return r, nil
+}
+
+// Reset is the receipt's reset time as a duration.
+func (r Receipt) Reset() time.Duration { return time.Duration(r.ResetMs) * time.Millisecond }
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func need[T any](m map[string]dbus.Variant, key string, dst *T) error {
+	v, ok := m[key]
+	if !ok {
+		return fmt.Errorf("kiosk bus: missing key %q", key)
+	}
+	if err := v.Store(dst); err != nil {
+		return fmt.Errorf("kiosk bus: key %q: %w", key, err)
+	}
+	return nil
+}
+
+func opt[T any](m map[string]dbus.Variant, key string, dst *T) {
+	if v, ok := m[key]; ok {
+		_ = v.Store(dst) // an optional key of the wrong type is ignored
+	}
+}

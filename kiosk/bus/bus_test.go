@@ -1,0 +1,161 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"accesskiosk/kiosk/bus"
+	"accesskiosk/kiosk/bus/bustest"
+)
+
+type fakeShell struct {
+	mu       sync.Mutex
+	ended    []string
+	messages []string
+	failEnd  error
+}
+
+func (f *fakeShell) EndSession(reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failEnd != nil {
+		return f.failEnd
+	}
+	f.ended = append(f.ended, reason)
+	return nil
+}
+
+func (f *fakeShell) Status() bus.Status {
+	return bus.Status{State: bus.StateInSession, SessionStartedUnixMs: 1700000000000, Version: "test"}
+}
+
+func (f *fakeShell) ShowMessage(text string, seconds uint32) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.messages = append(f.messages, text)
+	if seconds != bus.DefaultMessageSeconds && seconds != 5 {
+		return errors.New("unexpected seconds")
+	}
+	return nil
+}
+
+func TestContractOverRealBus(t *testing.T) {
+	addr := bustest.Start(t)
+	shell := &fakeShell{}
+	srv, err := bus.Serve(bustest.Conn(t, addr), shell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second kiosk on the same bus is refused.
+	if _, err := bus.Serve(bustest.Conn(t, addr), &fakeShell{}); !errors.Is(err, bus.ErrNameTaken) {
+		t.Errorf("second Serve: err = %v, want ErrNameTaken", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client := bus.NewClient(bustest.Conn(t, addr))
+	events, err := client.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := client.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != bus.StateInSession || st.SessionStartedUnixMs != 1700000000000 || st.Version != "test" {
+		t.Errorf("Status = %+v", st)
+	}
+
+	if err := client.EndSession(ctx, bus.ReasonFleetCommand); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"Has Spaces", "https://evil.example/", strings.Repeat("a", 65)} {
+		if err := client.EndSession(ctx, bad); err == nil || !strings.Contains(err.Error(), "reason") {
+			t.Errorf("EndSession(%q) err = %v, want refusal", bad, err)
+		}
+	}
+	if err := client.ShowMessage(ctx, "Closing in 10 minutes", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.ShowMessage(ctx, "  ", 0); err == nil {
+		t.Error("empty message accepted")
+	}
+	if err := client.ShowMessage(ctx, strings.Repeat("x", bus.MaxMessageLen+1), 0); err == nil {
+		t.Error("long message accepted")
+	}
+	shell.mu.Lock()
+	if len(shell.ended) != 1 || shell.ended[0] != bus.ReasonFleetCommand || len(shell.messages) != 1 {
+		t.Errorf("shell saw ended=%v messages=%v", shell.ended, shell.messages)
+	}
+	shell.failEnd = errors.New("busy")
+	shell.mu.Unlock()
+	if err := client.EndSession(ctx, "dbus"); err == nil || !strings.Contains(err.Error(), "busy") {
+		t.Errorf("failing EndSession err = %v", err)
+	}
+
+	if err := srv.SessionStarted(42); err != nil {
+		t.Fatal(err)
+	}
+	want := bus.Receipt{Cleared: []string{bus.ClearedWebView, bus.ClearedWebsiteData}, ResetMs: 123, SessionMs: 5000, Assisted: true, Category: "council_tax"}
+	if err := srv.SessionEnded(bus.ReasonIdle, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ev := next(t, events)
+	if ev.Kind != bus.EventStarted || ev.UnixMs != 42 {
+		t.Errorf("first event = %+v", ev)
+	}
+	ev = next(t, events)
+	if ev.Kind != bus.EventEnded || ev.Reason != bus.ReasonIdle || ev.Err != nil {
+		t.Fatalf("second event = %+v", ev)
+	}
+	if ev.Receipt.ResetMs != 123 || len(ev.Receipt.Cleared) != 2 || !ev.Receipt.Assisted || ev.Receipt.Category != "council_tax" || ev.Receipt.Outcome != "" {
+		t.Errorf("receipt = %+v", ev.Receipt)
+	}
+	if ev := next(t, events); ev.Kind != bus.EventGone {
+		t.Errorf("after Close: event = %+v, want EventGone", ev)
+	}
+}
+
+func next(t *testing.T, ch <-chan bus.Event) bus.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-ch:
+		if !ok {
+			t.Fatal("event channel closed")
+		}
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event within 5s")
+	}
+	return bus.Event{}
+}
+
+func TestValidReason(t *testing.T) {
+	for r, want := range map[string]bool{"idle_timeout": true, "a1": true, "": false, "Idle": false, "a-b": false, "x/y": false} {
+		if got := bus.ValidReason(r); got != want {
+			t.Errorf("ValidReason(%q) = %v", r, got)
+		}
+	}
+}
+
+func TestParseRequiresKeys(t *testing.T) {
+	m := bus.Status{State: "idle"}.Map()
+	delete(m, "state")
+	if _, err := bus.ParseStatus(m); err == nil {
+		t.Error("status without state parsed")
+	}
+	r := bus.Receipt{ResetMs: 1}.Map()
+	delete(r, "reset_ms")
+	if _, err := bus.ParseReceipt(r); err == nil {
+		t.Error("receipt without reset_ms parsed")
+	}
+}
