@@ -475,3 +475,32 @@ func Check(dir string) (*Manifest, error) {
 	}
 	return m, nil
 }
+
+// Verify reads an uncompressed bundle tar stream to its end, checking the
+// manifest and every file against it, without writing anything.
+func Verify(r io.Reader) error {
+	m, tr, err := ReadManifest(r)
+	if err != nil {
+		return err
+	}
+	for i, f := range m.Files {
+		hdr, err := tr.Next()
+		if err != nil {
+			return fmt.Errorf("%w: entry %d (%s): %v", ErrBadBundle, i+1, f.Path, err)
+		}
+		if hdr.Typeflag != tar.TypeReg || hdr.Name != f.Path || hdr.Size != f.Size {
+			return fmt.Errorf("%w: entry %d is %q, manifest says %q (%d bytes)", ErrBadBundle, i+1, hdr.Name, f.Path, f.Size)
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, tr); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrBadBundle, f.Path, err)
+		}
+		if hex.EncodeToString(h.Sum(nil)) != f.SHA256 {
+			return fmt.Errorf("%w: %s: SHA-256 differs from the manifest", ErrBadBundle, f.Path)
+		}
+	}
+	if _, err := tr.Next(); err != io.EOF {
+		return fmt.Errorf("%w: entries after the last file in the manifest", ErrBadBundle)
+	}
+	return nil
+}
