@@ -21,9 +21,9 @@ import (
 // Sizes of the images made here.
 const (
 	sector    = 512
-	startLBA  = 2048             // 1 MiB, as partitioning tools align
-	fatBytes  = 64 << 20         // boot partition
-	dataBytes = 8 << 20          // a second, non-FAT partition after it
+	startLBA  = 2048     // 1 MiB, as partitioning tools align
+	fatBytes  = 64 << 20 // boot partition
+	dataBytes = 8 << 20  // a second, non-FAT partition after it
 	diskBytes = 1<<20 + fatBytes + dataBytes + 1<<20
 )
 
