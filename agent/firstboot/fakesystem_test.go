@@ -133,7 +133,7 @@ type fakeKiosk struct {
 }
 
 func (k *fakeKiosk) EndSession(string) error { return nil }
-func (k *fakeKiosk) Status() bus.Status     { return bus.Status{State: bus.StateIdle} }
+func (k *fakeKiosk) Status() bus.Status      { return bus.Status{State: bus.StateIdle} }
 func (k *fakeKiosk) ShowMessage(text string, seconds uint32) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
