@@ -271,6 +271,12 @@ var decideTests = []struct {
 	{"https://www.gov.uk/browse/%252e%252e/admin", false, ReasonAmbiguousPath, "www.gov.uk"},
 	{"https://www.gov.uk/browse/%c0%ae%c0%ae/admin", false, ReasonAmbiguousPath, "www.gov.uk"},
 	{"https://www.gov.uk/browse/%25c0%25ae/admin", false, ReasonAmbiguousPath, "www.gov.uk"},
+	// fullwidth dots and slashes, which "best fit" decoders read as ASCII
+	{"https://www.gov.uk/browse/．．/admin", false, ReasonAmbiguousPath, "www.gov.uk"},
+	{"https://www.gov.uk/browse/..／admin", false, ReasonAmbiguousPath, "www.gov.uk"},
+	{"https://www.gov.uk/browse/..＼admin", false, ReasonAmbiguousPath, "www.gov.uk"},
+	{"https://www.gov.uk/browse/..%E2%88%95admin", false, ReasonAmbiguousPath, "www.gov.uk"},
+	{"https://www.gov.uk/browse/％２Ｅ％２Ｅ/admin", true, ReasonRule, "www.gov.uk"}, // a fullwidth % escapes nothing
 	// a host-wide rule allows any path, encoded slashes included
 	{"https://www.example.gov.uk/a/..%2Fb", true, ReasonRule, "www.example.gov.uk"},
 	// IPv4 forms
