@@ -51,6 +51,7 @@ type Link struct {
 	present   bool
 	seen      bool // the kiosk has been on the bus since the agent started
 	state     string
+	version   string // the kiosk's own version, from Status
 	ended     []bus.Receipt // since the last Take
 	reasons   []string
 	backs     []time.Time // returns to the bus, last hour
@@ -213,10 +214,17 @@ func (l *Link) arrived(ctx context.Context, back bool) {
 		defer cancel()
 		if st, err := client.Status(sctx); err == nil {
 			l.mu.Lock()
-			l.state = st.State
+			l.state, l.version = st.State, st.Version
 			l.mu.Unlock()
 		}
 	}
+}
+
+// Version is the kiosk's version as it last said in Status ("" if unknown).
+func (l *Link) Version() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.version
 }
 
 func (l *Link) recentBacksLocked(now time.Time) int {
@@ -248,7 +256,7 @@ func (l *Link) State(ctx context.Context) string {
 		defer cancel()
 		if st, err := client.Status(sctx); err == nil {
 			l.mu.Lock()
-			l.state = st.State
+			l.state, l.version = st.State, st.Version
 			l.mu.Unlock()
 			return st.State
 		}
