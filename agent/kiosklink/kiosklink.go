@@ -51,7 +51,7 @@ type Link struct {
 	present   bool
 	seen      bool // the kiosk has been on the bus since the agent started
 	state     string
-	version   string // the kiosk's own version, from Status
+	version   string        // the kiosk's own version, from Status
 	ended     []bus.Receipt // since the last Take
 	reasons   []string
 	backs     []time.Time // returns to the bus, last hour
