@@ -266,6 +266,12 @@ func (a *Agent) connectFleet(ctx context.Context) error {
 	var fp []byte
 	if a.cfg.Fleet.Fingerprint != "" {
 		fp, _ = ParseFingerprint(a.cfg.Fleet.Fingerprint) // validated at load
+	} else if s := a.Identity().FleetFingerprint; s != "" {
+		// Pinned at first boot (agent/firstboot).
+		var err error
+		if fp, err = ParseFingerprint(s); err != nil {
+			log.WithError(err).Error("the stored identity's fleet fingerprint is damaged")
+		}
 	}
 	wait := func(d time.Duration) bool {
 		select {
