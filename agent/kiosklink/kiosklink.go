@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -315,11 +316,35 @@ func (l *Link) Take() (api.SessionCounts, []api.Receipt) {
 	out := make([]api.Receipt, len(ended))
 	for i, r := range ended {
 		out[i] = api.Receipt{
-			Reason: reasons[i], Cleared: r.Cleared, Failed: r.Failed, ResetMs: r.ResetMs, SessionMs: r.SessionMs,
-			EndedUnixMs: r.EndedUnixMs, Assisted: r.Assisted, Category: r.Category, Outcome: r.Outcome,
+			Reason: ident(reasons[i], "unknown"), Cleared: idents(r.Cleared), Failed: idents(r.Failed), ResetMs: r.ResetMs, SessionMs: r.SessionMs,
+			EndedUnixMs: r.EndedUnixMs, Assisted: r.Assisted, Category: ident(r.Category, ""), Outcome: ident(r.Outcome, ""),
 		}
 	}
 	return c, out
+}
+
+// ident returns s if it is a short identifier (letters, digits, . _ : - +),
+// else def: receipts carry labels only, never free text.
+func ident(s, def string) string {
+	if s == "" || len(s) > 64 {
+		return def
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:-+", r)) {
+			return def
+		}
+	}
+	return s
+}
+
+func idents(v []string) []string {
+	out := make([]string, 0, len(v))
+	for _, s := range v {
+		if s = ident(s, ""); s != "" && len(out) < 32 {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func median(v []int64) int64 {
