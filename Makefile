@@ -43,6 +43,9 @@ deps: ## install the Debian and npm packages the build and tests need (idempoten
 .PHONY: assets
 assets: ## copy front-end assets from node_modules beside the Go code that embeds them
 	@true
+	@# kiosk/ui: GOV.UK Frontend compiled without GDS Transport or the crown, for the built-in pages
+	@test -x node_modules/.bin/sass || { echo "assets: node_modules missing: run make deps"; exit 1; }
+	node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps --load-path=node_modules kiosk/ui/sass/kiosk.scss kiosk/ui/dist/kiosk.css
 
 .PHONY: build
 build: assets ## build bin/kiosk, bin/agent, bin/fleet, bin/provision
