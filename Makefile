@@ -80,6 +80,15 @@ bench: deps assets ## print the benchmarks: policy, reset and memory vs Chromium
 demo: deps build ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
 	@echo "demo: not wired yet"
 
+.PHONY: screenshots-kiosk-pages
+screenshots-kiosk-pages: deps assets ## save every built-in kiosk page at 1280x800 and 800x1280 in out/screenshots/
+	@mkdir -p out/screenshots
+	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' -v ./kiosk/ui/ | grep -E 'saved|FAIL|ok|Error'
+	@test -n "$$(ls out/screenshots/kiosk-* 2>/dev/null)"
+
+.PHONY: screenshots
+screenshots: screenshots-kiosk-pages ## save screenshots of every screen in out/screenshots/
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf $(BIN)

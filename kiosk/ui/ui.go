@@ -242,8 +242,9 @@ type view struct {
 }
 
 type langChoice struct {
-	Code, Name, URL string
-	Current         bool
+	Code, Name string
+	URL        template.URL
+	Current    bool
 }
 
 // URL links to a page of ours: kiosk://PATH in kiosk mode, else PATH with
@@ -268,6 +269,20 @@ func ourURL(kiosk bool, p string, q url.Values) string {
 		s += "?" + e
 	}
 	return s
+}
+
+// Href passes a service URL from config or a guide (validated there as
+// http, https or kiosk) into an href; anything else becomes "#".
+func (v *view) Href(s string) template.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "#"
+	}
+	switch u.Scheme {
+	case "http", "https", "kiosk":
+		return template.URL(s)
+	}
+	return "#"
 }
 
 // Asset links to one of our assets, without the prefs.
@@ -361,7 +376,7 @@ func (p *Pages) newView(r *http.Request, page, titleKey string) *view {
 	}
 	v.Title = v.T(titleKey)
 	for _, l := range p.langs {
-		v.Langs = append(v.Langs, langChoice{Code: l.Code, Name: l.Name, URL: string(v.Settings("lang", l.Code)), Current: l.Code == prefs.Lang})
+		v.Langs = append(v.Langs, langChoice{Code: l.Code, Name: l.Name, URL: v.Settings("lang", l.Code), Current: l.Code == prefs.Lang})
 	}
 	return v
 }
@@ -478,8 +493,17 @@ func blockSite(s string) string {
 }
 
 func (p *Pages) block(w http.ResponseWriter, r *http.Request) {
+	// Keep only the host in the request, so that no link on the page
+	// (the language links come back here) carries more.
+	q := r.URL.Query()
+	site := blockSite(q.Get("site"))
+	q.Del("site")
+	if site != "" {
+		q.Set("site", site)
+	}
+	r.URL.RawQuery = q.Encode()
 	v := p.newView(r, "block", "block.title")
-	v.Data = blockSite(r.URL.Query().Get("site"))
+	v.Data = site
 	p.render(w, http.StatusOK, v)
 }
 
