@@ -131,11 +131,19 @@ func DefaultConfig() Config {
 						},
 					},
 					{
-						Title: "Free help near you", Description: "Local places that help you get online, and free mobile data",
-						URL: "https://www.goodthingsfoundation.org/",
+						Title: "Free how-to guides", Description: "Plain-English help with email, video calls and more",
+						URL: "https://www.digitalunite.com/technology-guides",
 						Translations: map[string]Text{
-							"cy": {Title: "Help am ddim yn agos atoch", Description: "Lleoedd lleol sy'n helpu i fynd ar-lein, a data symudol am ddim"},
-							"pl": {Title: "Bezpłatna pomoc w okolicy", Description: "Miejsca, które pomagają korzystać z internetu, i darmowe dane"},
+							"cy": {Title: "Canllawiau sut-i am ddim", Description: "Help mewn iaith glir gydag e-bost, galwadau fideo a mwy"},
+							"pl": {Title: "Bezpłatne poradniki", Description: "Prosta pomoc z e-mailem, rozmowami wideo i nie tylko"},
+						},
+					},
+					{
+						Title: "Citizens Advice", Description: "Free, independent advice on benefits, debt and housing",
+						URL: "https://www.citizensadvice.org.uk/",
+						Translations: map[string]Text{
+							"cy": {Title: "Cyngor ar Bopeth", Description: "Cyngor annibynnol am ddim ar fudd-daliadau, dyled a thai"},
+							"pl": {Title: "Citizens Advice", Description: "Bezpłatne, niezależne porady o zasiłkach, długach i mieszkaniu"},
 						},
 					},
 				},
