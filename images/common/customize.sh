@@ -45,7 +45,12 @@ rm -f "$root/var/lib/dbus/machine-id"
 echo kiosk >"$root/etc/hostname"
 
 # Read-only root, RAM overlay (initramfs script), persistent partition.
-mkdir -p "$root/media/root-ro" "$root/media/root-rw" "$root/var/lib/accesskiosk" "$root/boot/firmware"
+mkdir -p "$root/media/root-ro" "$root/media/root-rw" "$root/var/lib/accesskiosk" "$root/boot/firmware" \
+	"$root/var/lib/accesskiosk-agent"
+# The agent's config is per device: it lives on the persistent partition,
+# written by first boot (images/common/data.sh seeds the defaults).
+mkdir -p "$root/etc/accesskiosk"
+ln -sfn /var/lib/accesskiosk/agent.yaml "$root/etc/accesskiosk/agent.yaml"
 
 if [ -x "$(dirname "$here")/$target/customize.sh" ]; then
 	"$(dirname "$here")/$target/customize.sh" "$root"

@@ -31,6 +31,11 @@ for arch in "$@"; do
 			echo "deb: $unit is missing: accesskiosk-$prog needs its systemd unit" >&2
 			exit 1
 		fi
+		# Install the program where its unit's ExecStart looks for it.
+		dst=$(sed -n 's/^ExecStart=[-+!@:]*\([^ ]*\).*/\1/p' "$unit" | head -n1)
+		case "$dst" in /usr/bin/*|/usr/sbin/*|/usr/lib/*) ;; *)
+			echo "deb: $unit: ExecStart binary \"$dst\" is not under /usr" >&2; exit 1 ;;
+		esac
 		bin=$out/bin/$arch/$prog
 		mkdir -p "$(dirname "$bin")"
 		if [ "$prog" != kiosk ]; then
@@ -49,7 +54,7 @@ for arch in "$@"; do
 			echo "deb: skip accesskiosk-kiosk ($arch): cgo cross build needs KIOSK_SYSROOT (see images/deb/README.md)"
 			continue
 		fi
-		BIN=$bin UNIT=$unit ARCH=$arch VERSION=$version \
+		BIN=$bin BIN_DST=$dst UNIT=$unit ARCH=$arch VERSION=$version \
 			go tool nfpm package --packager deb --config "images/deb/$prog.yaml" --target "$out/"
 	done
 done
