@@ -17,7 +17,8 @@ APT_PACKAGES := \
 	chromium chromium-driver \
 	postgresql \
 	iproute2 \
-	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables
+	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
+	qemu-user-static binfmt-support
 
 .PHONY: help
 help: ## list the targets
