@@ -339,6 +339,9 @@ func (u *Updater) apply(ctx context.Context, version string, res *Result) error 
 	}
 	res.From = cur
 	if cur == version {
+		// A crash between commit and cleanup leaves files behind.
+		prev, _ := u.linkVersion(previousLink)
+		u.cleanup(cur, prev)
 		res.Outcome = OutcomeCurrent
 		return nil
 	}
