@@ -101,7 +101,8 @@ func measureDelta(b *testing.B, oldTree, newTree string) {
 
 // BenchmarkDeltaRealBuilds measures the delta between two consecutive real
 // builds of one of the project's programs: the same source stamped with two
-// versions, and the two newest commits that changed its deployable folder.
+// versions, and the two newest commits that changed its folder or the
+// shared packages it is built from.
 func BenchmarkDeltaRealBuilds(b *testing.B) {
 	root := repoRoot(b)
 	prog := ""
@@ -119,7 +120,9 @@ func BenchmarkDeltaRealBuilds(b *testing.B) {
 	})
 	b.Run("commits/"+filepath.Base(prog), func(b *testing.B) {
 		folder := strings.SplitN(prog, "/", 2)[0]
-		out, _ := exec.Command("git", "-C", root, "log", "-n", "20", "--format=%H", "--", folder).Output()
+		// The newest commits of the history that hold the program and
+		// changed something in the project (merges included).
+		out, _ := exec.Command("git", "-C", root, "log", "-n", "40", "--format=%H", "--", folder, "go.mod", "confile", "applog", "version", "fleet/api").Output()
 		var commits []string
 		for _, c := range strings.Fields(string(out)) {
 			if exec.Command("git", "-C", root, "cat-file", "-e", c+":"+prog+"/").Run() == nil {
