@@ -73,6 +73,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 		done; \
 	done
 
+.PHONY: fault-test
+fault-test: ## SIGKILL the updater at 100 random points of download, verify, unpack and switch; check it recovers
+	UPDATE_FAULT_RUNS=100 $(GO) test -count=1 -timeout 30m -run '^TestFaultInjection$$' -v ./agent/update/
+
 .PHONY: bench
 bench: deps assets ## print the benchmarks: policy, reset and memory vs Chromium, ingest vs bare net/http, agent
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
