@@ -43,6 +43,10 @@ deps: ## install the Debian and npm packages the build and tests need (idempoten
 .PHONY: assets
 assets: ## copy front-end assets from node_modules beside the Go code that embeds them
 	@true
+	@# fleet console: GOV.UK Frontend compiled without the GDS Transport font or the crown
+	@test -x node_modules/.bin/sass || { echo "assets: run make deps first (npm packages missing)"; exit 1; }
+	node_modules/.bin/sass --load-path=node_modules/govuk-frontend/dist --style=compressed --no-source-map --quiet-deps \
+		fleet/console/scss/console.scss fleet/console/assets/console.css
 
 .PHONY: build
 build: assets ## build bin/kiosk, bin/agent, bin/fleet, bin/provision
@@ -72,6 +76,15 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 .PHONY: bench
 bench: deps assets ## print the benchmarks: policy, reset and memory vs Chromium, ingest vs bare net/http, agent
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
+
+.PHONY: screenshots
+screenshots: assets ## save a PNG of every console page (and kiosk page) into out/screenshots/
+	@mkdir -p out/screenshots
+	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run 'Screenshots' ./fleet/console/
+
+.PHONY: soak
+soak: assets ## fleet soak: 10,000 simulated devices for 2 minutes (SOAK_DEVICES, SOAK_DURATION to change)
+	SOAK_DEVICES=$${SOAK_DEVICES:-10000} SOAK_DURATION=$${SOAK_DURATION:-2m} $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./fleet/server/
 
 .PHONY: demo
 demo: deps build ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
