@@ -152,7 +152,24 @@ func funcs(now func() time.Time) template.FuncMap {
 			return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 		},
 		"join": strings.Join,
+		"reasonText": func(r string) string {
+			if t, ok := reasonLabels[r]; ok {
+				return t
+			}
+			return r
+		},
 	}
+}
+
+// reasonLabels are kiosk/bus's session-end reasons in words.
+var reasonLabels = map[string]string{
+	"idle_timeout":        "Nobody used it",
+	"toolbar":             "Resident pressed End session",
+	"dbus":                "Ended by the system",
+	"web_process_crashed": "Web page crashed",
+	"fleet_command":       "Ended by IT",
+	"handover":            "Volunteer handed it back",
+	"shutdown":            "Kiosk stopped",
 }
 
 func plural(n int, unit string) string {
@@ -365,7 +382,8 @@ func makeChart(title string, hist []store.Point, f func(store.Point) float64, fo
 		lo, hi = math.Min(lo, v), math.Max(hi, v)
 	}
 	span := hi - lo
-	if span == 0 {
+	flat := span == 0
+	if flat {
 		span = 1
 	}
 	var b strings.Builder
@@ -375,6 +393,9 @@ func makeChart(title string, hist []store.Point, f func(store.Point) float64, fo
 			x = float64(i) * w / float64(len(vals)-1)
 		}
 		y := h - 2 - (v-lo)/span*(h-4)
+		if flat {
+			y = h / 2
+		}
 		fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
 	}
 	if len(vals) == 1 {
