@@ -48,6 +48,10 @@ assets: ## copy front-end assets from node_modules beside the Go code that embed
 	@test -x node_modules/.bin/sass || { echo "assets: node_modules missing: run make deps"; exit 1; }
 	node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps --load-path=node_modules kiosk/ui/sass/kiosk.scss kiosk/ui/dist/kiosk.css
 
+	@# fleet console: GOV.UK Frontend compiled without the GDS Transport font or the crown
+	node_modules/.bin/sass --load-path=node_modules/govuk-frontend/dist --style=compressed --no-source-map --quiet-deps \
+		fleet/console/scss/console.scss fleet/console/assets/console.css
+
 .PHONY: build
 build: assets ## build bin/kiosk, bin/agent, bin/fleet, bin/provision
 	@mkdir -p $(BIN)
@@ -84,6 +88,15 @@ bench: deps assets ## print the benchmarks: policy, reset and memory vs Chromium
 # The demo's pieces are separate targets so that each part can add its own.
 DEMO_DIR     ?= $(CURDIR)/$(BIN)/demo
 DEMO_SECONDS ?= 20
+
+.PHONY: screenshots-console
+screenshots-console: assets ## save a PNG of every fleet console page into out/screenshots/
+	@mkdir -p out/screenshots
+	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run 'Screenshots' ./fleet/console/
+
+.PHONY: soak
+soak: assets ## fleet soak: 10,000 simulated devices for 2 minutes (SOAK_DEVICES, SOAK_DURATION to change)
+	SOAK_DEVICES=$${SOAK_DEVICES:-10000} SOAK_DURATION=$${SOAK_DURATION:-2m} $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./fleet/server/
 
 .PHONY: demo
 demo: deps build demo-kiosk ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
