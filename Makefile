@@ -123,7 +123,7 @@ screenshots-kiosk-pages: deps assets ## save every built-in kiosk page at 1280x8
 	@test -n "$$(ls out/screenshots/kiosk-* 2>/dev/null)"
 
 .PHONY: screenshots
-screenshots: screenshots-kiosk-pages ## save screenshots of every screen in out/screenshots/
+screenshots: screenshots-kiosk-pages screenshots-console ## save screenshots of every screen in out/screenshots/
 
 # Images and packages (images/README.md). Image builds run as root, niced.
 DEB_ARCHES ?= amd64 arm64
