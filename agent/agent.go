@@ -330,8 +330,48 @@ func (a *Agent) connectFleet(ctx context.Context) error {
 	a.fleet = c
 	a.mu.Unlock()
 	a.kick()
+	if a.cfg.Fleet.URL != "" || len(fp) == 0 {
+		return nil
+	}
+	// The fleet was found by mDNS: if it stops answering for a while (a new
+	// DHCP lease, a moved server), look for it again.
+	for wait(time.Minute) {
+		since := a.rep.FailingSince()
+		if since.IsZero() || time.Since(since) < rediscoverAfter {
+			continue
+		}
+		fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		u, err := discovery.FindFleet(fctx, a.cfg.Discovery.Interfaces, fp, log)
+		cancel()
+		if err != nil || u == base {
+			continue
+		}
+		nc, err := fleetclient.New(fleetclient.Options{
+			BaseURL: u, Fingerprint: fp, Timeout: a.cfg.Report.Timeout, Retries: a.cfg.Report.Retries,
+			BackoffMin: a.cfg.Report.BackoffMin, BackoffMax: min(a.cfg.Report.BackoffMax, 30*time.Second), Log: log,
+		})
+		if err != nil {
+			continue
+		}
+		nc.SetCredential(id.Credential)
+		log.WithFields(logrus.Fields{"old": base, "new": u}).Info("the fleet moved; following it")
+		base = u
+		a.mu.Lock()
+		a.fleet = nc
+		a.id.FleetURL = u
+		saved := a.id
+		a.mu.Unlock()
+		if err := fleetclient.SaveIdentity(a.cfg.StateDir, saved); err != nil {
+			log.WithError(err).Warn("remember the fleet's new address")
+		}
+		a.kick()
+	}
 	return nil
 }
+
+// rediscoverAfter is how long a fleet found by mDNS may fail before the
+// agent looks for it again.
+const rediscoverAfter = 10 * time.Minute
 
 func (a *Agent) enrol(ctx context.Context, c *fleetclient.Client, base string) (fleetclient.Identity, error) {
 	log := applog.Component(a.log, "enrol")

@@ -80,11 +80,12 @@ type Reporter struct {
 	interval atomic.Int64
 	beat     atomic.Int64 // unix ns of the loop's last turn
 
-	mu        sync.Mutex
-	lastOK    time.Time
-	failures  int
-	sent      uint64 // reports the fleet accepted
-	batchSize int
+	mu           sync.Mutex
+	lastOK       time.Time
+	failingSince time.Time
+	failures     int
+	sent         uint64 // reports the fleet accepted
+	batchSize    int
 }
 
 // New returns a Reporter; call Run.
@@ -128,6 +129,14 @@ func (r *Reporter) Kick() {
 
 // LastBeat is when the loop last turned (for the systemd watchdog).
 func (r *Reporter) LastBeat() time.Time { return time.Unix(0, r.beat.Load()) }
+
+// FailingSince is when sending started failing (the first failure after
+// the last success), or the zero time while sends succeed.
+func (r *Reporter) FailingSince() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failingSince
+}
 
 // Accepted is how many reports the fleet has accepted since start.
 func (r *Reporter) Accepted() uint64 {
@@ -317,6 +326,7 @@ func (r *Reporter) sendOnce(ctx context.Context, f Fleet) (res sendResult) {
 	}
 	r.mu.Lock()
 	r.failures = 0
+	r.failingSince = time.Time{}
 	r.lastOK = now
 	r.sent += uint64(len(done))
 	r.batchSize = min(r.batchSize*2, api.MaxReportsPerBatch)
@@ -339,6 +349,9 @@ func (r *Reporter) failed(err error, batch api.ReportBatch) sendResult {
 	var se *fleetclient.StatusError
 	r.mu.Lock()
 	r.failures++
+	if r.failures == 1 {
+		r.failingSince = r.o.Clock.Now()
+	}
 	n := r.failures
 	since := r.lastOK
 	if errors.As(err, &se) {
