@@ -19,6 +19,7 @@ import (
 	"accesskiosk/agent/queue"
 	"accesskiosk/agent/report"
 	"accesskiosk/agent/system"
+	"accesskiosk/agent/update"
 	"accesskiosk/applog"
 	"accesskiosk/fleet/api"
 	"accesskiosk/kiosk/bus"
@@ -41,6 +42,9 @@ type Agent struct {
 	exec *command.Executor
 	rep  *report.Reporter
 	adv  *discovery.Advertiser
+	upd  *update.Updater
+
+	updating sync.Mutex // held while an update runs
 
 	mu     sync.Mutex
 	fleet  *fleetclient.Client
@@ -120,11 +124,13 @@ func Start(ctx context.Context, cfg Config, log *logrus.Logger) (*Agent, error) 
 			}
 			return a.fleet
 		},
+		Desired:  func(d api.DesiredState) { a.desired(ctx, d) },
 		Interval: cfg.Report.Interval, Jitter: cfg.Report.Jitter,
 		BackoffMin: cfg.Report.BackoffMin, BackoffMax: cfg.Report.BackoffMax,
 		SendTimeout: min(time.Minute, cfg.Report.Timeout*time.Duration(cfg.Report.Retries+1)+5*time.Second),
 		Log:         applog.Component(log, "report"),
 	})
+	a.startUpdater(ctx)
 	a.goRun(ctx, a.rep.Run)
 	a.goRun(ctx, a.connectFleet)
 
@@ -450,5 +456,93 @@ func (a *Agent) watchdog(ctx context.Context) error {
 		} else {
 			a.log.Error("report loop has not turned in time; withholding the watchdog ping")
 		}
+	}
+}
+
+// startUpdater sets up signed updates when configured and finishes any
+// update a crash interrupted. Problems are warnings: the agent keeps
+// running the release it has.
+func (a *Agent) startUpdater(ctx context.Context) {
+	uc := a.cfg.Update
+	if uc.RepoURL == "" {
+		return
+	}
+	log := applog.Component(a.log, "update")
+	root, err := os.ReadFile(uc.TrustedRoot)
+	if err != nil {
+		log.WithError(err).Error("updates are off: cannot read the trusted root")
+		a.reg.Set(health.CodeUpdate, health.Warn, "updates are off: cannot read the trusted root: %v", err)
+		return
+	}
+	dir := uc.Dir
+	if dir == "" {
+		dir = filepath.Join(a.cfg.StateDir, "update")
+	}
+	win, _ := update.ParseWindow(uc.Window) // validated at load
+	c := update.Config{
+		Dir: dir, RepoURL: uc.RepoURL, TrustedRoot: root, Window: win, Log: log,
+		Kiosk: a.link,
+		Gate:  update.KioskGate{Kiosk: a.link, Reported: a.rep.AcceptedSince},
+	}
+	if a.sys != nil {
+		c.Units = a.sys // restarts the units the release names
+	}
+	u, err := update.New(c)
+	if err != nil {
+		log.WithError(err).Error("updates are off")
+		a.reg.Set(health.CodeUpdate, health.Warn, "updates are off: %v", err)
+		return
+	}
+	a.upd = u
+	a.goRun(ctx, func(ctx context.Context) error {
+		a.updating.Lock()
+		defer a.updating.Unlock()
+		if res, err := u.Recover(ctx); err != nil {
+			log.WithError(err).Error("recover an interrupted update")
+		} else if res != nil {
+			a.judgeUpdate(*res)
+		}
+		return nil
+	})
+}
+
+// desired starts an update when the fleet wants a release this device
+// does not run, one at a time, in the background.
+func (a *Agent) desired(ctx context.Context, d api.DesiredState) {
+	if a.upd == nil || d.Release == "" {
+		return
+	}
+	// First: the updater holds its own lock for a whole update, health
+	// gate included, and this runs on the report loop, which the gate
+	// waits for.
+	if !a.updating.TryLock() {
+		return // one update at a time
+	}
+	if cur, err := a.upd.Current(); err == nil && cur == d.Release {
+		a.updating.Unlock()
+		return
+	}
+	if a.upd.Failed(d.Release) {
+		a.updating.Unlock()
+		return // it failed its health gate here before; the fleet sees the warning
+	}
+	a.goRun(ctx, func(ctx context.Context) error {
+		defer a.updating.Unlock()
+		res, _ := a.upd.Apply(ctx, d.Release)
+		a.judgeUpdate(res)
+		a.kick()
+		return nil
+	})
+}
+
+func (a *Agent) judgeUpdate(res update.Result) {
+	switch res.Outcome {
+	case update.OutcomeInstalled, update.OutcomeCurrent:
+		a.reg.Clear(health.CodeUpdate)
+		a.log.WithField("version", res.Version).Info("running release")
+	case update.OutcomeAbandoned:
+		a.reg.Set(health.CodeUpdate, health.Info, "update to %s paused (%s): %s", res.Version, res.Reason, res.Detail)
+	default:
+		a.reg.Set(health.CodeUpdate, health.Warn, "update to %s %s (%s): %s", res.Version, res.Outcome, res.Reason, res.Detail)
 	}
 }

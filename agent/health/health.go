@@ -53,6 +53,7 @@ const (
 	CodeMemoryLow        = "memory_low"
 	CodeDiscovery        = "discovery_failed"
 	CodeSystemBus        = "system_bus"
+	CodeUpdate           = "update"
 )
 
 // Warning is one entry in the registry.

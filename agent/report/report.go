@@ -56,8 +56,11 @@ type Options struct {
 	// enrolled yet, or not yet discovered): reports are queued meanwhile.
 	Fleet    func() Fleet
 	Commands Commands // nil: commands are ignored
-	Health   *health.Registry
-	Clock    clock.Clock // nil: the real clock
+	// Desired, when set, is told the fleet's desired state after each
+	// accepted batch (it must not block: start work in a goroutine).
+	Desired func(api.DesiredState)
+	Health  *health.Registry
+	Clock   clock.Clock // nil: the real clock
 
 	Interval   time.Duration // between reports; 0 means 30s
 	Jitter     time.Duration // up to this much extra per interval
@@ -138,6 +141,14 @@ func (r *Reporter) FailingSince() time.Time {
 	return r.failingSince
 }
 
+// AcceptedSince reports whether the fleet accepted a batch at or after t
+// (the update's health gate).
+func (r *Reporter) AcceptedSince(t time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.lastOK.Before(t)
+}
+
 // Accepted is how many reports the fleet has accepted since start.
 func (r *Reporter) Accepted() uint64 {
 	r.mu.Lock()
@@ -168,6 +179,9 @@ func (r *Reporter) Run(ctx context.Context) error {
 			nextSend = never
 			if f := r.o.Fleet(); f != nil && (r.o.Queue.Len() > 0 || r.pendingAcks()) {
 				res := r.sendOnce(ctx, f)
+				if ctx.Err() != nil {
+					return nil
+				}
 				now = clk.Now()
 				switch {
 				case res.err != nil:
@@ -275,8 +289,8 @@ type sendResult struct {
 }
 
 // sendOnce sends one batch: the oldest queued reports and the pending acks.
-func (r *Reporter) sendOnce(ctx context.Context, f Fleet) (res sendResult) {
-	ctx, cancel := context.WithTimeout(ctx, r.o.SendTimeout)
+func (r *Reporter) sendOnce(parent context.Context, f Fleet) (res sendResult) {
+	ctx, cancel := context.WithTimeout(parent, r.o.SendTimeout)
 	defer cancel()
 	now := r.o.Clock.Now()
 	r.mu.Lock()
@@ -307,6 +321,9 @@ func (r *Reporter) sendOnce(ctx context.Context, f Fleet) (res sendResult) {
 	}
 	resp, err := f.Report(ctx, batch)
 	if err != nil {
+		if parent.Err() != nil {
+			return sendResult{err: err} // stopping: not the fleet's fault
+		}
 		return r.failed(err, batch)
 	}
 	var done []uint64
@@ -336,6 +353,9 @@ func (r *Reporter) sendOnce(ctx context.Context, f Fleet) (res sendResult) {
 	if d := resp.ReportInterval(0); d > 0 && d != time.Duration(r.interval.Load()) {
 		r.o.Log.WithField("interval", d).Info("fleet changed the report interval")
 		r.interval.Store(int64(d))
+	}
+	if r.o.Desired != nil {
+		r.o.Desired(resp.Desired)
 	}
 	if r.o.Commands != nil && len(resp.Commands) > 0 {
 		res.newCommands = r.o.Commands.Run(ctx, resp.Commands) > 0
