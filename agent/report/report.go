@@ -257,6 +257,13 @@ func (r *Reporter) queueReport(ctx context.Context, now time.Time) {
 	rep.Health.QueueDepth = st.Len
 	rep.ID = newID()
 	rep.CreatedUnixMs = now.UnixMilli()
+	// The fleet refuses a report that breaks the wire's rules, so check it
+	// here, where the cause can still be seen and the rest kept.
+	if err := (&api.ReportBatch{Capability: api.CapabilityVersion, Reports: []api.Report{rep}}).Validate(); err != nil {
+		r.o.Log.WithError(err).Error("report breaks the wire's rules; sending it without receipts and warnings")
+		rep.Receipts = nil
+		rep.Warnings = []api.Warning{{Code: "report_invalid", Severity: "warning", Text: health.Clip(err.Error(), api.MaxTextLen)}}
+	}
 	_, err := r.o.Queue.Push(now, func(seq uint64) ([]byte, error) {
 		rep.Seq = seq
 		return json.Marshal(rep)
