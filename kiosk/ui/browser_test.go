@@ -89,7 +89,7 @@ func pagePaths(t testing.TB) []string {
 	}
 	paths := []string{"/home", "/guides", "/how-to-use", "/help", "/accessibility",
 		"/block?site=www.example.com", "/block", "/offline", "/ended", "/idle?seconds=30",
-		"/no-such-page", "/guides/no-such-guide"}
+		"/no-such-page", "/guides/no-such-guide", "/keyboard", "/keyboard?mode=email"}
 	for _, g := range lib.List("en") {
 		if g.ID != "using-this-kiosk" { // that one is /how-to-use
 			paths = append(paths, "/guides/"+g.ID)

@@ -106,7 +106,7 @@ type Pages struct {
 }
 
 // pageNames are the templates in templates/ besides layout.html.
-var pageNames = []string{"home", "guides", "guide", "help", "accessibility", "block", "offline", "ended", "idle", "notfound"}
+var pageNames = []string{"home", "guides", "guide", "help", "accessibility", "block", "offline", "ended", "idle", "keyboard", "notfound"}
 
 // New builds the pages from cfg (already validated) and lib. It reads the
 // logo file now, so a missing logo is an error at start, not a broken image.
@@ -162,11 +162,16 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 	m.HandleFunc("GET /ended", p.simple("ended", "ended.title"))
 	m.HandleFunc("GET /idle", p.idle)
 	m.HandleFunc("GET /settings", p.settings)
+	m.HandleFunc("GET /keyboard", p.keyboard)
 	m.HandleFunc("GET /assets/kiosk.css", p.asset(func() ([]byte, string) { return p.css, "text/css; charset=utf-8" }))
 	m.HandleFunc("GET /assets/brand.css", p.asset(func() ([]byte, string) { return p.brand, "text/css; charset=utf-8" }))
 	m.HandleFunc("GET /assets/logo", p.asset(func() ([]byte, string) { return p.logo, p.logoCT }))
 	m.HandleFunc("GET /assets/kiosk.js", p.asset(func() ([]byte, string) {
 		b, _ := webFS.ReadFile("web/kiosk.js")
+		return b, "text/javascript; charset=utf-8"
+	}))
+	m.HandleFunc("GET /assets/keyboard.js", p.asset(func() ([]byte, string) {
+		b, _ := webFS.ReadFile("web/keyboard.js")
 		return b, "text/javascript; charset=utf-8"
 	}))
 	m.HandleFunc("/", p.notFound)
@@ -234,6 +239,7 @@ type view struct {
 	Page    string
 	Path    string
 	Panel   bool // narrow guide panel layout: no header navigation
+	Bare    bool // no header, navigation or footer (the keyboard)
 	Data    any
 
 	kiosk   bool // links are kiosk:// URLs
