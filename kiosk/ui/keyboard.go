@@ -72,7 +72,7 @@ func hex4(n uint32) string {
 // the letters a language adds.
 var (
 	kbLetters = [][]string{split("qwertyuiop"), split("asdfghjkl'"), split("zxcvbnm,-")}
-	kbSymbols = [][]string{split("1234567890"), split("-/:;()£&\"'"), split(".,?!_+=#%*")}
+	kbSymbols = [][]string{split("1234567890"), split("-/:;()£&\"'"), split(",?!_+=#%*")}
 	kbAccents = map[string][]string{
 		"cy": split("âêîôûŵŷëï"),
 		"pl": split("ąćęłńóśźż"),

@@ -211,3 +211,53 @@ func TestKeyboardTypesIntoField(t *testing.T) {
 		t.Errorf("focus then blur: got %+v, want show then hide", msgs)
 	}
 }
+
+// TestPageMessages checks what the built-in pages' buttons tell the shell
+// through the "kiosk" message handler, in real headless Chromium.
+func TestPageMessages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	base := serve(t, newTestPages(t, DefaultConfig()))
+	ctx := browser(t, 1280, 800)
+	addScripts(t, ctx, stubHandler)
+	tests := []struct {
+		path, click string
+		want        string // JSON of the one message
+	}{
+		{"/idle?seconds=30", `[data-ak-action="continue"]`, `[{"action":"continue"}]`},
+		{"/idle?seconds=30", `[data-ak-action="end"]`, `[{"action":"end"}]`},
+		{"/block?site=x.example", `[data-ak-action="back"]`, `[{"action":"back"}]`},
+		{"/guides/pay-council-tax", `[data-ak-guide]`, `[{"action":"open","guide":"pay-council-tax","url":"https://www.camden.gov.uk/pay-council-tax"}]`},
+		{"/guides/digital-skills-help?panel=1", `.ak-step [data-ak-open]`, `[{"action":"open","url":"https://www.learnmyway.com/"}]`},
+		{"/guides/pay-council-tax?panel=1", `[data-ak-action="close-guide"]`, `[{"action":"close-guide"}]`},
+	}
+	for _, tt := range tests {
+		c, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := chromedp.Do(c, chromedp.Navigate(base+tt.path), chromedp.WaitReady(chromedp.CSS(tt.click)),
+			chromedp.Click(chromedp.CSS(tt.click)), chromedp.Sleep(100*time.Millisecond))
+		var raw []byte
+		if err == nil {
+			raw, err = chromedp.Run(c, chromedp.Evaluate[[]byte](`window.__msgs`))
+		}
+		var loc string
+		if err == nil {
+			loc, err = chromedp.Run(c, chromedp.Location())
+		}
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.path, err)
+		}
+		var got []map[string]string
+		if err := json.Unmarshal(raw, &got); err != nil {
+			t.Errorf("%s: messages %s: %v", tt.path, raw, err)
+		}
+		gotJSON, _ := json.Marshal(got)
+		if string(gotJSON) != tt.want {
+			t.Errorf("%s, tap %s: got %s, want %s", tt.path, tt.click, gotJSON, tt.want)
+		}
+		if !strings.HasPrefix(loc, base+strings.SplitN(tt.path, "?", 2)[0]) {
+			t.Errorf("%s: the page navigated to %s; the shell should decide", tt.path, loc)
+		}
+	}
+}

@@ -18,6 +18,7 @@
 //	/offline               what still works without a connection, and the council's phone
 //	/ended                 "Everything you did has been cleared"
 //	/idle?seconds=N        the idle-warning overlay: a countdown from N (default 30)
+//	/keyboard?mode=M       the on-screen keyboard (M: text, email, number, tel, url)
 //	/settings?lang=&contrast=&text=&next=PATH   change the session's prefs, then go to PATH
 //	/assets/...            CSS, script and the council's logo
 //
@@ -39,10 +40,20 @@
 //     accessibility page (kiosk://settings?...). The answer is a 303 to the
 //     next page, with an HTML body that also refreshes to it, so an adapter
 //     that ignores the status still lands there.
-//  4. Register a script message handler named "kiosk". The idle page posts
-//     {"action":"continue"} ("I'm still here") and {"action":"end"} ("End
-//     session now"); the block page's Back button posts {"action":"back"}
-//     and falls back to history.back().
+//  4. Register a script message handler named "kiosk" on every view. The
+//     pages post JSON objects with an "action":
+//     - "continue" / "end": the idle page's "I'm still here" / "End session now";
+//     - "back": the block page's Go back (it falls back to history.back());
+//     - "open" {url, guide?}: a guide's "Open the service" or a step's link:
+//     load url in the main view and, with guide, show
+//     kiosk://guides/GUIDE?panel=1 beside it (split view; stacked on a
+//     portrait screen); without a handler the link just navigates;
+//     - "close-guide": the panel's Close button;
+//     - "keyboard" {show, mode}: from UserScript in any page, show
+//     kiosk://keyboard?mode=MODE in a strip under the page (a view that
+//     never takes focus), shrinking the page, or hide it;
+//     - "type" {text} / "key" {key}: from the keyboard page; pass them to
+//     the page with TypeScript(action, arg) and evaluate the result there.
 //  5. Load kiosk://block?site=HOST (host only) for a blocked main-frame
 //     navigation, kiosk://offline when the network is gone, kiosk://ended
 //     after a wipe, and show kiosk://idle?seconds=N as the overlay.

@@ -22,7 +22,7 @@
     kb.classList.toggle("ak-kb--shift", on);
     var b = kb.querySelector('[data-ak-kb="shift"]');
     if (b) b.setAttribute("aria-pressed", on ? "true" : "false");
-    Array.prototype.forEach.call(kb.querySelectorAll(".ak-kb__layer-abc [data-ak-key]"), function (k) {
+    Array.prototype.forEach.call(kb.querySelectorAll("[data-ak-key].ak-kb__layer-abc, .ak-kb__layer-abc [data-ak-key]"), function (k) {
       var t = k.getAttribute("data-ak-key");
       if (t.length === 1) k.textContent = on ? t.toUpperCase() : t;
     });
