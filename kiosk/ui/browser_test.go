@@ -232,7 +232,6 @@ func TestScreenshots(t *testing.T) {
 		{"home-text-largest", "/home?text=3"},
 		{"accessibility-pl-high-contrast", "/accessibility?lang=pl&contrast=high&text=2"},
 		{"guides-pay-council-tax-cy", "/guides/pay-council-tax?lang=cy"},
-		{"guides-report-missed-bin-cy-fallback", "/guides/report-missed-bin?lang=cy"},
 		{"guides-pay-council-tax-panel", "/guides/pay-council-tax?panel=1"},
 		{"offline-high-contrast", "/offline?contrast=high"},
 		{"idle-pl", "/idle?seconds=30&lang=pl"},

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,7 +14,10 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/sirupsen/logrus"
+
 	"accesskiosk/confile"
+	"accesskiosk/kiosk/guides"
 )
 
 func TestLookupFallsBackPerString(t *testing.T) {
@@ -373,5 +377,38 @@ func TestLogoServed(t *testing.T) {
 	}
 	if body := get(t, p, "/home").Body.String(); !strings.Contains(body, `<img class="ak-header__logo" src="/assets/logo" alt="">`) {
 		t.Error("home page does not show the logo")
+	}
+}
+
+// A guide that exists only in English shows in English on a Welsh page,
+// with a Welsh notice saying so, and its content marked lang="en".
+func TestGuideFallbackNotice(t *testing.T) {
+	dir := t.TempDir()
+	src := "---\ntitle: Join the library\nlanguage: en\nservice: https://www.camden.gov.uk/libraries\nsteps:\n  - title: Open the page\n    text: Tap the button.\n---\n"
+	if err := os.WriteFile(filepath.Join(dir, "library-card.md"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lib, err := guides.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	p, err := New(DefaultConfig(), lib, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := get(t, p, "/guides/library-card?lang=cy").Body.String()
+	for _, want := range []string{
+		`<h1 class="govuk-heading-xl" lang="en">Join the library</h1>`,
+		messagesCY["guide.notTranslated"],
+		`<span class="ak-step__number">Cam 1</span> <span lang="en">Open the page</span>`,
+	} {
+		if !strings.Contains(body, html.EscapeString(want)) && !strings.Contains(body, want) {
+			t.Errorf("Welsh page for an English-only guide lacks %s", want)
+		}
+	}
+	if index := get(t, p, "/guides?lang=cy").Body.String(); !strings.Contains(index, messagesCY["guides.english"]) {
+		t.Error("guide index does not mark the English-only guide")
 	}
 }
