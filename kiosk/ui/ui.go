@@ -25,11 +25,13 @@
 // # How the shell wires it in
 //
 // New returns a *Pages, an http.Handler. The shell adapts each kiosk://
-// request to an *http.Request whose URL is the kiosk:// URL itself
-// (kiosk://guides/pay-council-tax: the "host" is the first path segment),
-// or a plain path (/guides/pay-council-tax); both work. In kiosk:// mode
-// every link on the pages is an absolute kiosk:// URL, so relative links
-// never resolve against the pseudo-host. The shell should:
+// request to an *http.Request whose URL is either the kiosk:// URL itself
+// (kiosk://guides/pay-council-tax: the "host" is the first path segment) or
+// the path it maps to (/guides/pay-council-tax). Both are served in kiosk
+// mode, where every link on the pages is an absolute kiosk:// URL, so no
+// link resolves against the pseudo-host. A request that came in over a
+// network listener (RemoteAddr set, as in the tests and screenshots) gets
+// root-relative links instead. The shell should:
 //
 //  1. Register the kiosk scheme as local, secure and CORS-enabled, so pages
 //     may load kiosk://assets/... .
@@ -208,15 +210,20 @@ func (p *Pages) DefaultLanguage() string { return p.langs[0].Code }
 
 // ServeHTTP serves a kiosk:// URL or a plain path (see the package doc).
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Scheme == "kiosk" {
+	switch {
+	case r.URL.Scheme == "kiosk":
 		r2 := r.Clone(r.Context())
 		u := *r.URL
 		u.Path = "/" + u.Host + u.Path
 		u.RawPath = ""
 		u.Scheme, u.Host = "", ""
 		r2.URL = &u
-		r2 = r2.WithContext(context.WithValue(r2.Context(), kioskModeKey{}, true))
-		r = r2
+		r = r2.WithContext(context.WithValue(r2.Context(), kioskModeKey{}, true))
+	case r.RemoteAddr == "":
+		// Not from a network listener: the shell's scheme adapter already
+		// turned kiosk://NAME/rest into /NAME/rest. Links must still be
+		// kiosk:// URLs.
+		r = r.WithContext(context.WithValue(r.Context(), kioskModeKey{}, true))
 	}
 	w.Header().Set("Content-Security-Policy", "default-src 'self' kiosk:; img-src 'self' kiosk: data:; object-src 'none'; base-uri 'none'; form-action 'self' kiosk:; frame-ancestors 'self' kiosk:")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

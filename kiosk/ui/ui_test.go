@@ -186,6 +186,25 @@ func TestKioskSchemeLinks(t *testing.T) {
 	}
 }
 
+// The shell's scheme adapter may hand the pages /NAME/rest instead of
+// kiosk://NAME/rest; links must still be kiosk:// URLs.
+func TestAdaptedRequestLinks(t *testing.T) {
+	p := newTestPages(t, DefaultConfig())
+	r, err := http.NewRequest("GET", "/guides", nil) // as an adapter builds it: no RemoteAddr
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	p.ServeHTTP(w, r)
+	body := w.Body.String()
+	if w.Code != http.StatusOK || !strings.Contains(body, `href="kiosk://guides/pay-council-tax"`) {
+		t.Errorf("adapted request: status %d, no kiosk:// link to a guide", w.Code)
+	}
+	if m := regexp.MustCompile(`(href|src)="/[^"]*"`).FindString(body); m != "" {
+		t.Errorf("adapted request: root-relative link %s", m)
+	}
+}
+
 func TestSettings(t *testing.T) {
 	p := newTestPages(t, DefaultConfig())
 
