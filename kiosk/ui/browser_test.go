@@ -88,7 +88,7 @@ func pagePaths(t testing.TB) []string {
 		t.Fatal(err)
 	}
 	paths := []string{"/home", "/guides", "/how-to-use", "/help", "/accessibility",
-		"/block?site=www.example.com", "/block", "/offline", "/ended", "/idle?seconds=30",
+		"/block?site=www.example.com", "/block", "/offline", "/offline?site=www.camden.gov.uk", "/ended", "/idle?seconds=30",
 		"/no-such-page", "/guides/no-such-guide", "/keyboard", "/keyboard?mode=email"}
 	for _, g := range lib.List("en") {
 		if g.ID != "using-this-kiosk" { // that one is /how-to-use

@@ -15,7 +15,7 @@
 //	/help                  where to get help: volunteers, the council's phone and hours
 //	/accessibility         text size, colours and language
 //	/block?site=HOST       "This kiosk only opens council and support services" (HOST only, never a URL)
-//	/offline               what still works without a connection, and the council's phone
+//	/offline?site=HOST     what still works without a connection, and the council's phone
 //	/ended                 "Everything you did has been cleared"
 //	/idle?seconds=N        the idle-warning overlay: a countdown from N (default 30)
 //	/keyboard?mode=M       the on-screen keyboard (M: text, email, number, tel, url)
@@ -171,7 +171,7 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 	m.HandleFunc("GET /help", p.simple("help", "help.title"))
 	m.HandleFunc("GET /accessibility", p.accessibility)
 	m.HandleFunc("GET /block", p.block)
-	m.HandleFunc("GET /offline", p.simple("offline", "offline.title"))
+	m.HandleFunc("GET /offline", p.offline)
 	m.HandleFunc("GET /ended", p.simple("ended", "ended.title"))
 	m.HandleFunc("GET /idle", p.idle)
 	m.HandleFunc("GET /settings", p.settings)
@@ -527,6 +527,21 @@ func (p *Pages) block(w http.ResponseWriter, r *http.Request) {
 	}
 	r.URL.RawQuery = q.Encode()
 	v := p.newView(r, "block", "block.title")
+	v.Data = site
+	p.render(w, http.StatusOK, v)
+}
+
+// offline serves the offline page; ?site=HOST (host only) names the site
+// that could not be reached.
+func (p *Pages) offline(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	site := blockSite(q.Get("site"))
+	q.Del("site")
+	if site != "" {
+		q.Set("site", site)
+	}
+	r.URL.RawQuery = q.Encode()
+	v := p.newView(r, "offline", "offline.title")
 	v.Data = site
 	p.render(w, http.StatusOK, v)
 }

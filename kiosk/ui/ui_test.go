@@ -258,12 +258,14 @@ func TestBlockShowsOnlyTheSite(t *testing.T) {
 		}
 	}
 	p := newTestPages(t, DefaultConfig())
-	body := get(t, p, "/block?site="+url.QueryEscape("https://evil.example/secret?name=jo")).Body.String()
-	if strings.Contains(body, "secret") || strings.Contains(body, "name=jo") {
-		t.Error("block page shows more than the site")
-	}
-	if !strings.Contains(body, "evil.example") {
-		t.Error("block page does not name the site")
+	for _, page := range []string{"/block", "/offline"} {
+		body := get(t, p, page+"?site="+url.QueryEscape("https://evil.example/secret?name=jo")).Body.String()
+		if strings.Contains(body, "secret") || strings.Contains(body, "name=jo") {
+			t.Errorf("%s page shows more than the site", page)
+		}
+		if !strings.Contains(body, "evil.example") {
+			t.Errorf("%s page does not name the site", page)
+		}
 	}
 }
 
