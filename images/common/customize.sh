@@ -56,6 +56,10 @@ if [ -x "$(dirname "$here")/$target/customize.sh" ]; then
 	"$(dirname "$here")/$target/customize.sh" "$root"
 fi
 
-in update-initramfs -u -k all
+# The kernel's postinst built the initramfs with the overlay script (it went
+# in with the essential hook); build it again only if it is missing there.
+if ! in lsinitramfs /boot/initrd.img | grep -q 'scripts/init-bottom/accesskiosk-overlay$'; then
+	in update-initramfs -u -k all
+fi
 in apt-get clean
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin

@@ -36,7 +36,11 @@ for p in kiosk agent; do
 	if [ -n "$f" ]; then ours+=("$f"); else echo "rootfs: no accesskiosk-$p for $arch in ${debs:-out/deb}: the image will lack it" >&2; fi
 done
 
-hooks=(--customize-hook="sync-in $here/rootfs /")
+# The initramfs parts go in before the kernel is installed, so that its
+# postinst builds the initramfs with them (saves a second, slow build).
+hooks=(--essential-hook="mkdir -p \"\$1/etc/initramfs-tools\"")
+hooks+=(--essential-hook="sync-in $here/rootfs/etc/initramfs-tools /etc/initramfs-tools")
+hooks+=(--customize-hook="sync-in $here/rootfs /")
 if [ -d "$images/$target/rootfs" ]; then
 	hooks+=(--customize-hook="sync-in $images/$target/rootfs /")
 fi
