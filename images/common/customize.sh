@@ -67,7 +67,7 @@ fi
 for modules in "$root"/lib/modules/*; do
 	v=$(basename "$modules")
 	if [ -e "$root/boot/initrd.img-$v" ]; then inroot update-initramfs -u -k "$v"; else inroot update-initramfs -c -k "$v"; fi
-	inroot lsinitramfs "/boot/initrd.img-$v" | grep -q 'init-bottom/accesskiosk-overlay' ||
+	inroot lsinitramfs "/boot/initrd.img-$v" | grep 'init-bottom/accesskiosk-overlay' >/dev/null ||
 		{ echo "customize: initrd.img-$v lacks the overlay script" >&2; exit 1; }
 done
 inroot linux-update-symlinks install "$(basename "$(ls -d "$root"/lib/modules/* | sort -V | tail -n1)")" \
