@@ -16,18 +16,23 @@
 // When the fleet refuses the token (used, expired, unknown) or the server's
 // certificate does not match the pin, first boot stops with a clear log line
 // and a message on the kiosk's screen (kiosk/bus ShowMessage) saying what a
-// person has to do, and exits with ExitNeedsPerson so its unit does not
-// retry in a loop. When the fleet cannot be reached it retries a few times
-// with backoff, says so on screen, and exits 1 for its unit to try again
-// later.
+// person has to do, and exits with ExitNeedsPerson (2, like a bad file) so
+// its unit does not retry in a loop. When the fleet cannot be reached it
+// retries a few times with backoff, says so on screen, and exits 1 for its
+// unit to try again later.
 //
-// Files in the state directory (default /var/lib/accesskiosk-agent, on the
-// persistent partition):
+// Files in the agent's state directory (state_dir of the agent's config, on
+// the persistent partition):
 //
-//	identity.json        device id, credential, site, fleet URL and fingerprint (0600; the agent reads it)
-//	device-key.pem       the device's Ed25519 key (0600); its hash names the host (PREFIX-XXXXXX)
-//	ssh/authorized_keys  SSH public keys from the first-boot file (0600), when any were given
-//	firstboot.json       first boot's progress: last completed step
+//	identity.json   the agent's identity (agent/fleetclient: device id, credential, site, fleet URL)
+//	                plus fleet_fingerprint, hostname and enrolled_unix_ms; 0600
+//	device-key.pem  the device's Ed25519 key (0600); its hash names the host (PREFIX-XXXXXX)
+//	firstboot.json  first boot's progress: the last completed step
+//
+// The host name is also written to Config.HostnameFile (the image applies it
+// on every boot, since its root file system is a RAM overlay). SSH keys stay
+// in the rewritten first-boot file, where the image's boot-config unit reads
+// them on every boot.
 package firstboot
 
 import (
@@ -43,17 +48,18 @@ import (
 	"fmt"
 	"io/fs"
 	mrand "math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
+	agentfleet "accesskiosk/agent/fleetclient"
 	"accesskiosk/confile"
 	"accesskiosk/fleet/api"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/provisioning/firstboot"
-	"accesskiosk/provisioning/fleetclient"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"
@@ -61,10 +67,9 @@ import (
 
 // Files in the state directory.
 const (
-	IdentityFile  = "identity.json"
+	IdentityFile  = agentfleet.IdentityFile
 	DeviceKeyFile = "device-key.pem"
 	StateFile     = "firstboot.json"
-	SSHKeysFile   = "ssh/authorized_keys"
 )
 
 // Steps, in order, as recorded in the state file.
@@ -73,7 +78,6 @@ const (
 	StepIdentity = "identity"
 	StepHostname = "hostname"
 	StepWiFi     = "wifi"
-	StepSSH      = "ssh"
 	StepEnrolled = "enrolled"
 	StepErased   = "erased"
 	StepDone     = "done"
@@ -81,10 +85,13 @@ const (
 
 // Exit statuses of `agent firstboot`.
 const (
-	ExitOK          = 0
-	ExitRetry       = 1 // temporary (fleet unreachable): the unit may try again later
-	ExitBadFile     = 2 // the first-boot file or a flag is wrong (confile.ExitCode)
-	ExitNeedsPerson = 3 // a person must act: new token, right fingerprint
+	ExitOK      = 0
+	ExitRetry   = 1 // temporary (fleet unreachable): the unit may try again later
+	ExitBadFile = 2 // the first-boot file or a flag is wrong (confile.ExitCode)
+	// ExitNeedsPerson: a person must act (new token, right fingerprint).
+	// The same as ExitBadFile, so a unit's RestartPreventExitStatus=2
+	// covers both.
+	ExitNeedsPerson = 2
 )
 
 // Errors to test with errors.Is.
@@ -102,6 +109,8 @@ type Config struct {
 	// System is the system bus (hostnamed, NetworkManager); nil skips the
 	// host name and Wi-Fi steps with a warning.
 	System *dbus.Conn
+	// HostnameFile, when not "", receives the host name (one line, 0644).
+	HostnameFile string
 	// Kiosk shows messages on screen; nil means log only.
 	Kiosk *bus.Client
 	// KioskWait is how long to keep trying to show a message while the
@@ -131,15 +140,11 @@ type Result struct {
 	Site        string
 }
 
-// Identity is the device's enrolment, stored as identity.json. Its first
-// four fields are the agent's stored identity (agent/fleetclient); the
-// fingerprint is kept beside them so the agent can pin the fleet it
-// enrolled with.
+// Identity is what first boot stores as identity.json: the agent's
+// identity (read by agent/fleetclient.LoadIdentity) plus the fingerprint of
+// the fleet it enrolled with, so the agent can keep pinning it.
 type Identity struct {
-	DeviceID         string `json:"device_id"`
-	Credential       string `json:"credential"`
-	Site             string `json:"site"`
-	FleetURL         string `json:"fleet_url,omitempty"`
+	agentfleet.Identity
 	FleetFingerprint string `json:"fleet_fingerprint,omitempty"`
 	Hostname         string `json:"hostname,omitempty"`
 	EnrolledUnixMs   int64  `json:"enrolled_unix_ms,omitempty"`
@@ -255,6 +260,11 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	} else if err := setHostname(ctx, r.System, st.Hostname); err != nil {
 		return Result{}, err
 	}
+	if r.HostnameFile != "" {
+		if err := writeAtomic(r.HostnameFile, []byte(st.Hostname+"\n"), 0o644); err != nil {
+			return Result{}, fmt.Errorf("store host name: %w", err)
+		}
+	}
 	log.Info("host name set")
 	if err := r.step(st, StepHostname); err != nil {
 		return Result{}, err
@@ -278,20 +288,6 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 		}
 	}
 	if err := r.step(st, StepWiFi); err != nil {
-		return Result{}, err
-	}
-
-	if len(f.SSHAuthorizedKeys) > 0 {
-		p := r.statePath(SSHKeysFile)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return Result{}, fmt.Errorf("make %s: %w", filepath.Dir(p), err)
-		}
-		if err := writeAtomic(p, []byte(strings.Join(f.SSHAuthorizedKeys, "\n")+"\n"), 0o600); err != nil {
-			return Result{}, err
-		}
-		log.WithField("keys", len(f.SSHAuthorizedKeys)).Info("SSH keys installed")
-	}
-	if err := r.step(st, StepSSH); err != nil {
 		return Result{}, err
 	}
 
@@ -404,15 +400,17 @@ func (r *runner) deviceKey() (ed25519.PrivateKey, error) {
 
 // LoadIdentity reads identity.json from dir; ok is false when there is none.
 func LoadIdentity(dir string) (idn Identity, ok bool, err error) {
-	data, err := os.ReadFile(filepath.Join(dir, IdentityFile))
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := agentfleet.LoadIdentity(dir); errors.Is(err, agentfleet.ErrNoIdentity) {
 		return Identity{}, false, nil
+	} else if err != nil {
+		return Identity{}, false, fmt.Errorf("%w; move it away and give the device a new token", err)
 	}
+	data, err := os.ReadFile(filepath.Join(dir, IdentityFile))
 	if err != nil {
 		return Identity{}, false, fmt.Errorf("read identity: %w", err)
 	}
-	if err := json.Unmarshal(data, &idn); err != nil || idn.DeviceID == "" || idn.Credential == "" {
-		return Identity{}, false, fmt.Errorf("identity %s is damaged (no device id or credential); move it away and give the device a new token", filepath.Join(dir, IdentityFile))
+	if err := json.Unmarshal(data, &idn); err != nil {
+		return Identity{}, false, fmt.Errorf("read identity: %w", err)
 	}
 	return idn, true, nil
 }
@@ -421,7 +419,9 @@ func (r *runner) loadIdentity() (Identity, bool, error) { return LoadIdentity(r.
 
 func (r *runner) enrol(ctx context.Context, f *firstboot.File, hostname string) (Identity, error) {
 	log := r.log.WithField("fleet", f.Fleet.URL)
-	c, err := fleetclient.New(f.Fleet.URL, fleetclient.Options{Fingerprint: f.Fleet.Fingerprint, Timeout: r.Timeout})
+	pin, _ := hex.DecodeString(f.Fleet.Fingerprint) // 64 hex digits: firstboot.Parse checked
+	// Retries 0: this loop retries, so that each try is logged and bounded.
+	c, err := agentfleet.New(agentfleet.Options{BaseURL: f.Fleet.URL, Fingerprint: pin, Timeout: r.Timeout, Log: r.log})
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: %v", ErrNeedsPerson, err)
 	}
@@ -445,7 +445,7 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, hostname string) 
 		}
 		if attempt >= r.EnrolAttempts || ctx.Err() != nil {
 			r.fail(ctx, err, fmt.Sprintf("This kiosk cannot reach its fleet server at %s to enrol. Check the network cable or Wi-Fi; it will try again.", f.Fleet.URL))
-			return Identity{}, fmt.Errorf("enrol with %s after %d attempts: %w", f.Fleet.URL, attempt, err)
+			return Identity{}, fmt.Errorf("enrol with %s: fleet server unreachable or not answering after %d attempts: %w", f.Fleet.URL, attempt, err)
 		}
 		d := wait/2 + mrand.N(wait/2+1)
 		log.WithError(err).WithField("retry_in", d.Round(time.Millisecond).String()).Warn("enrolment failed; retrying")
@@ -457,9 +457,9 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, hostname string) 
 		wait = min(wait*2, time.Minute)
 	}
 	idn := Identity{
-		DeviceID: resp.DeviceID, Credential: resp.Credential, Site: resp.Site,
-		FleetURL: f.Fleet.URL, FleetFingerprint: f.Fleet.Fingerprint,
-		Hostname: hostname, EnrolledUnixMs: time.Now().UnixMilli(),
+		Identity:         agentfleet.Identity{DeviceID: resp.DeviceID, Credential: resp.Credential, Site: resp.Site, FleetURL: f.Fleet.URL},
+		FleetFingerprint: f.Fleet.Fingerprint,
+		Hostname:         hostname, EnrolledUnixMs: time.Now().UnixMilli(),
 	}
 	b, _ := json.MarshalIndent(idn, "", "  ")
 	if err := writeAtomic(r.statePath(IdentityFile), b, 0o600); err != nil {
@@ -473,19 +473,23 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, hostname string) 
 // show on screen.
 func refusal(err error, f *firstboot.File) (string, bool) {
 	const again = " Ask IT to create a new token (provision token create) and write the card again (provision config, provision write)."
-	switch {
-	case errors.Is(err, fleetclient.ErrTokenUsed):
-		return "This kiosk cannot enrol: its enrolment token has already been used." + again, true
-	case errors.Is(err, fleetclient.ErrTokenExpired):
-		return "This kiosk cannot enrol: its enrolment token has expired." + again, true
-	case errors.Is(err, fleetclient.ErrTokenUnknown):
-		return "This kiosk cannot enrol: the fleet server does not know its enrolment token (revoked, mistyped or for another server)." + again, true
-	case errors.Is(err, fleetclient.ErrFingerprint):
+	if errors.Is(err, agentfleet.ErrFingerprint) {
 		return fmt.Sprintf("This kiosk will not enrol: the server at %s is not the one it was set up for (its certificate fingerprint differs). Ask IT to check the fingerprint given to provision config.", f.Fleet.URL), true
 	}
-	var ae *fleetclient.APIError
-	if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != 429 && ae.Status != 408 {
-		return "This kiosk cannot enrol: the fleet server refused it (" + ae.Error() + ")." + again, true
+	var se *agentfleet.StatusError
+	if !errors.As(err, &se) {
+		return "", false
+	}
+	switch se.Body.Code {
+	case api.CodeTokenUsed:
+		return "This kiosk cannot enrol: its enrolment token has already been used." + again, true
+	case api.CodeTokenExpired:
+		return "This kiosk cannot enrol: its enrolment token has expired." + again, true
+	case api.CodeTokenUnknown:
+		return "This kiosk cannot enrol: the fleet server does not know its enrolment token (revoked, mistyped or for another server)." + again, true
+	}
+	if !se.Temporary() && se.Status != http.StatusRequestTimeout {
+		return "This kiosk cannot enrol: the fleet server refused it (" + se.Error() + ")." + again, true
 	}
 	return "", false
 }
