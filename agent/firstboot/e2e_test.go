@@ -15,6 +15,7 @@ import (
 	"accesskiosk/kiosk/bus/bustest"
 	"accesskiosk/provisioning/cli"
 	"accesskiosk/provisioning/diskimage/imagetest"
+	"accesskiosk/provisioning/fleetclient/fleettest"
 
 	"github.com/sirupsen/logrus"
 )
@@ -78,7 +79,7 @@ var printedToken = regexp.MustCompile(`(?m)^  (\S{8,})$`)
 // the token is gone from the image afterwards; a second use of the token is
 // refused; an interrupted first boot resumes.
 func TestEndToEnd(t *testing.T) {
-	fl := startFleet(t)
+	fl := fleettest.Start(t)
 	env := map[string]string{cli.APITokenEnv: fl.APIToken}
 	admin := []string{"--fleet", fl.URL, "--fingerprint", fl.Fingerprint}
 	provision(t, env, append([]string{"site", "create", "--id", "riverside", "--name", "Riverside Library"}, admin...)...)

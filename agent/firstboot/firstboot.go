@@ -24,8 +24,8 @@
 // Files in the agent's state directory (state_dir of the agent's config, on
 // the persistent partition):
 //
-//	identity.json   the agent's identity (agent/fleetclient: device id, credential, site, fleet URL)
-//	                plus fleet_fingerprint, hostname and enrolled_unix_ms; 0600
+//	identity.json   the agent's identity (agent/fleetclient: device id, credential, site, fleet URL
+//	                and fingerprint) plus hostname and enrolled_unix_ms; 0600
 //	device-key.pem  the device's Ed25519 key (0600); its hash names the host (PREFIX-XXXXXX)
 //	firstboot.json  first boot's progress: the last completed step
 //
@@ -60,6 +60,7 @@ import (
 	"accesskiosk/fleet/api"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/provisioning/firstboot"
+	"accesskiosk/version"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"
@@ -116,7 +117,8 @@ type Config struct {
 	// KioskWait is how long to keep trying to show a message while the
 	// kiosk is not up yet; 0 means 30 s.
 	KioskWait time.Duration
-	// Version strings sent at enrolment; Arch "" means the running GOARCH.
+	// Version strings sent at enrolment; Arch "" means the running GOARCH,
+	// AgentVersion "" means version.Version.
 	Arch, AgentVersion, KioskVersion string
 	// EnrolAttempts bounds tries against an unreachable fleet; 0 means 5.
 	EnrolAttempts int
@@ -141,13 +143,12 @@ type Result struct {
 }
 
 // Identity is what first boot stores as identity.json: the agent's
-// identity (read by agent/fleetclient.LoadIdentity) plus the fingerprint of
-// the fleet it enrolled with, so the agent can keep pinning it.
+// identity (read by agent/fleetclient.LoadIdentity, with the fleet's URL and
+// pinned fingerprint) plus when and under which host name it enrolled.
 type Identity struct {
 	agentfleet.Identity
-	FleetFingerprint string `json:"fleet_fingerprint,omitempty"`
-	Hostname         string `json:"hostname,omitempty"`
-	EnrolledUnixMs   int64  `json:"enrolled_unix_ms,omitempty"`
+	Hostname       string `json:"hostname,omitempty"`
+	EnrolledUnixMs int64  `json:"enrolled_unix_ms,omitempty"`
 }
 
 type state struct {
@@ -181,6 +182,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	}
 	if c.Backoff == 0 {
 		c.Backoff = 5 * time.Second
+	}
+	if c.AgentVersion == "" {
+		c.AgentVersion = version.Version
 	}
 	r := &runner{Config: c, log: c.Log.WithField("component", "firstboot")}
 	return r.run(ctx)
@@ -457,9 +461,11 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, hostname string) 
 		wait = min(wait*2, time.Minute)
 	}
 	idn := Identity{
-		Identity:         agentfleet.Identity{DeviceID: resp.DeviceID, Credential: resp.Credential, Site: resp.Site, FleetURL: f.Fleet.URL},
-		FleetFingerprint: f.Fleet.Fingerprint,
-		Hostname:         hostname, EnrolledUnixMs: time.Now().UnixMilli(),
+		Identity: agentfleet.Identity{
+			DeviceID: resp.DeviceID, Credential: resp.Credential, Site: resp.Site,
+			FleetURL: f.Fleet.URL, FleetFingerprint: f.Fleet.Fingerprint,
+		},
+		Hostname: hostname, EnrolledUnixMs: time.Now().UnixMilli(),
 	}
 	b, _ := json.MarshalIndent(idn, "", "  ")
 	if err := writeAtomic(r.statePath(IdentityFile), b, 0o600); err != nil {
@@ -485,6 +491,8 @@ func refusal(err error, f *firstboot.File) (string, bool) {
 		return "This kiosk cannot enrol: its enrolment token has already been used." + again, true
 	case api.CodeTokenExpired:
 		return "This kiosk cannot enrol: its enrolment token has expired." + again, true
+	case api.CodeTokenRevoked:
+		return "This kiosk cannot enrol: its enrolment token has been revoked." + again, true
 	case api.CodeTokenUnknown:
 		return "This kiosk cannot enrol: the fleet server does not know its enrolment token (revoked, mistyped or for another server)." + again, true
 	}

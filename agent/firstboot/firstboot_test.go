@@ -21,17 +21,11 @@ import (
 	"accesskiosk/provisioning/diskimage/imagetest"
 	"accesskiosk/provisioning/firstboot"
 	"accesskiosk/provisioning/fleetclient"
-	"accesskiosk/provisioning/fleetclient/fakefleet"
+	"accesskiosk/provisioning/fleetclient/fleettest"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"
 )
-
-// enroller is the fleet side a rig enrols against: the fake here, the real
-// fleet server in the end-to-end test.
-type enroller interface {
-	Enrolled() int
-}
 
 type rig struct {
 	t        testing.TB
@@ -43,7 +37,7 @@ type rig struct {
 	kclient  *bus.Client
 	fleetURL string
 	fleetFP  string
-	fleet    enroller
+	fleet    *fleettest.Fleet
 	admin    *fleetclient.Client
 	site     string
 	logs     *syncBuffer
@@ -67,15 +61,12 @@ func (s *syncBuffer) String() string {
 }
 
 // newRig starts a private bus with the fake system services and the kiosk's
-// real bus server, a fake fleet with one site, and a test disk image.
+// real bus server, the real fleet server with one site, and a test disk image.
 func newRig(t testing.TB) *rig {
 	t.Helper()
 	addr := bustest.Start(t)
-	f := fakefleet.Start(t)
-	admin, err := fleetclient.New(f.URL, fleetclient.Options{Fingerprint: f.Fingerprint, APIToken: f.APIToken})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := fleettest.Start(t)
+	admin := f.Admin
 	if _, err := admin.CreateSite(context.Background(), "central", "Central Library"); err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +204,8 @@ func (r *rig) checkEnrolled(res Result, f *firstboot.File) {
 	if err != nil || !ok {
 		t.Fatalf("identity: %v %v", ok, err)
 	}
-	if idn.DeviceID != res.DeviceID || idn.Site != "central" || idn.FleetURL != r.fleetURL || idn.FleetFingerprint != r.fleetFP {
+	wantFP, _ := firstboot.ParseFingerprint(r.fleetFP)
+	if idn.DeviceID != res.DeviceID || idn.Site != "central" || idn.FleetURL != r.fleetURL || idn.FleetFingerprint != wantFP {
 		t.Errorf("identity: got %+v", idn)
 	}
 	for _, p := range []string{IdentityFile, DeviceKeyFile, StateFile} {
@@ -364,14 +356,14 @@ func TestBadInput(t *testing.T) {
 		}, "fleet server unreachable", ExitRetry, "cannot reach its fleet server"},
 		{"expired token", func(r *rig) []byte {
 			f := r.file(r.token(time.Hour, 1))
-			r.fleet.(*fakefleet.Fleet).SetNow(func() time.Time { return time.Now().Add(2 * time.Hour) })
+			r.fleet.Advance(2 * time.Hour)
 			data, _ := f.Marshal()
 			return data
 		}, "expired", ExitNeedsPerson, "has expired"},
 		{"unknown token", func(r *rig) []byte {
 			data, _ := r.file("ake_notatokenthisfleetmade").Marshal()
 			return data
-		}, "not known", ExitNeedsPerson, "does not know its enrolment token"},
+		}, "token_unknown", ExitNeedsPerson, "does not know its enrolment token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"accesskiosk/provisioning/fleetclient"
-	"accesskiosk/provisioning/fleetclient/fakefleet"
+	"accesskiosk/provisioning/fleetclient/fleettest"
 )
 
 func TestAdmin(t *testing.T) {
 	ctx := context.Background()
-	f := fakefleet.Start(t)
+	f := fleettest.Start(t)
 	admin, err := fleetclient.New(f.URL, fleetclient.Options{Fingerprint: f.Fingerprint, APIToken: f.APIToken})
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func TestAdmin(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	ctx := context.Background()
-	f := fakefleet.Start(t)
+	f := fleettest.Start(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
