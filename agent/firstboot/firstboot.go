@@ -152,10 +152,14 @@ type Identity struct {
 }
 
 type state struct {
-	Step          string `json:"step"`
-	Hostname      string `json:"hostname,omitempty"`
-	DeviceID      string `json:"device_id,omitempty"`
-	UpdatedUnixMs int64  `json:"updated_unix_ms"`
+	Step string `json:"step"`
+	// EnrolStartedUnixMs is set just before the first enrolment request:
+	// when a later run finds it set and no credential stored, an earlier
+	// run was cut off while enrolling.
+	EnrolStartedUnixMs int64  `json:"enrol_started_unix_ms,omitempty"`
+	Hostname           string `json:"hostname,omitempty"`
+	DeviceID           string `json:"device_id,omitempty"`
+	UpdatedUnixMs      int64  `json:"updated_unix_ms"`
 }
 
 type runner struct {
@@ -303,7 +307,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 			r.fail(ctx, err, "This kiosk cannot enrol: its enrolment token is gone and it holds no credential. Ask IT to create a new token and write the card again.")
 			return Result{}, err
 		}
-		idn, err = r.enrol(ctx, f, st.Hostname)
+		idn, err = r.enrol(ctx, f, st)
 		if err != nil {
 			return Result{}, err
 		}
@@ -421,8 +425,17 @@ func LoadIdentity(dir string) (idn Identity, ok bool, err error) {
 
 func (r *runner) loadIdentity() (Identity, bool, error) { return LoadIdentity(r.StateDir) }
 
-func (r *runner) enrol(ctx context.Context, f *firstboot.File, hostname string) (Identity, error) {
+func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state) (Identity, error) {
+	hostname := st.Hostname
 	log := r.log.WithField("fleet", f.Fleet.URL)
+	// cutOff: a request may have reached the fleet without its answer
+	// reaching us (an earlier run was cut off, or an attempt of this run
+	// failed without an answer).
+	cutOff := st.EnrolStartedUnixMs != 0
+	st.EnrolStartedUnixMs = time.Now().UnixMilli()
+	if err := r.saveState(*st); err != nil {
+		return Identity{}, err
+	}
 	pin, _ := hex.DecodeString(f.Fleet.Fingerprint) // 64 hex digits: firstboot.Parse checked
 	// Retries 0: this loop retries, so that each try is logged and bounded.
 	c, err := agentfleet.New(agentfleet.Options{BaseURL: f.Fleet.URL, Fingerprint: pin, Timeout: r.Timeout, Log: r.log})
@@ -443,9 +456,17 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, hostname string) 
 			break
 		}
 		if msg, permanent := refusal(err, f); permanent {
+			var se *agentfleet.StatusError
+			if cutOff && errors.As(err, &se) && se.Body.Code == api.CodeTokenUsed {
+				msg += " (This kiosk probably lost the fleet's answer while it was enrolling, switched off or disconnected at that moment: the fleet took the token but the kiosk never received its credential. The half-enrolled entry can be removed on the fleet.)"
+			}
 			err = fmt.Errorf("%w: %w", ErrNeedsPerson, err)
 			r.fail(ctx, err, msg)
 			return Identity{}, err
+		}
+		var se *agentfleet.StatusError
+		if !errors.As(err, &se) {
+			cutOff = true
 		}
 		if attempt >= r.EnrolAttempts || ctx.Err() != nil {
 			r.fail(ctx, err, fmt.Sprintf("This kiosk cannot reach its fleet server at %s to enrol. Check the network cable or Wi-Fi; it will try again.", f.Fleet.URL))

@@ -2,14 +2,19 @@ package firstboot
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
+	"log"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,5 +155,60 @@ func TestKilledFirstBootResumes(t *testing.T) {
 	d.sys.mu.Unlock()
 	if adds != 1 {
 		t.Errorf("NetworkManager got %d AddConnection calls, want 1 (the rerun updates)", adds)
+	}
+}
+
+// TestCutOffWhileEnrolling: the fleet takes the token but its answer never
+// reaches the device (the link drops at the worst moment). The rerun is
+// refused, since the token is used up, and the message says why.
+func TestCutOffWhileEnrolling(t *testing.T) {
+	r := newRig(t)
+	tok := r.token(time.Hour, 1)
+	fl := r.fleet
+	// A TLS proxy with the fleet's own certificate (so the pin matches)
+	// that passes requests on and, while dropping, hangs up instead of
+	// answering.
+	var dropping atomic.Bool
+	dropping.Store(true)
+	up := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	px := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		out, _ := http.NewRequestWithContext(req.Context(), req.Method, fl.URL+req.URL.Path, req.Body)
+		out.Header = req.Header.Clone()
+		resp, err := up.Do(out)
+		if err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		defer resp.Body.Close()
+		if dropping.Load() {
+			panic(http.ErrAbortHandler) // the fleet answered; the device never hears it
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	px.TLS = &tls.Config{Certificates: []tls.Certificate{fl.Cert}}
+	px.Config.ErrorLog = log.New(io.Discard, "", 0)
+	px.StartTLS()
+	t.Cleanup(px.Close)
+	r.fleetURL = px.URL
+	r.write(r.file(tok))
+
+	_, err := r.run(nil)
+	if err == nil || ExitStatus(err) != ExitRetry {
+		t.Fatalf("first run: %v (exit %d), want a retryable failure", err, ExitStatus(err))
+	}
+	if got := fl.Enrolled(); got != 1 {
+		t.Fatalf("setup: the fleet lists %d kiosks, want 1 (it took the token)", got)
+	}
+	dropping.Store(false)
+	_, err = r.run(nil)
+	if ExitStatus(err) != ExitNeedsPerson {
+		t.Fatalf("rerun: %v, want the token refused", err)
+	}
+	msgs := r.kiosk.Messages()
+	if len(msgs) == 0 || !strings.Contains(msgs[len(msgs)-1], "lost the fleet's answer while it was enrolling") {
+		t.Errorf("on screen: %q", msgs)
 	}
 }

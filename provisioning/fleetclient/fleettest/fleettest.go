@@ -28,6 +28,9 @@ type Fleet struct {
 	Fingerprint string // as the fleet prints it (AB:CD:...)
 	APIToken    string // an admin's staff API token
 	Admin       *fleetclient.Client
+	// Cert is the fleet's certificate, so a test can stand a proxy that
+	// devices cannot tell from the fleet in front of it.
+	Cert tls.Certificate
 
 	t      testing.TB
 	mu     sync.Mutex
@@ -81,6 +84,7 @@ func Start(t testing.TB) *Fleet {
 	f.URL = "https://" + ln.Addr().String()
 	f.Fingerprint = tlscert.Fingerprint(cert.Certificate[0])
 	f.APIToken = apiToken
+	f.Cert = cert
 	f.Admin, err = fleetclient.New(f.URL, fleetclient.Options{Fingerprint: f.Fingerprint, APIToken: apiToken})
 	if err != nil {
 		t.Fatal(err)
