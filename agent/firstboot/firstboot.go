@@ -11,7 +11,10 @@
 // are written crash-safely (temporary file, fsync, rename) and, once
 // present, reused; the Wi-Fi connection has a UUID derived from its SSID, so
 // a rerun updates it; the boot file is rewritten without its secrets only
-// after the credential is on disk; a state file records completion.
+// after the credential is on disk; a state file records completion. Once
+// done, later boots do nothing, unless IT has written a new first-boot file
+// with a fresh token: then the kiosk enrols again (the old identity.json is
+// kept as identity.json.previous; the device key and host name stay).
 //
 // When the fleet refuses the token (used, expired, unknown) or the server's
 // certificate does not match the pin, first boot stops with a clear log line
@@ -219,8 +222,18 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	if st.Step == StepDone {
-		r.log.WithFields(logrus.Fields{"hostname": st.Hostname, "device_id": st.DeviceID}).Info("first boot already done; nothing to do")
-		return Result{AlreadyDone: true, Hostname: st.Hostname, DeviceID: st.DeviceID}, nil
+		if !r.newFile() {
+			r.log.WithFields(logrus.Fields{"hostname": st.Hostname, "device_id": st.DeviceID}).Info("first boot already done; nothing to do")
+			return Result{AlreadyDone: true, Hostname: st.Hostname, DeviceID: st.DeviceID}, nil
+		}
+		// IT wrote a new first-boot file with a token onto an enrolled
+		// kiosk: enrol again (another site or fleet). The old identity is
+		// kept beside, the device key stays.
+		r.log.WithField("device_id", st.DeviceID).Warn("a new first-boot file with a token is on the boot partition: enrolling again")
+		if err := r.retireIdentity(); err != nil {
+			return Result{}, err
+		}
+		st = &state{}
 	}
 	idn, enrolled, err := r.loadIdentity()
 	if err != nil {
@@ -332,6 +345,26 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	log.WithFields(logrus.Fields{"device_id": idn.DeviceID, "site": idn.Site, "fleet": f.Fleet.URL}).Info("first boot done: enrolled")
 	r.show(ctx, fmt.Sprintf("This kiosk is set up: it is %s at site %s, managed by %s.", st.Hostname, idn.Site, f.Fleet.URL), time.Minute)
 	return Result{Hostname: st.Hostname, DeviceID: idn.DeviceID, Site: idn.Site}, nil
+}
+
+// newFile reports whether the boot partition holds a valid first-boot
+// file that still has its token (not yet used by this device).
+func (r *runner) newFile() bool {
+	data, err := r.Boot.ReadFile(firstboot.FileName)
+	if err != nil {
+		return false
+	}
+	f, err := firstboot.Parse(firstboot.FileName, data)
+	return err == nil && !f.SecretsErased
+}
+
+// retireIdentity moves identity.json aside to identity.json.previous.
+func (r *runner) retireIdentity() error {
+	p := r.statePath(IdentityFile)
+	if err := os.Rename(p, p+".previous"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("set the old identity aside: %w", err)
+	}
+	return nil
 }
 
 func (r *runner) step(st *state, s string) error {

@@ -430,3 +430,36 @@ func TestDirBoot(t *testing.T) {
 		t.Errorf("left temporary files: %v", entries)
 	}
 }
+
+// TestReprovision: a new first-boot file with a fresh token on an enrolled
+// kiosk (moved to another site) enrols it again.
+func TestReprovision(t *testing.T) {
+	r := newRig(t)
+	r.write(r.file(r.token(time.Hour, 1)))
+	first, err := r.run(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.admin.CreateSite(context.Background(), "north", "North Hub"); err != nil {
+		t.Fatal(err)
+	}
+	r.site = "north"
+	f := r.file(r.token(time.Hour, 1))
+	r.write(f)
+	second, err := r.run(nil)
+	if err != nil {
+		t.Fatalf("re-provisioned first boot: %v\n%s", err, r.logs)
+	}
+	if second.AlreadyDone || second.DeviceID == first.DeviceID || second.Site != "north" {
+		t.Errorf("second: %+v, first: %+v", second, first)
+	}
+	if second.Hostname != first.Hostname {
+		t.Errorf("hostname changed %q → %q: the device key should stay", first.Hostname, second.Hostname)
+	}
+	if _, err := os.Stat(filepath.Join(r.state, IdentityFile+".previous")); err != nil {
+		t.Errorf("old identity not kept: %v", err)
+	}
+	if r.imageHolds(f.Token) {
+		t.Error("the new token is still in the image")
+	}
+}
