@@ -317,7 +317,6 @@ func downloaded(dir string, lengthOf map[string]int64) partial {
 	return partial{}
 }
 
-
 func (f *fixture) updaterAt(t testing.TB, dir string) *Updater {
 	t.Helper()
 	u, err := New(Config{Dir: dir, RepoURL: f.srv.URL, TrustedRoot: f.root, Arch: "amd64"})

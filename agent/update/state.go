@@ -29,6 +29,10 @@ type state struct {
 	SwitchedUnixMs int64 `json:"switched_unix_ms,omitempty"`
 	// Restarted is true once the units were restarted on To.
 	Restarted bool `json:"restarted,omitempty"`
+	// RestartIndex counts the units whose restart has begun (a unit is
+	// never restarted twice for one switch or rollback, even when the
+	// agent restarting its own unit ends the process mid-call).
+	RestartIndex int `json:"restart_index,omitempty"`
 	// RollbackReason and RollbackDetail say why a rollback is under way.
 	RollbackReason Reason `json:"rollback_reason,omitempty"`
 	RollbackDetail string `json:"rollback_detail,omitempty"`

@@ -331,7 +331,12 @@ func (u *Updater) apply(ctx context.Context, version string, res *Result) error 
 		return failf(ReasonNotFound, "%q is not a release version", version)
 	}
 	if err := u.recover(ctx); err != nil {
-		return err
+		if r := ReasonOf(err); r == ReasonCancelled || r == ReasonLocal {
+			return err
+		}
+		// An interrupted update was rolled back: that is recorded in
+		// Last (and was returned by Recover); go on with this one.
+		u.log.WithError(err).Warn("recovered an interrupted update")
 	}
 	cur, err := u.Current()
 	if err != nil {
@@ -497,7 +502,7 @@ func (u *Updater) sessionActive(ctx context.Context) bool {
 // switchTo points current at to, recording the switch first.
 func (u *Updater) switchTo(from, to string) error {
 	u.phase(PhaseSwitch)
-	u.st.Phase, u.st.From, u.st.To, u.st.Restarted, u.st.SwitchedUnixMs = phaseSwitching, from, to, false, 0
+	u.st.Phase, u.st.From, u.st.To, u.st.Restarted, u.st.SwitchedUnixMs, u.st.RestartIndex = phaseSwitching, from, to, false, 0, 0
 	if err := u.saveState(); err != nil {
 		return fail(ReasonLocal, err)
 	}
@@ -529,6 +534,11 @@ func (u *Updater) finish(ctx context.Context, res *Result) error {
 			return err
 		}
 		if err := u.restartUnits(ctx, to); err != nil {
+			if ctx.Err() != nil {
+				// Stopping, e.g. because the agent's own unit restarts:
+				// the next process resumes from the saved state.
+				return fail(ReasonCancelled, err)
+			}
 			return u.rollback(ctx, res, ReasonUnits, err.Error())
 		}
 		u.st.Restarted = true
@@ -564,7 +574,7 @@ func (u *Updater) finish(ctx context.Context, res *Result) error {
 		}
 	}
 	u.phase(PhaseCommit)
-	u.st.Phase, u.st.Restarted, u.st.SwitchedUnixMs = phaseIdle, false, 0
+	u.st.Phase, u.st.Restarted, u.st.SwitchedUnixMs, u.st.RestartIndex = phaseIdle, false, 0, 0
 	res.Outcome, res.From = OutcomeInstalled, from
 	if err := u.saveState(); err != nil {
 		return fail(ReasonLocal, err)
@@ -588,7 +598,17 @@ func (u *Updater) restartUnits(ctx context.Context, version string) error {
 			return fmt.Errorf("daemon-reload: %w", err)
 		}
 	}
-	for _, unit := range m.Units {
+	for i, unit := range m.Units {
+		if i < u.st.RestartIndex {
+			continue // begun before a crash (or before the agent restarted itself)
+		}
+		// Record the restart before making it: restarting the agent's own
+		// unit ends this process, and the next one must not restart
+		// everything again.
+		u.st.RestartIndex = i + 1
+		if err := u.saveState(); err != nil {
+			return err
+		}
 		u.hook("restart:unit")
 		if err := u.cfg.Units.RestartUnit(ctx, unit); err != nil {
 			return fmt.Errorf("restart %s: %w", unit, err)
@@ -602,7 +622,7 @@ func (u *Updater) restartUnits(ctx context.Context, version string) error {
 func (u *Updater) rollback(ctx context.Context, res *Result, why Reason, detail string) error {
 	u.phase(PhaseRollback)
 	if u.st.Phase != phaseRollingBack {
-		u.st.Phase, u.st.RollbackReason, u.st.RollbackDetail = phaseRollingBack, why, detail
+		u.st.Phase, u.st.RollbackReason, u.st.RollbackDetail, u.st.RestartIndex = phaseRollingBack, why, detail, 0
 		if err := u.saveState(); err != nil {
 			return fail(ReasonLocal, err)
 		}
@@ -625,7 +645,7 @@ func (u *Updater) rollback(ctx context.Context, res *Result, why Reason, detail 
 	}
 	u.st.Failed[to] = why
 	reason, detail := u.st.RollbackReason, u.st.RollbackDetail
-	u.st.Phase, u.st.Restarted, u.st.SwitchedUnixMs, u.st.RollbackReason, u.st.RollbackDetail = phaseIdle, false, 0, "", ""
+	u.st.Phase, u.st.Restarted, u.st.SwitchedUnixMs, u.st.RollbackReason, u.st.RollbackDetail, u.st.RestartIndex = phaseIdle, false, 0, "", "", 0
 	res.Outcome, res.From, res.Version = OutcomeRolledBack, from, to
 	if err := u.saveState(); err != nil {
 		return fail(ReasonLocal, err)

@@ -458,3 +458,43 @@ func TestWindow(t *testing.T) {
 		t.Error("zero window is not always open")
 	}
 }
+
+// selfRestartUnits stands in for systemd restarting the agent's own unit:
+// the call never returns normally, the process is stopped.
+type selfRestartUnits struct {
+	fakeUnits
+	cancel context.CancelFunc
+}
+
+func (s *selfRestartUnits) RestartUnit(ctx context.Context, unit string) error {
+	s.fakeUnits.RestartUnit(ctx, unit)
+	if unit == "accesskiosk-agent.service" && s.cancel != nil {
+		s.cancel()
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+func TestAgentRestartingItselfResumesWithoutRestartLoop(t *testing.T) {
+	f := newFixture(t, release.Options{})
+	f.seed(t, "1.0.0")
+	ctx, cancel := context.WithCancel(context.Background())
+	units := &selfRestartUnits{cancel: cancel}
+	u := f.updater(t, func(c *Config) { c.Units = units })
+	if _, err := u.Apply(ctx, "1.1.0"); ReasonOf(err) != ReasonCancelled {
+		t.Fatalf("apply while the agent restarts itself: %v, want cancelled", err)
+	}
+	if got := running(t, f.dir); got != "1.1.0" {
+		t.Fatalf("running %s, want the switched 1.1.0", got)
+	}
+	// The new agent process.
+	u2 := f.updater(t, func(c *Config) { c.Units = units })
+	res, err := u2.Recover(context.Background())
+	if err != nil || res == nil || res.Outcome != OutcomeInstalled {
+		t.Fatalf("recover: %+v, %v; want installed", res, err)
+	}
+	if got, want := strings.Join(units.restarts, ","), "accesskiosk-kiosk.service,accesskiosk-agent.service"; got != want {
+		t.Errorf("restarts %s, want each unit once: %s", got, want)
+	}
+}
