@@ -498,3 +498,44 @@ func TestAgentRestartingItselfResumesWithoutRestartLoop(t *testing.T) {
 		t.Errorf("restarts %s, want each unit once: %s", got, want)
 	}
 }
+
+func TestRunnerAppliesWhatTheFleetWants(t *testing.T) {
+	f := newFixture(t, release.Options{})
+	f.seed(t, "1.0.0")
+	u := f.updater(t, nil)
+	r := NewRunner(u)
+	r.MinBackoff, r.MaxBackoff = 20*time.Millisecond, 50*time.Millisecond
+	results := make(chan Result, 10)
+	r.OnResult = func(res Result) { results <- res }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	// A refused version first (no such release), then a good one.
+	r.Want("9.9.9")
+	if res := <-results; res.Reason != ReasonNotFound {
+		t.Errorf("first result %+v, want not_found", res)
+	}
+	r.Want("1.1.0")
+	deadline := time.After(30 * time.Second)
+	for installed := false; !installed; {
+		select {
+		case res := <-results:
+			switch {
+			case res.Version == "9.9.9": // a retry that raced the new Want
+			case res.Outcome != OutcomeInstalled || res.Version != "1.1.0":
+				t.Fatalf("result %+v, want 1.1.0 installed", res)
+			default:
+				installed = true
+			}
+		case <-deadline:
+			t.Fatal("runner did not install the wanted release")
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v", err)
+	}
+	if got := running(t, f.dir); got != "1.1.0" {
+		t.Errorf("running %s", got)
+	}
+}
