@@ -61,7 +61,22 @@ func (u *Updater) loadState() error {
 		st = state{}
 	}
 	u.st = st
+	u.publish()
 	return nil
+}
+
+func (u *Updater) publish() {
+	u.pub.Lock()
+	defer u.pub.Unlock()
+	u.pubLast = nil
+	if u.st.Last != nil {
+		r := *u.st.Last
+		u.pubLast = &r
+	}
+	u.pubFailed = make(map[string]Reason, len(u.st.Failed))
+	for k, v := range u.st.Failed {
+		u.pubFailed[k] = v
+	}
 }
 
 func (u *Updater) saveState() error {
@@ -72,6 +87,7 @@ func (u *Updater) saveState() error {
 	if err := writeFileAtomic(u.statePath(), data, 0o644); err != nil {
 		return fmt.Errorf("save update state: %w", err)
 	}
+	u.publish()
 	return nil
 }
 

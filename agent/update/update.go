@@ -173,8 +173,14 @@ type Updater struct {
 	http *retryablehttp.Client
 	log  logrus.FieldLogger
 
-	mu sync.Mutex
-	st state
+	run sync.Mutex // one Apply, Recover or InstallFile at a time; guards st
+	st  state
+
+	// pub is what Last and Failed read, published at every state save so
+	// the agent's report never waits for an update in progress.
+	pub       sync.Mutex
+	pubLast   *Result
+	pubFailed map[string]Reason
 
 	resumedFrom int64
 	// testHook is called at fine-grained points (fault-injection tests).
@@ -253,20 +259,20 @@ func (u *Updater) Current() (string, error) {
 
 // Last returns the outcome of the most recent update (nil if none).
 func (u *Updater) Last() *Result {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.st.Last == nil {
+	u.pub.Lock()
+	defer u.pub.Unlock()
+	if u.pubLast == nil {
 		return nil
 	}
-	r := *u.st.Last
+	r := *u.pubLast
 	return &r
 }
 
 // Failed reports whether version failed its health gate here before.
 func (u *Updater) Failed(version string) bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	_, ok := u.st.Failed[version]
+	u.pub.Lock()
+	defer u.pub.Unlock()
+	_, ok := u.pubFailed[version]
 	return ok
 }
 
@@ -294,8 +300,8 @@ func (u *Updater) installedCustom(v string) (release.Custom, error) {
 // the same Reason. A refused or abandoned update leaves the running
 // release untouched.
 func (u *Updater) Apply(ctx context.Context, version string) (Result, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.run.Lock()
+	defer u.run.Unlock()
 	u.resumedFrom = 0
 	res := Result{Version: version}
 	err := u.apply(ctx, version, &res)
@@ -659,8 +665,8 @@ func (u *Updater) rollback(ctx context.Context, res *Result, why Reason, detail 
 // partial unpacks are removed. Download part files stay to be resumed.
 // The agent calls it once at start, before reporting; Apply calls it too.
 func (u *Updater) Recover(ctx context.Context) (*Result, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.run.Lock()
+	defer u.run.Unlock()
 	before := u.st.Last
 	err := u.recover(ctx)
 	if u.st.Last != before && u.st.Last != nil {

@@ -373,9 +373,20 @@ func TestWaitsForSessionToEnd(t *testing.T) {
 	f.repo.Add(t, "1.2.0", "amd64", releasetest.Files("1.2.0", 100, 3))
 	busy := &sessionKiosk{state: bus.StateInSession, asked: -1 << 30}
 	u2 := f.updater(t, func(c *Config) { c.Kiosk = busy })
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
+	lastAnswered := make(chan time.Duration, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond) // the update is waiting for the session
+		start := time.Now()
+		u2.Last()
+		u2.Failed("1.2.0")
+		lastAnswered <- time.Since(start)
+	}()
 	res, err := u2.Apply(ctx, "1.2.0")
+	if d := <-lastAnswered; d > 100*time.Millisecond {
+		t.Errorf("Last() took %s while an update waited: the report would stall", d)
+	}
 	if ReasonOf(err) != ReasonCancelled || res.Outcome != OutcomeAbandoned {
 		t.Errorf("cancelled wait: %+v, %v", res, err)
 	}
