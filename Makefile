@@ -17,7 +17,8 @@ APT_PACKAGES := \
 	chromium chromium-driver \
 	postgresql \
 	iproute2 \
-	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk
+	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
+	qemu-user-static binfmt-support
 
 .PHONY: help
 help: ## list the targets
@@ -43,6 +44,9 @@ deps: ## install the Debian and npm packages the build and tests need (idempoten
 .PHONY: assets
 assets: ## copy front-end assets from node_modules beside the Go code that embeds them
 	@true
+	@# kiosk/ui: GOV.UK Frontend compiled without GDS Transport or the crown, for the built-in pages
+	@test -x node_modules/.bin/sass || { echo "assets: node_modules missing: run make deps"; exit 1; }
+	node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps --load-path=node_modules kiosk/ui/sass/kiosk.scss kiosk/ui/dist/kiosk.css
 
 .PHONY: build
 build: assets ## build bin/kiosk, bin/agent, bin/fleet, bin/provision
@@ -80,6 +84,37 @@ bench: deps assets ## print the benchmarks: policy, reset and memory vs Chromium
 .PHONY: demo
 demo: deps build ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
 	@echo "demo: not wired yet"
+
+.PHONY: screenshots-kiosk-pages
+screenshots-kiosk-pages: deps assets ## save every built-in kiosk page at 1280x800 and 800x1280 in out/screenshots/
+	@mkdir -p out/screenshots
+	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' -v ./kiosk/ui/ | grep -E 'saved|FAIL|ok|Error'
+	@test -n "$$(ls out/screenshots/kiosk-* 2>/dev/null)"
+
+.PHONY: screenshots
+screenshots: screenshots-kiosk-pages ## save screenshots of every screen in out/screenshots/
+
+# Images and packages (images/README.md). Image builds run as root, niced.
+DEB_ARCHES ?= amd64 arm64
+
+.PHONY: deb
+deb: assets ## build the Debian packages accesskiosk-{fleet,agent,kiosk} (amd64, arm64) into out/deb/
+	images/deb/build.sh $(DEB_ARCHES)
+
+.PHONY: image-x86
+image-x86: ## build the x86-64 UEFI kiosk image into images/x86/build/ (root, mmdebstrap; ~15 min)
+	@$(MAKE) --no-print-directory deb DEB_ARCHES=amd64
+	nice -n 10 images/x86/build.sh
+
+.PHONY: image-rpi
+image-rpi: ## build the Raspberry Pi 4 (arm64) kiosk image into images/rpi/build/ (root, qemu-user)
+	@$(MAKE) --no-print-directory deb DEB_ARCHES=arm64
+	nice -n 10 images/rpi/build.sh
+
+.PHONY: image-test
+image-test: build ## check the x86 image's root file system, boot it under QEMU against a fleet on loopback
+	@test -f images/x86/build/accesskiosk-x86.img || $(MAKE) --no-print-directory image-x86
+	$(GO) test -tags imagetest -count=1 -timeout 50m -v ./images/...
 
 .PHONY: clean
 clean: ## remove build output

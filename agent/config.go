@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"accesskiosk/confile"
+
+	"github.com/sirupsen/logrus"
 )
 
 //go:embed defaults.yaml
@@ -141,6 +143,9 @@ func (c *Config) validate(doc *confile.Doc) error {
 		if _, err := ParseFingerprint(c.Fleet.Fingerprint); err != nil {
 			return doc.Errorf("fleet.fingerprint", "%v", err)
 		}
+	}
+	if _, err := logrus.ParseLevel(c.LogLevel); c.LogLevel != "" && err != nil {
+		return doc.Errorf("log_level", "want one of panic, fatal, error, warn, info, debug, trace; got %q", c.LogLevel)
 	}
 	r := c.Report
 	switch {

@@ -20,6 +20,10 @@ type Identity struct {
 	// FleetURL is where the device enrolled (so a discovered fleet is
 	// remembered); "" when it came from the config.
 	FleetURL string `json:"fleet_url,omitempty"`
+	// FleetFingerprint is the pinned SHA-256 of the fleet's certificate
+	// (hex) given at first boot (agent/firstboot writes this file too);
+	// "" when the config gives it.
+	FleetFingerprint string `json:"fleet_fingerprint,omitempty"`
 }
 
 // ErrNoIdentity means the device has not enrolled yet.

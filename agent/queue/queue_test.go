@@ -175,7 +175,7 @@ func TestSIGKILLMidWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const kills = 40
+	const kills = 60
 	confirmed := map[uint64]bool{}
 	var lastMax uint64
 	midWrite := 0 // kills that left a half-written temp file

@@ -69,6 +69,9 @@ type Options struct {
 	Log logrus.FieldLogger
 }
 
+// maxWait is the longest the loop sleeps between turns.
+const maxWait = 30 * time.Second
+
 // Reporter is the report loop.
 type Reporter struct {
 	o    Options
@@ -172,7 +175,9 @@ func (r *Reporter) Run(ctx context.Context) error {
 		if nextSend.Before(wake) {
 			wake = nextSend
 		}
-		wait := wake.Sub(clk.Now())
+		// Turn at least every maxWait so the watchdog sees a live loop.
+		wait := min(wake.Sub(clk.Now()), maxWait)
+		r.beat.Store(time.Now().UnixNano())
 		select {
 		case <-ctx.Done():
 			return nil
@@ -233,17 +238,20 @@ func (r *Reporter) queueReport(ctx context.Context, now time.Time) {
 		rep.Seq = seq
 		return json.Marshal(rep)
 	})
-	r.judgeQueue(err)
+	r.judgeQueue(true, err)
 }
 
-func (r *Reporter) judgeQueue(pushErr error) {
+// judgeQueue sets the queue's warnings. The write warning changes only on
+// a push: it stays up while the disk keeps refusing, even when the reports
+// held in memory have been sent meanwhile.
+func (r *Reporter) judgeQueue(pushed bool, pushErr error) {
 	st := r.o.Queue.Stats()
 	h := r.o.Health
 	switch {
 	case pushErr != nil:
 		r.o.Log.WithError(pushErr).Error("report queue cannot write to disk; keeping reports in memory")
 		h.Set(health.CodeQueueWrite, health.Critical, "report queue cannot write: %v (%d reports held in memory)", pushErr, st.InMem)
-	case st.InMem == 0:
+	case pushed:
 		h.Clear(health.CodeQueueWrite)
 	}
 	h.SetIf(st.Dropped > 0, health.CodeQueueDropped, health.Warn, "%d reports dropped by the queue bounds (oldest first)", st.Dropped)
@@ -314,7 +322,7 @@ func (r *Reporter) sendOnce(ctx context.Context, f Fleet) (res sendResult) {
 	r.batchSize = min(r.batchSize*2, api.MaxReportsPerBatch)
 	r.mu.Unlock()
 	r.o.Health.Clear(health.CodeFleetUnreachable)
-	r.judgeQueue(nil)
+	r.judgeQueue(false, nil)
 	if d := resp.ReportInterval(0); d > 0 && d != time.Duration(r.interval.Load()) {
 		r.o.Log.WithField("interval", d).Info("fleet changed the report interval")
 		r.interval.Store(int64(d))
