@@ -21,6 +21,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/store"
 )
 
@@ -117,7 +118,7 @@ func New(cfg Config) (*Server, error) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such API endpoint or method: "+r.Method+" "+r.URL.Path)
 	})
 	if cfg.Release != nil {
-		mux.Handle("/release/", http.StripPrefix("/release", cfg.Release))
+		mux.Handle(release.URLPath+"/", http.StripPrefix(release.URLPath, cfg.Release))
 	}
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
