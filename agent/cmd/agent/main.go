@@ -2,8 +2,12 @@
 // accesskiosk/agent). Usage:
 //
 //	agent [--config FILE]
+//	agent firstboot --boot PATH [--part N] [--config FILE] [--state-dir DIR]
 //
-// With no --config it runs on its embedded defaults. A bad config file or
+// With no --config it runs on its embedded defaults. "firstboot" runs the
+// first-boot steps once (package accesskiosk/agent/firstboot): read the
+// provisioning file from the boot partition at PATH (a mounted directory or
+// a disk image), enrol, store the credential, erase the secrets. A bad config file or
 // flag exits 2 with FILE:LINE: KEY: what is wrong, before doing anything.
 package main
 
@@ -29,6 +33,9 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "firstboot" {
+		return runFirstboot(args[1:], stderr)
+	}
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	config := fs.String("config", "", "config file (YAML); embedded defaults when not given")
