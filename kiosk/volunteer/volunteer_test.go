@@ -496,3 +496,106 @@ func TestHashPINCommand(t *testing.T) {
 		})
 	}
 }
+
+func TestAssistFlow(t *testing.T) {
+	clk := newClock(t)
+	cfg := Config{PINHash: cheapHash(t, "2580"), MaxFailures: 2, AssistedIdleTimeout: 25 * time.Minute,
+		Categories: []Category{{ID: "council_tax", Label: "Council tax", Guide: "pay-council-tax"}, {ID: "other", Label: "Other"}}}
+	a := NewAssist(&cfg, newGate(t, cfg, clk))
+	msg := func(s string) Message {
+		t.Helper()
+		m, err := ParseMessage([]byte(s))
+		if err != nil {
+			t.Fatalf("ParseMessage(%s): %v", s, err)
+		}
+		return m
+	}
+	type step struct {
+		in      string
+		want    Reply
+		wantErr bool
+	}
+	for i, s := range []step{
+		{`{"action":"volunteer_service","category":"council_tax"}`, Reply{}, true}, // not assisted yet
+		{`{"action":"volunteer_unlock","entry":"1111"}`, Reply{Main: "kiosk://volunteer?left=1&state=wrong"}, false},
+		{`{"action":"volunteer_unlock","entry":"2580"}`, Reply{Main: "kiosk://home", Panel: "kiosk://volunteer/services?panel=1", Assisted: true, IdleTimeout: 25 * time.Minute}, false},
+		{`{"action":"volunteer_service","category":"council_tax"}`, Reply{Panel: "kiosk://guides/pay-council-tax?panel=1"}, false},
+		{`{"action":"volunteer_service","category":"other"}`, Reply{Panel: "kiosk://guides?panel=1"}, false},
+		{`{"action":"volunteer_service","category":"https://x.example/"}`, Reply{}, true},
+		{`{"action":"volunteer_handover"}`, Reply{Main: "kiosk://volunteer/outcome?category=other"}, false},
+		{`{"action":"volunteer_resume"}`, Reply{Main: "kiosk://home", Panel: "kiosk://volunteer/services?panel=1"}, false},
+		{`{"action":"volunteer_outcome","category":"council_tax","outcome":"helped a lot"}`, Reply{}, true},
+		{`{"action":"volunteer_outcome","category":"council_tax","outcome":"needs_follow_up"}`, Reply{End: true}, false},
+	} {
+		got, err := a.Handle(msg(s.in))
+		if (err != nil) != s.wantErr || got != s.want {
+			t.Fatalf("step %d %s: got %+v, %v; want %+v (error %v)", i, s.in, got, err, s.want, s.wantErr)
+		}
+		if on, d := a.Active(); i >= 2 && (!on || d != 25*time.Minute) {
+			t.Errorf("step %d: Active = %v, %v", i, on, d)
+		}
+	}
+	r := bus.Receipt{ResetMs: 9}
+	a.Finish(&r)
+	if !r.Assisted || r.Category != "council_tax" || r.Outcome != OutcomeFollowUp {
+		t.Errorf("receipt = %+v", r)
+	}
+	// The next session starts unassisted and its receipt says so.
+	if on, _ := a.Active(); on {
+		t.Errorf("still assisted after Finish")
+	}
+	r = bus.Receipt{}
+	a.Finish(&r)
+	if r.Assisted || r.Category != "" || r.Outcome != "" {
+		t.Errorf("unassisted receipt = %+v", r)
+	}
+
+	// An assisted session that times out: assisted, nothing recorded.
+	a.Handle(msg(`{"action":"volunteer_unlock","entry":"2580"}`))
+	a.Handle(msg(`{"action":"volunteer_service","category":"council_tax"}`))
+	r = bus.Receipt{}
+	a.Finish(&r)
+	if !r.Assisted || r.Category != "" || r.Outcome != "" {
+		t.Errorf("timed-out assisted receipt = %+v", r)
+	}
+
+	// Skip on the outcome screen: assisted, no category, no outcome.
+	a.Handle(msg(`{"action":"volunteer_unlock","entry":"2580"}`))
+	if got, err := a.Handle(msg(`{"action":"volunteer_outcome"}`)); err != nil || !got.End {
+		t.Fatalf("skip: %+v, %v", got, err)
+	}
+	r = bus.Receipt{}
+	a.Finish(&r)
+	if !r.Assisted || r.Category != "" || r.Outcome != "" {
+		t.Errorf("skipped receipt = %+v", r)
+	}
+
+	// Lockout shows on the PIN page.
+	a.Handle(msg(`{"action":"volunteer_unlock","entry":"1"}`))
+	got, _ := a.Handle(msg(`{"action":"volunteer_unlock","entry":"2"}`))
+	if got.Main != "kiosk://volunteer?minutes=5&state=locked" {
+		t.Errorf("locked reply = %+v", got)
+	}
+}
+
+func TestParseMessage(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		wantErr error
+		ok      bool
+	}{
+		{`{"action":"volunteer_unlock","entry":"1"}`, nil, true},
+		{`{"action":"continue"}`, ErrNotVolunteer, false},
+		{`"continue"`, nil, false},
+		{`{"action":"volunteer_unlock","entry":"` + strings.Repeat("1", 600) + `"}`, nil, false},
+		{`{"action":1}`, nil, false},
+	} {
+		_, err := ParseMessage([]byte(tc.in))
+		if (err == nil) != tc.ok || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
+			t.Errorf("ParseMessage(%.40s) = %v", tc.in, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "1111") {
+			t.Errorf("error repeats the entry: %v", err)
+		}
+	}
+}
