@@ -76,6 +76,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/kiosk/guides"
+	"accesskiosk/kiosk/volunteer"
 )
 
 //go:embed templates/*.html
@@ -103,6 +104,7 @@ type Pages struct {
 	logoCT  string
 	css     []byte
 	onPrefs func(context.Context, Prefs)
+	vol     *volunteer.Config // SetVolunteer; nil shows the defaults
 }
 
 // pageNames are the templates in templates/ besides layout.html.
@@ -169,6 +171,9 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 		b, _ := webFS.ReadFile("web/kiosk.js")
 		return b, "text/javascript; charset=utf-8"
 	}))
+	if err := p.volunteerRoutes(m); err != nil {
+		return nil, err
+	}
 	m.HandleFunc("/", p.notFound)
 	p.mux = m
 	return p, nil
