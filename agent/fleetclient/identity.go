@@ -20,6 +20,14 @@ type Identity struct {
 	// FleetURL is where the device enrolled (so a discovered fleet is
 	// remembered); "" when it came from the config.
 	FleetURL string `json:"fleet_url,omitempty"`
+	// FleetFingerprint is the pinned SHA-256 of the fleet's certificate
+	// (hex) given at first boot (agent/firstboot writes this file too);
+	// "" when the config gives it.
+	FleetFingerprint string `json:"fleet_fingerprint,omitempty"`
+	// Hostname and EnrolledUnixMs are recorded by agent/firstboot; kept
+	// as they are when the agent rewrites the file.
+	Hostname       string `json:"hostname,omitempty"`
+	EnrolledUnixMs int64  `json:"enrolled_unix_ms,omitempty"`
 }
 
 // ErrNoIdentity means the device has not enrolled yet.

@@ -9,8 +9,10 @@ package health
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"accesskiosk/fleet/api"
 )
@@ -51,6 +53,7 @@ const (
 	CodeMemoryLow        = "memory_low"
 	CodeDiscovery        = "discovery_failed"
 	CodeSystemBus        = "system_bus"
+	CodeUpdate           = "update"
 )
 
 // Warning is one entry in the registry.
@@ -139,7 +142,29 @@ func (r *Registry) Wire() []api.Warning {
 	}
 	out := make([]api.Warning, len(ws))
 	for i, w := range ws {
-		out[i] = api.Warning{Code: w.Code, Severity: string(w.Severity), Text: w.Text}
+		out[i] = api.Warning{Code: w.Code, Severity: string(w.Severity), Text: Clip(w.Text, MaxTextLen)}
 	}
 	return out
+}
+
+// MaxTextLen bounds a warning's text on the wire (the fleet refuses longer).
+const MaxTextLen = api.MaxTextLen
+
+// Clip returns s without control characters, cut to at most n bytes on a
+// UTF-8 boundary, so error texts from the system fit the wire's rules.
+func Clip(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' || r == 0x7f || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }

@@ -93,3 +93,20 @@ func TestJudge(t *testing.T) {
 		})
 	}
 }
+
+func TestClip(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"plain", 10, "plain"},
+		{"line\nbreak\x00", 20, "linebreak"},
+		{"café au lait", 4, "caf"}, // never cuts a rune in half
+		{strings.Repeat("x", 600), 500, strings.Repeat("x", 500)},
+	} {
+		if got := Clip(tc.in, tc.n); got != tc.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}

@@ -160,7 +160,7 @@ func (m Machine) osRelease() string {
 		}
 		for _, line := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "PRETTY_NAME="); ok {
-				return strings.Trim(v, `"'`)
+				return Clip(strings.Trim(v, `"'`), 64)
 			}
 		}
 	}

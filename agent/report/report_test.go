@@ -3,8 +3,11 @@ package report_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -229,5 +232,75 @@ func TestNoFleetYet(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
+	}
+}
+
+// TestDiskFullIsReported: the queue directory's disk is full. Reports are
+// still made (held in memory), still reach the fleet, and tell it so.
+func TestDiskFullIsReported(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=256k"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("mount tmpfs (tests run as root under CI): %v", err)
+		}
+		t.Skipf("cannot mount a tmpfs (not root?): %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	q, err := queue.Open(filepath.Join(dir, "queue"), queue.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fill the disk.
+	f, _ := os.Create(filepath.Join(dir, "filler"))
+	for {
+		if _, err := f.Write(make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	f.Close()
+
+	r := newRig(t)
+	r.q = q
+	c, _ := fleetclient.New(fleetclient.Options{BaseURL: r.fleet.URL, Retries: 0, BackoffMin: time.Millisecond})
+	c.SetCredential("dev1.secret") // the fake's credential for the device newRig enrolled
+	r.rep = report.New(report.Options{
+		Queue:    q,
+		Snapshot: func(context.Context) api.Report { return api.Report{Warnings: r.reg.Wire()} },
+		Fleet:    func() report.Fleet { return c },
+		Health:   r.reg, Clock: r.clk, Interval: 30 * time.Second,
+	})
+	r.run(t, func() bool {
+		for _, rep := range r.fleet.Reports() {
+			for _, w := range rep.Warnings {
+				if w.Code == health.CodeQueueWrite && strings.Contains(w.Text, "no space") {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	if n := len(r.fleet.Reports()); n < 2 {
+		t.Errorf("fleet has %d reports", n)
+	}
+}
+
+// TestInvalidSnapshotStillReported: a snapshot that breaks the wire's
+// rules is sent stripped, with a warning saying why, rather than being
+// refused by the fleet.
+func TestInvalidSnapshotStillReported(t *testing.T) {
+	r := newRig(t)
+	c, _ := fleetclient.New(fleetclient.Options{BaseURL: r.fleet.URL, BackoffMin: time.Millisecond})
+	c.SetCredential("dev1.secret")
+	r.rep = report.New(report.Options{
+		Queue: r.q, Clock: r.clk, Interval: 30 * time.Second, Health: r.reg,
+		Snapshot: func(context.Context) api.Report {
+			return api.Report{Warnings: []api.Warning{{Code: "not an identifier", Severity: "warning"}}}
+		},
+		Fleet: func() report.Fleet { return c },
+	})
+	r.run(t, func() bool { return len(r.fleet.Reports()) > 0 })
+	w := r.fleet.Reports()[0].Warnings
+	if len(w) != 1 || w[0].Code != "report_invalid" || !strings.Contains(w[0].Text, "warnings[0].code") {
+		t.Errorf("warnings = %+v", w)
 	}
 }

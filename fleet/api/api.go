@@ -12,12 +12,17 @@
 // CapabilityVersion with every change to this package and note it below.
 //
 //	1  enrol, report batches with health, session counts, wipe receipts, commands and acks
+//	2  compatible additions: command kind "identify"; an acks-only batch (no
+//	   reports) is valid; error codes "forbidden", "not_found", "conflict",
+//	   "token_revoked", "unsupported_media_type";
+//	   the staff admin API (sites, enrolment tokens, devices) in admin.go.
+//	   Nothing a version-1 agent sends or reads changed.
 package api
 
 import "time"
 
 // CapabilityVersion is the version of this wire contract.
-const CapabilityVersion = 1
+const CapabilityVersion = 2
 
 // Endpoint paths.
 const (
@@ -50,9 +55,14 @@ const (
 	CodeTokenUnknown = "token_unknown"
 	CodeTokenExpired = "token_expired"
 	CodeTokenUsed    = "token_used"
+	CodeTokenRevoked = "token_revoked" // capability 2
 	CodeTooLarge     = "too_large"
 	CodeRateLimited  = "rate_limited"
 	CodeInternal     = "internal"
+	CodeForbidden    = "forbidden" // authenticated, but the role may not do this
+	CodeNotFound     = "not_found"
+	CodeConflict     = "conflict"               // e.g. a site with that id exists
+	CodeMediaType    = "unsupported_media_type" // Content-Type is set and is not application/json
 )
 
 // EnrolRequest is POSTed to PathEnrol once per device, with a single-use
@@ -80,7 +90,8 @@ type EnrolResponse struct {
 // ReportBatch is POSTed to PathReport: the agent's queued reports, oldest
 // first, and acknowledgements of commands it has acted on. Reports are
 // idempotent by ID: a report the server already has is accepted again and
-// not stored twice.
+// not stored twice. A batch may carry acks only (no reports) to acknowledge a
+// command at once; it may not be empty of both.
 type ReportBatch struct {
 	Capability int          `json:"capability"`
 	Reports    []Report     `json:"reports"`
@@ -178,6 +189,7 @@ const (
 	CommandRestartKiosk = "restart_kiosk"
 	CommandReboot       = "reboot"
 	CommandShowMessage  = "show_message"
+	CommandIdentify     = "identify" // flash the screen / show the device id for a few seconds (capability 2)
 )
 
 // Command is something IT staff asked the device to do.

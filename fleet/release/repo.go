@@ -689,7 +689,7 @@ func deltaWindow(base int) int {
 // oldTar as a raw dictionary (patch-from).
 func EncodeDelta(w io.Writer, r io.Reader, oldTar []byte) error {
 	zw, err := zstd.NewWriter(w, zstd.WithEncoderDictRaw(1, oldTar), zstd.WithWindowSize(deltaWindow(len(oldTar))),
-		zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1))
+		zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return fmt.Errorf("encode delta: %w", err)
 	}

@@ -102,8 +102,8 @@ func referenceAllows(rules []Rule, u *url.URL) bool {
 
 // referenceAmbiguous says whether a server decoding the path once or
 // twice could see another structure than the browser sent: a slash or
-// backslash more, a dot segment (with or without ;parameters), or an
-// overlong UTF-8 byte.
+// backslash more, a dot segment (with or without ;parameters), an
+// overlong UTF-8 byte, or a fullwidth dot or slash.
 func referenceAmbiguous(path string) bool {
 	p := path
 	for range 2 {
@@ -112,7 +112,8 @@ func referenceAmbiguous(path string) bool {
 			return false // cannot decode further: a server cannot either
 		}
 		if strings.Count(d, "/") != strings.Count(path, "/") || strings.IndexByte(d, '\\') >= 0 ||
-			strings.IndexByte(d, 0xc0) >= 0 || strings.IndexByte(d, 0xc1) >= 0 {
+			strings.IndexByte(d, 0xc0) >= 0 || strings.IndexByte(d, 0xc1) >= 0 ||
+			strings.ContainsAny(d, "．／＼∕") {
 			return true
 		}
 		for _, seg := range strings.Split(d, "/") {

@@ -194,14 +194,22 @@ func hasPathPrefix(p, prefix string) bool {
 // ambiguousPath reports whether a canonical path could mean a different
 // path to a server than it does to the browser: an encoded slash or
 // backslash (%2F, %5C), a double-encoded dot, slash or backslash (%252E...), an
-// overlong UTF-8 lead byte (%C0, %C1, used for "..") or a dot segment
-// carrying parameters ("..;x", which Tomcat resolves as ".."). Such a path
+// overlong UTF-8 lead byte (%C0, %C1, used for ".."), a fullwidth dot or
+// slash, or a dot segment carrying parameters ("..;x", which Tomcat
+// resolves as ".."). Such a path
 // is never allowed by a path-prefix rule, because a server that decodes it
 // again may serve something outside the prefix.
 func ambiguousPath(p string) bool {
 	for i := 0; i < len(p); i++ {
 		switch p[i] {
 		case '%':
+			// Fullwidth full stop, solidus and reverse solidus, and the
+			// division slash: "best fit" decoders (IIS) read them as . / \.
+			for _, e := range [...]string{"%EF%BC%8E", "%EF%BC%8F", "%EF%BC%BC", "%E2%88%95"} {
+				if strings.HasPrefix(p[i:], e) {
+					return true
+				}
+			}
 			if i+2 < len(p) {
 				switch p[i+1 : i+3] {
 				case "2F", "5C", "C0", "C1":

@@ -1,0 +1,252 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/credential"
+	"accesskiosk/fleet/store"
+)
+
+// writeError sends an api.Error body. msg is for the client; never pass
+// internal detail (log that instead).
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(api.Error{Code: code, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// decode reads a JSON body strictly into v: a Content-Type other than JSON,
+// a body over api.MaxBodyBytes, unknown fields, wrong types and trailing
+// data are refused with a 4xx naming the problem. It returns false when it
+// has answered.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, api.CodeMediaType, "the body must be JSON (Content-Type: application/json)")
+			return false
+		}
+	}
+	if r.ContentLength > api.MaxBodyBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge, fmt.Sprintf("the body is larger than %d bytes", api.MaxBodyBytes))
+		return false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, api.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge, fmt.Sprintf("the body is larger than %d bytes", api.MaxBodyBytes))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "could not read the body")
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "the body is not valid JSON for this endpoint: "+jsonProblem(err))
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "the body has data after its JSON object")
+		return false
+	}
+	return true
+}
+
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q must be %s, not %s", te.Field, te.Type, te.Value)
+	case errors.Is(err, io.EOF):
+		return "the body is empty"
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "json: unknown field") {
+		return strings.TrimPrefix(msg, "json: ")
+	}
+	return "malformed"
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
+	if ok, wait := s.limiter.allow("enrol:" + remoteIP(r)); !ok {
+		retryAfter(w, wait)
+		writeError(w, http.StatusTooManyRequests, api.CodeRateLimited, "too many enrolment attempts from this address; try again later")
+		return
+	}
+	var req api.EnrolRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if err := req.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, err.Error())
+		return
+	}
+	e, err := s.store.Enrol(r.Context(), req.Token, &req)
+	switch {
+	case errors.Is(err, store.ErrTokenUnknown):
+		writeError(w, http.StatusUnauthorized, api.CodeTokenUnknown, "this enrolment token is not known to the fleet server; check it was copied in full")
+	case errors.Is(err, store.ErrTokenExpired):
+		writeError(w, http.StatusForbidden, api.CodeTokenExpired, "this enrolment token has expired; ask IT for a new one")
+	case errors.Is(err, store.ErrTokenUsed):
+		writeError(w, http.StatusForbidden, api.CodeTokenUsed, "this enrolment token has already been used; ask IT for a new one")
+	case errors.Is(err, store.ErrTokenRevoked):
+		writeError(w, http.StatusForbidden, api.CodeTokenRevoked, "this enrolment token was withdrawn; ask IT for a new one")
+	case err != nil:
+		s.log.WithError(err).Error("enrol failed")
+		writeError(w, http.StatusInternalServerError, api.CodeInternal, "the server could not enrol the device; try again")
+	default:
+		s.metrics.enrolments.Inc()
+		s.log.WithFields(map[string]any{"device": e.DeviceID, "site": e.Site, "hostname": req.Hostname}).Info("device enrolled")
+		writeJSON(w, http.StatusOK, api.EnrolResponse{
+			DeviceID: e.DeviceID, Credential: e.Credential, Site: e.Site,
+			ReportIntervalSeconds: int(s.cfg.ReportInterval / time.Second), Capability: api.CapabilityVersion,
+		})
+	}
+}
+
+// deviceAuth checks "Authorization: Bearer DEVICEID.SECRET" and returns
+// the device, or answers 401 and returns false.
+func (s *Server) deviceAuth(w http.ResponseWriter, r *http.Request) (store.DeviceAuth, bool) {
+	cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	id, _, ok2 := strings.Cut(cred, ".")
+	if !ok || !ok2 || id == "" || len(cred) > 200 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fleet"`)
+		writeError(w, http.StatusUnauthorized, api.CodeUnauthorized, "send the device credential as Authorization: Bearer DEVICEID.SECRET")
+		return store.DeviceAuth{}, false
+	}
+	a, err := s.auth.get(r.Context(), id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.WithError(err).Error("device auth: store")
+		writeError(w, http.StatusServiceUnavailable, api.CodeInternal, "the server cannot check credentials right now; try again")
+		return store.DeviceAuth{}, false
+	}
+	if err != nil || a.Revoked || !credential.Equal(a.CredHash, credential.Hash(cred)) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fleet"`)
+		writeError(w, http.StatusUnauthorized, api.CodeUnauthorized, "the device credential is wrong or was revoked; re-enrol the device")
+		return store.DeviceAuth{}, false
+	}
+	return a, true
+}
+
+func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
+	dev, ok := s.deviceAuth(w, r)
+	if !ok {
+		return
+	}
+	if ok, wait := s.limiter.allow(dev.ID); !ok {
+		retryAfter(w, wait)
+		writeError(w, http.StatusTooManyRequests, api.CodeRateLimited, "this device is reporting too often; slow down")
+		return
+	}
+	var b api.ReportBatch
+	if !decode(w, r, &b) {
+		return
+	}
+	if err := b.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, err.Error())
+		return
+	}
+	res, err := s.ingest.submit(r.Context(), store.IngestItem{DeviceID: dev.ID, SiteID: dev.Site, Batch: &b})
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		s.log.WithError(err).WithField("device", dev.ID).Error("ingest failed")
+		retryAfter(w, 5*time.Second)
+		writeError(w, http.StatusServiceUnavailable, api.CodeInternal, "the server could not store the reports; they were not accepted, send them again")
+		return
+	}
+	s.metrics.reports.Add(float64(res.New))
+	s.metrics.duplicates.Add(float64(len(res.Accepted) - res.New))
+	s.metrics.acks.Add(float64(len(b.Acks)))
+	resp := api.ReportResponse{
+		Capability: api.CapabilityVersion,
+		Accepted:   res.Accepted,
+		Commands:   res.Commands,
+	}
+	if s.cfg.DesiredRelease != nil && len(b.Reports) > 0 {
+		resp.Desired.Release = s.cfg.DesiredRelease(dev.ID, dev.Site, b.Reports[len(b.Reports)-1].Health.AgentVersion)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// authCache keeps devices' credential hashes for a short while, so a report
+// costs no read of the devices table.
+type authCache struct {
+	st  *store.Store
+	ttl time.Duration
+	now func() time.Time
+
+	mu sync.Mutex
+	m  map[string]authEntry
+}
+
+type authEntry struct {
+	a   store.DeviceAuth
+	err error
+	at  time.Time
+}
+
+func newAuthCache(st *store.Store, ttl time.Duration, now func() time.Time) *authCache {
+	return &authCache{st: st, ttl: ttl, now: now, m: map[string]authEntry{}}
+}
+
+func (c *authCache) get(ctx context.Context, id string) (store.DeviceAuth, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.m[id]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < c.ttl {
+		return e.a, e.err
+	}
+	a, err := c.st.DeviceAuth(ctx, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return a, err // do not cache a failing store
+	}
+	c.mu.Lock()
+	if len(c.m) > 200_000 { // bounded: unknown ids from a flood cannot grow it forever
+		clear(c.m)
+	}
+	c.m[id] = authEntry{a: a, err: err, at: now}
+	c.mu.Unlock()
+	return a, err
+}
+
+func (c *authCache) forget(id string) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
+}

@@ -1,0 +1,301 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/credential"
+)
+
+// Site is a row of sites with its device count.
+type Site = api.Site
+
+// CreateSite adds a site. ErrExists if the id is taken.
+func (s *Store) CreateSite(ctx context.Context, id, name string) (Site, error) {
+	site := Site{ID: id, Name: name, CreatedUnixMs: s.nowMs()}
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO sites (id, name, created_unix_ms) VALUES (?, ?, ?)`), id, name, site.CreatedUnixMs)
+	if isUnique(err) {
+		return Site{}, fmt.Errorf("create site %s: %w", id, ErrExists)
+	}
+	if err != nil {
+		return Site{}, fmt.Errorf("create site %s: %w", id, err)
+	}
+	return site, nil
+}
+
+// Sites lists every site with its number of (unrevoked) devices.
+func (s *Store) Sites(ctx context.Context) ([]Site, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT s.id, s.name, s.created_unix_ms,
+		(SELECT COUNT(*) FROM devices d WHERE d.site_id = s.id AND d.revoked_unix_ms = 0)
+		FROM sites s ORDER BY s.name, s.id`)
+	if err != nil {
+		return nil, fmt.Errorf("list sites: %w", err)
+	}
+	defer rows.Close()
+	var out []Site
+	for rows.Next() {
+		var st Site
+		if err := rows.Scan(&st.ID, &st.Name, &st.CreatedUnixMs, &st.Devices); err != nil {
+			return nil, fmt.Errorf("list sites: %w", err)
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// SiteExists reports whether a site with id exists.
+func (s *Store) SiteExists(ctx context.Context, id string) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM sites WHERE id = ?`), id).Scan(&n)
+	return n > 0, err
+}
+
+// Token is an enrolment token's row (never its secret).
+type Token = api.Token
+
+// CreateToken makes an enrolment token for site, valid for ttl and maxUses
+// enrolments. The secret is returned once; only its hash is stored.
+func (s *Store) CreateToken(ctx context.Context, site, by string, ttl time.Duration, maxUses int) (api.CreatedToken, error) {
+	secret, hash := credential.New(credential.PrefixEnrol)
+	now := s.nowMs()
+	t := api.CreatedToken{Token: Token{
+		ID: credential.ID(5), Site: site, CreatedBy: by, CreatedUnixMs: now,
+		ExpiresUnixMs: now + ttl.Milliseconds(), MaxUses: maxUses,
+	}, Secret: secret}
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO enrol_tokens (id, hash, site_id, created_by, created_unix_ms, expires_unix_ms, max_uses)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`), t.ID, hash, site, by, now, t.ExpiresUnixMs, maxUses)
+	if err != nil {
+		return api.CreatedToken{}, fmt.Errorf("create token for site %s: %w", site, err)
+	}
+	return t, nil
+}
+
+// Tokens lists enrolment tokens, newest first; site "" means all sites.
+func (s *Store) Tokens(ctx context.Context, site string) ([]Token, error) {
+	q := `SELECT id, site_id, created_by, created_unix_ms, expires_unix_ms, max_uses, uses, revoked_unix_ms FROM enrol_tokens`
+	var args []any
+	if site != "" {
+		q += ` WHERE site_id = ?`
+		args = append(args, site)
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(q+` ORDER BY created_unix_ms DESC, id`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		var t Token
+		var revoked int64
+		if err := rows.Scan(&t.ID, &t.Site, &t.CreatedBy, &t.CreatedUnixMs, &t.ExpiresUnixMs, &t.MaxUses, &t.Uses, &revoked); err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		t.Revoked = revoked != 0
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken stops a token from enrolling more devices. ErrNotFound if no
+// such token.
+func (s *Store) RevokeToken(ctx context.Context, id string) error {
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE enrol_tokens SET revoked_unix_ms = ? WHERE id = ? AND revoked_unix_ms = 0`), s.nowMs(), id)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var c int
+		s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM enrol_tokens WHERE id = ?`), id).Scan(&c)
+		if c == 0 {
+			return fmt.Errorf("revoke token %s: %w", id, ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// Enrolment is a new device's identity as Enrol returns it.
+type Enrolment struct {
+	DeviceID   string
+	Credential string // "DEVICEID.SECRET", shown once
+	Site       string
+}
+
+// Enrol spends one use of the token whose secret is given and creates a
+// device. ErrTokenUnknown, ErrTokenExpired, ErrTokenUsed or ErrTokenRevoked
+// when the token cannot be used; nothing changes then.
+func (s *Store) Enrol(ctx context.Context, token string, req *api.EnrolRequest) (Enrolment, error) {
+	var e Enrolment
+	now := s.nowMs()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var id, site string
+		var expires, maxUses, uses, revoked int64
+		err := tx.QueryRowContext(ctx, s.q(`SELECT id, site_id, expires_unix_ms, max_uses, uses, revoked_unix_ms FROM enrol_tokens WHERE hash = ?`),
+			credential.Hash(token)).Scan(&id, &site, &expires, &maxUses, &uses, &revoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrTokenUnknown
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case revoked != 0:
+			return ErrTokenRevoked
+		case now >= expires:
+			return ErrTokenExpired
+		case uses >= maxUses:
+			return ErrTokenUsed
+		}
+		// Guarded update: on PostgreSQL two replicas may race for the last use.
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE enrol_tokens SET uses = uses + 1 WHERE id = ? AND uses < max_uses`), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrTokenUsed
+		}
+		e.DeviceID = credential.ID(10)
+		secret, _ := credential.New(credential.PrefixDevice)
+		e.Credential = e.DeviceID + "." + secret
+		e.Site = site
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO devices (id, site_id, hostname, arch, agent_version, kiosk_version, cred_hash, token_id, enrolled_unix_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			e.DeviceID, site, req.Hostname, req.Arch, req.AgentVersion, req.KioskVersion, credential.Hash(e.Credential), id, now)
+		return err
+	})
+	if err != nil {
+		return Enrolment{}, fmt.Errorf("enrol: %w", err)
+	}
+	return e, nil
+}
+
+// DeviceAuth is what authenticating a device needs.
+type DeviceAuth struct {
+	ID       string
+	Site     string
+	CredHash string
+	Revoked  bool
+}
+
+// DeviceAuth loads a device's credential hash. ErrNotFound if there is no
+// such device.
+func (s *Store) DeviceAuth(ctx context.Context, id string) (DeviceAuth, error) {
+	a := DeviceAuth{ID: id}
+	var revoked int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT site_id, cred_hash, revoked_unix_ms FROM devices WHERE id = ?`), id).Scan(&a.Site, &a.CredHash, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	if err != nil {
+		return a, fmt.Errorf("load device %s: %w", id, err)
+	}
+	a.Revoked = revoked != 0
+	return a, nil
+}
+
+// RevokeDevice withdraws a device's credential.
+func (s *Store) RevokeDevice(ctx context.Context, id string) error {
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE devices SET revoked_unix_ms = ? WHERE id = ? AND revoked_unix_ms = 0`), s.nowMs(), id)
+	if err != nil {
+		return fmt.Errorf("revoke device %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("revoke device %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// Device is a kiosk with its latest report.
+type Device struct {
+	api.Device
+	SiteName         string
+	LastReportUnixMs int64
+	// Last is the newest report received, without its receipts; nil if none.
+	Last *api.Report
+}
+
+// DeviceFilter narrows Devices.
+type DeviceFilter struct {
+	Site     string // site id; "" for all
+	Search   string // substring of hostname or id
+	Revoked  bool   // include revoked devices
+	DeviceID string // one device
+}
+
+const deviceCols = `d.id, d.site_id, s.name, d.hostname, d.arch, d.agent_version, d.kiosk_version, d.enrolled_unix_ms,
+	d.revoked_unix_ms, d.last_seen_unix_ms, d.last_report_unix_ms, d.kiosk_state, d.last_report`
+
+// Devices lists devices matching f, by site then hostname.
+func (s *Store) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) {
+	q := `SELECT ` + deviceCols + ` FROM devices d JOIN sites s ON s.id = d.site_id WHERE 1=1`
+	var args []any
+	if f.Site != "" {
+		q += ` AND d.site_id = ?`
+		args = append(args, f.Site)
+	}
+	if f.DeviceID != "" {
+		q += ` AND d.id = ?`
+		args = append(args, f.DeviceID)
+	}
+	if !f.Revoked && f.DeviceID == "" {
+		q += ` AND d.revoked_unix_ms = 0`
+	}
+	if f.Search != "" {
+		q += ` AND (d.hostname LIKE ? OR d.id LIKE ?)`
+		like := "%" + escapeLike(f.Search) + "%"
+		args = append(args, like, like)
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(q+` ORDER BY s.name, d.hostname, d.id`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	defer rows.Close()
+	var out []Device
+	for rows.Next() {
+		var d Device
+		var revoked int64
+		var last string
+		if err := rows.Scan(&d.ID, &d.Site, &d.SiteName, &d.Hostname, &d.Arch, &d.AgentVersion, &d.KioskVersion, &d.EnrolledUnixMs,
+			&revoked, &d.LastSeenUnixMs, &d.LastReportUnixMs, &d.KioskState, &last); err != nil {
+			return nil, fmt.Errorf("list devices: %w", err)
+		}
+		d.Revoked = revoked != 0
+		if last != "" {
+			d.Last = new(api.Report)
+			if err := json.Unmarshal([]byte(last), d.Last); err != nil {
+				return nil, fmt.Errorf("device %s: stored report: %w", d.ID, err)
+			}
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Device returns one device. ErrNotFound if there is none.
+func (s *Store) Device(ctx context.Context, id string) (Device, error) {
+	ds, err := s.Devices(ctx, DeviceFilter{DeviceID: id})
+	if err != nil {
+		return Device{}, err
+	}
+	if len(ds) == 0 {
+		return Device{}, fmt.Errorf("device %s: %w", id, ErrNotFound)
+	}
+	return ds[0], nil
+}
+
+func escapeLike(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '%', '_':
+			out = append(out, '_') // match any single char rather than interpret
+		default:
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
+}

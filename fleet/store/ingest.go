@@ -1,0 +1,326 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/credential"
+)
+
+// IngestItem is one device's report batch, already authenticated and
+// validated.
+type IngestItem struct {
+	DeviceID string
+	SiteID   string
+	Batch    *api.ReportBatch
+}
+
+// IngestResult is what the device is told.
+type IngestResult struct {
+	Accepted []string      // every report ID of the batch (new or already held)
+	New      int           // how many were not held before
+	Commands []api.Command // pending commands, oldest first
+}
+
+// Ingest stores many devices' batches in one transaction (group commit):
+// reports are inserted once by (device, report id), receipts with them,
+// each device's newest report and last-seen time are updated, acks close
+// their commands, and the devices' pending commands are read back. Either
+// all items are stored or none.
+func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult, error) {
+	now := s.nowMs()
+	out := make([]IngestResult, len(items))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		insReport, err := tx.PrepareContext(ctx, s.q(`INSERT INTO reports (device_id, report_id, seq, created_unix_ms, received_unix_ms,
+			load1, temp_c, mem_total, mem_avail, disk_total, disk_free, kiosk_state, kiosk_restarts,
+			sessions_ended, sessions_assisted, session_total_ms, wipe_failures, web_crashes, queue_depth, warnings)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`))
+		if err != nil {
+			return err
+		}
+		defer insReport.Close()
+		var insReceipt *sql.Stmt
+		for i, it := range items {
+			res := &out[i]
+			var newest *api.Report
+			for ri := range it.Batch.Reports {
+				r := &it.Batch.Reports[ri]
+				res.Accepted = append(res.Accepted, r.ID)
+				warn := ""
+				if len(r.Warnings) > 0 {
+					b, _ := json.Marshal(r.Warnings)
+					warn = string(b)
+				}
+				h := &r.Health
+				x, err := insReport.ExecContext(ctx, it.DeviceID, r.ID, int64(r.Seq), r.CreatedUnixMs, now,
+					h.Load1, h.TempCelsius, int64(h.MemTotalBytes), int64(h.MemAvailBytes), int64(h.DiskTotalBytes), int64(h.DiskFreeBytes),
+					h.KioskState, h.KioskRestarts, r.Sessions.Ended, r.Sessions.Assisted, r.Sessions.TotalMs,
+					r.Sessions.WipeFailures, r.Sessions.WebCrashes, h.QueueDepth, warn)
+				if err != nil {
+					return fmt.Errorf("insert report %s/%s: %w", it.DeviceID, r.ID, err)
+				}
+				if n, _ := x.RowsAffected(); n == 0 {
+					continue // already held: idempotent
+				}
+				res.New++
+				if newest == nil || r.CreatedUnixMs > newest.CreatedUnixMs ||
+					r.CreatedUnixMs == newest.CreatedUnixMs && r.Seq > newest.Seq {
+					newest = r
+				}
+				for ci, rc := range r.Receipts {
+					if insReceipt == nil {
+						insReceipt, err = tx.PrepareContext(ctx, s.q(`INSERT INTO receipts (device_id, report_id, idx, site_id, ended_unix_ms,
+							session_ms, reset_ms, reason, assisted, category, outcome, cleared, failed)
+							VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`))
+						if err != nil {
+							return err
+						}
+						defer insReceipt.Close()
+					}
+					ended := rc.EndedUnixMs
+					if ended == 0 {
+						ended = r.CreatedUnixMs
+					}
+					if _, err := insReceipt.ExecContext(ctx, it.DeviceID, r.ID, ci, it.SiteID, ended, rc.SessionMs, rc.ResetMs,
+						rc.Reason, b2i(rc.Assisted), rc.Category, rc.Outcome, strings.Join(rc.Cleared, ","), strings.Join(rc.Failed, ",")); err != nil {
+						return fmt.Errorf("insert receipt: %w", err)
+					}
+				}
+			}
+			if newest != nil {
+				slim := *newest
+				slim.Receipts = nil
+				b, err := json.Marshal(&slim)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET last_report = ?, last_report_unix_ms = ?, kiosk_state = ?,
+					agent_version = CASE WHEN ? = '' THEN agent_version ELSE ? END,
+					kiosk_version = CASE WHEN ? = '' THEN kiosk_version ELSE ? END
+					WHERE id = ? AND last_report_unix_ms <= ?`),
+					string(b), newest.CreatedUnixMs, newest.Health.KioskState,
+					newest.Health.AgentVersion, newest.Health.AgentVersion, newest.Health.KioskVersion, newest.Health.KioskVersion,
+					it.DeviceID, newest.CreatedUnixMs); err != nil {
+					return fmt.Errorf("update device %s: %w", it.DeviceID, err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET last_seen_unix_ms = ? WHERE id = ?`), now, it.DeviceID); err != nil {
+				return fmt.Errorf("update device %s: %w", it.DeviceID, err)
+			}
+			for _, a := range it.Batch.Acks {
+				if _, err := tx.ExecContext(ctx, s.q(`UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?
+					WHERE id = ? AND device_id = ? AND acked_unix_ms = 0`), a.Status, a.Detail, now, a.ID, it.DeviceID); err != nil {
+					return fmt.Errorf("ack command %s: %w", a.ID, err)
+				}
+			}
+			cmds, err := pendingCommands(ctx, tx, s.q, it.DeviceID, now)
+			if err != nil {
+				return err
+			}
+			res.Commands = cmds
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingest %d batches: %w", len(items), err)
+	}
+	return out, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func pendingCommands(ctx context.Context, db querier, q func(string) string, device string, now int64) ([]api.Command, error) {
+	rows, err := db.QueryContext(ctx, q(`SELECT id, kind, text, seconds, issued_unix_ms FROM commands
+		WHERE device_id = ? AND acked_unix_ms = 0 AND expires_unix_ms > ? ORDER BY issued_unix_ms, id`), device, now)
+	if err != nil {
+		return nil, fmt.Errorf("pending commands for %s: %w", device, err)
+	}
+	defer rows.Close()
+	var out []api.Command
+	for rows.Next() {
+		var c api.Command
+		if err := rows.Scan(&c.ID, &c.Kind, &c.Text, &c.Seconds, &c.IssuedUnixMs); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Command is a command with its outcome, as the console shows it.
+type Command struct {
+	api.Command
+	DeviceID      string
+	IssuedBy      string
+	ExpiresUnixMs int64
+	Status        string // "" pending, api.AckDone/AckFailed/AckRefused, or "expired"
+	Detail        string
+	AckedUnixMs   int64
+}
+
+// CommandTTL is how long a command waits for its device before it expires:
+// ending a session an hour late would end someone else's.
+const CommandTTL = time.Hour
+
+// IssueCommand queues a command for a device.
+func (s *Store) IssueCommand(ctx context.Context, device, by string, c api.Command) (Command, error) {
+	now := s.nowMs()
+	c.ID = credential.ID(8)
+	c.IssuedUnixMs = now
+	cmd := Command{Command: c, DeviceID: device, IssuedBy: by, ExpiresUnixMs: now + CommandTTL.Milliseconds()}
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO commands (id, device_id, kind, text, seconds, issued_by, issued_unix_ms, expires_unix_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), c.ID, device, c.Kind, c.Text, c.Seconds, by, now, cmd.ExpiresUnixMs)
+	if err != nil {
+		return Command{}, fmt.Errorf("issue %s to %s: %w", c.Kind, device, err)
+	}
+	return cmd, nil
+}
+
+// Commands lists a device's most recent commands, newest first.
+func (s *Store) Commands(ctx context.Context, device string, limit int) ([]Command, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, kind, text, seconds, issued_by, issued_unix_ms, expires_unix_ms, status, detail, acked_unix_ms
+		FROM commands WHERE device_id = ? ORDER BY issued_unix_ms DESC, id LIMIT ?`), device, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list commands of %s: %w", device, err)
+	}
+	defer rows.Close()
+	now := s.nowMs()
+	var out []Command
+	for rows.Next() {
+		c := Command{DeviceID: device}
+		if err := rows.Scan(&c.ID, &c.Kind, &c.Text, &c.Seconds, &c.IssuedBy, &c.IssuedUnixMs, &c.ExpiresUnixMs, &c.Status, &c.Detail, &c.AckedUnixMs); err != nil {
+			return nil, err
+		}
+		if c.Status == "" && c.ExpiresUnixMs <= now {
+			c.Status = "expired"
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// PendingCommands returns the commands a device has not acknowledged yet.
+func (s *Store) PendingCommands(ctx context.Context, device string) ([]api.Command, error) {
+	return pendingCommands(ctx, s.r, s.q, device, s.nowMs())
+}
+
+// Point is one report's figures, for charts over time.
+type Point struct {
+	CreatedUnixMs int64
+	Load1         float64
+	TempC         float64
+	MemAvail      int64
+	MemTotal      int64
+	DiskFree      int64
+	DiskTotal     int64
+	KioskState    string
+	SessionsEnded int
+	WipeFailures  int
+	KioskRestarts int
+}
+
+// History returns a device's reports made since since, oldest first.
+func (s *Store) History(ctx context.Context, device string, since time.Time) ([]Point, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT created_unix_ms, load1, temp_c, mem_avail, mem_total, disk_free, disk_total, kiosk_state,
+		sessions_ended, wipe_failures, kiosk_restarts FROM reports WHERE device_id = ? AND created_unix_ms >= ? ORDER BY created_unix_ms`),
+		device, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", device, err)
+	}
+	defer rows.Close()
+	var out []Point
+	for rows.Next() {
+		var p Point
+		if err := rows.Scan(&p.CreatedUnixMs, &p.Load1, &p.TempC, &p.MemAvail, &p.MemTotal, &p.DiskFree, &p.DiskTotal, &p.KioskState,
+			&p.SessionsEnded, &p.WipeFailures, &p.KioskRestarts); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ReceiptRow is a stored wipe receipt.
+type ReceiptRow struct {
+	api.Receipt
+	DeviceID string
+	SiteID   string
+}
+
+// Receipts returns a device's most recent wipe receipts, newest first.
+func (s *Store) Receipts(ctx context.Context, device string, limit int) ([]ReceiptRow, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT site_id, ended_unix_ms, session_ms, reset_ms, reason, assisted, category, outcome, cleared, failed
+		FROM receipts WHERE device_id = ? ORDER BY ended_unix_ms DESC LIMIT ?`), device, limit)
+	if err != nil {
+		return nil, fmt.Errorf("receipts of %s: %w", device, err)
+	}
+	defer rows.Close()
+	var out []ReceiptRow
+	for rows.Next() {
+		r := ReceiptRow{DeviceID: device}
+		var assisted int
+		var cleared, failed string
+		if err := rows.Scan(&r.SiteID, &r.EndedUnixMs, &r.SessionMs, &r.ResetMs, &r.Reason, &assisted, &r.Category, &r.Outcome, &cleared, &failed); err != nil {
+			return nil, err
+		}
+		r.Assisted = assisted != 0
+		r.Cleared = splitList(cleared)
+		r.Failed = splitList(failed)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// ReportCount returns how many reports are held for device ("" for all) and
+// how many distinct report ids that is (equal unless something duplicated).
+func (s *Store) ReportCount(ctx context.Context, device string) (int64, error) {
+	var n int64
+	q := `SELECT COUNT(*) FROM reports`
+	var args []any
+	if device != "" {
+		q += ` WHERE device_id = ?`
+		args = append(args, device)
+	}
+	err := s.r.QueryRowContext(ctx, s.q(q), args...).Scan(&n)
+	return n, err
+}
+
+// Prune deletes reports and receipts older than keep and finished web
+// sessions, so the database stays bounded.
+func (s *Store) Prune(ctx context.Context, keep time.Duration) error {
+	cut := s.now().Add(-keep).UnixMilli()
+	for _, q := range []string{
+		`DELETE FROM reports WHERE created_unix_ms < ?`,
+		`DELETE FROM receipts WHERE ended_unix_ms < ?`,
+		`DELETE FROM alerts WHERE closed_unix_ms <> 0 AND closed_unix_ms < ?`,
+	} {
+		if _, err := s.w.ExecContext(ctx, s.q(q), cut); err != nil {
+			return fmt.Errorf("prune: %w", err)
+		}
+	}
+	if _, err := s.w.ExecContext(ctx, s.q(`DELETE FROM web_sessions WHERE expires_unix_ms < ?`), s.nowMs()); err != nil {
+		return fmt.Errorf("prune sessions: %w", err)
+	}
+	return nil
+}

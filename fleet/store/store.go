@@ -1,0 +1,192 @@
+// Package store keeps the fleet's state: sites, enrolment tokens, devices
+// and their reports, commands, staff users and sessions, the audit log and
+// alerts. One schema serves two databases: embedded SQLite
+// (modernc.org/sqlite, no cgo, WAL) by default, and PostgreSQL (pgx) when
+// several fleet replicas share one database.
+//
+// Queries are written once with '?' placeholders and rebound to $n for
+// PostgreSQL. Schema changes are numbered migrations applied at Open, inside
+// a transaction (and, on PostgreSQL, under an advisory lock so replicas
+// starting together do not race).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/sirupsen/logrus"
+	_ "modernc.org/sqlite" // registers "sqlite"
+)
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Sentinel errors for expected states; check with errors.Is.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrExists       = errors.New("already exists")
+	ErrTokenUnknown = errors.New("enrolment token unknown")
+	ErrTokenExpired = errors.New("enrolment token expired")
+	ErrTokenUsed    = errors.New("enrolment token used up")
+	ErrTokenRevoked = errors.New("enrolment token revoked")
+)
+
+// Config says which database to open.
+type Config struct {
+	// Dialect is SQLite or Postgres.
+	Dialect string
+	// Path is the SQLite file (SQLite only).
+	Path string
+	// DSN is the PostgreSQL connection string (Postgres only).
+	DSN string
+}
+
+// Store is the fleet's database. It is safe for concurrent use.
+type Store struct {
+	dialect string
+	w       *sql.DB // writes (one connection on SQLite: one writer at a time)
+	r       *sql.DB // reads (a pool; the same as w on PostgreSQL)
+	log     logrus.FieldLogger
+	now     func() time.Time
+
+	rebound sync.Map // query → rebound query (PostgreSQL)
+}
+
+// Open opens (creating if needed) the database and brings its schema up to
+// date.
+func Open(ctx context.Context, cfg Config, log logrus.FieldLogger) (*Store, error) {
+	s := &Store{dialect: cfg.Dialect, log: log, now: time.Now}
+	switch cfg.Dialect {
+	case SQLite:
+		if cfg.Path == "" {
+			return nil, errors.New("open store: sqlite needs a path")
+		}
+		if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
+			return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
+		}
+		dsn := "file:" + cfg.Path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+		w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		w.SetConnMaxIdleTime(0)
+		r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(ON)")
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
+		}
+		r.SetMaxOpenConns(4)
+		r.SetMaxIdleConns(4)
+		s.w, s.r = w, r
+	case Postgres:
+		db, err := sql.Open("pgx", cfg.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("open store (postgres): %w", err)
+		}
+		db.SetMaxOpenConns(16)
+		db.SetMaxIdleConns(16)
+		s.w, s.r = db, db
+	default:
+		return nil, fmt.Errorf("open store: unknown database %q (want %q or %q)", cfg.Dialect, SQLite, Postgres)
+	}
+	if err := s.w.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store (%s): %w", cfg.Dialect, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrate store (%s): %w", cfg.Dialect, err)
+	}
+	return s, nil
+}
+
+// Dialect returns SQLite or Postgres.
+func (s *Store) Dialect() string { return s.dialect }
+
+// SetClock replaces the store's clock (tests).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+func (s *Store) nowMs() int64 { return s.now().UnixMilli() }
+
+// Close closes the database.
+func (s *Store) Close() error {
+	var err error
+	if s.r != nil && s.r != s.w {
+		err = s.r.Close()
+	}
+	if s.w != nil {
+		if e := s.w.Close(); e != nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Ping checks the database answers (for /healthz).
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// q rebinds a '?' query for the dialect.
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	if v, ok := s.rebound.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	out := b.String()
+	s.rebound.Store(query, out)
+	return out
+}
+
+// tx runs fn in a write transaction, committing when it returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	t, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(t); err != nil {
+		t.Rollback()
+		return err
+	}
+	return t.Commit()
+}
+
+// isUnique reports whether err is a unique-constraint violation.
+func isUnique(err error) bool {
+	if err == nil {
+		return false
+	}
+	m := err.Error()
+	return strings.Contains(m, "UNIQUE constraint failed") || strings.Contains(m, "SQLSTATE 23505") ||
+		strings.Contains(m, "duplicate key value")
+}
