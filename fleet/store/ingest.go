@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -36,14 +37,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 	now := s.nowMs()
 	out := make([]IngestResult, len(items))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		insReport, err := tx.PrepareContext(ctx, s.q(`INSERT INTO reports (device_id, report_id, seq, created_unix_ms, received_unix_ms,
-			load1, temp_c, mem_total, mem_avail, disk_total, disk_free, kiosk_state, kiosk_restarts,
-			sessions_ended, sessions_assisted, session_total_ms, wipe_failures, web_crashes, queue_depth, warnings)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`))
-		if err != nil {
-			return err
-		}
-		defer insReport.Close()
+		insReport := tx.StmtContext(ctx, s.insReport)
 		var insReceipt *sql.Stmt
 		for i, it := range items {
 			res := &out[i]
@@ -74,13 +68,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 				}
 				for ci, rc := range r.Receipts {
 					if insReceipt == nil {
-						insReceipt, err = tx.PrepareContext(ctx, s.q(`INSERT INTO receipts (device_id, report_id, idx, site_id, ended_unix_ms,
-							session_ms, reset_ms, reason, assisted, category, outcome, cleared, failed)
-							VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`))
-						if err != nil {
-							return err
-						}
-						defer insReceipt.Close()
+						insReceipt = tx.StmtContext(ctx, s.insReceipt)
 					}
 					ended := rc.EndedUnixMs
 					if ended == 0 {
@@ -92,24 +80,31 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 					}
 				}
 			}
+			// One statement updates the device and says whether a command
+			// may be waiting (command_seq moved past commands_seen_seq).
+			var cmdSeq, seenSeq int64
+			err := sql.ErrNoRows
 			if newest != nil {
 				slim := *newest
 				slim.Receipts = nil
-				b, err := json.Marshal(&slim)
-				if err != nil {
-					return err
+				b, err2 := json.Marshal(&slim)
+				if err2 != nil {
+					return err2
 				}
-				if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET last_report = ?, last_report_unix_ms = ?, kiosk_state = ?,
+				err = tx.QueryRowContext(ctx, s.q(`UPDATE devices SET last_seen_unix_ms = ?, last_report = ?, last_report_unix_ms = ?, kiosk_state = ?,
 					agent_version = CASE WHEN ? = '' THEN agent_version ELSE ? END,
 					kiosk_version = CASE WHEN ? = '' THEN kiosk_version ELSE ? END
-					WHERE id = ? AND last_report_unix_ms <= ?`),
-					string(b), newest.CreatedUnixMs, newest.Health.KioskState,
+					WHERE id = ? AND last_report_unix_ms <= ? RETURNING command_seq, commands_seen_seq`),
+					now, string(b), newest.CreatedUnixMs, newest.Health.KioskState,
 					newest.Health.AgentVersion, newest.Health.AgentVersion, newest.Health.KioskVersion, newest.Health.KioskVersion,
-					it.DeviceID, newest.CreatedUnixMs); err != nil {
-					return fmt.Errorf("update device %s: %w", it.DeviceID, err)
-				}
+					it.DeviceID, newest.CreatedUnixMs).Scan(&cmdSeq, &seenSeq)
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET last_seen_unix_ms = ? WHERE id = ?`), now, it.DeviceID); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				// No new report, or only older ones than held: just seen now.
+				err = tx.QueryRowContext(ctx, s.q(`UPDATE devices SET last_seen_unix_ms = ? WHERE id = ? RETURNING command_seq, commands_seen_seq`),
+					now, it.DeviceID).Scan(&cmdSeq, &seenSeq)
+			}
+			if err != nil {
 				return fmt.Errorf("update device %s: %w", it.DeviceID, err)
 			}
 			for _, a := range it.Batch.Acks {
@@ -118,11 +113,21 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 					return fmt.Errorf("ack command %s: %w", a.ID, err)
 				}
 			}
-			cmds, err := pendingCommands(ctx, tx, s.q, it.DeviceID, now)
-			if err != nil {
-				return err
+			if cmdSeq > seenSeq {
+				cmds, err := pendingCommands(ctx, tx, s.q, it.DeviceID, now)
+				if err != nil {
+					return err
+				}
+				res.Commands = cmds
+				if len(cmds) == 0 {
+					// Nothing waits as of command_seq; a command issued since
+					// has a higher seq and is looked for next time.
+					if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET commands_seen_seq = ? WHERE id = ? AND commands_seen_seq < ?`),
+						cmdSeq, it.DeviceID, cmdSeq); err != nil {
+						return fmt.Errorf("update device %s: %w", it.DeviceID, err)
+					}
+				}
 			}
-			res.Commands = cmds
 		}
 		return nil
 	})
@@ -130,6 +135,28 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 		return nil, fmt.Errorf("ingest %d batches: %w", len(items), err)
 	}
 	return out, nil
+}
+
+const (
+	insReportSQL = `INSERT INTO reports (device_id, report_id, seq, created_unix_ms, received_unix_ms,
+		load1, temp_c, mem_total, mem_avail, disk_total, disk_free, kiosk_state, kiosk_restarts,
+		sessions_ended, sessions_assisted, session_total_ms, wipe_failures, web_crashes, queue_depth, warnings)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	insReceiptSQL = `INSERT INTO receipts (device_id, report_id, idx, site_id, ended_unix_ms,
+		session_ms, reset_ms, reason, assisted, category, outcome, cleared, failed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+)
+
+// prepare readies the ingest statements once, on the writer, so group
+// commits do not parse them again. It must run outside any transaction: on
+// SQLite the writer has a single connection.
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	if s.insReport, err = s.w.PrepareContext(ctx, s.q(insReportSQL)); err != nil {
+		return err
+	}
+	s.insReceipt, err = s.w.PrepareContext(ctx, s.q(insReceiptSQL))
+	return err
 }
 
 func b2i(b bool) int {
@@ -182,8 +209,18 @@ func (s *Store) IssueCommand(ctx context.Context, device, by string, c api.Comma
 	c.ID = credential.ID(8)
 	c.IssuedUnixMs = now
 	cmd := Command{Command: c, DeviceID: device, IssuedBy: by, ExpiresUnixMs: now + CommandTTL.Milliseconds()}
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO commands (id, device_id, kind, text, seconds, issued_by, issued_unix_ms, expires_unix_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), c.ID, device, c.Kind, c.Text, c.Seconds, by, now, cmd.ExpiresUnixMs)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET command_seq = command_seq + 1 WHERE id = ?`), device)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO commands (id, device_id, kind, text, seconds, issued_by, issued_unix_ms, expires_unix_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), c.ID, device, c.Kind, c.Text, c.Seconds, by, now, cmd.ExpiresUnixMs)
+		return err
+	})
 	if err != nil {
 		return Command{}, fmt.Errorf("issue %s to %s: %w", c.Kind, device, err)
 	}

@@ -62,6 +62,8 @@ type Store struct {
 	now     func() time.Time
 
 	rebound sync.Map // query → rebound query (PostgreSQL)
+
+	insReport, insReceipt *sql.Stmt // prepared on w at Open
 }
 
 // Open opens (creating if needed) the database and brings its schema up to
@@ -77,8 +79,9 @@ func Open(ctx context.Context, cfg Config, log logrus.FieldLogger) (*Store, erro
 			return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
 		}
 		dsn := "file:" + cfg.Path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
-		w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-32000)"
+		// The writer checkpoints less often: fewer, larger WAL copies.
+		w, err := sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=wal_autocheckpoint(4000)")
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
 		}
@@ -113,6 +116,10 @@ func Open(ctx context.Context, cfg Config, log logrus.FieldLogger) (*Store, erro
 		s.Close()
 		return nil, fmt.Errorf("migrate store (%s): %w", cfg.Dialect, err)
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("prepare store (%s): %w", cfg.Dialect, err)
+	}
 	return s, nil
 }
 
@@ -127,6 +134,11 @@ func (s *Store) nowMs() int64 { return s.now().UnixMilli() }
 // Close closes the database.
 func (s *Store) Close() error {
 	var err error
+	for _, st := range []*sql.Stmt{s.insReport, s.insReceipt} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	if s.r != nil && s.r != s.w {
 		err = s.r.Close()
 	}
