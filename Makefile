@@ -17,7 +17,8 @@ APT_PACKAGES := \
 	chromium chromium-driver \
 	postgresql \
 	iproute2 \
-	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk
+	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
+	qemu-user-static binfmt-support
 
 .PHONY: help
 help: ## list the targets
@@ -43,8 +44,11 @@ deps: ## install the Debian and npm packages the build and tests need (idempoten
 .PHONY: assets
 assets: ## copy front-end assets from node_modules beside the Go code that embeds them
 	@true
+	@# kiosk/ui: GOV.UK Frontend compiled without GDS Transport or the crown, for the built-in pages
+	@test -x node_modules/.bin/sass || { echo "assets: node_modules missing: run make deps"; exit 1; }
+	node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps --load-path=node_modules kiosk/ui/sass/kiosk.scss kiosk/ui/dist/kiosk.css
+
 	@# fleet console: GOV.UK Frontend compiled without the GDS Transport font or the crown
-	@test -x node_modules/.bin/sass || { echo "assets: run make deps first (npm packages missing)"; exit 1; }
 	node_modules/.bin/sass --load-path=node_modules/govuk-frontend/dist --style=compressed --no-source-map --quiet-deps \
 		fleet/console/scss/console.scss fleet/console/assets/console.css
 
@@ -73,12 +77,20 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 		done; \
 	done
 
+.PHONY: fault-test
+fault-test: ## SIGKILL the updater at 100 random points of download, verify, unpack and switch; check it recovers
+	UPDATE_FAULT_RUNS=100 $(GO) test -count=1 -timeout 30m -run '^TestFaultInjection$$' -v ./agent/update/
+
 .PHONY: bench
 bench: deps assets ## print the benchmarks: policy, reset and memory vs Chromium, ingest vs bare net/http, agent
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
 
-.PHONY: screenshots
-screenshots: assets ## save a PNG of every console page (and kiosk page) into out/screenshots/
+# The demo's pieces are separate targets so that each part can add its own.
+DEMO_DIR     ?= $(CURDIR)/$(BIN)/demo
+DEMO_SECONDS ?= 20
+
+.PHONY: screenshots-console
+screenshots-console: assets ## save a PNG of every fleet console page into out/screenshots/
 	@mkdir -p out/screenshots
 	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run 'Screenshots' ./fleet/console/
 
@@ -87,8 +99,59 @@ soak: assets ## fleet soak: 10,000 simulated devices for 2 minutes (SOAK_DEVICES
 	SOAK_DEVICES=$${SOAK_DEVICES:-10000} SOAK_DURATION=$${SOAK_DURATION:-2m} $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./fleet/server/
 
 .PHONY: demo
-demo: deps build ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
-	@echo "demo: not wired yet"
+demo: deps build demo-kiosk ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
+
+.PHONY: demo-kiosk
+demo-kiosk: ## run bin/kiosk on its embedded default (without a display: under Xvfb for DEMO_SECONDS, saving a screenshot)
+	@mkdir -p $(DEMO_DIR)
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		echo "demo: kiosk in a window on your display (Ctrl-C to stop)"; \
+		$(BIN)/kiosk --windowed --screenshot $(DEMO_DIR)/kiosk-home.png; \
+	else \
+		echo "demo: no display; running the kiosk under Xvfb for $(DEMO_SECONDS)s"; \
+		rm -f $(DEMO_DIR)/kiosk-home.png; \
+		xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+			timeout -s TERM $(DEMO_SECONDS) $(BIN)/kiosk --windowed --screenshot $(DEMO_DIR)/kiosk-home.png || true; \
+		test -s $(DEMO_DIR)/kiosk-home.png || { echo "demo: no screenshot was saved"; exit 1; }; \
+		echo "demo: screenshot of the kiosk's home page: $(DEMO_DIR)/kiosk-home.png"; \
+	fi
+
+.PHONY: screenshots-kiosk-pages
+screenshots-kiosk-pages: deps assets ## save every built-in kiosk page at 1280x800 and 800x1280 in out/screenshots/
+	@mkdir -p out/screenshots
+	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' -v ./kiosk/ui/ | grep -E 'saved|FAIL|ok|Error'
+	@test -n "$$(ls out/screenshots/kiosk-* 2>/dev/null)"
+
+.PHONY: screenshots-volunteer
+screenshots-volunteer: deps assets ## save the volunteer screens (PIN pad, locked, service picker, outcome) in out/screenshots/
+	@mkdir -p out/screenshots
+	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestVolunteerScreenshots$$' -v ./kiosk/ui/ | grep -E 'saved|FAIL|ok|Error'
+	@test -n "$$(ls out/screenshots/kiosk-volunteer-* 2>/dev/null)"
+
+.PHONY: screenshots
+screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-console ## save screenshots of every screen in out/screenshots/
+
+# Images and packages (images/README.md). Image builds run as root, niced.
+DEB_ARCHES ?= amd64 arm64
+
+.PHONY: deb
+deb: assets ## build the Debian packages accesskiosk-{fleet,agent,kiosk} (amd64, arm64) into out/deb/
+	images/deb/build.sh $(DEB_ARCHES)
+
+.PHONY: image-x86
+image-x86: ## build the x86-64 UEFI kiosk image into images/x86/build/ (root, mmdebstrap; ~15 min)
+	@$(MAKE) --no-print-directory deb DEB_ARCHES=amd64
+	nice -n 10 images/x86/build.sh
+
+.PHONY: image-rpi
+image-rpi: ## build the Raspberry Pi 4 (arm64) kiosk image into images/rpi/build/ (root, qemu-user)
+	@$(MAKE) --no-print-directory deb DEB_ARCHES=arm64
+	nice -n 10 images/rpi/build.sh
+
+.PHONY: image-test
+image-test: build ## check the x86 image's root file system, boot it under QEMU against a fleet on loopback
+	@test -f images/x86/build/accesskiosk-x86.img || $(MAKE) --no-print-directory image-x86
+	$(GO) test -tags imagetest -count=1 -timeout 50m -v ./images/...
 
 .PHONY: clean
 clean: ## remove build output

@@ -1,0 +1,127 @@
+package kiosklink_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"accesskiosk/agent/health"
+	"accesskiosk/agent/kiosklink"
+	"accesskiosk/kiosk/bus"
+	"accesskiosk/kiosk/bus/bustest"
+)
+
+// shell is the kiosk's side of the contract without WebKit: the real
+// bus.Serve server half with a recording Service.
+type shell struct {
+	mu    sync.Mutex
+	ended []string
+	msgs  []string
+	state string
+}
+
+func (s *shell) EndSession(reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ended = append(s.ended, reason)
+	return nil
+}
+func (s *shell) Status() bus.Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bus.Status{State: s.state}
+}
+func (s *shell) ShowMessage(text string, secs uint32) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgs = append(s.msgs, text)
+	return nil
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestLinkOverRealBus(t *testing.T) {
+	addr := bustest.Start(t)
+	reg := health.NewRegistry(nil)
+	link := kiosklink.New(kiosklink.Options{Bus: addr, Health: reg})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go link.Run(ctx)
+
+	waitFor(t, "kiosk_gone with no kiosk", func() bool { return reg.Has(health.CodeKioskGone) })
+	if err := link.EndSession(ctx, bus.ReasonFleetCommand); err == nil {
+		t.Errorf("EndSession with no kiosk succeeded")
+	}
+
+	sh := &shell{state: bus.StateIdle}
+	srv, err := bus.Serve(bustest.Conn(t, addr), sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "kiosk back", func() bool { return !reg.Has(health.CodeKioskGone) })
+	if got := link.State(ctx); got != bus.StateIdle {
+		t.Errorf("state = %q", got)
+	}
+
+	srv.SessionStarted(time.Now().UnixMilli())
+	for i, r := range []bus.Receipt{
+		{Cleared: []string{bus.ClearedWebView}, ResetMs: 300, SessionMs: 60_000},
+		{Cleared: []string{bus.ClearedWebView}, ResetMs: 500, SessionMs: 600_000, Assisted: true, Category: "benefits"},
+		{Cleared: []string{bus.ClearedWebView}, Failed: []string{bus.ClearedDownloads}, ResetMs: 900, SessionMs: 120_000},
+	} {
+		if err := srv.SessionEnded([]string{bus.ReasonIdle, bus.ReasonToolbar, bus.ReasonIdle}[i], r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "three sessions", func() bool { return link.SessionsToday() == 3 })
+	counts, receipts := link.Take()
+	if counts.Ended != 3 || counts.Assisted != 1 || counts.MedianMs != 120_000 || counts.ResetMedianMs != 500 ||
+		counts.ResetMaxMs != 900 || counts.TotalMs != 780_000 || counts.WipeFailures != 1 {
+		t.Errorf("counts = %+v", counts)
+	}
+	if len(receipts) != 3 || receipts[1].Reason != bus.ReasonToolbar || receipts[1].Category != "benefits" {
+		t.Errorf("receipts = %+v", receipts)
+	}
+	if !reg.Has(health.CodeWipeFailed) {
+		t.Errorf("a failed wipe raised no warning")
+	}
+	if c, r := link.Take(); c.Ended != 0 || len(r) != 0 {
+		t.Errorf("second Take = %+v %v, want empty", c, r)
+	}
+
+	if err := link.EndSession(ctx, bus.ReasonFleetCommand); err != nil {
+		t.Fatal(err)
+	}
+	if err := link.ShowMessage(ctx, "Closing soon", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	sh.mu.Lock()
+	if len(sh.ended) != 1 || sh.ended[0] != bus.ReasonFleetCommand || len(sh.msgs) != 1 {
+		t.Errorf("shell saw ended=%v msgs=%v", sh.ended, sh.msgs)
+	}
+	sh.mu.Unlock()
+
+	// The kiosk crash-loops: gone and back three times.
+	for range kiosklink.CrashLoopRestarts {
+		srv.Close()
+		waitFor(t, "gone", func() bool { return reg.Has(health.CodeKioskGone) })
+		if srv, err = bus.Serve(bustest.Conn(t, addr), sh); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "back", func() bool { return !reg.Has(health.CodeKioskGone) })
+	}
+	waitFor(t, "crash loop", func() bool { return reg.Has(health.CodeKioskCrashLoop) })
+	if n := link.Restarts(); n != 3 {
+		t.Errorf("restarts = %d", n)
+	}
+}

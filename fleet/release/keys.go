@@ -1,0 +1,146 @@
+package release
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+)
+
+// Key files. The offline directory (kept on removable media, plugged in
+// only to sign) holds root.key and targets.key; the fleet's data directory
+// holds the online snapshot.key and timestamp.key. Each is an Ed25519
+// private key in PKCS#8 PEM, mode 0600.
+const (
+	keyFileSuffix = ".key"
+	pemType       = "PRIVATE KEY"
+)
+
+// OfflineRoles are the roles whose keys never live on the fleet server.
+var OfflineRoles = []string{metadata.ROOT, metadata.TARGETS}
+
+// OnlineRoles are the roles the fleet server signs by itself.
+var OnlineRoles = []string{metadata.SNAPSHOT, metadata.TIMESTAMP}
+
+// ErrKeyExists is returned when generating a key would overwrite one.
+var ErrKeyExists = errors.New("key file already exists")
+
+// signingKey is one role's private key with its TUF form.
+type signingKey struct {
+	priv ed25519.PrivateKey
+	tuf  *metadata.Key
+	id   string
+}
+
+func newSigningKey(priv ed25519.PrivateKey) (*signingKey, error) {
+	k, err := metadata.KeyFromPublicKey(priv.Public())
+	if err != nil {
+		return nil, err
+	}
+	id, err := k.ID()
+	if err != nil {
+		return nil, err
+	}
+	return &signingKey{priv: priv, tuf: k, id: id}, nil
+}
+
+func (k *signingKey) signer() (signature.Signer, error) {
+	return signature.LoadSigner(k.priv, crypto.Hash(0))
+}
+
+// generateKey makes a new key and writes it to dir/ROLE.key, refusing to
+// overwrite an existing file.
+func generateKey(dir, role string) (*signingKey, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate %s key: %w", role, err)
+	}
+	if err := writeKey(filepath.Join(dir, role+keyFileSuffix), priv, false); err != nil {
+		return nil, err
+	}
+	return newSigningKey(priv)
+}
+
+func writeKey(name string, priv ed25519.PrivateKey, replace bool) error {
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return fmt.Errorf("encode key %s: %w", name, err)
+	}
+	data := pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: der})
+	if !replace {
+		if _, err := os.Stat(name); err == nil {
+			return fmt.Errorf("write key %s: %w", name, ErrKeyExists)
+		}
+	}
+	return writeFileAtomic(name, data, 0o600)
+}
+
+// loadKey reads dir/ROLE.key.
+func loadKey(dir, role string) (*signingKey, error) {
+	name := filepath.Join(dir, role+keyFileSuffix)
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("load %s key: %w", role, err)
+	}
+	blk, _ := pem.Decode(data)
+	if blk == nil || blk.Type != pemType {
+		return nil, fmt.Errorf("load %s key %s: not a PEM %q block", role, name, pemType)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("load %s key %s: %w", role, name, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("load %s key %s: not an Ed25519 key", role, name)
+	}
+	return newSigningKey(priv)
+}
+
+// writeFileAtomic writes data to name through a synced temp file and a
+// rename, then syncs the directory: the file is either old or new after a
+// power cut.
+func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(name)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

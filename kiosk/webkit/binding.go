@@ -1,0 +1,470 @@
+//go:build cgo && linux
+
+package webkit
+
+/*
+#include <stdlib.h>
+#include "native.h"
+*/
+import "C"
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"runtime/cgo"
+	"strings"
+	"sync/atomic"
+	"unsafe"
+)
+
+var initialised atomic.Bool
+
+// Init initialises GTK on the calling thread, which must be the main OS
+// thread (locked with runtime.LockOSThread in an init function). It fails
+// when there is no display.
+func Init() error {
+	if initialised.Load() {
+		return nil
+	}
+	if C.ak_init() == 0 {
+		return errors.New("webkit: cannot initialise GTK (no display? set DISPLAY or WAYLAND_DISPLAY)")
+	}
+	initialised.Store(true)
+	return nil
+}
+
+// Run runs the GTK main loop until Quit.
+func Run() { C.gtk_main() }
+
+// Quit makes Run return. Safe from any goroutine.
+func Quit() { Invoke(func() { C.gtk_main_quit() }) }
+
+// Invoke runs f on the GTK main loop. Safe from any goroutine; f runs later
+// (never inside the call), in the order of calls.
+func Invoke(f func()) {
+	C.ak_invoke(C.uintptr_t(cgo.NewHandle(f)))
+}
+
+// InputCount is the number of key presses, button presses, touches and
+// scrolls seen so far (it only grows).
+func InputCount() uint64 { return uint64(C.ak_input_count_get()) }
+
+func idleMicros() int64 { return int64(C.ak_idle_us()) }
+
+// ClearClipboards empties the CLIPBOARD and PRIMARY selections.
+func ClearClipboards() { C.ak_clear_clipboards() }
+
+// ClipboardText returns the text on the CLIPBOARD selection ("" for none).
+// It runs a nested main loop until the owner answers.
+func ClipboardText() string {
+	p := C.ak_clipboard_text()
+	if p == nil {
+		return ""
+	}
+	defer C.g_free(C.gpointer(p))
+	return C.GoString(p)
+}
+
+// akDispatch is the one entry point from C into Go. h names the Go object
+// the event is for; an unknown or released handle is ignored (refused).
+//
+//export akDispatch
+func akDispatch(h C.uintptr_t, ev *C.akEvent) (verdict C.int) {
+	verdict = C.AK_IGNORE
+	defer func() {
+		if r := recover(); r != nil {
+			// A released handle (an object already destroyed) panics in
+			// Value; anything else is a bug worth crashing for.
+			if s, ok := r.(string); ok && strings.HasPrefix(s, "runtime/cgo: misuse of an invalid Handle") {
+				verdict = C.AK_IGNORE
+				return
+			}
+			panic(r)
+		}
+	}()
+	hd := cgo.Handle(h)
+	switch o := hd.Value().(type) {
+	case func():
+		hd.Delete()
+		o()
+	case *View:
+		return o.dispatch(ev)
+	case *Context:
+		o.dispatch(ev)
+	case *Window:
+		if ev.kind == C.AK_BUTTON && o.opts.Button != nil {
+			o.opts.Button(int(ev.num))
+		}
+	}
+	return verdict
+}
+
+func cstr(s string) *C.char { return C.CString(s) }
+
+func free(p *C.char) { C.free(unsafe.Pointer(p)) }
+
+func gostr(p *C.char) string {
+	if p == nil {
+		return ""
+	}
+	return C.GoString(p)
+}
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ---- Context ----------------------------------------------------------------
+
+// Context is an ephemeral WebKit web context: its website data manager keeps
+// cookies, storage, caches and service workers in memory only, and
+// destroying the context throws them away. WebKit's web-process sandbox
+// (bubblewrap) is on.
+type Context struct {
+	c    *C.WebKitWebContext
+	h    cgo.Handle
+	opts ContextOptions
+}
+
+// NewContext makes an ephemeral web context. Call on the GTK thread after Init.
+func NewContext(o ContextOptions) (*Context, error) {
+	if !initialised.Load() {
+		return nil, errors.New("webkit: NewContext before Init")
+	}
+	if o.Scheme != "" && o.SchemeHandler == nil {
+		return nil, fmt.Errorf("webkit: scheme %q without a handler", o.Scheme)
+	}
+	ctx := &Context{opts: o}
+	ctx.h = cgo.NewHandle(ctx)
+	s := cstr(o.Scheme)
+	defer free(s)
+	ctx.c = C.ak_context_new(C.uintptr_t(ctx.h), s, C.int(o.CacheModel))
+	if ctx.c == nil {
+		ctx.h.Delete()
+		return nil, errors.New("webkit: cannot create web context")
+	}
+	return ctx, nil
+}
+
+// Ephemeral reports whether the context's data manager keeps nothing on disk.
+func (c *Context) Ephemeral() bool { return C.ak_context_ephemeral(c.c) != 0 }
+
+// Sandboxed reports whether WebKit's web-process sandbox is on.
+func (c *Context) Sandboxed() bool { return C.ak_context_sandboxed(c.c) != 0 }
+
+// Destroy releases the context and its website data. Views made on it must
+// be destroyed first.
+func (c *Context) Destroy() {
+	if c.c == nil {
+		return
+	}
+	C.ak_context_destroy(c.c)
+	c.c = nil
+	c.h.Delete()
+}
+
+func (c *Context) dispatch(ev *C.akEvent) {
+	switch ev.kind {
+	case C.AK_DOWNLOAD:
+		if c.opts.Download != nil {
+			c.opts.Download()
+		}
+	case C.AK_SCHEME:
+		c.serveScheme((*C.WebKitURISchemeRequest)(ev.ptr), gostr(ev.uri), gostr(ev.str))
+	}
+}
+
+// serveScheme answers a custom-scheme request from the context's http.Handler.
+func (c *Context) serveScheme(req *C.WebKitURISchemeRequest, uri, method string) {
+	rec := &recorder{header: http.Header{}, status: 0}
+	u, err := url.Parse(uri)
+	if err != nil {
+		rec.status = http.StatusBadRequest
+		rec.body.WriteString("bad URI")
+	} else {
+		if method == "" {
+			method = http.MethodGet
+		}
+		r := &http.Request{Method: method, URL: u, Host: u.Host, RequestURI: u.RequestURI(),
+			Header: http.Header{}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Body: http.NoBody}
+		c.opts.SchemeHandler.ServeHTTP(rec, r)
+	}
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	ctype := rec.header.Get("Content-Type")
+	if ctype == "" {
+		ctype = http.DetectContentType(rec.body.Bytes())
+	}
+	cs := cstr(ctype)
+	defer free(cs)
+	body := rec.body.Bytes()
+	var p unsafe.Pointer
+	if len(body) > 0 {
+		p = unsafe.Pointer(&body[0])
+	}
+	C.ak_scheme_finish(req, C.int(rec.status), cs, p, C.gsize(len(body)))
+}
+
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(p)
+}
+
+// ---- View -------------------------------------------------------------------
+
+// View is a WebKit web view on a Context.
+type View struct {
+	v    *C.WebKitWebView
+	h    cgo.Handle
+	opts ViewOptions
+}
+
+// NewView makes a web view on ctx. Call on the GTK thread.
+func NewView(ctx *Context, o ViewOptions) *View {
+	v := &View{opts: o}
+	v.h = cgo.NewHandle(v)
+	mh, us := cstr(o.MessageHandler), cstr(o.UserScript)
+	defer free(mh)
+	defer free(us)
+	v.v = C.ak_view_new(ctx.c, C.uintptr_t(v.h), mh, us)
+	return v
+}
+
+// LoadURI starts loading uri (subject to the Decide callback like any navigation).
+func (v *View) LoadURI(uri string) {
+	s := cstr(uri)
+	defer free(s)
+	C.webkit_web_view_load_uri(v.v, s)
+}
+
+// LoadAlternateHTML shows html in place of contentURI (a page that failed or was refused).
+func (v *View) LoadAlternateHTML(html, contentURI, baseURI string) {
+	h, c, b := cstr(html), cstr(contentURI), cstr(baseURI)
+	defer free(h)
+	defer free(c)
+	defer free(b)
+	C.webkit_web_view_load_alternate_html(v.v, h, c, b)
+}
+
+// URI is the view's current URI ("" before the first load).
+func (v *View) URI() string { return gostr(C.webkit_web_view_get_uri(v.v)) }
+
+// Title is the current page's title.
+func (v *View) Title() string { return gostr(C.webkit_web_view_get_title(v.v)) }
+
+// CanGoBack reports whether there is a page to go back to.
+func (v *View) CanGoBack() bool { return C.webkit_web_view_can_go_back(v.v) != 0 }
+
+// GoBack goes back one page in the view's history.
+func (v *View) GoBack() { C.webkit_web_view_go_back(v.v) }
+
+// HistoryLength is the number of entries in the back-forward list.
+func (v *View) HistoryLength() int {
+	l := C.webkit_web_view_get_back_forward_list(v.v)
+	n := 0
+	if C.webkit_back_forward_list_get_current_item(l) != nil {
+		n = 1
+	}
+	back := C.webkit_back_forward_list_get_back_list(l)
+	fwd := C.webkit_back_forward_list_get_forward_list(l)
+	n += int(C.g_list_length(back)) + int(C.g_list_length(fwd))
+	C.g_list_free(back)
+	C.g_list_free(fwd)
+	return n
+}
+
+// Reload reloads the current page.
+func (v *View) Reload() { C.webkit_web_view_reload(v.v) }
+
+// SetZoom sets the page zoom (1.0 is 100%).
+func (v *View) SetZoom(level float64) { C.webkit_web_view_set_zoom_level(v.v, C.gdouble(level)) }
+
+// Zoom is the page zoom.
+func (v *View) Zoom() float64 { return float64(C.webkit_web_view_get_zoom_level(v.v)) }
+
+// TerminateWebProcess kills the view's web process (Terminated is called
+// with TerminatedByAPI).
+func (v *View) TerminateWebProcess() { C.webkit_web_view_terminate_web_process(v.v) }
+
+// Destroy disconnects the view's callbacks, ends its web process and frees it.
+func (v *View) Destroy() {
+	if v.v == nil {
+		return
+	}
+	C.ak_view_destroy(v.v)
+	v.v = nil
+	v.h.Delete()
+}
+
+func (v *View) dispatch(ev *C.akEvent) C.int {
+	o := &v.opts
+	flags := int(ev.flags)
+	switch ev.kind {
+	case C.AK_DECIDE_NAVIGATION, C.AK_DECIDE_NEW_WINDOW, C.AK_DECIDE_RESPONSE:
+		d := Decision{URI: gostr(ev.uri), Method: gostr(ev.str),
+			Redirect:    flags&C.AK_FLAG_REDIRECT != 0,
+			UserGesture: flags&C.AK_FLAG_USER_GESTURE != 0}
+		switch ev.kind {
+		case C.AK_DECIDE_NAVIGATION:
+			d.Kind, d.Navigation = Navigation, NavigationType(ev.num)
+		case C.AK_DECIDE_NEW_WINDOW:
+			d.Kind, d.Navigation = NewWindowRequest, NavigationType(ev.num)
+		default:
+			d.Kind, d.Status = Response, int(ev.num)
+			d.MainFrame = flags&C.AK_FLAG_MAIN_FRAME != 0
+			d.MIMESupported = flags&C.AK_FLAG_MIME_SUPPORTED != 0
+			d.Attachment = flags&C.AK_FLAG_ATTACHMENT != 0
+		}
+		if o.Decide != nil && o.Decide(d) {
+			return C.AK_USE
+		}
+	case C.AK_LOAD_CHANGED:
+		if o.Load != nil {
+			o.Load(LoadEvent(ev.num), gostr(ev.uri))
+		}
+	case C.AK_LOAD_FAILED:
+		if o.LoadFailed != nil {
+			o.LoadFailed(gostr(ev.uri), gostr(ev.str), flags&C.AK_FLAG_CANCELLED != 0)
+		}
+	case C.AK_TERMINATED:
+		if o.Terminated != nil {
+			o.Terminated(TerminationReason(ev.num))
+		}
+	case C.AK_SCRIPT_MESSAGE:
+		if o.Message != nil {
+			o.Message(gostr(ev.str))
+		}
+	case C.AK_PERMISSION:
+		if o.Permission != nil && o.Permission(Permission(ev.num), gostr(ev.uri)) {
+			return C.AK_USE
+		}
+	case C.AK_REFUSED:
+		if o.Refused != nil {
+			o.Refused(gostr(ev.str))
+		}
+	}
+	return C.AK_IGNORE
+}
+
+// ---- Window -----------------------------------------------------------------
+
+// Window is the kiosk's single top-level window: undecorated, full screen
+// when asked, close requests ignored; a native toolbar on top, an optional
+// banner under it, the web view below, and a panel that can cover it all.
+type Window struct {
+	w    *C.akWindow
+	h    cgo.Handle
+	opts WindowOptions
+}
+
+// NewWindow makes and shows the window. Call on the GTK thread after Init.
+func NewWindow(o WindowOptions) *Window {
+	if o.Width == 0 {
+		o.Width, o.Height = 1280, 800
+	}
+	w := &Window{opts: o}
+	w.h = cgo.NewHandle(w)
+	t := cstr(o.Title)
+	defer free(t)
+	w.w = C.ak_window_new(C.uintptr_t(w.h), t, cbool(o.Fullscreen), C.int(o.Width), C.int(o.Height))
+	return w
+}
+
+// AddTool adds a toolbar button: at the start, or at the end when atEnd.
+// accessibleName is what a screen reader says.
+func (w *Window) AddTool(id int, label, accessibleName string, style ToolStyle, atEnd bool) {
+	l, n := cstr(label), cstr(accessibleName)
+	defer free(l)
+	defer free(n)
+	wn := cstr("")
+	if style == ToolDanger {
+		free(wn)
+		wn = cstr("ak-end")
+	}
+	defer free(wn)
+	C.ak_window_add_tool(w.w, l, n, wn, C.int(id), cbool(atEnd))
+}
+
+// SetView puts v in the content area (replacing what was there); nil empties it.
+func (w *Window) SetView(v *View) {
+	if v == nil {
+		C.ak_window_set_view(w.w, nil)
+		return
+	}
+	C.ak_window_set_view(w.w, v.v)
+}
+
+// Banner shows text in the banner under the toolbar; "" hides it.
+func (w *Window) Banner(text string) {
+	t := cstr(text)
+	defer free(t)
+	C.ak_window_banner(w.w, t)
+}
+
+// ShowPanel covers the window with a panel: a title, a text and buttons.
+func (w *Window) ShowPanel(title, text string, buttons []PanelButton) {
+	C.ak_window_panel_clear(w.w)
+	for _, b := range buttons {
+		l := cstr(b.Label)
+		C.ak_window_panel_button(w.w, l, C.int(b.ID), cbool(b.Secondary))
+		free(l)
+	}
+	t, x := cstr(title), cstr(text)
+	defer free(t)
+	defer free(x)
+	C.ak_window_panel_show(w.w, t, x)
+}
+
+// SetPanelText replaces the panel's text (a countdown).
+func (w *Window) SetPanelText(text string) {
+	t := cstr(text)
+	defer free(t)
+	C.ak_window_panel_text(w.w, t)
+}
+
+// HidePanel hides the panel.
+func (w *Window) HidePanel() { C.ak_window_panel_clear(w.w) }
+
+// PanelVisible reports whether the panel is showing.
+func (w *Window) PanelVisible() bool { return C.ak_window_panel_visible(w.w) != 0 }
+
+// Snapshot saves what the window shows as a PNG at path.
+func (w *Window) Snapshot(path string) error {
+	p := cstr(path)
+	defer free(p)
+	if C.ak_window_snapshot(w.w, p) == 0 {
+		return fmt.Errorf("webkit: cannot save a screenshot to %s", path)
+	}
+	return nil
+}
+
+// Destroy closes the window.
+func (w *Window) Destroy() {
+	if w.w == nil {
+		return
+	}
+	C.ak_window_destroy(w.w)
+	w.w = nil
+	w.h.Delete()
+}

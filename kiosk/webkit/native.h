@@ -1,0 +1,91 @@
+// C side of the kiosk/webkit binding. Every callback from GTK or WebKit into
+// Go goes through akDispatch (exported from dispatch.go) with a
+// runtime/cgo.Handle as its first argument; C never keeps a Go pointer.
+#ifndef AK_NATIVE_H
+#define AK_NATIVE_H
+
+#include <stdint.h>
+#include <gtk/gtk.h>
+#include <webkit2/webkit2.h>
+
+enum {
+	AK_INVOKE = 1,          // a function queued with Invoke
+	AK_DECIDE_NAVIGATION,   // uri, str=method, flags, num=navigation type; returns a verdict
+	AK_DECIDE_NEW_WINDOW,   // same fields; returns a verdict
+	AK_DECIDE_RESPONSE,     // uri (final, after redirects), flags, num=HTTP status; returns a verdict
+	AK_LOAD_CHANGED,        // uri, num=WebKitLoadEvent
+	AK_LOAD_FAILED,         // uri, str=message, flags, num=error code
+	AK_TERMINATED,          // num=termination reason
+	AK_SCRIPT_MESSAGE,      // str=message (string or JSON)
+	AK_PERMISSION,          // uri=page, num=permission kind; returns a verdict
+	AK_REFUSED,             // str=what was refused (file_chooser, print)
+	AK_DOWNLOAD,            // a download was started and cancelled
+	AK_SCHEME,              // uri, str=method, ptr=WebKitURISchemeRequest*
+	AK_BUTTON               // num=button id
+};
+
+enum { AK_IGNORE = 0, AK_USE = 1 };
+
+enum {
+	AK_FLAG_REDIRECT = 1,
+	AK_FLAG_USER_GESTURE = 2,
+	AK_FLAG_MAIN_FRAME = 4,
+	AK_FLAG_MIME_SUPPORTED = 8,
+	AK_FLAG_ATTACHMENT = 16,
+	AK_FLAG_CANCELLED = 32
+};
+
+enum {
+	AK_PERM_OTHER = 0,
+	AK_PERM_GEOLOCATION,
+	AK_PERM_NOTIFICATION,
+	AK_PERM_MEDIA,
+	AK_PERM_POINTER_LOCK,
+	AK_PERM_MEDIA_KEYS,
+	AK_PERM_DEVICE_INFO,
+	AK_PERM_CLIPBOARD,
+	AK_PERM_WEBSITE_DATA
+};
+
+typedef struct {
+	int kind;
+	const char *uri;
+	const char *str;
+	int flags;
+	int num;
+	void *ptr;
+} akEvent;
+
+typedef struct akWindow akWindow;
+
+extern int akDispatch(uintptr_t h, akEvent *ev);
+
+int ak_init(void);
+void ak_invoke(uintptr_t h);
+guint64 ak_input_count_get(void);
+gint64 ak_idle_us(void);
+void ak_clear_clipboards(void);
+char *ak_clipboard_text(void);
+
+WebKitWebContext *ak_context_new(uintptr_t h, const char *scheme, int cache_model);
+int ak_context_ephemeral(WebKitWebContext *ctx);
+int ak_context_sandboxed(WebKitWebContext *ctx);
+void ak_context_destroy(WebKitWebContext *ctx);
+void ak_scheme_finish(WebKitURISchemeRequest *req, int status, const char *ctype, const void *body, gsize len);
+
+WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *msg_handler, const char *user_script);
+void ak_view_destroy(WebKitWebView *v);
+
+akWindow *ak_window_new(uintptr_t h, const char *title, int fullscreen, int width, int height);
+void ak_window_add_tool(akWindow *w, const char *label, const char *name, const char *widget_name, int id, int end);
+void ak_window_set_view(akWindow *w, WebKitWebView *v);
+void ak_window_banner(akWindow *w, const char *text);
+void ak_window_panel_clear(akWindow *w);
+void ak_window_panel_show(akWindow *w, const char *title, const char *text);
+void ak_window_panel_text(akWindow *w, const char *text);
+void ak_window_panel_button(akWindow *w, const char *label, int id, int secondary);
+int ak_window_panel_visible(akWindow *w);
+void ak_window_destroy(akWindow *w);
+int ak_window_snapshot(akWindow *w, const char *path);
+
+#endif

@@ -1,0 +1,120 @@
+//go:build !cgo || !linux
+
+package webkit
+
+// This file gives the package its API where WebKitGTK cannot be used. Init
+// and NewContext fail with ErrUnavailable, so no Window, Context or View can
+// be used; their methods do nothing.
+
+// Init fails: there is no WebKitGTK in this build.
+func Init() error { return ErrUnavailable }
+
+// Run returns at once.
+func Run() {}
+
+// Quit does nothing.
+func Quit() {}
+
+// Invoke runs nothing: there is no loop to run it on.
+func Invoke(f func()) {}
+
+// InputCount is always 0.
+func InputCount() uint64 { return 0 }
+
+func idleMicros() int64 { return -1 }
+
+// ClearClipboards does nothing.
+func ClearClipboards() {}
+
+// ClipboardText is always "".
+func ClipboardText() string { return "" }
+
+// Context is unusable in this build.
+type Context struct{}
+
+// NewContext fails with ErrUnavailable.
+func NewContext(o ContextOptions) (*Context, error) { return nil, ErrUnavailable }
+
+// Ephemeral is false.
+func (c *Context) Ephemeral() bool { return false }
+
+// Sandboxed is false.
+func (c *Context) Sandboxed() bool { return false }
+
+// Destroy does nothing.
+func (c *Context) Destroy() {}
+
+// View is unusable in this build.
+type View struct{}
+
+// NewView returns an unusable view.
+func NewView(ctx *Context, o ViewOptions) *View { return &View{} }
+
+// LoadURI does nothing.
+func (v *View) LoadURI(uri string) {}
+
+// LoadAlternateHTML does nothing.
+func (v *View) LoadAlternateHTML(html, contentURI, baseURI string) {}
+
+// URI is "".
+func (v *View) URI() string { return "" }
+
+// Title is "".
+func (v *View) Title() string { return "" }
+
+// CanGoBack is false.
+func (v *View) CanGoBack() bool { return false }
+
+// GoBack does nothing.
+func (v *View) GoBack() {}
+
+// HistoryLength is 0.
+func (v *View) HistoryLength() int { return 0 }
+
+// Reload does nothing.
+func (v *View) Reload() {}
+
+// SetZoom does nothing.
+func (v *View) SetZoom(level float64) {}
+
+// Zoom is 1.
+func (v *View) Zoom() float64 { return 1 }
+
+// TerminateWebProcess does nothing.
+func (v *View) TerminateWebProcess() {}
+
+// Destroy does nothing.
+func (v *View) Destroy() {}
+
+// Window is unusable in this build.
+type Window struct{}
+
+// NewWindow returns an unusable window.
+func NewWindow(o WindowOptions) *Window { return &Window{} }
+
+// AddTool does nothing.
+func (w *Window) AddTool(id int, label, accessibleName string, style ToolStyle, atEnd bool) {}
+
+// SetView does nothing.
+func (w *Window) SetView(v *View) {}
+
+// Banner does nothing.
+func (w *Window) Banner(text string) {}
+
+// ShowPanel does nothing.
+func (w *Window) ShowPanel(title, text string, buttons []PanelButton) {}
+
+// SetPanelText does nothing.
+func (w *Window) SetPanelText(text string) {}
+
+// HidePanel does nothing.
+func (w *Window) HidePanel() {}
+
+// PanelVisible is false.
+func (w *Window) PanelVisible() bool { return false }
+
+// Snapshot fails with ErrUnavailable.
+func (w *Window) Snapshot(path string) error { return ErrUnavailable }
+
+// Destroy does nothing.
+func (w *Window) Destroy() {}

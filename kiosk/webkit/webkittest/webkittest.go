@@ -1,0 +1,126 @@
+// Package webkittest runs tests against real WebKitGTK: it starts a private
+// Xvfb on a free display, runs the GTK main loop on the main OS thread
+// (where GTK must run) while the tests run on other goroutines, and gives
+// tests a way to run code on that loop and wait for it.
+//
+// A package's tests use it from TestMain:
+//
+//	func TestMain(m *testing.M) { webkittest.Main(m) }
+//
+// and then call webkittest.Do(t, func() { ... }) to touch GTK or WebKit.
+package webkittest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"accesskiosk/kiosk/webkit"
+)
+
+func init() { runtime.LockOSThread() }
+
+// Screen is the size of the Xvfb screen.
+const Screen = "1280x800x24"
+
+// Xvfb starts an X server on a free display and returns its name (":N")
+// and a function that stops it.
+func Xvfb() (display string, stop func(), err error) {
+	bin, err := exec.LookPath("Xvfb")
+	if err != nil {
+		return "", nil, fmt.Errorf("Xvfb not installed (make deps installs it): %w", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return "", nil, err
+	}
+	defer r.Close()
+	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", Screen, "-nolisten", "tcp", "-noreset")
+	cmd.ExtraFiles = []*os.File{w}
+	// Xvfb dies with the test binary even when it crashes (Main runs on
+	// the locked main thread, which lives as long as the process).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return "", nil, fmt.Errorf("start Xvfb: %w", err)
+	}
+	w.Close()
+	stop = func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	got := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		got <- strings.TrimSpace(line)
+	}()
+	select {
+	case n := <-got:
+		if n == "" {
+			stop()
+			return "", nil, fmt.Errorf("Xvfb printed no display number")
+		}
+		return ":" + n, stop, nil
+	case <-time.After(15 * time.Second):
+		stop()
+		return "", nil, fmt.Errorf("Xvfb did not start within 15s")
+	}
+}
+
+// Main starts Xvfb, initialises GTK on the main thread, runs m's tests on
+// another goroutine while the GTK loop runs, then cleans up and exits.
+// Without Xvfb the tests are skipped (exit 0) unless CI=true, where that
+// is a failure.
+func Main(m *testing.M) {
+	display, stop, err := Xvfb()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			fmt.Fprintln(os.Stderr, "webkittest:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintln(os.Stderr, "webkittest: skipping real-WebKit tests:", err)
+		os.Exit(0)
+	}
+	os.Setenv("DISPLAY", display)
+	os.Unsetenv("WAYLAND_DISPLAY")
+	os.Setenv("GDK_BACKEND", "x11")
+	if err := webkit.Init(); err != nil {
+		stop()
+		fmt.Fprintln(os.Stderr, "webkittest:", err)
+		os.Exit(1)
+	}
+	code := make(chan int, 1)
+	go func() {
+		c := m.Run()
+		code <- c
+		webkit.Quit()
+	}()
+	webkit.Run()
+	c := <-code
+	stop()
+	os.Exit(c)
+}
+
+// Display is the X display the tests run on.
+func Display() string { return os.Getenv("DISPLAY") }
+
+// Do runs f on the GTK loop and waits for it (at most 30s).
+func Do(t testing.TB, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	webkit.Invoke(func() {
+		defer close(done)
+		f()
+	})
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("GTK loop did not run the function within 30s")
+	}
+}

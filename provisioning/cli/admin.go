@@ -1,0 +1,222 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"accesskiosk/confile"
+	"accesskiosk/provisioning/firstboot"
+	"accesskiosk/provisioning/fleetclient"
+
+	"github.com/skip2/go-qrcode"
+)
+
+// fleetFlags are the flags every admin command takes.
+type fleetFlags struct {
+	url, fingerprint, tokenFile string
+}
+
+func (f *fleetFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.url, "fleet", "", "fleet server address, https://HOST[:PORT] (required)")
+	fs.StringVar(&f.fingerprint, "fingerprint", "", "SHA-256 fingerprint of the fleet's TLS certificate, as `fleet serve` printed it; empty: trust the system's CA roots")
+	fs.StringVar(&f.tokenFile, "api-token-file", "", "file holding the staff API token (default: $"+APITokenEnv+")")
+}
+
+func (f *fleetFlags) client(env Env) (*fleetclient.Client, error) {
+	if f.url == "" {
+		return nil, confile.FlagError("fleet", "missing: want the fleet server's https:// address")
+	}
+	if err := firstboot.CheckFleetURL(f.url); err != nil {
+		return nil, confile.FlagError("fleet", "%v", err)
+	}
+	if f.fingerprint != "" {
+		if _, err := firstboot.ParseFingerprint(f.fingerprint); err != nil {
+			return nil, confile.FlagError("fingerprint", "%v", err)
+		}
+	}
+	tok := env.getenv(APITokenEnv)
+	if f.tokenFile != "" {
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return nil, confile.FlagError("api-token-file", "cannot read: %v", err)
+		}
+		tok = strings.TrimSpace(string(b))
+		if tok == "" {
+			return nil, confile.FlagError("api-token-file", "%s is empty", f.tokenFile)
+		}
+	}
+	if tok == "" {
+		return nil, confile.FlagError("api-token-file", "no staff API token: set $%s or give --api-token-file (create one with `fleet admin token create` or on the console)", APITokenEnv)
+	}
+	return fleetclient.New(f.url, fleetclient.Options{Fingerprint: f.fingerprint, APIToken: tok})
+}
+
+// explain turns an admin API error into advice.
+func explain(err error) error {
+	switch {
+	case errors.Is(err, fleetclient.ErrUnauthorized):
+		return fmt.Errorf("%w (is the staff API token right, and does its user have the admin role?)", err)
+	case errors.Is(err, fleetclient.ErrFingerprint):
+		return fmt.Errorf("%w (check --fingerprint against what `fleet serve` printed)", err)
+	}
+	return err
+}
+
+func siteCreate(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("provision site create", flag.ContinueOnError)
+	var ff fleetFlags
+	ff.register(fs)
+	id := fs.String("id", "", "site id: a short slug such as central-library (required)")
+	name := fs.String("name", "", "site name people read, such as \"Central Library\" (default: the id)")
+	if err := parse(fs, args, env); err != nil {
+		return ignoreHelp(err)
+	}
+	if *id == "" {
+		return confile.FlagError("id", "missing: want a short site id such as central-library")
+	}
+	c, err := ff.client(env)
+	if err != nil {
+		return err
+	}
+	s, err := c.CreateSite(ctx, *id, *name)
+	if err != nil {
+		return explain(err)
+	}
+	fmt.Fprintf(env.Stdout, "site %s (%s) created\n", s.ID, s.Name)
+	return nil
+}
+
+func tokenCreate(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("provision token create", flag.ContinueOnError)
+	var ff fleetFlags
+	ff.register(fs)
+	site := fs.String("site", "", "site id the token enrols kiosks into (required)")
+	expires := Duration{7 * 24 * time.Hour}
+	fs.Var(&expires, "expires", "how long the token is valid: 7d, 12h, 30m")
+	uses := fs.Int("uses", 1, "how many kiosks may enrol with it")
+	qrPNG := fs.String("qr-png", "", "also write the QR code as a PNG to this file (0600), e.g. to print a label")
+	noQR := fs.Bool("no-qr", false, "do not print the QR code")
+	if err := parse(fs, args, env); err != nil {
+		return ignoreHelp(err)
+	}
+	if *site == "" {
+		return confile.FlagError("site", "missing: want the site id (provision site create makes one)")
+	}
+	if *uses < 1 || *uses > 10000 {
+		return confile.FlagError("uses", "want 1 to 10000, got %d", *uses)
+	}
+	if expires.D > 90*24*time.Hour || expires.D < time.Minute {
+		return confile.FlagError("expires", "want between 1m and 90d, got %s", expires.D)
+	}
+	c, err := ff.client(env)
+	if err != nil {
+		return err
+	}
+	t, err := c.CreateToken(ctx, *site, expires.D, *uses)
+	if err != nil {
+		return explain(err)
+	}
+	exp := time.UnixMilli(t.ExpiresUnixMs).UTC().Format("2006-01-02 15:04 MST")
+	fmt.Fprintf(env.Stdout, "Enrolment token for site %s (id %s), valid until %s for %d kiosk(s):\n\n  %s\n\n",
+		t.Site, t.ID, exp, t.MaxUses, t.Secret)
+	if !*noQR {
+		q, err := qrcode.New(t.Secret, qrcode.Medium)
+		if err != nil {
+			return fmt.Errorf("make QR code: %w", err)
+		}
+		fmt.Fprintln(env.Stdout, q.ToSmallString(false))
+		if *qrPNG != "" {
+			png, err := q.PNG(256)
+			if err != nil {
+				return fmt.Errorf("make QR code PNG: %w", err)
+			}
+			if err := writeFile0600(*qrPNG, png); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "QR code written to %s\n", *qrPNG)
+		}
+	}
+	fmt.Fprintf(env.Stdout, "Next: provision config --fleet %s --fingerprint FP --token %s ...\n", ff.url, t.Secret)
+	return nil
+}
+
+func tokenList(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("provision token list", flag.ContinueOnError)
+	var ff fleetFlags
+	ff.register(fs)
+	site := fs.String("site", "", "only this site's tokens")
+	if err := parse(fs, args, env); err != nil {
+		return ignoreHelp(err)
+	}
+	c, err := ff.client(env)
+	if err != nil {
+		return err
+	}
+	toks, err := c.Tokens(ctx, *site)
+	if err != nil {
+		return explain(err)
+	}
+	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tSITE\tUSES\tEXPIRES\tSTATE")
+	now := time.Now()
+	for _, t := range toks {
+		exp := time.UnixMilli(t.ExpiresUnixMs)
+		state := "valid"
+		switch {
+		case t.Revoked:
+			state = "revoked"
+		case t.Uses >= t.MaxUses:
+			state = "used"
+		case now.After(exp):
+			state = "expired"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d/%d\t%s\t%s\n", t.ID, t.Site, t.Uses, t.MaxUses, exp.UTC().Format("2006-01-02 15:04"), state)
+	}
+	return w.Flush()
+}
+
+func ignoreHelp(err error) error {
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func deviceList(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("provision device list", flag.ContinueOnError)
+	var ff fleetFlags
+	ff.register(fs)
+	site := fs.String("site", "", "only this site's kiosks")
+	if err := parse(fs, args, env); err != nil {
+		return ignoreHelp(err)
+	}
+	c, err := ff.client(env)
+	if err != nil {
+		return err
+	}
+	devs, err := c.Devices(ctx, *site)
+	if err != nil {
+		return explain(err)
+	}
+	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tSITE\tHOSTNAME\tENROLLED\tLAST SEEN\tSTATE")
+	for _, d := range devs {
+		seen := "never"
+		if d.LastSeenUnixMs > 0 {
+			seen = time.UnixMilli(d.LastSeenUnixMs).UTC().Format("2006-01-02 15:04")
+		}
+		state := d.KioskState
+		if d.Revoked {
+			state = "revoked"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Site, d.Hostname,
+			time.UnixMilli(d.EnrolledUnixMs).UTC().Format("2006-01-02 15:04"), seen, state)
+	}
+	return w.Flush()
+}

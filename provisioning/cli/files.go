@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"accesskiosk/confile"
+	"accesskiosk/provisioning/diskimage"
+	"accesskiosk/provisioning/firstboot"
+)
+
+func config(args []string, env Env) error {
+	fs := flag.NewFlagSet("provision config", flag.ContinueOnError)
+	fleetURL := fs.String("fleet", "", "fleet server address, https://HOST[:PORT] (required)")
+	fp := fs.String("fingerprint", "", "SHA-256 fingerprint of the fleet's TLS certificate, as `fleet serve` printed it (required)")
+	token := fs.String("token", "", "enrolment token from `provision token create` (required)")
+	ssid := fs.String("wifi-ssid", "", "Wi-Fi network name (leave out for wired networks)")
+	pskFile := fs.String("wifi-psk-file", "", "file holding the Wi-Fi passphrase (never given on the command line)")
+	open := fs.Bool("wifi-open", false, "the Wi-Fi network has no passphrase")
+	hidden := fs.Bool("wifi-hidden", false, "the Wi-Fi network does not broadcast its name")
+	var sshKeys multi
+	fs.Var(&sshKeys, "ssh-key", "OpenSSH public key file allowing SSH logins (repeatable); without one the kiosk runs no SSH")
+	prefix := fs.String("hostname-prefix", firstboot.DefaultHostnamePrefix, "kiosks are named PREFIX-XXXXXX")
+	out := fs.String("out", firstboot.FileName, "where to write the first-boot file (mode 0600)")
+	if err := parse(fs, args, env); err != nil {
+		return ignoreHelp(err)
+	}
+	f := &firstboot.File{Version: firstboot.Version}
+	switch {
+	case *fleetURL == "":
+		return confile.FlagError("fleet", "missing: want the fleet server's https:// address")
+	case *fp == "":
+		return confile.FlagError("fingerprint", "missing: want the SHA-256 fingerprint `fleet serve` printed (devices trust exactly that certificate)")
+	case *token == "":
+		return confile.FlagError("token", "missing: want an enrolment token from `provision token create`")
+	}
+	if err := firstboot.CheckFleetURL(*fleetURL); err != nil {
+		return confile.FlagError("fleet", "%v", err)
+	}
+	norm, err := firstboot.ParseFingerprint(*fp)
+	if err != nil {
+		return confile.FlagError("fingerprint", "%v", err)
+	}
+	if err := firstboot.CheckToken(*token); err != nil {
+		return confile.FlagError("token", "%v", err)
+	}
+	if err := firstboot.CheckHostnamePrefix(*prefix); err != nil {
+		return confile.FlagError("hostname-prefix", "%v", err)
+	}
+	f.Fleet = firstboot.Fleet{URL: strings.TrimSuffix(*fleetURL, "/"), Fingerprint: norm}
+	f.Token = *token
+	if *prefix != firstboot.DefaultHostnamePrefix {
+		f.HostnamePrefix = *prefix
+	}
+
+	switch {
+	case *ssid == "" && (*pskFile != "" || *open || *hidden):
+		return confile.FlagError("wifi-ssid", "missing: the other --wifi flags need the network's name")
+	case *ssid != "":
+		w := &firstboot.WiFi{SSID: *ssid, Open: *open, Hidden: *hidden}
+		if len(*ssid) > 32 {
+			return confile.FlagError("wifi-ssid", "is %d bytes; a Wi-Fi network name is at most 32", len(*ssid))
+		}
+		switch {
+		case *open && *pskFile != "":
+			return confile.FlagError("wifi-open", "an open network has no passphrase: drop --wifi-psk-file or --wifi-open")
+		case !*open && *pskFile == "":
+			return confile.FlagError("wifi-psk-file", "missing: give the file holding the passphrase, or --wifi-open for a network without one")
+		case *pskFile != "":
+			b, err := os.ReadFile(*pskFile)
+			if err != nil {
+				return confile.FlagError("wifi-psk-file", "cannot read: %v", err)
+			}
+			psk := strings.TrimRight(string(b), "\r\n")
+			if err := firstboot.CheckPSK(psk); err != nil {
+				return confile.FlagError("wifi-psk-file", "%s: %v", *pskFile, err)
+			}
+			w.PSK = psk
+		}
+		f.WiFi = w
+	}
+	for _, p := range sshKeys {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return confile.FlagError("ssh-key", "cannot read: %v", err)
+		}
+		n := 0
+		for i, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if err := firstboot.CheckSSHKey(line); err != nil {
+				return confile.FlagError("ssh-key", "%s:%d: %v", p, i+1, err)
+			}
+			f.SSHAuthorizedKeys = append(f.SSHAuthorizedKeys, line)
+			n++
+		}
+		if n == 0 {
+			return confile.FlagError("ssh-key", "%s holds no public key", p)
+		}
+	}
+	data, err := f.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := writeFile0600(*out, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "wrote %s (mode 0600; it holds the enrolment token%s)\nNext: provision write --config %s --image FILE.img (or --device /dev/sdX)\n",
+		*out, map[bool]string{true: " and the Wi-Fi passphrase"}[f.WiFi != nil && f.WiFi.PSK != ""], *out)
+	return nil
+}
+
+// writeFile0600 writes p crash-safely with mode 0600.
+func writeFile0600(p string, data []byte) error {
+	dir := filepath.Dir(p)
+	t, err := os.CreateTemp(dir, "."+filepath.Base(p)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	tmp := t.Name()
+	err = t.Chmod(0o600)
+	if err == nil {
+		_, err = t.Write(data)
+	}
+	if err == nil {
+		err = t.Sync()
+	}
+	if cerr := t.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return nil
+}
+
+func write(args []string, env Env) error {
+	fs := flag.NewFlagSet("provision write", flag.ContinueOnError)
+	cfg := fs.String("config", "", "first-boot file made by `provision config` (required)")
+	image := fs.String("image", "", "disk image file to write into")
+	device := fs.String("device", "", "card or disk block device to write onto, e.g. /dev/sdb (needs root; unmount it first)")
+	part := fs.Int("partition", 0, "number of the FAT boot partition (default: the first FAT partition)")
+	if err := parse(fs, args, env); err != nil {
+		return ignoreHelp(err)
+	}
+	if *cfg == "" {
+		return confile.FlagError("config", "missing: want the first-boot file from `provision config`")
+	}
+	if (*image == "") == (*device == "") {
+		return confile.FlagError("image", "give exactly one of --image FILE.img or --device /dev/sdX")
+	}
+	if *part < 0 || *part > 128 {
+		return confile.FlagError("partition", "want a partition number from 1, got %d", *part)
+	}
+	data, err := os.ReadFile(*cfg)
+	if err != nil {
+		return confile.FlagError("config", "cannot read: %v", err)
+	}
+	f, err := firstboot.Parse(*cfg, data)
+	if err != nil {
+		return err
+	}
+	if f.SecretsErased {
+		return confile.FlagError("config", "%s comes from a kiosk that has enrolled (its token is erased); make a new one with provision config", *cfg)
+	}
+	target, flagName := *image, "image"
+	if *device != "" {
+		target, flagName = *device, "device"
+	}
+	st, err := os.Stat(target)
+	if err != nil {
+		return confile.FlagError(flagName, "%v", errors.Unwrap(err))
+	}
+	isDev := st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0
+	switch {
+	case flagName == "device" && !isDev:
+		return confile.FlagError("device", "%s is not a block device (for an image file use --image)", target)
+	case flagName == "image" && !st.Mode().IsRegular():
+		return confile.FlagError("image", "%s is not a regular file (for a card use --device)", target)
+	}
+	im, err := diskimage.Open(target, *part)
+	if err != nil {
+		if errors.Is(err, diskimage.ErrNoFAT) {
+			return confile.FlagError(flagName, "%v", err)
+		}
+		return err
+	}
+	if err := im.WriteFile(firstboot.FileName, data); err != nil {
+		im.Close()
+		return err
+	}
+	where := im.String()
+	if err := im.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "wrote %s onto %s\n", firstboot.FileName, where)
+	return nil
+}

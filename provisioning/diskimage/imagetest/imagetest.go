@@ -1,0 +1,106 @@
+// Package imagetest makes small disk images with a FAT boot partition for
+// tests: a GPT image whose FAT32 partition go-diskfs formats, or an MBR
+// image whose partition Debian's mkfs.vfat formats (what image recipes use),
+// so that tests cover both writers.
+package imagetest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	diskfs "github.com/diskfs/go-diskfs"
+	"github.com/diskfs/go-diskfs/disk"
+	"github.com/diskfs/go-diskfs/filesystem"
+	"github.com/diskfs/go-diskfs/partition/gpt"
+	"github.com/diskfs/go-diskfs/partition/mbr"
+)
+
+// Sizes of the images made here.
+const (
+	sector    = 512
+	startLBA  = 2048     // 1 MiB, as partitioning tools align
+	fatBytes  = 64 << 20 // boot partition
+	dataBytes = 8 << 20  // a second, non-FAT partition after it
+	diskBytes = 1<<20 + fatBytes + dataBytes + 1<<20
+)
+
+// FATStart is the byte offset of the boot partition in every image made here.
+const FATStart = startLBA * sector
+
+// GPT makes a GPT disk image in a temporary directory with partition 1 an
+// EFI system partition formatted FAT32 by go-diskfs and partition 2 an
+// unformatted Linux partition, and returns its path.
+func GPT(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "gpt.img")
+	d, err := diskfs.Create(p, diskBytes, diskfs.SectorSizeDefault)
+	if err != nil {
+		t.Fatalf("create image: %v", err)
+	}
+	defer d.Close()
+	fatEnd := uint64(startLBA + fatBytes/sector - 1)
+	table := &gpt.Table{
+		LogicalSectorSize:  sector,
+		PhysicalSectorSize: sector,
+		ProtectiveMBR:      true,
+		Partitions: []*gpt.Partition{
+			{Index: 1, Start: startLBA, End: fatEnd, Type: gpt.EFISystemPartition, Name: "boot"},
+			{Index: 2, Start: fatEnd + 1, End: fatEnd + dataBytes/sector, Type: gpt.LinuxFilesystem, Name: "data"},
+		},
+	}
+	if err := d.Partition(table); err != nil {
+		t.Fatalf("partition image: %v", err)
+	}
+	if _, err := d.CreateFilesystem(disk.FilesystemSpec{Partition: 1, FSType: filesystem.TypeFat32, VolumeLabel: "BOOT"}); err != nil {
+		t.Fatalf("format boot partition: %v", err)
+	}
+	return p
+}
+
+// MBR makes an MBR disk image with partition 1 formatted by mkfs.vfat
+// (FAT type chosen by mkfs.vfat for 64 MiB: FAT16) and partition 2 a Linux
+// partition, and returns its path. It skips the test when mkfs.vfat is
+// missing, unless CI=true (then it fails: make deps installs dosfstools).
+func MBR(t testing.TB) string {
+	t.Helper()
+	mkfs, err := exec.LookPath("mkfs.vfat")
+	if err != nil {
+		for _, c := range []string{"/usr/sbin/mkfs.vfat", "/sbin/mkfs.vfat"} {
+			if _, serr := os.Stat(c); serr == nil {
+				mkfs, err = c, nil
+			}
+		}
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mkfs.vfat not installed (make deps installs dosfstools)")
+		}
+		t.Skip("mkfs.vfat not installed; run make deps")
+	}
+	p := filepath.Join(t.TempDir(), "mbr.img")
+	d, err := diskfs.Create(p, diskBytes, diskfs.SectorSizeDefault)
+	if err != nil {
+		t.Fatalf("create image: %v", err)
+	}
+	table := &mbr.Table{
+		LogicalSectorSize:  sector,
+		PhysicalSectorSize: sector,
+		Partitions: []*mbr.Partition{
+			{Bootable: true, Type: mbr.Fat32LBA, Start: startLBA, Size: fatBytes / sector},
+			{Type: mbr.Linux, Start: startLBA + fatBytes/sector, Size: dataBytes / sector},
+		},
+	}
+	if err := d.Partition(table); err != nil {
+		d.Close()
+		t.Fatalf("partition image: %v", err)
+	}
+	d.Close()
+	out, err := exec.Command(mkfs, "-n", "BOOT", "--offset", strconv.Itoa(startLBA), p, strconv.Itoa(fatBytes/1024)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("mkfs.vfat: %v\n%s", err, out)
+	}
+	return p
+}
