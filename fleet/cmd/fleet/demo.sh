@@ -6,6 +6,32 @@
 # bus. With a display the kiosk opens a window until Ctrl-C; without one it
 # runs under Xvfb for DEMO_SECONDS and saves a screenshot.
 set -euo pipefail
+
+# run_pair runs the kiosk and the agent on the D-Bus session this script
+# was re-entered in (demo.sh --pair).
+run_pair() {
+	"$BIN/kiosk" --windowed --screenshot "$DIR/kiosk-home.png" > "$DIR/kiosk.log" 2>&1 &
+	local kiosk=$!
+	# Let the kiosk take its bus name before the agent looks for it.
+	for _ in $(seq 100); do
+		dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.NameHasOwner string:org.accesskiosk.Kiosk1 2>/dev/null | grep -q true && break
+		sleep 0.2
+	done
+	"$BIN/agent" --config "$DIR/agent/agent.yaml" > "$DIR/agent.log" 2>&1 &
+	local agent=$!
+	if [ -n "${DEMO_FOREGROUND:-}" ]; then
+		wait $kiosk || true
+	else
+		sleep "$SECONDS_TO_RUN"
+	fi
+	kill $agent $kiosk 2>/dev/null || true
+	wait $agent $kiosk 2>/dev/null || true
+}
+if [ "${1:-}" = "--pair" ]; then
+	run_pair
+	exit 0
+fi
+
 BIN=${BIN:-bin}
 DIR=${DEMO_DIR:-$BIN/demo}
 SECONDS_TO_RUN=${DEMO_SECONDS:-20}
@@ -47,34 +73,19 @@ discovery:
   advertise: false
 YAML
 
+export BIN DIR SECONDS_TO_RUN
 echo
 echo "demo: fleet console  https://$ADDR/   (self-signed; fingerprint $FP)"
 echo "demo: sign in as     $USER_NAME / $PASSWORD"
 echo
 
-run_pair() {
-	"$BIN/kiosk" --windowed --screenshot "$DIR/kiosk-home.png" > "$DIR/kiosk.log" 2>&1 &
-	local kiosk=$!
-	sleep 2
-	"$BIN/agent" --config "$DIR/agent/agent.yaml" > "$DIR/agent.log" 2>&1 &
-	local agent=$!
-	if [ -n "${DEMO_FOREGROUND:-}" ]; then
-		wait $kiosk || true
-	else
-		sleep "$SECONDS_TO_RUN"
-	fi
-	kill $agent $kiosk 2>/dev/null || true
-	wait $agent $kiosk 2>/dev/null || true
-}
-export -f run_pair
-export BIN DIR SECONDS_TO_RUN
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
 	echo "demo: kiosk in a window, agent beside it (close the kiosk window or Ctrl-C to stop)"
-	DEMO_FOREGROUND=1 dbus-run-session -- bash -c run_pair
+	DEMO_FOREGROUND=1 dbus-run-session -- "$0" --pair 2> "$DIR/dbus.log"
 else
 	echo "demo: no display; kiosk under Xvfb and agent for ${SECONDS_TO_RUN}s"
-	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash -c run_pair
+	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$0" --pair 2> "$DIR/dbus.log"
 fi
 
 DEVICES=$(curl -sk --max-time 5 -H "Authorization: Bearer $API_TOKEN" "https://$ADDR/api/v1/admin/devices")
