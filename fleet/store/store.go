@@ -62,8 +62,6 @@ type Store struct {
 	now     func() time.Time
 
 	rebound sync.Map // query → rebound query (PostgreSQL)
-
-	insReport, insReceipt *sql.Stmt // prepared on w at Open
 }
 
 // Open opens (creating if needed) the database and brings its schema up to
@@ -116,10 +114,6 @@ func Open(ctx context.Context, cfg Config, log logrus.FieldLogger) (*Store, erro
 		s.Close()
 		return nil, fmt.Errorf("migrate store (%s): %w", cfg.Dialect, err)
 	}
-	if err := s.prepare(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("prepare store (%s): %w", cfg.Dialect, err)
-	}
 	return s, nil
 }
 
@@ -134,11 +128,6 @@ func (s *Store) nowMs() int64 { return s.now().UnixMilli() }
 // Close closes the database.
 func (s *Store) Close() error {
 	var err error
-	for _, st := range []*sql.Stmt{s.insReport, s.insReceipt} {
-		if st != nil {
-			st.Close()
-		}
-	}
 	if s.r != nil && s.r != s.w {
 		err = s.r.Close()
 	}
