@@ -83,7 +83,7 @@ bench: deps assets ## print the benchmarks: policy, reset and memory vs Chromium
 
 .PHONY: demo
 demo: deps build ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
-	@echo "demo: not wired yet"
+	BIN=$(BIN) agent/demo.sh
 
 .PHONY: screenshots-kiosk-pages
 screenshots-kiosk-pages: deps assets ## save every built-in kiosk page at 1280x800 and 800x1280 in out/screenshots/
