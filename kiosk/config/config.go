@@ -15,6 +15,7 @@ import (
 
 	"accesskiosk/confile"
 	"accesskiosk/kiosk/policy"
+	"accesskiosk/kiosk/ui"
 )
 
 // DefaultHomeURL is the built-in home page.
@@ -43,6 +44,9 @@ type Config struct {
 	Council Council `yaml:"council"`
 	// Tiles are the home page's services, in order.
 	Tiles []Tile `yaml:"tiles"`
+	// UI is what the built-in pages show (see package kiosk/ui); keys it
+	// leaves out come from council and tiles above.
+	UI ui.Config `yaml:"ui"`
 	// Zoom is the page zoom every session starts at; 0 means 1.0 (100%).
 	Zoom float64 `yaml:"zoom"`
 	// LogLevel is a logrus level name; "" means info.
@@ -183,6 +187,9 @@ func (c *Config) Validate(doc *confile.Doc) error {
 		if d := allow.Decide(t.URL); !d.Allow {
 			return doc.Errorf(key+".url", "is not allowed by any rule in allow (%s)", d.Reason)
 		}
+	}
+	if err := c.validateUI(doc); err != nil {
+		return err
 	}
 	switch {
 	case c.Zoom == 0:
