@@ -51,6 +51,12 @@ type Config struct {
 	Zoom float64 `yaml:"zoom"`
 	// LogLevel is a logrus level name; "" means info.
 	LogLevel string `yaml:"log_level"`
+	// OfflineCheck is an http(s) URL the kiosk asks (HEAD, every 20s; every
+	// 3s while offline) to know whether the internet works; any answer
+	// means online. When it stops answering, the offline page shows, and
+	// the resident is taken back when it answers again. "" means no check:
+	// only a page that fails to load shows the offline page.
+	OfflineCheck string `yaml:"offline_check"`
 
 	// Parsed by Validate.
 	AllowList *policy.List `yaml:"-"`
@@ -186,6 +192,11 @@ func (c *Config) Validate(doc *confile.Doc) error {
 		}
 		if d := allow.Decide(t.URL); !d.Allow {
 			return doc.Errorf(key+".url", "is not allowed by any rule in allow (%s)", d.Reason)
+		}
+	}
+	if c.OfflineCheck != "" {
+		if u, err := url.Parse(c.OfflineCheck); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return doc.Errorf("offline_check", "want an http(s) URL such as https://www.example.gov.uk/, got %q", c.OfflineCheck)
 		}
 	}
 	if err := c.validateUI(doc); err != nil {

@@ -235,6 +235,7 @@ func Start(o Options) (*Shell, error) {
 	s.wg.Add(2)
 	go s.ticker()
 	go s.emitter()
+	s.watchOffline()
 	return s, nil
 }
 
