@@ -41,6 +41,7 @@ import (
 
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/config"
+	"accesskiosk/kiosk/ui"
 	"accesskiosk/kiosk/webkit"
 )
 
@@ -51,6 +52,9 @@ type Options struct {
 	// Pages serves kiosk:// pages (through SchemeAdapter); nil uses the
 	// minimal built-in home, block and offline pages.
 	Pages http.Handler
+	// UI, when set, serves kiosk:// instead of Pages, with the session's
+	// text size, contrast and language (toolbar buttons; see ui.go).
+	UI *ui.Pages
 	// Fullscreen makes the window full screen (the kiosk); tests and the
 	// demo may leave it a plain window of the screen's size.
 	Fullscreen    bool
@@ -121,6 +125,9 @@ type Shell struct {
 	mu     sync.Mutex
 	status bus.Status
 	start  time.Time
+
+	ui    *ui.Pages // nil: Pages only
+	prefs ui.Prefs  // the session's, on the GTK thread
 
 	server  *bus.Server
 	conn    *dbus.Conn
@@ -209,6 +216,9 @@ func Start(o Options) (*Shell, error) {
 		Width: o.Width, Height: o.Height, Button: s.button})
 	s.win.AddTool(toolHome, "Home", "Home: go to the start page", webkit.ToolNormal, false)
 	s.win.AddTool(toolBack, "Back", "Back: go to the previous page", webkit.ToolNormal, false)
+	if o.UI != nil {
+		s.setupUI(o.UI)
+	}
 	s.win.AddTool(toolEnd, "End session", "End session: clear everything and start again", webkit.ToolDanger, true)
 	t, err := s.newTab()
 	if err != nil {
@@ -229,6 +239,8 @@ func Start(o Options) (*Shell, error) {
 	go s.ticker()
 	go s.emitter()
 	go s.notifier()
+
+	s.watchOffline()
 	return s, nil
 }
 
@@ -279,16 +291,17 @@ func (s *Shell) serveBus() error {
 
 // newTab makes a view on a fresh ephemeral context, not yet shown.
 func (s *Shell) newTab() (*tab, error) {
+	t := &tab{}
 	ctx, err := webkit.NewContext(webkit.ContextOptions{
 		Scheme:        "kiosk",
-		SchemeHandler: SchemeAdapter(s.pages),
+		SchemeHandler: SchemeAdapter(s.pagesFor(t)),
 		CacheModel:    webkit.CacheWebBrowser,
 		Download:      func() { s.log.WithField("what", "download").Info("refused") },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("make web context: %w", err)
 	}
-	t := &tab{ctx: ctx}
+	t.ctx = ctx
 	t.view = webkit.NewView(ctx, webkit.ViewOptions{
 		Decide:     func(d webkit.Decision) bool { return s.decide(t, d) },
 		Load:       func(ev webkit.LoadEvent, uri string) { s.loadChanged(t, ev, uri) },
@@ -488,6 +501,9 @@ func (s *Shell) terminated(t *tab, r webkit.TerminationReason) {
 // ---- toolbar and panel -----------------------------------------------------
 
 func (s *Shell) button(id int) {
+	if s.prefsButton(id) {
+		return
+	}
 	switch id {
 	case toolHome:
 		s.view.LoadURI(s.cfg.HomeURL)
@@ -642,6 +658,7 @@ func (s *Shell) endSession(reason string) {
 	webkit.ClearClipboards()
 	cleared = append(cleared, bus.ClearedClipboard)
 
+	s.resetPrefs()
 	next := s.spare
 	s.spare = nil
 	if next == nil {
@@ -840,7 +857,11 @@ func Main(ctx context.Context, cfg *config.Config, cl CommandLine, log logrus.Fi
 		return err
 	}
 	defer cleanup()
-	o := Options{Config: cfg, Log: log, Fullscreen: !cl.Windowed, Version: version}
+	pages, err := NewPages(&cfg.UI, log)
+	if err != nil {
+		return err
+	}
+	o := Options{Config: cfg, Log: log, Fullscreen: !cl.Windowed, Version: version, UI: pages}
 	if cl.Screenshot != "" {
 		path := cl.Screenshot
 		var s **Shell

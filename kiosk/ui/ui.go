@@ -211,6 +211,15 @@ func (p *Pages) Keyboard() string {
 	return p.cfg.Keyboard
 }
 
+// Languages returns the codes of the languages offered, the default first.
+func (p *Pages) Languages() []string {
+	out := make([]string, len(p.langs))
+	for i, l := range p.langs {
+		out[i] = l.Code
+	}
+	return out
+}
+
 // DefaultLanguage is where a session starts: the config's first language.
 func (p *Pages) DefaultLanguage() string { return p.langs[0].Code }
 
