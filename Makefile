@@ -18,7 +18,7 @@ APT_PACKAGES := \
 	postgresql \
 	iproute2 \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
-	qemu-user-static binfmt-support
+	qemu-user-static binfmt-support socat
 
 .PHONY: help
 help: ## list the targets

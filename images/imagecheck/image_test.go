@@ -80,8 +80,12 @@ func newConsole(r io.Reader, log io.Writer) *console {
 }
 
 // wait returns the first line matching re and the time since boot, or an
-// error at the deadline.
+// error at the deadline or once the VM has stopped (exited closed).
 func (c *console) wait(ctx context.Context, re *regexp.Regexp) (string, time.Duration, error) {
+	return c.waitUntil(ctx, re, nil)
+}
+
+func (c *console) waitUntil(ctx context.Context, re *regexp.Regexp, exited <-chan struct{}) (string, time.Duration, error) {
 	seen := 0
 	for {
 		c.mu.Lock()
@@ -96,6 +100,8 @@ func (c *console) wait(ctx context.Context, re *regexp.Regexp) (string, time.Dur
 		select {
 		case <-ctx.Done():
 			return "", 0, fmt.Errorf("console never showed %q: %w", re, ctx.Err())
+		case <-exited:
+			return "", 0, fmt.Errorf("the VM stopped before the console showed %q", re)
 		case <-c.grew:
 		case <-time.After(time.Second):
 		}
@@ -118,13 +124,14 @@ func (c *console) contains(re *regexp.Regexp) string {
 type vm struct {
 	cmd     *exec.Cmd
 	console *console
-	done    chan error
+	exited  chan struct{} // closed when QEMU has exited
+	err     error         // QEMU's exit, once exited is closed
 }
 
 // boot starts QEMU on disk with direct kernel boot, the serial console
 // followed, user networking restricted to the guest forward of
-// 10.0.2.100:8443 to fleetAddr on the host's loopback (nothing else leaves
-// the VM), and an i6300esb watchdog.
+// 10.0.2.100:8443 to fleetAddr on the host's loopback through socat
+// (nothing else leaves the VM), and an i6300esb watchdog.
 func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 	t.Helper()
 	cmdline, err := os.ReadFile(filepath.Join(build, "cmdline"))
@@ -144,7 +151,9 @@ func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 		"systemd.setenv=WLR_RENDERER=pixman", "systemd.setenv=WLR_NO_HARDWARE_CURSORS=1", "panic=10")
 	netdev := "user,id=n0,restrict=on"
 	if fleetAddr != "" {
-		netdev += ",guestfwd=tcp:10.0.2.100:8443-tcp:" + fleetAddr
+		// cmd: runs socat for every connection the guest opens (a tcp:
+		// target would be one connection, made when QEMU starts).
+		netdev += ",guestfwd=tcp:10.0.2.100:8443-cmd:socat STDIO TCP:" + fleetAddr
 	}
 	qemu := []string{"-n", "10", "qemu-system-x86_64",
 		"-machine", "q35", "-m", "2048", "-smp", "2",
@@ -169,18 +178,21 @@ func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start qemu: %v", err)
 	}
-	v := &vm{cmd: cmd, console: newConsole(out, logf), done: make(chan error, 1)}
-	go func() { v.done <- cmd.Wait() }()
+	v := &vm{cmd: cmd, console: newConsole(out, logf), exited: make(chan struct{})}
+	go func() { v.err = cmd.Wait(); close(v.exited) }()
 	t.Cleanup(v.powerOff)
 	return v
 }
 
 // powerOff pulls the plug: SIGKILL, no shutdown, no sync in the guest.
 func (v *vm) powerOff() {
-	if v.cmd.ProcessState == nil {
-		_ = v.cmd.Process.Kill()
-		<-v.done
-	}
+	_ = v.cmd.Process.Kill()
+	<-v.exited
+}
+
+// wait is console.wait that also gives up when QEMU exits.
+func (v *vm) wait(ctx context.Context, re *regexp.Regexp) (string, time.Duration, error) {
+	return v.console.waitUntil(ctx, re, v.exited)
 }
 
 var (
@@ -214,8 +226,10 @@ ssh_authorized_keys:
 // second time after pulling the plug on the first, and checks both boots
 // reach the same state.
 func TestBoot(t *testing.T) {
-	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		t.Fatal("qemu-system-x86_64 not installed (make deps)")
+	for _, tool := range []string{"qemu-system-x86_64", "socat", "mcopy", "mtype"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not installed (make deps)", tool)
+		}
 	}
 	img := filepath.Join(build, "accesskiosk-x86.img")
 	if _, err := os.Stat(img); err != nil {
@@ -266,21 +280,21 @@ func TestBoot(t *testing.T) {
 			t.Logf("console: %s", logPath)
 			ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 			defer cancel()
-			line, at, err := v.console.wait(ctx, ready)
+			line, at, err := v.wait(ctx, ready)
 			if err != nil {
 				t.Fatalf("boot %d: %v", n, err)
 			}
 			t.Logf("boot %d: ready after %.1fs: %s", n, at.Seconds(), line)
 			for _, want := range []*regexp.Regexp{reOverlay, reFirewall, reWatchdog, reFirstboot} {
 				c, cancel := context.WithTimeout(ctx, 90*time.Second)
-				if _, _, err := v.console.wait(c, want); err != nil {
+				if _, _, err := v.wait(c, want); err != nil {
 					t.Errorf("boot %d: %v", n, err)
 				}
 				cancel()
 			}
 			if agent {
 				c, cancel := context.WithTimeout(ctx, 3*time.Minute)
-				if _, _, err := v.console.wait(c, reAgent); err != nil {
+				if _, _, err := v.wait(c, reAgent); err != nil {
 					t.Errorf("boot %d: %v", n, err)
 				}
 				cancel()
@@ -288,7 +302,7 @@ func TestBoot(t *testing.T) {
 				t.Logf("boot %d: agent not in this tree yet: enrolment and reports not checked", n)
 			}
 			if n == 1 {
-				if _, _, err := v.console.wait(ctx, reErased); err != nil {
+				if _, _, err := v.wait(ctx, reErased); err != nil {
 					t.Errorf("boot 1: %v", err)
 				}
 			}
