@@ -18,7 +18,7 @@ APT_PACKAGES := \
 	postgresql \
 	iproute2 \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
-	qemu-user-static binfmt-support
+	qemu-user-static binfmt-support socat
 
 .PHONY: help
 help: ## list the targets
@@ -153,8 +153,9 @@ image-rpi: ## build the Raspberry Pi 4 (arm64) kiosk image into images/rpi/build
 	nice -n 10 images/rpi/build.sh
 
 .PHONY: image-test
-image-test: build ## check the x86 image's root file system, boot it under QEMU against a fleet on loopback
+image-test: ## check the x86 image's root file system, boot it under QEMU against a fleet on loopback
 	@test -f images/x86/build/accesskiosk-x86.img || $(MAKE) --no-print-directory image-x86
+	@if compgen -G 'fleet/cmd/fleet/*.go' >/dev/null; then mkdir -p $(BIN) && $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./fleet/cmd/fleet; fi
 	$(GO) test -tags imagetest -count=1 -timeout 50m -v ./images/...
 
 .PHONY: clean
