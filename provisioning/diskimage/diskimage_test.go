@@ -16,7 +16,11 @@ import (
 )
 
 func images(t *testing.T) map[string]string {
-	return map[string]string{"gpt+go-diskfs": imagetest.GPT(t), "mbr+mkfs.vfat": imagetest.MBR(t)}
+	return map[string]string{
+		"gpt+go-diskfs-fat32": imagetest.GPT(t),
+		"mbr+mkfs.vfat-fat16": imagetest.MBR(t),
+		"mbr+mkfs.vfat-fat32": imagetest.MBRFAT32(t),
+	}
 }
 
 func TestWriteReplaceScrub(t *testing.T) {

@@ -66,6 +66,18 @@ func GPT(t testing.TB) string {
 // missing, unless CI=true (then it fails: make deps installs dosfstools).
 func MBR(t testing.TB) string {
 	t.Helper()
+	return mbrImage(t, false)
+}
+
+// MBRFAT32 is MBR with the boot partition formatted FAT32 (mkfs.vfat -F 32),
+// as the Raspberry Pi image's AKBOOT partition is.
+func MBRFAT32(t testing.TB) string {
+	t.Helper()
+	return mbrImage(t, true)
+}
+
+func mbrImage(t testing.TB, fat32 bool) string {
+	t.Helper()
 	mkfs, err := exec.LookPath("mkfs.vfat")
 	if err != nil {
 		for _, c := range []string{"/usr/sbin/mkfs.vfat", "/sbin/mkfs.vfat"} {
@@ -98,7 +110,11 @@ func MBR(t testing.TB) string {
 		t.Fatalf("partition image: %v", err)
 	}
 	d.Close()
-	out, err := exec.Command(mkfs, "-n", "BOOT", "--offset", strconv.Itoa(startLBA), p, strconv.Itoa(fatBytes/1024)).CombinedOutput()
+	args := []string{"-n", "BOOT", "--offset", strconv.Itoa(startLBA), p, strconv.Itoa(fatBytes / 1024)}
+	if fat32 {
+		args = append([]string{"-F", "32"}, args...)
+	}
+	out, err := exec.Command(mkfs, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("mkfs.vfat: %v\n%s", err, out)
 	}
