@@ -5,10 +5,12 @@
 package imagetest
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	diskfs "github.com/diskfs/go-diskfs"
@@ -119,4 +121,45 @@ func mbrImage(t testing.TB, fat32 bool) string {
 		t.Fatalf("mkfs.vfat: %v\n%s", err, out)
 	}
 	return p
+}
+
+// Fsck checks the boot partition of an image made here with Debian's
+// fsck.vfat (read-only, -n) and fails the test on any complaint. The
+// partition is copied out first: this fsck.vfat cannot take an offset.
+func Fsck(t testing.TB, img string) {
+	t.Helper()
+	fsck, err := exec.LookPath("fsck.vfat")
+	if err != nil {
+		for _, c := range []string{"/usr/sbin/fsck.vfat", "/sbin/fsck.vfat"} {
+			if _, serr := os.Stat(c); serr == nil {
+				fsck, err = c, nil
+			}
+		}
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("fsck.vfat not installed (make deps installs dosfstools)")
+		}
+		t.Skip("fsck.vfat not installed; run make deps")
+	}
+	src, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	part := filepath.Join(t.TempDir(), "boot.part")
+	dst, err := os.Create(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, io.NewSectionReader(src, FATStart, fatBytes)); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(fsck, "-n", part).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "wrong") {
+		t.Errorf("fsck.vfat -n on the boot partition: %v\n%s", err, out)
+	}
 }
