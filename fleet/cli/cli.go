@@ -25,6 +25,7 @@ import (
 	"accesskiosk/confile"
 	"accesskiosk/fleet/alert"
 	"accesskiosk/fleet/console"
+	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
 	"accesskiosk/fleet/tlscert"
@@ -39,6 +40,7 @@ const usage = `fleet: the Access Kiosk fleet server
   fleet admin api-token --data DIR --user NAME
   fleet admin site --data DIR --id ID [--name NAME]
   fleet admin enrol-token --data DIR --site ID [--uses N] [--expires 168h]
+  fleet release ...  signed releases and rollouts (fleet release help)
   fleet version
 
 The admin commands take --db too, to work on a PostgreSQL store.
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serveCmd(ctx, args[1:], stdout, stderr)
 	case "admin":
 		return adminCmd(ctx, args[1:], stdout, stderr)
+	case "release":
+		return release.Command(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version.Version)
 		return nil
@@ -246,8 +250,13 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	if err != nil {
 		return err
 	}
+	relHandler, relDesired, err := releaseServing(o.Store.data, applog.Component(log, "release"))
+	if err != nil {
+		return err
+	}
 	srv, err = server.New(server.Config{
 		Store: st, Log: applog.Component(log, "server"), Registry: reg, Console: con,
+		Release: relHandler, DesiredRelease: relDesired,
 		ReportInterval: cfg.ReportInterval, RatePerSecond: cfg.RatePerSecond, RateBurst: cfg.RateBurst,
 	})
 	if err != nil {
