@@ -39,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -128,6 +129,9 @@ type Config struct {
 	// RetryWait is the pause after a download attempt that made no
 	// progress (multiplied by the attempt number); 0 means 2s.
 	RetryWait time.Duration
+	// StallTimeout drops a download connection that delivers nothing for
+	// this long (it resumes on a new one); 0 means 60s.
+	StallTimeout time.Duration
 	// ReserveBytes is left free on the partition; 0 means 64 MiB.
 	ReserveBytes uint64
 	// NoDelta disables deltas (always the full bundle).
@@ -205,6 +209,9 @@ func New(cfg Config) (*Updater, error) {
 	if cfg.RetryWait == 0 {
 		cfg.RetryWait = 2 * time.Second
 	}
+	if cfg.StallTimeout == 0 {
+		cfg.StallTimeout = 60 * time.Second
+	}
 	if cfg.ReserveBytes == 0 {
 		cfg.ReserveBytes = 64 << 20
 	}
@@ -224,7 +231,10 @@ func New(cfg Config) (*Updater, error) {
 		u.http = retryablehttp.NewClient()
 		u.http.RetryMax = 4
 		u.http.Logger = nil
-		u.http.HTTPClient.Timeout = 0
+		u.http.HTTPClient.Timeout = 0 // a bundle over a slow link takes long; stalls are caught instead
+		if tr, ok := u.http.HTTPClient.Transport.(*http.Transport); ok {
+			tr.ResponseHeaderTimeout = 30 * time.Second
+		}
 	}
 	for _, d := range []string{cfg.Dir, filepath.Join(cfg.Dir, releasesDir), filepath.Join(cfg.Dir, stagingDir), filepath.Join(cfg.Dir, downloadsDir), filepath.Join(cfg.Dir, basesDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

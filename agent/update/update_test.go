@@ -3,6 +3,7 @@ package update
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -548,5 +549,27 @@ func TestRunnerAppliesWhatTheFleetWants(t *testing.T) {
 	}
 	if got := running(t, f.dir); got != "1.1.0" {
 		t.Errorf("running %s", got)
+	}
+}
+
+func TestStalledDownloadResumes(t *testing.T) {
+	f := newFixture(t, release.Options{})
+	f.seed(t, "1.0.0")
+	u := f.updater(t, func(c *Config) { c.NoDelta, c.StallTimeout = true, 300*time.Millisecond })
+	f.srv.Reset()
+	f.srv.StallNext(f.v2.Length / 3)
+	start := time.Now()
+	res, err := u.Apply(context.Background(), "1.1.0")
+	if err != nil || res.Outcome != OutcomeInstalled {
+		t.Fatalf("apply over a stalling link: %+v, %v", res, err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("took %s: the stall was not detected", d)
+	}
+	if served := f.srv.Served(); served != f.v2.Length {
+		t.Errorf("served %d bytes for a %d-byte bundle", served, f.v2.Length)
+	}
+	if rs := f.srv.Ranges(); len(rs) != 2 || rs[1] != fmt.Sprintf("bytes=%d-", f.v2.Length/3) {
+		t.Errorf("requests %v: want a resume from %d after the stall", rs, f.v2.Length/3)
 	}
 }
