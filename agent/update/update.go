@@ -35,6 +35,7 @@ package update
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,6 +115,10 @@ type Config struct {
 	// HTTP is the client for metadata and targets; nil means a
 	// retryablehttp client with 4 retries and no logging.
 	HTTP *retryablehttp.Client
+	// TLS, when not nil, is the TLS config of the default client (HTTP
+	// nil), e.g. pinning the fleet's self-signed certificate when the
+	// repository is the fleet's /release.
+	TLS *tls.Config
 	// Kiosk is asked whether a session is active; nil means never.
 	Kiosk Kiosk
 	// Units restarts the release's units after a switch; nil restarts none.
@@ -234,6 +239,9 @@ func New(cfg Config) (*Updater, error) {
 		u.http.HTTPClient.Timeout = 0 // a bundle over a slow link takes long; stalls are caught instead
 		if tr, ok := u.http.HTTPClient.Transport.(*http.Transport); ok {
 			tr.ResponseHeaderTimeout = 30 * time.Second
+			if cfg.TLS != nil {
+				tr.TLSClientConfig = cfg.TLS
+			}
 		}
 	}
 	for _, d := range []string{cfg.Dir, filepath.Join(cfg.Dir, releasesDir), filepath.Join(cfg.Dir, stagingDir), filepath.Join(cfg.Dir, downloadsDir), filepath.Join(cfg.Dir, basesDir)} {

@@ -2,8 +2,11 @@ package update
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -571,5 +574,23 @@ func TestStalledDownloadResumes(t *testing.T) {
 	}
 	if rs := f.srv.Ranges(); len(rs) != 2 || rs[1] != fmt.Sprintf("bytes=%d-", f.v2.Length/3) {
 		t.Errorf("requests %v: want a resume from %d after the stall", rs, f.v2.Length/3)
+	}
+}
+
+func TestRepositoryOverPinnedTLS(t *testing.T) {
+	f := newFixture(t, release.Options{})
+	hs := httptest.NewTLSServer(f.repo.Handler())
+	t.Cleanup(hs.Close)
+	f.srv = &releasetest.Server{URL: hs.URL}
+	// Without trusting the fleet's self-signed certificate: refused, transient.
+	_, err := f.updater(t, func(c *Config) { c.HTTP = nil }).Apply(context.Background(), "1.0.0")
+	if ReasonOf(err) != ReasonNetwork {
+		t.Fatalf("untrusted certificate: %v, want a network reason", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(hs.Certificate())
+	u := f.updater(t, func(c *Config) { c.HTTP, c.TLS = nil, &tls.Config{RootCAs: pool} })
+	if res, err := u.Apply(context.Background(), "1.0.0"); err != nil || res.Outcome != OutcomeInstalled {
+		t.Fatalf("pinned certificate: %+v, %v", res, err)
 	}
 }
