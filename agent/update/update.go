@@ -137,6 +137,13 @@ type Config struct {
 	// StallTimeout drops a download connection that delivers nothing for
 	// this long (it resumes on a new one); 0 means 60s.
 	StallTimeout time.Duration
+	// RefusedRetry is how long Apply answers a version it refused for a
+	// lasting reason (bad signature, hash mismatch, ...) with that refusal
+	// again without touching the network; 0 means 1 hour. AbandonedRetry is
+	// the same for a transient reason (network, disk, expired metadata);
+	// 0 means 1 minute. They keep a kiosk on a poor link from fetching a
+	// broken bundle at every report.
+	RefusedRetry, AbandonedRetry time.Duration
 	// ReserveBytes is left free on the partition; 0 means 64 MiB.
 	ReserveBytes uint64
 	// NoDelta disables deltas (always the full bundle).
@@ -216,6 +223,12 @@ func New(cfg Config) (*Updater, error) {
 	}
 	if cfg.StallTimeout == 0 {
 		cfg.StallTimeout = 60 * time.Second
+	}
+	if cfg.RefusedRetry == 0 {
+		cfg.RefusedRetry = time.Hour
+	}
+	if cfg.AbandonedRetry == 0 {
+		cfg.AbandonedRetry = time.Minute
 	}
 	if cfg.ReserveBytes == 0 {
 		cfg.ReserveBytes = 64 << 20
@@ -321,6 +334,19 @@ func (u *Updater) Apply(ctx context.Context, version string) (Result, error) {
 	u.run.Lock()
 	defer u.run.Unlock()
 	u.resumedFrom = 0
+	if last := u.st.Last; last != nil && last.Version == version && u.st.Phase == phaseIdle {
+		wait := time.Duration(0)
+		switch {
+		case last.Outcome == OutcomeRefused && last.Reason != ReasonFailedBefore:
+			wait = u.cfg.RefusedRetry
+		case last.Outcome == OutcomeAbandoned && last.Reason != ReasonCancelled:
+			wait = u.cfg.AbandonedRetry
+		}
+		if at := time.UnixMilli(last.UnixMs); wait > 0 && u.now().Before(at.Add(wait)) {
+			r := *last
+			return r, &Error{Reason: r.Reason, Version: version, Err: fmt.Errorf("%s (at %s; next try after %s)", r.Detail, at.Format(time.RFC3339), at.Add(wait).Format(time.RFC3339))}
+		}
+	}
 	res := Result{Version: version}
 	err := u.apply(ctx, version, &res)
 	res.UnixMs = u.now().UnixMilli()
