@@ -129,8 +129,14 @@ screenshots-kiosk-pages: deps assets ## save every built-in kiosk page at 1280x8
 	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' -v ./kiosk/ui/ | grep -E 'saved|FAIL|ok|Error'
 	@test -n "$$(ls out/screenshots/kiosk-* 2>/dev/null)"
 
+.PHONY: screenshots-volunteer
+screenshots-volunteer: deps assets ## save the volunteer screens (PIN pad, locked, service picker, outcome) in out/screenshots/
+	@mkdir -p out/screenshots
+	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestVolunteerScreenshots$$' -v ./kiosk/ui/ | grep -E 'saved|FAIL|ok|Error'
+	@test -n "$$(ls out/screenshots/kiosk-volunteer-* 2>/dev/null)"
+
 .PHONY: screenshots
-screenshots: screenshots-kiosk-pages screenshots-console ## save screenshots of every screen in out/screenshots/
+screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-console ## save screenshots of every screen in out/screenshots/
 
 # Images and packages (images/README.md). Image builds run as root, niced.
 DEB_ARCHES ?= amd64 arm64

@@ -89,6 +89,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/kiosk/guides"
+	"accesskiosk/kiosk/volunteer"
 )
 
 //go:embed templates/*.html
@@ -116,6 +117,7 @@ type Pages struct {
 	logoCT  string
 	css     []byte
 	onPrefs func(context.Context, Prefs)
+	vol     *volunteer.Config // SetVolunteer; nil shows the defaults
 }
 
 // pageNames are the templates in templates/ besides layout.html.
@@ -187,6 +189,10 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 		b, _ := webFS.ReadFile("web/keyboard.js")
 		return b, "text/javascript; charset=utf-8"
 	}))
+
+	if err := p.volunteerRoutes(m); err != nil {
+		return nil, err
+	}
 	m.HandleFunc("/", p.notFound)
 	p.mux = m
 	return p, nil

@@ -15,7 +15,10 @@ import (
 	"accesskiosk/agent/fleetclient"
 	"accesskiosk/agent/fleetclient/fleettest"
 	"accesskiosk/applog"
+	"accesskiosk/kiosk/bus/bustest"
+
 	pfb "accesskiosk/provisioning/firstboot"
+	"github.com/godbus/dbus/v5"
 )
 
 // TestFirstbootThenRun: `agent firstboot` enrols from a boot directory
@@ -31,11 +34,15 @@ func TestFirstbootThenRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(boot, pfb.FileName), data, 0o600)
+	// First boot talks to the system bus (hostnamed, NetworkManager) and the
+	// kiosk's bus; a private dbus-daemon with nobody on it stands in for both.
+	busAddr := bustest.Start(t)
+	startHostnamed(t, busAddr)
 	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
-	os.WriteFile(cfgPath, []byte("state_dir: "+state+"\nkiosk:\n  bus: unix:path=/nonexistent/bus\nsystem:\n  bus: unix:path=/nonexistent/bus\ndiscovery:\n  advertise: false\nreport:\n  interval: 200ms\n  jitter: 0s\n"), 0o600)
+	os.WriteFile(cfgPath, []byte("state_dir: "+state+"\nkiosk:\n  bus: "+busAddr+"\nsystem:\n  bus: "+busAddr+"\ndiscovery:\n  advertise: false\nreport:\n  interval: 200ms\n  jitter: 0s\n"), 0o600)
 
 	var stderr bytes.Buffer
-	if code := run([]string{"firstboot", "--boot", boot, "--config", cfgPath}, &stderr); code != 0 {
+	if code := run([]string{"firstboot", "--boot", boot, "--config", cfgPath, "--hostname-file", "", "--kiosk-wait", "1s"}, &stderr); code != 0 {
 		t.Fatalf("firstboot exit %d:\n%s", code, stderr.String())
 	}
 	after, _ := os.ReadFile(filepath.Join(boot, pfb.FileName))
@@ -43,7 +50,7 @@ func TestFirstbootThenRun(t *testing.T) {
 		t.Errorf("the token is still on the boot partition:\n%s", after)
 	}
 	// Rerun: already done, still fine.
-	if code := run([]string{"firstboot", "--boot", boot, "--config", cfgPath}, &stderr); code != 0 {
+	if code := run([]string{"firstboot", "--boot", boot, "--config", cfgPath, "--hostname-file", "", "--kiosk-wait", "1s"}, &stderr); code != 0 {
 		t.Fatalf("second firstboot exit %d:\n%s", code, stderr.String())
 	}
 
@@ -67,5 +74,22 @@ func TestFirstbootThenRun(t *testing.T) {
 	}
 	if id := a.Identity(); id.DeviceID == "" || id.Site != "central-library" {
 		t.Errorf("identity = %+v", id)
+	}
+}
+
+// hostnamed is the one method of systemd-hostnamed first boot calls, on the
+// test's private bus (systemd cannot run here).
+type hostnamed struct{}
+
+func (hostnamed) SetStaticHostname(string, bool) *dbus.Error { return nil }
+func (hostnamed) SetHostname(string, bool) *dbus.Error       { return nil }
+
+func startHostnamed(t *testing.T, addr string) {
+	conn := bustest.Conn(t, addr)
+	if err := conn.Export(hostnamed{}, "/org/freedesktop/hostname1", "org.freedesktop.hostname1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.RequestName("org.freedesktop.hostname1", dbus.NameFlagDoNotQueue); err != nil {
+		t.Fatal(err)
 	}
 }

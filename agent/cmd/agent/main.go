@@ -2,12 +2,9 @@
 // accesskiosk/agent). Usage:
 //
 //	agent [--config FILE]
-//	agent firstboot --boot PATH [--part N] [--config FILE] [--state-dir DIR]
+//	agent firstboot [--config FILE] [--boot /boot/firmware] ...   (see agent/firstboot)
 //
-// With no --config it runs on its embedded defaults. "firstboot" runs the
-// first-boot steps once (package accesskiosk/agent/firstboot): read the
-// provisioning file from the boot partition at PATH (a mounted directory or
-// a disk image), enrol, store the credential, erase the secrets. A bad config file or
+// With no --config it runs on its embedded defaults. A bad config file or
 // flag exits 2 with FILE:LINE: KEY: what is wrong, before doing anything.
 package main
 
@@ -23,6 +20,7 @@ import (
 	"syscall"
 
 	"accesskiosk/agent"
+	"accesskiosk/agent/firstboot"
 	"accesskiosk/applog"
 	"accesskiosk/confile"
 	"accesskiosk/version"
@@ -34,7 +32,9 @@ func main() {
 
 func run(args []string, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "firstboot" {
-		return runFirstboot(args[1:], stderr)
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return firstboot.Main(ctx, args[1:], stderr)
 	}
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
