@@ -77,6 +77,13 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 		done; \
 	done
 
+.PHONY: bundle
+bundle: build ## release bundle of bin/kiosk, bin/agent and their units for this machine (bin/accesskiosk-VERSION-ARCH.tar.zst)
+	@rm -rf $(BIN)/bundle-tree && mkdir -p $(BIN)/bundle-tree/bin $(BIN)/bundle-tree/units
+	@for p in kiosk agent; do [ -f $(BIN)/$$p ] && cp $(BIN)/$$p $(BIN)/bundle-tree/bin/; \
+		[ -f $$p/cmd/$$p/$$p.service ] && cp $$p/cmd/$$p/$$p.service $(BIN)/bundle-tree/units/accesskiosk-$$p.service; true; done
+	$(BIN)/fleet release bundle --version $(VERSION) --out $(BIN)/accesskiosk-$(VERSION)-$$($(GO) env GOARCH).tar.zst $(BIN)/bundle-tree
+
 .PHONY: fault-test
 fault-test: ## SIGKILL the updater at 100 random points of download, verify, unpack and switch; check it recovers
 	UPDATE_FAULT_RUNS=100 $(GO) test -count=1 -timeout 30m -run '^TestFaultInjection$$' -v ./agent/update/

@@ -500,6 +500,16 @@ func (a *Agent) startUpdater(ctx context.Context) {
 	if a.sys != nil {
 		c.Units = a.sys // restarts the units the release names
 	}
+	if fu := a.cfg.Fleet.URL; fu != "" && strings.HasPrefix(uc.RepoURL, strings.TrimSuffix(fu, "/")+"/") {
+		// The repository is the fleet's /release: trust the pinned certificate.
+		fps := a.cfg.Fleet.Fingerprint
+		if fps == "" {
+			fps = a.Identity().FleetFingerprint
+		}
+		if fp, err := ParseFingerprint(fps); err == nil {
+			c.TLS = fleetclient.PinnedTLS(fp)
+		}
+	}
 	u, err := update.New(c)
 	if err != nil {
 		log.WithError(err).Error("updates are off")
