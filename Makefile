@@ -48,6 +48,10 @@ assets: ## copy front-end assets from node_modules beside the Go code that embed
 	@test -x node_modules/.bin/sass || { echo "assets: node_modules missing: run make deps"; exit 1; }
 	node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps --load-path=node_modules kiosk/ui/sass/kiosk.scss kiosk/ui/dist/kiosk.css
 
+	@# fleet console: GOV.UK Frontend compiled without the GDS Transport font or the crown
+	node_modules/.bin/sass --load-path=node_modules/govuk-frontend/dist --style=compressed --no-source-map --quiet-deps \
+		fleet/console/scss/console.scss fleet/console/assets/console.css
+
 .PHONY: build
 build: assets ## build bin/kiosk, bin/agent, bin/fleet, bin/provision
 	@mkdir -p $(BIN)
@@ -81,9 +85,36 @@ fault-test: ## SIGKILL the updater at 100 random points of download, verify, unp
 bench: deps assets ## print the benchmarks: policy, reset and memory vs Chromium, ingest vs bare net/http, agent
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
 
+# The demo's pieces are separate targets so that each part can add its own.
+DEMO_DIR     ?= $(CURDIR)/$(BIN)/demo
+DEMO_SECONDS ?= 20
+
+.PHONY: screenshots-console
+screenshots-console: assets ## save a PNG of every fleet console page into out/screenshots/
+	@mkdir -p out/screenshots
+	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run 'Screenshots' ./fleet/console/
+
+.PHONY: soak
+soak: assets ## fleet soak: 10,000 simulated devices for 2 minutes (SOAK_DEVICES, SOAK_DURATION to change)
+	SOAK_DEVICES=$${SOAK_DEVICES:-10000} SOAK_DURATION=$${SOAK_DURATION:-2m} $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./fleet/server/
+
 .PHONY: demo
-demo: deps build ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
-	@echo "demo: not wired yet"
+demo: deps build demo-kiosk ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
+
+.PHONY: demo-kiosk
+demo-kiosk: ## run bin/kiosk on its embedded default (without a display: under Xvfb for DEMO_SECONDS, saving a screenshot)
+	@mkdir -p $(DEMO_DIR)
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		echo "demo: kiosk in a window on your display (Ctrl-C to stop)"; \
+		$(BIN)/kiosk --windowed --screenshot $(DEMO_DIR)/kiosk-home.png; \
+	else \
+		echo "demo: no display; running the kiosk under Xvfb for $(DEMO_SECONDS)s"; \
+		rm -f $(DEMO_DIR)/kiosk-home.png; \
+		xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+			timeout -s TERM $(DEMO_SECONDS) $(BIN)/kiosk --windowed --screenshot $(DEMO_DIR)/kiosk-home.png || true; \
+		test -s $(DEMO_DIR)/kiosk-home.png || { echo "demo: no screenshot was saved"; exit 1; }; \
+		echo "demo: screenshot of the kiosk's home page: $(DEMO_DIR)/kiosk-home.png"; \
+	fi
 
 .PHONY: screenshots-kiosk-pages
 screenshots-kiosk-pages: deps assets ## save every built-in kiosk page at 1280x800 and 800x1280 in out/screenshots/
@@ -98,7 +129,7 @@ screenshots-volunteer: deps assets ## save the volunteer screens (PIN pad, locke
 	@test -n "$$(ls out/screenshots/kiosk-volunteer-* 2>/dev/null)"
 
 .PHONY: screenshots
-screenshots: screenshots-kiosk-pages screenshots-volunteer ## save screenshots of every screen in out/screenshots/
+screenshots: screenshots-kiosk-pages screenshots-console screenshots-volunteer ## save screenshots of every screen in out/screenshots/
 
 # Images and packages (images/README.md). Image builds run as root, niced.
 DEB_ARCHES ?= amd64 arm64

@@ -19,6 +19,7 @@ import (
 	"accesskiosk/agent/queue"
 	"accesskiosk/agent/report"
 	"accesskiosk/agent/system"
+	"accesskiosk/agent/update"
 	"accesskiosk/applog"
 	"accesskiosk/fleet/api"
 	"accesskiosk/kiosk/bus"
@@ -41,6 +42,9 @@ type Agent struct {
 	exec *command.Executor
 	rep  *report.Reporter
 	adv  *discovery.Advertiser
+	upd  *update.Updater
+
+	updating sync.Mutex // held while an update runs
 
 	mu     sync.Mutex
 	fleet  *fleetclient.Client
@@ -120,11 +124,13 @@ func Start(ctx context.Context, cfg Config, log *logrus.Logger) (*Agent, error) 
 			}
 			return a.fleet
 		},
+		Desired:  func(d api.DesiredState) { a.desired(ctx, d) },
 		Interval: cfg.Report.Interval, Jitter: cfg.Report.Jitter,
 		BackoffMin: cfg.Report.BackoffMin, BackoffMax: cfg.Report.BackoffMax,
 		SendTimeout: min(time.Minute, cfg.Report.Timeout*time.Duration(cfg.Report.Retries+1)+5*time.Second),
 		Log:         applog.Component(log, "report"),
 	})
+	a.startUpdater(ctx)
 	a.goRun(ctx, a.rep.Run)
 	a.goRun(ctx, a.connectFleet)
 
@@ -330,8 +336,48 @@ func (a *Agent) connectFleet(ctx context.Context) error {
 	a.fleet = c
 	a.mu.Unlock()
 	a.kick()
+	if a.cfg.Fleet.URL != "" || len(fp) == 0 {
+		return nil
+	}
+	// The fleet was found by mDNS: if it stops answering for a while (a new
+	// DHCP lease, a moved server), look for it again.
+	for wait(time.Minute) {
+		since := a.rep.FailingSince()
+		if since.IsZero() || time.Since(since) < rediscoverAfter {
+			continue
+		}
+		fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		u, err := discovery.FindFleet(fctx, a.cfg.Discovery.Interfaces, fp, log)
+		cancel()
+		if err != nil || u == base {
+			continue
+		}
+		nc, err := fleetclient.New(fleetclient.Options{
+			BaseURL: u, Fingerprint: fp, Timeout: a.cfg.Report.Timeout, Retries: a.cfg.Report.Retries,
+			BackoffMin: a.cfg.Report.BackoffMin, BackoffMax: min(a.cfg.Report.BackoffMax, 30*time.Second), Log: log,
+		})
+		if err != nil {
+			continue
+		}
+		nc.SetCredential(id.Credential)
+		log.WithFields(logrus.Fields{"old": base, "new": u}).Info("the fleet moved; following it")
+		base = u
+		a.mu.Lock()
+		a.fleet = nc
+		a.id.FleetURL = u
+		saved := a.id
+		a.mu.Unlock()
+		if err := fleetclient.SaveIdentity(a.cfg.StateDir, saved); err != nil {
+			log.WithError(err).Warn("remember the fleet's new address")
+		}
+		a.kick()
+	}
 	return nil
 }
+
+// rediscoverAfter is how long a fleet found by mDNS may fail before the
+// agent looks for it again.
+const rediscoverAfter = 10 * time.Minute
 
 func (a *Agent) enrol(ctx context.Context, c *fleetclient.Client, base string) (fleetclient.Identity, error) {
 	log := applog.Component(a.log, "enrol")
@@ -410,5 +456,93 @@ func (a *Agent) watchdog(ctx context.Context) error {
 		} else {
 			a.log.Error("report loop has not turned in time; withholding the watchdog ping")
 		}
+	}
+}
+
+// startUpdater sets up signed updates when configured and finishes any
+// update a crash interrupted. Problems are warnings: the agent keeps
+// running the release it has.
+func (a *Agent) startUpdater(ctx context.Context) {
+	uc := a.cfg.Update
+	if uc.RepoURL == "" {
+		return
+	}
+	log := applog.Component(a.log, "update")
+	root, err := os.ReadFile(uc.TrustedRoot)
+	if err != nil {
+		log.WithError(err).Error("updates are off: cannot read the trusted root")
+		a.reg.Set(health.CodeUpdate, health.Warn, "updates are off: cannot read the trusted root: %v", err)
+		return
+	}
+	dir := uc.Dir
+	if dir == "" {
+		dir = filepath.Join(a.cfg.StateDir, "update")
+	}
+	win, _ := update.ParseWindow(uc.Window) // validated at load
+	c := update.Config{
+		Dir: dir, RepoURL: uc.RepoURL, TrustedRoot: root, Window: win, Log: log,
+		Kiosk: a.link,
+		Gate:  update.KioskGate{Kiosk: a.link, Reported: a.rep.AcceptedSince},
+	}
+	if a.sys != nil {
+		c.Units = a.sys // restarts the units the release names
+	}
+	u, err := update.New(c)
+	if err != nil {
+		log.WithError(err).Error("updates are off")
+		a.reg.Set(health.CodeUpdate, health.Warn, "updates are off: %v", err)
+		return
+	}
+	a.upd = u
+	a.goRun(ctx, func(ctx context.Context) error {
+		a.updating.Lock()
+		defer a.updating.Unlock()
+		if res, err := u.Recover(ctx); err != nil {
+			log.WithError(err).Error("recover an interrupted update")
+		} else if res != nil {
+			a.judgeUpdate(*res)
+		}
+		return nil
+	})
+}
+
+// desired starts an update when the fleet wants a release this device
+// does not run, one at a time, in the background.
+func (a *Agent) desired(ctx context.Context, d api.DesiredState) {
+	if a.upd == nil || d.Release == "" {
+		return
+	}
+	// First: the updater holds its own lock for a whole update, health
+	// gate included, and this runs on the report loop, which the gate
+	// waits for.
+	if !a.updating.TryLock() {
+		return // one update at a time
+	}
+	if cur, err := a.upd.Current(); err == nil && cur == d.Release {
+		a.updating.Unlock()
+		return
+	}
+	if a.upd.Failed(d.Release) {
+		a.updating.Unlock()
+		return // it failed its health gate here before; the fleet sees the warning
+	}
+	a.goRun(ctx, func(ctx context.Context) error {
+		defer a.updating.Unlock()
+		res, _ := a.upd.Apply(ctx, d.Release)
+		a.judgeUpdate(res)
+		a.kick()
+		return nil
+	})
+}
+
+func (a *Agent) judgeUpdate(res update.Result) {
+	switch res.Outcome {
+	case update.OutcomeInstalled, update.OutcomeCurrent:
+		a.reg.Clear(health.CodeUpdate)
+		a.log.WithField("version", res.Version).Info("running release")
+	case update.OutcomeAbandoned:
+		a.reg.Set(health.CodeUpdate, health.Info, "update to %s paused (%s): %s", res.Version, res.Reason, res.Detail)
+	default:
+		a.reg.Set(health.CodeUpdate, health.Warn, "update to %s %s (%s): %s", res.Version, res.Outcome, res.Reason, res.Detail)
 	}
 }

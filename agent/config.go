@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"accesskiosk/agent/update"
 	"accesskiosk/confile"
 
 	"github.com/sirupsen/logrus"
@@ -35,6 +36,20 @@ type Config struct {
 	System    SystemConfig    `yaml:"system"`
 	Discovery DiscoveryConfig `yaml:"discovery"`
 	Health    HealthConfig    `yaml:"health"`
+	Update    UpdateConfig    `yaml:"update"`
+}
+
+// UpdateConfig turns on signed updates (agent/update).
+type UpdateConfig struct {
+	// RepoURL is the TUF repository base (metadata/ and targets/ under it);
+	// "" means updates are off and desired releases are ignored.
+	RepoURL string `yaml:"repo_url"`
+	// TrustedRoot is the root.json the image carries; required with repo_url.
+	TrustedRoot string `yaml:"trusted_root"`
+	// Dir is the update directory; "" means STATE_DIR/update.
+	Dir string `yaml:"dir"`
+	// Window is the daily maintenance window ("02:00-05:00"); "" means any time.
+	Window string `yaml:"window"`
 }
 
 // FleetConfig says where the fleet server is and how to trust it.
@@ -171,6 +186,18 @@ func (c *Config) validate(doc *confile.Doc) error {
 		return doc.Errorf("discovery.recheck", "must not be negative")
 	case c.Health.DiskLowPercent < 0 || c.Health.DiskLowPercent > 100:
 		return doc.Errorf("health.disk_low_percent", "must be 0 to 100")
+	}
+	if u := c.Update.RepoURL; u != "" {
+		pu, err := url.Parse(u)
+		if err != nil || pu.Host == "" || (pu.Scheme != "https" && !(pu.Scheme == "http" && isLoopbackHost(pu.Hostname()))) {
+			return doc.Errorf("update.repo_url", "want an https URL (http only to loopback), got %q", u)
+		}
+		if c.Update.TrustedRoot == "" {
+			return doc.Errorf("update.trusted_root", "is required with update.repo_url (the root.json the image carries)")
+		}
+	}
+	if _, err := update.ParseWindow(c.Update.Window); err != nil {
+		return doc.Errorf("update.window", "%v", err)
 	}
 	for _, k := range []struct{ key, v string }{{"kiosk.bus", c.Kiosk.Bus}, {"system.bus", c.System.Bus}} {
 		if k.v != "" && k.v != "system" && k.v != "session" && !strings.Contains(k.v, ":") {

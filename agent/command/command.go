@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"accesskiosk/agent/health"
 	"accesskiosk/fleet/api"
 	"accesskiosk/kiosk/bus"
 
@@ -26,9 +27,8 @@ import (
 )
 
 // KindIdentify puts the device's id and site on its screen, so staff on
-// site can tell which kiosk the console means. (Not yet a constant in
-// fleet/api; it is sent as this kind string.)
-const KindIdentify = "identify"
+// site can tell which kiosk the console means.
+const KindIdentify = api.CommandIdentify
 
 // Kiosk is the part of the kiosk the commands use (kiosklink.Link).
 type Kiosk interface {
@@ -78,7 +78,7 @@ type record struct {
 
 const (
 	maxJournal = 500
-	maxIDLen   = 128
+	maxIDLen   = api.MaxIDLen
 )
 
 // Open loads the journal (creating none until the first command). A
@@ -217,7 +217,7 @@ func (e *Executor) run(ctx context.Context, c api.Command) {
 	}
 	if err != nil {
 		log.WithError(err).Warn("command failed")
-		e.finish(c, api.AckFailed, short(err.Error()), true)
+		e.finish(c, api.AckFailed, health.Clip(err.Error(), api.MaxTextLen), true)
 		return
 	}
 	log.Info("command done")
@@ -275,13 +275,6 @@ func validate(c api.Command) string {
 		return fmt.Sprintf("unknown command kind %q", k)
 	}
 	return ""
-}
-
-func short(s string) string {
-	if len(s) > 200 {
-		return s[:200]
-	}
-	return s
 }
 
 func (e *Executor) finish(c api.Command, status, detail string, started bool) {

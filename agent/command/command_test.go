@@ -62,7 +62,7 @@ func TestValidate(t *testing.T) {
 		{api.Command{ID: "a", Kind: api.CommandShowMessage, Text: "hello", Seconds: 30}, ""},
 		{api.Command{ID: "a", Kind: KindIdentify}, ""},
 		{api.Command{Kind: api.CommandEndSession}, "no id"},
-		{api.Command{ID: strings.Repeat("x", 200), Kind: api.CommandReboot}, "too long"},
+		{api.Command{ID: strings.Repeat("x", 65), Kind: api.CommandReboot}, "too long"},
 		{api.Command{ID: "a"}, "no kind"},
 		{api.Command{ID: "a", Kind: "rm_rf"}, `unknown command kind "rm_rf"`},
 		{api.Command{ID: "a", Kind: api.CommandShowMessage}, "needs text"},

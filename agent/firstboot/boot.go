@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"accesskiosk/provisioning/diskimage"
 )
@@ -72,8 +73,25 @@ func (d Dir) ReadFile(name string) ([]byte, error) {
 // WriteFile overwrites name's old bytes with zeros in place (so a secret
 // does not linger in free space on the FAT partition), then writes data to a
 // temporary file, syncs it and renames it over name, and syncs the
-// directory.
+// directory. When the partition is mounted read-only (as the images mount
+// it), WriteFile remounts it read-write for the write and read-only again
+// after.
 func (d Dir) WriteFile(name string, data []byte) error {
+	err := d.writeFile(name, data)
+	if !errors.Is(err, syscall.EROFS) {
+		return err
+	}
+	if rerr := remount(string(d), false); rerr != nil {
+		return fmt.Errorf("%w (and remounting %s read-write failed: %v)", err, d, rerr)
+	}
+	err = d.writeFile(name, data)
+	if rerr := remount(string(d), true); rerr != nil && err == nil {
+		err = fmt.Errorf("remount %s read-only after writing: %w", d, rerr)
+	}
+	return err
+}
+
+func (d Dir) writeFile(name string, data []byte) error {
 	p := filepath.Join(string(d), name)
 	if f, err := os.OpenFile(p, os.O_WRONLY, 0); err == nil {
 		st, serr := f.Stat()

@@ -11,23 +11,31 @@
 // are written crash-safely (temporary file, fsync, rename) and, once
 // present, reused; the Wi-Fi connection has a UUID derived from its SSID, so
 // a rerun updates it; the boot file is rewritten without its secrets only
-// after the credential is on disk; a state file records completion.
+// after the credential is on disk; a state file records completion. Once
+// done, later boots do nothing, unless IT has written a new first-boot file
+// with a fresh token: then the kiosk enrols again (the old identity.json is
+// kept as identity.json.previous; the device key and host name stay).
 //
 // When the fleet refuses the token (used, expired, unknown) or the server's
 // certificate does not match the pin, first boot stops with a clear log line
 // and a message on the kiosk's screen (kiosk/bus ShowMessage) saying what a
-// person has to do, and exits with ExitNeedsPerson so its unit does not
-// retry in a loop. When the fleet cannot be reached it retries a few times
-// with backoff, says so on screen, and exits 1 for its unit to try again
-// later.
+// person has to do, and exits with ExitNeedsPerson (2, like a bad file) so
+// its unit does not retry in a loop. When the fleet cannot be reached it
+// retries a few times with backoff, says so on screen, and exits 1 for its
+// unit to try again later.
 //
-// Files in the state directory (default /var/lib/accesskiosk-agent, on the
-// persistent partition):
+// Files in the agent's state directory (state_dir of the agent's config, on
+// the persistent partition):
 //
-//	identity.json        device id, credential, site, fleet URL and fingerprint (0600; the agent reads it)
-//	device-key.pem       the device's Ed25519 key (0600); its hash names the host (PREFIX-XXXXXX)
-//	ssh/authorized_keys  SSH public keys from the first-boot file (0600), when any were given
-//	firstboot.json       first boot's progress: last completed step
+//	identity.json   the agent's identity (agent/fleetclient: device id, credential, site, fleet URL
+//	                and fingerprint) plus hostname and enrolled_unix_ms; 0600
+//	device-key.pem  the device's Ed25519 key (0600); its hash names the host (PREFIX-XXXXXX)
+//	firstboot.json  first boot's progress: the last completed step
+//
+// The host name is also written to Config.HostnameFile (the image applies it
+// on every boot, since its root file system is a RAM overlay). SSH keys stay
+// in the rewritten first-boot file, where the image's boot-config unit reads
+// them on every boot.
 package firstboot
 
 import (
@@ -43,17 +51,19 @@ import (
 	"fmt"
 	"io/fs"
 	mrand "math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
+	agentfleet "accesskiosk/agent/fleetclient"
 	"accesskiosk/confile"
 	"accesskiosk/fleet/api"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/provisioning/firstboot"
-	"accesskiosk/provisioning/fleetclient"
+	"accesskiosk/version"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"
@@ -61,10 +71,9 @@ import (
 
 // Files in the state directory.
 const (
-	IdentityFile  = "identity.json"
+	IdentityFile  = agentfleet.IdentityFile
 	DeviceKeyFile = "device-key.pem"
 	StateFile     = "firstboot.json"
-	SSHKeysFile   = "ssh/authorized_keys"
 )
 
 // Steps, in order, as recorded in the state file.
@@ -73,7 +82,6 @@ const (
 	StepIdentity = "identity"
 	StepHostname = "hostname"
 	StepWiFi     = "wifi"
-	StepSSH      = "ssh"
 	StepEnrolled = "enrolled"
 	StepErased   = "erased"
 	StepDone     = "done"
@@ -81,10 +89,13 @@ const (
 
 // Exit statuses of `agent firstboot`.
 const (
-	ExitOK          = 0
-	ExitRetry       = 1 // temporary (fleet unreachable): the unit may try again later
-	ExitBadFile     = 2 // the first-boot file or a flag is wrong (confile.ExitCode)
-	ExitNeedsPerson = 3 // a person must act: new token, right fingerprint
+	ExitOK      = 0
+	ExitRetry   = 1 // temporary (fleet unreachable): the unit may try again later
+	ExitBadFile = 2 // the first-boot file or a flag is wrong (confile.ExitCode)
+	// ExitNeedsPerson: a person must act (new token, right fingerprint).
+	// The same as ExitBadFile, so a unit's RestartPreventExitStatus=2
+	// covers both.
+	ExitNeedsPerson = 2
 )
 
 // Errors to test with errors.Is.
@@ -102,12 +113,15 @@ type Config struct {
 	// System is the system bus (hostnamed, NetworkManager); nil skips the
 	// host name and Wi-Fi steps with a warning.
 	System *dbus.Conn
+	// HostnameFile, when not "", receives the host name (one line, 0644).
+	HostnameFile string
 	// Kiosk shows messages on screen; nil means log only.
 	Kiosk *bus.Client
 	// KioskWait is how long to keep trying to show a message while the
 	// kiosk is not up yet; 0 means 30 s.
 	KioskWait time.Duration
-	// Version strings sent at enrolment; Arch "" means the running GOARCH.
+	// Version strings sent at enrolment; Arch "" means the running GOARCH,
+	// AgentVersion "" means version.Version.
 	Arch, AgentVersion, KioskVersion string
 	// EnrolAttempts bounds tries against an unreachable fleet; 0 means 5.
 	EnrolAttempts int
@@ -131,25 +145,24 @@ type Result struct {
 	Site        string
 }
 
-// Identity is the device's enrolment, stored as identity.json. Its first
-// four fields are the agent's stored identity (agent/fleetclient); the
-// fingerprint is kept beside them so the agent can pin the fleet it
-// enrolled with.
+// Identity is what first boot stores as identity.json: the agent's
+// identity (read by agent/fleetclient.LoadIdentity, with the fleet's URL and
+// pinned fingerprint) plus when and under which host name it enrolled.
 type Identity struct {
-	DeviceID         string `json:"device_id"`
-	Credential       string `json:"credential"`
-	Site             string `json:"site"`
-	FleetURL         string `json:"fleet_url,omitempty"`
-	FleetFingerprint string `json:"fleet_fingerprint,omitempty"`
-	Hostname         string `json:"hostname,omitempty"`
-	EnrolledUnixMs   int64  `json:"enrolled_unix_ms,omitempty"`
+	agentfleet.Identity
+	Hostname       string `json:"hostname,omitempty"`
+	EnrolledUnixMs int64  `json:"enrolled_unix_ms,omitempty"`
 }
 
 type state struct {
-	Step          string `json:"step"`
-	Hostname      string `json:"hostname,omitempty"`
-	DeviceID      string `json:"device_id,omitempty"`
-	UpdatedUnixMs int64  `json:"updated_unix_ms"`
+	Step string `json:"step"`
+	// EnrolStartedUnixMs is set just before the first enrolment request:
+	// when a later run finds it set and no credential stored, an earlier
+	// run was cut off while enrolling.
+	EnrolStartedUnixMs int64  `json:"enrol_started_unix_ms,omitempty"`
+	Hostname           string `json:"hostname,omitempty"`
+	DeviceID           string `json:"device_id,omitempty"`
+	UpdatedUnixMs      int64  `json:"updated_unix_ms"`
 }
 
 type runner struct {
@@ -176,6 +189,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	}
 	if c.Backoff == 0 {
 		c.Backoff = 5 * time.Second
+	}
+	if c.AgentVersion == "" {
+		c.AgentVersion = version.Version
 	}
 	r := &runner{Config: c, log: c.Log.WithField("component", "firstboot")}
 	return r.run(ctx)
@@ -206,8 +222,18 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	if st.Step == StepDone {
-		r.log.WithFields(logrus.Fields{"hostname": st.Hostname, "device_id": st.DeviceID}).Info("first boot already done; nothing to do")
-		return Result{AlreadyDone: true, Hostname: st.Hostname, DeviceID: st.DeviceID}, nil
+		if !r.newFile() {
+			r.log.WithFields(logrus.Fields{"hostname": st.Hostname, "device_id": st.DeviceID}).Info("first boot already done; nothing to do")
+			return Result{AlreadyDone: true, Hostname: st.Hostname, DeviceID: st.DeviceID}, nil
+		}
+		// IT wrote a new first-boot file with a token onto an enrolled
+		// kiosk: enrol again (another site or fleet). The old identity is
+		// kept beside, the device key stays.
+		r.log.WithField("device_id", st.DeviceID).Warn("a new first-boot file with a token is on the boot partition: enrolling again")
+		if err := r.retireIdentity(); err != nil {
+			return Result{}, err
+		}
+		st = &state{}
 	}
 	idn, enrolled, err := r.loadIdentity()
 	if err != nil {
@@ -255,6 +281,11 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	} else if err := setHostname(ctx, r.System, st.Hostname); err != nil {
 		return Result{}, err
 	}
+	if r.HostnameFile != "" {
+		if err := writeAtomic(r.HostnameFile, []byte(st.Hostname+"\n"), 0o644); err != nil {
+			return Result{}, fmt.Errorf("store host name: %w", err)
+		}
+	}
 	log.Info("host name set")
 	if err := r.step(st, StepHostname); err != nil {
 		return Result{}, err
@@ -281,20 +312,6 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 
-	if len(f.SSHAuthorizedKeys) > 0 {
-		p := r.statePath(SSHKeysFile)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return Result{}, fmt.Errorf("make %s: %w", filepath.Dir(p), err)
-		}
-		if err := writeAtomic(p, []byte(strings.Join(f.SSHAuthorizedKeys, "\n")+"\n"), 0o600); err != nil {
-			return Result{}, err
-		}
-		log.WithField("keys", len(f.SSHAuthorizedKeys)).Info("SSH keys installed")
-	}
-	if err := r.step(st, StepSSH); err != nil {
-		return Result{}, err
-	}
-
 	if enrolled {
 		log.WithField("device_id", idn.DeviceID).Info("credential already stored; not enrolling again")
 	} else {
@@ -303,7 +320,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 			r.fail(ctx, err, "This kiosk cannot enrol: its enrolment token is gone and it holds no credential. Ask IT to create a new token and write the card again.")
 			return Result{}, err
 		}
-		idn, err = r.enrol(ctx, f, st.Hostname)
+		idn, err = r.enrol(ctx, f, st)
 		if err != nil {
 			return Result{}, err
 		}
@@ -328,6 +345,26 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	log.WithFields(logrus.Fields{"device_id": idn.DeviceID, "site": idn.Site, "fleet": f.Fleet.URL}).Info("first boot done: enrolled")
 	r.show(ctx, fmt.Sprintf("This kiosk is set up: it is %s at site %s, managed by %s.", st.Hostname, idn.Site, f.Fleet.URL), time.Minute)
 	return Result{Hostname: st.Hostname, DeviceID: idn.DeviceID, Site: idn.Site}, nil
+}
+
+// newFile reports whether the boot partition holds a valid first-boot
+// file that still has its token (not yet used by this device).
+func (r *runner) newFile() bool {
+	data, err := r.Boot.ReadFile(firstboot.FileName)
+	if err != nil {
+		return false
+	}
+	f, err := firstboot.Parse(firstboot.FileName, data)
+	return err == nil && !f.SecretsErased
+}
+
+// retireIdentity moves identity.json aside to identity.json.previous.
+func (r *runner) retireIdentity() error {
+	p := r.statePath(IdentityFile)
+	if err := os.Rename(p, p+".previous"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("set the old identity aside: %w", err)
+	}
+	return nil
 }
 
 func (r *runner) step(st *state, s string) error {
@@ -404,24 +441,37 @@ func (r *runner) deviceKey() (ed25519.PrivateKey, error) {
 
 // LoadIdentity reads identity.json from dir; ok is false when there is none.
 func LoadIdentity(dir string) (idn Identity, ok bool, err error) {
-	data, err := os.ReadFile(filepath.Join(dir, IdentityFile))
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := agentfleet.LoadIdentity(dir); errors.Is(err, agentfleet.ErrNoIdentity) {
 		return Identity{}, false, nil
+	} else if err != nil {
+		return Identity{}, false, fmt.Errorf("%w; move it away and give the device a new token", err)
 	}
+	data, err := os.ReadFile(filepath.Join(dir, IdentityFile))
 	if err != nil {
 		return Identity{}, false, fmt.Errorf("read identity: %w", err)
 	}
-	if err := json.Unmarshal(data, &idn); err != nil || idn.DeviceID == "" || idn.Credential == "" {
-		return Identity{}, false, fmt.Errorf("identity %s is damaged (no device id or credential); move it away and give the device a new token", filepath.Join(dir, IdentityFile))
+	if err := json.Unmarshal(data, &idn); err != nil {
+		return Identity{}, false, fmt.Errorf("read identity: %w", err)
 	}
 	return idn, true, nil
 }
 
 func (r *runner) loadIdentity() (Identity, bool, error) { return LoadIdentity(r.StateDir) }
 
-func (r *runner) enrol(ctx context.Context, f *firstboot.File, hostname string) (Identity, error) {
+func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state) (Identity, error) {
+	hostname := st.Hostname
 	log := r.log.WithField("fleet", f.Fleet.URL)
-	c, err := fleetclient.New(f.Fleet.URL, fleetclient.Options{Fingerprint: f.Fleet.Fingerprint, Timeout: r.Timeout})
+	// cutOff: a request may have reached the fleet without its answer
+	// reaching us (an earlier run was cut off, or an attempt of this run
+	// failed without an answer).
+	cutOff := st.EnrolStartedUnixMs != 0
+	st.EnrolStartedUnixMs = time.Now().UnixMilli()
+	if err := r.saveState(*st); err != nil {
+		return Identity{}, err
+	}
+	pin, _ := hex.DecodeString(f.Fleet.Fingerprint) // 64 hex digits: firstboot.Parse checked
+	// Retries 0: this loop retries, so that each try is logged and bounded.
+	c, err := agentfleet.New(agentfleet.Options{BaseURL: f.Fleet.URL, Fingerprint: pin, Timeout: r.Timeout, Log: r.log})
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: %v", ErrNeedsPerson, err)
 	}
@@ -439,13 +489,21 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, hostname string) 
 			break
 		}
 		if msg, permanent := refusal(err, f); permanent {
+			var se *agentfleet.StatusError
+			if cutOff && errors.As(err, &se) && se.Body.Code == api.CodeTokenUsed {
+				msg += " (This kiosk probably lost the fleet's answer while it was enrolling, switched off or disconnected at that moment: the fleet took the token but the kiosk never received its credential. The half-enrolled entry can be removed on the fleet.)"
+			}
 			err = fmt.Errorf("%w: %w", ErrNeedsPerson, err)
 			r.fail(ctx, err, msg)
 			return Identity{}, err
 		}
+		var se *agentfleet.StatusError
+		if !errors.As(err, &se) {
+			cutOff = true
+		}
 		if attempt >= r.EnrolAttempts || ctx.Err() != nil {
 			r.fail(ctx, err, fmt.Sprintf("This kiosk cannot reach its fleet server at %s to enrol. Check the network cable or Wi-Fi; it will try again.", f.Fleet.URL))
-			return Identity{}, fmt.Errorf("enrol with %s after %d attempts: %w", f.Fleet.URL, attempt, err)
+			return Identity{}, fmt.Errorf("enrol with %s: fleet server unreachable or not answering after %d attempts: %w", f.Fleet.URL, attempt, err)
 		}
 		d := wait/2 + mrand.N(wait/2+1)
 		log.WithError(err).WithField("retry_in", d.Round(time.Millisecond).String()).Warn("enrolment failed; retrying")
@@ -457,8 +515,10 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, hostname string) 
 		wait = min(wait*2, time.Minute)
 	}
 	idn := Identity{
-		DeviceID: resp.DeviceID, Credential: resp.Credential, Site: resp.Site,
-		FleetURL: f.Fleet.URL, FleetFingerprint: f.Fleet.Fingerprint,
+		Identity: agentfleet.Identity{
+			DeviceID: resp.DeviceID, Credential: resp.Credential, Site: resp.Site,
+			FleetURL: f.Fleet.URL, FleetFingerprint: f.Fleet.Fingerprint,
+		},
 		Hostname: hostname, EnrolledUnixMs: time.Now().UnixMilli(),
 	}
 	b, _ := json.MarshalIndent(idn, "", "  ")
@@ -473,19 +533,25 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, hostname string) 
 // show on screen.
 func refusal(err error, f *firstboot.File) (string, bool) {
 	const again = " Ask IT to create a new token (provision token create) and write the card again (provision config, provision write)."
-	switch {
-	case errors.Is(err, fleetclient.ErrTokenUsed):
-		return "This kiosk cannot enrol: its enrolment token has already been used." + again, true
-	case errors.Is(err, fleetclient.ErrTokenExpired):
-		return "This kiosk cannot enrol: its enrolment token has expired." + again, true
-	case errors.Is(err, fleetclient.ErrTokenUnknown):
-		return "This kiosk cannot enrol: the fleet server does not know its enrolment token (revoked, mistyped or for another server)." + again, true
-	case errors.Is(err, fleetclient.ErrFingerprint):
+	if errors.Is(err, agentfleet.ErrFingerprint) {
 		return fmt.Sprintf("This kiosk will not enrol: the server at %s is not the one it was set up for (its certificate fingerprint differs). Ask IT to check the fingerprint given to provision config.", f.Fleet.URL), true
 	}
-	var ae *fleetclient.APIError
-	if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != 429 && ae.Status != 408 {
-		return "This kiosk cannot enrol: the fleet server refused it (" + ae.Error() + ")." + again, true
+	var se *agentfleet.StatusError
+	if !errors.As(err, &se) {
+		return "", false
+	}
+	switch se.Body.Code {
+	case api.CodeTokenUsed:
+		return "This kiosk cannot enrol: its enrolment token has already been used." + again, true
+	case api.CodeTokenExpired:
+		return "This kiosk cannot enrol: its enrolment token has expired." + again, true
+	case api.CodeTokenRevoked:
+		return "This kiosk cannot enrol: its enrolment token has been revoked." + again, true
+	case api.CodeTokenUnknown:
+		return "This kiosk cannot enrol: the fleet server does not know its enrolment token (revoked, mistyped or for another server)." + again, true
+	}
+	if !se.Temporary() && se.Status != http.StatusRequestTimeout {
+		return "This kiosk cannot enrol: the fleet server refused it (" + se.Error() + ")." + again, true
 	}
 	return "", false
 }

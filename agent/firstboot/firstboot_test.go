@@ -13,23 +13,19 @@ import (
 	"testing"
 	"time"
 
+	agentfleet "accesskiosk/agent/fleetclient"
+	"accesskiosk/fleet/api"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
 	"accesskiosk/provisioning/diskimage"
 	"accesskiosk/provisioning/diskimage/imagetest"
 	"accesskiosk/provisioning/firstboot"
 	"accesskiosk/provisioning/fleetclient"
-	"accesskiosk/provisioning/fleetclient/fakefleet"
+	"accesskiosk/provisioning/fleetclient/fleettest"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"
 )
-
-// enroller is the fleet side a rig enrols against: the fake here, the real
-// fleet server in the end-to-end test.
-type enroller interface {
-	Enrolled() int
-}
 
 type rig struct {
 	t        testing.TB
@@ -41,7 +37,7 @@ type rig struct {
 	kclient  *bus.Client
 	fleetURL string
 	fleetFP  string
-	fleet    enroller
+	fleet    *fleettest.Fleet
 	admin    *fleetclient.Client
 	site     string
 	logs     *syncBuffer
@@ -65,15 +61,12 @@ func (s *syncBuffer) String() string {
 }
 
 // newRig starts a private bus with the fake system services and the kiosk's
-// real bus server, a fake fleet with one site, and a test disk image.
+// real bus server, the real fleet server with one site, and a test disk image.
 func newRig(t testing.TB) *rig {
 	t.Helper()
 	addr := bustest.Start(t)
-	f := fakefleet.Start(t)
-	admin, err := fleetclient.New(f.URL, fleetclient.Options{Fingerprint: f.Fingerprint, APIToken: f.APIToken})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := fleettest.Start(t)
+	admin := f.Admin
 	if _, err := admin.CreateSite(context.Background(), "central", "Central Library"); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +145,7 @@ func (r *rig) run(hook func(string) error) (Result, error) {
 	l := logrus.New()
 	l.SetOutput(io.MultiWriter(r.logs))
 	res, err := Run(context.Background(), Config{
-		Boot: boot, StateDir: r.state, System: r.sysConn, Kiosk: r.kclient,
+		Boot: boot, StateDir: r.state, HostnameFile: filepath.Join(r.state, "hostname"), System: r.sysConn, Kiosk: r.kclient,
 		KioskWait: 2 * time.Second, AgentVersion: "test", EnrolAttempts: 2, Backoff: 10 * time.Millisecond,
 		Timeout: 5 * time.Second, Log: l, afterStep: hook,
 	})
@@ -204,14 +197,18 @@ func (r *rig) checkEnrolled(res Result, f *firstboot.File) {
 	}
 	r.sys.mu.Unlock()
 
+	if b, err := os.ReadFile(filepath.Join(r.state, "hostname")); err != nil || string(b) != res.Hostname+"\n" {
+		t.Errorf("hostname file: %q, %v", b, err)
+	}
 	idn, ok, err := LoadIdentity(r.state)
 	if err != nil || !ok {
 		t.Fatalf("identity: %v %v", ok, err)
 	}
-	if idn.DeviceID != res.DeviceID || idn.Site != "central" || idn.FleetURL != r.fleetURL || idn.FleetFingerprint != r.fleetFP {
+	wantFP, _ := firstboot.ParseFingerprint(r.fleetFP)
+	if idn.DeviceID != res.DeviceID || idn.Site != "central" || idn.FleetURL != r.fleetURL || idn.FleetFingerprint != wantFP {
 		t.Errorf("identity: got %+v", idn)
 	}
-	for _, p := range []string{IdentityFile, DeviceKeyFile, SSHKeysFile, StateFile} {
+	for _, p := range []string{IdentityFile, DeviceKeyFile, StateFile} {
 		if got := mode(t, filepath.Join(r.state, p)); got != 0o600 {
 			t.Errorf("%s: mode %v, want 0600", p, got)
 		}
@@ -264,7 +261,8 @@ func TestFirstBootEnrols(t *testing.T) {
 	r2 := newRigSharing(t, r)
 	r2.write(f)
 	_, err = r2.run(nil)
-	if !errors.Is(err, fleetclient.ErrTokenUsed) || ExitStatus(err) != ExitNeedsPerson {
+	var se *agentfleet.StatusError
+	if !errors.As(err, &se) || se.Body.Code != api.CodeTokenUsed || ExitStatus(err) != ExitNeedsPerson {
 		t.Errorf("second device with the same token: got %v (exit %d), want token used, exit %d", err, ExitStatus(err), ExitNeedsPerson)
 	}
 	if msgs := r2.kiosk.Messages(); len(msgs) == 0 || !strings.Contains(msgs[len(msgs)-1], "already been used") {
@@ -294,7 +292,7 @@ func newRigSharing(t testing.TB, r *rig) *rig {
 var errPowerCut = errors.New("power cut (test)")
 
 func TestInterruptedFirstBootResumes(t *testing.T) {
-	for _, step := range []string{StepStarted, StepIdentity, StepHostname, StepWiFi, StepSSH, StepEnrolled, StepErased} {
+	for _, step := range []string{StepStarted, StepIdentity, StepHostname, StepWiFi, StepEnrolled, StepErased} {
 		t.Run(step, func(t *testing.T) {
 			r := newRig(t)
 			f := r.file(r.token(time.Hour, 1))
@@ -349,7 +347,7 @@ func TestBadInput(t *testing.T) {
 			f.Fleet.Fingerprint = strings.Repeat("ab", 32)
 			data, _ := f.Marshal()
 			return data
-		}, "does not match the pinned fingerprint", ExitNeedsPerson, "not the one it was set up for"},
+		}, "does not match the provisioned fingerprint", ExitNeedsPerson, "not the one it was set up for"},
 		{"unreachable fleet", func(r *rig) []byte {
 			f := r.file(r.token(time.Hour, 1))
 			f.Fleet.URL = closedURL(r.t)
@@ -358,14 +356,14 @@ func TestBadInput(t *testing.T) {
 		}, "fleet server unreachable", ExitRetry, "cannot reach its fleet server"},
 		{"expired token", func(r *rig) []byte {
 			f := r.file(r.token(time.Hour, 1))
-			r.fleet.(*fakefleet.Fleet).SetNow(func() time.Time { return time.Now().Add(2 * time.Hour) })
+			r.fleet.Advance(2 * time.Hour)
 			data, _ := f.Marshal()
 			return data
 		}, "expired", ExitNeedsPerson, "has expired"},
 		{"unknown token", func(r *rig) []byte {
 			data, _ := r.file("ake_notatokenthisfleetmade").Marshal()
 			return data
-		}, "not known", ExitNeedsPerson, "does not know its enrolment token"},
+		}, "token_unknown", ExitNeedsPerson, "does not know its enrolment token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -430,5 +428,38 @@ func TestDirBoot(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("left temporary files: %v", entries)
+	}
+}
+
+// TestReprovision: a new first-boot file with a fresh token on an enrolled
+// kiosk (moved to another site) enrols it again.
+func TestReprovision(t *testing.T) {
+	r := newRig(t)
+	r.write(r.file(r.token(time.Hour, 1)))
+	first, err := r.run(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.admin.CreateSite(context.Background(), "north", "North Hub"); err != nil {
+		t.Fatal(err)
+	}
+	r.site = "north"
+	f := r.file(r.token(time.Hour, 1))
+	r.write(f)
+	second, err := r.run(nil)
+	if err != nil {
+		t.Fatalf("re-provisioned first boot: %v\n%s", err, r.logs)
+	}
+	if second.AlreadyDone || second.DeviceID == first.DeviceID || second.Site != "north" {
+		t.Errorf("second: %+v, first: %+v", second, first)
+	}
+	if second.Hostname != first.Hostname {
+		t.Errorf("hostname changed %q → %q: the device key should stay", first.Hostname, second.Hostname)
+	}
+	if _, err := os.Stat(filepath.Join(r.state, IdentityFile+".previous")); err != nil {
+		t.Errorf("old identity not kept: %v", err)
+	}
+	if r.imageHolds(f.Token) {
+		t.Error("the new token is still in the image")
 	}
 }

@@ -145,7 +145,7 @@ func Backoff(minD, maxD time.Duration, attempt int, resp *http.Response) time.Du
 			return min(d, maxD)
 		}
 	}
-	ceil := minD << min(attempt, 30)
+	ceil := minD << min(max(attempt, 0), 30)
 	if ceil <= 0 || ceil > maxD {
 		ceil = maxD
 	}

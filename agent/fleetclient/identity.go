@@ -24,6 +24,10 @@ type Identity struct {
 	// (hex) given at first boot (agent/firstboot writes this file too);
 	// "" when the config gives it.
 	FleetFingerprint string `json:"fleet_fingerprint,omitempty"`
+	// Hostname and EnrolledUnixMs are recorded by agent/firstboot; kept
+	// as they are when the agent rewrites the file.
+	Hostname       string `json:"hostname,omitempty"`
+	EnrolledUnixMs int64  `json:"enrolled_unix_ms,omitempty"`
 }
 
 // ErrNoIdentity means the device has not enrolled yet.

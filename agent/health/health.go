@@ -53,6 +53,7 @@ const (
 	CodeMemoryLow        = "memory_low"
 	CodeDiscovery        = "discovery_failed"
 	CodeSystemBus        = "system_bus"
+	CodeUpdate           = "update"
 )
 
 // Warning is one entry in the registry.
@@ -147,7 +148,7 @@ func (r *Registry) Wire() []api.Warning {
 }
 
 // MaxTextLen bounds a warning's text on the wire (the fleet refuses longer).
-const MaxTextLen = 500
+const MaxTextLen = api.MaxTextLen
 
 // Clip returns s without control characters, cut to at most n bytes on a
 // UTF-8 boundary, so error texts from the system fit the wire's rules.

@@ -368,6 +368,16 @@ func (l *Link) clientOrErr() (*bus.Client, error) {
 	return l.client, nil
 }
 
+// Status asks the kiosk for its status now (the updater's session check
+// and health gate).
+func (l *Link) Status(ctx context.Context) (bus.Status, error) {
+	c, err := l.clientOrErr()
+	if err != nil {
+		return bus.Status{}, err
+	}
+	return c.Status(ctx)
+}
+
 // EndSession asks the kiosk to end the current session.
 func (l *Link) EndSession(ctx context.Context, reason string) error {
 	c, err := l.clientOrErr()

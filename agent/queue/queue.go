@@ -28,6 +28,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -338,9 +339,18 @@ func (q *Queue) Remove(seqs ...uint64) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var firstErr error
+	// Removing the newest file on disk would take the last trace of the
+	// newest sequence number with it: record the number first, or keep that
+	// file (sending it again is harmless: the fleet stores reports by id).
+	keep := uint64(0)
+	if newest := q.newestOnDisk(); newest != 0 && slices.Contains(seqs, newest) {
+		if err := q.saveStateErr(); err != nil {
+			keep, firstErr = newest, err
+		}
+	}
 	for _, seq := range seqs {
 		i := q.index(seq)
-		if i < 0 {
+		if i < 0 || seq == keep {
 			continue
 		}
 		if name := q.entries[i].name; name != "" {
@@ -350,11 +360,17 @@ func (q *Queue) Remove(seqs ...uint64) error {
 		}
 		q.drop(i)
 	}
-	if len(q.entries) == 0 {
-		// The sequence must survive an empty queue.
-		q.saveState()
-	}
 	return firstErr
+}
+
+// newestOnDisk is the highest sequence number held in a file, or 0.
+func (q *Queue) newestOnDisk() uint64 {
+	for i := len(q.entries) - 1; i >= 0; i-- {
+		if q.entries[i].name != "" {
+			return q.entries[i].seq
+		}
+	}
+	return 0
 }
 
 // Stats returns the queue's counters.
@@ -444,10 +460,14 @@ func (q *Queue) trimMem() {
 // failure is kept as the last error: the counters are advisory and the
 // sequence is also recovered from the entries' names.
 func (q *Queue) saveState() {
-	b, _ := json.Marshal(state{LastSeq: q.lastSeq, Dropped: q.dropped, Corrupt: q.corrupt})
-	if err := writeFileAtomic(q.dir, stateFile, b); err != nil {
+	if err := q.saveStateErr(); err != nil {
 		q.lastErr = err
 	}
+}
+
+func (q *Queue) saveStateErr() error {
+	b, _ := json.Marshal(state{LastSeq: q.lastSeq, Dropped: q.dropped, Corrupt: q.corrupt})
+	return writeFileAtomic(q.dir, stateFile, b)
 }
 
 func writeFileAtomic(dir, name string, data []byte) error {

@@ -176,9 +176,27 @@ func TestSIGKILLMidWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	const kills = 60
-	confirmed := map[uint64]bool{}
-	var lastMax uint64
-	midWrite := 0 // kills that left a half-written temp file
+	confirmed := map[uint64]bool{} // pushes the child saw succeed and has not removed
+	var maxSeen uint64             // highest sequence number ever confirmed
+	midWrite := 0                  // kills that left a half-written temp file
+	read := func(line string) {
+		kind, num, _ := strings.Cut(strings.TrimSpace(line), " ")
+		seq, err := strconv.ParseUint(num, 10, 64)
+		if err != nil {
+			return
+		}
+		switch kind {
+		case "P":
+			confirmed[seq] = true
+			maxSeen = max(maxSeen, seq)
+		case "R", "r":
+			for s := range confirmed {
+				if s <= seq {
+					delete(confirmed, s)
+				}
+			}
+		}
+	}
 	for i := range kills {
 		cmd := exec.Command(exe, "-test.run=^TestHelperPusher$")
 		cmd.Env = append(os.Environ(), "QUEUE_HELPER_DIR="+dir)
@@ -190,20 +208,15 @@ func TestSIGKILLMidWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 		sc := bufio.NewScanner(out)
-		// Wait for the child to be pushing, then kill it at a random moment.
+		// Wait for the child to be busy, then kill it at a random moment.
 		want := 3 + rand.IntN(20)
 		for n := 0; n < want && sc.Scan(); n++ {
-			seq, err := strconv.ParseUint(strings.TrimSpace(sc.Text()), 10, 64)
-			if err == nil {
-				confirmed[seq] = true
-			}
+			read(sc.Text())
 		}
 		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		for sc.Scan() { // lines written before the kill still count
-			if seq, err := strconv.ParseUint(strings.TrimSpace(sc.Text()), 10, 64); err == nil {
-				confirmed[seq] = true
-			}
+			read(sc.Text())
 		}
 		cmd.Wait()
 		if des, _ := os.ReadDir(dir); true {
@@ -235,15 +248,22 @@ func TestSIGKILLMidWrite(t *testing.T) {
 				t.Fatalf("kill %d: entry %d holds %.20q", i, it.Seq, it.Data)
 			}
 		}
-		if prev < lastMax {
-			t.Fatalf("kill %d: newest seq went back from %d to %d", i, lastMax, prev)
-		}
-		lastMax = prev
 		for seq := range confirmed {
 			if !have[seq] {
-				t.Fatalf("kill %d: seq %d was confirmed written but is gone", i, seq)
+				t.Fatalf("kill %d: seq %d was confirmed written, never removed, but is gone", i, seq)
 			}
 		}
+		// The next number must be new even if the queue was emptied just
+		// before the kill: sequence numbers are never reused.
+		next, err := q.Push(time.Now(), func(seq uint64) ([]byte, error) { return []byte(fmt.Sprintf("report %d probe", seq)), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next <= maxSeen {
+			t.Fatalf("kill %d: next seq %d reuses a number already confirmed (max %d)", i, next, maxSeen)
+		}
+		maxSeen = next
+		q.Remove(next)
 		des, _ := os.ReadDir(dir)
 		for _, de := range des {
 			if strings.HasPrefix(de.Name(), tmpPrefix) {
@@ -251,13 +271,17 @@ func TestSIGKILLMidWrite(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d kills (%d caught mid-write), %d entries confirmed and intact", kills, midWrite, len(confirmed))
+	t.Logf("%d kills (%d caught mid-write), %d entries confirmed and intact at the end, max seq %d", kills, midWrite, len(confirmed), maxSeen)
 	if midWrite == 0 {
 		t.Errorf("no kill landed mid-write: the test proved nothing")
 	}
 }
 
-// TestHelperPusher is the child of TestSIGKILLMidWrite.
+// TestHelperPusher is the child of TestSIGKILLMidWrite. It pushes reports
+// and now and then removes everything queued (as after a send), so that
+// kills also land in removals and in the state file's rewrite. It prints
+// "P seq" after each push, "r seq" before removing up to seq and "R seq"
+// after.
 func TestHelperPusher(t *testing.T) {
 	dir := os.Getenv("QUEUE_HELPER_DIR")
 	if dir == "" {
@@ -269,7 +293,7 @@ func TestHelperPusher(t *testing.T) {
 		os.Exit(1)
 	}
 	body := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB widens the write window
-	for range 10000 {
+	for i := range 10000 {
 		seq, err := q.Push(time.Now(), func(seq uint64) ([]byte, error) {
 			return append([]byte(fmt.Sprintf("report %d ", seq)), body...), nil
 		})
@@ -277,7 +301,20 @@ func TestHelperPusher(t *testing.T) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		fmt.Println(seq)
+		fmt.Printf("P %d\n", seq)
+		if i%4 == 3 {
+			items := q.Peek(time.Now(), 1000, 1<<40)
+			var all []uint64
+			for _, it := range items {
+				all = append(all, it.Seq)
+			}
+			fmt.Printf("r %d\n", seq) // removing: these may vanish if killed now
+			if err := q.Remove(all...); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			fmt.Printf("R %d\n", seq)
+		}
 	}
 	os.Exit(0)
 }

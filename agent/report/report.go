@@ -56,8 +56,11 @@ type Options struct {
 	// enrolled yet, or not yet discovered): reports are queued meanwhile.
 	Fleet    func() Fleet
 	Commands Commands // nil: commands are ignored
-	Health   *health.Registry
-	Clock    clock.Clock // nil: the real clock
+	// Desired, when set, is told the fleet's desired state after each
+	// accepted batch (it must not block: start work in a goroutine).
+	Desired func(api.DesiredState)
+	Health  *health.Registry
+	Clock   clock.Clock // nil: the real clock
 
 	Interval   time.Duration // between reports; 0 means 30s
 	Jitter     time.Duration // up to this much extra per interval
@@ -80,11 +83,12 @@ type Reporter struct {
 	interval atomic.Int64
 	beat     atomic.Int64 // unix ns of the loop's last turn
 
-	mu        sync.Mutex
-	lastOK    time.Time
-	failures  int
-	sent      uint64 // reports the fleet accepted
-	batchSize int
+	mu           sync.Mutex
+	lastOK       time.Time
+	failingSince time.Time
+	failures     int
+	sent         uint64 // reports the fleet accepted
+	batchSize    int
 }
 
 // New returns a Reporter; call Run.
@@ -129,6 +133,22 @@ func (r *Reporter) Kick() {
 // LastBeat is when the loop last turned (for the systemd watchdog).
 func (r *Reporter) LastBeat() time.Time { return time.Unix(0, r.beat.Load()) }
 
+// FailingSince is when sending started failing (the first failure after
+// the last success), or the zero time while sends succeed.
+func (r *Reporter) FailingSince() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failingSince
+}
+
+// AcceptedSince reports whether the fleet accepted a batch at or after t
+// (the update's health gate).
+func (r *Reporter) AcceptedSince(t time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.lastOK.Before(t)
+}
+
 // Accepted is how many reports the fleet has accepted since start.
 func (r *Reporter) Accepted() uint64 {
 	r.mu.Lock()
@@ -159,6 +179,9 @@ func (r *Reporter) Run(ctx context.Context) error {
 			nextSend = never
 			if f := r.o.Fleet(); f != nil && (r.o.Queue.Len() > 0 || r.pendingAcks()) {
 				res := r.sendOnce(ctx, f)
+				if ctx.Err() != nil {
+					return nil
+				}
 				now = clk.Now()
 				switch {
 				case res.err != nil:
@@ -234,6 +257,13 @@ func (r *Reporter) queueReport(ctx context.Context, now time.Time) {
 	rep.Health.QueueDepth = st.Len
 	rep.ID = newID()
 	rep.CreatedUnixMs = now.UnixMilli()
+	// The fleet refuses a report that breaks the wire's rules, so check it
+	// here, where the cause can still be seen and the rest kept.
+	if err := (&api.ReportBatch{Capability: api.CapabilityVersion, Reports: []api.Report{rep}}).Validate(); err != nil {
+		r.o.Log.WithError(err).Error("report breaks the wire's rules; sending it without receipts and warnings")
+		rep.Receipts = nil
+		rep.Warnings = []api.Warning{{Code: "report_invalid", Severity: "warning", Text: health.Clip(err.Error(), api.MaxTextLen)}}
+	}
 	_, err := r.o.Queue.Push(now, func(seq uint64) ([]byte, error) {
 		rep.Seq = seq
 		return json.Marshal(rep)
@@ -266,8 +296,8 @@ type sendResult struct {
 }
 
 // sendOnce sends one batch: the oldest queued reports and the pending acks.
-func (r *Reporter) sendOnce(ctx context.Context, f Fleet) (res sendResult) {
-	ctx, cancel := context.WithTimeout(ctx, r.o.SendTimeout)
+func (r *Reporter) sendOnce(parent context.Context, f Fleet) (res sendResult) {
+	ctx, cancel := context.WithTimeout(parent, r.o.SendTimeout)
 	defer cancel()
 	now := r.o.Clock.Now()
 	r.mu.Lock()
@@ -298,6 +328,9 @@ func (r *Reporter) sendOnce(ctx context.Context, f Fleet) (res sendResult) {
 	}
 	resp, err := f.Report(ctx, batch)
 	if err != nil {
+		if parent.Err() != nil {
+			return sendResult{err: err} // stopping: not the fleet's fault
+		}
 		return r.failed(err, batch)
 	}
 	var done []uint64
@@ -317,6 +350,7 @@ func (r *Reporter) sendOnce(ctx context.Context, f Fleet) (res sendResult) {
 	}
 	r.mu.Lock()
 	r.failures = 0
+	r.failingSince = time.Time{}
 	r.lastOK = now
 	r.sent += uint64(len(done))
 	r.batchSize = min(r.batchSize*2, api.MaxReportsPerBatch)
@@ -326,6 +360,9 @@ func (r *Reporter) sendOnce(ctx context.Context, f Fleet) (res sendResult) {
 	if d := resp.ReportInterval(0); d > 0 && d != time.Duration(r.interval.Load()) {
 		r.o.Log.WithField("interval", d).Info("fleet changed the report interval")
 		r.interval.Store(int64(d))
+	}
+	if r.o.Desired != nil {
+		r.o.Desired(resp.Desired)
 	}
 	if r.o.Commands != nil && len(resp.Commands) > 0 {
 		res.newCommands = r.o.Commands.Run(ctx, resp.Commands) > 0
@@ -339,6 +376,9 @@ func (r *Reporter) failed(err error, batch api.ReportBatch) sendResult {
 	var se *fleetclient.StatusError
 	r.mu.Lock()
 	r.failures++
+	if r.failures == 1 {
+		r.failingSince = r.o.Clock.Now()
+	}
 	n := r.failures
 	since := r.lastOK
 	if errors.As(err, &se) {

@@ -283,3 +283,24 @@ func TestDiskFullIsReported(t *testing.T) {
 		t.Errorf("fleet has %d reports", n)
 	}
 }
+
+// TestInvalidSnapshotStillReported: a snapshot that breaks the wire's
+// rules is sent stripped, with a warning saying why, rather than being
+// refused by the fleet.
+func TestInvalidSnapshotStillReported(t *testing.T) {
+	r := newRig(t)
+	c, _ := fleetclient.New(fleetclient.Options{BaseURL: r.fleet.URL, BackoffMin: time.Millisecond})
+	c.SetCredential("dev1.secret")
+	r.rep = report.New(report.Options{
+		Queue: r.q, Clock: r.clk, Interval: 30 * time.Second, Health: r.reg,
+		Snapshot: func(context.Context) api.Report {
+			return api.Report{Warnings: []api.Warning{{Code: "not an identifier", Severity: "warning"}}}
+		},
+		Fleet: func() report.Fleet { return c },
+	})
+	r.run(t, func() bool { return len(r.fleet.Reports()) > 0 })
+	w := r.fleet.Reports()[0].Warnings
+	if len(w) != 1 || w[0].Code != "report_invalid" || !strings.Contains(w[0].Text, "warnings[0].code") {
+		t.Errorf("warnings = %+v", w)
+	}
+}

@@ -42,9 +42,13 @@ func TestFaultChild(t *testing.T) {
 	}
 	hc := retryablehttp.NewClient()
 	hc.RetryMax, hc.RetryWaitMin, hc.RetryWaitMax, hc.Logger = 2, 10*time.Millisecond, 50*time.Millisecond, nil
-	u, err := New(Config{Dir: os.Getenv("FAULT_DIR"), RepoURL: os.Getenv("FAULT_URL"), TrustedRoot: root, Arch: "amd64", HTTP: hc,
+	cfg := Config{Dir: os.Getenv("FAULT_DIR"), RepoURL: os.Getenv("FAULT_URL"), TrustedRoot: root, Arch: "amd64", HTTP: hc,
 		Units: &fakeUnits{}, Poll: 10 * time.Millisecond, RetryWait: 5 * time.Millisecond, HealthTimeout: 10 * time.Second,
-		NoDelta: os.Getenv("FAULT_NODELTA") == "1"})
+		NoDelta: os.Getenv("FAULT_NODELTA") == "1"}
+	if os.Getenv("FAULT_UNHEALTHY") == "1" {
+		cfg.Gate, cfg.HealthTimeout = failingGate{}, 100*time.Millisecond
+	}
+	u, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +79,7 @@ func TestFaultChild(t *testing.T) {
 	out, _ := json.Marshal(res)
 	fmt.Fprintf(points, "result %s\n", out)
 	if err != nil {
-		t.Fatal(err)
+		t.Logf("apply: %v", err) // the parent checks the outcome
 	}
 }
 
@@ -140,13 +144,20 @@ func TestFaultInjection(t *testing.T) {
 
 	// Baseline: record every hook point of an uninterrupted update, with
 	// and without the delta.
-	baseline := map[bool][]string{}
-	baseDur := map[bool]time.Duration{}
-	for _, noDelta := range []bool{false, true} {
+	// Modes: the delta, the full bundle, and a release that fails its
+	// health gate (the update is abandoned by rolling back).
+	modeEnv := map[string][]string{
+		"delta":     {"FAULT_NODELTA=0"},
+		"full":      {"FAULT_NODELTA=1"},
+		"unhealthy": {"FAULT_NODELTA=1", "FAULT_UNHEALTHY=1"},
+	}
+	baseline := map[string][]string{}
+	baseDur := map[string]time.Duration{}
+	for noDelta := range modeEnv {
 		r := &faultRun{env: env, dir: filepath.Join(t.TempDir(), "base"), pts: filepath.Join(t.TempDir(), "points")}
 		copyTree(t, f.dir, r.dir)
 		start := time.Now()
-		cmd := r.child(t, "FAULT_RECORD=1", "FAULT_NODELTA="+boolEnv(noDelta))
+		cmd := r.child(t, append(modeEnv[noDelta], "FAULT_RECORD=1")...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("baseline child: %v\n%s", err, out)
 		}
@@ -157,21 +168,24 @@ func TestFaultInjection(t *testing.T) {
 				baseline[noDelta] = append(baseline[noDelta], l)
 			}
 		}
-		if got := running(t, r.dir); got != "1.1.0" {
-			t.Fatalf("baseline ended on %s", got)
+		if got, want := running(t, r.dir), finalVersion(noDelta); got != want {
+			t.Fatalf("baseline %s ended on %s, want %s", noDelta, got, want)
 		}
 	}
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	phases := []string{"download", "verify", "unpack", "switch"}
 	killedIn := map[string]int{}
-	var resumed, resumeSaved, notKilled int
+	var resumed, resumeSaved, notKilled, abandoned int
 	for i := range runs {
-		noDelta := i%2 == 0
+		noDelta := []string{"full", "delta"}[i%2]
+		if i%10 == 7 {
+			noDelta = "unhealthy"
+		}
 		r := &faultRun{env: env, dir: filepath.Join(t.TempDir(), "dev"), pts: filepath.Join(t.TempDir(), "points")}
 		copyTree(t, f.dir, r.dir)
 		f.srv.Reset()
-		cmd := r.child(t, "FAULT_NODELTA="+boolEnv(noDelta))
+		cmd := r.child(t, modeEnv[noDelta]...)
 		async := i%5 == 4
 		if async {
 			// The parent kills the child after a random delay.
@@ -184,6 +198,9 @@ func TestFaultInjection(t *testing.T) {
 		} else {
 			// The child kills itself at a random hook of a random phase.
 			want := phases[i/2%len(phases)]
+			if noDelta == "unhealthy" {
+				want = "switch" // switch, restarts, gate, rollback
+			}
 			var cands []int
 			for j, p := range baseline[noDelta] {
 				if phaseOf(p) == want {
@@ -231,16 +248,23 @@ func TestFaultInjection(t *testing.T) {
 		f.srv.Reset()
 
 		// Restart: the update completes.
-		out, err := r.child(t, "FAULT_NODELTA="+boolEnv(noDelta)).CombinedOutput()
+		out, err := r.child(t, modeEnv[noDelta]...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("run %d (killed in %s): restarted child failed: %v\n%s", i, phase, err, out)
 		}
-		if got := running(t, r.dir); got != "1.1.0" {
-			t.Fatalf("run %d: running %s after restart, want 1.1.0", i, got)
+		if got, want := running(t, r.dir), finalVersion(noDelta); got != want {
+			t.Fatalf("run %d (%s, killed in %s): running %s after restart, want %s", i, noDelta, phase, got, want)
 		}
 		u := f.updaterAt(t, r.dir)
-		if u.st.Phase != phaseIdle || u.Last() == nil || u.Last().Outcome != OutcomeInstalled {
+		if u.st.Phase != phaseIdle || u.Last() == nil {
 			t.Errorf("run %d: state after restart: phase %q, last %+v", i, u.st.Phase, u.Last())
+		} else if noDelta == "unhealthy" {
+			if !u.Failed("1.1.0") || (u.Last().Outcome != OutcomeRolledBack && u.Last().Reason != ReasonFailedBefore) {
+				t.Errorf("run %d: unhealthy release not abandoned cleanly: last %+v", i, u.Last())
+			}
+			abandoned++
+		} else if u.Last().Outcome != OutcomeInstalled {
+			t.Errorf("run %d: last %+v, want installed", i, u.Last())
 		}
 		for _, d := range []string{stagingDir, downloadsDir} {
 			if entries, _ := os.ReadDir(filepath.Join(r.dir, d)); len(entries) != 0 {
@@ -271,17 +295,18 @@ func TestFaultInjection(t *testing.T) {
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s=%d", k, killedIn[k]))
 	}
-	t.Logf("%d runs; SIGKILLed in: %s; downloads resumed mid-file: %d (%d bytes not fetched again)", runs, strings.Join(parts, " "), resumed, resumeSaved)
+	t.Logf("%d runs; SIGKILLed in: %s; unhealthy releases rolled back after the kill: %d; downloads resumed mid-file: %d (%d bytes not fetched again)",
+		runs, strings.Join(parts, " "), abandoned, resumed, resumeSaved)
 	if notKilled > runs/4 {
 		t.Errorf("%d of %d runs were never killed", notKilled, runs)
 	}
 }
 
-func boolEnv(b bool) string {
-	if b {
-		return "1"
+func finalVersion(mode string) string {
+	if mode == "unhealthy" {
+		return "1.0.0"
 	}
-	return "0"
+	return "1.1.0"
 }
 
 func lastPhase(points string) string {

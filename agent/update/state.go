@@ -29,6 +29,10 @@ type state struct {
 	SwitchedUnixMs int64 `json:"switched_unix_ms,omitempty"`
 	// Restarted is true once the units were restarted on To.
 	Restarted bool `json:"restarted,omitempty"`
+	// RestartIndex counts the units whose restart has begun (a unit is
+	// never restarted twice for one switch or rollback, even when the
+	// agent restarting its own unit ends the process mid-call).
+	RestartIndex int `json:"restart_index,omitempty"`
 	// RollbackReason and RollbackDetail say why a rollback is under way.
 	RollbackReason Reason `json:"rollback_reason,omitempty"`
 	RollbackDetail string `json:"rollback_detail,omitempty"`
@@ -57,7 +61,22 @@ func (u *Updater) loadState() error {
 		st = state{}
 	}
 	u.st = st
+	u.publish()
 	return nil
+}
+
+func (u *Updater) publish() {
+	u.pub.Lock()
+	defer u.pub.Unlock()
+	u.pubLast = nil
+	if u.st.Last != nil {
+		r := *u.st.Last
+		u.pubLast = &r
+	}
+	u.pubFailed = make(map[string]Reason, len(u.st.Failed))
+	for k, v := range u.st.Failed {
+		u.pubFailed[k] = v
+	}
 }
 
 func (u *Updater) saveState() error {
@@ -68,6 +87,7 @@ func (u *Updater) saveState() error {
 	if err := writeFileAtomic(u.statePath(), data, 0o644); err != nil {
 		return fmt.Errorf("save update state: %w", err)
 	}
+	u.publish()
 	return nil
 }
 

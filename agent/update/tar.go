@@ -167,8 +167,8 @@ func (h hookWriter) Write(p []byte) (int, error) {
 // Images use it to lay down the first release; it refuses when a release is
 // already current.
 func (u *Updater) InstallFile(ctx context.Context, bundlePath string) (string, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.run.Lock()
+	defer u.run.Unlock()
 	if cur, err := u.Current(); err != nil || cur != "" {
 		return "", fmt.Errorf("install %s: a release is already current (%q, %v)", bundlePath, cur, err)
 	}

@@ -173,8 +173,14 @@ type Updater struct {
 	http *retryablehttp.Client
 	log  logrus.FieldLogger
 
-	mu sync.Mutex
-	st state
+	run sync.Mutex // one Apply, Recover or InstallFile at a time; guards st
+	st  state
+
+	// pub is what Last and Failed read, published at every state save so
+	// the agent's report never waits for an update in progress.
+	pub       sync.Mutex
+	pubLast   *Result
+	pubFailed map[string]Reason
 
 	resumedFrom int64
 	// testHook is called at fine-grained points (fault-injection tests).
@@ -253,20 +259,20 @@ func (u *Updater) Current() (string, error) {
 
 // Last returns the outcome of the most recent update (nil if none).
 func (u *Updater) Last() *Result {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.st.Last == nil {
+	u.pub.Lock()
+	defer u.pub.Unlock()
+	if u.pubLast == nil {
 		return nil
 	}
-	r := *u.st.Last
+	r := *u.pubLast
 	return &r
 }
 
 // Failed reports whether version failed its health gate here before.
 func (u *Updater) Failed(version string) bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	_, ok := u.st.Failed[version]
+	u.pub.Lock()
+	defer u.pub.Unlock()
+	_, ok := u.pubFailed[version]
 	return ok
 }
 
@@ -294,8 +300,8 @@ func (u *Updater) installedCustom(v string) (release.Custom, error) {
 // the same Reason. A refused or abandoned update leaves the running
 // release untouched.
 func (u *Updater) Apply(ctx context.Context, version string) (Result, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.run.Lock()
+	defer u.run.Unlock()
 	u.resumedFrom = 0
 	res := Result{Version: version}
 	err := u.apply(ctx, version, &res)
@@ -331,7 +337,12 @@ func (u *Updater) apply(ctx context.Context, version string, res *Result) error 
 		return failf(ReasonNotFound, "%q is not a release version", version)
 	}
 	if err := u.recover(ctx); err != nil {
-		return err
+		if r := ReasonOf(err); r == ReasonCancelled || r == ReasonLocal {
+			return err
+		}
+		// An interrupted update was rolled back: that is recorded in
+		// Last (and was returned by Recover); go on with this one.
+		u.log.WithError(err).Warn("recovered an interrupted update")
 	}
 	cur, err := u.Current()
 	if err != nil {
@@ -497,7 +508,7 @@ func (u *Updater) sessionActive(ctx context.Context) bool {
 // switchTo points current at to, recording the switch first.
 func (u *Updater) switchTo(from, to string) error {
 	u.phase(PhaseSwitch)
-	u.st.Phase, u.st.From, u.st.To, u.st.Restarted, u.st.SwitchedUnixMs = phaseSwitching, from, to, false, 0
+	u.st.Phase, u.st.From, u.st.To, u.st.Restarted, u.st.SwitchedUnixMs, u.st.RestartIndex = phaseSwitching, from, to, false, 0, 0
 	if err := u.saveState(); err != nil {
 		return fail(ReasonLocal, err)
 	}
@@ -529,6 +540,11 @@ func (u *Updater) finish(ctx context.Context, res *Result) error {
 			return err
 		}
 		if err := u.restartUnits(ctx, to); err != nil {
+			if ctx.Err() != nil {
+				// Stopping, e.g. because the agent's own unit restarts:
+				// the next process resumes from the saved state.
+				return fail(ReasonCancelled, err)
+			}
 			return u.rollback(ctx, res, ReasonUnits, err.Error())
 		}
 		u.st.Restarted = true
@@ -564,7 +580,7 @@ func (u *Updater) finish(ctx context.Context, res *Result) error {
 		}
 	}
 	u.phase(PhaseCommit)
-	u.st.Phase, u.st.Restarted, u.st.SwitchedUnixMs = phaseIdle, false, 0
+	u.st.Phase, u.st.Restarted, u.st.SwitchedUnixMs, u.st.RestartIndex = phaseIdle, false, 0, 0
 	res.Outcome, res.From = OutcomeInstalled, from
 	if err := u.saveState(); err != nil {
 		return fail(ReasonLocal, err)
@@ -588,7 +604,17 @@ func (u *Updater) restartUnits(ctx context.Context, version string) error {
 			return fmt.Errorf("daemon-reload: %w", err)
 		}
 	}
-	for _, unit := range m.Units {
+	for i, unit := range m.Units {
+		if i < u.st.RestartIndex {
+			continue // begun before a crash (or before the agent restarted itself)
+		}
+		// Record the restart before making it: restarting the agent's own
+		// unit ends this process, and the next one must not restart
+		// everything again.
+		u.st.RestartIndex = i + 1
+		if err := u.saveState(); err != nil {
+			return err
+		}
 		u.hook("restart:unit")
 		if err := u.cfg.Units.RestartUnit(ctx, unit); err != nil {
 			return fmt.Errorf("restart %s: %w", unit, err)
@@ -602,7 +628,7 @@ func (u *Updater) restartUnits(ctx context.Context, version string) error {
 func (u *Updater) rollback(ctx context.Context, res *Result, why Reason, detail string) error {
 	u.phase(PhaseRollback)
 	if u.st.Phase != phaseRollingBack {
-		u.st.Phase, u.st.RollbackReason, u.st.RollbackDetail = phaseRollingBack, why, detail
+		u.st.Phase, u.st.RollbackReason, u.st.RollbackDetail, u.st.RestartIndex = phaseRollingBack, why, detail, 0
 		if err := u.saveState(); err != nil {
 			return fail(ReasonLocal, err)
 		}
@@ -625,7 +651,7 @@ func (u *Updater) rollback(ctx context.Context, res *Result, why Reason, detail 
 	}
 	u.st.Failed[to] = why
 	reason, detail := u.st.RollbackReason, u.st.RollbackDetail
-	u.st.Phase, u.st.Restarted, u.st.SwitchedUnixMs, u.st.RollbackReason, u.st.RollbackDetail = phaseIdle, false, 0, "", ""
+	u.st.Phase, u.st.Restarted, u.st.SwitchedUnixMs, u.st.RollbackReason, u.st.RollbackDetail, u.st.RestartIndex = phaseIdle, false, 0, "", "", 0
 	res.Outcome, res.From, res.Version = OutcomeRolledBack, from, to
 	if err := u.saveState(); err != nil {
 		return fail(ReasonLocal, err)
@@ -639,8 +665,8 @@ func (u *Updater) rollback(ctx context.Context, res *Result, why Reason, detail 
 // partial unpacks are removed. Download part files stay to be resumed.
 // The agent calls it once at start, before reporting; Apply calls it too.
 func (u *Updater) Recover(ctx context.Context) (*Result, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.run.Lock()
+	defer u.run.Unlock()
 	before := u.st.Last
 	err := u.recover(ctx)
 	if u.st.Last != before && u.st.Last != nil {

@@ -373,9 +373,20 @@ func TestWaitsForSessionToEnd(t *testing.T) {
 	f.repo.Add(t, "1.2.0", "amd64", releasetest.Files("1.2.0", 100, 3))
 	busy := &sessionKiosk{state: bus.StateInSession, asked: -1 << 30}
 	u2 := f.updater(t, func(c *Config) { c.Kiosk = busy })
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
+	lastAnswered := make(chan time.Duration, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond) // the update is waiting for the session
+		start := time.Now()
+		u2.Last()
+		u2.Failed("1.2.0")
+		lastAnswered <- time.Since(start)
+	}()
 	res, err := u2.Apply(ctx, "1.2.0")
+	if d := <-lastAnswered; d > 100*time.Millisecond {
+		t.Errorf("Last() took %s while an update waited: the report would stall", d)
+	}
 	if ReasonOf(err) != ReasonCancelled || res.Outcome != OutcomeAbandoned {
 		t.Errorf("cancelled wait: %+v, %v", res, err)
 	}
@@ -456,5 +467,86 @@ func TestWindow(t *testing.T) {
 	}
 	if !(Window{}).Contains(at(12, 0)) {
 		t.Error("zero window is not always open")
+	}
+}
+
+// selfRestartUnits stands in for systemd restarting the agent's own unit:
+// the call never returns normally, the process is stopped.
+type selfRestartUnits struct {
+	fakeUnits
+	cancel context.CancelFunc
+}
+
+func (s *selfRestartUnits) RestartUnit(ctx context.Context, unit string) error {
+	s.fakeUnits.RestartUnit(ctx, unit)
+	if unit == "accesskiosk-agent.service" && s.cancel != nil {
+		s.cancel()
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+func TestAgentRestartingItselfResumesWithoutRestartLoop(t *testing.T) {
+	f := newFixture(t, release.Options{})
+	f.seed(t, "1.0.0")
+	ctx, cancel := context.WithCancel(context.Background())
+	units := &selfRestartUnits{cancel: cancel}
+	u := f.updater(t, func(c *Config) { c.Units = units })
+	if _, err := u.Apply(ctx, "1.1.0"); ReasonOf(err) != ReasonCancelled {
+		t.Fatalf("apply while the agent restarts itself: %v, want cancelled", err)
+	}
+	if got := running(t, f.dir); got != "1.1.0" {
+		t.Fatalf("running %s, want the switched 1.1.0", got)
+	}
+	// The new agent process.
+	u2 := f.updater(t, func(c *Config) { c.Units = units })
+	res, err := u2.Recover(context.Background())
+	if err != nil || res == nil || res.Outcome != OutcomeInstalled {
+		t.Fatalf("recover: %+v, %v; want installed", res, err)
+	}
+	if got, want := strings.Join(units.restarts, ","), "accesskiosk-kiosk.service,accesskiosk-agent.service"; got != want {
+		t.Errorf("restarts %s, want each unit once: %s", got, want)
+	}
+}
+
+func TestRunnerAppliesWhatTheFleetWants(t *testing.T) {
+	f := newFixture(t, release.Options{})
+	f.seed(t, "1.0.0")
+	u := f.updater(t, nil)
+	r := NewRunner(u)
+	r.MinBackoff, r.MaxBackoff = 20*time.Millisecond, 50*time.Millisecond
+	results := make(chan Result, 10)
+	r.OnResult = func(res Result) { results <- res }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	// A refused version first (no such release), then a good one.
+	r.Want("9.9.9")
+	if res := <-results; res.Reason != ReasonNotFound {
+		t.Errorf("first result %+v, want not_found", res)
+	}
+	r.Want("1.1.0")
+	deadline := time.After(30 * time.Second)
+	for installed := false; !installed; {
+		select {
+		case res := <-results:
+			switch {
+			case res.Version == "9.9.9": // a retry that raced the new Want
+			case res.Outcome != OutcomeInstalled || res.Version != "1.1.0":
+				t.Fatalf("result %+v, want 1.1.0 installed", res)
+			default:
+				installed = true
+			}
+		case <-deadline:
+			t.Fatal("runner did not install the wanted release")
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v", err)
+	}
+	if got := running(t, f.dir); got != "1.1.0" {
+		t.Errorf("running %s", got)
 	}
 }

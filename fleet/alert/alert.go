@@ -70,7 +70,7 @@ func (r Rules) Evaluate(d store.Device, wipeFailures int, now time.Time) []Findi
 	}
 	if d.LastSeenUnixMs > 0 {
 		if gone := now.Sub(time.UnixMilli(d.LastSeenUnixMs)); gone >= r.OfflineAfter {
-			out = append(out, Finding{Offline, fmt.Sprintf("no report for %s", gone.Round(time.Minute))})
+			out = append(out, Finding{Offline, "no report for " + since(gone)})
 		}
 	}
 	warn := map[string]bool{}
@@ -104,6 +104,16 @@ func (r Rules) Evaluate(d store.Device, wipeFailures int, now time.Time) []Findi
 		out = append(out, Finding{WipeFailed, "the agent reports a failed wipe"})
 	}
 	return out
+}
+
+func since(d time.Duration) string {
+	switch {
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
 }
 
 // Event is the JSON body POSTed to the webhook.

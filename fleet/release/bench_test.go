@@ -119,13 +119,27 @@ func BenchmarkDeltaRealBuilds(b *testing.B) {
 		measureDelta(b, buildTree(b, root, prog, "1.0.0"), buildTree(b, root, prog, "1.0.1"))
 	})
 	b.Run("commits/"+filepath.Base(prog), func(b *testing.B) {
+		// The project's packages the program is built from: the two newest
+		// commits that changed one of them make two consecutive builds
+		// that really differ.
+		cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", "./"+prog)
+		cmd.Dir = root
+		depOut, err := cmd.Output()
+		if err != nil {
+			b.Skip("go list -deps:", err)
+		}
+		var paths []string
+		for _, d := range strings.Fields(string(depOut)) {
+			if rel, err := filepath.Rel(root, d); err == nil && !strings.HasPrefix(rel, "..") {
+				paths = append(paths, ":(glob)"+filepath.ToSlash(rel)+"/*.go") // the package's own files, not its subpackages
+			}
+		}
+		out, _ := exec.Command("git", append([]string{"-C", root, "log", "-n", "40", "--format=%H", "--"}, paths...)...).Output()
 		folder := strings.SplitN(prog, "/", 2)[0]
-		// The newest commits of the history that hold the program and
-		// changed something in the project (merges included).
-		out, _ := exec.Command("git", "-C", root, "log", "-n", "40", "--format=%H", "--", folder, "go.mod", "confile", "applog", "version", "fleet/api").Output()
 		var commits []string
 		for _, c := range strings.Fields(string(out)) {
-			if exec.Command("git", "-C", root, "cat-file", "-e", c+":"+prog+"/").Run() == nil {
+			files, _ := exec.Command("git", "-C", root, "ls-tree", "--name-only", c, prog+"/").Output()
+			if strings.Contains(string(files), ".go\n") {
 				commits = append(commits, c)
 			}
 			if len(commits) == 2 {

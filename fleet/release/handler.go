@@ -77,3 +77,7 @@ func (r *Repo) serveFile(w http.ResponseWriter, req *http.Request, name, etag st
 	}
 	http.ServeContent(w, req, "", st.ModTime(), f)
 }
+
+// URLPath is where the fleet server mounts Handler: devices use
+// FLEET_URL + URLPath as their repository URL.
+const URLPath = "/release"

@@ -192,11 +192,15 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 	s.metrics.reports.Add(float64(res.New))
 	s.metrics.duplicates.Add(float64(len(res.Accepted) - res.New))
 	s.metrics.acks.Add(float64(len(b.Acks)))
-	writeJSON(w, http.StatusOK, api.ReportResponse{
+	resp := api.ReportResponse{
 		Capability: api.CapabilityVersion,
 		Accepted:   res.Accepted,
 		Commands:   res.Commands,
-	})
+	}
+	if s.cfg.DesiredRelease != nil && len(b.Reports) > 0 {
+		resp.Desired.Release = s.cfg.DesiredRelease(dev.ID, dev.Site, b.Reports[len(b.Reports)-1].Health.AgentVersion)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // authCache keeps devices' credential hashes for a short while, so a report

@@ -111,10 +111,6 @@ func (m *metrics) instrument(_ *http.ServeMux, h http.Handler) http.Handler {
 	})
 }
 
-// OnlineWindow is how recently a device must have reported to count as
-// online in metrics and on the console.
-const OnlineWindow = 3 * time.Minute
-
 var devicesDesc = prometheus.NewDesc("fleet_devices", "Enrolled devices by site and state (online, offline, never_reported, in_session).",
 	[]string{"site", "state"}, nil)
 
@@ -125,7 +121,7 @@ func (c *deviceCollector) Describe(ch chan<- *prometheus.Desc) { ch <- devicesDe
 func (c *deviceCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	counts, err := c.st.DeviceStates(ctx, time.Now().Add(-OnlineWindow))
+	counts, err := c.st.DeviceStates(ctx, time.Now().Add(-store.OnlineWindow))
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(devicesDesc, err)
 		return

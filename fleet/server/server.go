@@ -21,6 +21,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/store"
 )
 
@@ -42,6 +43,13 @@ type Config struct {
 	IngestWorkers int
 	// Console, when set, serves everything outside /api/, /healthz and /metrics.
 	Console http.Handler
+	// Release, when set, serves the signed release repository (TUF
+	// metadata and bundles, fleet/release Repo.Handler) under /release/.
+	Release http.Handler
+	// DesiredRelease, when set, gives each report answer the release the
+	// device should run ("" for no change), from its id, site and the
+	// agent version it reported (fleet/release rollouts).
+	DesiredRelease func(deviceID, site, running string) string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -109,6 +117,9 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such API endpoint or method: "+r.Method+" "+r.URL.Path)
 	})
+	if cfg.Release != nil {
+		mux.Handle(release.URLPath+"/", http.StripPrefix(release.URLPath, cfg.Release))
+	}
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
 	if cfg.Console != nil {

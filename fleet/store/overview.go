@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// OnlineWindow is how recently a device must have reported to count as
+// online, in metrics and on the console (a few report intervals).
+const OnlineWindow = 3 * time.Minute
+
 // SiteCounts counts a site's devices by state.
 type SiteCounts struct {
 	Site      string

@@ -6,36 +6,42 @@ set -euo pipefail
 root=${1:?ROOT}
 target=${2:?TARGET}
 here=$(cd "$(dirname "$0")" && pwd)
-in() { chroot "$root" "$@"; }
+inroot() { chroot "$root" "$@"; }
+
+# Undo rootfs.sh's diversion of update-initramfs (the initramfs is built once, below).
+if [ -L "$root/usr/sbin/update-initramfs" ]; then
+	rm -f "$root/usr/sbin/update-initramfs"
+	inroot dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
+fi
 
 # Our packages (when built): installed with apt so their dependencies come
 # from Debian; held so that only the agent's signed updates change them.
 shopt -s nullglob
 debs=("$root"/tmp/accesskiosk-debs/*.deb)
 if [ ${#debs[@]} -gt 0 ]; then
-	in env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	inroot env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		"${debs[@]/#$root//}"
-	for d in "${debs[@]}"; do in apt-mark hold "$(dpkg-deb -f "$d" Package)"; done
+	for d in "${debs[@]}"; do inroot apt-mark hold "$(dpkg-deb -f "$d" Package)"; done
 fi
 rm -rf "$root/tmp/accesskiosk-debs"
 
 # Users: no passwords anywhere; root locked (SSH with a provisioned key only).
-in usermod -p '!' root
-in systemd-sysusers
+inroot usermod -p '!' root
+inroot systemd-sysusers
 
 # Units: the kiosk's graphical session, the agent, first boot, firewall,
 # clock, network; apt's own timers off (see apt.conf.d/52accesskiosk).
-in systemctl set-default graphical.target
+inroot systemctl set-default graphical.target
 enable=(accesskiosk-bootconfig.service accesskiosk-firstboot.service accesskiosk-upgrade.timer
 	nftables.service systemd-timesyncd.service NetworkManager.service ssh.service)
 for u in accesskiosk-kiosk.service accesskiosk-agent.service; do
 	[ -f "$root/usr/lib/systemd/system/$u" ] && enable+=("$u")
 done
-in systemctl enable "${enable[@]}"
-in systemctl disable apt-daily.timer apt-daily-upgrade.timer 2>/dev/null || true
+inroot systemctl enable "${enable[@]}"
+inroot systemctl disable apt-daily.timer apt-daily-upgrade.timer 2>/dev/null || true
 # tty1 belongs to the kiosk; no login prompt on any console (there is no
 # password to log in with anyway): logind makes no spare VTs either.
-in systemctl mask getty@tty1.service
+inroot systemctl mask getty@tty1.service
 
 # No secrets baked into the image: SSH host keys and the machine id are made
 # on the device (host keys on the persistent partition).
@@ -56,6 +62,15 @@ if [ -x "$(dirname "$here")/$target/customize.sh" ]; then
 	"$(dirname "$here")/$target/customize.sh" "$root"
 fi
 
-in update-initramfs -u -k all
-in apt-get clean
+# One initramfs per installed kernel, with the overlay script in it; then
+# the /boot/vmlinuz and /boot/initrd.img links point at the newest.
+for modules in "$root"/lib/modules/*; do
+	v=$(basename "$modules")
+	if [ -e "$root/boot/initrd.img-$v" ]; then inroot update-initramfs -u -k "$v"; else inroot update-initramfs -c -k "$v"; fi
+	inroot lsinitramfs "/boot/initrd.img-$v" | grep 'init-bottom/accesskiosk-overlay' >/dev/null ||
+		{ echo "customize: initrd.img-$v lacks the overlay script" >&2; exit 1; }
+done
+inroot linux-update-symlinks install "$(basename "$(ls -d "$root"/lib/modules/* | sort -V | tail -n1)")" \
+	"/boot/vmlinuz-$(basename "$(ls -d "$root"/lib/modules/* | sort -V | tail -n1)")" 2>/dev/null || true
+inroot apt-get clean
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin

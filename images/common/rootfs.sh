@@ -36,7 +36,12 @@ for p in kiosk agent; do
 	if [ -n "$f" ]; then ours+=("$f"); else echo "rootfs: no accesskiosk-$p for $arch in ${debs:-out/deb}: the image will lack it" >&2; fi
 done
 
-hooks=(--customize-hook="sync-in $here/rootfs /")
+# update-initramfs would run once for every package that triggers it (the
+# kernel, udev, kmod, busybox, microcode, ...), minutes each: divert it to
+# true while packages install; customize.sh restores it and builds the
+# initramfs once, with the image's overlay script in it.
+hooks=(--essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs && ln -sf /bin/true "$1/usr/sbin/update-initramfs"')
+hooks+=(--customize-hook="sync-in $here/rootfs /")
 if [ -d "$images/$target/rootfs" ]; then
 	hooks+=(--customize-hook="sync-in $images/$target/rootfs /")
 fi

@@ -23,7 +23,9 @@ if [ "$(dpkg --print-architecture)" != arm64 ]; then
 	fi
 fi
 
-"$common/rootfs.sh" arm64 rpi "$build/rootfs" \
+# REUSE_ROOTFS=1 keeps an existing build/rootfs (iterating on the disk steps).
+[ "${REUSE_ROOTFS:-}" = 1 ] && [ -f "$build/rootfs/etc/os-release" ] ||
+	"$common/rootfs.sh" arm64 rpi "$build/rootfs" \
 	linux-image-arm64 raspi-firmware firmware-brcm80211 wireless-regdb
 
 # The boot partition: what raspi-firmware's hooks put in /boot/firmware

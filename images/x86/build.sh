@@ -13,7 +13,9 @@ mkdir -p "$build"
 echo 'module accesskiosk-build-output' >"$build/go.mod"
 start=$(date +%s)
 
-"$common/rootfs.sh" amd64 x86 "$build/rootfs" \
+# REUSE_ROOTFS=1 keeps an existing build/rootfs (iterating on the disk steps).
+[ "${REUSE_ROOTFS:-}" = 1 ] && [ -f "$build/rootfs/etc/os-release" ] ||
+	"$common/rootfs.sh" amd64 x86 "$build/rootfs" \
 	linux-image-amd64 systemd-boot-efi firmware-linux-free intel-microcode amd64-microcode
 
 # EFI system partition: systemd-boot as the removable-media loader, one entry,

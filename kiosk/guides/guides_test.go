@@ -108,6 +108,12 @@ func TestBuiltin(t *testing.T) {
 	if got, want := lib.Len(), len(required); got < want {
 		t.Errorf("got %d guides, want at least %d", got, want)
 	}
+	// Every built-in guide is translated into the kiosk's languages.
+	for _, id := range required {
+		if got := strings.Join(lib.Languages(id), ","); got != "cy,en,pl" {
+			t.Errorf("%s is in %s, want cy,en,pl", id, got)
+		}
+	}
 	// Translations share IDs, steps and the service with English.
 	for _, id := range required {
 		en, _ := lib.Get(id, "en")
@@ -121,7 +127,15 @@ func TestBuiltin(t *testing.T) {
 }
 
 func TestGetFallback(t *testing.T) {
-	lib, err := guides.Builtin()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "library-card.md"), []byte(strings.Replace(good, "Pay your council tax", "Join the library", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	only := strings.NewReplacer("Pay your council tax", "Dołącz do biblioteki", "language: en", "language: pl").Replace(good)
+	if err := os.WriteFile(filepath.Join(dir, "polish-only.pl.md"), []byte(only), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lib, err := guides.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,8 +145,9 @@ func TestGetFallback(t *testing.T) {
 	}{
 		{"using-this-kiosk", "cy", "cy", true},
 		{"using-this-kiosk", "pl", "pl", true},
-		{"report-missed-bin", "cy", "en", true}, // no Welsh version yet: English
-		{"report-missed-bin", "xx", "en", true},
+		{"library-card", "cy", "en", true}, // no Welsh version: English
+		{"library-card", "xx", "en", true},
+		{"polish-only", "cy", "pl", true}, // no Welsh, no English: what there is
 		{"no-such-guide", "en", "", false},
 	}
 	for _, tt := range tests {

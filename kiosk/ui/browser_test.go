@@ -88,8 +88,8 @@ func pagePaths(t testing.TB) []string {
 		t.Fatal(err)
 	}
 	paths := []string{"/home", "/guides", "/how-to-use", "/help", "/accessibility",
-		"/block?site=www.example.com", "/block", "/offline", "/ended", "/idle?seconds=30",
-		"/no-such-page", "/guides/no-such-guide"}
+		"/block?site=www.example.com", "/block", "/offline", "/offline?site=www.camden.gov.uk", "/ended", "/idle?seconds=30",
+		"/no-such-page", "/guides/no-such-guide", "/keyboard", "/keyboard?mode=email"}
 	for _, g := range lib.List("en") {
 		if g.ID != "using-this-kiosk" { // that one is /how-to-use
 			paths = append(paths, "/guides/"+g.ID)
@@ -216,29 +216,42 @@ func TestScreenshots(t *testing.T) {
 	}
 	base := serve(t, newTestPages(t, DefaultConfig()))
 
-	type shot struct{ name, path string }
+	type shot struct {
+		name, path string
+		height     int // 0: the full screen; else the keyboard's strip
+	}
 	var shots []shot
 	for _, p := range pagePaths(t) {
 		name := strings.Trim(strings.NewReplacer("/", "-", "?", "-", "=", "-", ".", "-").Replace(p), "-")
-		shots = append(shots, shot{name, p})
+		shots = append(shots, shot{name: name, path: p})
+	}
+	for _, x := range [][2]string{
+		{"home-cy", "/home?lang=cy"},
+		{"home-pl", "/home?lang=pl"},
+		{"home-high-contrast", "/home?contrast=high"},
+		{"home-text-largest", "/home?text=3"},
+		{"accessibility-pl-high-contrast", "/accessibility?lang=pl&contrast=high&text=2"},
+		{"guides-pay-council-tax-cy", "/guides/pay-council-tax?lang=cy"},
+		{"guides-pay-council-tax-panel", "/guides/pay-council-tax?panel=1"},
+		{"offline-high-contrast", "/offline?contrast=high"},
+		{"idle-pl", "/idle?seconds=30&lang=pl"},
+	} {
+		shots = append(shots, shot{name: x[0], path: x[1]})
 	}
 	shots = append(shots,
-		shot{"home-cy", "/home?lang=cy"},
-		shot{"home-pl", "/home?lang=pl"},
-		shot{"home-high-contrast", "/home?contrast=high"},
-		shot{"home-text-largest", "/home?text=3"},
-		shot{"accessibility-pl-high-contrast", "/accessibility?lang=pl&contrast=high&text=2"},
-		shot{"guides-pay-council-tax-cy", "/guides/pay-council-tax?lang=cy"},
-		shot{"guides-report-missed-bin-cy-fallback", "/guides/report-missed-bin?lang=cy"},
-		shot{"guides-pay-council-tax-panel", "/guides/pay-council-tax?panel=1"},
-		shot{"offline-high-contrast", "/offline?contrast=high"},
-		shot{"idle-pl", "/idle?seconds=30&lang=pl"},
+		shot{"keyboard-strip-email", "/keyboard?mode=email", 340},
+		shot{"keyboard-strip-pl", "/keyboard?lang=pl", 340},
+		shot{"keyboard-strip-numbers-high-contrast", "/keyboard?mode=number&contrast=high", 340},
 	)
 	for _, size := range [][2]int{{1280, 800}, {800, 1280}} {
 		ctx := browser(t, size[0], size[1])
 		for _, s := range shots {
+			h := size[1]
+			if s.height != 0 {
+				h = s.height
+			}
 			err := chromedp.Do(ctx,
-				chromedp.EmulateViewport(int64(size[0]), int64(size[1])),
+				chromedp.EmulateViewport(int64(size[0]), int64(h)),
 				chromedp.Navigate(base+s.path),
 				chromedp.WaitReady(chromedp.CSS("body")),
 			)
@@ -249,7 +262,7 @@ func TestScreenshots(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", s.path, err)
 			}
-			out := filepath.Join(dir, fmt.Sprintf("kiosk-%s-%dx%d.png", s.name, size[0], size[1]))
+			out := filepath.Join(dir, fmt.Sprintf("kiosk-%s-%dx%d.png", s.name, size[0], h))
 			if err := os.WriteFile(out, png, 0o644); err != nil {
 				t.Fatal(err)
 			}

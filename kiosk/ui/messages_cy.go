@@ -89,4 +89,14 @@ var messagesCY = catalog{
 
 	"notfound.title": "Heb ddod o hyd i'r dudalen",
 	"notfound.body":  "Nid yw'r dudalen hon yn bodoli ar y ciosg.",
+
+	"kb.title":     "Bysellfwrdd ar y sgrin",
+	"kb.shift":     "Shift",
+	"kb.space":     "Bwlch",
+	"kb.delete":    "Dileu",
+	"kb.next":      "Nesaf",
+	"kb.enter":     "Enter",
+	"kb.hide":      "Cuddio'r bysellfwrdd",
+	"guide.close":  "Cau'r canllaw",
+	"offline.site": "Doedd dim modd cyrraedd %s.",
 }

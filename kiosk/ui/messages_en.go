@@ -89,4 +89,14 @@ var messagesEN = catalog{
 
 	"notfound.title": "Page not found",
 	"notfound.body":  "This page does not exist on the kiosk.",
+
+	"kb.title":     "On-screen keyboard",
+	"kb.shift":     "Shift",
+	"kb.space":     "Space",
+	"kb.delete":    "Delete",
+	"kb.next":      "Next",
+	"kb.enter":     "Enter",
+	"kb.hide":      "Hide keyboard",
+	"guide.close":  "Close guide",
+	"offline.site": "We could not reach %s.",
 }

@@ -89,4 +89,14 @@ var messagesPL = catalog{
 
 	"notfound.title": "Nie znaleziono strony",
 	"notfound.body":  "Ta strona nie istnieje w kiosku.",
+
+	"kb.title":     "Klawiatura ekranowa",
+	"kb.shift":     "Shift",
+	"kb.space":     "Spacja",
+	"kb.delete":    "Usuń",
+	"kb.next":      "Dalej",
+	"kb.enter":     "Enter",
+	"kb.hide":      "Ukryj klawiaturę",
+	"guide.close":  "Zamknij instrukcję",
+	"offline.site": "Nie udało się połączyć z %s.",
 }

@@ -15,20 +15,23 @@
 //	/help                  where to get help: volunteers, the council's phone and hours
 //	/accessibility         text size, colours and language
 //	/block?site=HOST       "This kiosk only opens council and support services" (HOST only, never a URL)
-//	/offline               what still works without a connection, and the council's phone
+//	/offline?site=HOST     what still works without a connection, and the council's phone
 //	/ended                 "Everything you did has been cleared"
 //	/idle?seconds=N        the idle-warning overlay: a countdown from N (default 30)
+//	/keyboard?mode=M       the on-screen keyboard (M: text, email, number, tel, url)
 //	/settings?lang=&contrast=&text=&next=PATH   change the session's prefs, then go to PATH
 //	/assets/...            CSS, script and the council's logo
 //
 // # How the shell wires it in
 //
 // New returns a *Pages, an http.Handler. The shell adapts each kiosk://
-// request to an *http.Request whose URL is the kiosk:// URL itself
-// (kiosk://guides/pay-council-tax: the "host" is the first path segment),
-// or a plain path (/guides/pay-council-tax); both work. In kiosk:// mode
-// every link on the pages is an absolute kiosk:// URL, so relative links
-// never resolve against the pseudo-host. The shell should:
+// request to an *http.Request whose URL is either the kiosk:// URL itself
+// (kiosk://guides/pay-council-tax: the "host" is the first path segment) or
+// the path it maps to (/guides/pay-council-tax). Both are served in kiosk
+// mode, where every link on the pages is an absolute kiosk:// URL, so no
+// link resolves against the pseudo-host. A request that came in over a
+// network listener (RemoteAddr set, as in the tests and screenshots) gets
+// root-relative links instead. The shell should:
 //
 //  1. Register the kiosk scheme as local, secure and CORS-enabled, so pages
 //     may load kiosk://assets/... .
@@ -39,10 +42,20 @@
 //     accessibility page (kiosk://settings?...). The answer is a 303 to the
 //     next page, with an HTML body that also refreshes to it, so an adapter
 //     that ignores the status still lands there.
-//  4. Register a script message handler named "kiosk". The idle page posts
-//     {"action":"continue"} ("I'm still here") and {"action":"end"} ("End
-//     session now"); the block page's Back button posts {"action":"back"}
-//     and falls back to history.back().
+//  4. Register a script message handler named "kiosk" on every view. The
+//     pages post JSON objects with an "action":
+//     - "continue" / "end": the idle page's "I'm still here" / "End session now";
+//     - "back": the block page's Go back (it falls back to history.back());
+//     - "open" {url, guide?}: a guide's "Open the service" or a step's link:
+//     load url in the main view and, with guide, show
+//     kiosk://guides/GUIDE?panel=1 beside it (split view; stacked on a
+//     portrait screen); without a handler the link just navigates;
+//     - "close-guide": the panel's Close button;
+//     - "keyboard" {show, mode}: from UserScript in any page, show
+//     kiosk://keyboard?mode=MODE in a strip under the page (a view that
+//     never takes focus), shrinking the page, or hide it;
+//     - "type" {text} / "key" {key}: from the keyboard page; pass them to
+//     the page with TypeScript(action, arg) and evaluate the result there.
 //  5. Load kiosk://block?site=HOST (host only) for a blocked main-frame
 //     navigation, kiosk://offline when the network is gone, kiosk://ended
 //     after a wipe, and show kiosk://idle?seconds=N as the overlay.
@@ -108,7 +121,7 @@ type Pages struct {
 }
 
 // pageNames are the templates in templates/ besides layout.html.
-var pageNames = []string{"home", "guides", "guide", "help", "accessibility", "block", "offline", "ended", "idle", "notfound"}
+var pageNames = []string{"home", "guides", "guide", "help", "accessibility", "block", "offline", "ended", "idle", "keyboard", "notfound"}
 
 // New builds the pages from cfg (already validated) and lib. It reads the
 // logo file now, so a missing logo is an error at start, not a broken image.
@@ -160,15 +173,20 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 	m.HandleFunc("GET /help", p.simple("help", "help.title"))
 	m.HandleFunc("GET /accessibility", p.accessibility)
 	m.HandleFunc("GET /block", p.block)
-	m.HandleFunc("GET /offline", p.simple("offline", "offline.title"))
+	m.HandleFunc("GET /offline", p.offline)
 	m.HandleFunc("GET /ended", p.simple("ended", "ended.title"))
 	m.HandleFunc("GET /idle", p.idle)
 	m.HandleFunc("GET /settings", p.settings)
+	m.HandleFunc("GET /keyboard", p.keyboard)
 	m.HandleFunc("GET /assets/kiosk.css", p.asset(func() ([]byte, string) { return p.css, "text/css; charset=utf-8" }))
 	m.HandleFunc("GET /assets/brand.css", p.asset(func() ([]byte, string) { return p.brand, "text/css; charset=utf-8" }))
 	m.HandleFunc("GET /assets/logo", p.asset(func() ([]byte, string) { return p.logo, p.logoCT }))
 	m.HandleFunc("GET /assets/kiosk.js", p.asset(func() ([]byte, string) {
 		b, _ := webFS.ReadFile("web/kiosk.js")
+		return b, "text/javascript; charset=utf-8"
+	}))
+	m.HandleFunc("GET /assets/keyboard.js", p.asset(func() ([]byte, string) {
+		b, _ := webFS.ReadFile("web/keyboard.js")
 		return b, "text/javascript; charset=utf-8"
 	}))
 	if err := p.volunteerRoutes(m); err != nil {
@@ -197,15 +215,20 @@ func (p *Pages) DefaultLanguage() string { return p.langs[0].Code }
 
 // ServeHTTP serves a kiosk:// URL or a plain path (see the package doc).
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Scheme == "kiosk" {
+	switch {
+	case r.URL.Scheme == "kiosk":
 		r2 := r.Clone(r.Context())
 		u := *r.URL
 		u.Path = "/" + u.Host + u.Path
 		u.RawPath = ""
 		u.Scheme, u.Host = "", ""
 		r2.URL = &u
-		r2 = r2.WithContext(context.WithValue(r2.Context(), kioskModeKey{}, true))
-		r = r2
+		r = r2.WithContext(context.WithValue(r2.Context(), kioskModeKey{}, true))
+	case r.RemoteAddr == "":
+		// Not from a network listener: the shell's scheme adapter already
+		// turned kiosk://NAME/rest into /NAME/rest. Links must still be
+		// kiosk:// URLs.
+		r = r.WithContext(context.WithValue(r.Context(), kioskModeKey{}, true))
 	}
 	w.Header().Set("Content-Security-Policy", "default-src 'self' kiosk:; img-src 'self' kiosk: data:; object-src 'none'; base-uri 'none'; form-action 'self' kiosk:; frame-ancestors 'self' kiosk:")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -239,6 +262,7 @@ type view struct {
 	Page    string
 	Path    string
 	Panel   bool // narrow guide panel layout: no header navigation
+	Bare    bool // no header, navigation or footer (the keyboard)
 	Data    any
 
 	kiosk   bool // links are kiosk:// URLs
@@ -508,6 +532,21 @@ func (p *Pages) block(w http.ResponseWriter, r *http.Request) {
 	}
 	r.URL.RawQuery = q.Encode()
 	v := p.newView(r, "block", "block.title")
+	v.Data = site
+	p.render(w, http.StatusOK, v)
+}
+
+// offline serves the offline page; ?site=HOST (host only) names the site
+// that could not be reached.
+func (p *Pages) offline(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	site := blockSite(q.Get("site"))
+	q.Del("site")
+	if site != "" {
+		q.Set("site", site)
+	}
+	r.URL.RawQuery = q.Encode()
+	v := p.newView(r, "offline", "offline.title")
 	v.Data = site
 	p.render(w, http.StatusOK, v)
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,7 +14,10 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/sirupsen/logrus"
+
 	"accesskiosk/confile"
+	"accesskiosk/kiosk/guides"
 )
 
 func TestLookupFallsBackPerString(t *testing.T) {
@@ -182,6 +186,25 @@ func TestKioskSchemeLinks(t *testing.T) {
 	}
 }
 
+// The shell's scheme adapter may hand the pages /NAME/rest instead of
+// kiosk://NAME/rest; links must still be kiosk:// URLs.
+func TestAdaptedRequestLinks(t *testing.T) {
+	p := newTestPages(t, DefaultConfig())
+	r, err := http.NewRequest("GET", "/guides", nil) // as an adapter builds it: no RemoteAddr
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	p.ServeHTTP(w, r)
+	body := w.Body.String()
+	if w.Code != http.StatusOK || !strings.Contains(body, `href="kiosk://guides/pay-council-tax"`) {
+		t.Errorf("adapted request: status %d, no kiosk:// link to a guide", w.Code)
+	}
+	if m := regexp.MustCompile(`(href|src)="/[^"]*"`).FindString(body); m != "" {
+		t.Errorf("adapted request: root-relative link %s", m)
+	}
+}
+
 func TestSettings(t *testing.T) {
 	p := newTestPages(t, DefaultConfig())
 
@@ -235,12 +258,14 @@ func TestBlockShowsOnlyTheSite(t *testing.T) {
 		}
 	}
 	p := newTestPages(t, DefaultConfig())
-	body := get(t, p, "/block?site="+url.QueryEscape("https://evil.example/secret?name=jo")).Body.String()
-	if strings.Contains(body, "secret") || strings.Contains(body, "name=jo") {
-		t.Error("block page shows more than the site")
-	}
-	if !strings.Contains(body, "evil.example") {
-		t.Error("block page does not name the site")
+	for _, page := range []string{"/block", "/offline"} {
+		body := get(t, p, page+"?site="+url.QueryEscape("https://evil.example/secret?name=jo")).Body.String()
+		if strings.Contains(body, "secret") || strings.Contains(body, "name=jo") {
+			t.Errorf("%s page shows more than the site", page)
+		}
+		if !strings.Contains(body, "evil.example") {
+			t.Errorf("%s page does not name the site", page)
+		}
 	}
 }
 
@@ -373,5 +398,38 @@ func TestLogoServed(t *testing.T) {
 	}
 	if body := get(t, p, "/home").Body.String(); !strings.Contains(body, `<img class="ak-header__logo" src="/assets/logo" alt="">`) {
 		t.Error("home page does not show the logo")
+	}
+}
+
+// A guide that exists only in English shows in English on a Welsh page,
+// with a Welsh notice saying so, and its content marked lang="en".
+func TestGuideFallbackNotice(t *testing.T) {
+	dir := t.TempDir()
+	src := "---\ntitle: Join the library\nlanguage: en\nservice: https://www.camden.gov.uk/libraries\nsteps:\n  - title: Open the page\n    text: Tap the button.\n---\n"
+	if err := os.WriteFile(filepath.Join(dir, "library-card.md"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lib, err := guides.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	p, err := New(DefaultConfig(), lib, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := get(t, p, "/guides/library-card?lang=cy").Body.String()
+	for _, want := range []string{
+		`<h1 class="govuk-heading-xl" lang="en">Join the library</h1>`,
+		messagesCY["guide.notTranslated"],
+		`<span class="ak-step__number">Cam 1</span> <span lang="en">Open the page</span>`,
+	} {
+		if !strings.Contains(body, html.EscapeString(want)) && !strings.Contains(body, want) {
+			t.Errorf("Welsh page for an English-only guide lacks %s", want)
+		}
+	}
+	if index := get(t, p, "/guides?lang=cy").Body.String(); !strings.Contains(index, messagesCY["guides.english"]) {
+		t.Error("guide index does not mark the English-only guide")
 	}
 }

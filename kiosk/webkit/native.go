@@ -311,7 +311,6 @@ void ak_view_destroy(WebKitWebView *v) {
 	g_signal_handlers_disconnect_matched(v, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_print, NULL);
 	WebKitUserContentManager *ucm = webkit_web_view_get_user_content_manager(v);
 	g_signal_handlers_disconnect_matched(ucm, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_script_message, NULL);
-	webkit_web_view_terminate_web_process(v);
 	gtk_widget_destroy(GTK_WIDGET(v));
 	g_object_unref(v);
 }

@@ -187,3 +187,36 @@ func ignoreHelp(err error) error {
 	}
 	return err
 }
+
+func deviceList(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("provision device list", flag.ContinueOnError)
+	var ff fleetFlags
+	ff.register(fs)
+	site := fs.String("site", "", "only this site's kiosks")
+	if err := parse(fs, args, env); err != nil {
+		return ignoreHelp(err)
+	}
+	c, err := ff.client(env)
+	if err != nil {
+		return err
+	}
+	devs, err := c.Devices(ctx, *site)
+	if err != nil {
+		return explain(err)
+	}
+	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tSITE\tHOSTNAME\tENROLLED\tLAST SEEN\tSTATE")
+	for _, d := range devs {
+		seen := "never"
+		if d.LastSeenUnixMs > 0 {
+			seen = time.UnixMilli(d.LastSeenUnixMs).UTC().Format("2006-01-02 15:04")
+		}
+		state := d.KioskState
+		if d.Revoked {
+			state = "revoked"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Site, d.Hostname,
+			time.UnixMilli(d.EnrolledUnixMs).UTC().Format("2006-01-02 15:04"), seen, state)
+	}
+	return w.Flush()
+}

@@ -3,6 +3,7 @@
 //	provision site create  --fleet URL [--fingerprint FP] --id ID [--name NAME]
 //	provision token create --fleet URL [--fingerprint FP] --site ID [--expires 7d] [--uses 1] [--qr-png FILE]
 //	provision token list   --fleet URL [--fingerprint FP] [--site ID]
+//	provision device list  --fleet URL [--fingerprint FP] [--site ID]   (kiosks as they enrol)
 //	provision config --fleet URL --fingerprint FP --token T [--wifi-ssid S --wifi-psk-file F | --wifi-open] [--wifi-hidden]
 //	                 [--ssh-key FILE]... [--hostname-prefix P] [--out accesskiosk-firstboot.yaml]
 //	provision write  --config FILE (--image FILE.img | --device /dev/sdX) [--partition N]
@@ -55,6 +56,7 @@ const usage = `provision: enrol Access Kiosk devices.
   provision site create  --fleet URL [--fingerprint FP] --id ID [--name NAME]
   provision token create --fleet URL [--fingerprint FP] --site ID [--expires 7d] [--uses 1] [--qr-png FILE]
   provision token list   --fleet URL [--fingerprint FP] [--site ID]
+  provision device list  --fleet URL [--fingerprint FP] [--site ID]   (kiosks as they enrol)
   provision config --fleet URL --fingerprint FP --token T [--wifi-ssid S (--wifi-psk-file F | --wifi-open)] [--wifi-hidden]
                    [--ssh-key FILE]... [--hostname-prefix P] [--out accesskiosk-firstboot.yaml]
   provision write  --config FILE (--image FILE.img | --device /dev/sdX) [--partition N]
@@ -72,7 +74,7 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return &confile.Error{File: "command line", Msg: "no command given"}
 	}
 	cmd := args[0]
-	if (cmd == "site" || cmd == "token") && len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+	if (cmd == "site" || cmd == "token" || cmd == "device") && len(args) > 1 && !strings.HasPrefix(args[1], "-") {
 		cmd += " " + args[1]
 		args = args[1:]
 	}
@@ -84,6 +86,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return tokenCreate(ctx, rest, env)
 	case "token list":
 		return tokenList(ctx, rest, env)
+	case "device list":
+		return deviceList(ctx, rest, env)
 	case "config":
 		return config(rest, env)
 	case "write":

@@ -13,7 +13,7 @@ import (
 	"accesskiosk/provisioning/diskimage"
 	"accesskiosk/provisioning/diskimage/imagetest"
 	"accesskiosk/provisioning/firstboot"
-	"accesskiosk/provisioning/fleetclient/fakefleet"
+	"accesskiosk/provisioning/fleetclient/fleettest"
 )
 
 func run(t testing.TB, env map[string]string, args ...string) (stdout string, err error) {
@@ -26,7 +26,7 @@ func run(t testing.TB, env map[string]string, args ...string) (stdout string, er
 var tokenRE = regexp.MustCompile(`(?m)^  (ake_\S+|\S{20,})$`)
 
 func TestSiteAndToken(t *testing.T) {
-	f := fakefleet.Start(t)
+	f := fleettest.Start(t)
 	env := map[string]string{APITokenEnv: f.APIToken}
 	out, err := run(t, env, "site", "create", "--fleet", f.URL, "--fingerprint", f.Fingerprint, "--id", "central", "--name", "Central Library")
 	if err != nil || !strings.Contains(out, "site central (Central Library) created") {

@@ -1,15 +1,12 @@
-// Package fleetclient calls the fleet server for provisioning: the staff
-// admin API (create sites and enrolment tokens, with a staff API token) for
-// `provision`, and enrolment (with an enrolment token) for `agent
-// firstboot`. Every connection can be pinned to the SHA-256 fingerprint of
-// the fleet's TLS certificate, so a self-signed fleet is trusted exactly and
-// nothing else is.
+// Package fleetclient calls the fleet server's staff admin API for
+// `provision`: create sites and enrolment tokens, list tokens, with a staff
+// API token. (Enrolment itself is the agent's: agent/fleetclient.) The
+// connection can be pinned to the SHA-256 fingerprint of the fleet's TLS
+// certificate, so a self-signed fleet is trusted exactly and nothing else is.
 //
-// Errors say what went wrong in terms a person can act on, and can be told
-// apart with errors.Is: ErrFingerprint (a different server, or a changed
-// certificate), ErrUnreachable (nothing answered), and the fleet's own
-// answers as *APIError, which match ErrTokenUsed, ErrTokenExpired,
-// ErrTokenUnknown and ErrUnauthorized.
+// Errors can be told apart with errors.Is: ErrFingerprint (a different
+// server, or a changed certificate), ErrUnreachable (nothing answered), and
+// the fleet's own answers as *APIError, which match ErrUnauthorized.
 package fleetclient
 
 import (
@@ -38,12 +35,6 @@ var (
 	ErrFingerprint = errors.New("the fleet server's TLS certificate does not match the pinned fingerprint")
 	// ErrUnreachable: no answer from the fleet server (DNS, refused, timeout).
 	ErrUnreachable = errors.New("fleet server unreachable")
-	// ErrTokenUsed: the enrolment token has been used up.
-	ErrTokenUsed = errors.New("enrolment token already used")
-	// ErrTokenExpired: the enrolment token has expired.
-	ErrTokenExpired = errors.New("enrolment token expired")
-	// ErrTokenUnknown: the fleet does not know the enrolment token (mistyped, revoked, another fleet).
-	ErrTokenUnknown = errors.New("enrolment token not known to this fleet")
 	// ErrUnauthorized: the staff API token was refused, or its role may not do this.
 	ErrUnauthorized = errors.New("not allowed")
 )
@@ -65,17 +56,7 @@ func (e *APIError) Error() string {
 
 // Is lets errors.Is match an APIError against the sentinel errors.
 func (e *APIError) Is(target error) bool {
-	switch target {
-	case ErrTokenUsed:
-		return e.Code == api.CodeTokenUsed
-	case ErrTokenExpired:
-		return e.Code == api.CodeTokenExpired
-	case ErrTokenUnknown:
-		return e.Code == api.CodeTokenUnknown
-	case ErrUnauthorized:
-		return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
-	}
-	return false
+	return target == ErrUnauthorized && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden)
 }
 
 // Client talks to one fleet server.
@@ -89,10 +70,9 @@ type Client struct {
 type Options struct {
 	// Fingerprint pins the server's certificate (any form
 	// firstboot.ParseFingerprint accepts). "" means verify the certificate
-	// against the system's roots instead (a fleet with a public certificate);
-	// enrolment always requires a fingerprint.
+	// against the system's roots instead (a fleet with a public certificate).
 	Fingerprint string
-	// APIToken is the staff API token for the admin API; "" for enrolment.
+	// APIToken is the staff API token.
 	APIToken string
 	// Timeout bounds each request; 0 means 30 s.
 	Timeout time.Duration
@@ -219,16 +199,4 @@ func classify(host string, err error) error {
 		return fmt.Errorf("connect to %s: %w", host, err)
 	}
 	return fmt.Errorf("connect to %s: %w", host, err)
-}
-
-// Enrol sends an enrolment request and returns the device's credential.
-func (c *Client) Enrol(ctx context.Context, req api.EnrolRequest) (api.EnrolResponse, error) {
-	var resp api.EnrolResponse
-	if err := c.do(ctx, http.MethodPost, api.PathEnrol, req, &resp); err != nil {
-		return api.EnrolResponse{}, fmt.Errorf("enrol: %w", err)
-	}
-	if resp.DeviceID == "" || resp.Credential == "" {
-		return api.EnrolResponse{}, fmt.Errorf("enrol: the fleet's answer has no device id or credential")
-	}
-	return resp, nil
 }

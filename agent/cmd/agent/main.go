@@ -2,6 +2,7 @@
 // accesskiosk/agent). Usage:
 //
 //	agent [--config FILE]
+//	agent firstboot [--config FILE] [--boot /boot/firmware] ...   (see agent/firstboot)
 //
 // With no --config it runs on its embedded defaults. A bad config file or
 // flag exits 2 with FILE:LINE: KEY: what is wrong, before doing anything.
@@ -19,6 +20,7 @@ import (
 	"syscall"
 
 	"accesskiosk/agent"
+	"accesskiosk/agent/firstboot"
 	"accesskiosk/applog"
 	"accesskiosk/confile"
 	"accesskiosk/version"
@@ -29,6 +31,11 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "firstboot" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return firstboot.Main(ctx, args[1:], stderr)
+	}
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	config := fs.String("config", "", "config file (YAML); embedded defaults when not given")

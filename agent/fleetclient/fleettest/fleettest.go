@@ -46,6 +46,14 @@ type Server struct {
 	commands []api.Command
 	batches  int
 	tokenUse int
+	desired  api.DesiredState
+}
+
+// SetDesired sets the desired state every answer carries.
+func (s *Server) SetDesired(d api.DesiredState) {
+	s.mu.Lock()
+	s.desired = d
+	s.mu.Unlock()
 }
 
 // Start runs the fake on loopback (plain HTTP, or TLS with useTLS) until
@@ -208,6 +216,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	}
 	s.commands = keep
 	resp.Commands = append([]api.Command(nil), s.commands...)
+	resp.Desired = s.desired
 	s.batches++
 	s.mu.Unlock()
 	if fault == LoseAnswer {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"accesskiosk/fleet/release/bundle"
@@ -149,18 +150,33 @@ func TestBuildRefusesSymlink(t *testing.T) {
 	}
 }
 
-func FuzzUnpack(f *testing.F) {
-	var buf bytes.Buffer
-	src := tree(f)
-	bundle.BuildTar(&buf, src, bundle.Options{Version: "1.0.0", Arch: "amd64"})
-	f.Add(buf.Bytes())
-	f.Fuzz(func(t *testing.T, data []byte) {
-		dst := filepath.Join(t.TempDir(), "r")
-		if _, err := bundle.Unpack(bytes.NewReader(data), dst, nil); err != nil {
+// FuzzManifest: whatever manifest a bundle carries, Validate either
+// refuses it or every path it accepts stays inside the bundle, is listed
+// once and is not both a file and a directory.
+func FuzzManifest(f *testing.F) {
+	f.Add(`{"format":1,"version":"1.0.0","arch":"amd64","files":[{"path":"bin/agent","mode":493,"size":5,"sha256":"` + helloSum + `"}]}`)
+	f.Add(`{"format":1,"version":"1.0.0","arch":"amd64","files":[{"path":"../x","mode":420,"size":0,"sha256":"` + helloSum + `"}]}`)
+	f.Fuzz(func(t *testing.T, data string) {
+		var m bundle.Manifest
+		if json.Unmarshal([]byte(data), &m) != nil || m.Validate() != nil {
 			return
 		}
-		if _, err := bundle.Check(dst); err != nil {
-			t.Fatalf("unpacked tree fails its own check: %v", err)
+		seen := map[string]bool{}
+		for _, fl := range m.Files {
+			if strings.HasPrefix(fl.Path, "/") || strings.Contains("/"+fl.Path+"/", "/../") || strings.Contains(fl.Path, "\x00") {
+				t.Fatalf("accepted path %q leaves the bundle", fl.Path)
+			}
+			if filepath.Clean(fl.Path) != fl.Path || seen[fl.Path] {
+				t.Fatalf("accepted unclean or repeated path %q", fl.Path)
+			}
+			seen[fl.Path] = true
+		}
+		for p := range seen {
+			for d := filepath.Dir(p); d != "."; d = filepath.Dir(d) {
+				if seen[d] {
+					t.Fatalf("%q is both a file and a directory", d)
+				}
+			}
 		}
 	})
 }

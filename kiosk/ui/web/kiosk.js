@@ -1,24 +1,40 @@
 // Access Kiosk built-in pages: the little behaviour they have. Every page
 // works without it; it only talks to the shell (a WebKit script message
-// handler named "kiosk") and counts down on the idle warning.
+// handler named "kiosk") and counts down on the idle warning. Messages:
+//   {action: "open", url, guide?}  a guide's "Open the service": open url in
+//                                  the main view, guide (an ID) beside it
+//   {action: "close-guide"}        the panel's Close button
+//   {action: "back"}               the block page's Go back
+//   {action: "continue"|"end"}     the idle warning's buttons
 (function () {
   "use strict";
 
-  function post(action) {
+  function post(msg) {
     var h = window.webkit && window.webkit.messageHandlers && window.webkit.messageHandlers.kiosk;
     if (h) {
-      h.postMessage({ action: action });
+      h.postMessage(msg);
       return true;
     }
     return false;
   }
 
   document.addEventListener("click", function (ev) {
-    var el = ev.target.closest ? ev.target.closest("[data-ak-action]") : null;
+    if (!ev.target.closest) return;
+    // A service link on a guide: the shell opens the service in the main
+    // view with this guide beside it (or, from the panel, just the service).
+    var open = ev.target.closest("[data-ak-open]");
+    if (open) {
+      var msg = { action: "open", url: open.getAttribute("data-ak-open") };
+      var guide = open.getAttribute("data-ak-guide");
+      if (guide) msg.guide = guide;
+      if (post(msg)) ev.preventDefault();
+      return;
+    }
+    var el = ev.target.closest("[data-ak-action]");
     if (!el) return;
     ev.preventDefault();
     var action = el.getAttribute("data-ak-action");
-    if (!post(action) && action === "back") {
+    if (!post({ action: action }) && action === "back") {
       history.back();
     }
   });

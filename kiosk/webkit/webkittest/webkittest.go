@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,7 +43,9 @@ func Xvfb() (display string, stop func(), err error) {
 	defer r.Close()
 	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", Screen, "-nolisten", "tcp", "-noreset")
 	cmd.ExtraFiles = []*os.File{w}
-	cmd.Stderr = nil
+	// Xvfb dies with the test binary even when it crashes (Main runs on
+	// the locked main thread, which lives as long as the process).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		return "", nil, fmt.Errorf("start Xvfb: %w", err)

@@ -1,0 +1,108 @@
+package firstboot
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"accesskiosk/agent"
+	"accesskiosk/applog"
+	"accesskiosk/confile"
+	"accesskiosk/kiosk/bus"
+	"accesskiosk/version"
+)
+
+// Defaults of `agent firstboot`'s flags, matching the images.
+const (
+	DefaultBoot         = "/boot/firmware"
+	DefaultHostnameFile = "/var/lib/accesskiosk/hostname"
+)
+
+// Main runs `agent firstboot ARGS...` and returns its exit status (see
+// ExitStatus). The agent's main calls it for the firstboot subcommand:
+//
+//	agent firstboot [--config /etc/accesskiosk/agent.yaml] [--boot /boot/firmware | --boot disk.img [--partition N]]
+//	                [--hostname-file /var/lib/accesskiosk/hostname] [--kiosk-wait 30s] [--attempts 5]
+//
+// The agent's config gives the state directory (state_dir) and the buses
+// (system.bus for hostnamed and NetworkManager, kiosk.bus for messages).
+func Main(ctx context.Context, args []string, stderr io.Writer) int {
+	err := command(ctx, args, stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr, "agent firstboot:", err)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return ExitStatus(err)
+}
+
+func command(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("agent firstboot", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfgPath := fs.String("config", "", "the agent's config file (default: embedded defaults)")
+	boot := fs.String("boot", DefaultBoot, "the boot partition: its mount point, or a disk image / block device to read without mounting")
+	part := fs.Int("partition", 0, "with a disk image: the FAT partition's number (default: the first FAT partition)")
+	hostnameFile := fs.String("hostname-file", DefaultHostnameFile, "where to store the host name for the image to apply on every boot (\"\" for nowhere)")
+	kioskWait := fs.Duration("kiosk-wait", 30*time.Second, "how long to wait for the kiosk to show a message")
+	attempts := fs.Int("attempts", 5, "tries against an unreachable fleet before exiting 1 (the unit retries later)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return err
+		}
+		msg := err.Error()
+		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+			return confile.FlagError(name, "unknown flag (see agent firstboot -h)")
+		}
+		return &confile.Error{File: "command line", Msg: msg}
+	}
+	if fs.NArg() > 0 {
+		return &confile.Error{File: "command line", Msg: fmt.Sprintf("agent firstboot: unexpected argument %q", fs.Arg(0))}
+	}
+	if *attempts < 1 || *attempts > 100 {
+		return confile.FlagError("attempts", "want 1 to 100, got %d", *attempts)
+	}
+	if *kioskWait < 0 {
+		return confile.FlagError("kiosk-wait", "must not be negative")
+	}
+	if _, err := os.Stat(*boot); err != nil {
+		return confile.FlagError("boot", "%v", err)
+	}
+	cfg, err := agent.LoadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log, err := applog.New(stderr, cfg.LogLevel)
+	if err != nil {
+		return &confile.Error{File: *cfgPath, Key: "log_level", Msg: err.Error()}
+	}
+	b, err := OpenBoot(*boot, *part)
+	if err != nil {
+		return confile.FlagError("boot", "%v", err)
+	}
+	defer b.Close()
+	sys, err := bus.Connect(ctx, cfg.System.Bus)
+	if err != nil {
+		return fmt.Errorf("first boot needs the system bus (hostnamed, NetworkManager): %w", err)
+	}
+	defer sys.Close()
+	c := Config{
+		Boot: b, StateDir: cfg.StateDir, HostnameFile: *hostnameFile, System: sys,
+		KioskWait: *kioskWait, AgentVersion: version.Version, EnrolAttempts: *attempts, Log: log,
+	}
+	if kc, err := bus.Connect(ctx, cfg.Kiosk.Bus); err != nil {
+		log.WithError(err).Warn("kiosk bus not reachable: messages go to the log only")
+	} else {
+		defer kc.Close()
+		c.Kiosk = bus.NewClient(kc)
+	}
+	_, err = Run(ctx, c)
+	return err
+}

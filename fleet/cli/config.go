@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"net/url"
+	"time"
+
+	"accesskiosk/confile"
+)
+
+// Config is the optional YAML file given with `fleet serve --config FILE`.
+// Every field has a default; a field's comment says what its zero value means.
+type Config struct {
+	// CouncilName is shown in the console header (default "Access Kiosk").
+	CouncilName string `yaml:"council_name"`
+	// ReportInterval is how often devices are told to report (default 30s).
+	ReportInterval time.Duration `yaml:"report_interval"`
+	// Retention is how long reports and receipts are kept (default 30 days).
+	Retention time.Duration `yaml:"retention"`
+	// SessionTTL is how long a console login lasts (default 8h).
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// RatePerSecond and RateBurst bound each device's requests (defaults 2, 60).
+	RatePerSecond float64 `yaml:"rate_per_second"`
+	RateBurst     int     `yaml:"rate_burst"`
+	Alerts        Alerts  `yaml:"alerts"`
+}
+
+// Alerts configures when a kiosk needs attention.
+type Alerts struct {
+	// OfflineAfter: no report for this long raises "offline" (default 10m).
+	OfflineAfter time.Duration `yaml:"offline_after"`
+	// DiskLowPercent: free disk below this percentage raises "disk_low" (default 10).
+	DiskLowPercent float64 `yaml:"disk_low_percent"`
+	// HotCelsius: a temperature at or above this raises "too_hot" (default 80).
+	HotCelsius float64 `yaml:"hot_celsius"`
+	// CrashLoopRestarts: this many kiosk restarts in an hour raise "crash_loop" (default 3).
+	CrashLoopRestarts int `yaml:"crash_loop_restarts"`
+	// WebhookURL receives a JSON POST when an alert opens or closes; "" means none.
+	WebhookURL string `yaml:"webhook_url"`
+	// Interval is how often alerts are evaluated (default 30s).
+	Interval time.Duration `yaml:"interval"`
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		CouncilName:    "Access Kiosk",
+		ReportInterval: 30 * time.Second,
+		Retention:      30 * 24 * time.Hour,
+		SessionTTL:     8 * time.Hour,
+		RatePerSecond:  2,
+		RateBurst:      60,
+		Alerts: Alerts{
+			OfflineAfter:      10 * time.Minute,
+			DiskLowPercent:    10,
+			HotCelsius:        80,
+			CrashLoopRestarts: 3,
+			Interval:          30 * time.Second,
+		},
+	}
+}
+
+// LoadConfig reads path over the defaults and validates it.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	doc, err := confile.Load(path, &cfg)
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.validate(doc)
+}
+
+func (c *Config) validate(doc *confile.Doc) error {
+	switch {
+	case c.CouncilName == "" || len(c.CouncilName) > 80:
+		return doc.Errorf("council_name", "must be 1 to 80 characters")
+	case c.ReportInterval < 5*time.Second || c.ReportInterval > time.Hour:
+		return doc.Errorf("report_interval", "must be between 5s and 1h, not %s", c.ReportInterval)
+	case c.Retention < 24*time.Hour:
+		return doc.Errorf("retention", "must be at least 24h (usage reports need a day), not %s", c.Retention)
+	case c.SessionTTL < 5*time.Minute || c.SessionTTL > 7*24*time.Hour:
+		return doc.Errorf("session_ttl", "must be between 5m and 168h, not %s", c.SessionTTL)
+	case c.RatePerSecond <= 0 || c.RatePerSecond > 1000:
+		return doc.Errorf("rate_per_second", "must be more than 0 and at most 1000")
+	case c.RateBurst < 1 || c.RateBurst > 10000:
+		return doc.Errorf("rate_burst", "must be between 1 and 10000")
+	case c.Alerts.OfflineAfter < time.Minute:
+		return doc.Errorf("alerts.offline_after", "must be at least 1m, not %s", c.Alerts.OfflineAfter)
+	case c.Alerts.DiskLowPercent <= 0 || c.Alerts.DiskLowPercent >= 100:
+		return doc.Errorf("alerts.disk_low_percent", "must be between 0 and 100")
+	case c.Alerts.HotCelsius < 30 || c.Alerts.HotCelsius > 150:
+		return doc.Errorf("alerts.hot_celsius", "must be between 30 and 150")
+	case c.Alerts.CrashLoopRestarts < 1:
+		return doc.Errorf("alerts.crash_loop_restarts", "must be at least 1")
+	case c.Alerts.Interval < time.Second:
+		return doc.Errorf("alerts.interval", "must be at least 1s")
+	}
+	if c.Alerts.WebhookURL != "" {
+		u, err := url.Parse(c.Alerts.WebhookURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return doc.Errorf("alerts.webhook_url", "must be an http:// or https:// URL")
+		}
+	}
+	return nil
+}

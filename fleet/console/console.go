@@ -1,0 +1,215 @@
+// Package console is the fleet's web console for IT staff: server-rendered
+// pages (html/template) styled with GOV.UK Frontend, usable without
+// JavaScript. Staff sign in with a password (argon2id); admins act on kiosks
+// and manage sites, tokens and staff; viewers only look. Every action is
+// written to the audit log. CSRF protection is net/http.CrossOriginProtection,
+// applied by the server in front of this handler, plus SameSite cookies.
+package console
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"accesskiosk/fleet/alert"
+	"accesskiosk/fleet/store"
+	"accesskiosk/version"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// assets holds the compiled stylesheet (`make assets`); only .gitkeep on a
+// fresh clone.
+//
+//go:embed all:assets
+var assetFS embed.FS
+
+// Config configures the console.
+type Config struct {
+	Store *store.Store
+	Log   logrus.FieldLogger
+	// CouncilName is shown in the header (default "Access Kiosk").
+	CouncilName string
+	// SessionTTL is how long a sign-in lasts (default 8h).
+	SessionTTL time.Duration
+	// SecureCookies marks cookies Secure (set when serving HTTPS).
+	SecureCookies bool
+	// Rules are the alert thresholds, for the kiosk states shown.
+	Rules alert.Rules
+	// ForgetDevice is called after a kiosk's credential is withdrawn.
+	ForgetDevice func(id string)
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Console is the console's http.Handler.
+type Console struct {
+	cfg   Config
+	st    *store.Store
+	log   logrus.FieldLogger
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+
+	mu       sync.Mutex
+	failures map[string]*failure // sign-in failures by user name
+}
+
+type failure struct {
+	n     int
+	until time.Time
+}
+
+const cookieName = "ak_session"
+
+// New builds the console.
+func New(cfg Config) (*Console, error) {
+	if cfg.Store == nil || cfg.Log == nil {
+		return nil, errors.New("console: Store and Log are required")
+	}
+	if cfg.CouncilName == "" {
+		cfg.CouncilName = "Access Kiosk"
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 8 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ForgetDevice == nil {
+		cfg.ForgetDevice = func(string) {}
+	}
+	c := &Console{cfg: cfg, st: cfg.Store, log: cfg.Log, failures: map[string]*failure{}}
+	if err := c.parse(); err != nil {
+		return nil, err
+	}
+	if _, err := fs.Stat(assetFS, "assets/console.css"); err != nil {
+		c.log.Warn("console stylesheet missing: run `make assets`; pages will be unstyled")
+	}
+	m := http.NewServeMux()
+	static, _ := fs.Sub(assetFS, "assets")
+	m.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(http.FileServerFS(static))))
+	m.HandleFunc("GET /login", c.loginPage)
+	m.HandleFunc("POST /login", c.login)
+	m.HandleFunc("POST /logout", c.logout)
+	m.HandleFunc("GET /{$}", c.auth(false, c.overview))
+	m.HandleFunc("GET /kiosks", c.auth(false, c.kiosks))
+	m.HandleFunc("GET /kiosks/{id}", c.auth(false, c.kiosk))
+	m.HandleFunc("POST /kiosks/{id}/command", c.auth(true, c.command))
+	m.HandleFunc("POST /kiosks/{id}/revoke", c.auth(true, c.revokeDevice))
+	m.HandleFunc("GET /sites", c.auth(false, c.sites))
+	m.HandleFunc("POST /sites", c.auth(true, c.createSite))
+	m.HandleFunc("POST /sites/tokens", c.auth(true, c.createToken))
+	m.HandleFunc("POST /sites/tokens/{id}/revoke", c.auth(true, c.revokeToken))
+	m.HandleFunc("GET /audit", c.auth(false, c.audit))
+	m.HandleFunc("GET /usage", c.auth(false, c.usage))
+	m.HandleFunc("GET /usage.csv", c.auth(false, c.usageCSV))
+	m.HandleFunc("GET /users", c.auth(false, c.users))
+	m.HandleFunc("POST /users", c.auth(true, c.createUser))
+	m.HandleFunc("POST /users/api-tokens", c.auth(true, c.createAPIToken))
+	m.HandleFunc("POST /users/api-tokens/{id}/revoke", c.auth(true, c.revokeAPIToken))
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		c.render(w, r, http.StatusNotFound, "error", page{Title: "Page not found", Data: "There is no page at this address."})
+	})
+	c.mux = m
+	return c, nil
+}
+
+func cacheFor(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// ServeHTTP implements http.Handler with headers every page gets.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	c.mux.ServeHTTP(w, r)
+}
+
+var pageNames = []string{"login", "overview", "kiosks", "kiosk", "confirm", "sites", "audit", "usage", "users", "error"}
+
+func (c *Console) parse() error {
+	c.pages = map[string]*template.Template{}
+	base, err := template.New("").Funcs(funcs(c.cfg.Now)).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return fmt.Errorf("console templates: %w", err)
+	}
+	for _, name := range pageNames {
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html")
+		if err != nil {
+			return fmt.Errorf("console template %s: %w", name, err)
+		}
+		c.pages[name] = t
+	}
+	return nil
+}
+
+// page is what every template gets.
+type page struct {
+	Title      string
+	Council    string
+	Version    string
+	User       store.User
+	Nav        []navItem
+	CanAct     bool // the user is an admin
+	Flash      string
+	Error      string
+	ErrorField string
+	Data       any
+}
+
+type navItem struct {
+	Href, Text string
+	Current    bool
+}
+
+var nav = []navItem{{"/", "Overview", false}, {"/kiosks", "Kiosks", false}, {"/sites", "Sites and enrolment", false},
+	{"/usage", "Usage", false}, {"/audit", "Audit log", false}, {"/users", "Staff", false}}
+
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	p.Council = c.cfg.CouncilName
+	p.Version = version.Version
+	if u, ok := r.Context().Value(userKey{}).(store.User); ok {
+		p.User = u
+		p.CanAct = u.Role == store.RoleAdmin
+	}
+	if p.Flash == "" {
+		p.Flash = r.URL.Query().Get("done")
+		if len(p.Flash) > 200 {
+			p.Flash = ""
+		}
+	}
+	for _, n := range nav {
+		n.Current = n.Href == r.URL.Path || n.Href != "/" && strings.HasPrefix(r.URL.Path, n.Href)
+		p.Nav = append(p.Nav, n)
+	}
+	var buf strings.Builder
+	if err := c.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		c.log.WithError(err).WithField("page", name).Error("render failed")
+		http.Error(w, "The page could not be shown; see the server log.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write([]byte(buf.String()))
+}
+
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
+	c.log.WithError(err).WithField("path", r.URL.Path).Error("console request failed")
+	c.render(w, r, http.StatusInternalServerError, "error", page{Title: "Sorry, something went wrong", Data: "The server could not do that. The details are in its log."})
+}

@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// UsageRow summarises the sessions that ended at one site in one period.
+type UsageRow struct {
+	Site            string
+	SiteName        string
+	Start           time.Time // start of the day or week (Monday), in the report's location
+	Sessions        int
+	Assisted        int
+	MedianSessionMs int64
+	MedianResetMs   int64
+	MaxResetMs      int64
+	WipeFailures    int
+	// Categories lists assisted-digital categories by count, e.g.
+	// "benefits 4, housing 2" (identifiers from the kiosk config).
+	Categories string
+}
+
+// Usage summarises wipe receipts (one per ended session) that ended in
+// [from, to), grouped by site and by day or, when week is true, by week
+// starting Monday, in loc. Rows are ordered by site name then period.
+func (s *Store) Usage(ctx context.Context, from, to time.Time, week bool, loc *time.Location) ([]UsageRow, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT r.site_id, COALESCE(st.name, r.site_id), r.ended_unix_ms, r.session_ms, r.reset_ms, r.assisted, r.category, r.failed
+		FROM receipts r LEFT JOIN sites st ON st.id = r.site_id WHERE r.ended_unix_ms >= ? AND r.ended_unix_ms < ?`), from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
+	}
+	defer rows.Close()
+	type key struct {
+		site  string
+		start int64
+	}
+	type acc struct {
+		row     UsageRow
+		lengths []int64
+		resets  []int64
+		cats    map[string]int
+	}
+	groups := map[key]*acc{}
+	for rows.Next() {
+		var site, name, cat, failed string
+		var ended, sess, reset int64
+		var assisted int
+		if err := rows.Scan(&site, &name, &ended, &sess, &reset, &assisted, &cat, &failed); err != nil {
+			return nil, fmt.Errorf("usage: %w", err)
+		}
+		t := time.UnixMilli(ended).In(loc)
+		start := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+		if week {
+			wd := (int(start.Weekday()) + 6) % 7 // Monday = 0
+			start = start.AddDate(0, 0, -wd)
+		}
+		k := key{site, start.Unix()}
+		a := groups[k]
+		if a == nil {
+			a = &acc{row: UsageRow{Site: site, SiteName: name, Start: start}, cats: map[string]int{}}
+			groups[k] = a
+		}
+		a.row.Sessions++
+		a.lengths = append(a.lengths, sess)
+		a.resets = append(a.resets, reset)
+		if reset > a.row.MaxResetMs {
+			a.row.MaxResetMs = reset
+		}
+		if assisted != 0 {
+			a.row.Assisted++
+			if cat != "" {
+				a.cats[cat]++
+			}
+		}
+		if failed != "" {
+			a.row.WipeFailures++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
+	}
+	out := make([]UsageRow, 0, len(groups))
+	for _, a := range groups {
+		a.row.MedianSessionMs = median(a.lengths)
+		a.row.MedianResetMs = median(a.resets)
+		type kv struct {
+			k string
+			v int
+		}
+		var cs []kv
+		for k, v := range a.cats {
+			cs = append(cs, kv{k, v})
+		}
+		sort.Slice(cs, func(i, j int) bool { return cs[i].v > cs[j].v || cs[i].v == cs[j].v && cs[i].k < cs[j].k })
+		var parts []string
+		for _, c := range cs {
+			parts = append(parts, fmt.Sprintf("%s %d", c.k, c.v))
+		}
+		a.row.Categories = strings.Join(parts, ", ")
+		out = append(out, a.row)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].SiteName != out[j].SiteName {
+			return out[i].SiteName < out[j].SiteName
+		}
+		return out[i].Start.Before(out[j].Start)
+	})
+	return out, nil
+}
+
+// median of v (sorted in place); 0 for none. An even count gives the lower middle.
+func median(v []int64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+	return v[(len(v)-1)/2]
+}

@@ -1,0 +1,162 @@
+// Access Kiosk user script, injected by the shell into every page (service
+// pages included) at document start. It does two things for the on-screen
+// keyboard and nothing else; it never reads what is typed.
+//
+//  1. Tells the shell when an editable field gains or loses focus, through
+//     the script message handler "kiosk":
+//       {action: "keyboard", show: true, mode: "text"|"email"|"number"|"tel"|"url"}
+//       {action: "keyboard", show: false}
+//     and, when the page's viewport shrinks (the keyboard took the bottom of
+//     the screen), scrolls the focused field back into view, so the keyboard
+//     never covers it.
+//  2. Gives the shell window.__accessKiosk.type(text) and .key(name) to call
+//     (webkit_web_view_evaluate_javascript) when a key on the keyboard is
+//     pressed. name is "Backspace", "Enter" or "Tab". Typing goes through
+//     the browser's own editing commands, so the page sees ordinary
+//     beforeinput/input events.
+(function () {
+  "use strict";
+  if (window.__accessKiosk) return;
+
+  var last = null; // the editable element that last had focus
+  var hideTimer = 0;
+
+  function post(msg) {
+    var h = window.webkit && window.webkit.messageHandlers && window.webkit.messageHandlers.kiosk;
+    if (h) h.postMessage(msg);
+  }
+
+  var textTypes = { text: 1, search: 1, email: 1, url: 1, tel: 1, password: 1, number: 1 };
+
+  function editable(el) {
+    if (!el || el.disabled || el.readOnly) return false;
+    if (el.isContentEditable) return true;
+    if (el.tagName === "TEXTAREA") return true;
+    if (el.tagName === "INPUT") return !!textTypes[(el.type || "text").toLowerCase()];
+    return false;
+  }
+
+  function mode(el) {
+    var im = (el.getAttribute && el.getAttribute("inputmode")) || "";
+    var t = (el.type || "").toLowerCase();
+    if (im === "email" || t === "email") return "email";
+    if (im === "numeric" || im === "decimal" || t === "number") return "number";
+    if (im === "tel" || t === "tel") return "tel";
+    if (im === "url" || t === "url") return "url";
+    return "text";
+  }
+
+  function reveal(el) {
+    if (!el || !el.getBoundingClientRect) return;
+    var r = el.getBoundingClientRect();
+    var h = window.visualViewport ? window.visualViewport.height : window.innerHeight;
+    if (r.top < 0 || r.bottom > h) {
+      el.scrollIntoView({ block: "center", inline: "nearest" });
+    }
+  }
+
+  document.addEventListener("focusin", function (ev) {
+    var el = ev.target;
+    if (!editable(el)) return;
+    clearTimeout(hideTimer);
+    last = el;
+    post({ action: "keyboard", show: true, mode: mode(el) });
+    setTimeout(function () { reveal(el); }, 50);
+  }, true);
+
+  document.addEventListener("focusout", function (ev) {
+    if (!editable(ev.target)) return;
+    // Focus moving to another field, or the window losing focus to the
+    // keyboard itself, is not a reason to hide.
+    clearTimeout(hideTimer);
+    hideTimer = setTimeout(function () {
+      if (!document.hasFocus()) return;
+      if (editable(document.activeElement)) return;
+      last = null;
+      post({ action: "keyboard", show: false });
+    }, 150);
+  }, true);
+
+  window.addEventListener("resize", function () {
+    if (last && document.activeElement === last) reveal(last);
+  });
+
+  function target() {
+    var el = editable(document.activeElement) ? document.activeElement : last;
+    if (!el || !el.isConnected) return null;
+    if (document.activeElement !== el) el.focus({ preventScroll: true });
+    return el;
+  }
+
+  // insert puts text at the caret the way a keystroke would. Inputs whose
+  // type has no selection API (email, number) get the text appended.
+  function insert(el, text) {
+    if (document.execCommand && document.execCommand("insertText", false, text)) return;
+    if (el.isContentEditable) return;
+    var setter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(el), "value").set;
+    var start = null;
+    try { start = el.selectionStart; } catch (e) { start = null; }
+    if (start === null || start === undefined) {
+      setter.call(el, el.value + text);
+    } else {
+      var end = el.selectionEnd;
+      setter.call(el, el.value.slice(0, start) + text + el.value.slice(end));
+      el.setSelectionRange(start + text.length, start + text.length);
+    }
+    el.dispatchEvent(new InputEvent("input", { bubbles: true, inputType: "insertText", data: text }));
+  }
+
+  function backspace(el) {
+    if (document.execCommand && document.execCommand("delete", false)) return;
+    if (el.isContentEditable) return;
+    var setter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(el), "value").set;
+    var start = null;
+    try { start = el.selectionStart; } catch (e) { start = null; }
+    if (start === null || start === undefined) {
+      setter.call(el, el.value.slice(0, -1));
+    } else {
+      var end = el.selectionEnd;
+      var from = start === end ? Math.max(0, start - 1) : start;
+      setter.call(el, el.value.slice(0, from) + el.value.slice(end));
+      el.setSelectionRange(from, from);
+    }
+    el.dispatchEvent(new InputEvent("input", { bubbles: true, inputType: "deleteContentBackward" }));
+  }
+
+  function next(el) {
+    var all = Array.prototype.filter.call(
+      document.querySelectorAll("input, textarea, select, button, [contenteditable], a[href]"),
+      function (e) { return !e.disabled && e.tabIndex >= 0 && e.offsetParent !== null; });
+    var i = all.indexOf(el);
+    if (i >= 0 && i + 1 < all.length) all[i + 1].focus();
+  }
+
+  window.__accessKiosk = Object.freeze({
+    type: function (text) {
+      var el = target();
+      if (!el || typeof text !== "string" || text === "") return false;
+      insert(el, text);
+      return true;
+    },
+    key: function (name) {
+      var el = target();
+      if (!el) return false;
+      switch (name) {
+        case "Backspace":
+          backspace(el);
+          return true;
+        case "Enter":
+          if (el.tagName === "TEXTAREA" || el.isContentEditable) {
+            insert(el, "\n");
+          } else if (el.form) {
+            if (el.form.requestSubmit) el.form.requestSubmit(); else el.form.submit();
+          }
+          return true;
+        case "Tab":
+          next(el);
+          return true;
+      }
+      return false;
+    }
+  });
+})();
