@@ -15,6 +15,7 @@ import (
 
 	"accesskiosk/confile"
 	"accesskiosk/kiosk/policy"
+	"accesskiosk/kiosk/volunteer"
 )
 
 // DefaultHomeURL is the built-in home page.
@@ -47,6 +48,10 @@ type Config struct {
 	Zoom float64 `yaml:"zoom"`
 	// LogLevel is a logrus level name; "" means info.
 	LogLevel string `yaml:"log_level"`
+	// Volunteer is volunteer mode: the PIN hash, the assisted idle timeout,
+	// lockout and the service categories (package volunteer). Absent means
+	// no PIN (one-time codes only) and the built-in categories.
+	Volunteer volunteer.Config `yaml:"volunteer"`
 
 	// Parsed by Validate.
 	AllowList *policy.List `yaml:"-"`
@@ -158,6 +163,9 @@ func (c *Config) Validate(doc *confile.Doc) error {
 		return doc.Errorf("session.idle_warning", "is required: a duration such as 30s")
 	case s.IdleWarning < MinIdleWarning || s.IdleWarning > MaxIdleWarning:
 		return doc.Errorf("session.idle_warning", "must be between %v and %v, got %v", MinIdleWarning, MaxIdleWarning, s.IdleWarning)
+	}
+	if err := c.Volunteer.Validate(doc, "volunteer", s.IdleTimeout); err != nil {
+		return err
 	}
 
 	switch {
