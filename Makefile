@@ -129,7 +129,7 @@ screenshots-volunteer: deps assets ## save the volunteer screens (PIN pad, locke
 	@test -n "$$(ls out/screenshots/kiosk-volunteer-* 2>/dev/null)"
 
 .PHONY: screenshots
-screenshots: screenshots-kiosk-pages screenshots-console screenshots-volunteer ## save screenshots of every screen in out/screenshots/
+screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-console ## save screenshots of every screen in out/screenshots/
 
 # Images and packages (images/README.md). Image builds run as root, niced.
 DEB_ARCHES ?= amd64 arm64
