@@ -99,7 +99,11 @@ soak: assets ## fleet soak: 10,000 simulated devices for 2 minutes (SOAK_DEVICES
 	SOAK_DEVICES=$${SOAK_DEVICES:-10000} SOAK_DURATION=$${SOAK_DURATION:-2m} $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./fleet/server/
 
 .PHONY: demo
-demo: deps build demo-kiosk ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
+demo: deps build demo-fleet ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
+
+.PHONY: demo-fleet
+demo-fleet: ## run bin/fleet, an agent enrolled with it and bin/kiosk together; prints the console address and a login
+	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) DEMO_SECONDS=$(DEMO_SECONDS) fleet/cmd/fleet/demo.sh
 
 .PHONY: demo-kiosk
 demo-kiosk: ## run bin/kiosk on its embedded default (without a display: under Xvfb for DEMO_SECONDS, saving a screenshot)

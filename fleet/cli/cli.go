@@ -25,6 +25,7 @@ import (
 	"accesskiosk/confile"
 	"accesskiosk/fleet/alert"
 	"accesskiosk/fleet/console"
+	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
 	"accesskiosk/fleet/tlscert"
@@ -39,6 +40,7 @@ const usage = `fleet: the Access Kiosk fleet server
   fleet admin api-token --data DIR --user NAME
   fleet admin site --data DIR --id ID [--name NAME]
   fleet admin enrol-token --data DIR --site ID [--uses N] [--expires 168h]
+  fleet release ...   signed releases and ring rollouts (fleet release with no arguments for help)
   fleet version
 
 The admin commands take --db too, to work on a PostgreSQL store.
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serveCmd(ctx, args[1:], stdout, stderr)
 	case "admin":
 		return adminCmd(ctx, args[1:], stdout, stderr)
+	case "release":
+		return release.Command(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version.Version)
 		return nil
@@ -246,10 +250,32 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	if err != nil {
 		return err
 	}
-	srv, err = server.New(server.Config{
+	scfg := server.Config{
 		Store: st, Log: applog.Component(log, "server"), Registry: reg, Console: con,
 		ReportInterval: cfg.ReportInterval, RatePerSecond: cfg.RatePerSecond, RateBurst: cfg.RateBurst,
-	})
+	}
+	// Signed releases, once `fleet release init` has made the repository.
+	if o.Store.data != "" {
+		repoDir := release.RepoDir(o.Store.data)
+		if _, err := os.Stat(filepath.Join(repoDir, "metadata", "root.json")); err == nil {
+			repo, err := release.Open(repoDir, release.Options{Log: applog.Component(log, "release")})
+			if err != nil {
+				return err
+			}
+			rollouts := release.OpenRollouts(release.RolloutsPath(repoDir))
+			rlog := applog.Component(log, "release")
+			scfg.Releases = repo.Handler()
+			scfg.Desired = func(device, site, running string) string {
+				v, err := rollouts.Desired(release.Device{ID: device, Site: site, Running: running})
+				if err != nil {
+					rlog.WithError(err).Warn("cannot read rollouts; telling devices no change")
+				}
+				return v
+			}
+			fmt.Fprintf(stdout, "fleet: serving signed releases at /release/ (agents: repo_url %s://%s/release)\n", scheme, displayAddr(ln.Addr()))
+		}
+	}
+	srv, err = server.New(scfg)
 	if err != nil {
 		return err
 	}

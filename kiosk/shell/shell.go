@@ -112,6 +112,7 @@ type Shell struct {
 	ready        bool
 	reset        *pendingReset
 	msgGen       int
+	panelText    string
 	lastPing     time.Time
 	watchdog     time.Duration
 	stopTick     chan struct{}
@@ -127,6 +128,7 @@ type Shell struct {
 	conn    *dbus.Conn
 	ownConn bool
 	signals chan func()
+	notices chan string // sd_notify states for the notifier goroutine
 	wg      sync.WaitGroup
 }
 
@@ -192,6 +194,7 @@ func Start(o Options) (*Shell, error) {
 	s := &Shell{
 		cfg: o.Config, log: o.Log, opts: o, now: o.Clock,
 		state: bus.StateStarting, stopTick: make(chan struct{}), signals: make(chan func(), 64),
+		notices: make(chan string, 4),
 	}
 	s.start = s.now()
 	s.status = bus.Status{State: bus.StateStarting, Version: o.Version}
@@ -228,9 +231,10 @@ func Start(o Options) (*Shell, error) {
 			return nil, err
 		}
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.ticker()
 	go s.emitter()
+	go s.notifier()
 	return s, nil
 }
 
@@ -260,9 +264,9 @@ func (s *Shell) Close() {
 func (s *Shell) serveBus() error {
 	conn := s.opts.Bus
 	if conn == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c, err := bus.Connect(ctx, s.cfg.DBus)
+		// The connection lives as long as its context (godbus WithContext):
+		// the shell's whole life, not just the dial.
+		c, err := bus.Connect(context.Background(), s.cfg.DBus)
 		if err != nil {
 			return fmt.Errorf("serve D-Bus: %w", err)
 		}
@@ -445,9 +449,7 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 			s.ready = true
 			s.setState(bus.StateIdle)
 			s.lastCount = webkit.InputCount()
-			if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
-				s.log.WithError(err).Warn("sd_notify READY")
-			}
+			s.notify(daemon.SdNotifyReady)
 			s.log.Info("home page shown; ready")
 			if s.opts.Observer.Ready != nil {
 				s.opts.Observer.Ready()
@@ -550,7 +552,7 @@ func (s *Shell) tick() {
 	now := s.now()
 	if s.watchdog > 0 && now.Sub(s.lastPing) >= s.watchdog {
 		s.lastPing = now
-		daemon.SdNotify(false, daemon.SdNotifyWatchdog)
+		s.notify(daemon.SdNotifyWatchdog)
 	}
 	if s.reset != nil && now.After(s.reset.deadline) {
 		s.log.Warn("home page did not finish loading after a reset; carrying on")
@@ -575,7 +577,10 @@ func (s *Shell) tick() {
 			s.endSession(bus.ReasonIdle)
 			return
 		}
-		s.win.SetPanelText(s.countdown(left))
+		if text := s.countdown(left); text != s.panelText {
+			s.panelText = text // only when the seconds change: each change re-lays out the window
+			s.win.SetPanelText(text)
+		}
 	}
 }
 
@@ -737,6 +742,29 @@ func (s *Shell) showMessage(text string, d time.Duration) {
 			}
 		})
 	})
+}
+
+// notify queues an sd_notify message. It never blocks the GTK thread: a
+// datagram socket whose reader stalls would otherwise hang the UI.
+func (s *Shell) notify(state string) {
+	select {
+	case s.notices <- state:
+	default:
+	}
+}
+
+func (s *Shell) notifier() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stopTick:
+			return
+		case st := <-s.notices:
+			if _, err := daemon.SdNotify(false, st); err != nil {
+				s.log.WithError(err).Warn("sd_notify")
+			}
+		}
+	}
 }
 
 // emit queues a D-Bus signal; signals go out in order from one goroutine.
