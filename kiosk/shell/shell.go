@@ -42,6 +42,8 @@ import (
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/config"
 	"accesskiosk/kiosk/ui"
+
+	"accesskiosk/kiosk/volunteer"
 	"accesskiosk/kiosk/webkit"
 )
 
@@ -129,6 +131,7 @@ type Shell struct {
 	ui    *ui.Pages // nil: Pages only
 	prefs ui.Prefs  // the session's, on the GTK thread
 
+	vol     *volunteer.Assist // volunteer mode (volunteer.go)
 	server  *bus.Server
 	conn    *dbus.Conn
 	ownConn bool
@@ -220,6 +223,10 @@ func Start(o Options) (*Shell, error) {
 		s.setupUI(o.UI)
 	}
 	s.win.AddTool(toolEnd, "End session", "End session: clear everything and start again", webkit.ToolDanger, true)
+	if err := s.startVolunteer(); err != nil {
+		s.win.Destroy()
+		return nil, err
+	}
 	t, err := s.newTab()
 	if err != nil {
 		s.win.Destroy()
@@ -303,10 +310,16 @@ func (s *Shell) newTab() (*tab, error) {
 	}
 	t.ctx = ctx
 	t.view = webkit.NewView(ctx, webkit.ViewOptions{
-		Decide:     func(d webkit.Decision) bool { return s.decide(t, d) },
-		Load:       func(ev webkit.LoadEvent, uri string) { s.loadChanged(t, ev, uri) },
-		LoadFailed: func(uri, msg string, cancelled bool) { s.loadFailed(t, uri, cancelled) },
-		Terminated: func(r webkit.TerminationReason) { s.terminated(t, r) },
+		Decide:         func(d webkit.Decision) bool { return s.decide(t, d) },
+		Load:           func(ev webkit.LoadEvent, uri string) { s.loadChanged(t, ev, uri) },
+		LoadFailed:     func(uri, msg string, cancelled bool) { s.loadFailed(t, uri, cancelled) },
+		Terminated:     func(r webkit.TerminationReason) { s.terminated(t, r) },
+		MessageHandler: "kiosk",
+		Message: func(body string) {
+			if t == s.cur {
+				s.message(body)
+			}
+		},
 		Permission: func(p webkit.Permission, _ string) bool {
 			s.log.WithField("permission", p.String()).Info("permission request denied")
 			return false
@@ -511,7 +524,13 @@ func (s *Shell) button(id int) {
 		if s.view.CanGoBack() {
 			s.view.GoBack()
 		}
+	case toolVolunteer:
+		s.view.LoadURI("kiosk://volunteer")
 	case toolEnd:
+		if s.assisted() {
+			s.handOver()
+			return
+		}
 		s.win.ShowPanel("End your session?",
 			"Everything you did on this kiosk will be cleared: pages, forms, sign-ins.",
 			[]webkit.PanelButton{{ID: panelConfirmEnd, Label: "Yes, end session"}, {ID: panelCancel, Label: "No, go back", Secondary: true}})
@@ -563,7 +582,7 @@ func (s *Shell) tick() {
 	}
 	switch s.state {
 	case bus.StateInSession:
-		if now.Sub(s.lastInput) >= s.cfg.Session.IdleTimeout {
+		if now.Sub(s.lastInput) >= s.idleTimeout() {
 			s.warnStart = now
 			s.setState(bus.StateWarning)
 			s.win.ShowPanel("Are you still there?", s.countdown(s.cfg.Session.IdleWarning),
@@ -623,6 +642,7 @@ func (s *Shell) endSession(reason string) {
 	now := s.now()
 	r := &pendingReset{reason: reason, t0: now, deadline: now.Add(10 * time.Second)}
 	r.receipt.EndedUnixMs = now.UnixMilli()
+	s.finishVolunteer(&r.receipt)
 	if !s.sessionStart.IsZero() {
 		r.receipt.StartedUnixMs = s.sessionStart.UnixMilli()
 		r.receipt.SessionMs = now.Sub(s.sessionStart).Milliseconds()
@@ -736,7 +756,7 @@ func (s *Shell) showMessage(text string, d time.Duration) {
 	time.AfterFunc(d, func() {
 		webkit.Invoke(func() {
 			if !s.closed && s.msgGen == gen {
-				s.win.Banner("")
+				s.win.Banner(s.indicator())
 			}
 		})
 	})
