@@ -18,7 +18,7 @@ APT_PACKAGES := \
 	postgresql \
 	iproute2 \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
-	qemu-user-static binfmt-support
+	qemu-user-static binfmt-support socat
 
 .PHONY: help
 help: ## list the targets
@@ -106,7 +106,11 @@ soak: assets ## fleet soak: 10,000 simulated devices for 2 minutes (SOAK_DEVICES
 	SOAK_DEVICES=$${SOAK_DEVICES:-10000} SOAK_DURATION=$${SOAK_DURATION:-2m} $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./fleet/server/
 
 .PHONY: demo
-demo: deps build demo-kiosk ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
+demo: deps build demo-fleet ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
+
+.PHONY: demo-fleet
+demo-fleet: ## run bin/fleet, an agent enrolled with it and bin/kiosk together; prints the console address and a login
+	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) DEMO_SECONDS=$(DEMO_SECONDS) fleet/cmd/fleet/demo.sh
 
 .PHONY: demo-kiosk
 demo-kiosk: ## run bin/kiosk on its embedded default (without a display: under Xvfb for DEMO_SECONDS, saving a screenshot)
@@ -156,8 +160,9 @@ image-rpi: ## build the Raspberry Pi 4 (arm64) kiosk image into images/rpi/build
 	nice -n 10 images/rpi/build.sh
 
 .PHONY: image-test
-image-test: build ## check the x86 image's root file system, boot it under QEMU against a fleet on loopback
+image-test: ## check the x86 image's root file system, boot it under QEMU against a fleet on loopback
 	@test -f images/x86/build/accesskiosk-x86.img || $(MAKE) --no-print-directory image-x86
+	@if compgen -G 'fleet/cmd/fleet/*.go' >/dev/null; then mkdir -p $(BIN) && $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./fleet/cmd/fleet; fi
 	$(GO) test -tags imagetest -count=1 -timeout 50m -v ./images/...
 
 .PHONY: clean
