@@ -41,6 +41,9 @@ import (
 
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/config"
+	"accesskiosk/kiosk/ui"
+
+	"accesskiosk/kiosk/volunteer"
 	"accesskiosk/kiosk/webkit"
 )
 
@@ -51,6 +54,9 @@ type Options struct {
 	// Pages serves kiosk:// pages (through SchemeAdapter); nil uses the
 	// minimal built-in home, block and offline pages.
 	Pages http.Handler
+	// UI, when set, serves kiosk:// instead of Pages, with the session's
+	// text size, contrast and language (toolbar buttons; see ui.go).
+	UI *ui.Pages
 	// Fullscreen makes the window full screen (the kiosk); tests and the
 	// demo may leave it a plain window of the screen's size.
 	Fullscreen    bool
@@ -122,6 +128,10 @@ type Shell struct {
 	status bus.Status
 	start  time.Time
 
+	ui    *ui.Pages // nil: Pages only
+	prefs ui.Prefs  // the session's, on the GTK thread
+
+	vol     *volunteer.Assist // volunteer mode (volunteer.go)
 	server  *bus.Server
 	conn    *dbus.Conn
 	ownConn bool
@@ -209,7 +219,14 @@ func Start(o Options) (*Shell, error) {
 		Width: o.Width, Height: o.Height, Button: s.button})
 	s.win.AddTool(toolHome, "Home", "Home: go to the start page", webkit.ToolNormal, false)
 	s.win.AddTool(toolBack, "Back", "Back: go to the previous page", webkit.ToolNormal, false)
+	if o.UI != nil {
+		s.setupUI(o.UI)
+	}
 	s.win.AddTool(toolEnd, "End session", "End session: clear everything and start again", webkit.ToolDanger, true)
+	if err := s.startVolunteer(); err != nil {
+		s.win.Destroy()
+		return nil, err
+	}
 	t, err := s.newTab()
 	if err != nil {
 		s.win.Destroy()
@@ -229,6 +246,8 @@ func Start(o Options) (*Shell, error) {
 	go s.ticker()
 	go s.emitter()
 	go s.notifier()
+
+	s.watchOffline()
 	return s, nil
 }
 
@@ -279,21 +298,28 @@ func (s *Shell) serveBus() error {
 
 // newTab makes a view on a fresh ephemeral context, not yet shown.
 func (s *Shell) newTab() (*tab, error) {
+	t := &tab{}
 	ctx, err := webkit.NewContext(webkit.ContextOptions{
 		Scheme:        "kiosk",
-		SchemeHandler: SchemeAdapter(s.pages),
+		SchemeHandler: SchemeAdapter(s.pagesFor(t)),
 		CacheModel:    webkit.CacheDocumentViewer, // least memory; ephemeral sessions keep no HTTP cache across pages anyway
 		Download:      func() { s.log.WithField("what", "download").Info("refused") },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("make web context: %w", err)
 	}
-	t := &tab{ctx: ctx}
+	t.ctx = ctx
 	t.view = webkit.NewView(ctx, webkit.ViewOptions{
-		Decide:     func(d webkit.Decision) bool { return s.decide(t, d) },
-		Load:       func(ev webkit.LoadEvent, uri string) { s.loadChanged(t, ev, uri) },
-		LoadFailed: func(uri, msg string, cancelled bool) { s.loadFailed(t, uri, cancelled) },
-		Terminated: func(r webkit.TerminationReason) { s.terminated(t, r) },
+		Decide:         func(d webkit.Decision) bool { return s.decide(t, d) },
+		Load:           func(ev webkit.LoadEvent, uri string) { s.loadChanged(t, ev, uri) },
+		LoadFailed:     func(uri, msg string, cancelled bool) { s.loadFailed(t, uri, cancelled) },
+		Terminated:     func(r webkit.TerminationReason) { s.terminated(t, r) },
+		MessageHandler: "kiosk",
+		Message: func(body string) {
+			if t == s.cur {
+				s.message(body)
+			}
+		},
 		Permission: func(p webkit.Permission, _ string) bool {
 			s.log.WithField("permission", p.String()).Info("permission request denied")
 			return false
@@ -488,6 +514,9 @@ func (s *Shell) terminated(t *tab, r webkit.TerminationReason) {
 // ---- toolbar and panel -----------------------------------------------------
 
 func (s *Shell) button(id int) {
+	if s.prefsButton(id) {
+		return
+	}
 	switch id {
 	case toolHome:
 		s.view.LoadURI(s.cfg.HomeURL)
@@ -495,7 +524,13 @@ func (s *Shell) button(id int) {
 		if s.view.CanGoBack() {
 			s.view.GoBack()
 		}
+	case toolVolunteer:
+		s.view.LoadURI("kiosk://volunteer")
 	case toolEnd:
+		if s.assisted() {
+			s.handOver()
+			return
+		}
 		s.win.ShowPanel("End your session?",
 			"Everything you did on this kiosk will be cleared: pages, forms, sign-ins.",
 			[]webkit.PanelButton{{ID: panelConfirmEnd, Label: "Yes, end session"}, {ID: panelCancel, Label: "No, go back", Secondary: true}})
@@ -547,7 +582,7 @@ func (s *Shell) tick() {
 	}
 	switch s.state {
 	case bus.StateInSession:
-		if now.Sub(s.lastInput) >= s.cfg.Session.IdleTimeout {
+		if now.Sub(s.lastInput) >= s.idleTimeout() {
 			s.warnStart = now
 			s.setState(bus.StateWarning)
 			s.win.ShowPanel("Are you still there?", s.countdown(s.cfg.Session.IdleWarning),
@@ -607,6 +642,7 @@ func (s *Shell) endSession(reason string) {
 	now := s.now()
 	r := &pendingReset{reason: reason, t0: now, deadline: now.Add(10 * time.Second)}
 	r.receipt.EndedUnixMs = now.UnixMilli()
+	s.finishVolunteer(&r.receipt)
 	if !s.sessionStart.IsZero() {
 		r.receipt.StartedUnixMs = s.sessionStart.UnixMilli()
 		r.receipt.SessionMs = now.Sub(s.sessionStart).Milliseconds()
@@ -642,6 +678,7 @@ func (s *Shell) endSession(reason string) {
 	webkit.ClearClipboards()
 	cleared = append(cleared, bus.ClearedClipboard)
 
+	s.resetPrefs()
 	next := s.spare
 	s.spare = nil
 	if next == nil {
@@ -719,7 +756,7 @@ func (s *Shell) showMessage(text string, d time.Duration) {
 	time.AfterFunc(d, func() {
 		webkit.Invoke(func() {
 			if !s.closed && s.msgGen == gen {
-				s.win.Banner("")
+				s.win.Banner(s.indicator())
 			}
 		})
 	})
@@ -840,7 +877,11 @@ func Main(ctx context.Context, cfg *config.Config, cl CommandLine, log logrus.Fi
 		return err
 	}
 	defer cleanup()
-	o := Options{Config: cfg, Log: log, Fullscreen: !cl.Windowed, Version: version}
+	pages, err := NewPages(&cfg.UI, log)
+	if err != nil {
+		return err
+	}
+	o := Options{Config: cfg, Log: log, Fullscreen: !cl.Windowed, Version: version, UI: pages}
 	if cl.Screenshot != "" {
 		path := cl.Screenshot
 		var s **Shell
