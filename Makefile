@@ -18,7 +18,7 @@ APT_PACKAGES := \
 	postgresql \
 	iproute2 \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
-	qemu-user-static binfmt-support
+	qemu-user-static binfmt-support socat
 
 .PHONY: help
 help: ## list the targets
@@ -76,6 +76,13 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 		done; \
 	done
+
+.PHONY: bundle
+bundle: build ## release bundle of bin/kiosk, bin/agent and their units for this machine (bin/accesskiosk-VERSION-ARCH.tar.zst)
+	@rm -rf $(BIN)/bundle-tree && mkdir -p $(BIN)/bundle-tree/bin $(BIN)/bundle-tree/units
+	@for p in kiosk agent; do [ -f $(BIN)/$$p ] && cp $(BIN)/$$p $(BIN)/bundle-tree/bin/; \
+		[ -f $$p/cmd/$$p/$$p.service ] && cp $$p/cmd/$$p/$$p.service $(BIN)/bundle-tree/units/accesskiosk-$$p.service; true; done
+	$(BIN)/fleet release bundle --version $(VERSION) --out $(BIN)/accesskiosk-$(VERSION)-$$($(GO) env GOARCH).tar.zst $(BIN)/bundle-tree
 
 .PHONY: fault-test
 fault-test: ## SIGKILL the updater at 100 random points of download, verify, unpack and switch; check it recovers
@@ -153,8 +160,9 @@ image-rpi: ## build the Raspberry Pi 4 (arm64) kiosk image into images/rpi/build
 	nice -n 10 images/rpi/build.sh
 
 .PHONY: image-test
-image-test: build ## check the x86 image's root file system, boot it under QEMU against a fleet on loopback
+image-test: ## check the x86 image's root file system, boot it under QEMU against a fleet on loopback
 	@test -f images/x86/build/accesskiosk-x86.img || $(MAKE) --no-print-directory image-x86
+	@if compgen -G 'fleet/cmd/fleet/*.go' >/dev/null; then mkdir -p $(BIN) && $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./fleet/cmd/fleet; fi
 	$(GO) test -tags imagetest -count=1 -timeout 50m -v ./images/...
 
 .PHONY: clean

@@ -43,7 +43,7 @@ const usage = `fleet: the Access Kiosk fleet server
   fleet admin api-token --data DIR --user NAME
   fleet admin site --data DIR --id ID [--name NAME]
   fleet admin enrol-token --data DIR --site ID [--uses N] [--expires 168h]
-  fleet release ...   signed releases and ring rollouts (fleet release with no arguments for help)
+  fleet release ...   signed releases and ring rollouts (fleet release help)
   fleet version
 
 The admin commands take --db too, to work on a PostgreSQL store.
@@ -258,32 +258,15 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	if err != nil {
 		return err
 	}
-	scfg := server.Config{
+	relHandler, relDesired, err := releaseServing(o.Store.data, applog.Component(log, "release"))
+	if err != nil {
+		return err
+	}
+	srv, err = server.New(server.Config{
 		Store: st, Log: applog.Component(log, "server"), Registry: reg, Console: con,
+		Release: relHandler, DesiredRelease: relDesired,
 		ReportInterval: cfg.ReportInterval, RatePerSecond: cfg.RatePerSecond, RateBurst: cfg.RateBurst,
-	}
-	// Signed releases, once `fleet release init` has made the repository.
-	if o.Store.data != "" {
-		repoDir := release.RepoDir(o.Store.data)
-		if _, err := os.Stat(filepath.Join(repoDir, "metadata", "root.json")); err == nil {
-			repo, err := release.Open(repoDir, release.Options{Log: applog.Component(log, "release")})
-			if err != nil {
-				return err
-			}
-			rollouts := release.OpenRollouts(release.RolloutsPath(repoDir))
-			rlog := applog.Component(log, "release")
-			scfg.Releases = repo.Handler()
-			scfg.Desired = func(device, site, running string) string {
-				v, err := rollouts.Desired(release.Device{ID: device, Site: site, Running: running})
-				if err != nil {
-					rlog.WithError(err).Warn("cannot read rollouts; telling devices no change")
-				}
-				return v
-			}
-			fmt.Fprintf(stdout, "fleet: serving signed releases at /release/ (agents: repo_url %s://%s/release)\n", scheme, displayAddr(ln.Addr()))
-		}
-	}
-	srv, err = server.New(scfg)
+	})
 	if err != nil {
 		return err
 	}
@@ -304,6 +287,9 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 		}
 	}
 	fmt.Fprintf(stdout, "fleet: %s serving the console and device API at %s://%s/\n", version.Version, scheme, displayAddr(ln.Addr()))
+	if relHandler != nil {
+		fmt.Fprintf(stdout, "fleet: serving signed releases at /release/ (agents: repo_url %s://%s/release)\n", scheme, displayAddr(ln.Addr()))
+	}
 	daemon.SdNotify(false, daemon.SdNotifyReady)
 	err = srv.Run(ctx, ln, tlsCfg)
 	daemon.SdNotify(false, daemon.SdNotifyStopping)

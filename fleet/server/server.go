@@ -43,13 +43,6 @@ type Config struct {
 	IngestWorkers int
 	// Console, when set, serves everything outside /api/, /healthz and /metrics.
 	Console http.Handler
-	// Releases, when set, serves the signed release repository (TUF
-	// metadata and targets) read-only under /release/; agents use
-	// https://FLEET/release as their repo_url.
-	Releases http.Handler
-	// Desired, when set, decides the release a device should run from its
-	// id, site and the agent version it reported ("" for no change).
-	Desired func(device, site, running string) string
 	// Release, when set, serves the signed release repository (TUF
 	// metadata and bundles, fleet/release Repo.Handler) under /release/.
 	Release http.Handler
@@ -126,9 +119,6 @@ func New(cfg Config) (*Server, error) {
 	})
 	if cfg.Release != nil {
 		mux.Handle(release.URLPath+"/", http.StripPrefix(release.URLPath, cfg.Release))
-	}
-	if cfg.Releases != nil {
-		mux.Handle("/release/", http.StripPrefix("/release", cfg.Releases))
 	}
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))

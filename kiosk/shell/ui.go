@@ -1,0 +1,121 @@
+package shell
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+
+	"accesskiosk/kiosk/guides"
+	"accesskiosk/kiosk/ui"
+	"accesskiosk/kiosk/webkit"
+)
+
+// This file wires the built-in pages (kiosk/ui) into the shell: the
+// session's display prefs (text size, contrast, language) reach every
+// kiosk:// request through ui.WithPrefs, the toolbar gets buttons to change
+// them, text size also zooms service pages, and all of it resets when the
+// session ends.
+
+// Toolbar button ids for the prefs (after the ids in shell.go).
+const (
+	toolText = iota + 100
+	toolContrast
+	toolLanguage
+)
+
+// NewPages builds the built-in pages from the config's ui: section and the
+// guides (built-in plus ui.guides_dir). A bad guide file in the directory
+// is logged (file, line, key) and skipped; the kiosk still starts.
+func NewPages(c *ui.Config, log logrus.FieldLogger) (*ui.Pages, error) {
+	lib, err := guides.Load(c.GuidesDir)
+	if err != nil {
+		if lib == nil {
+			return nil, fmt.Errorf("load guides: %w", err)
+		}
+		log.WithError(err).Warn("some guides were not loaded")
+	}
+	return ui.New(*c, lib, log)
+}
+
+// setupUI adds the prefs buttons and takes prefs changes from the
+// accessibility page. On the GTK thread, from Start.
+func (s *Shell) setupUI(p *ui.Pages) {
+	s.ui = p
+	s.prefs = ui.Prefs{Lang: p.DefaultLanguage()}
+	p.OnPrefs(func(_ context.Context, prefs ui.Prefs) {
+		webkit.Invoke(func() { s.setPrefs(prefs, false) })
+	})
+	s.win.AddTool(toolText, "Aa Text size", "Text size: make the words bigger", webkit.ToolNormal, false)
+	s.win.AddTool(toolContrast, "Contrast", "Contrast: switch high-contrast colours on or off", webkit.ToolNormal, false)
+	s.win.AddTool(toolLanguage, "Language · Iaith · Język", "Language: English, Cymraeg, Polski", webkit.ToolNormal, false)
+}
+
+// pagesFor is tab t's kiosk:// handler: the session's prefs for the view
+// on screen, a new session's for any other (the spare view pre-loads home
+// for the next resident).
+func (s *Shell) pagesFor(t *tab) http.Handler {
+	if s.ui == nil {
+		return s.pages
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := ui.Prefs{Lang: s.ui.DefaultLanguage()}
+		if t == s.cur {
+			p = s.prefs
+		}
+		s.ui.ServeHTTP(w, r.WithContext(ui.WithPrefs(r.Context(), p)))
+	})
+}
+
+// prefsButton handles a prefs toolbar button; false if id is not one.
+func (s *Shell) prefsButton(id int) bool {
+	if s.ui == nil {
+		return false
+	}
+	p := s.prefs
+	switch id {
+	case toolText:
+		p.TextSize = (p.TextSize + 1) % ui.TextSizes
+	case toolContrast:
+		p.HighContrast = !p.HighContrast
+	case toolLanguage:
+		langs := s.ui.Languages()
+		for i, l := range langs {
+			if l == p.Lang {
+				p.Lang = langs[(i+1)%len(langs)]
+				break
+			}
+		}
+	default:
+		return false
+	}
+	s.setPrefs(p, true)
+	return true
+}
+
+// setPrefs applies new prefs: zoom for every page, and a reload of a
+// built-in page shown (when reload; the accessibility page navigates by
+// itself).
+func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
+	if s.closed {
+		return
+	}
+	s.prefs = p
+	if s.view == nil {
+		return
+	}
+	s.view.SetZoom(s.cfg.Zoom * ui.TextScale(p.TextSize))
+	if reload && strings.HasPrefix(s.view.URI(), "kiosk:") {
+		s.view.Reload()
+	}
+}
+
+// resetPrefs puts the prefs back for the next resident (session end). The
+// new view already has the configured zoom.
+func (s *Shell) resetPrefs() {
+	if s.ui != nil {
+		s.prefs = ui.Prefs{Lang: s.ui.DefaultLanguage()}
+	}
+}
