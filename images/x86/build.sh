@@ -6,7 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 common=$here/../common
-build=$here/build
+build=${BUILD_DIR:-$here/build}
 mkdir -p "$build"
 # A go.mod keeps `go ... ./...` from walking into the build output (and the
 # /proc mmdebstrap mounts in it while it builds).

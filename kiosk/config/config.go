@@ -16,6 +16,8 @@ import (
 	"accesskiosk/confile"
 	"accesskiosk/kiosk/policy"
 	"accesskiosk/kiosk/ui"
+
+	"accesskiosk/kiosk/volunteer"
 )
 
 // DefaultHomeURL is the built-in home page.
@@ -57,6 +59,11 @@ type Config struct {
 	// the resident is taken back when it answers again. "" means no check:
 	// only a page that fails to load shows the offline page.
 	OfflineCheck string `yaml:"offline_check"`
+
+	// Volunteer is volunteer mode: the PIN hash, the assisted idle timeout,
+	// lockout and the service categories (package volunteer). Absent means
+	// no PIN (one-time codes only) and the built-in categories.
+	Volunteer volunteer.Config `yaml:"volunteer"`
 
 	// Parsed by Validate.
 	AllowList *policy.List `yaml:"-"`
@@ -168,6 +175,9 @@ func (c *Config) Validate(doc *confile.Doc) error {
 		return doc.Errorf("session.idle_warning", "is required: a duration such as 30s")
 	case s.IdleWarning < MinIdleWarning || s.IdleWarning > MaxIdleWarning:
 		return doc.Errorf("session.idle_warning", "must be between %v and %v, got %v", MinIdleWarning, MaxIdleWarning, s.IdleWarning)
+	}
+	if err := c.Volunteer.Validate(doc, "volunteer", s.IdleTimeout); err != nil {
+		return err
 	}
 
 	switch {

@@ -166,8 +166,8 @@ func startShell(t testing.TB, o Options) *testShell {
 	t.Cleanup(func() { webkittest.Do(t, func() { ts.s.Close() }) })
 	select {
 	case <-ts.ready:
-	case <-time.After(20 * time.Second):
-		t.Fatal("home page not shown within 20s")
+	case <-time.After(60 * time.Second):
+		t.Fatal("home page not shown within 60s")
 	}
 	return ts
 }

@@ -189,7 +189,6 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 		b, _ := webFS.ReadFile("web/keyboard.js")
 		return b, "text/javascript; charset=utf-8"
 	}))
-
 	if err := p.volunteerRoutes(m); err != nil {
 		return nil, err
 	}

@@ -475,7 +475,15 @@ void ak_window_panel_clear(akWindow *w) {
 void ak_window_panel_show(akWindow *w, const char *title, const char *text) {
 	gtk_label_set_text(GTK_LABEL(w->panel_title), title);
 	gtk_label_set_text(GTK_LABEL(w->panel_text), text);
-	gtk_widget_show_all(w->panel);
+	// The panel is no-show-all (so the window's show_all leaves it hidden),
+	// which also makes show_all on it a no-op: show its children, then it.
+	GList *kids = gtk_container_get_children(GTK_CONTAINER(w->panel));
+	for (GList *l = kids; l != NULL; l = l->next) gtk_widget_show_all(GTK_WIDGET(l->data));
+	g_list_free(kids);
+	gtk_widget_show(w->panel);
+	GList *btns = gtk_container_get_children(GTK_CONTAINER(w->panel_buttons));
+	if (btns != NULL) gtk_widget_grab_focus(GTK_WIDGET(btns->data));
+	g_list_free(btns);
 }
 
 void ak_window_panel_text(akWindow *w, const char *text) {
@@ -490,6 +498,11 @@ void ak_window_panel_button(akWindow *w, const char *label, int id, int secondar
 }
 
 int ak_window_panel_visible(akWindow *w) { return gtk_widget_get_visible(w->panel); }
+
+const char *ak_window_banner_text(akWindow *w) {
+	if (!gtk_widget_get_visible(w->banner)) return "";
+	return gtk_label_get_text(GTK_LABEL(w->banner_label));
+}
 
 void ak_window_destroy(akWindow *w) {
 	gtk_widget_destroy(w->win);
