@@ -325,7 +325,7 @@ void ak_context_destroy(WebKitWebContext *ctx) {
 
 static const char *ak_css =
 	"#ak-toolbar { background: #0b0c0c; padding: 8px; }"
-	"#ak-toolbar button { min-height: 64px; min-width: 160px; font-size: 24px; font-weight: bold;"
+	"#ak-toolbar button { min-height: 64px; min-width: 120px; font-size: 24px; font-weight: bold;"
 	"  margin: 0 8px; color: #0b0c0c; background: #ffffff; border-radius: 0; border: 3px solid #ffffff; }"
 	"#ak-toolbar button:focus { border-color: #ffdd00; }"
 	"#ak-toolbar #ak-end { background: #d4351c; color: #ffffff; border-color: #d4351c; }"
