@@ -37,14 +37,18 @@ type fleet struct {
 	rules alert.Rules
 }
 
-func startFleet(t *testing.T) *fleet {
+func startFleet(t *testing.T) *fleet { t.Helper(); return startFleetWith(t, "") }
+
+// startFleetWith starts a fleet whose console finds its release
+// repository in releaseDir.
+func startFleetWith(t *testing.T, releaseDir string) *fleet {
 	t.Helper()
 	st := storetest.SQLite(t)
 	ctx := context.Background()
 	rules := alert.Rules{OfflineAfter: 10 * time.Minute, DiskLowPercent: 10, HotCelsius: 80, CrashLoopRestarts: 3}
 	f := &fleet{st: st, rules: rules}
 	con, err := console.New(console.Config{Store: st, Log: storetest.Logger(t), CouncilName: "Anytown Council", Rules: rules,
-		ForgetDevice: func(id string) { f.srv.ForgetDevice(id) }})
+		ForgetDevice: func(id string) { f.srv.ForgetDevice(id) }, ReleaseDir: releaseDir})
 	if err != nil {
 		t.Fatal(err)
 	}
