@@ -112,14 +112,20 @@ func (c *Console) releasesPage(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	d.Kiosks = devs
+	names := map[string]string{}
+	for _, st := range d.Sites {
+		names[st.ID] = st.Name
+	}
 	engine := make([]release.Device, len(devs))
+	hosts := map[string]string{}
 	for i, dv := range devs {
 		engine[i] = engineDevice(dv)
+		hosts[dv.ID] = dv.Hostname
 	}
 	for _, ro := range rs {
 		row := rolloutRow{Rollout: ro}
 		for i, pr := range ro.Progress(engine) {
-			row.Rings = append(row.Rings, ringRow{Progress: pr, Select: ringText(ro.Rings[i])})
+			row.Rings = append(row.Rings, ringRow{Progress: pr, Select: ringText(ro.Rings[i], hosts, names)})
 			row.Devices += pr.Devices
 			row.Updated += pr.Updated
 		}
@@ -147,7 +153,7 @@ func engineDevice(d store.Device) release.Device {
 	return release.Device{ID: d.ID, Site: d.Site, Running: running}
 }
 
-func ringText(g release.Ring) string {
+func ringText(g release.Ring, hosts, sites map[string]string) string {
 	var parts []string
 	if g.All {
 		parts = append(parts, "every kiosk")
@@ -156,9 +162,15 @@ func ringText(g release.Ring) string {
 		parts = append(parts, strconv.Itoa(g.Percent)+"% of kiosks")
 	}
 	for _, s := range g.Sites {
+		if n := sites[s]; n != "" && n != s {
+			s = n + " (" + s + ")"
+		}
 		parts = append(parts, "site "+s)
 	}
 	for _, dv := range g.Devices {
+		if h := hosts[dv]; h != "" {
+			dv = h + " (" + dv + ")"
+		}
 		parts = append(parts, "kiosk "+dv)
 	}
 	return strings.Join(parts, ", ")
