@@ -302,7 +302,7 @@ func (s *Shell) newTab() (*tab, error) {
 	ctx, err := webkit.NewContext(webkit.ContextOptions{
 		Scheme:        "kiosk",
 		SchemeHandler: SchemeAdapter(s.pagesFor(t)),
-		CacheModel:    webkit.CacheWebBrowser,
+		CacheModel:    webkit.CacheDocumentViewer, // least memory; ephemeral sessions keep no HTTP cache across pages anyway
 		Download:      func() { s.log.WithField("what", "download").Info("refused") },
 	})
 	if err != nil {
