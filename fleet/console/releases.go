@@ -70,9 +70,7 @@ func (c *Console) releaseRepo() (*release.Repo, error) {
 	return release.Open(dir, release.Options{Log: log})
 }
 
-func (c *Console) rollouts() *release.RolloutFile {
-	return release.OpenRollouts(release.RolloutsPath(c.cfg.ReleaseDir))
-}
+func (c *Console) rollouts() *release.RolloutFile { return c.rolloutFile }
 
 func (c *Console) releasesPage(w http.ResponseWriter, r *http.Request, status int, p page, d releasesData) {
 	p.Title = "Releases"
