@@ -315,6 +315,13 @@ func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", page{Title: "Unknown action", Data: "A rollout can be advanced, paused, resumed or aborted."})
 		return
 	}
+	if repo, err := c.releaseRepo(); err != nil {
+		c.fail(w, r, err)
+		return
+	} else if repo == nil {
+		c.render(w, r, http.StatusNotFound, "error", page{Title: "Rollout not found", Data: "This fleet has no release repository, so there is no rollout with that id."})
+		return
+	}
 	rs, err := c.rollouts().List()
 	if err != nil {
 		c.fail(w, r, err)
