@@ -37,7 +37,9 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 	now := s.nowMs()
 	out := make([]IngestResult, len(items))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		fresh, err := s.insertReports(ctx, tx, items, now)
+		pc := newTxCache(tx)
+		defer pc.close()
+		fresh, err := s.insertReports(ctx, pc, items, now)
 		if err != nil {
 			return err
 		}
@@ -69,7 +71,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 				if err2 != nil {
 					return err2
 				}
-				err = tx.QueryRowContext(ctx, s.q(`UPDATE devices SET last_seen_unix_ms = ?, last_report = ?, last_report_unix_ms = ?, kiosk_state = ?,
+				err = pc.QueryRowContext(ctx, s.q(`UPDATE devices SET last_seen_unix_ms = ?, last_report = ?, last_report_unix_ms = ?, kiosk_state = ?,
 					agent_version = CASE WHEN ? = '' THEN agent_version ELSE ? END,
 					kiosk_version = CASE WHEN ? = '' THEN kiosk_version ELSE ? END
 					WHERE id = ? AND last_report_unix_ms <= ? RETURNING command_seq, commands_seen_seq`),
@@ -79,20 +81,20 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 			}
 			if errors.Is(err, sql.ErrNoRows) {
 				// No new report, or only older ones than held: just seen now.
-				err = tx.QueryRowContext(ctx, s.q(`UPDATE devices SET last_seen_unix_ms = ? WHERE id = ? RETURNING command_seq, commands_seen_seq`),
+				err = pc.QueryRowContext(ctx, s.q(`UPDATE devices SET last_seen_unix_ms = ? WHERE id = ? RETURNING command_seq, commands_seen_seq`),
 					now, it.DeviceID).Scan(&cmdSeq, &seenSeq)
 			}
 			if err != nil {
 				return fmt.Errorf("update device %s: %w", it.DeviceID, err)
 			}
 			for _, a := range it.Batch.Acks {
-				if _, err := tx.ExecContext(ctx, s.q(`UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?
+				if _, err := pc.ExecContext(ctx, s.q(`UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?
 					WHERE id = ? AND device_id = ? AND acked_unix_ms = 0`), a.Status, a.Detail, now, a.ID, it.DeviceID); err != nil {
 					return fmt.Errorf("ack command %s: %w", a.ID, err)
 				}
 			}
 			if cmdSeq > seenSeq {
-				cmds, err := pendingCommands(ctx, tx, s.q, it.DeviceID, now)
+				cmds, err := pendingCommands(ctx, pc, s.q, it.DeviceID, now)
 				if err != nil {
 					return err
 				}
@@ -100,7 +102,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 				if len(cmds) == 0 {
 					// Nothing waits as of command_seq; a command issued since
 					// has a higher seq and is looked for next time.
-					if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET commands_seen_seq = ? WHERE id = ? AND commands_seen_seq < ?`),
+					if _, err := pc.ExecContext(ctx, s.q(`UPDATE devices SET commands_seen_seq = ? WHERE id = ? AND commands_seen_seq < ?`),
 						cmdSeq, it.DeviceID, cmdSeq); err != nil {
 						return fmt.Errorf("update device %s: %w", it.DeviceID, err)
 					}
@@ -114,6 +116,64 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 	}
 	return out, nil
 }
+
+// txCache prepares each distinct statement once per transaction, so a
+// group commit parses the device update once, not once per device.
+type txCache struct {
+	tx *sql.Tx
+	m  map[string]*sql.Stmt
+}
+
+func newTxCache(tx *sql.Tx) *txCache { return &txCache{tx: tx, m: map[string]*sql.Stmt{}} }
+
+func (c *txCache) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := c.m[q]; ok {
+		return st, nil
+	}
+	st, err := c.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.m[q] = st
+	return st, nil
+}
+
+func (c *txCache) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := c.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (c *txCache) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext returns a row whose Scan reports a prepare error.
+func (c *txCache) QueryRowContext(ctx context.Context, q string, args ...any) rowScanner {
+	st, err := c.stmt(ctx, q)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (c *txCache) close() {
+	for _, st := range c.m {
+		st.Close()
+	}
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 type reportKey struct{ device, id string }
 
@@ -140,7 +200,7 @@ func (s *Store) values(rows, cols int) string {
 // insertReports inserts every report of items with multi-row INSERTs and
 // returns the ones that were not held before; their receipts are inserted
 // too.
-func (s *Store) insertReports(ctx context.Context, tx *sql.Tx, items []IngestItem, now int64) (map[reportKey]bool, error) {
+func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestItem, now int64) (map[reportKey]bool, error) {
 	type row struct {
 		it *IngestItem
 		r  *api.Report
@@ -172,7 +232,7 @@ func (s *Store) insertReports(ctx context.Context, tx *sql.Tx, items []IngestIte
 			load1, temp_c, mem_total, mem_avail, disk_total, disk_free, kiosk_state, kiosk_restarts,
 			sessions_ended, sessions_assisted, session_total_ms, wipe_failures, web_crashes, queue_depth, warnings)
 			VALUES ` + s.values(len(chunk), reportCols) + ` ON CONFLICT DO NOTHING RETURNING device_id, report_id`
-		res, err := tx.QueryContext(ctx, s.q(q), args...)
+		res, err := pc.QueryContext(ctx, s.q(q), args...)
 		if err != nil {
 			return nil, fmt.Errorf("insert %d reports: %w", len(chunk), err)
 		}
@@ -199,7 +259,7 @@ func (s *Store) insertReports(ctx context.Context, tx *sql.Tx, items []IngestIte
 		q := `INSERT INTO receipts (device_id, report_id, idx, site_id, ended_unix_ms,
 			session_ms, reset_ms, reason, assisted, category, outcome, cleared, failed)
 			VALUES ` + s.values(n, receiptCols) + ` ON CONFLICT DO NOTHING`
-		if _, err := tx.ExecContext(ctx, s.q(q), args...); err != nil {
+		if _, err := pc.ExecContext(ctx, s.q(q), args...); err != nil {
 			return fmt.Errorf("insert %d receipts: %w", n, err)
 		}
 		args, n = args[:0], 0

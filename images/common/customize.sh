@@ -41,7 +41,8 @@ inroot systemctl enable "${enable[@]}"
 inroot systemctl disable apt-daily.timer apt-daily-upgrade.timer 2>/dev/null || true
 # tty1 belongs to the kiosk; no login prompt on any console (there is no
 # password to log in with anyway): logind makes no spare VTs either.
-inroot systemctl mask getty@tty1.service
+# No login prompt on a serial console either (console=ttyS0 would start one).
+inroot systemctl mask getty@tty1.service serial-getty@.service
 
 # No secrets baked into the image: SSH host keys and the machine id are made
 # on the device (host keys on the persistent partition).

@@ -31,11 +31,19 @@ for arch in "$@"; do
 			echo "deb: $unit is missing: accesskiosk-$prog needs its systemd unit" >&2
 			exit 1
 		fi
-		# Install the program where its unit's ExecStart looks for it.
-		dst=$(sed -n 's/^ExecStart=[-+!@:]*\([^ ]*\).*/\1/p' "$unit" | head -n1)
-		case "$dst" in /usr/bin/*|/usr/sbin/*|/usr/lib/*) ;; *)
-			echo "deb: $unit: ExecStart binary \"$dst\" is not under /usr" >&2; exit 1 ;;
-		esac
+		# Install the program where its unit's ExecStart looks for it: the
+		# word naming PROG or accesskiosk-PROG (the kiosk's ExecStart starts
+		# with cage, which runs it).
+		dst=""
+		for word in $(sed -n 's/^ExecStart=[-+!@:]*//p' "$unit" | head -n1); do
+			case "$word" in
+			/usr/*/"$prog" | /usr/*/accesskiosk-"$prog") dst=$word; break ;;
+			esac
+		done
+		if [ -z "$dst" ]; then
+			echo "deb: $unit: ExecStart names no /usr/.../$prog or accesskiosk-$prog" >&2
+			exit 1
+		fi
 		bin=$out/bin/$arch/$prog
 		mkdir -p "$(dirname "$bin")"
 		if [ "$prog" != kiosk ]; then
@@ -54,7 +62,13 @@ for arch in "$@"; do
 			echo "deb: skip accesskiosk-kiosk ($arch): cgo cross build needs KIOSK_SYSROOT (see images/deb/README.md)"
 			continue
 		fi
-		BIN=$bin BIN_DST=$dst UNIT=$unit ARCH=$arch VERSION=$version \
+		if [ "$prog" = kiosk ]; then
+			# The kiosk's own defaults, on the system bus so that the agent
+			# (a system service) reaches it.
+			sed 's/^dbus: session$/dbus: system/' kiosk/config/default.yaml >"$out/kiosk.yaml"
+			grep -q '^dbus: system$' "$out/kiosk.yaml" || { echo "deb: kiosk/config/default.yaml has no 'dbus: session' line to turn into system" >&2; exit 1; }
+		fi
+		KIOSK_CONFIG=$out/kiosk.yaml BIN=$bin BIN_DST=$dst UNIT=$unit ARCH=$arch VERSION=$version \
 			go tool nfpm package --packager deb --config "images/deb/$prog.yaml" --target "$out/"
 	done
 done

@@ -153,7 +153,10 @@ func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 		}
 	}
 	kept = append(kept, "console=tty0", "console=ttyS0,115200", "systemd.journald.forward_to_console=1",
-		"systemd.setenv=WLR_RENDERER=pixman", "systemd.setenv=WLR_NO_HARDWARE_CURSORS=1", "panic=10")
+		"systemd.setenv=WLR_RENDERER=pixman", "systemd.setenv=WLR_NO_HARDWARE_CURSORS=1", "panic=10",
+		// QEMU's standard VGA (bochs DRM driver) was not autoloaded in a
+		// first run; load it by name so cage finds a DRM device.
+		"modules-load=bochs")
 	netdev := "user,id=n0,restrict=on"
 	if fleetAddr != "" {
 		// cmd: runs socat for every connection the guest opens (a tcp:

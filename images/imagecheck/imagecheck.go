@@ -111,6 +111,9 @@ func Units(root string, requirePrograms bool) []string {
 	if t, _ := os.Readlink(filepath.Join(root, "etc/systemd/system/getty@tty1.service")); t != "/dev/null" {
 		bad = append(bad, "getty@tty1.service is not masked: a login prompt could replace the kiosk on tty1")
 	}
+	if t, _ := os.Readlink(filepath.Join(root, "etc/systemd/system/serial-getty@.service")); t != "/dev/null" {
+		bad = append(bad, "serial-getty@.service is not masked: a login prompt on the serial console")
+	}
 	for _, u := range []string{"apt-daily.timer", "apt-daily-upgrade.timer"} {
 		if _, err := os.Lstat(filepath.Join(root, "etc/systemd/system/timers.target.wants", u)); err == nil {
 			bad = append(bad, fmt.Sprintf("%s is enabled: apt would write to the RAM overlay", u))

@@ -160,7 +160,7 @@ func TestUsers(t *testing.T) {
 
 func TestUnits(t *testing.T) {
 	enabled := map[string]string{"etc/systemd/system/default.target": "->/usr/lib/systemd/system/graphical.target",
-		"etc/systemd/system/getty@tty1.service": "->/dev/null"}
+		"etc/systemd/system/getty@tty1.service": "->/dev/null", "etc/systemd/system/serial-getty@.service": "->/dev/null"}
 	for u, wants := range unitWants {
 		enabled["usr/lib/systemd/system/"+u] = "[Unit]\n"
 		enabled["etc/systemd/system/"+wants+"/"+u] = "->/usr/lib/systemd/system/" + u

@@ -2,6 +2,7 @@ package shell
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -15,16 +16,15 @@ import (
 
 // This file wires the built-in pages (kiosk/ui) into the shell: the
 // session's display prefs (text size, contrast, language) reach every
-// kiosk:// request through ui.WithPrefs, the toolbar gets buttons to change
-// them, text size also zooms service pages, and all of it resets when the
-// session ends.
+// kiosk:// request through ui.WithPrefs; the toolbar's "Aa Text size"
+// button steps the text size in place (it zooms service pages too, without
+// leaving a half-filled form); contrast and language are chosen on the
+// accessibility page, which every built-in page links to (a toolbar button
+// for each would push End session off a portrait screen); all of it resets
+// when the session ends.
 
-// Toolbar button ids for the prefs (after the ids in shell.go).
-const (
-	toolText = iota + 100
-	toolContrast
-	toolLanguage
-)
+// toolText is the text size toolbar button (after the ids in shell.go).
+const toolText = 200
 
 // NewPages builds the built-in pages from the config's ui: section and the
 // guides (built-in plus ui.guides_dir). A bad guide file in the directory
@@ -48,9 +48,7 @@ func (s *Shell) setupUI(p *ui.Pages) {
 	p.OnPrefs(func(_ context.Context, prefs ui.Prefs) {
 		webkit.Invoke(func() { s.setPrefs(prefs, false) })
 	})
-	s.win.AddTool(toolText, "Aa Text size", "Text size: make the words bigger", webkit.ToolNormal, false)
-	s.win.AddTool(toolContrast, "Contrast", "Contrast: switch high-contrast colours on or off", webkit.ToolNormal, false)
-	s.win.AddTool(toolLanguage, "Language · Iaith · Język", "Language: English, Cymraeg, Polski", webkit.ToolNormal, false)
+	s.win.AddTool(toolText, "Aa", "Text size: make the words bigger; after the biggest, back to normal", webkit.ToolNormal, false)
 }
 
 // pagesFor is tab t's kiosk:// handler: the session's prefs for the view
@@ -74,23 +72,11 @@ func (s *Shell) prefsButton(id int) bool {
 	if s.ui == nil {
 		return false
 	}
-	p := s.prefs
-	switch id {
-	case toolText:
-		p.TextSize = (p.TextSize + 1) % ui.TextSizes
-	case toolContrast:
-		p.HighContrast = !p.HighContrast
-	case toolLanguage:
-		langs := s.ui.Languages()
-		for i, l := range langs {
-			if l == p.Lang {
-				p.Lang = langs[(i+1)%len(langs)]
-				break
-			}
-		}
-	default:
+	if id != toolText {
 		return false
 	}
+	p := s.prefs
+	p.TextSize = (p.TextSize + 1) % ui.TextSizes
 	s.setPrefs(p, true)
 	return true
 }
@@ -118,4 +104,40 @@ func (s *Shell) resetPrefs() {
 	if s.ui != nil {
 		s.prefs = ui.Prefs{Lang: s.ui.DefaultLanguage()}
 	}
+}
+
+// pageMessage handles a message from a built-in page's button (see the
+// kiosk/ui package doc); false if it is not one. Only kiosk:// pages reach
+// here (message checks).
+//   - "back" (block page): back to the page before, or home;
+//   - "open" {url} (a guide's "Open the service"): load url in the view,
+//     through the allow list like any navigation (the guide panel beside
+//     the service is not built yet, so the guide is left behind);
+//   - "close-guide", "continue", "end", "keyboard", "type", "key": parts of
+//     the split view, the idle page and the on-screen keyboard that the
+//     shell does not show yet; ignored.
+func (s *Shell) pageMessage(body string) bool {
+	var m struct {
+		Action string `json:"action"`
+		URL    string `json:"url"`
+	}
+	if json.Unmarshal([]byte(body), &m) != nil {
+		return false
+	}
+	switch m.Action {
+	case "back":
+		if s.view.CanGoBack() {
+			s.view.GoBack()
+		} else {
+			s.view.LoadURI(s.cfg.HomeURL)
+		}
+	case "open":
+		if m.URL != "" {
+			s.view.LoadURI(m.URL) // decided by the allow list
+		}
+	case "close-guide", "continue", "end", "keyboard", "type", "key":
+	default:
+		return false
+	}
+	return true
 }
