@@ -77,6 +77,13 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 		done; \
 	done
 
+.PHONY: bundle
+bundle: build ## release bundle of bin/kiosk, bin/agent and their units for this machine (bin/accesskiosk-VERSION-ARCH.tar.zst)
+	@rm -rf $(BIN)/bundle-tree && mkdir -p $(BIN)/bundle-tree/bin $(BIN)/bundle-tree/units
+	@for p in kiosk agent; do [ -f $(BIN)/$$p ] && cp $(BIN)/$$p $(BIN)/bundle-tree/bin/; \
+		[ -f $$p/cmd/$$p/$$p.service ] && cp $$p/cmd/$$p/$$p.service $(BIN)/bundle-tree/units/accesskiosk-$$p.service; true; done
+	$(BIN)/fleet release bundle --version $(VERSION) --out $(BIN)/accesskiosk-$(VERSION)-$$($(GO) env GOARCH).tar.zst $(BIN)/bundle-tree
+
 .PHONY: fault-test
 fault-test: ## SIGKILL the updater at 100 random points of download, verify, unpack and switch; check it recovers
 	UPDATE_FAULT_RUNS=100 $(GO) test -count=1 -timeout 30m -run '^TestFaultInjection$$' -v ./agent/update/
@@ -99,7 +106,11 @@ soak: assets ## fleet soak: 10,000 simulated devices for 2 minutes (SOAK_DEVICES
 	SOAK_DEVICES=$${SOAK_DEVICES:-10000} SOAK_DURATION=$${SOAK_DURATION:-2m} $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./fleet/server/
 
 .PHONY: demo
-demo: deps build demo-kiosk ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
+demo: deps build demo-fleet ## run fleet server + agent + kiosk locally on the embedded defaults (Xvfb + screenshot without a display)
+
+.PHONY: demo-fleet
+demo-fleet: ## run bin/fleet, an agent enrolled with it and bin/kiosk together; prints the console address and a login
+	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) DEMO_SECONDS=$(DEMO_SECONDS) fleet/cmd/fleet/demo.sh
 
 .PHONY: demo-kiosk
 demo-kiosk: ## run bin/kiosk on its embedded default (without a display: under Xvfb for DEMO_SECONDS, saving a screenshot)

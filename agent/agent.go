@@ -80,12 +80,25 @@ func Start(ctx context.Context, cfg Config, log *logrus.Logger) (*Agent, error) 
 		return nil, fmt.Errorf("open report queue: %w", err)
 	}
 	a.q = q
-	switch id, err := fleetclient.LoadIdentity(cfg.StateDir); {
+	id, err := fleetclient.LoadIdentity(cfg.StateDir)
+	if errors.Is(err, fleetclient.ErrIdentityExposed) {
+		// Tighten it and say so: the credential may have been read, and IT
+		// staff can revoke it; refusing to run would help nobody.
+		log.WithError(err).Error("identity file was readable by others; made it 0600")
+		a.reg.Set(health.CodeIdentity, health.Warn, "the device credential file was readable by other users; consider revoking and re-enrolling this device")
+		if cerr := os.Chmod(filepath.Join(cfg.StateDir, fleetclient.IdentityFile), 0o600); cerr == nil {
+			id, err = fleetclient.LoadIdentity(cfg.StateDir)
+		}
+	}
+	switch {
 	case err == nil:
 		a.id = id
 	case errors.Is(err, fleetclient.ErrNoIdentity):
 	default:
-		return nil, err
+		// A damaged identity must not stop the agent: it keeps reporting
+		// into its queue, stays visible on the network and says why.
+		log.WithError(err).Error("cannot use the stored identity; running unenrolled")
+		a.reg.Set(health.CodeIdentity, health.Critical, "stored identity unusable: %v", err)
 	}
 
 	a.link = kiosklink.New(kiosklink.Options{
@@ -486,6 +499,16 @@ func (a *Agent) startUpdater(ctx context.Context) {
 	}
 	if a.sys != nil {
 		c.Units = a.sys // restarts the units the release names
+	}
+	if fu := a.cfg.Fleet.URL; fu != "" && strings.HasPrefix(uc.RepoURL, strings.TrimSuffix(fu, "/")+"/") {
+		// The repository is the fleet's /release: trust the pinned certificate.
+		fps := a.cfg.Fleet.Fingerprint
+		if fps == "" {
+			fps = a.Identity().FleetFingerprint
+		}
+		if fp, err := ParseFingerprint(fps); err == nil {
+			c.TLS = fleetclient.PinnedTLS(fp)
+		}
 	}
 	u, err := update.New(c)
 	if err != nil {

@@ -186,3 +186,37 @@ func TestAgentWithoutKioskOrFleet(t *testing.T) {
 	cancel()
 	a.Stop()
 }
+
+// TestDamagedIdentityIsNotFatal: a damaged or exposed credential file is
+// reported, and the agent keeps running.
+func TestDamagedIdentityIsNotFatal(t *testing.T) {
+	addr := bustest.Start(t)
+	for _, tc := range []struct {
+		name, body string
+		mode       os.FileMode
+		wantMode   os.FileMode
+	}{
+		{"damaged", "{not json", 0o600, 0o600},
+		{"exposed", `{"device_id":"d1","credential":"d1.s"}`, 0o644, 0o600},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t, "", addr)
+			p := filepath.Join(cfg.StateDir, fleetclient.IdentityFile)
+			os.WriteFile(p, []byte(tc.body), tc.mode)
+			os.Chmod(p, tc.mode)
+			log, _ := applog.New(io.Discard, "info")
+			ctx, cancel := context.WithCancel(context.Background())
+			a, err := Start(ctx, cfg, log)
+			if err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			defer func() { cancel(); a.Stop() }()
+			if !a.Health().Has("identity") {
+				t.Errorf("no identity warning: %v", a.Health().Warnings())
+			}
+			if st, _ := os.Stat(p); st.Mode().Perm() != tc.wantMode {
+				t.Errorf("mode %v, want %v", st.Mode().Perm(), tc.wantMode)
+			}
+		})
+	}
+}

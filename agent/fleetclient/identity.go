@@ -33,6 +33,9 @@ type Identity struct {
 // ErrNoIdentity means the device has not enrolled yet.
 var ErrNoIdentity = errors.New("device not enrolled: no identity stored")
 
+// ErrIdentityExposed means the identity file can be read by other users.
+var ErrIdentityExposed = errors.New("identity file is readable by other users")
+
 // LoadIdentity reads the identity from dir. It returns ErrNoIdentity when
 // there is none, and refuses a file others can read.
 func LoadIdentity(dir string) (Identity, error) {
@@ -47,7 +50,7 @@ func LoadIdentity(dir string) (Identity, error) {
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 {
-		return id, fmt.Errorf("identity %s is readable by others (mode %v); want 0600", p, st.Mode().Perm())
+		return id, fmt.Errorf("%w: %s has mode %v; want 0600", ErrIdentityExposed, p, st.Mode().Perm())
 	}
 	if err := json.NewDecoder(f).Decode(&id); err != nil {
 		return id, fmt.Errorf("read identity %s: %w", p, err)

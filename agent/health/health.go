@@ -54,6 +54,7 @@ const (
 	CodeDiscovery        = "discovery_failed"
 	CodeSystemBus        = "system_bus"
 	CodeUpdate           = "update"
+	CodeIdentity         = "identity"
 )
 
 // Warning is one entry in the registry.

@@ -318,17 +318,11 @@ func (q *Queue) read(name string) ([]byte, error) {
 	if i < 0 {
 		return nil, fmt.Errorf("read queue entry %s: no header: %w", name, ErrCorrupt)
 	}
-	var (
-		m   string
-		sum uint32
-		n   int
-	)
-	if _, err := fmt.Sscanf(string(b[:i]), "%s %x %d", &m, &sum, &n); err != nil || m != magic {
-		return nil, fmt.Errorf("read queue entry %s: bad header: %w", name, ErrCorrupt)
-	}
+	// The header must be exactly what header() writes for this payload:
+	// magic, CRC-32C as 8 lower-case hex digits, length, one space apart.
 	data := b[i+1:]
-	if len(data) != n || crc32.Checksum(data, castagnoli) != sum {
-		return nil, fmt.Errorf("read queue entry %s: length or checksum mismatch: %w", name, ErrCorrupt)
+	if string(b[:i+1]) != header(data) {
+		return nil, fmt.Errorf("read queue entry %s: header, length or checksum mismatch: %w", name, ErrCorrupt)
 	}
 	return data, nil
 }

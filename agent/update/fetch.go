@@ -222,7 +222,13 @@ func (u *Updater) fetch(ctx context.Context, url, part string, length int64) err
 
 // fetchOnce makes one request for bytes have..length-1 and appends what
 // arrives. It returns how many bytes the part file holds afterwards.
-func (u *Updater) fetchOnce(ctx context.Context, f *os.File, url string, have, length int64) (int64, error) {
+func (u *Updater) fetchOnce(parent context.Context, f *os.File, url string, have, length int64) (int64, error) {
+	// A connection that stops delivering for StallTimeout is dropped and
+	// the download resumes on a new one (rural links stall rather than fail).
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	stall := time.AfterFunc(u.cfg.StallTimeout, cancel)
+	defer stall.Stop()
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return have, fail(ReasonLocal, err)
@@ -232,8 +238,8 @@ func (u *Updater) fetchOnce(ctx context.Context, f *os.File, url string, have, l
 	}
 	resp, err := u.http.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return have, fail(ReasonCancelled, ctx.Err())
+		if parent.Err() != nil {
+			return have, fail(ReasonCancelled, parent.Err())
 		}
 		return have, fail(ReasonNetwork, err)
 	}
@@ -280,6 +286,7 @@ func (u *Updater) fetchOnce(ctx context.Context, f *os.File, url string, have, l
 				return have, fail(ReasonLocal, err)
 			}
 			have += int64(n)
+			stall.Reset(u.cfg.StallTimeout)
 			u.hook("download:chunk")
 		}
 		if rerr == io.EOF {
@@ -289,8 +296,11 @@ func (u *Updater) fetchOnce(ctx context.Context, f *os.File, url string, have, l
 			return have, nil
 		}
 		if rerr != nil {
+			if parent.Err() != nil {
+				return have, fail(ReasonCancelled, parent.Err())
+			}
 			if ctx.Err() != nil {
-				return have, fail(ReasonCancelled, ctx.Err())
+				rerr = fmt.Errorf("no data for %s: %w", u.cfg.StallTimeout, rerr)
 			}
 			return have, fail(ReasonNetwork, rerr)
 		}

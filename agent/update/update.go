@@ -35,10 +35,12 @@ package update
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -113,6 +115,10 @@ type Config struct {
 	// HTTP is the client for metadata and targets; nil means a
 	// retryablehttp client with 4 retries and no logging.
 	HTTP *retryablehttp.Client
+	// TLS, when not nil, is the TLS config of the default client (HTTP
+	// nil), e.g. pinning the fleet's self-signed certificate when the
+	// repository is the fleet's /release.
+	TLS *tls.Config
 	// Kiosk is asked whether a session is active; nil means never.
 	Kiosk Kiosk
 	// Units restarts the release's units after a switch; nil restarts none.
@@ -128,6 +134,16 @@ type Config struct {
 	// RetryWait is the pause after a download attempt that made no
 	// progress (multiplied by the attempt number); 0 means 2s.
 	RetryWait time.Duration
+	// StallTimeout drops a download connection that delivers nothing for
+	// this long (it resumes on a new one); 0 means 60s.
+	StallTimeout time.Duration
+	// RefusedRetry is how long Apply answers a version it refused for a
+	// lasting reason (bad signature, hash mismatch, ...) with that refusal
+	// again without touching the network; 0 means 1 hour. AbandonedRetry is
+	// the same for a transient reason (network, disk, expired metadata);
+	// 0 means 1 minute. They keep a kiosk on a poor link from fetching a
+	// broken bundle at every report.
+	RefusedRetry, AbandonedRetry time.Duration
 	// ReserveBytes is left free on the partition; 0 means 64 MiB.
 	ReserveBytes uint64
 	// NoDelta disables deltas (always the full bundle).
@@ -205,6 +221,15 @@ func New(cfg Config) (*Updater, error) {
 	if cfg.RetryWait == 0 {
 		cfg.RetryWait = 2 * time.Second
 	}
+	if cfg.StallTimeout == 0 {
+		cfg.StallTimeout = 60 * time.Second
+	}
+	if cfg.RefusedRetry == 0 {
+		cfg.RefusedRetry = time.Hour
+	}
+	if cfg.AbandonedRetry == 0 {
+		cfg.AbandonedRetry = time.Minute
+	}
 	if cfg.ReserveBytes == 0 {
 		cfg.ReserveBytes = 64 << 20
 	}
@@ -224,7 +249,13 @@ func New(cfg Config) (*Updater, error) {
 		u.http = retryablehttp.NewClient()
 		u.http.RetryMax = 4
 		u.http.Logger = nil
-		u.http.HTTPClient.Timeout = 0
+		u.http.HTTPClient.Timeout = 0 // a bundle over a slow link takes long; stalls are caught instead
+		if tr, ok := u.http.HTTPClient.Transport.(*http.Transport); ok {
+			tr.ResponseHeaderTimeout = 30 * time.Second
+			if cfg.TLS != nil {
+				tr.TLSClientConfig = cfg.TLS
+			}
+		}
 	}
 	for _, d := range []string{cfg.Dir, filepath.Join(cfg.Dir, releasesDir), filepath.Join(cfg.Dir, stagingDir), filepath.Join(cfg.Dir, downloadsDir), filepath.Join(cfg.Dir, basesDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -303,6 +334,19 @@ func (u *Updater) Apply(ctx context.Context, version string) (Result, error) {
 	u.run.Lock()
 	defer u.run.Unlock()
 	u.resumedFrom = 0
+	if last := u.st.Last; last != nil && last.Version == version && u.st.Phase == phaseIdle {
+		wait := time.Duration(0)
+		switch {
+		case last.Outcome == OutcomeRefused && last.Reason != ReasonFailedBefore:
+			wait = u.cfg.RefusedRetry
+		case last.Outcome == OutcomeAbandoned && last.Reason != ReasonCancelled:
+			wait = u.cfg.AbandonedRetry
+		}
+		if at := time.UnixMilli(last.UnixMs); wait > 0 && u.now().Before(at.Add(wait)) {
+			r := *last
+			return r, &Error{Reason: r.Reason, Version: version, Err: fmt.Errorf("%s (at %s; next try after %s)", r.Detail, at.Format(time.RFC3339), at.Add(wait).Format(time.RFC3339))}
+		}
+	}
 	res := Result{Version: version}
 	err := u.apply(ctx, version, &res)
 	res.UnixMs = u.now().UnixMilli()

@@ -2,7 +2,11 @@ package update
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -510,43 +514,74 @@ func TestAgentRestartingItselfResumesWithoutRestartLoop(t *testing.T) {
 	}
 }
 
-func TestRunnerAppliesWhatTheFleetWants(t *testing.T) {
+func TestStalledDownloadResumes(t *testing.T) {
 	f := newFixture(t, release.Options{})
 	f.seed(t, "1.0.0")
-	u := f.updater(t, nil)
-	r := NewRunner(u)
-	r.MinBackoff, r.MaxBackoff = 20*time.Millisecond, 50*time.Millisecond
-	results := make(chan Result, 10)
-	r.OnResult = func(res Result) { results <- res }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- r.Run(ctx) }()
-	// A refused version first (no such release), then a good one.
-	r.Want("9.9.9")
-	if res := <-results; res.Reason != ReasonNotFound {
-		t.Errorf("first result %+v, want not_found", res)
+	u := f.updater(t, func(c *Config) { c.NoDelta, c.StallTimeout = true, 300*time.Millisecond })
+	f.srv.Reset()
+	f.srv.StallNext(f.v2.Length / 3)
+	start := time.Now()
+	res, err := u.Apply(context.Background(), "1.1.0")
+	if err != nil || res.Outcome != OutcomeInstalled {
+		t.Fatalf("apply over a stalling link: %+v, %v", res, err)
 	}
-	r.Want("1.1.0")
-	deadline := time.After(30 * time.Second)
-	for installed := false; !installed; {
-		select {
-		case res := <-results:
-			switch {
-			case res.Version == "9.9.9": // a retry that raced the new Want
-			case res.Outcome != OutcomeInstalled || res.Version != "1.1.0":
-				t.Fatalf("result %+v, want 1.1.0 installed", res)
-			default:
-				installed = true
-			}
-		case <-deadline:
-			t.Fatal("runner did not install the wanted release")
-		}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("took %s: the stall was not detected", d)
 	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("Run returned %v", err)
+	if served := f.srv.Served(); served != f.v2.Length {
+		t.Errorf("served %d bytes for a %d-byte bundle", served, f.v2.Length)
 	}
-	if got := running(t, f.dir); got != "1.1.0" {
-		t.Errorf("running %s", got)
+	if rs := f.srv.Ranges(); len(rs) != 2 || rs[1] != fmt.Sprintf("bytes=%d-", f.v2.Length/3) {
+		t.Errorf("requests %v: want a resume from %d after the stall", rs, f.v2.Length/3)
+	}
+}
+
+func TestRepositoryOverPinnedTLS(t *testing.T) {
+	f := newFixture(t, release.Options{})
+	hs := httptest.NewTLSServer(f.repo.Handler())
+	t.Cleanup(hs.Close)
+	f.srv = &releasetest.Server{URL: hs.URL}
+	// Without trusting the fleet's self-signed certificate: refused, transient.
+	_, err := f.updater(t, func(c *Config) { c.HTTP = nil }).Apply(context.Background(), "1.0.0")
+	if ReasonOf(err) != ReasonNetwork {
+		t.Fatalf("untrusted certificate: %v, want a network reason", err)
+	}
+	f.dir = filepath.Join(t.TempDir(), "device2") // (the first device waits before trying again)
+	pool := x509.NewCertPool()
+	pool.AddCert(hs.Certificate())
+	u := f.updater(t, func(c *Config) { c.HTTP, c.TLS = nil, &tls.Config{RootCAs: pool} })
+	if res, err := u.Apply(context.Background(), "1.0.0"); err != nil || res.Outcome != OutcomeInstalled {
+		t.Fatalf("pinned certificate: %+v, %v", res, err)
+	}
+}
+
+func TestRefusalIsNotRefetchedAtEveryReport(t *testing.T) {
+	f := newFixture(t, release.Options{})
+	f.seed(t, "1.0.0")
+	name := targetFile(t, f, f.v2)
+	data, _ := os.ReadFile(name)
+	data[100] ^= 1
+	os.WriteFile(name, data, 0o644)
+	now := time.Now()
+	u := f.updater(t, func(c *Config) { c.NoDelta, c.Now = true, func() time.Time { return now } })
+	f.srv.Reset()
+	if _, err := u.Apply(context.Background(), "1.1.0"); ReasonOf(err) != ReasonHashMismatch {
+		t.Fatalf("first apply: %v", err)
+	}
+	fetched := f.srv.Served()
+	if fetched < f.v2.Length {
+		t.Fatalf("first apply fetched %d bytes", fetched)
+	}
+	now = now.Add(30 * time.Second) // the next report
+	if _, err := u.Apply(context.Background(), "1.1.0"); ReasonOf(err) != ReasonHashMismatch {
+		t.Errorf("second apply: %v, want the same refusal", err)
+	}
+	if got := f.srv.Served(); got != fetched {
+		t.Errorf("the refused bundle was fetched again 30s later (%d more bytes)", got-fetched)
+	}
+	now = now.Add(2 * time.Hour)
+	u.Apply(context.Background(), "1.1.0")
+	if got := f.srv.Served(); got == fetched {
+		t.Error("not tried again after the retry interval")
 	}
 }

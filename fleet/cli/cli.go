@@ -14,17 +14,21 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/grandcat/zeroconf"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/applog"
 	"accesskiosk/confile"
 	"accesskiosk/fleet/alert"
+	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/console"
+	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
 	"accesskiosk/fleet/tlscert"
@@ -34,11 +38,12 @@ import (
 const usage = `fleet: the Access Kiosk fleet server
 
   fleet serve --addr HOST:PORT --data DIR [--db postgres://...] [--config FILE]
-              [--tls-cert FILE --tls-key FILE] [--plain-http] [--log-level LEVEL]
+              [--tls-cert FILE --tls-key FILE] [--plain-http] [--mdns=false] [--log-level LEVEL]
   fleet admin create --data DIR --user NAME [--role admin|viewer] [--password-file FILE]
   fleet admin api-token --data DIR --user NAME
   fleet admin site --data DIR --id ID [--name NAME]
   fleet admin enrol-token --data DIR --site ID [--uses N] [--expires 168h]
+  fleet release ...   signed releases and ring rollouts (fleet release help)
   fleet version
 
 The admin commands take --db too, to work on a PostgreSQL store.
@@ -67,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serveCmd(ctx, args[1:], stdout, stderr)
 	case "admin":
 		return adminCmd(ctx, args[1:], stdout, stderr)
+	case "release":
+		return release.Command(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version.Version)
 		return nil
@@ -141,6 +148,10 @@ type ServeOptions struct {
 	TLSKey    string
 	PlainHTTP bool
 	LogLevel  string
+	// MDNS advertises the fleet as _accesskiosk-fleet._tcp on the local
+	// networks, so agents without a configured URL find it (they trust it
+	// only if its certificate matches their pinned fingerprint).
+	MDNS bool
 }
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -153,6 +164,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.TLSKey, "tls-key", "", "TLS key (PEM) for --tls-cert")
 	fs.BoolVar(&o.PlainHTTP, "plain-http", false, "serve plain HTTP (only behind a TLS proxy or on loopback)")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&o.MDNS, "mdns", true, "advertise the fleet on the local networks (mDNS _accesskiosk-fleet._tcp) for agents to find")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -246,8 +258,13 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	if err != nil {
 		return err
 	}
+	relHandler, relDesired, err := releaseServing(o.Store.data, applog.Component(log, "release"))
+	if err != nil {
+		return err
+	}
 	srv, err = server.New(server.Config{
 		Store: st, Log: applog.Component(log, "server"), Registry: reg, Console: con,
+		Release: relHandler, DesiredRelease: relDesired,
 		ReportInterval: cfg.ReportInterval, RatePerSecond: cfg.RatePerSecond, RateBurst: cfg.RateBurst,
 	})
 	if err != nil {
@@ -256,7 +273,23 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	go watcher.Run(ctx, cfg.Alerts.Interval)
 	go prune(ctx, st, cfg.Retention, log)
 
+	if o.MDNS && tlsCfg != nil && !isLoopback(ln.Addr()) {
+		if ta, ok := ln.Addr().(*net.TCPAddr); ok {
+			host, _ := os.Hostname()
+			mdns, err := zeroconf.Register("Access Kiosk fleet on "+host, "_accesskiosk-fleet._tcp", "local.", ta.Port,
+				[]string{"v=" + strconv.Itoa(api.CapabilityVersion)}, nil)
+			if err != nil {
+				log.WithError(err).Warn("cannot advertise the fleet by mDNS; agents need its URL")
+			} else {
+				defer mdns.Shutdown()
+				log.Info("advertising the fleet by mDNS as _accesskiosk-fleet._tcp")
+			}
+		}
+	}
 	fmt.Fprintf(stdout, "fleet: %s serving the console and device API at %s://%s/\n", version.Version, scheme, displayAddr(ln.Addr()))
+	if relHandler != nil {
+		fmt.Fprintf(stdout, "fleet: serving signed releases at /release/ (agents: repo_url %s://%s/release)\n", scheme, displayAddr(ln.Addr()))
+	}
 	daemon.SdNotify(false, daemon.SdNotifyReady)
 	err = srv.Run(ctx, ln, tlsCfg)
 	daemon.SdNotify(false, daemon.SdNotifyStopping)

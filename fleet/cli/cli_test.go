@@ -87,6 +87,14 @@ func TestServe(t *testing.T) {
 		t.Fatalf("api-token: %d %s", code, apiTok)
 	}
 
+	offline := t.TempDir()
+	if code, _, errOut := run(t, "release", "keys", "generate", "--offline", offline); code != 0 {
+		t.Fatalf("release keys generate: %s", errOut)
+	}
+	if code, _, errOut := run(t, "release", "init", "--data", dir, "--offline", offline); code != 0 {
+		t.Fatalf("release init: %s", errOut)
+	}
+
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +168,15 @@ func TestServe(t *testing.T) {
 	resp.Body.Close()
 	if len(dl.Devices) != 1 || dl.Devices[0].ID != er.DeviceID {
 		t.Errorf("admin devices = %+v", dl)
+	}
+	// The signed release repository is served for agents' updates.
+	resp, err = client.Get(base + "/release/metadata/timestamp.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(out.String(), "repo_url https://") {
+		t.Errorf("release timestamp.json: %d; serve said %q", resp.StatusCode, out.String())
 	}
 	// The certificate is kept: a restart keeps the fingerprint devices pinned.
 	if _, err := os.Stat(filepath.Join(dir, "tls", "cert.pem")); err != nil {

@@ -46,6 +46,10 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprint(stderr, CommandUsage)
 		return confile.FlagError("release", "missing a subcommand: keys, init, bundle, add, resign, list, root or rollout")
 	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, CommandUsage)
+		return nil
+	}
 	log := logrus.New()
 	log.SetOutput(stderr)
 	opt := Options{Log: logrus.NewEntry(log)}

@@ -49,6 +49,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -264,6 +265,9 @@ func (r *Repo) Dir() string { return r.dir }
 func (r *Repo) RootJSON() ([]byte, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.reload(); err != nil {
+		return nil, err
+	}
 	return r.root.ToBytes(true)
 }
 
@@ -379,8 +383,14 @@ func (r *Repo) publishTimestamp(now time.Time, bump bool) error {
 // than half of their lifetime is left. The fleet calls it periodically; the
 // Handler calls it too before serving timestamp.json.
 func (r *Repo) Refresh() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	if !r.needsRefresh() {
+		return nil
+	}
+	unlock, err := r.lock()
+	if err != nil {
+		return fmt.Errorf("refresh: %w", err)
+	}
+	defer unlock()
 	now := r.opt.Now().UTC()
 	switch {
 	case r.snapshot.Signed.Expires.Sub(now) < r.opt.Expiry.Snapshot/2:
@@ -394,6 +404,73 @@ func (r *Repo) Refresh() error {
 			return fmt.Errorf("refresh timestamp: %w", err)
 		}
 	}
+	return nil
+}
+
+func (r *Repo) needsRefresh() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.opt.Now().UTC()
+	return r.snapshot.Signed.Expires.Sub(now) < r.opt.Expiry.Snapshot/2 ||
+		r.timestamp.Signed.Expires.Sub(now) < r.opt.Expiry.Timestamp/2
+}
+
+// lock takes the repository for a change: the in-process mutex and an
+// exclusive flock on DIR/.lock, so `fleet release add` in one process and
+// the serving fleet re-signing the timestamp in another never interleave.
+// It then reloads the metadata and online keys from disk, which are the
+// truth another process may have changed.
+func (r *Repo) lock() (func(), error) {
+	r.mu.Lock()
+	f, err := os.OpenFile(filepath.Join(r.dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		r.mu.Unlock()
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		r.mu.Unlock()
+		return nil, fmt.Errorf("lock %s: %w", r.dir, err)
+	}
+	unlock := func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+		r.mu.Unlock()
+	}
+	if err := r.reload(); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
+// reload reads the newest metadata and the online keys from disk.
+func (r *Repo) reload() error {
+	root, err := new(metadata.Metadata[metadata.RootType]).FromFile(filepath.Join(r.metaDir(), "root.json"))
+	if err != nil {
+		return fmt.Errorf("reload root: %w", err)
+	}
+	targets, err := new(metadata.Metadata[metadata.TargetsType]).FromFile(filepath.Join(r.metaDir(), "targets.json"))
+	if err != nil {
+		return fmt.Errorf("reload targets: %w", err)
+	}
+	snapshot, err := new(metadata.Metadata[metadata.SnapshotType]).FromFile(filepath.Join(r.metaDir(), "snapshot.json"))
+	if err != nil {
+		return fmt.Errorf("reload snapshot: %w", err)
+	}
+	timestamp, err := new(metadata.Metadata[metadata.TimestampType]).FromFile(filepath.Join(r.metaDir(), "timestamp.json"))
+	if err != nil {
+		return fmt.Errorf("reload timestamp: %w", err)
+	}
+	online := map[string]*signingKey{}
+	for _, role := range OnlineRoles {
+		k, err := loadKey(r.keysDir(), role)
+		if err != nil {
+			return err
+		}
+		online[role] = k
+	}
+	r.root, r.targets, r.snapshot, r.timestamp, r.online = root, targets, snapshot, timestamp, online
 	return nil
 }
 
@@ -411,6 +488,9 @@ type Release struct {
 func (r *Repo) Releases() []Release {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.reload(); err != nil { // another process may have added one
+		r.opt.Log.WithError(err).Warn("listing releases from memory")
+	}
 	return r.releasesLocked()
 }
 
@@ -461,8 +541,11 @@ func (r *Repo) Add(offlineDir, bundlePath string) (Release, error) {
 	if err != nil {
 		return Release{}, fmt.Errorf("add release: %w", err)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	unlock, err := r.lock()
+	if err != nil {
+		return Release{}, fmt.Errorf("add release: %w", err)
+	}
+	defer unlock()
 	name := BundleTarget(m.Arch, m.Version)
 	if _, ok := r.targets.Signed.Targets[name]; ok {
 		return Release{}, fmt.Errorf("add release %s for %s: %w", m.Version, m.Arch, ErrReleaseExists)
@@ -721,8 +804,11 @@ func DecodeDelta(r io.Reader, oldTar []byte) (io.ReadCloser, error) {
 // kept as ROLE.key.old), online keys in the repository. Targets, snapshot
 // and timestamp are re-signed.
 func (r *Repo) Rotate(offlineDir, role string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	unlock, err := r.lock()
+	if err != nil {
+		return fmt.Errorf("rotate %s key: %w", role, err)
+	}
+	defer unlock()
 	oldRoot, err := loadKey(offlineDir, metadata.ROOT)
 	if err != nil {
 		return fmt.Errorf("rotate %s key: %w", role, err)
@@ -786,8 +872,11 @@ func (r *Repo) Resign(offlineDir string) error {
 	if err != nil {
 		return fmt.Errorf("re-sign targets: %w", err)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	unlock, err := r.lock()
+	if err != nil {
+		return fmt.Errorf("re-sign targets: %w", err)
+	}
+	defer unlock()
 	return r.publishTargets(k, true)
 }
 

@@ -267,3 +267,34 @@ func TestHandlerRefusesOddPaths(t *testing.T) {
 		t.Errorf("POST: %s, want 405", resp.Status)
 	}
 }
+
+// The serving fleet and `fleet release add` are two processes on one
+// repository: the server's timestamp re-signing must build on the release
+// the other one added, never roll it back.
+func TestServerAndCommandShareTheRepository(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	cmdRepo := releasetest.NewRepo(t, release.Options{Now: clock})
+	root, _ := cmdRepo.RootJSON()
+	cmdRepo.Add(t, "1.0.0", "amd64", releasetest.Files("1.0.0", 100, 1))
+	server, err := release.Open(cmdRepo.Dir(), release.Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := releasetest.Serve(t, server.Handler())
+	client(t, srv.URL, root)
+	// The command adds a release while the server runs.
+	cmdRepo.Add(t, "1.1.0", "amd64", releasetest.Files("1.1.0", 100, 1))
+	// A day later the server re-signs the timestamp.
+	now = now.Add(20 * time.Hour)
+	if err := server.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	up := client(t, srv.URL, root)
+	if _, err := up.GetTargetInfo(release.BundleTarget("amd64", "1.1.0")); err != nil {
+		t.Errorf("release added by the other process lost after the server re-signed: %v", err)
+	}
+	if got := len(server.Releases()); got != 2 {
+		t.Errorf("server lists %d releases, want 2", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -36,93 +37,77 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 	now := s.nowMs()
 	out := make([]IngestResult, len(items))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		insReport, err := tx.PrepareContext(ctx, s.q(`INSERT INTO reports (device_id, report_id, seq, created_unix_ms, received_unix_ms,
-			load1, temp_c, mem_total, mem_avail, disk_total, disk_free, kiosk_state, kiosk_restarts,
-			sessions_ended, sessions_assisted, session_total_ms, wipe_failures, web_crashes, queue_depth, warnings)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`))
+		pc := newTxCache(tx)
+		defer pc.close()
+		fresh, err := s.insertReports(ctx, pc, items, now)
 		if err != nil {
 			return err
 		}
-		defer insReport.Close()
-		var insReceipt *sql.Stmt
 		for i, it := range items {
 			res := &out[i]
 			var newest *api.Report
 			for ri := range it.Batch.Reports {
 				r := &it.Batch.Reports[ri]
 				res.Accepted = append(res.Accepted, r.ID)
-				warn := ""
-				if len(r.Warnings) > 0 {
-					b, _ := json.Marshal(r.Warnings)
-					warn = string(b)
-				}
-				h := &r.Health
-				x, err := insReport.ExecContext(ctx, it.DeviceID, r.ID, int64(r.Seq), r.CreatedUnixMs, now,
-					h.Load1, h.TempCelsius, int64(h.MemTotalBytes), int64(h.MemAvailBytes), int64(h.DiskTotalBytes), int64(h.DiskFreeBytes),
-					h.KioskState, h.KioskRestarts, r.Sessions.Ended, r.Sessions.Assisted, r.Sessions.TotalMs,
-					r.Sessions.WipeFailures, r.Sessions.WebCrashes, h.QueueDepth, warn)
-				if err != nil {
-					return fmt.Errorf("insert report %s/%s: %w", it.DeviceID, r.ID, err)
-				}
-				if n, _ := x.RowsAffected(); n == 0 {
+				k := reportKey{it.DeviceID, r.ID}
+				if !fresh[k] {
 					continue // already held: idempotent
 				}
+				delete(fresh, k) // a report twice in one group counts once
 				res.New++
 				if newest == nil || r.CreatedUnixMs > newest.CreatedUnixMs ||
 					r.CreatedUnixMs == newest.CreatedUnixMs && r.Seq > newest.Seq {
 					newest = r
 				}
-				for ci, rc := range r.Receipts {
-					if insReceipt == nil {
-						insReceipt, err = tx.PrepareContext(ctx, s.q(`INSERT INTO receipts (device_id, report_id, idx, site_id, ended_unix_ms,
-							session_ms, reset_ms, reason, assisted, category, outcome, cleared, failed)
-							VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`))
-						if err != nil {
-							return err
-						}
-						defer insReceipt.Close()
-					}
-					ended := rc.EndedUnixMs
-					if ended == 0 {
-						ended = r.CreatedUnixMs
-					}
-					if _, err := insReceipt.ExecContext(ctx, it.DeviceID, r.ID, ci, it.SiteID, ended, rc.SessionMs, rc.ResetMs,
-						rc.Reason, b2i(rc.Assisted), rc.Category, rc.Outcome, strings.Join(rc.Cleared, ","), strings.Join(rc.Failed, ",")); err != nil {
-						return fmt.Errorf("insert receipt: %w", err)
-					}
-				}
 			}
+			// One statement updates the device and says whether a command
+			// may be waiting (command_seq moved past commands_seen_seq).
+			var cmdSeq, seenSeq int64
+			err := sql.ErrNoRows
 			if newest != nil {
 				slim := *newest
 				slim.Receipts = nil
-				b, err := json.Marshal(&slim)
-				if err != nil {
-					return err
+				b, err2 := json.Marshal(&slim)
+				if err2 != nil {
+					return err2
 				}
-				if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET last_report = ?, last_report_unix_ms = ?, kiosk_state = ?,
+				err = pc.QueryRowContext(ctx, s.q(`UPDATE devices SET last_seen_unix_ms = ?, last_report = ?, last_report_unix_ms = ?, kiosk_state = ?,
 					agent_version = CASE WHEN ? = '' THEN agent_version ELSE ? END,
 					kiosk_version = CASE WHEN ? = '' THEN kiosk_version ELSE ? END
-					WHERE id = ? AND last_report_unix_ms <= ?`),
-					string(b), newest.CreatedUnixMs, newest.Health.KioskState,
+					WHERE id = ? AND last_report_unix_ms <= ? RETURNING command_seq, commands_seen_seq`),
+					now, string(b), newest.CreatedUnixMs, newest.Health.KioskState,
 					newest.Health.AgentVersion, newest.Health.AgentVersion, newest.Health.KioskVersion, newest.Health.KioskVersion,
-					it.DeviceID, newest.CreatedUnixMs); err != nil {
-					return fmt.Errorf("update device %s: %w", it.DeviceID, err)
-				}
+					it.DeviceID, newest.CreatedUnixMs).Scan(&cmdSeq, &seenSeq)
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET last_seen_unix_ms = ? WHERE id = ?`), now, it.DeviceID); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				// No new report, or only older ones than held: just seen now.
+				err = pc.QueryRowContext(ctx, s.q(`UPDATE devices SET last_seen_unix_ms = ? WHERE id = ? RETURNING command_seq, commands_seen_seq`),
+					now, it.DeviceID).Scan(&cmdSeq, &seenSeq)
+			}
+			if err != nil {
 				return fmt.Errorf("update device %s: %w", it.DeviceID, err)
 			}
 			for _, a := range it.Batch.Acks {
-				if _, err := tx.ExecContext(ctx, s.q(`UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?
+				if _, err := pc.ExecContext(ctx, s.q(`UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?
 					WHERE id = ? AND device_id = ? AND acked_unix_ms = 0`), a.Status, a.Detail, now, a.ID, it.DeviceID); err != nil {
 					return fmt.Errorf("ack command %s: %w", a.ID, err)
 				}
 			}
-			cmds, err := pendingCommands(ctx, tx, s.q, it.DeviceID, now)
-			if err != nil {
-				return err
+			if cmdSeq > seenSeq {
+				cmds, err := pendingCommands(ctx, pc, s.q, it.DeviceID, now)
+				if err != nil {
+					return err
+				}
+				res.Commands = cmds
+				if len(cmds) == 0 {
+					// Nothing waits as of command_seq; a command issued since
+					// has a higher seq and is looked for next time.
+					if _, err := pc.ExecContext(ctx, s.q(`UPDATE devices SET commands_seen_seq = ? WHERE id = ? AND commands_seen_seq < ?`),
+						cmdSeq, it.DeviceID, cmdSeq); err != nil {
+						return fmt.Errorf("update device %s: %w", it.DeviceID, err)
+					}
+				}
 			}
-			res.Commands = cmds
 		}
 		return nil
 	})
@@ -130,6 +115,178 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 		return nil, fmt.Errorf("ingest %d batches: %w", len(items), err)
 	}
 	return out, nil
+}
+
+// txCache prepares each distinct statement once per transaction, so a
+// group commit parses the device update once, not once per device.
+type txCache struct {
+	tx *sql.Tx
+	m  map[string]*sql.Stmt
+}
+
+func newTxCache(tx *sql.Tx) *txCache { return &txCache{tx: tx, m: map[string]*sql.Stmt{}} }
+
+func (c *txCache) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := c.m[q]; ok {
+		return st, nil
+	}
+	st, err := c.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.m[q] = st
+	return st, nil
+}
+
+func (c *txCache) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := c.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (c *txCache) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext returns a row whose Scan reports a prepare error.
+func (c *txCache) QueryRowContext(ctx context.Context, q string, args ...any) rowScanner {
+	st, err := c.stmt(ctx, q)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (c *txCache) close() {
+	for _, st := range c.m {
+		st.Close()
+	}
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+type reportKey struct{ device, id string }
+
+// Multi-row statements share one statement's overhead among many rows;
+// chunks stay far below SQLite's and PostgreSQL's parameter limits.
+const (
+	reportCols  = 20
+	receiptCols = 13
+	chunkRows   = 200
+)
+
+func (s *Store) values(rows, cols int) string {
+	var b strings.Builder
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+// insertReports inserts every report of items with multi-row INSERTs and
+// returns the ones that were not held before; their receipts are inserted
+// too.
+func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestItem, now int64) (map[reportKey]bool, error) {
+	type row struct {
+		it *IngestItem
+		r  *api.Report
+	}
+	var rows []row
+	for i := range items {
+		for ri := range items[i].Batch.Reports {
+			rows = append(rows, row{&items[i], &items[i].Batch.Reports[ri]})
+		}
+	}
+	fresh := make(map[reportKey]bool, len(rows))
+	args := make([]any, 0, chunkRows*reportCols)
+	for lo := 0; lo < len(rows); lo += chunkRows {
+		chunk := rows[lo:min(lo+chunkRows, len(rows))]
+		args = args[:0]
+		for _, x := range chunk {
+			r, h := x.r, &x.r.Health
+			warn := ""
+			if len(r.Warnings) > 0 {
+				b, _ := json.Marshal(r.Warnings)
+				warn = string(b)
+			}
+			args = append(args, x.it.DeviceID, r.ID, int64(r.Seq), r.CreatedUnixMs, now,
+				h.Load1, h.TempCelsius, int64(h.MemTotalBytes), int64(h.MemAvailBytes), int64(h.DiskTotalBytes), int64(h.DiskFreeBytes),
+				h.KioskState, h.KioskRestarts, r.Sessions.Ended, r.Sessions.Assisted, r.Sessions.TotalMs,
+				r.Sessions.WipeFailures, r.Sessions.WebCrashes, h.QueueDepth, warn)
+		}
+		q := `INSERT INTO reports (device_id, report_id, seq, created_unix_ms, received_unix_ms,
+			load1, temp_c, mem_total, mem_avail, disk_total, disk_free, kiosk_state, kiosk_restarts,
+			sessions_ended, sessions_assisted, session_total_ms, wipe_failures, web_crashes, queue_depth, warnings)
+			VALUES ` + s.values(len(chunk), reportCols) + ` ON CONFLICT DO NOTHING RETURNING device_id, report_id`
+		res, err := pc.QueryContext(ctx, s.q(q), args...)
+		if err != nil {
+			return nil, fmt.Errorf("insert %d reports: %w", len(chunk), err)
+		}
+		for res.Next() {
+			var k reportKey
+			if err := res.Scan(&k.device, &k.id); err != nil {
+				res.Close()
+				return nil, fmt.Errorf("insert reports: %w", err)
+			}
+			fresh[k] = true
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("insert reports: %w", err)
+		}
+	}
+	// Receipts of the new reports.
+	args = args[:0]
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		q := `INSERT INTO receipts (device_id, report_id, idx, site_id, ended_unix_ms,
+			session_ms, reset_ms, reason, assisted, category, outcome, cleared, failed)
+			VALUES ` + s.values(n, receiptCols) + ` ON CONFLICT DO NOTHING`
+		if _, err := pc.ExecContext(ctx, s.q(q), args...); err != nil {
+			return fmt.Errorf("insert %d receipts: %w", n, err)
+		}
+		args, n = args[:0], 0
+		return nil
+	}
+	for _, x := range rows {
+		if !fresh[reportKey{x.it.DeviceID, x.r.ID}] {
+			continue
+		}
+		for ci, rc := range x.r.Receipts {
+			ended := rc.EndedUnixMs
+			if ended == 0 {
+				ended = x.r.CreatedUnixMs
+			}
+			args = append(args, x.it.DeviceID, x.r.ID, ci, x.it.SiteID, ended, rc.SessionMs, rc.ResetMs,
+				rc.Reason, b2i(rc.Assisted), rc.Category, rc.Outcome, strings.Join(rc.Cleared, ","), strings.Join(rc.Failed, ","))
+			if n++; n == chunkRows {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return fresh, nil
 }
 
 func b2i(b bool) int {
@@ -182,8 +339,18 @@ func (s *Store) IssueCommand(ctx context.Context, device, by string, c api.Comma
 	c.ID = credential.ID(8)
 	c.IssuedUnixMs = now
 	cmd := Command{Command: c, DeviceID: device, IssuedBy: by, ExpiresUnixMs: now + CommandTTL.Milliseconds()}
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO commands (id, device_id, kind, text, seconds, issued_by, issued_unix_ms, expires_unix_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), c.ID, device, c.Kind, c.Text, c.Seconds, by, now, cmd.ExpiresUnixMs)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET command_seq = command_seq + 1 WHERE id = ?`), device)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO commands (id, device_id, kind, text, seconds, issued_by, issued_unix_ms, expires_unix_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), c.ID, device, c.Kind, c.Text, c.Seconds, by, now, cmd.ExpiresUnixMs)
+		return err
+	})
 	if err != nil {
 		return Command{}, fmt.Errorf("issue %s to %s: %w", c.Kind, device, err)
 	}

@@ -22,13 +22,29 @@ type UsageRow struct {
 	// Categories lists assisted-digital categories by count, e.g.
 	// "benefits 4, housing 2" (identifiers from the kiosk config).
 	Categories string
+	// Outcomes lists the volunteers' outcomes of assisted sessions by count,
+	// e.g. "done 3, needs_follow_up 1" (done, needs_follow_up,
+	// referred_elsewhere); CategoryCounts and OutcomeCounts hold the same
+	// figures as maps.
+	Outcomes       string
+	CategoryCounts map[string]int
+	OutcomeCounts  map[string]int
+}
+
+// AssistedPercent is the share of sessions a volunteer helped with, in
+// whole percent (0 when there were no sessions).
+func (r UsageRow) AssistedPercent() int {
+	if r.Sessions == 0 {
+		return 0
+	}
+	return (r.Assisted*100 + r.Sessions/2) / r.Sessions
 }
 
 // Usage summarises wipe receipts (one per ended session) that ended in
 // [from, to), grouped by site and by day or, when week is true, by week
 // starting Monday, in loc. Rows are ordered by site name then period.
 func (s *Store) Usage(ctx context.Context, from, to time.Time, week bool, loc *time.Location) ([]UsageRow, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT r.site_id, COALESCE(st.name, r.site_id), r.ended_unix_ms, r.session_ms, r.reset_ms, r.assisted, r.category, r.failed
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT r.site_id, COALESCE(st.name, r.site_id), r.ended_unix_ms, r.session_ms, r.reset_ms, r.assisted, r.category, r.outcome, r.failed
 		FROM receipts r LEFT JOIN sites st ON st.id = r.site_id WHERE r.ended_unix_ms >= ? AND r.ended_unix_ms < ?`), from.UnixMilli(), to.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
@@ -43,13 +59,14 @@ func (s *Store) Usage(ctx context.Context, from, to time.Time, week bool, loc *t
 		lengths []int64
 		resets  []int64
 		cats    map[string]int
+		outs    map[string]int
 	}
 	groups := map[key]*acc{}
 	for rows.Next() {
-		var site, name, cat, failed string
+		var site, name, cat, outcome, failed string
 		var ended, sess, reset int64
 		var assisted int
-		if err := rows.Scan(&site, &name, &ended, &sess, &reset, &assisted, &cat, &failed); err != nil {
+		if err := rows.Scan(&site, &name, &ended, &sess, &reset, &assisted, &cat, &outcome, &failed); err != nil {
 			return nil, fmt.Errorf("usage: %w", err)
 		}
 		t := time.UnixMilli(ended).In(loc)
@@ -61,7 +78,7 @@ func (s *Store) Usage(ctx context.Context, from, to time.Time, week bool, loc *t
 		k := key{site, start.Unix()}
 		a := groups[k]
 		if a == nil {
-			a = &acc{row: UsageRow{Site: site, SiteName: name, Start: start}, cats: map[string]int{}}
+			a = &acc{row: UsageRow{Site: site, SiteName: name, Start: start}, cats: map[string]int{}, outs: map[string]int{}}
 			groups[k] = a
 		}
 		a.row.Sessions++
@@ -75,6 +92,9 @@ func (s *Store) Usage(ctx context.Context, from, to time.Time, week bool, loc *t
 			if cat != "" {
 				a.cats[cat]++
 			}
+			if outcome != "" {
+				a.outs[outcome]++
+			}
 		}
 		if failed != "" {
 			a.row.WipeFailures++
@@ -87,20 +107,8 @@ func (s *Store) Usage(ctx context.Context, from, to time.Time, week bool, loc *t
 	for _, a := range groups {
 		a.row.MedianSessionMs = median(a.lengths)
 		a.row.MedianResetMs = median(a.resets)
-		type kv struct {
-			k string
-			v int
-		}
-		var cs []kv
-		for k, v := range a.cats {
-			cs = append(cs, kv{k, v})
-		}
-		sort.Slice(cs, func(i, j int) bool { return cs[i].v > cs[j].v || cs[i].v == cs[j].v && cs[i].k < cs[j].k })
-		var parts []string
-		for _, c := range cs {
-			parts = append(parts, fmt.Sprintf("%s %d", c.k, c.v))
-		}
-		a.row.Categories = strings.Join(parts, ", ")
+		a.row.Categories, a.row.CategoryCounts = byCount(a.cats), a.cats
+		a.row.Outcomes, a.row.OutcomeCounts = byCount(a.outs), a.outs
 		out = append(out, a.row)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -110,6 +118,24 @@ func (s *Store) Usage(ctx context.Context, from, to time.Time, week bool, loc *t
 		return out[i].Start.Before(out[j].Start)
 	})
 	return out, nil
+}
+
+// byCount renders counts as "a 4, b 2", most first, then by name.
+func byCount(m map[string]int) string {
+	type kv struct {
+		k string
+		v int
+	}
+	var cs []kv
+	for k, v := range m {
+		cs = append(cs, kv{k, v})
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].v > cs[j].v || cs[i].v == cs[j].v && cs[i].k < cs[j].k })
+	var parts []string
+	for _, c := range cs {
+		parts = append(parts, fmt.Sprintf("%s %d", c.k, c.v))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // median of v (sorted in place); 0 for none. An even count gives the lower middle.

@@ -159,3 +159,32 @@ func TestParseRequiresKeys(t *testing.T) {
 		t.Error("receipt without reset_ms parsed")
 	}
 }
+
+// TestConnectOutlivesItsContext: the context bounds the dial only; a
+// connection made under a short timeout keeps working after it ends (a
+// kiosk once lost its bus name 80 ms after start this way).
+func TestConnectOutlivesItsContext(t *testing.T) {
+	addr := bustest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	conn, err := bus.Connect(ctx, addr)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := bus.Serve(conn, &fakeShell{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	client := bus.NewClient(bustest.Conn(t, addr))
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	if _, err := client.Status(ctx2); err != nil {
+		t.Fatalf("kiosk gone after its connect context ended: %v", err)
+	}
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	if _, err := bus.Connect(done, addr); err == nil {
+		t.Error("Connect with an ended context succeeded")
+	}
+}

@@ -9,19 +9,45 @@ import (
 )
 
 // Connect opens a private connection to the bus named by which: "session",
-// "system", or a D-Bus address such as "unix:path=/run/x". The caller closes it.
+// "system", or a D-Bus address such as "unix:path=/run/x". ctx bounds only
+// the dial and the handshake: the connection outlives it. The caller closes it.
 func Connect(ctx context.Context, which string) (*dbus.Conn, error) {
+	type result struct {
+		conn *dbus.Conn
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		conn, err := connect(which)
+		done <- result{conn, err}
+	}()
+	select {
+	case r := <-done:
+		return r.conn, r.err
+	case <-ctx.Done():
+		go func() { // close whatever the handshake ends with
+			if r := <-done; r.conn != nil {
+				r.conn.Close()
+			}
+		}()
+		return nil, fmt.Errorf("connect to %s bus: %w", which, ctx.Err())
+	}
+}
+
+func connect(which string) (*dbus.Conn, error) {
 	var (
 		conn *dbus.Conn
 		err  error
 	)
+	// No dbus.WithContext here: godbus closes a connection when its
+	// context ends, and this one must live as long as the caller wants.
 	switch which {
 	case "", "session":
-		conn, err = dbus.SessionBusPrivate(dbus.WithContext(ctx))
+		conn, err = dbus.SessionBusPrivate()
 	case "system":
-		conn, err = dbus.SystemBusPrivate(dbus.WithContext(ctx))
+		conn, err = dbus.SystemBusPrivate()
 	default:
-		conn, err = dbus.Dial(which, dbus.WithContext(ctx))
+		conn, err = dbus.Dial(which)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s bus: %w", which, err)

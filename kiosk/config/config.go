@@ -15,6 +15,9 @@ import (
 
 	"accesskiosk/confile"
 	"accesskiosk/kiosk/policy"
+	"accesskiosk/kiosk/ui"
+
+	"accesskiosk/kiosk/volunteer"
 )
 
 // DefaultHomeURL is the built-in home page.
@@ -43,10 +46,24 @@ type Config struct {
 	Council Council `yaml:"council"`
 	// Tiles are the home page's services, in order.
 	Tiles []Tile `yaml:"tiles"`
+	// UI is what the built-in pages show (see package kiosk/ui); keys it
+	// leaves out come from council and tiles above.
+	UI ui.Config `yaml:"ui"`
 	// Zoom is the page zoom every session starts at; 0 means 1.0 (100%).
 	Zoom float64 `yaml:"zoom"`
 	// LogLevel is a logrus level name; "" means info.
 	LogLevel string `yaml:"log_level"`
+	// OfflineCheck is an http(s) URL the kiosk asks (HEAD, every 20s; every
+	// 3s while offline) to know whether the internet works; any answer
+	// means online. When it stops answering, the offline page shows, and
+	// the resident is taken back when it answers again. "" means no check:
+	// only a page that fails to load shows the offline page.
+	OfflineCheck string `yaml:"offline_check"`
+
+	// Volunteer is volunteer mode: the PIN hash, the assisted idle timeout,
+	// lockout and the service categories (package volunteer). Absent means
+	// no PIN (one-time codes only) and the built-in categories.
+	Volunteer volunteer.Config `yaml:"volunteer"`
 
 	// Parsed by Validate.
 	AllowList *policy.List `yaml:"-"`
@@ -159,6 +176,9 @@ func (c *Config) Validate(doc *confile.Doc) error {
 	case s.IdleWarning < MinIdleWarning || s.IdleWarning > MaxIdleWarning:
 		return doc.Errorf("session.idle_warning", "must be between %v and %v, got %v", MinIdleWarning, MaxIdleWarning, s.IdleWarning)
 	}
+	if err := c.Volunteer.Validate(doc, "volunteer", s.IdleTimeout); err != nil {
+		return err
+	}
 
 	switch {
 	case c.DBus == "":
@@ -183,6 +203,14 @@ func (c *Config) Validate(doc *confile.Doc) error {
 		if d := allow.Decide(t.URL); !d.Allow {
 			return doc.Errorf(key+".url", "is not allowed by any rule in allow (%s)", d.Reason)
 		}
+	}
+	if c.OfflineCheck != "" {
+		if u, err := url.Parse(c.OfflineCheck); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return doc.Errorf("offline_check", "want an http(s) URL such as https://www.example.gov.uk/, got %q", c.OfflineCheck)
+		}
+	}
+	if err := c.validateUI(doc); err != nil {
+		return err
 	}
 	switch {
 	case c.Zoom == 0:

@@ -41,6 +41,9 @@ import (
 
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/config"
+	"accesskiosk/kiosk/ui"
+
+	"accesskiosk/kiosk/volunteer"
 	"accesskiosk/kiosk/webkit"
 )
 
@@ -51,6 +54,9 @@ type Options struct {
 	// Pages serves kiosk:// pages (through SchemeAdapter); nil uses the
 	// minimal built-in home, block and offline pages.
 	Pages http.Handler
+	// UI, when set, serves kiosk:// instead of Pages, with the session's
+	// text size, contrast and language (toolbar buttons; see ui.go).
+	UI *ui.Pages
 	// Fullscreen makes the window full screen (the kiosk); tests and the
 	// demo may leave it a plain window of the screen's size.
 	Fullscreen    bool
@@ -111,6 +117,7 @@ type Shell struct {
 	ready        bool
 	reset        *pendingReset
 	msgGen       int
+	panelText    string
 	lastPing     time.Time
 	watchdog     time.Duration
 	stopTick     chan struct{}
@@ -121,10 +128,15 @@ type Shell struct {
 	status bus.Status
 	start  time.Time
 
+	ui    *ui.Pages // nil: Pages only
+	prefs ui.Prefs  // the session's, on the GTK thread
+
+	vol     *volunteer.Assist // volunteer mode (volunteer.go)
 	server  *bus.Server
 	conn    *dbus.Conn
 	ownConn bool
 	signals chan func()
+	notices chan string // sd_notify states for the notifier goroutine
 	wg      sync.WaitGroup
 }
 
@@ -190,6 +202,7 @@ func Start(o Options) (*Shell, error) {
 	s := &Shell{
 		cfg: o.Config, log: o.Log, opts: o, now: o.Clock,
 		state: bus.StateStarting, stopTick: make(chan struct{}), signals: make(chan func(), 64),
+		notices: make(chan string, 4),
 	}
 	s.start = s.now()
 	s.status = bus.Status{State: bus.StateStarting, Version: o.Version}
@@ -206,7 +219,14 @@ func Start(o Options) (*Shell, error) {
 		Width: o.Width, Height: o.Height, Button: s.button})
 	s.win.AddTool(toolHome, "Home", "Home: go to the start page", webkit.ToolNormal, false)
 	s.win.AddTool(toolBack, "Back", "Back: go to the previous page", webkit.ToolNormal, false)
+	if o.UI != nil {
+		s.setupUI(o.UI)
+	}
 	s.win.AddTool(toolEnd, "End session", "End session: clear everything and start again", webkit.ToolDanger, true)
+	if err := s.startVolunteer(); err != nil {
+		s.win.Destroy()
+		return nil, err
+	}
 	t, err := s.newTab()
 	if err != nil {
 		s.win.Destroy()
@@ -222,9 +242,12 @@ func Start(o Options) (*Shell, error) {
 			return nil, err
 		}
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.ticker()
 	go s.emitter()
+	go s.notifier()
+
+	s.watchOffline()
 	return s, nil
 }
 
@@ -254,9 +277,9 @@ func (s *Shell) Close() {
 func (s *Shell) serveBus() error {
 	conn := s.opts.Bus
 	if conn == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c, err := bus.Connect(ctx, s.cfg.DBus)
+		// The connection lives as long as its context (godbus WithContext):
+		// the shell's whole life, not just the dial.
+		c, err := bus.Connect(context.Background(), s.cfg.DBus)
 		if err != nil {
 			return fmt.Errorf("serve D-Bus: %w", err)
 		}
@@ -275,21 +298,28 @@ func (s *Shell) serveBus() error {
 
 // newTab makes a view on a fresh ephemeral context, not yet shown.
 func (s *Shell) newTab() (*tab, error) {
+	t := &tab{}
 	ctx, err := webkit.NewContext(webkit.ContextOptions{
 		Scheme:        "kiosk",
-		SchemeHandler: SchemeAdapter(s.pages),
-		CacheModel:    webkit.CacheWebBrowser,
+		SchemeHandler: SchemeAdapter(s.pagesFor(t)),
+		CacheModel:    webkit.CacheDocumentViewer, // least memory; ephemeral sessions keep no HTTP cache across pages anyway
 		Download:      func() { s.log.WithField("what", "download").Info("refused") },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("make web context: %w", err)
 	}
-	t := &tab{ctx: ctx}
+	t.ctx = ctx
 	t.view = webkit.NewView(ctx, webkit.ViewOptions{
-		Decide:     func(d webkit.Decision) bool { return s.decide(t, d) },
-		Load:       func(ev webkit.LoadEvent, uri string) { s.loadChanged(t, ev, uri) },
-		LoadFailed: func(uri, msg string, cancelled bool) { s.loadFailed(t, uri, cancelled) },
-		Terminated: func(r webkit.TerminationReason) { s.terminated(t, r) },
+		Decide:         func(d webkit.Decision) bool { return s.decide(t, d) },
+		Load:           func(ev webkit.LoadEvent, uri string) { s.loadChanged(t, ev, uri) },
+		LoadFailed:     func(uri, msg string, cancelled bool) { s.loadFailed(t, uri, cancelled) },
+		Terminated:     func(r webkit.TerminationReason) { s.terminated(t, r) },
+		MessageHandler: "kiosk",
+		Message: func(body string) {
+			if t == s.cur {
+				s.message(body)
+			}
+		},
 		Permission: func(p webkit.Permission, _ string) bool {
 			s.log.WithField("permission", p.String()).Info("permission request denied")
 			return false
@@ -433,9 +463,7 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 			s.ready = true
 			s.setState(bus.StateIdle)
 			s.lastCount = webkit.InputCount()
-			if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
-				s.log.WithError(err).Warn("sd_notify READY")
-			}
+			s.notify(daemon.SdNotifyReady)
 			s.log.Info("home page shown; ready")
 			if s.opts.Observer.Ready != nil {
 				s.opts.Observer.Ready()
@@ -486,6 +514,9 @@ func (s *Shell) terminated(t *tab, r webkit.TerminationReason) {
 // ---- toolbar and panel -----------------------------------------------------
 
 func (s *Shell) button(id int) {
+	if s.prefsButton(id) {
+		return
+	}
 	switch id {
 	case toolHome:
 		s.view.LoadURI(s.cfg.HomeURL)
@@ -493,7 +524,13 @@ func (s *Shell) button(id int) {
 		if s.view.CanGoBack() {
 			s.view.GoBack()
 		}
+	case toolVolunteer:
+		s.view.LoadURI("kiosk://volunteer")
 	case toolEnd:
+		if s.assisted() {
+			s.handOver()
+			return
+		}
 		s.win.ShowPanel("End your session?",
 			"Everything you did on this kiosk will be cleared: pages, forms, sign-ins.",
 			[]webkit.PanelButton{{ID: panelConfirmEnd, Label: "Yes, end session"}, {ID: panelCancel, Label: "No, go back", Secondary: true}})
@@ -532,7 +569,7 @@ func (s *Shell) tick() {
 	now := s.now()
 	if s.watchdog > 0 && now.Sub(s.lastPing) >= s.watchdog {
 		s.lastPing = now
-		daemon.SdNotify(false, daemon.SdNotifyWatchdog)
+		s.notify(daemon.SdNotifyWatchdog)
 	}
 	if s.reset != nil && now.After(s.reset.deadline) {
 		s.log.Warn("home page did not finish loading after a reset; carrying on")
@@ -545,7 +582,7 @@ func (s *Shell) tick() {
 	}
 	switch s.state {
 	case bus.StateInSession:
-		if now.Sub(s.lastInput) >= s.cfg.Session.IdleTimeout {
+		if now.Sub(s.lastInput) >= s.idleTimeout() {
 			s.warnStart = now
 			s.setState(bus.StateWarning)
 			s.win.ShowPanel("Are you still there?", s.countdown(s.cfg.Session.IdleWarning),
@@ -557,7 +594,10 @@ func (s *Shell) tick() {
 			s.endSession(bus.ReasonIdle)
 			return
 		}
-		s.win.SetPanelText(s.countdown(left))
+		if text := s.countdown(left); text != s.panelText {
+			s.panelText = text // only when the seconds change: each change re-lays out the window
+			s.win.SetPanelText(text)
+		}
 	}
 }
 
@@ -602,6 +642,7 @@ func (s *Shell) endSession(reason string) {
 	now := s.now()
 	r := &pendingReset{reason: reason, t0: now, deadline: now.Add(10 * time.Second)}
 	r.receipt.EndedUnixMs = now.UnixMilli()
+	s.finishVolunteer(&r.receipt)
 	if !s.sessionStart.IsZero() {
 		r.receipt.StartedUnixMs = s.sessionStart.UnixMilli()
 		r.receipt.SessionMs = now.Sub(s.sessionStart).Milliseconds()
@@ -637,6 +678,7 @@ func (s *Shell) endSession(reason string) {
 	webkit.ClearClipboards()
 	cleared = append(cleared, bus.ClearedClipboard)
 
+	s.resetPrefs()
 	next := s.spare
 	s.spare = nil
 	if next == nil {
@@ -714,10 +756,33 @@ func (s *Shell) showMessage(text string, d time.Duration) {
 	time.AfterFunc(d, func() {
 		webkit.Invoke(func() {
 			if !s.closed && s.msgGen == gen {
-				s.win.Banner("")
+				s.win.Banner(s.indicator())
 			}
 		})
 	})
+}
+
+// notify queues an sd_notify message. It never blocks the GTK thread: a
+// datagram socket whose reader stalls would otherwise hang the UI.
+func (s *Shell) notify(state string) {
+	select {
+	case s.notices <- state:
+	default:
+	}
+}
+
+func (s *Shell) notifier() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stopTick:
+			return
+		case st := <-s.notices:
+			if _, err := daemon.SdNotify(false, st); err != nil {
+				s.log.WithError(err).Warn("sd_notify")
+			}
+		}
+	}
 }
 
 // emit queues a D-Bus signal; signals go out in order from one goroutine.
@@ -812,7 +877,11 @@ func Main(ctx context.Context, cfg *config.Config, cl CommandLine, log logrus.Fi
 		return err
 	}
 	defer cleanup()
-	o := Options{Config: cfg, Log: log, Fullscreen: !cl.Windowed, Version: version}
+	pages, err := NewPages(&cfg.UI, log)
+	if err != nil {
+		return err
+	}
+	o := Options{Config: cfg, Log: log, Fullscreen: !cl.Windowed, Version: version, UI: pages}
 	if cl.Screenshot != "" {
 		path := cl.Screenshot
 		var s **Shell

@@ -18,83 +18,83 @@ import (
 // Validate with the file's *confile.Doc.
 type Config struct {
 	// Council is who runs this kiosk. Its name is required.
-	Council Council `yaml:"council"`
+	Council Council `yaml:"council,omitempty"`
 	// Welcome is a short line under the council's name on the home page,
 	// in English; "" shows the built-in, translated welcome.
-	Welcome string `yaml:"welcome"`
+	Welcome string `yaml:"welcome,omitempty"`
 	// Tiles are the home page's groups of services, top tasks first. An
 	// empty list shows only the guides and help links.
-	Tiles []TileGroup `yaml:"tiles"`
+	Tiles []TileGroup `yaml:"tiles,omitempty"`
 	// GuidesDir is a directory of extra guides (*.md, see package guides);
 	// they replace built-in guides with the same ID and language. "" means
 	// the built-in guides only.
-	GuidesDir string `yaml:"guides_dir"`
+	GuidesDir string `yaml:"guides_dir,omitempty"`
 	// Languages are the languages a resident can choose, as codes (en, cy,
 	// pl); the first is where a session starts. Empty means every language
 	// the pages are translated into, English first.
-	Languages []string `yaml:"languages"`
+	Languages []string `yaml:"languages,omitempty"`
 	// Keyboard says when the on-screen keyboard appears: "auto" (or "") when
 	// a touchscreen is present, "always", or "never" (a physical keyboard is
 	// attached and the screen is not touch).
-	Keyboard string `yaml:"keyboard"`
+	Keyboard string `yaml:"keyboard,omitempty"`
 }
 
 // Council describes the council that runs the kiosk.
 type Council struct {
 	// Name as residents know it: "London Borough of Camden". Required.
-	Name string `yaml:"name"`
+	Name string `yaml:"name,omitempty"`
 	// Logo is a path to an SVG, PNG or JPEG file (at most 1 MiB) shown
 	// beside the name; "" shows the name alone. A relative path is relative
 	// to the kiosk's working directory.
-	Logo string `yaml:"logo"`
+	Logo string `yaml:"logo,omitempty"`
 	// BrandColour is the header colour as #rrggbb; "" means GOV.UK blue
 	// (#1d70b8). Header text is white or black, whichever contrasts more;
 	// high-contrast mode ignores it.
-	BrandColour string `yaml:"brand_colour"`
+	BrandColour string `yaml:"brand_colour,omitempty"`
 	// Phone is the number residents call for help, as they should dial it;
 	// "" hides the phone line on the help and offline pages.
-	Phone string `yaml:"phone"`
+	Phone string `yaml:"phone,omitempty"`
 	// OpeningHours are lines such as "Monday to Friday: 9am to 5pm", in
 	// English; empty hides them.
-	OpeningHours []string `yaml:"opening_hours"`
+	OpeningHours []string `yaml:"opening_hours,omitempty"`
 	// HelpDesk says where a resident finds a volunteer or staff member here,
 	// in English ("Ask at the front desk on the ground floor"); "" shows a
 	// general "ask a member of staff".
-	HelpDesk string `yaml:"help_desk"`
+	HelpDesk string `yaml:"help_desk,omitempty"`
 }
 
 // TileGroup is a heading on the home page ("Pay", "Report") and its tiles.
 type TileGroup struct {
 	// Title in English; required.
-	Title string `yaml:"title"`
+	Title string `yaml:"title,omitempty"`
 	// Translations of Title by language code; a missing language shows the
 	// English title.
-	Translations map[string]Text `yaml:"translations"`
+	Translations map[string]Text `yaml:"translations,omitempty"`
 	// Tiles in this group, most used first; at least one.
-	Tiles []Tile `yaml:"tiles"`
+	Tiles []Tile `yaml:"tiles,omitempty"`
 }
 
 // Tile is one service on the home page.
 type Tile struct {
 	// Title in plain English ("Pay your council tax"); required.
-	Title string `yaml:"title"`
+	Title string `yaml:"title,omitempty"`
 	// Description is one line under the title; "" shows none.
-	Description string `yaml:"description"`
+	Description string `yaml:"description,omitempty"`
 	// URL where the service starts: https:// (or http:// where the allowlist
 	// says so) or kiosk://. Required. It must be on the kiosk's allowlist.
-	URL string `yaml:"url"`
+	URL string `yaml:"url,omitempty"`
 	// Guide is the ID of a guide for this service ("pay-council-tax"); ""
 	// shows no "Show me how" link.
-	Guide string `yaml:"guide"`
+	Guide string `yaml:"guide,omitempty"`
 	// Translations of Title and Description by language code; a missing
 	// language or field shows the English text.
-	Translations map[string]Text `yaml:"translations"`
+	Translations map[string]Text `yaml:"translations,omitempty"`
 }
 
 // Text is a translation of a title and (for tiles) a description.
 type Text struct {
-	Title       string `yaml:"title"`
-	Description string `yaml:"description"`
+	Title       string `yaml:"title,omitempty"`
+	Description string `yaml:"description,omitempty"`
 }
 
 // Keyboard modes.

@@ -189,7 +189,6 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 		b, _ := webFS.ReadFile("web/keyboard.js")
 		return b, "text/javascript; charset=utf-8"
 	}))
-
 	if err := p.volunteerRoutes(m); err != nil {
 		return nil, err
 	}
@@ -209,6 +208,15 @@ func (p *Pages) Keyboard() string {
 		return KeyboardAuto
 	}
 	return p.cfg.Keyboard
+}
+
+// Languages returns the codes of the languages offered, the default first.
+func (p *Pages) Languages() []string {
+	out := make([]string, len(p.langs))
+	for i, l := range p.langs {
+		out[i] = l.Code
+	}
+	return out
 }
 
 // DefaultLanguage is where a session starts: the config's first language.

@@ -3,19 +3,24 @@ package volunteer_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"accesskiosk/agent"
 	"accesskiosk/applog"
+	"accesskiosk/fleet/console"
 	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
 	"accesskiosk/fleet/store/storetest"
@@ -80,7 +85,11 @@ func TestAssistedSessionsReachFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	srv, err = server.New(server.Config{Store: st, Log: storetest.Logger(t), RateBurst: 100, RatePerSecond: 50})
+	con, err := console.New(console.Config{Store: st, Log: storetest.Logger(t), CouncilName: "Anytown Council"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err = server.New(server.Config{Store: st, Log: storetest.Logger(t), RateBurst: 100, RatePerSecond: 50, Console: con})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,6 +252,33 @@ func TestAssistedSessionsReachFleet(t *testing.T) {
 		t.Errorf("fleet figures: assisted %d, categories %v, outcomes %v", assisted, cats, outs)
 	}
 
+	// The usage report, as the store computes it and as staff download it.
+	rows, err := st.Usage(ctx, time.Now().AddDate(0, 0, -7), time.Now().Add(time.Hour), true, time.Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var u store.UsageRow
+	u.CategoryCounts, u.OutcomeCounts = map[string]int{}, map[string]int{}
+	for _, r := range rows {
+		if r.Site != "north-library" {
+			t.Errorf("usage row for site %q", r.Site)
+		}
+		u.Sessions += r.Sessions
+		u.Assisted += r.Assisted
+		for k, v := range r.CategoryCounts {
+			u.CategoryCounts[k] += v
+		}
+		for k, v := range r.OutcomeCounts {
+			u.OutcomeCounts[k] += v
+		}
+	}
+	if u.Sessions != len(sessions)+1 || u.Assisted != 5 || fmt.Sprint(u.CategoryCounts) != "map[benefits:1 council_tax:1]" ||
+		fmt.Sprint(u.OutcomeCounts) != "map[done:1 needs_follow_up:1]" {
+		t.Errorf("usage report: %d sessions, %d assisted, categories %v, outcomes %v", u.Sessions, u.Assisted, u.CategoryCounts, u.OutcomeCounts)
+	}
+	csvBody := usageCSV(t, st, hs.URL)
+	checkUsageCSV(t, csvBody, len(sessions)+1, 5)
+
 	// Nothing anywhere in the fleet's database carries a canary, the PIN's
 	// hash, a URL or free text: scan the SQLite files themselves.
 	cancel()
@@ -251,6 +287,87 @@ func TestAssistedSessionsReachFleet(t *testing.T) {
 	st.Close()
 	assertNoCanary(t, dbPath, hash)
 }
+
+// usageCSV downloads the console's usage CSV as a signed-in viewer.
+func usageCSV(t *testing.T, st *store.Store, base string) string {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.CreateUser(ctx, "vera", store.RoleViewer, "x"); err != nil {
+		t.Fatal(err)
+	}
+	secret, err := st.CreateWebSession(ctx, "vera", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", base+"/usage.csv?period=week&days=30", nil)
+	req.AddCookie(&http.Cookie{Name: "ak_session", Value: secret})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("GET /usage.csv: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	return string(b)
+}
+
+// checkUsageCSV sums the CSV's rows: sessions and assisted as expected,
+// categories and outcomes as tapped, and every cell an identifier, a
+// number, a date or the site's name: never a URL or free text.
+func checkUsageCSV(t *testing.T, body string, sessions, assisted int) {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(recs) < 2 {
+		t.Fatalf("usage CSV: %v\n%s", err, body)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	for _, h := range []string{"sessions", "assisted", "assisted_percent", "help_categories", "outcomes"} {
+		if _, ok := col[h]; !ok {
+			t.Fatalf("usage CSV has no %q column: %v", h, recs[0])
+		}
+	}
+	gotS, gotA := 0, 0
+	var cats, outs []string
+	for _, r := range recs[1:] {
+		n, _ := strconv.Atoi(r[col["sessions"]])
+		a, _ := strconv.Atoi(r[col["assisted"]])
+		gotS, gotA = gotS+n, gotA+a
+		if p, _ := strconv.Atoi(r[col["assisted_percent"]]); n > 0 && p != (a*100+n/2)/n {
+			t.Errorf("assisted_percent %d for %d of %d", p, a, n)
+		}
+		if c := r[col["help_categories"]]; c != "" {
+			cats = append(cats, c)
+		}
+		if o := r[col["outcomes"]]; o != "" {
+			outs = append(outs, o)
+		}
+		for i, cell := range r {
+			if i == col["site"] {
+				continue
+			}
+			if !identCell.MatchString(cell) {
+				t.Errorf("usage CSV cell %q (%s) is not an identifier, number or date", cell, recs[0][i])
+			}
+		}
+	}
+	if gotS != sessions || gotA != assisted {
+		t.Errorf("usage CSV: %d sessions, %d assisted; want %d, %d", gotS, gotA, sessions, assisted)
+	}
+	if strings.Join(cats, ", ") != "benefits 1, council_tax 1" || strings.Join(outs, ", ") != "done 1, needs_follow_up 1" {
+		t.Errorf("usage CSV categories %q outcomes %q", cats, outs)
+	}
+	if strings.Contains(body, "://") || strings.Contains(body, "Canary") {
+		t.Errorf("usage CSV carries a URL or free text:\n%s", body)
+	}
+}
+
+// identCell: a number, a date, or a list of "identifier count" pairs.
+var identCell = regexp.MustCompile(`^([0-9-]*|[a-z0-9_.:+-]+( [0-9]+)?(, [a-z0-9_.:+-]+ [0-9]+)*)$`)
 
 // assertNoCanary scans every byte the fleet stored (the closed SQLite files).
 func assertNoCanary(t *testing.T, dbPath, pinHash string) {

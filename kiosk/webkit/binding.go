@@ -449,6 +449,9 @@ func (w *Window) HidePanel() { C.ak_window_panel_clear(w.w) }
 // PanelVisible reports whether the panel is showing.
 func (w *Window) PanelVisible() bool { return C.ak_window_panel_visible(w.w) != 0 }
 
+// BannerText is the banner's text, "" when it is hidden.
+func (w *Window) BannerText() string { return gostr(C.ak_window_banner_text(w.w)) }
+
 // Snapshot saves what the window shows as a PNG at path.
 func (w *Window) Snapshot(path string) error {
 	p := cstr(path)

@@ -325,11 +325,13 @@ void ak_context_destroy(WebKitWebContext *ctx) {
 
 static const char *ak_css =
 	"#ak-toolbar { background: #0b0c0c; padding: 8px; }"
-	"#ak-toolbar button { min-height: 64px; min-width: 160px; font-size: 24px; font-weight: bold;"
-	"  margin: 0 8px; color: #0b0c0c; background: #ffffff; border-radius: 0; border: 3px solid #ffffff; }"
+	// Large touch targets, but narrow enough that every button (End session
+	// above all) fits on a 1280-pixel screen with the built-in pages' extra tools.
+	"#ak-toolbar button { min-height: 64px; min-width: 96px; padding: 0 14px; font-size: 20px; font-weight: bold;"
+	"  margin: 0 4px; color: #0b0c0c; background: #ffffff; border-radius: 0; border: 3px solid #ffffff; }"
 	"#ak-toolbar button:focus { border-color: #ffdd00; }"
 	"#ak-toolbar #ak-end { background: #d4351c; color: #ffffff; border-color: #d4351c; }"
-	"#ak-toolbar label.ak-title { color: #ffffff; font-size: 24px; font-weight: bold; margin: 0 16px; }"
+	"#ak-toolbar label.ak-title { color: #ffffff; font-size: 20px; font-weight: bold; margin: 0 8px; }"
 	"#ak-banner { background: #ffdd00; padding: 16px; }"
 	"#ak-banner label { color: #0b0c0c; font-size: 26px; font-weight: bold; }"
 	"#ak-panel { background: rgba(11,12,12,0.92); }"
@@ -475,7 +477,15 @@ void ak_window_panel_clear(akWindow *w) {
 void ak_window_panel_show(akWindow *w, const char *title, const char *text) {
 	gtk_label_set_text(GTK_LABEL(w->panel_title), title);
 	gtk_label_set_text(GTK_LABEL(w->panel_text), text);
-	gtk_widget_show_all(w->panel);
+	// The panel is no-show-all (so the window's show_all leaves it hidden),
+	// which also makes show_all on it a no-op: show its children, then it.
+	GList *kids = gtk_container_get_children(GTK_CONTAINER(w->panel));
+	for (GList *l = kids; l != NULL; l = l->next) gtk_widget_show_all(GTK_WIDGET(l->data));
+	g_list_free(kids);
+	gtk_widget_show(w->panel);
+	GList *btns = gtk_container_get_children(GTK_CONTAINER(w->panel_buttons));
+	if (btns != NULL) gtk_widget_grab_focus(GTK_WIDGET(btns->data));
+	g_list_free(btns);
 }
 
 void ak_window_panel_text(akWindow *w, const char *text) {
@@ -490,6 +500,11 @@ void ak_window_panel_button(akWindow *w, const char *label, int id, int secondar
 }
 
 int ak_window_panel_visible(akWindow *w) { return gtk_widget_get_visible(w->panel); }
+
+const char *ak_window_banner_text(akWindow *w) {
+	if (!gtk_widget_get_visible(w->banner)) return "";
+	return gtk_label_get_text(GTK_LABEL(w->banner_label));
+}
 
 void ak_window_destroy(akWindow *w) {
 	gtk_widget_destroy(w->win);

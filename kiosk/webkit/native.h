@@ -85,6 +85,7 @@ void ak_window_panel_show(akWindow *w, const char *title, const char *text);
 void ak_window_panel_text(akWindow *w, const char *text);
 void ak_window_panel_button(akWindow *w, const char *label, int id, int secondary);
 int ak_window_panel_visible(akWindow *w);
+const char *ak_window_banner_text(akWindow *w);
 void ak_window_destroy(akWindow *w);
 int ak_window_snapshot(akWindow *w, const char *path);
 

@@ -113,6 +113,9 @@ func (w *Window) HidePanel() {}
 // PanelVisible is false.
 func (w *Window) PanelVisible() bool { return false }
 
+// BannerText is "".
+func (w *Window) BannerText() string { return "" }
+
 // Snapshot fails with ErrUnavailable.
 func (w *Window) Snapshot(path string) error { return ErrUnavailable }
 

@@ -12,6 +12,7 @@ package diskimage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -202,6 +203,9 @@ func (im *Image) WriteFile(name string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s on %s: %w", name, im, err)
 	}
+	if err := im.fixFSInfo(); err != nil {
+		return err
+	}
 	return im.sync()
 }
 
@@ -226,6 +230,63 @@ func (im *Image) scrub(n string) error {
 		return fmt.Errorf("erase old %s on %s: %w", n, im, err)
 	}
 	return im.sync()
+}
+
+// fixFSInfo sets a FAT32 partition's FSInfo free-cluster count to the true
+// count from the FAT (go-diskfs allocates clusters without updating it,
+// which fsck.fat reports and df would misstate) and its next-free hint to
+// "unknown". Other FAT types have no FSInfo: nothing to do.
+func (im *Image) fixFSInfo() error {
+	if im.fs.Type() != filesystem.TypeFat32 {
+		return nil
+	}
+	p, err := im.disk.GetPartition(im.part)
+	if err != nil {
+		return fmt.Errorf("update FSInfo on %s: %w", im, err)
+	}
+	start := p.GetStart()
+	bs := make([]byte, 512)
+	if _, err := im.disk.Backend.ReadAt(bs, start); err != nil {
+		return fmt.Errorf("update FSInfo on %s: read boot sector: %w", im, err)
+	}
+	le16 := func(b []byte, o int) int64 { return int64(binary.LittleEndian.Uint16(b[o:])) }
+	le32 := func(b []byte, o int) int64 { return int64(binary.LittleEndian.Uint32(b[o:])) }
+	bps, spc, rsvd, nfats := le16(bs, 0x0B), int64(bs[0x0D]), le16(bs, 0x0E), int64(bs[0x10])
+	tot, fatSz, fsInfo := le32(bs, 0x20), le32(bs, 0x24), le16(bs, 0x30)
+	if bps < 512 || spc == 0 || fatSz == 0 || fsInfo == 0 || fsInfo == 0xFFFF || tot == 0 {
+		return nil // no FSInfo sector to keep right
+	}
+	info := make([]byte, bps)
+	if _, err := im.disk.Backend.ReadAt(info, start+fsInfo*bps); err != nil {
+		return fmt.Errorf("update FSInfo on %s: %w", im, err)
+	}
+	if binary.LittleEndian.Uint32(info[0:]) != 0x41615252 || binary.LittleEndian.Uint32(info[484:]) != 0x61417272 {
+		return nil // not a valid FSInfo sector: leave it alone
+	}
+	clusters := (tot - rsvd - nfats*fatSz) / spc
+	if n := fatSz*bps/4 - 2; clusters > n {
+		clusters = n // never read past the FAT
+	}
+	fat := make([]byte, 4*(clusters+2))
+	if _, err := im.disk.Backend.ReadAt(fat, start+rsvd*bps); err != nil {
+		return fmt.Errorf("update FSInfo on %s: read FAT: %w", im, err)
+	}
+	var free uint32
+	for c := int64(2); c < clusters+2; c++ {
+		if binary.LittleEndian.Uint32(fat[4*c:])&0x0FFFFFFF == 0 {
+			free++
+		}
+	}
+	binary.LittleEndian.PutUint32(info[488:], free)
+	binary.LittleEndian.PutUint32(info[492:], 0xFFFFFFFF)
+	w, err := im.disk.Backend.Writable()
+	if err != nil {
+		return fmt.Errorf("update FSInfo on %s: %w", im, err)
+	}
+	if _, err := w.WriteAt(info[:512], start+fsInfo*bps); err != nil {
+		return fmt.Errorf("update FSInfo on %s: %w", im, err)
+	}
+	return nil
 }
 
 func (im *Image) sync() error {

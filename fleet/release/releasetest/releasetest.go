@@ -108,11 +108,12 @@ func Bundle(t testing.TB, version, arch string, files map[string][]byte) string 
 type Server struct {
 	URL string
 
-	mu      sync.Mutex
-	ranges  []string
-	served  map[string]int64
-	cutNext atomic.Int64 // when > 0, the next target response stops after this many bytes
-	handler http.Handler
+	mu        sync.Mutex
+	ranges    []string
+	served    map[string]int64
+	cutNext   atomic.Int64 // when > 0, the next target response stops after this many bytes
+	stallNext atomic.Int64 // when > 0, the next target response stalls after this many bytes
+	handler   http.Handler
 }
 
 // Serve starts h on 127.0.0.1 and stops it at cleanup. The server's URL
@@ -141,6 +142,10 @@ func (s *Server) SetHandler(h http.Handler) {
 // CutNext makes the next target response stop after n bytes (a dropped
 // connection).
 func (s *Server) CutNext(n int64) { s.cutNext.Store(n) }
+
+// StallNext makes the next target response send n bytes and then nothing
+// more until the client gives up (a stalled link).
+func (s *Server) StallNext(n int64) { s.stallNext.Store(n) }
 
 // Served returns the body bytes served for target requests so far.
 func (s *Server) Served() int64 {
@@ -180,6 +185,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cw := &countingWriter{ResponseWriter: w, limit: s.cutNext.Swap(0)}
+	if n := s.stallNext.Swap(0); n > 0 {
+		cw.limit, cw.stall = n, r.Context().Done()
+	}
 	defer func() {
 		s.mu.Lock()
 		s.served[r.URL.Path] += cw.n
@@ -192,6 +200,7 @@ type countingWriter struct {
 	http.ResponseWriter
 	n     int64
 	limit int64
+	stall <-chan struct{} // when set, block at limit until it closes
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
@@ -201,6 +210,12 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 		c.n += int64(n)
 		if f, ok := c.ResponseWriter.(http.Flusher); ok {
 			f.Flush()
+		}
+		if c.stall != nil {
+			select {
+			case <-c.stall:
+			case <-time.After(time.Minute):
+			}
 		}
 		// Drop the connection mid-body.
 		panic(http.ErrAbortHandler)

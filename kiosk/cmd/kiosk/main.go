@@ -2,6 +2,7 @@
 // that only shows allowlisted services and wipes every session.
 //
 //	kiosk [--config FILE] [--windowed] [--screenshot PNG] [--print-config]
+//	kiosk volunteer hash-pin     read a new volunteer PIN twice, print its pin_hash line
 //
 // With no --config it runs on the embedded default. A bad config or flag is
 // refused before any window opens, with exit status 2.
@@ -22,6 +23,7 @@ import (
 	"accesskiosk/confile"
 	"accesskiosk/kiosk/config"
 	"accesskiosk/kiosk/shell"
+	"accesskiosk/kiosk/volunteer"
 	"accesskiosk/version"
 )
 
@@ -37,6 +39,13 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "volunteer" {
+		// kiosk volunteer hash-pin: print a volunteer.pin_hash for the config.
+		if len(args) != 2 || args[1] != "hash-pin" {
+			return confile.FlagError("volunteer", "the only volunteer command is: kiosk volunteer hash-pin")
+		}
+		return volunteer.HashPINCommand(os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("kiosk", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o shell.CommandLine

@@ -43,6 +43,9 @@
       } else if (ev.key === "Backspace") {
         add("del");
         ev.preventDefault();
+      } else if (ev.key === "Enter") {
+        ev.preventDefault();
+        form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit", { cancelable: true }));
       }
     });
     form.addEventListener("submit", function (ev) {

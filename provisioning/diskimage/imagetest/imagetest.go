@@ -5,10 +5,12 @@
 package imagetest
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	diskfs "github.com/diskfs/go-diskfs"
@@ -66,6 +68,18 @@ func GPT(t testing.TB) string {
 // missing, unless CI=true (then it fails: make deps installs dosfstools).
 func MBR(t testing.TB) string {
 	t.Helper()
+	return mbrImage(t, false)
+}
+
+// MBRFAT32 is MBR with the boot partition formatted FAT32 (mkfs.vfat -F 32),
+// as the Raspberry Pi image's AKBOOT partition is.
+func MBRFAT32(t testing.TB) string {
+	t.Helper()
+	return mbrImage(t, true)
+}
+
+func mbrImage(t testing.TB, fat32 bool) string {
+	t.Helper()
 	mkfs, err := exec.LookPath("mkfs.vfat")
 	if err != nil {
 		for _, c := range []string{"/usr/sbin/mkfs.vfat", "/sbin/mkfs.vfat"} {
@@ -98,9 +112,54 @@ func MBR(t testing.TB) string {
 		t.Fatalf("partition image: %v", err)
 	}
 	d.Close()
-	out, err := exec.Command(mkfs, "-n", "BOOT", "--offset", strconv.Itoa(startLBA), p, strconv.Itoa(fatBytes/1024)).CombinedOutput()
+	args := []string{"-n", "BOOT", "--offset", strconv.Itoa(startLBA), p, strconv.Itoa(fatBytes / 1024)}
+	if fat32 {
+		args = append([]string{"-F", "32"}, args...)
+	}
+	out, err := exec.Command(mkfs, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("mkfs.vfat: %v\n%s", err, out)
 	}
 	return p
+}
+
+// Fsck checks the boot partition of an image made here with Debian's
+// fsck.vfat (read-only, -n) and fails the test on any complaint. The
+// partition is copied out first: this fsck.vfat cannot take an offset.
+func Fsck(t testing.TB, img string) {
+	t.Helper()
+	fsck, err := exec.LookPath("fsck.vfat")
+	if err != nil {
+		for _, c := range []string{"/usr/sbin/fsck.vfat", "/sbin/fsck.vfat"} {
+			if _, serr := os.Stat(c); serr == nil {
+				fsck, err = c, nil
+			}
+		}
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("fsck.vfat not installed (make deps installs dosfstools)")
+		}
+		t.Skip("fsck.vfat not installed; run make deps")
+	}
+	src, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	part := filepath.Join(t.TempDir(), "boot.part")
+	dst, err := os.Create(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, io.NewSectionReader(src, FATStart, fatBytes)); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(fsck, "-n", part).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "wrong") {
+		t.Errorf("fsck.vfat -n on the boot partition: %v\n%s", err, out)
+	}
 }

@@ -1,0 +1,103 @@
+package api
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func goodReport() Report {
+	return Report{ID: "r1", Seq: 1, CreatedUnixMs: 1_800_000_000_000,
+		Health:   Health{AgentVersion: "1.0", KioskState: "idle", MemTotalBytes: 10, MemAvailBytes: 5, DiskTotalBytes: 10, DiskFreeBytes: 5},
+		Sessions: SessionCounts{Ended: 2, Assisted: 1, TotalMs: 100},
+		Receipts: []Receipt{{Reason: "idle_timeout", Cleared: []string{"cookies"}, ResetMs: 120}},
+		Warnings: []Warning{{Code: "disk_low", Severity: "warning", Text: "Disk is 91% full"}}}
+}
+
+func TestReportBatchValidate(t *testing.T) {
+	tests := []struct {
+		name      string
+		change    func(b *ReportBatch)
+		wantField string // "" means valid
+	}{
+		{"good", func(b *ReportBatch) {}, ""},
+		{"acks only", func(b *ReportBatch) { b.Reports = nil; b.Acks = []CommandAck{{ID: "c1", Status: AckDone}} }, ""},
+		{"empty", func(b *ReportBatch) { b.Reports = nil }, "reports"},
+		{"no capability", func(b *ReportBatch) { b.Capability = 0 }, "capability"},
+		{"no id", func(b *ReportBatch) { b.Reports[0].ID = "" }, "reports[0].id"},
+		{"id with slash", func(b *ReportBatch) { b.Reports[0].ID = "a/b" }, "reports[0].id"},
+		{"no time", func(b *ReportBatch) { b.Reports[0].CreatedUnixMs = 0 }, "reports[0].created_unix_ms"},
+		{"hot sun", func(b *ReportBatch) { b.Reports[0].Health.TempCelsius = 5000 }, "reports[0].health.temp_celsius"},
+		{"more free than total", func(b *ReportBatch) { b.Reports[0].Health.DiskFreeBytes = 11 }, "reports[0].health.disk_free_bytes"},
+		{"state with control char", func(b *ReportBatch) { b.Reports[0].Health.KioskState = "idle\x00" }, "reports[0].health.kiosk_state"},
+		{"assisted > ended", func(b *ReportBatch) { b.Reports[0].Sessions.Assisted = 3 }, "reports[0].sessions.ended"},
+		{"receipt without reason", func(b *ReportBatch) { b.Reports[0].Receipts[0].Reason = "" }, "reports[0].receipts[0].reason"},
+		{"receipt with a URL", func(b *ReportBatch) { b.Reports[0].Receipts[0].Cleared = []string{"https://example.com/x"} }, "reports[0].receipts[0].cleared[0]"},
+		{"bad severity", func(b *ReportBatch) { b.Reports[0].Warnings[0].Severity = "panic" }, "reports[0].warnings[0].severity"},
+		{"long warning", func(b *ReportBatch) { b.Reports[0].Warnings[0].Text = strings.Repeat("x", MaxTextLen+1) }, "reports[0].warnings[0].text"},
+		{"bad ack", func(b *ReportBatch) { b.Acks = []CommandAck{{ID: "c1", Status: "ok"}} }, "acks[0].status"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &ReportBatch{Capability: CapabilityVersion, Reports: []Report{goodReport()}}
+			tt.change(b)
+			err := b.Validate()
+			got := ""
+			if ve, ok := err.(*ValidationError); ok {
+				got = ve.Field
+			} else if err != nil {
+				t.Fatalf("error %v is not a *ValidationError", err)
+			}
+			if got != tt.wantField {
+				t.Errorf("Validate() field = %q (%v), want %q", got, err, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestEnrolRequestValidate(t *testing.T) {
+	good := EnrolRequest{Token: "ake_abc", Hostname: "kiosk-1", Arch: "arm64", AgentVersion: "1.0", Capability: 1}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []EnrolRequest{
+		{Hostname: "k", Arch: "a", AgentVersion: "1", Capability: 1},
+		{Token: "ake_abc", Hostname: "k 1", Arch: "a", AgentVersion: "1", Capability: 1},
+		{Token: "ake_abc", Hostname: "k", Arch: "a", AgentVersion: "1"},
+		{Token: strings.Repeat("a", MaxTokenLen+1), Hostname: "k", Arch: "a", AgentVersion: "1", Capability: 1},
+	} {
+		if err := bad.Validate(); err == nil {
+			t.Errorf("Validate(%+v) = nil, want an error", bad)
+		}
+	}
+}
+
+// FuzzReportBatch: any body either fails to decode, fails validation with a
+// field named, or is a batch within every limit. Nothing panics.
+func FuzzReportBatch(f *testing.F) {
+	good, _ := json.Marshal(ReportBatch{Capability: 2, Reports: []Report{goodReport()}})
+	f.Add(good)
+	f.Add([]byte(`{"capability":1,"acks":[{"id":"x","status":"done"}]}`))
+	f.Add([]byte(`{"capability":1,"reports":[{"id":"","health":{"temp_celsius":1e308}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var b ReportBatch
+		if json.Unmarshal(data, &b) != nil {
+			return
+		}
+		err := b.Validate()
+		if err != nil {
+			if ve, ok := err.(*ValidationError); !ok || ve.Field == "" {
+				t.Fatalf("error without a field: %v", err)
+			}
+			return
+		}
+		if len(b.Reports) > MaxReportsPerBatch || len(b.Acks) > MaxAcksPerBatch || len(b.Reports)+len(b.Acks) == 0 {
+			t.Fatalf("valid batch out of limits: %d reports, %d acks", len(b.Reports), len(b.Acks))
+		}
+		for _, r := range b.Reports {
+			if r.ID == "" || len(r.Receipts) > MaxReceiptsInReport || len(r.Warnings) > MaxWarnings {
+				t.Fatalf("valid report out of limits: %+v", r)
+			}
+		}
+	})
+}

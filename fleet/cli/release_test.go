@@ -1,0 +1,77 @@
+package cli_test
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"accesskiosk/fleet/cli"
+	"accesskiosk/fleet/store/storetest"
+)
+
+// `fleet release ...` makes a repository in the data directory, and
+// `fleet serve` then serves it under /release/.
+func TestReleaseCommandsAndServing(t *testing.T) {
+	dir, usb := t.TempDir(), filepath.Join(t.TempDir(), "usb")
+	tree := t.TempDir()
+	os.MkdirAll(filepath.Join(tree, "bin"), 0o755)
+	os.WriteFile(filepath.Join(tree, "bin", "agent"), []byte("agent binary"), 0o755)
+	bundleFile := filepath.Join(t.TempDir(), "b.tar.zst")
+	for _, args := range [][]string{
+		{"release", "keys", "generate", "--offline", usb},
+		{"release", "init", "--data", dir, "--offline", usb},
+		{"release", "bundle", "--version", "1.0.0", "--arch", "amd64", "--out", bundleFile, tree},
+		{"release", "add", "--data", dir, "--offline", usb, bundleFile},
+	} {
+		if code, out, errOut := run(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	if code, _, _ := run(t, "release", "add", "--data", dir); code != 2 {
+		t.Errorf("release add without --offline: exit %d, want 2", code)
+	}
+	_, root, _ := run(t, "release", "root", "--data", dir)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- cli.Serve(ctx, ln, cli.ServeOptionsForTest(dir), cli.DefaultConfig(), storetest.Logger(t), &out)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	// Loopback test server with its own fresh self-signed certificate.
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	var body []byte
+	for i := 0; ; i++ {
+		resp, err := client.Get("https://" + ln.Addr().String() + "/release/metadata/root.json")
+		if err == nil {
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("GET /release/metadata/root.json: %s", resp.Status)
+			}
+			break
+		}
+		if i > 50 {
+			t.Fatalf("serve: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if strings.TrimSpace(string(body)) != strings.TrimSpace(root) {
+		t.Errorf("served root differs from `fleet release root`")
+	}
+}

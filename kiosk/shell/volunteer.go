@@ -1,0 +1,135 @@
+package shell
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"accesskiosk/kiosk/bus"
+	"accesskiosk/kiosk/volunteer"
+	"accesskiosk/kiosk/webkit"
+)
+
+// Volunteer mode (package volunteer has the rules, kiosk/ui the screens):
+//
+//   - The toolbar's Volunteer button opens kiosk://volunteer, the PIN pad.
+//   - The screens post volunteer messages to the "kiosk" script message
+//     handler; volunteer.Assist answers and the shell does what it says:
+//     load a page, start an assisted session (longer idle timeout, the
+//     "Volunteer helping" banner), or end the session (reason handover,
+//     the normal full wipe).
+//   - During an assisted session, End session is the hand-over: it opens
+//     the outcome screen instead of the resident's confirmation.
+//   - Every receipt goes through Assist.Finish, which sets assisted,
+//     category and outcome from the configured vocabulary only and returns
+//     the next session to unassisted.
+
+const toolVolunteer = 100
+
+// indicatorText is the banner shown while a volunteer is helping.
+const indicatorText = "Volunteer helping · End session hands over"
+
+// startVolunteer makes the unlock gate and adds the toolbar button.
+func (s *Shell) startVolunteer() error {
+	gate, err := volunteer.NewGate(s.cfg.Volunteer, s.now)
+	if err != nil {
+		return err
+	}
+	s.vol = volunteer.NewAssist(&s.cfg.Volunteer, gate)
+	s.win.AddTool(toolVolunteer, "Volunteer", "Volunteer: sign in to help a resident", webkit.ToolNormal, true)
+	return nil
+}
+
+// Volunteer is the shell's volunteer mode (for one-time codes: Volunteer().Gate().AddCode).
+func (s *Shell) Volunteer() *volunteer.Assist { return s.vol }
+
+// idleTimeout is the current session's idle timeout: longer when assisted.
+func (s *Shell) idleTimeout() time.Duration {
+	if s.vol != nil {
+		if on, d := s.vol.Active(); on {
+			return max(d, s.cfg.Session.IdleTimeout)
+		}
+	}
+	return s.cfg.Session.IdleTimeout
+}
+
+// assisted reports whether a volunteer is helping in this session.
+func (s *Shell) assisted() bool {
+	if s.vol == nil {
+		return false
+	}
+	on, _ := s.vol.Active()
+	return on
+}
+
+// indicator is the banner's resting text.
+func (s *Shell) indicator() string {
+	if s.assisted() {
+		return indicatorText
+	}
+	return ""
+}
+
+// message handles a script message from a page (on the GTK thread). Only
+// the kiosk's own pages (kiosk://) may drive volunteer mode; a message from
+// any other page is ignored.
+func (s *Shell) message(body string) {
+	if s.view == nil || !strings.HasPrefix(s.view.URI(), "kiosk://") {
+		return
+	}
+	if s.pageMessage(body) {
+		return // a built-in page's button (ui.go)
+	}
+	m, err := volunteer.ParseMessage([]byte(body))
+	if errors.Is(err, volunteer.ErrNotVolunteer) {
+		return // other pages' messages (the idle page, the keyboard) are handled elsewhere
+	}
+	if err != nil {
+		s.log.WithError(err).Info("script message refused")
+		return
+	}
+	if s.vol == nil {
+		return
+	}
+	rep, err := s.vol.Handle(m)
+	if err != nil {
+		s.log.WithField("action", m.Action).WithError(err).Info("volunteer message refused")
+		return
+	}
+	if rep.Assisted {
+		s.log.Info("assisted session started")
+		s.lastInput = s.now() // the idle timer counts from the unlock
+		if s.state == bus.StateIdle {
+			s.input(s.now())
+		}
+		s.win.Banner(s.indicator())
+	}
+	switch {
+	case rep.End:
+		s.endSession(bus.ReasonHandover)
+		return
+	case rep.Panel != "":
+		// No separate guide panel yet: the picker and guides take the main view.
+		s.view.LoadURI(strings.Replace(strings.Replace(rep.Panel, "?panel=1", "", 1), "&panel=1", "", 1))
+	case rep.Main != "":
+		s.view.LoadURI(rep.Main)
+	}
+}
+
+// handOver opens the outcome screen (End session during an assisted session).
+func (s *Shell) handOver() {
+	rep, err := s.vol.Handle(volunteer.Message{Action: volunteer.ActionHandover})
+	if err != nil || rep.Main == "" {
+		s.endSession(bus.ReasonHandover)
+		return
+	}
+	s.view.LoadURI(rep.Main)
+}
+
+// finishVolunteer fills the receipt's volunteer fields and ends volunteer
+// mode; called for every session end.
+func (s *Shell) finishVolunteer(r *bus.Receipt) {
+	if s.vol != nil {
+		s.vol.Finish(r)
+	}
+}
