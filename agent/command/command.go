@@ -1,6 +1,8 @@
 // Package command carries out what IT staff ask of a device through the
 // fleet: end the session, restart the kiosk, reboot, show a message,
-// identify. Each command has an id and runs at most once, even across agent
+// identify, hand the kiosk a one-time volunteer code. A volunteer code is
+// passed to the kiosk and forgotten: it is never logged, never written to
+// the journal and never repeated in an acknowledgement. Each command has an id and runs at most once, even across agent
 // restarts and when the fleet sends it again because an acknowledgement
 // was lost: a journal on disk remembers every command seen and its result.
 // Results are acknowledged in the next report batch. Unknown or malformed
@@ -34,6 +36,14 @@ const KindIdentify = api.CommandIdentify
 type Kiosk interface {
 	EndSession(ctx context.Context, reason string) error
 	ShowMessage(ctx context.Context, text string, d time.Duration) error
+}
+
+// VolunteerCodes is the optional part of a Kiosk that accepts one-time
+// volunteer codes (kiosklink.Link, over kiosk/bus AddVolunteerCode). A Kiosk
+// without it refuses volunteer_code; an error wrapping bus.ErrNotSupported
+// (a kiosk without volunteer mode) refuses it too.
+type VolunteerCodes interface {
+	AddVolunteerCode(ctx context.Context, code string, d time.Duration) error
 }
 
 // System is the part of the operating system the commands use (system.Manager).
@@ -203,6 +213,15 @@ func (e *Executor) run(ctx context.Context, c api.Command) {
 		err = e.o.Kiosk.ShowMessage(cctx, strings.TrimSpace(c.Text), time.Duration(c.Seconds)*time.Second)
 	case KindIdentify:
 		err = e.o.Kiosk.ShowMessage(cctx, e.o.Identity(), 60*time.Second)
+	case api.CommandVolunteerCode:
+		err = e.o.Kiosk.(VolunteerCodes).AddVolunteerCode(cctx, c.Text, time.Duration(c.Seconds)*time.Second)
+		if errors.Is(err, bus.ErrNotSupported) {
+			log.Warn("command refused: the kiosk does not accept volunteer codes")
+			e.finish(c, api.AckRefused, "the kiosk does not accept volunteer codes (no volunteer mode in this kiosk version)", true)
+			return
+		}
+		// Errors from kiosk/bus never carry the code: both ends check it
+		// before use and report only what is wrong with it.
 	case api.CommandRestartKiosk:
 		err = e.o.System.RestartUnit(cctx, e.o.KioskUnit)
 		detail = "restarted " + e.o.KioskUnit
@@ -236,6 +255,12 @@ func (e *Executor) refusal(c api.Command) string {
 		return "no system bus"
 	case c.Kind == KindIdentify && e.o.Identity == nil:
 		return "no identity to show"
+	case c.Kind == api.CommandVolunteerCode && e.o.Kiosk == nil:
+		return "no kiosk link"
+	case c.Kind == api.CommandVolunteerCode:
+		if _, ok := e.o.Kiosk.(VolunteerCodes); !ok {
+			return "this agent's kiosk link cannot pass volunteer codes"
+		}
 	}
 	return ""
 }
@@ -264,6 +289,10 @@ func validate(c api.Command) string {
 			return fmt.Sprintf("show_message text is longer than %d characters", bus.MaxMessageLen)
 		case c.Seconds < 0 || c.Seconds > bus.MaxMessageSeconds:
 			return fmt.Sprintf("show_message seconds must be 0 to %d", bus.MaxMessageSeconds)
+		}
+	case api.CommandVolunteerCode:
+		if err := api.CheckVolunteerCode(c.Text, c.Seconds); err != nil {
+			return "volunteer_code " + err.Error()
 		}
 	case "":
 		return "command has no kind"

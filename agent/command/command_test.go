@@ -69,6 +69,9 @@ func TestValidate(t *testing.T) {
 		{api.Command{ID: "a", Kind: api.CommandShowMessage, Text: strings.Repeat("é", 501)}, "longer than 500"},
 		{api.Command{ID: "a", Kind: api.CommandShowMessage, Text: "x", Seconds: -1}, "seconds must be"},
 		{api.Command{ID: "a", Kind: api.CommandReboot, Text: "now"}, "takes no text"},
+		{api.Command{ID: "a", Kind: api.CommandVolunteerCode, Text: "01234567", Seconds: 900}, ""},
+		{api.Command{ID: "a", Kind: api.CommandVolunteerCode, Text: "0123456", Seconds: 60}, "volunteer_code text: "},
+		{api.Command{ID: "a", Kind: api.CommandVolunteerCode, Text: "01234567"}, "volunteer_code seconds: "},
 	} {
 		got := validate(tc.c)
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {

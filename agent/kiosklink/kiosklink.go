@@ -395,3 +395,13 @@ func (l *Link) ShowMessage(ctx context.Context, text string, d time.Duration) er
 	}
 	return c.ShowMessage(ctx, text, d)
 }
+
+// AddVolunteerCode hands the kiosk a one-time volunteer code valid for d.
+// An error wraps bus.ErrNotSupported when the kiosk has no volunteer mode.
+func (l *Link) AddVolunteerCode(ctx context.Context, code string, d time.Duration) error {
+	c, err := l.clientOrErr()
+	if err != nil {
+		return err
+	}
+	return c.AddVolunteerCode(ctx, code, d)
+}

@@ -17,12 +17,17 @@
 //	   "token_revoked", "unsupported_media_type";
 //	   the staff admin API (sites, enrolment tokens, devices) in admin.go.
 //	   Nothing a version-1 agent sends or reads changed.
+//	3  compatible addition: command kind "volunteer_code" (Text is a one-time
+//	   volunteer code of VolunteerCodeLen digits, Seconds its lifetime,
+//	   1..MaxVolunteerCodeSeconds). The server keeps the code only until the
+//	   command is acknowledged; agents never log it. An agent older than 3
+//	   refuses the kind as unknown.
 package api
 
 import "time"
 
 // CapabilityVersion is the version of this wire contract.
-const CapabilityVersion = 2
+const CapabilityVersion = 3
 
 // Endpoint paths.
 const (
@@ -190,14 +195,23 @@ const (
 	CommandReboot       = "reboot"
 	CommandShowMessage  = "show_message"
 	CommandIdentify     = "identify" // flash the screen / show the device id for a few seconds (capability 2)
+	// CommandVolunteerCode hands the kiosk a one-time volunteer code
+	// (capability 3): Text is the code, Seconds how long it stays valid.
+	CommandVolunteerCode = "volunteer_code"
+)
+
+// One-time volunteer codes (CommandVolunteerCode), as the kiosk accepts them.
+const (
+	VolunteerCodeLen        = 8
+	MaxVolunteerCodeSeconds = 900
 )
 
 // Command is something IT staff asked the device to do.
 type Command struct {
 	ID           string `json:"id"`
 	Kind         string `json:"kind"`
-	Text         string `json:"text,omitempty"`    // show_message only
-	Seconds      int    `json:"seconds,omitempty"` // show_message only
+	Text         string `json:"text,omitempty"`    // show_message text; volunteer_code code
+	Seconds      int    `json:"seconds,omitempty"` // show_message and volunteer_code only
 	IssuedUnixMs int64  `json:"issued_unix_ms"`
 }
 

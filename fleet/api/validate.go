@@ -226,3 +226,21 @@ func (r *Report) validate(f string) error {
 	}
 	return nil
 }
+
+// CheckVolunteerCode checks the Text and Seconds of a volunteer_code
+// command: exactly VolunteerCodeLen ASCII digits, 1..MaxVolunteerCodeSeconds.
+// The error names the field but never repeats the code.
+func CheckVolunteerCode(code string, seconds int) error {
+	if len(code) != VolunteerCodeLen {
+		return bad("text", "a volunteer code must be exactly %d digits", VolunteerCodeLen)
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] < '0' || code[i] > '9' {
+			return bad("text", "a volunteer code must be exactly %d digits", VolunteerCodeLen)
+		}
+	}
+	if seconds < 1 || seconds > MaxVolunteerCodeSeconds {
+		return bad("seconds", "must be 1 to %d for a volunteer code", MaxVolunteerCodeSeconds)
+	}
+	return nil
+}

@@ -101,3 +101,35 @@ func FuzzReportBatch(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckVolunteerCode(t *testing.T) {
+	for _, tc := range []struct {
+		code    string
+		seconds int
+		want    string // "" means valid
+	}{
+		{"04718263", 600, ""},
+		{"00000000", 1, ""},
+		{"99999999", MaxVolunteerCodeSeconds, ""},
+		{"", 600, "text: "},
+		{"1234567", 600, "text: "},
+		{"123456789", 600, "text: "},
+		{"1234 678", 600, "text: "},
+		{"１２３４５６７８", 600, "text: "},
+		{"12345678", 0, "seconds: "},
+		{"12345678", -5, "seconds: "},
+		{"12345678", MaxVolunteerCodeSeconds + 1, "seconds: "},
+	} {
+		err := CheckVolunteerCode(tc.code, tc.seconds)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if (tc.want == "") != (got == "") || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("CheckVolunteerCode(%q, %d) = %q, want prefix %q", tc.code, tc.seconds, got, tc.want)
+		}
+		if tc.code != "" && strings.Contains(got, tc.code) {
+			t.Errorf("error %q repeats the code", got)
+		}
+	}
+}

@@ -11,6 +11,8 @@
 //	method     EndSession(s reason)
 //	method     Status() -> a{sv}            at least state (s) and session_started_unix_ms (x, 0 when idle)
 //	method     ShowMessage(s text, u seconds)  staff message on screen; 0 seconds means the default
+//	method     AddVolunteerCode(s code, u seconds)  optional: a one-time volunteer code (8 digits,
+//	           1..900 s) from the fleet console; kiosks without it answer Error.NotSupported
 //	signal     SessionStarted(x unix_ms)
 //	signal     SessionEnded(s reason, a{sv} receipt)
 //
@@ -37,6 +39,7 @@ const (
 	MethodEndSession    = "EndSession"
 	MethodStatus        = "Status"
 	MethodShowMessage   = "ShowMessage"
+	MethodAddVolCode    = "AddVolunteerCode"
 	SignalSessionStart  = "SessionStarted"
 	SignalSessionEnded  = "SessionEnded"
 	statusKeyState      = "state"

@@ -188,3 +188,92 @@ func TestConnectOutlivesItsContext(t *testing.T) {
 		t.Error("Connect with an ended context succeeded")
 	}
 }
+
+// volShell is a fakeShell that also takes volunteer codes.
+type volShell struct {
+	fakeShell
+	codes   []string
+	seconds []uint32
+}
+
+func (v *volShell) AddVolunteerCode(code string, seconds uint32) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.codes = append(v.codes, code)
+	v.seconds = append(v.seconds, seconds)
+	return nil
+}
+
+func introspect(t *testing.T, addr string) string {
+	t.Helper()
+	var xml string
+	conn := bustest.Conn(t, addr)
+	if err := conn.Object(bus.Name, bus.Path).Call("org.freedesktop.DBus.Introspectable.Introspect", 0).Store(&xml); err != nil {
+		t.Fatal(err)
+	}
+	return xml
+}
+
+func TestAddVolunteerCodeOverRealBus(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	t.Run("supported", func(t *testing.T) {
+		addr := bustest.Start(t)
+		shell := &volShell{}
+		if _, err := bus.Serve(bustest.Conn(t, addr), shell); err != nil {
+			t.Fatal(err)
+		}
+		if xml := introspect(t, addr); !strings.Contains(xml, `<method name="AddVolunteerCode">`) {
+			t.Errorf("introspection lacks AddVolunteerCode:\n%s", xml)
+		}
+		client := bus.NewClient(bustest.Conn(t, addr))
+		if err := client.AddVolunteerCode(ctx, "04718263", 10*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			code string
+			d    time.Duration
+		}{
+			{"1234567", time.Minute}, {"123456789", time.Minute}, {"1234567a", time.Minute},
+			{"١٢٣٤٥٦٧٨", time.Minute}, {"12345678", 0}, {"12345678", 901 * time.Second}, {"12345678", -time.Second},
+		} {
+			err := client.AddVolunteerCode(ctx, tc.code, tc.d)
+			if err == nil {
+				t.Errorf("AddVolunteerCode(%q, %v) accepted", tc.code, tc.d)
+			} else if strings.Contains(err.Error(), tc.code) {
+				t.Errorf("error %q repeats the code", err)
+			}
+		}
+		// The server checks too, not only the client.
+		raw := bustest.Conn(t, addr).Object(bus.Name, bus.Path)
+		for _, tc := range []struct {
+			code string
+			secs uint32
+		}{{"1234", 60}, {"abcdefgh", 60}, {"12345678", 0}, {"12345678", 901}} {
+			err := raw.CallWithContext(ctx, bus.Interface+".AddVolunteerCode", 0, tc.code, tc.secs).Err
+			if err == nil || !strings.Contains(err.Error(), "must be") {
+				t.Errorf("raw AddVolunteerCode(%q, %d) err = %v, want refusal", tc.code, tc.secs, err)
+			}
+		}
+		shell.mu.Lock()
+		defer shell.mu.Unlock()
+		if len(shell.codes) != 1 || shell.codes[0] != "04718263" || shell.seconds[0] != 600 {
+			t.Errorf("shell got codes=%v seconds=%v, want [04718263] [600]", shell.codes, shell.seconds)
+		}
+	})
+
+	t.Run("not supported", func(t *testing.T) {
+		addr := bustest.Start(t)
+		if _, err := bus.Serve(bustest.Conn(t, addr), &fakeShell{}); err != nil {
+			t.Fatal(err)
+		}
+		if xml := introspect(t, addr); strings.Contains(xml, "AddVolunteerCode") {
+			t.Errorf("introspection lists AddVolunteerCode for a shell without it")
+		}
+		err := bus.NewClient(bustest.Conn(t, addr)).AddVolunteerCode(ctx, "12345678", time.Minute)
+		if !errors.Is(err, bus.ErrNotSupported) {
+			t.Errorf("err = %v, want ErrNotSupported", err)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -99,6 +100,33 @@ func (c *Client) ShowMessage(ctx context.Context, text string, d time.Duration) 
 		return fmt.Errorf("kiosk ShowMessage: %w", err)
 	}
 	return nil
+}
+
+// ErrNotSupported is wrapped by Client.AddVolunteerCode when the kiosk
+// does not implement the method (an older shell or no volunteer mode).
+var ErrNotSupported = errors.New("kiosk does not support this method")
+
+// AddVolunteerCode hands the kiosk a one-time volunteer code valid for d
+// (whole seconds, 1s..15min). The code is checked before the call and never
+// appears in the returned error. A kiosk that lacks the method gives an
+// error wrapping ErrNotSupported.
+func (c *Client) AddVolunteerCode(ctx context.Context, code string, d time.Duration) error {
+	secs := uint32(0)
+	if d > 0 && d <= MaxVolunteerCodeSeconds*time.Second {
+		secs = uint32(d / time.Second)
+	}
+	if err := CheckVolunteerCode(code, secs); err != nil {
+		return fmt.Errorf("kiosk AddVolunteerCode: %w", err)
+	}
+	err := c.obj.CallWithContext(ctx, Interface+"."+MethodAddVolCode, 0, code, secs).Err
+	if err == nil {
+		return nil
+	}
+	var de dbus.Error
+	if errors.As(err, &de) && (de.Name == ErrorNotSupported || de.Name == "org.freedesktop.DBus.Error.UnknownMethod") {
+		return fmt.Errorf("kiosk AddVolunteerCode: %w: %v", ErrNotSupported, err)
+	}
+	return fmt.Errorf("kiosk AddVolunteerCode: %w", err)
 }
 
 // EventKind says what an Event is about.

@@ -14,6 +14,9 @@ import (
 const (
 	ErrorInvalidArgs = Interface + ".Error.InvalidArgs"
 	ErrorFailed      = Interface + ".Error.Failed"
+	// ErrorNotSupported: this kiosk does not implement the method (an
+	// older shell, or one without volunteer mode).
+	ErrorNotSupported = Interface + ".Error.NotSupported"
 )
 
 // MaxMessageLen bounds the text of ShowMessage, in characters.
@@ -32,6 +35,40 @@ type Service interface {
 	// ShowMessage puts staff text on screen for seconds (never 0 here: Serve
 	// turns 0 into DefaultMessageSeconds).
 	ShowMessage(text string, seconds uint32) error
+}
+
+// VolunteerCodes is the optional part of the contract a Service may also
+// implement: one-time volunteer codes issued from the fleet console. Serve
+// exports AddVolunteerCode when the Service implements it and answers
+// ErrorNotSupported otherwise, so older shells keep compiling and working.
+type VolunteerCodes interface {
+	// AddVolunteerCode accepts code (exactly VolunteerCodeLen ASCII digits)
+	// for one unlock within seconds (1..MaxVolunteerCodeSeconds); both were
+	// checked by Serve. Implementations must never log the code.
+	AddVolunteerCode(code string, seconds uint32) error
+}
+
+// One-time volunteer codes, as AddVolunteerCode accepts them.
+const (
+	VolunteerCodeLen        = 8
+	MaxVolunteerCodeSeconds = 900 // 15 minutes
+)
+
+// CheckVolunteerCode says what is wrong with a code and its lifetime for
+// AddVolunteerCode, or nil. The error never contains the code.
+func CheckVolunteerCode(code string, seconds uint32) error {
+	if len(code) != VolunteerCodeLen {
+		return fmt.Errorf("code must be exactly %d digits (got %d characters)", VolunteerCodeLen, utf8.RuneCountInString(code))
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] < '0' || code[i] > '9' {
+			return fmt.Errorf("code must be exactly %d digits 0-9", VolunteerCodeLen)
+		}
+	}
+	if seconds < 1 || seconds > MaxVolunteerCodeSeconds {
+		return fmt.Errorf("seconds must be 1 to %d (got %d)", MaxVolunteerCodeSeconds, seconds)
+	}
+	return nil
 }
 
 // DefaultMessageSeconds is how long a message stays when the caller says 0.
@@ -82,11 +119,40 @@ func (e exported) ShowMessage(text string, seconds uint32) *dbus.Error {
 	return nil
 }
 
-const introspection = `
+func (e exported) AddVolunteerCode(code string, seconds uint32) *dbus.Error {
+	vc, ok := e.svc.(VolunteerCodes)
+	if !ok {
+		return dbus.NewError(ErrorNotSupported, []any{"this kiosk does not accept volunteer codes (volunteer mode not available)"})
+	}
+	if err := CheckVolunteerCode(code, seconds); err != nil {
+		return dbus.NewError(ErrorInvalidArgs, []any{err.Error()})
+	}
+	if err := vc.AddVolunteerCode(code, seconds); err != nil {
+		return dbus.NewError(ErrorFailed, []any{err.Error()})
+	}
+	return nil
+}
+
+// introspectionFor describes the interface; AddVolunteerCode is listed only
+// when svc implements VolunteerCodes.
+func introspectionFor(svc Service) string {
+	s := introspectionHead
+	if _, ok := svc.(VolunteerCodes); ok {
+		s += introspectionVolunteer
+	}
+	return s + introspectionTail
+}
+
+const introspectionVolunteer = `
+  <method name="AddVolunteerCode"><arg name="code" type="s" direction="in"/><arg name="seconds" type="u" direction="in"/></method>`
+
+const introspectionHead = `
 <interface name="` + Interface + `">
   <method name="EndSession"><arg name="reason" type="s" direction="in"/></method>
   <method name="Status"><arg name="status" type="a{sv}" direction="out"/></method>
-  <method name="ShowMessage"><arg name="text" type="s" direction="in"/><arg name="seconds" type="u" direction="in"/></method>
+  <method name="ShowMessage"><arg name="text" type="s" direction="in"/><arg name="seconds" type="u" direction="in"/></method>`
+
+const introspectionTail = `
   <signal name="SessionStarted"><arg name="unix_ms" type="x"/></signal>
   <signal name="SessionEnded"><arg name="reason" type="s"/><arg name="receipt" type="a{sv}"/></signal>
 </interface>`
@@ -101,7 +167,7 @@ func Serve(conn *dbus.Conn, svc Service) (*Server, error) {
 	if err := conn.Export(exported{svc}, Path, Interface); err != nil {
 		return nil, fmt.Errorf("export %s: %w", Path, err)
 	}
-	node := "<node>" + introspection + introspect.IntrospectDataString + "</node>"
+	node := "<node>" + introspectionFor(svc) + introspect.IntrospectDataString + "</node>"
 	if err := conn.Export(introspect.Introspectable(node), Path, "org.freedesktop.DBus.Introspectable"); err != nil {
 		return nil, fmt.Errorf("export introspection: %w", err)
 	}
