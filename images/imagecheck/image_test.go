@@ -298,7 +298,7 @@ func TestBoot(t *testing.T) {
 			defer cancel()
 			// Every check waits on its own, so one failing (the kiosk under
 			// emulation, say) does not hide the others.
-			rc, rcancel := context.WithTimeout(ctx, 8*time.Minute)
+			rc, rcancel := context.WithTimeout(ctx, 4*time.Minute)
 			line, at, err := v.wait(rc, ready)
 			rcancel()
 			if err != nil {
