@@ -140,7 +140,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mux.ServeHTTP(w, r)
 }
 
-var pageNames = []string{"login", "overview", "kiosks", "kiosk", "confirm", "sites", "audit", "usage", "users", "error"}
+var pageNames = []string{"login", "overview", "kiosks", "kiosk", "confirm", "sites", "audit", "usage", "users", "error", "volcode"}
 
 func (c *Console) parse() error {
 	c.pages = map[string]*template.Template{}
