@@ -151,7 +151,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mux.ServeHTTP(w, r)
 }
 
-var pageNames = []string{"login", "overview", "kiosks", "kiosk", "confirm", "sites", "audit", "usage", "users", "error", "releases", "rollout-confirm"}
+var pageNames = []string{"login", "overview", "kiosks", "kiosk", "confirm", "sites", "audit", "usage", "users", "error", "releases", "rollout-confirm", "volcode"}
 
 func (c *Console) parse() error {
 	c.pages = map[string]*template.Template{}

@@ -64,11 +64,12 @@ var stateLabels = map[string][2]string{
 }
 
 var commandLabels = map[string]string{
-	api.CommandEndSession:   "End session",
-	api.CommandRestartKiosk: "Restart kiosk",
-	api.CommandReboot:       "Reboot",
-	api.CommandShowMessage:  "Show message",
-	api.CommandIdentify:     "Identify",
+	api.CommandEndSession:    "End session",
+	api.CommandRestartKiosk:  "Restart kiosk",
+	api.CommandReboot:        "Reboot",
+	api.CommandShowMessage:   "Show message",
+	api.CommandIdentify:      "Identify",
+	api.CommandVolunteerCode: "Volunteer code",
 }
 
 func funcs(now func() time.Time) template.FuncMap {
@@ -352,6 +353,7 @@ func (c *Console) kiosk(w http.ResponseWriter, r *http.Request) {
 		{api.CommandIdentify, "Identify", "govuk-button--secondary"},
 		{api.CommandRestartKiosk, "Restart kiosk", "govuk-button--secondary"},
 		{api.CommandReboot, "Reboot", "govuk-button--warning"},
+		{api.CommandVolunteerCode, "Volunteer code", "govuk-button--secondary"},
 	}
 	c.render(w, r, http.StatusOK, "kiosk", page{Title: dev.Hostname, Data: d})
 }
@@ -446,6 +448,10 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Question, d.Button = "Show this message on "+dev.Hostname+"?", "Show message"
 		d.Explain = "It appears on the screen for 30 seconds, over whatever is showing."
+	case api.CommandVolunteerCode:
+		text, d.Text = "", "" // the code is made here, never taken from the form
+		d.Question, d.Button = "Create a volunteer code for "+dev.Hostname+"?", "Create code"
+		d.Explain = volunteerCodeExplain
 	default:
 		c.render(w, r, http.StatusBadRequest, "error", page{Title: "Unknown command", Data: "The console does not know that command."})
 		return
@@ -457,6 +463,10 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request) {
 	cmd := api.Command{Kind: kind}
 	if kind == api.CommandShowMessage {
 		cmd.Text, cmd.Seconds = text, 30
+	}
+	if kind == api.CommandVolunteerCode {
+		c.volunteerCode(w, r, dev)
+		return
 	}
 	u := user(r)
 	issued, err := c.st.IssueCommand(r.Context(), dev.ID, u.Name, cmd)

@@ -88,8 +88,10 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 				return fmt.Errorf("update device %s: %w", it.DeviceID, err)
 			}
 			for _, a := range it.Batch.Acks {
-				if _, err := pc.ExecContext(ctx, s.q(`UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?
-					WHERE id = ? AND device_id = ? AND acked_unix_ms = 0`), a.Status, a.Detail, now, a.ID, it.DeviceID); err != nil {
+				// A volunteer code is kept only until its device answers.
+				if _, err := pc.ExecContext(ctx, s.q(`UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?,
+					text = CASE WHEN kind = ? THEN '' ELSE text END
+					WHERE id = ? AND device_id = ? AND acked_unix_ms = 0`), a.Status, a.Detail, now, api.CommandVolunteerCode, a.ID, it.DeviceID); err != nil {
 					return fmt.Errorf("ack command %s: %w", a.ID, err)
 				}
 			}
@@ -313,6 +315,12 @@ func pendingCommands(ctx context.Context, db querier, q func(string) string, dev
 		if err := rows.Scan(&c.ID, &c.Kind, &c.Text, &c.Seconds, &c.IssuedUnixMs); err != nil {
 			return nil, err
 		}
+		if c.Kind == api.CommandVolunteerCode {
+			// The code expires a fixed time after it was issued, however
+			// late the device fetches it: send what is left.
+			left := (c.IssuedUnixMs + int64(c.Seconds)*1000 - now + 999) / 1000
+			c.Seconds = int(max(1, min(left, int64(c.Seconds))))
+		}
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -339,6 +347,11 @@ func (s *Store) IssueCommand(ctx context.Context, device, by string, c api.Comma
 	c.ID = credential.ID(8)
 	c.IssuedUnixMs = now
 	cmd := Command{Command: c, DeviceID: device, IssuedBy: by, ExpiresUnixMs: now + CommandTTL.Milliseconds()}
+	if c.Kind == api.CommandVolunteerCode {
+		// A volunteer code is worthless after its lifetime: the command
+		// expires with it, and Prune or the ack blanks the code.
+		cmd.ExpiresUnixMs = now + int64(c.Seconds)*1000
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET command_seq = command_seq + 1 WHERE id = ?`), device)
 		if err != nil {
@@ -371,6 +384,9 @@ func (s *Store) Commands(ctx context.Context, device string, limit int) ([]Comma
 		c := Command{DeviceID: device}
 		if err := rows.Scan(&c.ID, &c.Kind, &c.Text, &c.Seconds, &c.IssuedBy, &c.IssuedUnixMs, &c.ExpiresUnixMs, &c.Status, &c.Detail, &c.AckedUnixMs); err != nil {
 			return nil, err
+		}
+		if c.Kind == api.CommandVolunteerCode {
+			c.Text = "" // never shown again, even while pending
 		}
 		if c.Status == "" && c.ExpiresUnixMs <= now {
 			c.Status = "expired"
@@ -473,6 +489,17 @@ func (s *Store) ReportCount(ctx context.Context, device string) (int64, error) {
 	return n, err
 }
 
+// ForgetExpiredVolunteerCodes blanks the code of every volunteer_code
+// command past its expiry that its device never acknowledged (acknowledged
+// ones were blanked on the ack). Prune calls it.
+func (s *Store) ForgetExpiredVolunteerCodes(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, s.q(`UPDATE commands SET text = '' WHERE kind = ? AND text <> '' AND expires_unix_ms <= ?`),
+		api.CommandVolunteerCode, s.nowMs()); err != nil {
+		return fmt.Errorf("forget expired volunteer codes: %w", err)
+	}
+	return nil
+}
+
 // Prune deletes reports and receipts older than keep and finished web
 // sessions, so the database stays bounded.
 func (s *Store) Prune(ctx context.Context, keep time.Duration) error {
@@ -488,6 +515,9 @@ func (s *Store) Prune(ctx context.Context, keep time.Duration) error {
 	}
 	if _, err := s.w.ExecContext(ctx, s.q(`DELETE FROM web_sessions WHERE expires_unix_ms < ?`), s.nowMs()); err != nil {
 		return fmt.Errorf("prune sessions: %w", err)
+	}
+	if err := s.ForgetExpiredVolunteerCodes(ctx); err != nil {
+		return err
 	}
 	return nil
 }
