@@ -83,9 +83,11 @@ func (s *Shell) showOffline() {
 	if s.closed || s.view == nil || s.reset != nil {
 		return
 	}
-	if strings.HasPrefix(s.view.URI(), offlinePage) {
+	uri := s.view.URI()
+	if strings.HasPrefix(uri, offlinePage) {
 		return
 	}
+	s.cur.beforeOffline = uri
 	s.view.LoadURI(offlinePage)
 }
 
@@ -93,9 +95,13 @@ func (s *Shell) leaveOffline() {
 	if s.closed || s.view == nil || !strings.HasPrefix(s.view.URI(), offlinePage) {
 		return
 	}
-	if s.view.CanGoBack() {
-		s.view.GoBack()
-		return
+	// Load the page the resident was on again (through the allowlist, like
+	// every navigation) rather than going back in history, which may hold
+	// a page that failed while the network was down.
+	back := s.cur.beforeOffline
+	s.cur.beforeOffline = ""
+	if back == "" {
+		back = s.cfg.HomeURL
 	}
-	s.view.LoadURI(s.cfg.HomeURL)
+	s.view.LoadURI(back)
 }

@@ -160,6 +160,9 @@ type tab struct {
 	view        *webkit.View
 	provisional bool // a main-frame load has started and not committed
 	loaded      bool // home_url finished loading at least once
+	// beforeOffline is the page the offline page replaced, to go back to
+	// when the network returns. Memory only, gone with the tab at the wipe.
+	beforeOffline string
 }
 
 func (t *tab) destroy() {
