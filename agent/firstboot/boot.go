@@ -1,6 +1,8 @@
 package firstboot
 
 import (
+	"accesskiosk/atomicfile"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -110,42 +112,5 @@ func (d Dir) writeFile(name string, data []byte) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("erase old %s: %w", p, err)
 	}
-	return writeAtomic(p, data, 0o600)
-}
-
-// writeAtomic writes data to p through a temporary file in the same
-// directory: write, fsync, close, rename, fsync the directory. A crash leaves
-// either the old file or the new one, never a part.
-func writeAtomic(p string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(p)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(p)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	tmp := f.Name()
-	err = f.Chmod(mode)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	if df, err := os.Open(dir); err == nil {
-		serr := df.Sync()
-		df.Close()
-		if serr != nil && !errors.Is(serr, os.ErrInvalid) {
-			return fmt.Errorf("sync directory %s: %w", dir, serr)
-		}
-	}
-	return nil
+	return atomicfile.Write(p, data, 0o600)
 }

@@ -39,6 +39,8 @@
 package firstboot
 
 import (
+	"accesskiosk/atomicfile"
+
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -282,7 +284,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	if r.HostnameFile != "" {
-		if err := writeAtomic(r.HostnameFile, []byte(st.Hostname+"\n"), 0o644); err != nil {
+		if err := atomicfile.Write(r.HostnameFile, []byte(st.Hostname+"\n"), 0o644); err != nil {
 			return Result{}, fmt.Errorf("store host name: %w", err)
 		}
 	}
@@ -399,7 +401,7 @@ func (r *runner) loadState() (*state, error) {
 func (r *runner) saveState(st state) error {
 	st.UpdatedUnixMs = time.Now().UnixMilli()
 	b, _ := json.Marshal(st)
-	if err := writeAtomic(r.statePath(StateFile), b, 0o600); err != nil {
+	if err := atomicfile.Write(r.statePath(StateFile), b, 0o600); err != nil {
 		return fmt.Errorf("save first-boot state: %w", err)
 	}
 	return nil
@@ -432,7 +434,7 @@ func (r *runner) deviceKey() (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode device key: %w", err)
 	}
-	if err := writeAtomic(p, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := atomicfile.Write(p, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return nil, fmt.Errorf("store device key: %w", err)
 	}
 	r.log.Info("device key made")
@@ -522,7 +524,7 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state) (Ident
 		Hostname: hostname, EnrolledUnixMs: time.Now().UnixMilli(),
 	}
 	b, _ := json.MarshalIndent(idn, "", "  ")
-	if err := writeAtomic(r.statePath(IdentityFile), b, 0o600); err != nil {
+	if err := atomicfile.Write(r.statePath(IdentityFile), b, 0o600); err != nil {
 		return Identity{}, fmt.Errorf("store credential (the token is now used: the device needs a new one if this is not fixed): %w", err)
 	}
 	log.WithFields(logrus.Fields{"device_id": idn.DeviceID, "site": idn.Site}).Info("enrolled; credential stored")

@@ -1,6 +1,8 @@
 package fleetclient
 
 import (
+	"accesskiosk/atomicfile"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,31 +72,8 @@ func SaveIdentity(dir string, id Identity) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".identity-*")
-	if err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, IdentityFile), b, 0o600); err != nil {
 		return fmt.Errorf("save identity: %w", err)
-	}
-	tmp := f.Name()
-	err = f.Chmod(0o600)
-	if err == nil {
-		_, err = f.Write(b)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, IdentityFile))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("save identity: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package update
 
 import (
+	"accesskiosk/atomicfile"
+
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -154,7 +156,7 @@ func (u *Updater) download(ctx context.Context, name string, tf *metadata.Target
 	if err := os.Rename(part, final); err != nil {
 		return "", fail(ReasonLocal, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return "", fail(ReasonLocal, err)
 	}
 	return final, nil

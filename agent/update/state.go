@@ -1,6 +1,8 @@
 package update
 
 import (
+	"accesskiosk/atomicfile"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,49 +86,11 @@ func (u *Updater) saveState() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(u.statePath(), data, 0o644); err != nil {
+	if err := atomicfile.Write(u.statePath(), data, 0o644); err != nil {
 		return fmt.Errorf("save update state: %w", err)
 	}
 	u.publish()
 	return nil
-}
-
-// writeFileAtomic: temp file, sync, close, rename, sync the directory.
-func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(name)
-	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(name)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // pointLink atomically makes DIR/name a symlink to releases/version: a new
@@ -144,7 +108,7 @@ func (u *Updater) pointLink(name, version string) error {
 		return fmt.Errorf("point %s at %s: %w", name, version, err)
 	}
 	u.hook("switch:link-renamed")
-	if err := syncDir(u.cfg.Dir); err != nil {
+	if err := atomicfile.SyncDir(u.cfg.Dir); err != nil {
 		return fmt.Errorf("point %s at %s: %w", name, version, err)
 	}
 	return nil

@@ -34,6 +34,8 @@
 package update
 
 import (
+	"accesskiosk/atomicfile"
+
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -499,14 +501,14 @@ func (u *Updater) unpack(tarPath, dst string, c release.Custom) error {
 		return failf(ReasonBadBundle, "bundle says %s/%s, signed target says %s/%s", m.Version, m.Arch, c.Version, c.Arch)
 	}
 	cj, _ := json.Marshal(c)
-	if err := writeFileAtomic(filepath.Join(tmp, releaseJSON), cj, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(tmp, releaseJSON), cj, 0o644); err != nil {
 		return fail(ReasonLocal, err)
 	}
 	u.hook("unpack:done")
 	if err := os.Rename(tmp, dst); err != nil {
 		return fail(ReasonLocal, err)
 	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(dst)); err != nil {
 		return fail(ReasonLocal, err)
 	}
 	u.hook("unpack:renamed")
@@ -810,7 +812,7 @@ func (u *Updater) cleanup(keep, prev string) {
 	if prev == "" {
 		os.Remove(filepath.Join(u.cfg.Dir, previousLink))
 	}
-	syncDir(u.cfg.Dir)
+	atomicfile.SyncDir(u.cfg.Dir)
 }
 
 func fileExists(p string) bool {

@@ -253,7 +253,7 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	con, err := console.New(console.Config{
 		Store: st, Log: applog.Component(log, "console"), CouncilName: cfg.CouncilName,
 		SessionTTL: cfg.SessionTTL, SecureCookies: tlsCfg != nil, Rules: rules,
-		ForgetDevice: func(id string) { srv.ForgetDevice(id) },
+		ForgetDevice: func(id string) { srv.ForgetDevice(id) }, ReleaseDir: releaseDir(o.Store.data),
 	})
 	if err != nil {
 		return err

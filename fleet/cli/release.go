@@ -37,3 +37,12 @@ func releaseServing(dataDir string, log *logrus.Entry) (http.Handler, func(id, s
 	}
 	return repo.Handler(), desired, nil
 }
+
+// releaseDir is where the console finds the release repository and its
+// rollouts ("" without a data directory).
+func releaseDir(dataDir string) string {
+	if dataDir == "" {
+		return ""
+	}
+	return release.RepoDir(dataDir)
+}

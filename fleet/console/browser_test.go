@@ -18,6 +18,8 @@ import (
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/console"
 	"accesskiosk/fleet/password"
+	"accesskiosk/fleet/release"
+	"accesskiosk/fleet/release/releasetest"
 	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
 	"accesskiosk/fleet/store/storetest"
@@ -37,14 +39,18 @@ type fleet struct {
 	rules alert.Rules
 }
 
-func startFleet(t *testing.T) *fleet {
+func startFleet(t *testing.T) *fleet { t.Helper(); return startFleetWith(t, "") }
+
+// startFleetWith starts a fleet whose console finds its release
+// repository in releaseDir.
+func startFleetWith(t *testing.T, releaseDir string) *fleet {
 	t.Helper()
 	st := storetest.SQLite(t)
 	ctx := context.Background()
 	rules := alert.Rules{OfflineAfter: 10 * time.Minute, DiskLowPercent: 10, HotCelsius: 80, CrashLoopRestarts: 3}
 	f := &fleet{st: st, rules: rules}
 	con, err := console.New(console.Config{Store: st, Log: storetest.Logger(t), CouncilName: "Anytown Council", Rules: rules,
-		ForgetDevice: func(id string) { f.srv.ForgetDevice(id) }})
+		ForgetDevice: func(id string) { f.srv.ForgetDevice(id) }, ReleaseDir: releaseDir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +312,10 @@ func TestScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f := startFleet(t)
+	repo := releasetest.NewRepo(t, release.Options{})
+	repo.Add(t, "1.1.0", "arm64", releasetest.Files("1.1.0", 64<<10, 1))
+	repo.Add(t, "1.2.0", "arm64", releasetest.Files("1.2.0", 64<<10, 2))
+	f := startFleetWith(t, repo.Dir())
 	ctx := browser(t)
 	now := time.Now()
 	devs := map[string]string{}
@@ -338,6 +347,9 @@ func TestScreenshots(t *testing.T) {
 			h := health(k.state, k.temp-float64(j%7), k.disk)
 			h.Load1 = 0.2 + float64((j+i)%10)/10
 			h.KioskRestarts = k.restarts
+			if k.site == "central" && k.host != "central-3" {
+				h.AgentVersion = "1.1.0"
+			}
 			r := api.Report{ID: fmt.Sprintf("%s-%d", k.host, j), Seq: uint64(100 - j), Health: h}
 			if j%3 == 0 {
 				r.Sessions = api.SessionCounts{Ended: 1, TotalMs: int64(600000 + 60000*(j%9)), ResetMedianMs: 150}
@@ -397,6 +409,24 @@ func TestScreenshots(t *testing.T) {
 	shot("09-token", "", "Sites and enrolment", chromedp.Click(chromedp.ID("make-token")), chromedp.WaitVisible(chromedp.ID("token-secret")))
 	shot("10-usage", "/usage", "Usage")
 	shot("11-usage-weekly", "/usage?period=week&days=30", "Usage")
+	// A rollout of 1.1.0 reached its 50% ring; one of 1.2.0 waits at its canary.
+	for _, ro := range []release.Rollout{
+		{ID: "1.2.0-20261120-0900", Release: "1.2.0", State: release.RolloutRunning, Rings: []release.Ring{{Name: "canary", Devices: []string{devs["north-2"]}}, {Name: "25%", Percent: 25}, {Name: "all", All: true}}},
+		{ID: "1.1.0-20261101-0900", Release: "1.1.0", State: release.RolloutPaused, Stage: 2, Rings: []release.Ring{{Name: "canary", Sites: []string{"central"}}, {Name: "10%", Percent: 10}, {Name: "50%", Percent: 50}, {Name: "all", All: true}}},
+	} {
+		err := release.OpenRollouts(release.RolloutsPath(repo.Dir())).Update(func(rs []release.Rollout) ([]release.Rollout, error) { return append(rs, ro), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	shot("15-releases", "/releases", "Releases")
+	shot("16-rollout-confirm", "", "Start a rollout of 1.2.0", chromedp.SendKeys(chromedp.ID("percent"), "10, 50"),
+		chromedp.SetValue(chromedp.ID("canary"), "site:riverside"), chromedp.Click(chromedp.ID("start-rollout")), chromedp.WaitVisible(chromedp.ID("confirm")))
+	do(t, ctx, "confirm the rollout", chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.CSS(".govuk-notification-banner")))
+	if rs := rolloutsOf(t, repo); len(rs) != 3 || rs[0].Release != "1.2.0" || rs[0].Rings[0].Sites[0] != "riverside" {
+		t.Errorf("after starting a rollout in Chromium: %+v", rs)
+	}
+	shot("17-releases-started", "", "Releases")
 	shot("12-audit", "/audit", "Audit log")
 	shot("13-staff", "/users", "Staff")
 	shot("14-not-found", "/nothing-here", "Page not found")

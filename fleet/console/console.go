@@ -47,6 +47,10 @@ type Config struct {
 	Rules alert.Rules
 	// ForgetDevice is called after a kiosk's credential is withdrawn.
 	ForgetDevice func(id string)
+	// ReleaseDir is the fleet's release repository (fleet/release
+	// RepoDir), for the Releases page; its rollouts file is edited there.
+	// "" or a directory without a repository: the page says how to make one.
+	ReleaseDir string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -109,6 +113,9 @@ func New(cfg Config) (*Console, error) {
 	m.HandleFunc("POST /sites", c.auth(true, c.createSite))
 	m.HandleFunc("POST /sites/tokens", c.auth(true, c.createToken))
 	m.HandleFunc("POST /sites/tokens/{id}/revoke", c.auth(true, c.revokeToken))
+	m.HandleFunc("GET /releases", c.auth(false, c.releases))
+	m.HandleFunc("POST /releases/rollouts", c.auth(true, c.startRollout))
+	m.HandleFunc("POST /releases/rollouts/{id}/{action}", c.auth(true, c.rolloutAction))
 	m.HandleFunc("GET /audit", c.auth(false, c.audit))
 	m.HandleFunc("GET /usage", c.auth(false, c.usage))
 	m.HandleFunc("GET /usage.csv", c.auth(false, c.usageCSV))
@@ -140,7 +147,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mux.ServeHTTP(w, r)
 }
 
-var pageNames = []string{"login", "overview", "kiosks", "kiosk", "confirm", "sites", "audit", "usage", "users", "error", "volcode"}
+var pageNames = []string{"login", "overview", "kiosks", "kiosk", "confirm", "sites", "audit", "usage", "users", "error", "releases", "rollout-confirm", "volcode"}
 
 func (c *Console) parse() error {
 	c.pages = map[string]*template.Template{}
@@ -178,6 +185,7 @@ type navItem struct {
 }
 
 var nav = []navItem{{"/", "Overview", false}, {"/kiosks", "Kiosks", false}, {"/sites", "Sites and enrolment", false},
+	{"/releases", "Releases", false},
 	{"/usage", "Usage", false}, {"/audit", "Audit log", false}, {"/users", "Staff", false}}
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {

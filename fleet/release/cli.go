@@ -1,6 +1,8 @@
 package release
 
 import (
+	"accesskiosk/atomicfile"
+
 	"context"
 	"flag"
 	"fmt"
@@ -199,7 +201,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		if *out != "" {
-			return writeFileAtomic(*out, root, 0o644)
+			return atomicfile.Write(*out, root, 0o644)
 		}
 		_, err = stdout.Write(root)
 		return err

@@ -1,6 +1,8 @@
 package release
 
 import (
+	"accesskiosk/atomicfile"
+
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -80,7 +82,7 @@ func writeKey(name string, priv ed25519.PrivateKey, replace bool) error {
 			return fmt.Errorf("write key %s: %w", name, ErrKeyExists)
 		}
 	}
-	return writeFileAtomic(name, data, 0o600)
+	return atomicfile.Write(name, data, 0o600)
 }
 
 // loadKey reads dir/ROLE.key.
@@ -103,44 +105,4 @@ func loadKey(dir, role string) (*signingKey, error) {
 		return nil, fmt.Errorf("load %s key %s: not an Ed25519 key", role, name)
 	}
 	return newSigningKey(priv)
-}
-
-// writeFileAtomic writes data to name through a synced temp file and a
-// rename, then syncs the directory: the file is either old or new after a
-// power cut.
-func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(name)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -36,6 +36,8 @@
 package release
 
 import (
+	"accesskiosk/atomicfile"
+
 	"bytes"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -296,10 +298,10 @@ func (r *Repo) writeRoot(keys ...*signingKey) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(r.metaDir(), fmt.Sprintf("%d.root.json", r.root.Signed.Version)), data, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(r.metaDir(), fmt.Sprintf("%d.root.json", r.root.Signed.Version)), data, 0o644); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(r.metaDir(), "root.json"), data, 0o644)
+	return atomicfile.Write(filepath.Join(r.metaDir(), "root.json"), data, 0o644)
 }
 
 func sign[T metadata.Roles](m *metadata.Metadata[T], k *signingKey) error {
@@ -332,10 +334,10 @@ func (r *Repo) publishTargets(targetsKey *signingKey, bump bool) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(r.metaDir(), fmt.Sprintf("%d.targets.json", r.targets.Signed.Version)), data, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(r.metaDir(), fmt.Sprintf("%d.targets.json", r.targets.Signed.Version)), data, 0o644); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(r.metaDir(), "targets.json"), data, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(r.metaDir(), "targets.json"), data, 0o644); err != nil {
 		return err
 	}
 	return r.publishSnapshot(now, bump)
@@ -354,10 +356,10 @@ func (r *Repo) publishSnapshot(now time.Time, bump bool) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(r.metaDir(), fmt.Sprintf("%d.snapshot.json", r.snapshot.Signed.Version)), data, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(r.metaDir(), fmt.Sprintf("%d.snapshot.json", r.snapshot.Signed.Version)), data, 0o644); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(r.metaDir(), "snapshot.json"), data, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(r.metaDir(), "snapshot.json"), data, 0o644); err != nil {
 		return err
 	}
 	return r.publishTimestamp(now, bump)
@@ -376,7 +378,7 @@ func (r *Repo) publishTimestamp(now time.Time, bump bool) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(r.metaDir(), "timestamp.json"), data, 0o644)
+	return atomicfile.Write(filepath.Join(r.metaDir(), "timestamp.json"), data, 0o644)
 }
 
 // Refresh re-signs snapshot and timestamp with the online keys when less
@@ -669,7 +671,7 @@ func (r *Repo) storeTarget(name, src string, c Custom) (*metadata.TargetFiles, e
 	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return nil, fmt.Errorf("store target %s: %w", name, err)
 	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(dst)); err != nil {
 		return nil, err
 	}
 	cj, err := json.Marshal(c)

@@ -1,6 +1,8 @@
 package release
 
 import (
+	"accesskiosk/atomicfile"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,7 +106,7 @@ func (f *RolloutFile) Update(change func([]Rollout) ([]Rollout, error)) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(f.path, data, 0o644); err != nil {
+	if err := atomicfile.Write(f.path, data, 0o644); err != nil {
 		return err
 	}
 	f.modTime = time.Time{} // re-read next time

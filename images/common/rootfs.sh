@@ -26,7 +26,7 @@ packages=(
 	e2fsprogs dosfstools
 	network-manager wpasupplicant iproute2 nftables openssh-server ca-certificates
 	unattended-upgrades
-	cage libgl1-mesa-dri libwebkit2gtk-4.1-0 bubblewrap xdg-dbus-proxy fonts-dejavu-core
+	cage xwayland libgl1-mesa-dri libwebkit2gtk-4.1-0 bubblewrap xdg-dbus-proxy fonts-dejavu-core
 	"$@"
 )
 

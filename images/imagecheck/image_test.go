@@ -154,9 +154,10 @@ func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 	}
 	kept = append(kept, "console=tty0", "console=ttyS0,115200", "systemd.journald.forward_to_console=1",
 		"systemd.setenv=WLR_RENDERER=pixman", "systemd.setenv=WLR_NO_HARDWARE_CURSORS=1", "panic=10",
-		// QEMU's standard VGA (bochs DRM driver) was not autoloaded in a
-		// first run; load it by name so cage finds a DRM device.
-		"modules-load=bochs")
+		// virtio-gpu: wlroots 0.15 (cage) refuses QEMU's standard VGA
+		// (bochs: "PRIME import not supported"). Loaded by name: a first
+		// run found no DRM driver autoloaded in time.
+		"modules-load=virtio_gpu")
 	netdev := "user,id=n0,restrict=on"
 	if fleetAddr != "" {
 		// cmd: runs socat for every connection the guest opens (a tcp:
@@ -172,7 +173,7 @@ func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 		"-append", strings.Join(kept, " "),
 		"-drive", "file=" + disk + ",format=raw,if=virtio",
 		"-netdev", netdev, "-device", "virtio-net-pci,netdev=n0",
-		"-device", "i6300esb", "-vga", "std", "-display", "none",
+		"-device", "i6300esb", "-vga", "none", "-device", "virtio-vga", "-display", "none",
 		"-serial", "stdio", "-monitor", "none", "-no-reboot",
 	}
 	cmd := exec.Command("qemu-system-x86_64", qemu...)

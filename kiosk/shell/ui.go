@@ -2,6 +2,7 @@ package shell
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -23,7 +24,7 @@ import (
 // when the session ends.
 
 // toolText is the text size toolbar button (after the ids in shell.go).
-const toolText = 100
+const toolText = 200
 
 // NewPages builds the built-in pages from the config's ui: section and the
 // guides (built-in plus ui.guides_dir). A bad guide file in the directory
@@ -103,4 +104,40 @@ func (s *Shell) resetPrefs() {
 	if s.ui != nil {
 		s.prefs = ui.Prefs{Lang: s.ui.DefaultLanguage()}
 	}
+}
+
+// pageMessage handles a message from a built-in page's button (see the
+// kiosk/ui package doc); false if it is not one. Only kiosk:// pages reach
+// here (message checks).
+//   - "back" (block page): back to the page before, or home;
+//   - "open" {url} (a guide's "Open the service"): load url in the view,
+//     through the allow list like any navigation (the guide panel beside
+//     the service is not built yet, so the guide is left behind);
+//   - "close-guide", "continue", "end", "keyboard", "type", "key": parts of
+//     the split view, the idle page and the on-screen keyboard that the
+//     shell does not show yet; ignored.
+func (s *Shell) pageMessage(body string) bool {
+	var m struct {
+		Action string `json:"action"`
+		URL    string `json:"url"`
+	}
+	if json.Unmarshal([]byte(body), &m) != nil {
+		return false
+	}
+	switch m.Action {
+	case "back":
+		if s.view.CanGoBack() {
+			s.view.GoBack()
+		} else {
+			s.view.LoadURI(s.cfg.HomeURL)
+		}
+	case "open":
+		if m.URL != "" {
+			s.view.LoadURI(m.URL) // decided by the allow list
+		}
+	case "close-guide", "continue", "end", "keyboard", "type", "key":
+	default:
+		return false
+	}
+	return true
 }

@@ -2,6 +2,8 @@ package shell
 
 import (
 	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +83,72 @@ func TestPrefsInRealView(t *testing.T) {
 	if got := zoom(); got != cfg.Zoom {
 		t.Errorf("zoom after the session: got %v, want %v", got, cfg.Zoom)
 	}
+}
+
+// TestPageButtons: the built-in pages' Back and "Open the service" buttons
+// (script messages, see kiosk/ui) act in the real view, and "open" goes
+// through the allow list like any navigation.
+func TestPageButtons(t *testing.T) {
+	svc := startServer(t, "service", "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<!doctype html><title>Council service</title><h1>Pay</h1>")
+	}))
+	off := startServer(t, "off-list", "127.0.0.2", nil)
+	cfg := testConfig(t, []string{svc.URL()}, nil, time.Hour, time.Minute)
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	pages, err := NewPages(&cfg.UI, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startShell(t, Options{Config: cfg, NoBus: true, UI: pages})
+	at := func(want string) {
+		t.Helper()
+		if !waitFor(10*time.Second, func() bool { return strings.HasPrefix(ts.uri(t), want) }) {
+			t.Fatalf("view at %s, want %s", ts.uri(t), want)
+		}
+	}
+	msg := func(body string) {
+		webkittest.Do(t, func() {
+			if !ts.s.pageMessage(body) {
+				t.Errorf("message %s not handled", body)
+			}
+		})
+	}
+
+	ts.load(t, svc.URL()+"/pay")
+	at(svc.URL() + "/pay")
+	ts.load(t, "kiosk://block?site=x.example")
+	at("kiosk://block")
+	var back bool
+	webkittest.Do(t, func() { back = ts.s.view.CanGoBack() })
+	msg(`{"action":"back"}`)
+	if back {
+		at(svc.URL() + "/pay")
+	} else {
+		// WebKit may keep no entry before a page loaded over a refused
+		// navigation: Back then goes home rather than nowhere.
+		at("kiosk://home")
+	}
+
+	ts.load(t, "kiosk://guides/pay-council-tax")
+	at("kiosk://guides/pay-council-tax")
+	msg(`{"action":"open","url":"` + svc.URL() + `/start","guide":"pay-council-tax"}`)
+	at(svc.URL() + "/start")
+
+	ts.load(t, "kiosk://guides/pay-council-tax")
+	at("kiosk://guides/pay-council-tax")
+	msg(`{"action":"open","url":"` + off.URL() + `/"}`)
+	time.Sleep(time.Second)
+	if u := ts.uri(t); !strings.HasPrefix(u, "kiosk://") {
+		t.Errorf("an open message to an off-list site left the view at %s", u)
+	}
+	if n := len(off.requests()); n != 0 {
+		t.Errorf("off-list server got %d requests from an open message", n)
+	}
+	webkittest.Do(t, func() {
+		if ts.s.pageMessage(`{"action":"volunteer_unlock"}`) {
+			t.Error("a volunteer message was taken as a page button")
+		}
+	})
 }

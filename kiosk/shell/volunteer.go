@@ -77,6 +77,9 @@ func (s *Shell) message(body string) {
 	if s.view == nil || !strings.HasPrefix(s.view.URI(), "kiosk://") {
 		return
 	}
+	if s.pageMessage(body) {
+		return // a built-in page's button (ui.go)
+	}
 	m, err := volunteer.ParseMessage([]byte(body))
 	if errors.Is(err, volunteer.ErrNotVolunteer) {
 		return // other pages' messages (the idle page, the keyboard) are handled elsewhere

@@ -325,11 +325,13 @@ void ak_context_destroy(WebKitWebContext *ctx) {
 
 static const char *ak_css =
 	"#ak-toolbar { background: #0b0c0c; padding: 8px; }"
-	"#ak-toolbar button { min-height: 64px; min-width: 120px; font-size: 24px; font-weight: bold;"
-	"  margin: 0 8px; color: #0b0c0c; background: #ffffff; border-radius: 0; border: 3px solid #ffffff; }"
+	// Large touch targets, but narrow enough that every button (End session
+	// above all) fits on a 1280-pixel screen with the built-in pages' extra tools.
+	"#ak-toolbar button { min-height: 64px; min-width: 96px; padding: 0 14px; font-size: 20px; font-weight: bold;"
+	"  margin: 0 4px; color: #0b0c0c; background: #ffffff; border-radius: 0; border: 3px solid #ffffff; }"
 	"#ak-toolbar button:focus { border-color: #ffdd00; }"
 	"#ak-toolbar #ak-end { background: #d4351c; color: #ffffff; border-color: #d4351c; }"
-	"#ak-toolbar label.ak-title { color: #ffffff; font-size: 24px; font-weight: bold; margin: 0 16px; }"
+	"#ak-toolbar label.ak-title { color: #ffffff; font-size: 20px; font-weight: bold; margin: 0 8px; }"
 	"#ak-banner { background: #ffdd00; padding: 16px; }"
 	"#ak-banner label { color: #0b0c0c; font-size: 26px; font-weight: bold; }"
 	"#ak-panel { background: rgba(11,12,12,0.92); }"

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"accesskiosk/atomicfile"
+
 	"context"
 	"errors"
 	"flag"
@@ -136,7 +138,7 @@ func tokenCreate(ctx context.Context, args []string, env Env) error {
 			if err != nil {
 				return fmt.Errorf("make QR code PNG: %w", err)
 			}
-			if err := writeFile0600(*qrPNG, png); err != nil {
+			if err := atomicfile.Write(*qrPNG, png, 0o600); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "QR code written to %s\n", *qrPNG)

@@ -1,11 +1,12 @@
 package cli
 
 import (
+	"accesskiosk/atomicfile"
+
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"accesskiosk/confile"
@@ -108,39 +109,11 @@ func config(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile0600(*out, data); err != nil {
+	if err := atomicfile.Write(*out, data, 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "wrote %s (mode 0600; it holds the enrolment token%s)\nNext: provision write --config %s --image FILE.img (or --device /dev/sdX)\n",
 		*out, map[bool]string{true: " and the Wi-Fi passphrase"}[f.WiFi != nil && f.WiFi.PSK != ""], *out)
-	return nil
-}
-
-// writeFile0600 writes p crash-safely with mode 0600.
-func writeFile0600(p string, data []byte) error {
-	dir := filepath.Dir(p)
-	t, err := os.CreateTemp(dir, "."+filepath.Base(p)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	tmp := t.Name()
-	err = t.Chmod(0o600)
-	if err == nil {
-		_, err = t.Write(data)
-	}
-	if err == nil {
-		err = t.Sync()
-	}
-	if cerr := t.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", p, err)
-	}
 	return nil
 }
 
