@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +40,11 @@ func TestReleaseCommandsAndServing(t *testing.T) {
 		t.Errorf("release add without --offline: exit %d, want 2", code)
 	}
 	_, root, _ := run(t, "release", "root", "--data", dir)
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pwFile, []byte("viewer password 1\n"), 0o600)
+	if code, out, errOut := run(t, "admin", "create", "--data", dir, "--user", "victor", "--role", "viewer", "--password-file", pwFile); code != 0 {
+		t.Fatalf("admin create: exit %d\n%s%s", code, out, errOut)
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -73,5 +80,23 @@ func TestReleaseCommandsAndServing(t *testing.T) {
 	}
 	if strings.TrimSpace(string(body)) != strings.TrimSpace(root) {
 		t.Errorf("served root differs from `fleet release root`")
+	}
+
+	// The console's Releases page finds the same repository.
+	jar, _ := cookiejar.New(nil)
+	client.Jar = jar
+	resp, err := client.PostForm("https://"+ln.Addr().String()+"/login", url.Values{"user": {"victor"}, "password": {"viewer password 1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = client.Get("https://" + ln.Addr().String() + "/releases")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "Releases in the repository") || !strings.Contains(string(page), "amd64") {
+		t.Errorf("console /releases: %s\n%s", resp.Status, page)
 	}
 }

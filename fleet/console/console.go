@@ -20,6 +20,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/fleet/alert"
+	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/store"
 	"accesskiosk/version"
 )
@@ -65,6 +66,8 @@ type Console struct {
 
 	mu       sync.Mutex
 	failures map[string]*failure // sign-in failures by user name
+
+	rolloutFile *release.RolloutFile // one, so its lock orders the console's edits
 }
 
 type failure struct {
@@ -92,6 +95,7 @@ func New(cfg Config) (*Console, error) {
 		cfg.ForgetDevice = func(string) {}
 	}
 	c := &Console{cfg: cfg, st: cfg.Store, log: cfg.Log, failures: map[string]*failure{}}
+	c.rolloutFile = release.OpenRollouts(release.RolloutsPath(cfg.ReleaseDir))
 	if err := c.parse(); err != nil {
 		return nil, err
 	}

@@ -70,9 +70,7 @@ func (c *Console) releaseRepo() (*release.Repo, error) {
 	return release.Open(dir, release.Options{Log: log})
 }
 
-func (c *Console) rollouts() *release.RolloutFile {
-	return release.OpenRollouts(release.RolloutsPath(c.cfg.ReleaseDir))
-}
+func (c *Console) rollouts() *release.RolloutFile { return c.rolloutFile }
 
 func (c *Console) releasesPage(w http.ResponseWriter, r *http.Request, status int, p page, d releasesData) {
 	p.Title = "Releases"
@@ -315,6 +313,13 @@ func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
 	a, ok := rolloutActions[action]
 	if !ok {
 		c.render(w, r, http.StatusNotFound, "error", page{Title: "Unknown action", Data: "A rollout can be advanced, paused, resumed or aborted."})
+		return
+	}
+	if repo, err := c.releaseRepo(); err != nil {
+		c.fail(w, r, err)
+		return
+	} else if repo == nil {
+		c.render(w, r, http.StatusNotFound, "error", page{Title: "Rollout not found", Data: "This fleet has no release repository, so there is no rollout with that id."})
 		return
 	}
 	rs, err := c.rollouts().List()

@@ -121,6 +121,10 @@ func TestReleasesNoRepository(t *testing.T) {
 	if code != http.StatusBadRequest || !strings.Contains(body, "no release repository") {
 		t.Errorf("start without a repository: %d", code)
 	}
+	code, body = c.post("/releases/rollouts/x/abort", url.Values{"confirm": {"yes"}})
+	if code != http.StatusNotFound || !strings.Contains(body, "no release repository") {
+		t.Errorf("abort without a repository: %d", code)
+	}
 }
 
 func TestRolloutLifecycle(t *testing.T) {

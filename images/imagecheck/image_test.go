@@ -144,7 +144,9 @@ func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 		t.Fatal(err)
 	}
 	// The image's own command line without quiet and with the journal on
-	// the serial console, plus the pixman renderer (no GPU in QEMU).
+	// the serial console. wlroots renders with GLES2 on Mesa's software
+	// rasteriser (kms_swrast on virtio-gpu); its pixman renderer failed
+	// every output test on virtio-gpu.
 	args := strings.Fields(string(cmdline))
 	var kept []string
 	for _, a := range args {
@@ -153,7 +155,7 @@ func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 		}
 	}
 	kept = append(kept, "console=tty0", "console=ttyS0,115200", "systemd.journald.forward_to_console=1",
-		"systemd.setenv=WLR_RENDERER=pixman", "systemd.setenv=WLR_NO_HARDWARE_CURSORS=1", "panic=10",
+		"systemd.setenv=WLR_NO_HARDWARE_CURSORS=1", "panic=10",
 		// virtio-gpu: wlroots 0.15 (cage) refuses QEMU's standard VGA
 		// (bochs: "PRIME import not supported"). Loaded by name: a first
 		// run found no DRM driver autoloaded in time.
@@ -294,11 +296,16 @@ func TestBoot(t *testing.T) {
 			t.Logf("console: %s", logPath)
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 			defer cancel()
-			line, at, err := v.wait(ctx, ready)
+			// Every check waits on its own, so one failing (the kiosk under
+			// emulation, say) does not hide the others.
+			rc, rcancel := context.WithTimeout(ctx, 4*time.Minute)
+			line, at, err := v.wait(rc, ready)
+			rcancel()
 			if err != nil {
-				t.Fatalf("boot %d: %v", n, err)
+				t.Errorf("boot %d: %v", n, err)
+			} else {
+				t.Logf("boot %d: ready after %.1fs: %s", n, at.Seconds(), line)
 			}
-			t.Logf("boot %d: ready after %.1fs: %s", n, at.Seconds(), line)
 			want := []*regexp.Regexp{reOverlay, reFirewall, reWatchdog}
 			if agent {
 				want = append(want, reAgent)
