@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"accesskiosk/fleet/api"
@@ -28,6 +29,21 @@ type IngestResult struct {
 	Commands []api.Command // pending commands, oldest first
 }
 
+// The ingest statements ('?' placeholders).
+const (
+	qDeviceReport = `UPDATE devices SET last_seen_unix_ms = ?, last_report = ?, last_report_unix_ms = ?, kiosk_state = ?,
+					agent_version = CASE WHEN ? = '' THEN agent_version ELSE ? END,
+					kiosk_version = CASE WHEN ? = '' THEN kiosk_version ELSE ? END
+					WHERE id = ? AND last_report_unix_ms <= ? RETURNING command_seq, commands_seen_seq`
+	qDeviceSeen = `UPDATE devices SET last_seen_unix_ms = ? WHERE id = ? RETURNING command_seq, commands_seen_seq`
+	qAck        = `UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?,
+					text = CASE WHEN kind = ? THEN '' ELSE text END
+					WHERE id = ? AND device_id = ? AND acked_unix_ms = 0`
+	qCommandsSeen = `UPDATE devices SET commands_seen_seq = ? WHERE id = ? AND commands_seen_seq < ?`
+	qPending      = `SELECT id, kind, text, seconds, issued_unix_ms FROM commands
+		WHERE device_id = ? AND acked_unix_ms = 0 AND expires_unix_ms > ? ORDER BY issued_unix_ms, id`
+)
+
 // Ingest stores many devices' batches in one transaction (group commit):
 // reports are inserted once by (device, report id), receipts with them,
 // each device's newest report and last-seen time are updated, acks close
@@ -36,8 +52,11 @@ type IngestResult struct {
 func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult, error) {
 	now := s.nowMs()
 	out := make([]IngestResult, len(items))
+	if s.dialect == SQLite {
+		s.warm(ctx, items)
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		pc := newTxCache(tx)
+		pc := s.newTxCache(tx)
 		defer pc.close()
 		fresh, err := s.insertReports(ctx, pc, items, now)
 		if err != nil {
@@ -71,17 +90,14 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 				if err2 != nil {
 					return err2
 				}
-				err = pc.QueryRowContext(ctx, s.q(`UPDATE devices SET last_seen_unix_ms = ?, last_report = ?, last_report_unix_ms = ?, kiosk_state = ?,
-					agent_version = CASE WHEN ? = '' THEN agent_version ELSE ? END,
-					kiosk_version = CASE WHEN ? = '' THEN kiosk_version ELSE ? END
-					WHERE id = ? AND last_report_unix_ms <= ? RETURNING command_seq, commands_seen_seq`),
+				err = pc.QueryRowContext(ctx, s.q(qDeviceReport),
 					now, string(b), newest.CreatedUnixMs, newest.Health.KioskState,
 					newest.Health.AgentVersion, newest.Health.AgentVersion, newest.Health.KioskVersion, newest.Health.KioskVersion,
 					it.DeviceID, newest.CreatedUnixMs).Scan(&cmdSeq, &seenSeq)
 			}
 			if errors.Is(err, sql.ErrNoRows) {
 				// No new report, or only older ones than held: just seen now.
-				err = pc.QueryRowContext(ctx, s.q(`UPDATE devices SET last_seen_unix_ms = ? WHERE id = ? RETURNING command_seq, commands_seen_seq`),
+				err = pc.QueryRowContext(ctx, s.q(qDeviceSeen),
 					now, it.DeviceID).Scan(&cmdSeq, &seenSeq)
 			}
 			if err != nil {
@@ -89,9 +105,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 			}
 			for _, a := range it.Batch.Acks {
 				// A volunteer code is kept only until its device answers.
-				if _, err := pc.ExecContext(ctx, s.q(`UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?,
-					text = CASE WHEN kind = ? THEN '' ELSE text END
-					WHERE id = ? AND device_id = ? AND acked_unix_ms = 0`), a.Status, a.Detail, now, api.CommandVolunteerCode, a.ID, it.DeviceID); err != nil {
+				if _, err := pc.ExecContext(ctx, s.q(qAck), a.Status, a.Detail, now, api.CommandVolunteerCode, a.ID, it.DeviceID); err != nil {
 					return fmt.Errorf("ack command %s: %w", a.ID, err)
 				}
 			}
@@ -104,7 +118,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 				if len(cmds) == 0 {
 					// Nothing waits as of command_seq; a command issued since
 					// has a higher seq and is looked for next time.
-					if _, err := pc.ExecContext(ctx, s.q(`UPDATE devices SET commands_seen_seq = ? WHERE id = ? AND commands_seen_seq < ?`),
+					if _, err := pc.ExecContext(ctx, s.q(qCommandsSeen),
 						cmdSeq, it.DeviceID, cmdSeq); err != nil {
 						return fmt.Errorf("update device %s: %w", it.DeviceID, err)
 					}
@@ -119,20 +133,90 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 	return out, nil
 }
 
-// txCache prepares each distinct statement once per transaction, so a
-// group commit parses the device update once, not once per device.
+// txCache gives a transaction its statements, each prepared once per
+// transaction at most, so a group commit parses the device update once,
+// not once per device. On SQLite (one writer connection) the statements
+// are prepared once for the life of the store and only bound to each
+// transaction, so a commit parses no SQL at all.
 type txCache struct {
-	tx *sql.Tx
+	tx   *sql.Tx
+	keep *stmtCache // nil: prepare per transaction
+	m    map[string]*sql.Stmt
+}
+
+func (s *Store) newTxCache(tx *sql.Tx) *txCache {
+	c := &txCache{tx: tx, m: map[string]*sql.Stmt{}}
+	if s.dialect == SQLite {
+		c.keep = &s.stmts
+	}
+	return c
+}
+
+// stmtCache keeps the writer's prepared statements. The ingest statements
+// are a bounded set (multi-row inserts of 1..chunkRows rows and a few
+// updates), so it is bounded too.
+type stmtCache struct {
+	mu sync.Mutex
 	m  map[string]*sql.Stmt
 }
 
-func newTxCache(tx *sql.Tx) *txCache { return &txCache{tx: tx, m: map[string]*sql.Stmt{}} }
+const maxKeptStmts = 4 * chunkRows
+
+func (k *stmtCache) peek(q string) *sql.Stmt {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.m[q]
+}
+
+// prepare keeps q prepared. It needs the writer connection, so it must not
+// be called inside a write transaction (SQLite has one writer connection).
+func (k *stmtCache) prepare(ctx context.Context, db *sql.DB, q string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.m[q]; ok {
+		return nil
+	}
+	st, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	if k.m == nil || len(k.m) >= maxKeptStmts {
+		for _, old := range k.m {
+			old.Close()
+		}
+		k.m = map[string]*sql.Stmt{}
+	}
+	k.m[q] = st
+	return nil
+}
+
+func (k *stmtCache) peekOrNil(q string) *sql.Stmt {
+	if k == nil {
+		return nil
+	}
+	return k.peek(q)
+}
+
+func (k *stmtCache) close() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, st := range k.m {
+		st.Close()
+	}
+	k.m = nil
+}
 
 func (c *txCache) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := c.m[q]; ok {
 		return st, nil
 	}
-	st, err := c.tx.PrepareContext(ctx, q)
+	var st *sql.Stmt
+	var err error
+	if kept := c.keep.peekOrNil(q); kept != nil {
+		st = c.tx.StmtContext(ctx, kept)
+	} else {
+		st, err = c.tx.PrepareContext(ctx, q)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +283,56 @@ func (s *Store) values(rows, cols int) string {
 	return b.String()
 }
 
+func (s *Store) insertReportsQ(rows int) string {
+	return `INSERT INTO reports (device_id, report_id, seq, created_unix_ms, received_unix_ms,
+			load1, temp_c, mem_total, mem_avail, disk_total, disk_free, kiosk_state, kiosk_restarts,
+			sessions_ended, sessions_assisted, session_total_ms, wipe_failures, web_crashes, queue_depth, warnings)
+			VALUES ` + s.values(rows, reportCols) + ` ON CONFLICT DO NOTHING RETURNING device_id, report_id`
+}
+
+func (s *Store) insertReceiptsQ(rows int) string {
+	return `INSERT INTO receipts (device_id, report_id, idx, site_id, ended_unix_ms,
+			session_ms, reset_ms, reason, assisted, category, outcome, cleared, failed)
+			VALUES ` + s.values(rows, receiptCols) + ` ON CONFLICT DO NOTHING`
+}
+
+// warm prepares, outside the write transaction, the statements a group
+// commit of items will use, so the transaction only binds them. A
+// statement that could not be kept is prepared in the transaction instead.
+func (s *Store) warm(ctx context.Context, items []IngestItem) {
+	qs := []string{qDeviceReport, qDeviceSeen}
+	reports, receipts, acks := 0, 0, 0
+	for _, it := range items {
+		reports += len(it.Batch.Reports)
+		acks += len(it.Batch.Acks)
+		for _, r := range it.Batch.Reports {
+			receipts += len(r.Receipts)
+		}
+	}
+	if acks > 0 {
+		qs = append(qs, qAck)
+	}
+	if reports >= chunkRows {
+		qs = append(qs, s.insertReportsQ(chunkRows))
+	}
+	if reports%chunkRows > 0 {
+		qs = append(qs, s.insertReportsQ(reports%chunkRows))
+	}
+	if receipts >= chunkRows {
+		qs = append(qs, s.insertReceiptsQ(chunkRows))
+	}
+	if receipts%chunkRows > 0 {
+		qs = append(qs, s.insertReceiptsQ(receipts%chunkRows))
+	}
+	for _, q := range qs {
+		if s.stmts.peek(q) == nil {
+			if err := s.stmts.prepare(ctx, s.w, q); err != nil {
+				return
+			}
+		}
+	}
+}
+
 // insertReports inserts every report of items with multi-row INSERTs and
 // returns the ones that were not held before; their receipts are inserted
 // too.
@@ -230,10 +364,7 @@ func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestIt
 				h.KioskState, h.KioskRestarts, r.Sessions.Ended, r.Sessions.Assisted, r.Sessions.TotalMs,
 				r.Sessions.WipeFailures, r.Sessions.WebCrashes, h.QueueDepth, warn)
 		}
-		q := `INSERT INTO reports (device_id, report_id, seq, created_unix_ms, received_unix_ms,
-			load1, temp_c, mem_total, mem_avail, disk_total, disk_free, kiosk_state, kiosk_restarts,
-			sessions_ended, sessions_assisted, session_total_ms, wipe_failures, web_crashes, queue_depth, warnings)
-			VALUES ` + s.values(len(chunk), reportCols) + ` ON CONFLICT DO NOTHING RETURNING device_id, report_id`
+		q := s.insertReportsQ(len(chunk))
 		res, err := pc.QueryContext(ctx, s.q(q), args...)
 		if err != nil {
 			return nil, fmt.Errorf("insert %d reports: %w", len(chunk), err)
@@ -258,9 +389,7 @@ func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestIt
 		if n == 0 {
 			return nil
 		}
-		q := `INSERT INTO receipts (device_id, report_id, idx, site_id, ended_unix_ms,
-			session_ms, reset_ms, reason, assisted, category, outcome, cleared, failed)
-			VALUES ` + s.values(n, receiptCols) + ` ON CONFLICT DO NOTHING`
+		q := s.insertReceiptsQ(n)
 		if _, err := pc.ExecContext(ctx, s.q(q), args...); err != nil {
 			return fmt.Errorf("insert %d receipts: %w", n, err)
 		}
@@ -303,8 +432,7 @@ type querier interface {
 }
 
 func pendingCommands(ctx context.Context, db querier, q func(string) string, device string, now int64) ([]api.Command, error) {
-	rows, err := db.QueryContext(ctx, q(`SELECT id, kind, text, seconds, issued_unix_ms FROM commands
-		WHERE device_id = ? AND acked_unix_ms = 0 AND expires_unix_ms > ? ORDER BY issued_unix_ms, id`), device, now)
+	rows, err := db.QueryContext(ctx, q(qPending), device, now)
 	if err != nil {
 		return nil, fmt.Errorf("pending commands for %s: %w", device, err)
 	}
