@@ -165,7 +165,7 @@ func Parse(name string, data []byte) (*Guide, error) {
 	if fm.Service == "" {
 		return nil, errf("service", "a guide needs the URL of the service it explains")
 	}
-	if err := checkURL(fm.Service); err != nil {
+	if err := CheckServiceURL(fm.Service); err != nil {
 		return nil, errf("service", "%v", err)
 	}
 	g.Service = fm.Service
@@ -193,7 +193,7 @@ func Parse(name string, data []byte) (*Guide, error) {
 			return nil, errf(key+".text", "step is %d characters long; keep each step under %d (split it in two)", n, MaxStepText)
 		}
 		if st.Link != "" {
-			if err := checkURL(st.Link); err != nil {
+			if err := CheckServiceURL(st.Link); err != nil {
 				return nil, errf(key+".link", "%v", err)
 			}
 		}
@@ -237,7 +237,11 @@ func shiftLine(err error, by int) error {
 	return err
 }
 
-func checkURL(s string) error {
+// CheckServiceURL checks a URL a guide or a home-page tile points at: an
+// http(s) URL with a host, or a kiosk:// page, and never with a user name
+// or password in it. Whether the kiosk's allowlist admits it is checked by
+// the kiosk config.
+func CheckServiceURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
 		return fmt.Errorf("not a URL: %q", s)
@@ -249,7 +253,7 @@ func checkURL(s string) error {
 		}
 	case "kiosk":
 	default:
-		return fmt.Errorf("want an https:// (or kiosk://) URL, got %q", s)
+		return fmt.Errorf("want an https:// or kiosk:// URL, got %q", s)
 	}
 	if u.User != nil {
 		return fmt.Errorf("URL %q must not carry a user name or password", s)

@@ -1,8 +1,8 @@
 package ui
 
 import (
+	"accesskiosk/kiosk/guides"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -158,7 +158,7 @@ func (c *Config) Validate(doc *confile.Doc, prefix string) error {
 			if t.URL == "" {
 				return doc.Errorf(tk+".url", "each tile needs the URL of its service")
 			}
-			if err := checkServiceURL(t.URL); err != nil {
+			if err := guides.CheckServiceURL(t.URL); err != nil {
 				return doc.Errorf(tk+".url", "%v", err)
 			}
 			if t.Guide != "" && !guideIDRE.MatchString(t.Guide) {
@@ -210,26 +210,6 @@ func checkTranslations(doc *confile.Doc, k string, m map[string]Text, descriptio
 		if tr.Title == "" && tr.Description == "" {
 			return doc.Errorf(tk, "empty translation")
 		}
-	}
-	return nil
-}
-
-func checkServiceURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("not a URL: %q", s)
-	}
-	switch u.Scheme {
-	case "https", "http":
-		if u.Host == "" {
-			return fmt.Errorf("URL %q has no host", s)
-		}
-	case "kiosk":
-	default:
-		return fmt.Errorf("want an https:// or kiosk:// URL, got %q", s)
-	}
-	if u.User != nil {
-		return fmt.Errorf("URL %q must not carry a user name or password", s)
 	}
 	return nil
 }
