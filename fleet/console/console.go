@@ -221,6 +221,27 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	w.Write([]byte(buf.String()))
 }
 
+// maxFormBytes bounds every console form body.
+const maxFormBytes = 16 << 10
+
+// readForm limits and parses a POSTed form. When the body is too large or
+// not a form it answers 413 or 400 with a sentence saying so and returns
+// false: a handler must never go on with an empty form it did not get.
+func readForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	err := r.ParseForm()
+	if err == nil {
+		return true
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		http.Error(w, fmt.Sprintf("The form is too large (at most %d KiB). Nothing was changed.", maxFormBytes>>10), http.StatusRequestEntityTooLarge)
+		return false
+	}
+	http.Error(w, "The form could not be read. Nothing was changed.", http.StatusBadRequest)
+	return false
+}
+
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	c.log.WithError(err).WithField("path", r.URL.Path).Error("console request failed")
 	c.render(w, r, http.StatusInternalServerError, "error", page{Title: "Sorry, something went wrong", Data: "The server could not do that. The details are in its log."})

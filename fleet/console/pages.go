@@ -420,9 +420,7 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !readForm(w, r) {
 		return
 	}
 	kind := r.PostFormValue("kind")
@@ -523,8 +521,9 @@ func (c *Console) sites(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) createSite(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	r.ParseForm()
+	if !readForm(w, r) {
+		return
+	}
 	id := strings.TrimSpace(r.PostFormValue("id"))
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	if name == "" {
@@ -559,8 +558,9 @@ func siteID(s string) bool {
 }
 
 func (c *Console) createToken(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	r.ParseForm()
+	if !readForm(w, r) {
+		return
+	}
 	site := r.PostFormValue("site")
 	uses, err1 := strconv.Atoi(strings.TrimSpace(r.PostFormValue("uses")))
 	days, err2 := strconv.Atoi(strings.TrimSpace(r.PostFormValue("days")))
@@ -708,8 +708,9 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) createUser(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	r.ParseForm()
+	if !readForm(w, r) {
+		return
+	}
 	name := strings.TrimSpace(r.PostFormValue("user"))
 	role := r.PostFormValue("role")
 	if !validName(name) {

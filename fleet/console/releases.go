@@ -189,8 +189,9 @@ type field struct{ Name, Value string }
 // startRollout checks the form (release, canary site or kiosk, percentage
 // rings), asks for confirmation, then stores the rollout at its canary ring.
 func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	r.ParseForm()
+	if !readForm(w, r) {
+		return
+	}
 	version := strings.TrimSpace(r.PostFormValue("release"))
 	canary := strings.TrimSpace(r.PostFormValue("canary"))
 	percent := strings.TrimSpace(r.PostFormValue("percent"))
@@ -307,8 +308,9 @@ var rolloutActions = map[string]struct {
 // rolloutAction advances, pauses, resumes or aborts a rollout, after a
 // confirmation page.
 func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	r.ParseForm()
+	if !readForm(w, r) {
+		return
+	}
 	id, action := r.PathValue("id"), r.PathValue("action")
 	a, ok := rolloutActions[action]
 	if !ok {
