@@ -491,6 +491,19 @@ func (a *Agent) startUpdater(ctx context.Context) {
 	if dir == "" {
 		dir = filepath.Join(a.cfg.StateDir, "update")
 	}
+	fleetURL := a.cfg.Fleet.URL
+	if fleetURL == "" {
+		fleetURL = a.Identity().FleetURL
+	}
+	if uc.RepoURL == "fleet" {
+		base := fleetURL
+		if base == "" {
+			log.Warn("updates wait for enrolment: repo_url is the fleet's, and no fleet is known yet")
+			a.reg.Set(health.CodeUpdate, health.Info, "updates start after enrolment (the release repository is the fleet's)")
+			return
+		}
+		uc.RepoURL = strings.TrimSuffix(base, "/") + "/release"
+	}
 	win, _ := update.ParseWindow(uc.Window) // validated at load
 	c := update.Config{
 		Dir: dir, RepoURL: uc.RepoURL, TrustedRoot: root, Window: win, Log: log,
@@ -500,7 +513,7 @@ func (a *Agent) startUpdater(ctx context.Context) {
 	if a.sys != nil {
 		c.Units = a.sys // restarts the units the release names
 	}
-	if fu := a.cfg.Fleet.URL; fu != "" && strings.HasPrefix(uc.RepoURL, strings.TrimSuffix(fu, "/")+"/") {
+	if fu := fleetURL; fu != "" && strings.HasPrefix(uc.RepoURL, strings.TrimSuffix(fu, "/")+"/") {
 		// The repository is the fleet's /release: trust the pinned certificate.
 		fps := a.cfg.Fleet.Fingerprint
 		if fps == "" {
@@ -520,6 +533,12 @@ func (a *Agent) startUpdater(ctx context.Context) {
 	a.goRun(ctx, func(ctx context.Context) error {
 		a.updating.Lock()
 		defer a.updating.Unlock()
+		f := update.Factory{Version: version.Version, Files: uc.Factory, Units: uc.FactoryUnits}
+		if v, seeded, err := u.Seed(ctx, f); err != nil {
+			log.WithError(err).Warn("no usable current release and no factory release to lay down; the units run the packaged programs")
+		} else if seeded {
+			log.WithField("version", v).Info("laid down the factory release")
+		}
 		if res, err := u.Recover(ctx); err != nil {
 			log.WithError(err).Error("recover an interrupted update")
 		} else if res != nil {

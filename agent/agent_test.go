@@ -56,6 +56,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func testConfig(t *testing.T, fleetURL, busAddr string) Config {
 	cfg := Defaults()
 	cfg.StateDir = t.TempDir()
+	cfg.Update.Factory = nil // never the host's /usr/bin
+	cfg.Update.Dir = ""      // STATE_DIR/update, never the host's /var/lib
 	cfg.Fleet.URL = fleetURL
 	tok := filepath.Join(t.TempDir(), "token")
 	cfg.Fleet.EnrolTokenFile = tok

@@ -42,14 +42,26 @@ type Config struct {
 // UpdateConfig turns on signed updates (agent/update).
 type UpdateConfig struct {
 	// RepoURL is the TUF repository base (metadata/ and targets/ under it);
-	// "" means updates are off and desired releases are ignored.
+	// "" means updates are off and desired releases are ignored; "fleet"
+	// means the fleet's own repository, FLEET/release, of the fleet this
+	// device is configured for or enrolled with (its pinned certificate
+	// trusted for it too).
 	RepoURL string `yaml:"repo_url"`
 	// TrustedRoot is the root.json the image carries; required with repo_url.
 	TrustedRoot string `yaml:"trusted_root"`
-	// Dir is the update directory; "" means STATE_DIR/update.
+	// Dir is the update directory; "" means STATE_DIR/update. The units run
+	// its current/bin/* through release-exec (images/deb), which looks in
+	// /var/lib/accesskiosk/update, the default.
 	Dir string `yaml:"dir"`
 	// Window is the daily maintenance window ("02:00-05:00"); "" means any time.
 	Window string `yaml:"window"`
+	// Factory maps bundle paths (bin/agent, units/NAME) to the files the
+	// packages installed: the release laid down when the update directory
+	// holds no usable one (agent/update Seed). Missing files are left out.
+	Factory map[string]string `yaml:"factory"`
+	// FactoryUnits are the factory release's units to restart after
+	// switching back to it, in order.
+	FactoryUnits []string `yaml:"factory_units"`
 }
 
 // FleetConfig says where the fleet server is and how to trust it.
@@ -187,11 +199,13 @@ func (c *Config) validate(doc *confile.Doc) error {
 	case c.Health.DiskLowPercent < 0 || c.Health.DiskLowPercent > 100:
 		return doc.Errorf("health.disk_low_percent", "must be 0 to 100")
 	}
-	if u := c.Update.RepoURL; u != "" {
+	if u := c.Update.RepoURL; u != "" && u != "fleet" {
 		pu, err := url.Parse(u)
 		if err != nil || pu.Host == "" || (pu.Scheme != "https" && !(pu.Scheme == "http" && isLoopbackHost(pu.Hostname()))) {
 			return doc.Errorf("update.repo_url", "want an https URL (http only to loopback), got %q", u)
 		}
+	}
+	if c.Update.RepoURL != "" {
 		if c.Update.TrustedRoot == "" {
 			return doc.Errorf("update.trusted_root", "is required with update.repo_url (the root.json the image carries)")
 		}

@@ -55,6 +55,7 @@ func Image(requirePrograms bool) []Check {
 		{"ssh", SSH},
 		{"upgrades", Upgrades},
 		{"overlay", Overlay},
+		{"releases", Releases},
 	}
 	return checks
 }
@@ -542,6 +543,95 @@ func Overlay(root string) []string {
 	for _, d := range []string{"media/root-ro", "media/root-rw", "var/lib/accesskiosk", "boot/firmware"} {
 		if !exists(root, d) {
 			bad = append(bad, fmt.Sprintf("mount point /%s is missing", d))
+		}
+	}
+	return bad
+}
+
+// Launchers of the programs the update directory's current release runs
+// (images/deb/release): unit, program name in the release's bin/, the
+// packaged program, and the launcher the package installs.
+var Launchers = []struct{ Unit, Name, Packaged, Launcher string }{
+	{"accesskiosk-agent.service", "agent", "/usr/bin/accesskiosk-agent", "/usr/lib/accesskiosk-agent/release-exec"},
+	{"accesskiosk-kiosk.service", "kiosk", "/usr/bin/kiosk", "/usr/lib/accesskiosk-kiosk/release-exec"},
+}
+
+// ExecStart returns the command line systemd runs for a unit given its
+// file and then its drop-ins in order: an empty "ExecStart=" resets it.
+func ExecStart(texts ...[]byte) []string {
+	var cmd []string
+	for _, text := range texts {
+		sc := bufio.NewScanner(bytes.NewReader(text))
+		section := ""
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if strings.HasPrefix(line, "[") {
+				section = line
+				continue
+			}
+			v, ok := strings.CutPrefix(line, "ExecStart=")
+			if !ok || section != "[Service]" {
+				continue
+			}
+			cmd = strings.Fields(strings.TrimLeft(v, "-+!@:"))
+		}
+	}
+	return cmd
+}
+
+// DropInAgrees checks that a unit's drop-in runs the unit's own ExecStart
+// with the packaged program replaced by "LAUNCHER NAME PACKAGED".
+func DropInAgrees(unit, dropIn []byte, name, packaged, launcher string) error {
+	orig := ExecStart(unit)
+	var want []string
+	for _, w := range orig {
+		if w == packaged {
+			want = append(want, launcher, name)
+		}
+		want = append(want, w)
+	}
+	if len(want) == len(orig) {
+		return fmt.Errorf("the unit's ExecStart %q does not run %s", strings.Join(orig, " "), packaged)
+	}
+	if !bytes.Contains(dropIn, []byte("\nExecStart=\n")) {
+		return fmt.Errorf("the drop-in does not reset ExecStart (an empty ExecStart= line first)")
+	}
+	if got := ExecStart(unit, dropIn); !slices.Equal(got, want) {
+		return fmt.Errorf("the drop-in runs %q, want %q", strings.Join(got, " "), strings.Join(want, " "))
+	}
+	return nil
+}
+
+// Releases checks that the kiosk and agent units run their programs
+// through release-exec from the update directory's current release, with
+// the packaged program as the fallback (units not installed are skipped;
+// Units reports them).
+func Releases(root string) []string {
+	var bad []string
+	for _, l := range Launchers {
+		up := unitPath(root, l.Unit)
+		if !exists(root, up) {
+			continue
+		}
+		unit, err := os.ReadFile(filepath.Join(root, up))
+		if err != nil {
+			bad = append(bad, err.Error())
+			continue
+		}
+		dp := path.Join(path.Dir(up), l.Unit+".d", "release.conf")
+		dropIn, err := os.ReadFile(filepath.Join(root, dp))
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s has no drop-in %s: a switched release would never run", l.Unit, dp))
+			continue
+		}
+		if err := DropInAgrees(unit, dropIn, l.Name, l.Packaged, l.Launcher); err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v", dp, err))
+		}
+		for _, p := range []string{l.Launcher, l.Packaged} {
+			fi, err := os.Stat(filepath.Join(root, p))
+			if err != nil || fi.Mode()&0o111 == 0 || fi.Mode()&0o022 != 0 {
+				bad = append(bad, fmt.Sprintf("%s is missing, not executable or writable by others (%v)", p, err))
+			}
 		}
 	}
 	return bad

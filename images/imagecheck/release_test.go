@@ -1,0 +1,219 @@
+package imagecheck
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"accesskiosk/agent/update"
+	"accesskiosk/fleet/release"
+	"accesskiosk/fleet/release/releasetest"
+)
+
+const repoRoot = "../.."
+
+// TestDropInsAgreeWithUnits: the packages' drop-ins run exactly the
+// programs' own units' ExecStart, through release-exec.
+func TestDropInsAgreeWithUnits(t *testing.T) {
+	for _, l := range Launchers {
+		t.Run(l.Name, func(t *testing.T) {
+			unit, err := os.ReadFile(filepath.Join(repoRoot, l.Name, "cmd", l.Name, l.Name+".service"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dropIn, err := os.ReadFile(filepath.Join(repoRoot, "images/deb/release", l.Name+".conf"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := DropInAgrees(unit, dropIn, l.Name, l.Packaged, l.Launcher); err != nil {
+				t.Error(err)
+			}
+			// A drop-in that forgot the reset is caught.
+			bad := bytes.Replace(dropIn, []byte("\nExecStart=\n"), []byte("\n"), 1)
+			if DropInAgrees(unit, bad, l.Name, l.Packaged, l.Launcher) == nil {
+				t.Error("a drop-in without the ExecStart= reset passed")
+			}
+		})
+	}
+}
+
+// buildAgent builds the real agent stamped with version.
+func buildAgent(t testing.TB, dir, version string) string {
+	t.Helper()
+	out := filepath.Join(dir, "agent-"+version)
+	cmd := exec.Command("go", "build", "-ldflags", "-X accesskiosk/version.Version="+version, "-o", out, "./agent/cmd/agent")
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build agent %s: %v\n%s", version, err, b)
+	}
+	return out
+}
+
+// unitCommand is what systemd would run for the agent's unit on a device
+// whose packages are installed under usr (a stand-in for /usr): the unit
+// plus the package's drop-in, with the installed paths mapped into the
+// test's tree and the arguments replaced by --version.
+func unitCommand(t testing.TB, usr string) []string {
+	t.Helper()
+	unit, err := os.ReadFile(filepath.Join(repoRoot, "agent/cmd/agent/agent.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropIn, err := os.ReadFile(filepath.Join(repoRoot, "images/deb/release/agent.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := ExecStart(unit, dropIn)
+	if len(cmd) < 3 || cmd[0] != Launchers[0].Launcher || cmd[1] != "agent" || cmd[2] != Launchers[0].Packaged {
+		t.Fatalf("agent unit runs %q, want %s agent %s ...", cmd, Launchers[0].Launcher, Launchers[0].Packaged)
+	}
+	launcher, _ := filepath.Abs(filepath.Join(repoRoot, "images/deb/release/release-exec"))
+	return []string{launcher, "agent", filepath.Join(usr, "bin/accesskiosk-agent"), "--version"}
+}
+
+// runs runs the unit's command against the update directory and returns
+// the version it printed and what it said on stderr.
+func runs(t testing.TB, cmd []string, dir string) (string, string) {
+	t.Helper()
+	c := exec.Command(cmd[0], cmd[1:]...)
+	c.Env = append(os.Environ(), "ACCESSKIOSK_UPDATE_DIR="+dir)
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	if err := c.Run(); err != nil {
+		t.Fatalf("%q: %v\n%s", cmd, err, errb.String())
+	}
+	return strings.TrimSpace(out.String()), errb.String()
+}
+
+type restarts struct{ units []string }
+
+func (r *restarts) RestartUnit(ctx context.Context, unit string) error {
+	r.units = append(r.units, unit)
+	return nil
+}
+
+// TestUpdateChangesWhatRuns: the packaged agent (5.0.0) is laid down as
+// the factory release; the updater installs 5.1.0 from a real signed
+// repository on loopback; the agent unit's command, resolved through
+// release-exec and current, then runs the 5.1.0 binary. A missing or
+// garbled current runs the factory agent, and Seed puts it back.
+func TestUpdateChangesWhatRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the agent twice")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bins := t.TempDir()
+	factoryBin := buildAgent(t, bins, "5.0.0")
+	newBin := buildAgent(t, bins, "5.1.0")
+	unitText, err := os.ReadFile(filepath.Join(repoRoot, "agent/cmd/agent/agent.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The installed packages, under a stand-in for /usr.
+	usr := t.TempDir()
+	for p, body := range map[string][]byte{"bin/accesskiosk-agent": mustRead(t, factoryBin), "lib/systemd/system/accesskiosk-agent.service": unitText} {
+		os.MkdirAll(filepath.Join(usr, filepath.Dir(p)), 0o755)
+		if err := os.WriteFile(filepath.Join(usr, p), body, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	factory := update.Factory{Version: "5.0.0", Units: []string{"accesskiosk-kiosk.service", "accesskiosk-agent.service"}, Files: map[string]string{
+		"bin/agent":                       filepath.Join(usr, "bin/accesskiosk-agent"),
+		"bin/kiosk":                       filepath.Join(usr, "bin/kiosk"),
+		"units/accesskiosk-agent.service": filepath.Join(usr, "lib/systemd/system/accesskiosk-agent.service"),
+	}}
+
+	// The fleet's signed repository with release 5.1.0.
+	repo := releasetest.NewRepo(t, release.Options{})
+	repo.Add(t, "5.1.0", runtime.GOARCH, map[string][]byte{
+		"bin/agent":                       mustRead(t, newBin),
+		"units/accesskiosk-agent.service": unitText,
+	})
+	root, err := repo.RootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := releasetest.Serve(t, repo.Handler())
+
+	dir := filepath.Join(t.TempDir(), "update")
+	hc := retryablehttp.NewClient()
+	hc.Logger, hc.RetryMax = nil, 1
+	units := &restarts{}
+	u, err := update.New(update.Config{Dir: dir, RepoURL: srv.URL, TrustedRoot: root, HTTP: hc, Units: units, Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := unitCommand(t, usr)
+
+	// Before anything is laid down the packaged agent runs.
+	if v, msg := runs(t, cmd, dir); v != "5.0.0" || !strings.Contains(msg, "running the packaged") {
+		t.Fatalf("fresh install runs %q (%s), want the packaged 5.0.0", v, msg)
+	}
+	if v, seeded, err := u.Seed(ctx, factory); err != nil || !seeded || v != "5.0.0" {
+		t.Fatalf("Seed: %q, %v, %v", v, seeded, err)
+	}
+	if v, msg := runs(t, cmd, dir); v != "5.0.0" || msg != "" {
+		t.Fatalf("after seeding runs %q (%q), want 5.0.0 from current", v, msg)
+	}
+
+	res, err := u.Apply(ctx, "5.1.0")
+	if err != nil || res.Outcome != update.OutcomeInstalled || res.From != "5.0.0" {
+		t.Fatalf("Apply 5.1.0: %+v, %v", res, err)
+	}
+	if v, msg := runs(t, cmd, dir); v != "5.1.0" || msg != "" {
+		t.Fatalf("after the update the unit runs %q (%q), want 5.1.0", v, msg)
+	}
+	if strings.Join(units.units, ",") != "accesskiosk-kiosk.service,accesskiosk-agent.service" {
+		t.Errorf("restarted %q", units.units)
+	}
+
+	cur := filepath.Join(dir, "current")
+	for _, tt := range []struct {
+		name   string
+		damage func()
+	}{
+		{"no current", func() { os.Remove(cur) }},
+		{"dangling current", func() { os.Remove(cur); os.Symlink("releases/9.9.9", cur) }},
+		{"current outside releases", func() { os.Remove(cur); os.Symlink(bins, cur) }},
+		{"current is a file", func() { os.Remove(cur); os.WriteFile(cur, []byte("releases/5.1.0"), 0o644) }},
+		{"program missing", func() { os.Remove(filepath.Join(cur, "bin/agent")) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.damage()
+			if v, msg := runs(t, cmd, dir); v != "5.0.0" || !strings.Contains(msg, "running the packaged") {
+				t.Errorf("runs %q (%s), want the packaged 5.0.0", v, msg)
+			}
+			// The agent's start lays the factory release down again.
+			u2, err := update.New(update.Config{Dir: dir, RepoURL: srv.URL, TrustedRoot: root, HTTP: hc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, seeded, err := u2.Seed(ctx, factory); err != nil || !seeded || v != "5.0.0" {
+				t.Fatalf("Seed: %q, %v, %v", v, seeded, err)
+			}
+			if v, msg := runs(t, cmd, dir); v != "5.0.0" || msg != "" {
+				t.Errorf("after Seed runs %q (%q), want 5.0.0 from current", v, msg)
+			}
+		})
+	}
+}
+
+func mustRead(t testing.TB, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
