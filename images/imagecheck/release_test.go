@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"accesskiosk/agent"
 	"accesskiosk/agent/update"
 	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/release/releasetest"
@@ -216,4 +217,32 @@ func mustRead(t testing.TB, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestDataAgentConfig: the agent config the persistent partition starts
+// with loads (strictly) and turns signed updates on from the enrolled
+// fleet, in the directory release-exec looks in.
+func TestDataAgentConfig(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	cmd := exec.Command(filepath.Join(repoRoot, "images/common/data.sh"), dir)
+	cmd.Env = append(os.Environ(), "TRUSTED_ROOT=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("data.sh: %v\n%s", err, out)
+	}
+	cfg, err := agent.LoadConfig(filepath.Join(dir, "agent.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Update, "fleet /var/lib/accesskiosk/release-root.json /var/lib/accesskiosk/update"; got.RepoURL+" "+got.TrustedRoot+" "+got.Dir != want {
+		t.Errorf("update = %+v, want %s", got, want)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "update")); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("update dir: %v, %v (the kiosk user must reach its program)", fi, err)
+	}
+	// A trusted root that is not TUF root metadata is refused.
+	cmd = exec.Command(filepath.Join(repoRoot, "images/common/data.sh"), dir)
+	cmd.Env = append(os.Environ(), "TRUSTED_ROOT="+filepath.Join(dir, "agent.yaml"))
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Errorf("data.sh took agent.yaml as a trusted root:\n%s", out)
+	}
 }
