@@ -27,6 +27,11 @@ if [ -n "$(ls -A "$bootdir")" ]; then
 fi
 mke2fs -q -F -t ext4 -L akroot -E root_owner=0:0 -d "$rootdir" "$work/root.img" "${root_mb}M"
 mke2fs -q -F -t ext4 -L akdata -E root_owner=0:0 -d "$datadir" "$work/data.img" "${data_mb}M"
+# Both file systems checked read-only before they go into the image.
+for part in root data; do
+	e2fsck -fn "$work/$part.img" >"$work/fsck-$part.log" 2>&1 ||
+		{ cat "$work/fsck-$part.log" >&2; echo "disk: e2fsck -fn of the $part file system found problems" >&2; exit 1; }
+done
 
 total_mb=$(( 1 + boot_mb + root_mb + data_mb + 1 ))
 truncate -s "${total_mb}M" "$img"
