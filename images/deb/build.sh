@@ -62,13 +62,15 @@ for arch in "$@"; do
 			echo "deb: skip accesskiosk-kiosk ($arch): cgo cross build needs KIOSK_SYSROOT (see images/deb/README.md)"
 			continue
 		fi
+		relay=$out/bin/$arch/notify-relay
 		if [ "$prog" = kiosk ]; then
+			CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags "$ldflags" -o "$relay" ./images/cmd/notify-relay
 			# The kiosk's own defaults, on the system bus so that the agent
 			# (a system service) reaches it.
 			sed 's/^dbus: session$/dbus: system/' kiosk/config/default.yaml >"$out/kiosk.yaml"
 			grep -q '^dbus: system$' "$out/kiosk.yaml" || { echo "deb: kiosk/config/default.yaml has no 'dbus: session' line to turn into system" >&2; exit 1; }
 		fi
-		KIOSK_CONFIG=$out/kiosk.yaml BIN=$bin BIN_DST=$dst UNIT=$unit ARCH=$arch VERSION=$version \
+		RELAY=$relay KIOSK_CONFIG=$out/kiosk.yaml BIN=$bin BIN_DST=$dst UNIT=$unit ARCH=$arch VERSION=$version \
 			go tool nfpm package --packager deb --config "images/deb/$prog.yaml" --target "$out/"
 	done
 done

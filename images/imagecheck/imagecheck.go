@@ -548,12 +548,20 @@ func Overlay(root string) []string {
 	return bad
 }
 
-// Launchers of the programs the update directory's current release runs
-// (images/deb/release): unit, program name in the release's bin/, the
-// packaged program, and the launcher the package installs.
-var Launchers = []struct{ Unit, Name, Packaged, Launcher string }{
-	{"accesskiosk-agent.service", "agent", "/usr/bin/accesskiosk-agent", "/usr/lib/accesskiosk-agent/release-exec"},
-	{"accesskiosk-kiosk.service", "kiosk", "/usr/bin/kiosk", "/usr/lib/accesskiosk-kiosk/release-exec"},
+// Launcher is how a unit runs the program of the update directory's
+// current release (images/deb/release).
+type Launcher struct {
+	Unit     string   // the program's unit
+	Name     string   // the program in the release's bin/
+	Packaged string   // the program the package installed
+	Launcher string   // release-exec, as the package installs it
+	Relay    []string // put in front of the whole command (the kiosk's notify relay)
+}
+
+// Launchers are the kiosk's and the agent's.
+var Launchers = []Launcher{
+	{"accesskiosk-agent.service", "agent", "/usr/bin/accesskiosk-agent", "/usr/lib/accesskiosk-agent/release-exec", nil},
+	{"accesskiosk-kiosk.service", "kiosk", "/usr/bin/kiosk", "/usr/lib/accesskiosk-kiosk/release-exec", []string{"/usr/lib/accesskiosk-kiosk/notify-relay"}},
 }
 
 // ExecStart returns the command line systemd runs for a unit given its
@@ -580,18 +588,19 @@ func ExecStart(texts ...[]byte) []string {
 }
 
 // DropInAgrees checks that a unit's drop-in runs the unit's own ExecStart
-// with the packaged program replaced by "LAUNCHER NAME PACKAGED".
-func DropInAgrees(unit, dropIn []byte, name, packaged, launcher string) error {
+// with the packaged program replaced by "LAUNCHER NAME PACKAGED", after
+// l.Relay.
+func DropInAgrees(unit, dropIn []byte, l Launcher) error {
 	orig := ExecStart(unit)
-	var want []string
+	want := slices.Clone(l.Relay)
 	for _, w := range orig {
-		if w == packaged {
-			want = append(want, launcher, name)
+		if w == l.Packaged {
+			want = append(want, l.Launcher, l.Name)
 		}
 		want = append(want, w)
 	}
-	if len(want) == len(orig) {
-		return fmt.Errorf("the unit's ExecStart %q does not run %s", strings.Join(orig, " "), packaged)
+	if len(want) == len(orig)+len(l.Relay) {
+		return fmt.Errorf("the unit's ExecStart %q does not run %s", strings.Join(orig, " "), l.Packaged)
 	}
 	if !bytes.Contains(dropIn, []byte("\nExecStart=\n")) {
 		return fmt.Errorf("the drop-in does not reset ExecStart (an empty ExecStart= line first)")
@@ -624,10 +633,10 @@ func Releases(root string) []string {
 			bad = append(bad, fmt.Sprintf("%s has no drop-in %s: a switched release would never run", l.Unit, dp))
 			continue
 		}
-		if err := DropInAgrees(unit, dropIn, l.Name, l.Packaged, l.Launcher); err != nil {
+		if err := DropInAgrees(unit, dropIn, l); err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", dp, err))
 		}
-		for _, p := range []string{l.Launcher, l.Packaged} {
+		for _, p := range append([]string{l.Launcher, l.Packaged}, l.Relay...) {
 			fi, err := os.Stat(filepath.Join(root, p))
 			if err != nil || fi.Mode()&0o111 == 0 || fi.Mode()&0o022 != 0 {
 				bad = append(bad, fmt.Sprintf("%s is missing, not executable or writable by others (%v)", p, err))

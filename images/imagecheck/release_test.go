@@ -34,12 +34,12 @@ func TestDropInsAgreeWithUnits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := DropInAgrees(unit, dropIn, l.Name, l.Packaged, l.Launcher); err != nil {
+			if err := DropInAgrees(unit, dropIn, l); err != nil {
 				t.Error(err)
 			}
 			// A drop-in that forgot the reset is caught.
 			bad := bytes.Replace(dropIn, []byte("\nExecStart=\n"), []byte("\n"), 1)
-			if DropInAgrees(unit, bad, l.Name, l.Packaged, l.Launcher) == nil {
+			if DropInAgrees(unit, bad, l) == nil {
 				t.Error("a drop-in without the ExecStart= reset passed")
 			}
 		})

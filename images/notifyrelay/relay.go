@@ -1,0 +1,138 @@
+// Package notifyrelay forwards systemd notifications (sd_notify: READY=1,
+// WATCHDOG=1, STATUS=...) from a program's descendants to systemd on behalf
+// of the unit's main process.
+//
+// Why: the kiosk runs as a child of cage in a unit with PAMName=login. The
+// PAM session (pam_systemd) moves the unit's processes into the logind
+// session's scope, so systemd routes a notification by the sender's cgroup
+// to session-N.scope, not to the service: the kiosk's READY=1 and watchdog
+// pings never reach accesskiosk-kiosk.service (only the main PID, which
+// systemd watches, still gets through), and the unit times out at start.
+// systemd also sets WATCHDOG_PID to the main process, so the kiosk would
+// think its watchdog is off. The relay is the main process: it gives the
+// command its own notify socket, drops WATCHDOG_PID for it, and sends every
+// message on, from the main PID, to systemd's socket.
+package notifyrelay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// SocketName is the relay's socket inside its directory.
+const SocketName = "notify-relay.sock"
+
+// Run starts argv with NOTIFY_SOCKET pointing at a socket in dir (for the
+// unit: $RUNTIME_DIRECTORY), forwards what arrives there to the socket
+// NOTIFY_SOCKET named for this process (dropping MAINPID=, which only the
+// main process may say), passes SIGTERM, SIGINT and SIGHUP on to the
+// command, and returns its exit status (128+N for a signal). With no
+// NOTIFY_SOCKET it just runs argv. logw receives the relay's own problems.
+func Run(ctx context.Context, argv []string, dir string, logw io.Writer) (int, error) {
+	if len(argv) == 0 {
+		return 2, errors.New("notify-relay: no command given")
+	}
+	real := os.Getenv("NOTIFY_SOCKET")
+	env := make([]string, 0, len(os.Environ()))
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "NOTIFY_SOCKET=") || strings.HasPrefix(kv, "WATCHDOG_PID=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	var in *net.UnixConn
+	if real != "" {
+		sock := filepath.Join(dir, SocketName)
+		os.Remove(sock)
+		var err error
+		in, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+		if err != nil {
+			return 1, fmt.Errorf("notify-relay: listen on %s: %w", sock, err)
+		}
+		defer os.Remove(sock)
+		defer in.Close()
+		if err := os.Chmod(sock, 0o600); err != nil {
+			return 1, fmt.Errorf("notify-relay: %w", err)
+		}
+		env = append(env, "NOTIFY_SOCKET="+sock)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return 127, fmt.Errorf("notify-relay: start %s: %w", argv[0], err)
+	}
+	fwd := make(chan struct{})
+	if in != nil {
+		go func() { defer close(fwd); forward(in, real, logw) }()
+	} else {
+		close(fwd)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case s := <-sigs:
+			cmd.Process.Signal(s)
+		case err := <-done:
+			// Send on what the command said just before it ended.
+			if in != nil {
+				in.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			}
+			<-fwd
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					return 128 + int(ws.Signal()), nil
+				}
+				return ee.ExitCode(), nil
+			}
+			if err != nil {
+				return 1, fmt.Errorf("notify-relay: %w", err)
+			}
+			return 0, nil
+		}
+	}
+}
+
+// forward sends each datagram on from this process until in is closed.
+func forward(in *net.UnixConn, real string, logw io.Writer) {
+	out, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: real, Net: "unixgram"})
+	if err != nil {
+		fmt.Fprintf(logw, "notify-relay: cannot reach systemd's notify socket %s: %v\n", real, err)
+		return
+	}
+	defer out.Close()
+	buf := make([]byte, 8192)
+	for {
+		n, err := in.Read(buf)
+		if err != nil {
+			return // the command ended and its last messages were sent on
+		}
+		var keep []string
+		for _, line := range strings.Split(string(buf[:n]), "\n") {
+			if line != "" && !strings.HasPrefix(line, "MAINPID=") {
+				keep = append(keep, line)
+			}
+		}
+		if len(keep) == 0 {
+			continue
+		}
+		if _, err := out.Write([]byte(strings.Join(keep, "\n"))); err != nil {
+			fmt.Fprintf(logw, "notify-relay: forward %q: %v\n", keep, err)
+		}
+	}
+}
