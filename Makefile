@@ -24,7 +24,7 @@ APT_PACKAGES := \
 	postgresql \
 	iproute2 \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
-	qemu-user-static binfmt-support socat
+	qemu-user-static binfmt-support arch-test socat
 
 .PHONY: help
 help: ## list the targets
