@@ -6,6 +6,7 @@ package system
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/godbus/dbus/v5"
@@ -52,7 +53,9 @@ func (m *Manager) RestartUnit(ctx context.Context, unit string) error {
 	}
 	defer m.conn.RemoveMatchSignalContext(context.WithoutCancel(ctx), match...)
 	obj := m.conn.Object(SystemdName, SystemdPath)
-	if err := obj.CallWithContext(ctx, SystemdManager+".Subscribe", 0).Err; err != nil {
+	// systemd answers a second Subscribe on the same connection with
+	// AlreadySubscribed: this connection gets the signals already.
+	if err := obj.CallWithContext(ctx, SystemdManager+".Subscribe", 0).Err; err != nil && !alreadySubscribed(err) {
 		return fmt.Errorf("restart %s: subscribe to systemd: %w", unit, err)
 	}
 	var job dbus.ObjectPath
@@ -76,6 +79,15 @@ func (m *Manager) RestartUnit(ctx context.Context, unit string) error {
 			return nil
 		}
 	}
+}
+
+func alreadySubscribed(err error) bool {
+	var de dbus.Error
+	if errors.As(err, &de) {
+		return de.Name == "org.freedesktop.systemd1.AlreadySubscribed"
+	}
+	var dp *dbus.Error
+	return errors.As(err, &dp) && dp.Name == "org.freedesktop.systemd1.AlreadySubscribed"
 }
 
 // Unit reads the state of unit.

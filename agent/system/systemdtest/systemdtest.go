@@ -26,6 +26,8 @@ type Fake struct {
 	jobs     int
 	restarts []string
 	reboots  int
+	// subscribed: connections that called Subscribe (systemd refuses a second call).
+	subscribed map[dbus.Sender]bool
 	// RebootErr, when set, is returned by Reboot (as logind would refuse).
 	RebootErr *dbus.Error
 	// OnRestart is called (outside the lock) when a unit is restarted; it
@@ -42,6 +44,21 @@ type unit struct {
 	props  *prop.Properties
 }
 
+// subscribe answers like systemd: a client may subscribe once; a second
+// call from the same connection is org.freedesktop.systemd1.AlreadySubscribed.
+func (f *Fake) subscribe(sender dbus.Sender) *dbus.Error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.subscribed == nil {
+		f.subscribed = map[dbus.Sender]bool{}
+	}
+	if f.subscribed[sender] {
+		return &dbus.Error{Name: "org.freedesktop.systemd1.AlreadySubscribed", Body: []any{"Client is already subscribed."}}
+	}
+	f.subscribed[sender] = true
+	return nil
+}
+
 // Start serves the fake on the bus at addr until the test ends.
 func Start(t testing.TB, addr string) *Fake {
 	t.Helper()
@@ -52,7 +69,7 @@ func Start(t testing.TB, addr string) *Fake {
 	t.Cleanup(func() { conn.Close() })
 	f := &Fake{conn: conn, units: map[string]*unit{}}
 	if err := conn.ExportMethodTable(map[string]any{
-		"Subscribe":   func() *dbus.Error { return nil },
+		"Subscribe":   f.subscribe,
 		"RestartUnit": f.restartUnit,
 		"LoadUnit":    f.loadUnit,
 	}, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager"); err != nil {
