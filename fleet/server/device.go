@@ -171,6 +171,12 @@ func (s *Server) deviceAuth(w http.ResponseWriter, r *http.Request) (store.Devic
 		return store.DeviceAuth{}, false
 	}
 	a, err := s.auth.get(r.Context(), id)
+	if err == nil && !a.Revoked && !credential.Equal(a.CredHash, credential.Hash(cred)) {
+		// The device may have enrolled again through another replica
+		// since this one cached its credential: look once more (at most
+		// once a second per device, so wrong credentials stay cheap).
+		a, err = s.auth.refresh(r.Context(), id, time.Second)
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.log.WithError(err).Error("device auth: store")
 		writeError(w, http.StatusServiceUnavailable, api.CodeInternal, "the server cannot check credentials right now; try again")
@@ -266,6 +272,18 @@ func (c *authCache) get(ctx context.Context, id string) (store.DeviceAuth, error
 	c.m[id] = authEntry{a: a, err: err, at: now}
 	c.mu.Unlock()
 	return a, err
+}
+
+// refresh reads id's credential from the store again when the cached one
+// is older than minAge.
+func (c *authCache) refresh(ctx context.Context, id string, minAge time.Duration) (store.DeviceAuth, error) {
+	c.mu.Lock()
+	e, ok := c.m[id]
+	if ok && c.now().Sub(e.at) >= minAge {
+		delete(c.m, id)
+	}
+	c.mu.Unlock()
+	return c.get(ctx, id)
 }
 
 func (c *authCache) forget(id string) {

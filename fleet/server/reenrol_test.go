@@ -128,3 +128,42 @@ func base64Key(k ed25519.PrivateKey) string {
 	r.SignEnrol(k)
 	return r.DeviceKey
 }
+
+// TestReenrolSeenByAnotherReplica: two fleet servers on one store (as
+// replicas on PostgreSQL are), each with its own credential cache. A device
+// re-enrols through one; the other, which cached the credential before,
+// takes the new one at once instead of refusing it for the cache's life.
+func TestReenrolSeenByAnotherReplica(t *testing.T) {
+	st := storetest.SQLite(t)
+	a := newFixture(t, st)
+	b := newFixture(t, st)
+	b.clock = a.clock // one clock for both
+	tok := a.token(1, time.Hour)
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	enrol := func() api.EnrolResponse {
+		t.Helper()
+		req := api.EnrolRequest{Token: tok, Hostname: "kiosk-1", Arch: "arm64", AgentVersion: "1.0", Capability: api.CapabilityVersion}
+		req.SignEnrol(key)
+		code, body, _ := a.do("POST", api.PathEnrol, "", req)
+		var r api.EnrolResponse
+		if code != 200 || json.Unmarshal(body, &r) != nil {
+			t.Fatalf("enrol through replica a: %d %s", code, body)
+		}
+		return r
+	}
+	first := enrol()
+	batch := func(id string, seq uint64) api.ReportBatch {
+		return api.ReportBatch{Capability: api.CapabilityVersion, Reports: []api.Report{report(id, seq)}}
+	}
+	if code, body, _ := b.do("POST", api.PathReport, first.Credential, batch("r1", 1)); code != 200 {
+		t.Fatalf("report through replica b: %d %s", code, body)
+	}
+	again := enrol()
+	*a.clock = a.clock.Add(2 * time.Second) // b's cache entry is a little old, not expired
+	if code, body, _ := b.do("POST", api.PathReport, again.Credential, batch("r2", 2)); code != 200 {
+		t.Errorf("new credential through replica b, which cached the old one: %d %s, want 200", code, body)
+	}
+	if code, _, _ := b.do("POST", api.PathReport, first.Credential, batch("r3", 3)); code != 401 {
+		t.Errorf("old credential through replica b after it looked again: %d, want 401", code)
+	}
+}
