@@ -164,44 +164,30 @@ func (s *Store) Enrol(ctx context.Context, token string, req *api.EnrolRequest) 
 			return ErrTokenExpired
 		}
 		e.TokenID = id
-		if req.DeviceKey != "" {
-			var devID, devSite string
-			var devRevoked int64
-			err := tx.QueryRowContext(ctx, s.q(`SELECT id, site_id, revoked_unix_ms FROM devices WHERE token_id = ? AND device_key = ?`),
-				id, req.DeviceKey).Scan(&devID, &devSite, &devRevoked)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-			case err != nil:
-				return err
-			case devRevoked != 0:
-				e.DeviceID = devID
-				return ErrDeviceRevoked
-			default:
-				e.DeviceID, e.Site, e.Reenrolled = devID, devSite, true
-				secret, _ := credential.New(credential.PrefixDevice)
-				e.Credential = devID + "." + secret
-				res, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET cred_hash = ?, hostname = ?, arch = ?, agent_version = ?, kiosk_version = ?
-					WHERE id = ? AND revoked_unix_ms = 0`),
-					credential.Hash(e.Credential), req.Hostname, req.Arch, req.AgentVersion, req.KioskVersion, devID)
-				if err != nil {
+		// Twice at most: a request racing another with the same key (a
+		// retry while the first is still in flight) waits for the other's
+		// guarded update below and then finds its device.
+		for try := 0; ; try++ {
+			if req.DeviceKey != "" {
+				done, err := s.reenrol(ctx, tx, id, req, &e)
+				if done || err != nil {
 					return err
 				}
-				if n, _ := res.RowsAffected(); n != 1 {
-					return ErrDeviceRevoked // revoked between the two statements
-				}
-				return nil
 			}
-		}
-		if uses >= maxUses {
-			return ErrTokenUsed
-		}
-		// Guarded update: on PostgreSQL two replicas may race for the last use.
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE enrol_tokens SET uses = uses + 1 WHERE id = ? AND uses < max_uses`), id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrTokenUsed
+			if uses >= maxUses {
+				return ErrTokenUsed
+			}
+			// Guarded update: on PostgreSQL two replicas may race for the last use.
+			res, err := tx.ExecContext(ctx, s.q(`UPDATE enrol_tokens SET uses = uses + 1 WHERE id = ? AND uses < max_uses`), id)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				break
+			}
+			if req.DeviceKey == "" || try > 0 {
+				return ErrTokenUsed
+			}
 		}
 		e.DeviceID = credential.ID(10)
 		secret, _ := credential.New(credential.PrefixDevice)
@@ -216,6 +202,37 @@ func (s *Store) Enrol(ctx context.Context, token string, req *api.EnrolRequest) 
 		return Enrolment{DeviceID: e.DeviceID, TokenID: e.TokenID}, fmt.Errorf("enrol: %w", err)
 	}
 	return e, nil
+}
+
+// reenrol gives the device that enrolled with token tokenID and
+// req.DeviceKey a fresh credential; done is false when there is none.
+func (s *Store) reenrol(ctx context.Context, tx *sql.Tx, tokenID string, req *api.EnrolRequest, e *Enrolment) (done bool, err error) {
+	var devID, devSite string
+	var devRevoked int64
+	err = tx.QueryRowContext(ctx, s.q(`SELECT id, site_id, revoked_unix_ms FROM devices WHERE token_id = ? AND device_key = ?`),
+		tokenID, req.DeviceKey).Scan(&devID, &devSite, &devRevoked)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, err
+	case devRevoked != 0:
+		e.DeviceID = devID
+		return true, ErrDeviceRevoked
+	}
+	e.DeviceID, e.Site, e.Reenrolled = devID, devSite, true
+	secret, _ := credential.New(credential.PrefixDevice)
+	e.Credential = devID + "." + secret
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET cred_hash = ?, hostname = ?, arch = ?, agent_version = ?, kiosk_version = ?
+		WHERE id = ? AND revoked_unix_ms = 0`),
+		credential.Hash(e.Credential), req.Hostname, req.Arch, req.AgentVersion, req.KioskVersion, devID)
+	if err != nil {
+		return true, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return true, ErrDeviceRevoked // revoked between the two statements
+	}
+	return true, nil
 }
 
 // DeviceAuth is what authenticating a device needs.

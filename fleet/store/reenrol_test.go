@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -139,6 +140,36 @@ func TestEnrolIdempotentPerDeviceKey(t *testing.T) {
 			}
 			if len(all) != 5 {
 				t.Errorf("%d devices, want 5 (single/A, double/A, double/B, short/C, revoked/B)", len(all))
+			}
+
+			// Retries racing the first request (its answer slow, not lost):
+			// every one gets the same device, and there is one device.
+			race, _ := s.CreateToken(ctx, "central", "alice", time.Hour, 1)
+			_, raceKey, _ := ed25519.GenerateKey(rand.Reader)
+			const n = 8
+			ids := make([]string, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := &api.EnrolRequest{Token: race.Secret, Hostname: "racer", Arch: "arm64", AgentVersion: "1.0", Capability: api.CapabilityVersion}
+					r.SignEnrol(raceKey)
+					e, err := s.Enrol(ctx, race.Secret, r)
+					ids[i], errs[i] = e.DeviceID, err
+				}()
+			}
+			wg.Wait()
+			for i := range n {
+				if errs[i] != nil {
+					t.Errorf("racing enrolment %d: %v", i, errs[i])
+				} else if ids[i] != ids[0] {
+					t.Errorf("racing enrolment %d got device %s, the first %s", i, ids[i], ids[0])
+				}
+			}
+			if devs, _ := s.Devices(ctx, store.DeviceFilter{Search: "racer"}); len(devs) != 1 {
+				t.Errorf("%d devices after racing enrolments with one key, want 1", len(devs))
 			}
 		})
 	}
