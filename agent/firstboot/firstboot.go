@@ -53,12 +53,9 @@ import (
 
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -84,7 +81,7 @@ import (
 // Files in the state directory.
 const (
 	IdentityFile  = agentfleet.IdentityFile
-	DeviceKeyFile = "device-key.pem"
+	DeviceKeyFile = agentfleet.DeviceKeyFile
 	StateFile     = "firstboot.json"
 )
 
@@ -420,35 +417,11 @@ func (r *runner) saveState(st state) error {
 // deviceKey returns the device's Ed25519 key, making and storing it on the
 // first run.
 func (r *runner) deviceKey() (ed25519.PrivateKey, error) {
-	p := r.statePath(DeviceKeyFile)
-	data, err := os.ReadFile(p)
-	if err == nil {
-		blk, _ := pem.Decode(data)
-		if blk != nil {
-			if k, err := x509.ParsePKCS8PrivateKey(blk.Bytes); err == nil {
-				if ek, ok := k.(ed25519.PrivateKey); ok {
-					return ek, nil
-				}
-			}
-		}
-		return nil, fmt.Errorf("device key %s is not an Ed25519 PKCS#8 PEM key; move it away to make a new one", p)
+	k, made, err := agentfleet.DeviceKey(r.StateDir)
+	if made {
+		r.log.Info("device key made")
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read device key: %w", err)
-	}
-	_, k, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("make device key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return nil, fmt.Errorf("encode device key: %w", err)
-	}
-	if err := atomicfile.Write(p, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return nil, fmt.Errorf("store device key: %w", err)
-	}
-	r.log.Info("device key made")
-	return k, nil
+	return k, err
 }
 
 // LoadIdentity reads identity.json from dir; ok is false when there is none.
@@ -501,7 +474,7 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state, key ed
 		if err == nil {
 			break
 		}
-		if req.DeviceKey != "" && olderFleet(err) {
+		if req.DeviceKey != "" && agentfleet.OlderFleet(err) {
 			// A fleet server before capability 4 knows no device key:
 			// enrol as its agents did (a lost answer then needs a new token).
 			log.WithError(err).Warn("the fleet server is older than this agent and does not take the device key; enrolling without it (an interrupted enrolment will need a new token)")
@@ -555,14 +528,6 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state, key ed
 	}
 	log.WithFields(logrus.Fields{"device_id": idn.DeviceID, "site": idn.Site}).Info("enrolled; credential stored")
 	return idn, nil
-}
-
-// olderFleet says whether err is a fleet server before capability 4
-// refusing the device key fields it does not know.
-func olderFleet(err error) bool {
-	var se *agentfleet.StatusError
-	return errors.As(err, &se) && se.Status == http.StatusBadRequest && se.Body.Code == api.CodeBadRequest &&
-		(strings.Contains(se.Body.Message, `unknown field "device_key"`) || strings.Contains(se.Body.Message, `unknown field "key_proof"`))
 }
 
 // refusal says whether err is one that retrying cannot fix, and what to
