@@ -438,6 +438,12 @@ func TestScreenshots(t *testing.T) {
 		t.Errorf("after starting a rollout in Chromium: %+v", rs)
 	}
 	shot("17-releases-started", "", "Releases")
+	shot("18-rollout-canary-error", "/releases", "Releases", chromedp.Click(chromedp.CSS(`input[value="site:central"]`)),
+		chromedp.SendKeys(chromedp.ID("canary_kiosks"), "central-1, ghost-9"), chromedp.Click(chromedp.ID("start-rollout")),
+		chromedp.WaitVisible(chromedp.CSS(".govuk-error-summary")))
+	if got := text(t, ctx, ".govuk-error-summary"); !strings.Contains(got, `There is no kiosk (name or id) "ghost-9"`) {
+		t.Errorf("error summary for an unknown canary kiosk: %q", got)
+	}
 	shot("12-audit", "/audit", "Audit log")
 	shot("13-staff", "/users", "Staff")
 	shot("14-not-found", "/nothing-here", "Page not found")
