@@ -91,6 +91,7 @@ func TestImageFilesystems(t *testing.T) {
 type console struct {
 	mu    sync.Mutex
 	lines []string
+	at    []time.Duration // when each line arrived, since the VM started
 	grew  chan struct{}
 	start time.Time
 }
@@ -102,9 +103,11 @@ func newConsole(r io.Reader, log io.Writer) *console {
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := strings.TrimRight(sc.Text(), "\r")
-			fmt.Fprintf(log, "%7.1fs %s\n", time.Since(c.start).Seconds(), line)
+			at := time.Since(c.start)
+			fmt.Fprintf(log, "%7.1fs %s\n", at.Seconds(), line)
 			c.mu.Lock()
 			c.lines = append(c.lines, line)
+			c.at = append(c.at, at)
 			c.mu.Unlock()
 			select {
 			case c.grew <- struct{}{}:
@@ -115,8 +118,8 @@ func newConsole(r io.Reader, log io.Writer) *console {
 	return c
 }
 
-// wait returns the first line matching re and the time since boot, or an
-// error at the deadline or once the VM has stopped (exited closed).
+// wait returns the first line matching re and when it arrived (since the
+// VM started), or an error at the deadline or once the VM has stopped (exited closed).
 func (c *console) wait(ctx context.Context, re *regexp.Regexp) (string, time.Duration, error) {
 	return c.waitUntil(ctx, re, nil)
 }
@@ -125,12 +128,12 @@ func (c *console) waitUntil(ctx context.Context, re *regexp.Regexp, exited <-cha
 	seen := 0
 	for {
 		c.mu.Lock()
-		lines := c.lines[seen:]
+		lines, ats := c.lines[seen:], c.at[seen:]
 		seen = len(c.lines)
 		c.mu.Unlock()
-		for _, l := range lines {
+		for i, l := range lines {
 			if re.MatchString(l) {
-				return l, time.Since(c.start), nil
+				return l, ats[i], nil
 			}
 		}
 		select {
