@@ -70,11 +70,20 @@ func (s *Shell) indicator() string {
 	return ""
 }
 
-// message handles a script message from a page (on the GTK thread). Only
-// the kiosk's own pages (kiosk://) may drive volunteer mode; a message from
-// any other page is ignored.
+// message handles a script message from a page (on the GTK thread). Any
+// page may ask for the on-screen keyboard; only the kiosk's own pages
+// (kiosk://) may drive anything else (guides, volunteer mode): their other
+// messages from any other page are ignored.
 func (s *Shell) message(body string) {
-	if s.view == nil || !strings.HasPrefix(s.view.URI(), "kiosk://") {
+	if s.view == nil {
+		return
+	}
+	if m, ok := keyboardMsg(body); ok {
+		// Any page's user script may ask for the keyboard (keyboard.go).
+		s.keyboardMessage(s.view, m)
+		return
+	}
+	if !strings.HasPrefix(s.view.URI(), "kiosk://") {
 		return
 	}
 	if s.pageMessage(body) {

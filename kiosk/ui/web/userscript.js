@@ -64,6 +64,16 @@
     setTimeout(function () { reveal(el); }, 50);
   }, true);
 
+  // Touching the field that already has focus (after the keyboard was
+  // hidden with its Hide key) asks for the keyboard again.
+  document.addEventListener("click", function (ev) {
+    var el = ev.target;
+    if (!editable(el) || document.activeElement !== el) return;
+    clearTimeout(hideTimer);
+    last = el;
+    post({ action: "keyboard", show: true, mode: mode(el) });
+  }, true);
+
   document.addEventListener("focusout", function (ev) {
     if (!editable(ev.target)) return;
     // Focus moving to another field, or the window losing focus to the
