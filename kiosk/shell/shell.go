@@ -463,6 +463,9 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 		t.provisional = true
 	case webkit.LoadCommitted:
 		t.provisional = false
+		if t == s.cur && s.kb.target == t.view {
+			s.hideKeyboard() // the field that asked for it is gone with its page
+		}
 		// Defence in depth: whatever got committed in the main frame must be allowed.
 		if dec := s.cfg.AllowList.Decide(uri); !dec.Allow {
 			s.refused(webkit.Decision{Kind: webkit.Response, MainFrame: true}, dec.Reason)

@@ -124,6 +124,9 @@ func (s *Shell) guideLoad(t *tab, ev webkit.LoadEvent, uri string) {
 	if ev != webkit.LoadCommitted || t != s.cur || t.guide == nil {
 		return
 	}
+	if s.kb.target == t.guide {
+		s.hideKeyboard()
+	}
 	if !strings.HasPrefix(uri, "kiosk:") {
 		// Defence in depth: the guide pane never shows anything else.
 		s.log.Warn("guide pane committed a page that is not built in; closing it")
