@@ -82,7 +82,7 @@ func letters(row string) []kbKey {
 // keyboardLayout lays out the keys for a field's mode and a layer. Every
 // row is 23 grid columns (a letter key is 2).
 func keyboardLayout(mode string, layer int) [][]kbKey {
-	backspace := kbKey{label: "⌫ Delete", name: "Delete the character before", do: "Backspace", width: 3, style: webkit.KeyFunction}
+	backspace := kbKey{label: "Delete", name: "Delete the character before", do: "Backspace", width: 3, style: webkit.KeyFunction}
 	enter := kbKey{label: "Enter ↵", name: "Enter", do: "Enter", width: 4, style: webkit.KeyGo}
 	hide := kbKey{label: "Hide ⌄", name: "Hide the keyboard", do: "hide", width: 4, style: webkit.KeyFunction}
 	gap := func(n int) kbKey { return kbKey{width: n} }

@@ -376,12 +376,18 @@ static const char *ak_css =
 	"#ak-guide-bar { background: #f3f2f1; padding: 6px 8px; border-bottom: 2px solid #b1b4b6; }"
 	"#ak-guide-bar label { color: #0b0c0c; font-size: 20px; font-weight: bold; margin: 0 8px; }"
 	"#ak-guide-bar button { min-height: 56px; min-width: 96px; padding: 0 14px; font-size: 20px; font-weight: bold;"
-	"  color: #ffffff; background: #1d70b8; border-radius: 0; border: 3px solid #1d70b8; }"
+	"  color: #ffffff; background: #1d70b8; border-radius: 0; border: 3px solid #1d70b8;"
+	"  background-image: none; box-shadow: none; text-shadow: none; -gtk-icon-shadow: none; }"
+	"#ak-guide-bar button label { color: inherit; }"
+	"#ak-guide-bar button:focus { border-color: #ffdd00; }"
 	"#ak-keyboard { background: #dee0e2; padding: 6px; border-top: 3px solid #0b0c0c; }"
-	"#ak-keyboard button { min-height: 58px; min-width: 40px; padding: 0 4px; margin: 3px; font-size: 24px;"
-	"  color: #0b0c0c; background: #ffffff; border-radius: 4px; border: 2px solid #b1b4b6; box-shadow: none; }"
+	// No minimum width and ellipsized labels: the keys share the row by
+	// their grid columns, so the keyboard fits an 800-pixel portrait screen.
+	"#ak-keyboard button { min-height: 58px; min-width: 0; padding: 0 2px; margin: 3px; font-size: 24px;"
+	"  color: #0b0c0c; background: #ffffff; border-radius: 4px; border: 2px solid #b1b4b6;"
+	"  background-image: none; box-shadow: none; text-shadow: none; }"
 	"#ak-keyboard button:active { background: #ffdd00; }"
-	"#ak-keyboard button.ak-key-fn { background: #b1b4b6; font-size: 20px; font-weight: bold; }"
+	"#ak-keyboard button.ak-key-fn { background: #b1b4b6; font-size: 18px; font-weight: bold; }"
 	"#ak-keyboard button.ak-key-on { background: #1d70b8; color: #ffffff; border-color: #1d70b8; }"
 	"#ak-keyboard button.ak-key-go { background: #00703c; color: #ffffff; border-color: #00703c; font-weight: bold; }"
 	// High contrast (the session's choice on the accessibility page):
@@ -434,6 +440,8 @@ static void ak_name(GtkWidget *w, const char *name) {
 
 static void ak_slot_set(GtkWidget *slot, WebKitWebView *v);
 
+#define AK_TITLE_MIN_WIDTH 1000
+
 // ak_split_place sets the handle for the current orientation: in landscape
 // the service keeps 60% of the width, stacked it keeps 55% of the height.
 static void ak_split_place(akWindow *w) {
@@ -450,6 +458,11 @@ static gboolean ak_split_relayout(gpointer data) {
 	w->relayout = 0;
 	GtkAllocation a;
 	gtk_widget_get_allocation(w->win, &a);
+	// On a narrow (portrait) screen the toolbar's buttons need all the
+	// width; the council's name, which every built-in page shows anyway,
+	// is left out rather than shown as a lone "…".
+	gboolean title = a.width >= AK_TITLE_MIN_WIDTH;
+	if (gtk_widget_get_visible(w->title) != title) gtk_widget_set_visible(w->title, title);
 	int vertical = a.height > a.width;
 	if (vertical != w->vertical) {
 		w->vertical = vertical;
@@ -465,7 +478,8 @@ static gboolean ak_split_relayout(gpointer data) {
 static void ak_window_allocated(GtkWidget *win, GdkRectangle *a, gpointer data) {
 	akWindow *w = data;
 	int vertical = a->height > a->width;
-	if ((vertical != w->vertical || w->want_split) && w->relayout == 0)
+	gboolean title = a->width >= AK_TITLE_MIN_WIDTH;
+	if ((vertical != w->vertical || w->want_split || gtk_widget_get_visible(w->title) != title) && w->relayout == 0)
 		w->relayout = g_idle_add(ak_split_relayout, w);
 }
 
@@ -579,6 +593,8 @@ void ak_window_kb_key(akWindow *w, const char *label, const char *name, int id, 
 	if (style == 2) gtk_style_context_add_class(sc, "ak-key-on");
 	if (style == 3) gtk_style_context_add_class(sc, "ak-key-go");
 	g_signal_connect(b, "clicked", G_CALLBACK(ak_button_clicked), (gpointer)w->h);
+	GtkWidget *lbl = gtk_bin_get_child(GTK_BIN(b));
+	if (GTK_IS_LABEL(lbl)) gtk_label_set_ellipsize(GTK_LABEL(lbl), PANGO_ELLIPSIZE_END);
 	gtk_widget_set_hexpand(b, TRUE);
 	gtk_grid_attach(GTK_GRID(row), b, col, 0, width, 1);
 	gtk_widget_show(b);

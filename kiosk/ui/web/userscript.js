@@ -66,9 +66,15 @@
 
   // Touching the field that already has focus (after the keyboard was
   // hidden with its Hide key) asks for the keyboard again.
+  var focusedBeforeTouch = null;
+  document.addEventListener("pointerdown", function (ev) {
+    focusedBeforeTouch = document.activeElement;
+  }, true);
   document.addEventListener("click", function (ev) {
     var el = ev.target;
-    if (!editable(el) || document.activeElement !== el) return;
+    var again = focusedBeforeTouch === el;
+    focusedBeforeTouch = null;
+    if (!again || !editable(el) || document.activeElement !== el) return;
     clearTimeout(hideTimer);
     last = el;
     post({ action: "keyboard", show: true, mode: mode(el) });
