@@ -140,7 +140,10 @@ func TestGuideBesideService(t *testing.T) {
 	ts := splitShell(t, svc, off, nil)
 	at := func(want string) {
 		t.Helper()
-		if !waitFor(10*time.Second, func() bool { return strings.HasPrefix(ts.uri(t), want) }) {
+		if !waitFor(10*time.Second, func() bool {
+			return strings.HasPrefix(ts.uri(t), want) &&
+				strings.HasPrefix(strings.Trim(evalIn(t, ts.service, `document.readyState === "complete" ? location.href : ""`), `"`), want)
+		}) {
 			t.Fatalf("service view at %s, want %s", ts.uri(t), want)
 		}
 	}

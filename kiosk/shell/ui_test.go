@@ -112,7 +112,12 @@ func TestPageButtons(t *testing.T) {
 	ts := startShell(t, Options{Config: cfg, NoBus: true, UI: pages})
 	at := func(want string) {
 		t.Helper()
-		if !waitFor(10*time.Second, func() bool { return strings.HasPrefix(ts.uri(t), want) }) {
+		// The view's URI changes as soon as a load starts; the page's own
+		// location only once it has committed.
+		if !waitFor(10*time.Second, func() bool {
+			return strings.HasPrefix(ts.uri(t), want) &&
+				strings.HasPrefix(strings.Trim(evalIn(t, ts.service, `document.readyState === "complete" ? location.href : ""`), `"`), want)
+		}) {
 			t.Fatalf("view at %s, want %s", ts.uri(t), want)
 		}
 	}
