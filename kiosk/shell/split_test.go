@@ -15,6 +15,7 @@ import (
 
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/config"
+	"accesskiosk/kiosk/volunteer"
 	"accesskiosk/kiosk/webkit"
 	"accesskiosk/kiosk/webkit/webkittest"
 )
@@ -308,4 +309,41 @@ func TestGuideOpenRefused(t *testing.T) {
 func jsQuote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// TestVolunteerButtonReachable: the toolbar's Volunteer button (a real
+// click) opens the volunteer sign-in screen, and the volunteer screens show
+// the kiosk config's own categories (the vocabulary volunteer mode accepts).
+func TestVolunteerButtonReachable(t *testing.T) {
+	svc := startServer(t, "service", "127.0.0.1", http.HandlerFunc(servicePage))
+	off := startServer(t, "off-list", "127.0.0.2", nil)
+	ts := splitShell(t, svc, off, func(c *config.Config) {
+		c.Volunteer.Categories = append(volunteer.DefaultCategories()[:1:1],
+			volunteer.Category{ID: "blue_badge", Label: "Blue badge parking", Guide: "apply-parking-permit"})
+	})
+	var btn webkit.Rect
+	if !waitFor(5*time.Second, func() bool {
+		var ok bool
+		btn, ok = ts.rect(t, webkit.PartButton, toolVolunteer)
+		return ok
+	}) {
+		t.Fatal("no Volunteer button on the toolbar")
+	}
+	clickAt(t, btn)
+	title := func() string {
+		var s string
+		webkittest.Do(t, func() { s = ts.s.view.Title() })
+		return s
+	}
+	if !waitFor(10*time.Second, func() bool {
+		return ts.uri(t) == "kiosk://volunteer" && strings.HasPrefix(title(), "Volunteer sign-in")
+	}) {
+		t.Fatalf("after the Volunteer button: at %s, titled %q; want the volunteer sign-in screen", ts.uri(t), title())
+	}
+	ts.load(t, "kiosk://volunteer/services")
+	if !waitFor(10*time.Second, func() bool {
+		return evalIn(t, ts.service, `document.body !== null && document.body.textContent.indexOf("Blue badge parking") >= 0`) == "true"
+	}) {
+		t.Error("the volunteer services screen does not show the config's categories")
+	}
 }

@@ -44,6 +44,9 @@ func NewPages(c *ui.Config, log logrus.FieldLogger) (*ui.Pages, error) {
 // accessibility page. On the GTK thread, from Start.
 func (s *Shell) setupUI(p *ui.Pages) {
 	s.ui = p
+	// The volunteer screens show the config's categories and outcomes: the
+	// same vocabulary volunteer.Assist accepts from them.
+	p.SetVolunteer(s.cfg.Volunteer)
 	s.prefs = ui.Prefs{Lang: p.DefaultLanguage()}
 	p.OnPrefs(func(_ context.Context, prefs ui.Prefs) {
 		webkit.Invoke(func() { s.setPrefs(prefs, false) })
