@@ -229,6 +229,18 @@ func TestKeyboardTypesIntoPage(t *testing.T) {
 		t.Errorf("keyboard %dpx wide, narrower than the %dpx view", kb.W, sv.W)
 	}
 
+	// Every key, and the keyboard itself, has a name for screen readers (AT-SPI).
+	webkittest.Do(t, func() {
+		if n := ts.s.win.AccessibleName(webkit.PartKeyboard, 0); n != "On-screen keyboard" {
+			t.Errorf("keyboard's accessible name %q", n)
+		}
+		for i, k := range ts.s.kb.keys {
+			if got := ts.s.win.AccessibleName(webkit.PartButton, kbBase+i); got != k.name || got == "" {
+				t.Errorf("key %q: accessible name %q, want %q", k.label, got, k.name)
+			}
+		}
+	})
+
 	ts.tap(t, "h")
 	ts.tap(t, "i")
 	ts.tap(t, "⇧ Shift")

@@ -180,6 +180,17 @@ func TestGuideBesideService(t *testing.T) {
 	if got := guideURI(); got != "kiosk://guides/local-service?panel=1" {
 		t.Errorf("guide pane shows %q, want the guide's panel page", got)
 	}
+	webkittest.Do(t, func() {
+		for _, c := range []struct {
+			part webkit.Part
+			id   int
+			want string
+		}{{webkit.PartGuide, 0, "Guide"}, {webkit.PartButton, toolCloseGuide, "Close guide"}} {
+			if got := ts.s.win.AccessibleName(c.part, c.id); got != c.want {
+				t.Errorf("accessible name of part %d/%d: %q, want %q", c.part, c.id, got, c.want)
+			}
+		}
+	})
 	if shown, stacked := ts.split(t); !shown || stacked {
 		t.Fatalf("split: shown=%v stacked=%v, want side by side", shown, stacked)
 	}

@@ -504,6 +504,12 @@ func (w *Window) Rect(p Part, id int) (r Rect, ok bool) {
 	return Rect{X: int(x), Y: int(y), W: int(wd), H: int(ht)}, true
 }
 
+// AccessibleName is what a screen reader says for a part of the window
+// (PartGuide: the guide pane; PartButton: the button with id); "" for none.
+func (w *Window) AccessibleName(p Part, id int) string {
+	return gostr(C.ak_window_accessible_name(w.w, C.int(p), C.int(id)))
+}
+
 // Press clicks the button (a keyboard key, a toolbar button) with id, as a
 // tap would; false when there is no such button shown.
 func (w *Window) Press(id int) bool { return C.ak_window_press(w.w, C.int(id)) != 0 }

@@ -645,6 +645,22 @@ int ak_window_rect(akWindow *w, int part, int id, int *x, int *y, int *width, in
 	return ak_widget_rect(w, wd, x, y, width, height);
 }
 
+// ak_window_accessible_name is what a screen reader (AT-SPI, through ATK)
+// says for a part of the window (parts as in ak_window_rect); NULL for none.
+const char *ak_window_accessible_name(akWindow *w, int part, int id) {
+	GtkWidget *wd = NULL;
+	switch (part) {
+	case 0: wd = w->service_slot; break;
+	case 1: wd = w->guide_pane; break;
+	case 2: wd = w->keyboard; break;
+	case 3: wd = w->toolbar; break;
+	case 4: wd = ak_find_id(w->win, id); break;
+	}
+	if (wd == NULL) return NULL;
+	AtkObject *a = gtk_widget_get_accessible(wd);
+	return a == NULL ? NULL : atk_object_get_name(a);
+}
+
 // ak_window_press clicks the keyboard key (or any button) with id, as a tap would.
 int ak_window_press(akWindow *w, int id) {
 	GtkWidget *b = ak_find_id(w->win, id);

@@ -98,6 +98,7 @@ void ak_window_kb_show(akWindow *w, int show);
 int ak_window_kb_visible(akWindow *w);
 int ak_window_rect(akWindow *w, int part, int id, int *x, int *y, int *width, int *height);
 int ak_window_press(akWindow *w, int id);
+const char *ak_window_accessible_name(akWindow *w, int part, int id);
 void ak_window_set_high_contrast(akWindow *w, int on);
 int ak_window_high_contrast(akWindow *w);
 void ak_window_resize(akWindow *w, int width, int height);

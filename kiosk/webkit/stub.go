@@ -164,3 +164,6 @@ func (w *Window) Resize(width, height int) {}
 
 // HasTouchscreen is false without WebKitGTK.
 func HasTouchscreen() bool { return false }
+
+// AccessibleName is "" without WebKitGTK.
+func (w *Window) AccessibleName(p Part, id int) string { return "" }
