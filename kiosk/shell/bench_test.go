@@ -77,9 +77,8 @@ func waitVisible(c *loadCounter, n int, d time.Duration) bool {
 // (pages only this tree has: Private_Clean + Private_Dirty).
 type mem struct{ pss, uss int }
 
-// treeMem samples the memory of pid and all its descendants.
-func treeMem(pid int) mem {
-	var m mem
+// descendants lists pid and every process below it.
+func descendants(pid int) []int {
 	parent := map[int]int{}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
@@ -98,18 +97,22 @@ func treeMem(pid int) mem {
 			}
 		}
 	}
-	in := func(p int) bool {
-		for ; p > 1; p = parent[p] {
-			if p == pid {
-				return true
+	var out []int
+	for p := range parent {
+		for q := p; q > 1; q = parent[q] {
+			if q == pid {
+				out = append(out, p)
+				break
 			}
 		}
-		return false
 	}
-	for p := range parent {
-		if !in(p) {
-			continue
-		}
+	return out
+}
+
+// treeMem samples the memory of pid and all its descendants.
+func treeMem(pid int) mem {
+	var m mem
+	for _, p := range descendants(pid) {
 		bs, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", p))
 		if err != nil {
 			continue
@@ -129,6 +132,18 @@ func treeMem(pid int) mem {
 		}
 	}
 	return m
+}
+
+// treeComm lists the processes under pid whose command name is comm.
+func treeComm(pid int, comm string) []int {
+	var out []int
+	for _, p := range descendants(pid) {
+		bs, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p))
+		if err == nil && strings.TrimSpace(string(bs)) == comm {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // settledMem waits for a freshly loaded browser to settle, then samples.
@@ -227,7 +242,7 @@ func BenchmarkResetVsChromium(b *testing.B) {
 	ctx := context.Background()
 
 	b.ResetTimer()
-	var kCold, kReset, cCold, cReset []time.Duration
+	var kCold, kReset, kCrash, cCold, cReset []time.Duration
 	var kMem, cMem []mem
 	var kSession mem
 
@@ -266,6 +281,22 @@ func BenchmarkResetVsChromium(b *testing.B) {
 				b.Fatal("kiosk: home page not back within 30s of EndSession")
 			}
 			kReset = append(kReset, time.Since(t0))
+		}
+		// Crash recovery with nobody there: the shown view's web process
+		// dies while home shows and no spare view exists yet.
+		for r := 0; r < 3; r++ {
+			pids := treeComm(k.cmd.Process.Pid, "WebKitWebProces")
+			if len(pids) != 1 {
+				b.Fatalf("kiosk: %d web processes while idle, want 1", len(pids))
+			}
+			v, _ := loads.get()
+			t0 := time.Now()
+			syscall.Kill(pids[0], syscall.SIGKILL)
+			if !waitVisible(loads, v, 30*time.Second) {
+				b.Fatal("kiosk: home page not back within 30s of a web process crash")
+			}
+			kCrash = append(kCrash, time.Since(t0))
+			time.Sleep(2 * time.Second) // the dead view is destroyed after crashDestroyDelay
 		}
 		k.stop()
 	}
@@ -319,6 +350,7 @@ func BenchmarkResetVsChromium(b *testing.B) {
 	b.ReportMetric(msOf(kr), "kiosk-reset-ms")
 	b.ReportMetric(msOf(cr), "chromium-reset-ms")
 	b.ReportMetric(msOf(kr)/msOf(cr), "reset-ratio")
+	b.ReportMetric(msOf(median(kCrash)), "kiosk-idle-crash-ms")
 	b.ReportMetric(msOf(kc)/msOf(cc), "cold-start-ratio")
 	b.ReportMetric(float64(km.pss)/float64(cm.pss), "pss-ratio")
 	b.ReportMetric(float64(km.uss)/float64(cm.uss), "uss-ratio")
@@ -326,6 +358,7 @@ func BenchmarkResetVsChromium(b *testing.B) {
 	fmt.Printf("  %-34s %10s %10s %8s\n", "", "kiosk", "chromium", "ratio")
 	fmt.Printf("  %-34s %8.0fms %8.0fms %8.2f\n", "cold start to home loaded", msOf(kc), msOf(cc), msOf(kc)/msOf(cc))
 	fmt.Printf("  %-34s %8.0fms %8.0fms %8.2f\n", "reset to home loaded", msOf(kr), msOf(cr), msOf(kr)/msOf(cr))
+	fmt.Printf("  %-34s %8.0fms %10s\n", "web process crash (idle) to home", msOf(median(kCrash)), "n/a")
 	fmt.Printf("  %-34s %7.0fMiB %7.0fMiB %8.2f\n", "PSS of process tree, home shown", float64(km.pss)/1024, float64(cm.pss)/1024, float64(km.pss)/float64(cm.pss))
 	fmt.Printf("  %-34s %7.0fMiB %7.0fMiB %8.2f\n", "USS (private) of the tree, home", float64(km.uss)/1024, float64(cm.uss)/1024, float64(km.uss)/float64(cm.uss))
 	fmt.Printf("  %-34s %7.0fMiB (USS %.0fMiB)\n", "kiosk PSS in a session (+spare)", float64(kSession.pss)/1024, float64(kSession.uss)/1024)

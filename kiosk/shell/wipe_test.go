@@ -311,6 +311,44 @@ func TestWipe(t *testing.T) {
 		})
 	}
 
+	t.Run("killed-web-process-while-idle", func(t *testing.T) {
+		// Nobody is using the kiosk: home shows and there is no spare view
+		// (one is made only when a session starts). The shown view's web
+		// process dies; a fresh view must bring home back by itself.
+		if st := ts.state(t); st != bus.StateIdle {
+			t.Fatalf("state %s, want idle before the crash", st)
+		}
+		pids := webProcesses()
+		if len(pids) == 0 {
+			t.Fatal("no WebKitWebProcess found among this process's descendants")
+		}
+		t0 := time.Now()
+		for _, p := range pids {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+		ev := nextEvent(t, events)
+		if ev.Kind != bus.EventEnded || ev.Reason != bus.ReasonWebCrash {
+			t.Fatalf("want SessionEnded(%s), got %+v", bus.ReasonWebCrash, ev)
+		}
+		if r := ev.Receipt; r.SessionMs != 0 || r.StartedUnixMs != 0 || len(r.Failed) != 0 {
+			t.Errorf("receipt %+v: a crash with nobody there has no session and nothing failed", r)
+		}
+		if !waitFor(10*time.Second, func() bool { return ts.state(t) == bus.StateIdle && ts.uri(t) == "kiosk://home" }) {
+			t.Fatalf("home not back after the crash; state %s, view on %q", ts.state(t), ts.uri(t))
+		}
+		// The receipt (and so this wait) also covers the delay before the
+		// dead view may be destroyed; reset_ms is crash → fresh home loaded.
+		t.Logf("reset_ms=%d; receipt %v after the idle view's web process was killed", ev.Receipt.ResetMs, time.Since(t0).Round(time.Millisecond))
+		if now := webProcesses(); len(now) == 0 || contains(now, pids[0]) {
+			t.Errorf("web processes %v after the crash (killed %v), want a fresh one", now, pids)
+		}
+		// The fresh view works.
+		ts.load(t, ws.URL()+"/check")
+		if c := ws.report(t, "check", 2*len(ends)+1); c["cookie"] != "" {
+			t.Errorf("after the crash cookie = %v, want nothing", c["cookie"])
+		}
+	})
+
 	t.Run("no-storage-on-disk", func(t *testing.T) {
 		var files []string
 		filepath.WalkDir(privateHome, func(p string, d os.DirEntry, err error) error {

@@ -57,6 +57,14 @@ gint64 ak_idle_us(void) {
 }
 
 int ak_init(void) {
+	// Pages are painted on the CPU (hardware-acceleration-policy NEVER), so
+	// the UI process needs no GL stack: without these GTK and WebKit's UI
+	// process each load Mesa (and its LLVM, ~20 MiB of PSS) only to probe
+	// it. The web process still has EGL for WebGL. Set only when unset, so
+	// a unit file can override them.
+	g_setenv("GDK_GL", "disable", FALSE);
+	g_setenv("WEBKIT_DISABLE_DMABUF_RENDERER", "1", FALSE);
+	g_setenv("WEBKIT_WEB_RENDER_DEVICE_FILE", "/dev/null", FALSE);
 	if (!gtk_init_check(NULL, NULL)) return 0;
 	gdk_event_handler_set(ak_event_handler, NULL, NULL);
 	return 1;
