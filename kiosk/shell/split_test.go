@@ -269,13 +269,33 @@ func TestGuideBesideService(t *testing.T) {
 	}
 	at(svc.URL() + "/help")
 
-	// The guide belongs to the session: the wipe closes it.
+	// The guide belongs to the session: the wipe closes it, and its web
+	// process goes with it. (The real click above started a session, which
+	// pre-warms the next session's view in a process of its own: wait for
+	// it, so as not to take it for the guide's.)
+	if !waitFor(10*time.Second, func() bool {
+		var ok bool
+		webkittest.Do(t, func() { ok = ts.s.spare != nil && ts.s.spare.loaded })
+		return ok
+	}) {
+		t.Fatal("no spare view was prepared after the session started")
+	}
+	before := webProcesses()
 	webkittest.Do(t, func() {
 		if !ts.s.openGuide(ts.s.cur, "local-service") {
 			t.Error("openGuide refused a known guide")
 		}
 	})
 	guideReady()
+	var guideProcs []int
+	for _, p := range webProcesses() {
+		if !contains(before, p) {
+			guideProcs = append(guideProcs, p)
+		}
+	}
+	if len(guideProcs) == 0 {
+		t.Log("the guide view shares a web process with the service view")
+	}
 	webkittest.Do(t, func() { ts.s.endSession(bus.ReasonToolbar) })
 	select {
 	case ev := <-ts.ended:
@@ -287,6 +307,17 @@ func TestGuideBesideService(t *testing.T) {
 	}
 	if shown, _ := ts.split(t); shown || ts.guide() != nil {
 		t.Error("the guide pane is still there after the session ended")
+	}
+	if !waitFor(10*time.Second, func() bool {
+		now := webProcesses()
+		for _, p := range guideProcs {
+			if contains(now, p) {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Errorf("the guide's web process %v outlived the wipe", guideProcs)
 	}
 }
 
