@@ -45,7 +45,17 @@ func guideURL(id string) (string, bool) {
 // openGuide shows guide id beside the service in tab t (the session's).
 func (s *Shell) openGuide(t *tab, id string) bool {
 	target, ok := guideURL(id)
-	if !ok || t == nil || t != s.cur || s.closed {
+	if !ok {
+		return false
+	}
+	return s.openPane(t, target)
+}
+
+// openPane shows a built-in page (a guide, the guide index or the
+// volunteer's service picker, in their panel layout) beside the service
+// in tab t.
+func (s *Shell) openPane(t *tab, target string) bool {
+	if !strings.HasPrefix(target, "kiosk://") || t == nil || t != s.cur || s.closed {
 		return false
 	}
 	if t.guide == nil {
@@ -69,8 +79,12 @@ func (s *Shell) openGuide(t *tab, id string) bool {
 		t.guide.SetZoom(s.zoom())
 	}
 	t.guide.LoadURI(target)
-	s.win.SetGuide(t.guide, "Guide", "Close guide", toolCloseGuide)
-	s.log.Info("guide opened beside the service")
+	title := "Guide"
+	if strings.HasPrefix(target, "kiosk://volunteer") {
+		title = "Volunteer"
+	}
+	s.win.SetGuide(t.guide, title, "Close guide", toolCloseGuide)
+	s.log.Info("guide pane opened beside the service")
 	return true
 }
 
@@ -185,6 +199,9 @@ func (s *Shell) guideMessage(t *tab, body string) {
 		}
 	case "keyboard":
 		s.keyboardMessage(t.guide, m)
+	default:
+		// The volunteer's service picker, shown in the pane.
+		s.volunteerMessage(body)
 	}
 }
 

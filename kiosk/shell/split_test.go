@@ -58,6 +58,17 @@ func (ts *testShell) guide() *webkit.View {
 	return ts.s.cur.guide
 }
 
+// paneURI is what the pane beside the service shows ("" when closed).
+func (ts *testShell) paneURI(t testing.TB) string {
+	var u string
+	webkittest.Do(t, func() {
+		if g := ts.guide(); g != nil {
+			u = g.URI()
+		}
+	})
+	return u
+}
+
 // rect is where part of the window is on the screen.
 func (ts *testShell) rect(t testing.TB, p webkit.Part, id int) (webkit.Rect, bool) {
 	var r webkit.Rect
@@ -207,7 +218,7 @@ func TestGuideBesideService(t *testing.T) {
 	}
 
 	// A step's "Open this page" link goes to the service view.
-	evalIn(t, ts.guide, `document.querySelector("[data-ak-open]").click(); true`)
+	evalIn(t, ts.guide, `document.querySelector(".ak-step [data-ak-open]").click(); true`)
 	at(svc.URL() + "/step2")
 	// A link in the step's text to an allowed page, too (a navigation the
 	// guide view refuses and hands over).
