@@ -217,6 +217,37 @@ func TestGuideBesideService(t *testing.T) {
 		t.Errorf("landscape: service %dpx wide, guide %dpx: the service should keep the larger part", sv.W, gv.W)
 	}
 
+	// The handle, dragged with a real pointer, moves the split; the new
+	// share is kept when the window changes size.
+	handle := webkit.Rect{X: sv.X + sv.W, Y: sv.Y, W: gv.X - (sv.X + sv.W), H: sv.H}
+	xdo(t, "mousemove", fmt.Sprint(handle.X+handle.W/2), fmt.Sprint(handle.Y+handle.H/2), "mousedown", "1")
+	for _, x := range []int{handle.X - 100, handle.X - 200, 640} {
+		xdo(t, "mousemove", fmt.Sprint(x), fmt.Sprint(handle.Y+handle.H/2))
+	}
+	xdo(t, "mouseup", "1")
+	if !waitFor(5*time.Second, func() bool {
+		s, _ := ts.rect(t, webkit.PartService, 0)
+		return s.W < sv.W-100
+	}) {
+		s, _ := ts.rect(t, webkit.PartService, 0)
+		t.Fatalf("dragging the handle left: service still %dpx wide (was %d)", s.W, sv.W)
+	}
+	var dragged webkit.Rect
+	waitFor(3*time.Second, func() bool { // the last motion events may still be on their way
+		a, _ := ts.rect(t, webkit.PartService, 0)
+		time.Sleep(200 * time.Millisecond)
+		dragged, _ = ts.rect(t, webkit.PartService, 0)
+		return a == dragged
+	})
+	webkittest.Do(t, func() { ts.s.win.Resize(1200, 800) })
+	waitFor(5*time.Second, func() bool { r, _ := ts.rect(t, webkit.PartToolbar, 0); return r.W == 1200 })
+	webkittest.Do(t, func() { ts.s.win.Resize(1280, 800) })
+	waitFor(5*time.Second, func() bool { r, _ := ts.rect(t, webkit.PartToolbar, 0); return r.W == 1280 })
+	time.Sleep(300 * time.Millisecond)
+	if s, _ := ts.rect(t, webkit.PartService, 0); s.W < dragged.W-4 || s.W > dragged.W+4 {
+		t.Errorf("after a resize and back the service is %dpx wide; it was dragged to %d", s.W, dragged.W)
+	}
+
 	// A step's "Open this page" link goes to the service view.
 	evalIn(t, ts.guide, `document.querySelector(".ak-step [data-ak-open]").click(); true`)
 	at(svc.URL() + "/step2")
@@ -244,19 +275,27 @@ func TestGuideBesideService(t *testing.T) {
 	if !waitFor(10*time.Second, func() bool { _, st := ts.split(t); return st }) {
 		t.Fatal("the split did not stack when the window turned portrait")
 	}
-	waitFor(5*time.Second, func() bool {
-		g, _ := ts.rect(t, webkit.PartGuide, 0)
-		s, _ := ts.rect(t, webkit.PartService, 0)
-		return g.Y > s.Bottom()
-	})
-	sv, _ = ts.rect(t, webkit.PartService, 0)
-	gv, _ = ts.rect(t, webkit.PartGuide, 0)
-	if gv.Y < sv.Bottom()+24 || sv.W != gv.W {
+	if !waitFor(5*time.Second, func() bool {
+		sv, _ = ts.rect(t, webkit.PartService, 0)
+		gv, _ = ts.rect(t, webkit.PartGuide, 0)
+		return gv.Y >= sv.Bottom()+24 && sv.W == gv.W && sv.W == 800
+	}) {
 		t.Errorf("portrait: service %+v, guide %+v: want the guide under the service, as wide, below a handle ≥24px", sv, gv)
 	}
 	webkittest.Do(t, func() { ts.s.win.Resize(1280, 800) })
 	if !waitFor(10*time.Second, func() bool { _, st := ts.split(t); return !st }) {
 		t.Fatal("the split did not go side by side again in landscape")
+	}
+	// Back in landscape, the service has its 60 % again.
+	if !waitFor(5*time.Second, func() bool {
+		s, _ := ts.rect(t, webkit.PartService, 0)
+		g, _ := ts.rect(t, webkit.PartGuide, 0)
+		share := float64(s.W) / float64(s.W+g.W+28)
+		return share > 0.57 && share < 0.63
+	}) {
+		s, _ := ts.rect(t, webkit.PartService, 0)
+		g, _ := ts.rect(t, webkit.PartGuide, 0)
+		t.Errorf("landscape again: service %dpx, guide %dpx; want the service at 60%%", s.W, g.W)
 	}
 
 	// Offline: the guide is built in; it reloads with the service gone.

@@ -34,7 +34,31 @@ void ak_invoke(uintptr_t h) {
 static volatile gint64 ak_last_input_us = 0;
 static volatile guint64 ak_input_count = 0;
 
+// ak_split_dragging is set while a finger or the mouse holds the split
+// view's handle (the paned's own input window).
+static int ak_split_dragging = 0;
+
+static int ak_on_split(GdkEvent *event) {
+	gpointer wd = NULL;
+	if (event->any.window == NULL) return 0;
+	gdk_window_get_user_data(event->any.window, &wd);
+	return wd != NULL && GTK_IS_PANED(wd) && g_strcmp0(gtk_widget_get_name(GTK_WIDGET(wd)), "ak-split") == 0;
+}
+
 static void ak_event_handler(GdkEvent *event, gpointer data) {
+	switch (event->type) {
+	case GDK_BUTTON_PRESS:
+	case GDK_TOUCH_BEGIN:
+		if (ak_on_split(event)) ak_split_dragging = 1;
+		break;
+	case GDK_BUTTON_RELEASE:
+	case GDK_TOUCH_END:
+	case GDK_TOUCH_CANCEL:
+		ak_split_dragging = 0;
+		break;
+	default:
+		break;
+	}
 	switch (event->type) {
 	case GDK_KEY_PRESS:
 	case GDK_BUTTON_PRESS:
@@ -378,9 +402,14 @@ static const char *ak_css =
 	"  background: #00703c; color: #ffffff; border-radius: 0; border: 3px solid #00703c; }"
 	"#ak-panel button.ak-secondary { background: #f3f2f1; color: #0b0c0c; border-color: #f3f2f1; }"
 	// The split view's handle is a wide bar a finger can drag.
-	"paned#ak-split > separator { min-width: 28px; min-height: 28px; background-color: #505a5f;"
-	"  background-image: none; border: 0; }"
+	"paned#ak-split > separator { min-width: 28px; min-height: 28px; background-color: #505a5f; border: 0;"
+	"  background-size: 100% 100%; background-repeat: no-repeat; }"
 	"paned#ak-split > separator:hover, paned#ak-split > separator:active { background-color: #1d70b8; }"
+	// A grip down (or across) the middle of the bar says it can be dragged.
+	"paned#ak-split.horizontal > separator { background-image: linear-gradient(to right,"
+	"  transparent 11px, #ffffff 11px, #ffffff 13px, transparent 13px, transparent 15px, #ffffff 15px, #ffffff 17px, transparent 17px); }"
+	"paned#ak-split.vertical > separator { background-image: linear-gradient(to bottom,"
+	"  transparent 11px, #ffffff 11px, #ffffff 13px, transparent 13px, transparent 15px, #ffffff 15px, #ffffff 17px, transparent 17px); }"
 	"#ak-guide-bar { background: #f3f2f1; padding: 6px 8px; border-bottom: 2px solid #b1b4b6; }"
 	"#ak-guide-bar label { color: #0b0c0c; font-size: 20px; font-weight: bold; margin: 0 8px; }"
 	"#ak-guide-bar button { min-height: 56px; min-width: 96px; padding: 0 14px; font-size: 20px; font-weight: bold;"
@@ -436,6 +465,9 @@ struct akWindow {
 	int vertical;     // the paned is stacked (portrait)
 	int want_split;   // the split needs positioning at the next allocation
 	guint relayout;   // idle source re-laying out the split
+	double share;     // the service's share of the paned
+	int last_size;    // the paned's size (along its orientation) last seen
+	int placing;      // the handle is being set by the code, not dragged
 	uintptr_t h;
 };
 
@@ -450,14 +482,25 @@ static void ak_slot_set(GtkWidget *slot, WebKitWebView *v);
 
 #define AK_TITLE_MIN_WIDTH 1000
 
-// ak_split_place sets the handle for the current orientation: in landscape
-// the service keeps 60% of the width, stacked it keeps 55% of the height.
-static void ak_split_place(akWindow *w) {
+// The handle keeps a share of the paned for the service: 60% of the width
+// side by side, 55% of the height stacked, until someone drags it. The
+// share (not a pixel position) is kept when the paned changes size, so
+// turning the screen, the keyboard coming and going, or the window
+// changing size keep the split where it was.
+static double ak_split_default(akWindow *w) { return w->vertical ? 0.55 : 0.60; }
+
+static int ak_split_size(akWindow *w) {
 	GtkAllocation a;
 	gtk_widget_get_allocation(w->paned, &a);
-	if (a.width <= 1 || a.height <= 1) return;
-	int pos = w->vertical ? a.height * 55 / 100 : a.width * 60 / 100;
-	gtk_paned_set_position(GTK_PANED(w->paned), pos);
+	return w->vertical ? a.height : a.width;
+}
+
+static void ak_split_place(akWindow *w) {
+	int size = ak_split_size(w);
+	if (size <= 1) return;
+	w->placing = 1;
+	gtk_paned_set_position(GTK_PANED(w->paned), (int)(size * w->share));
+	w->placing = 0;
 	w->want_split = 0;
 }
 
@@ -475,10 +518,15 @@ static gboolean ak_split_relayout(gpointer data) {
 	if (vertical != w->vertical) {
 		w->vertical = vertical;
 		gtk_orientable_set_orientation(GTK_ORIENTABLE(w->paned), vertical ? GTK_ORIENTATION_VERTICAL : GTK_ORIENTATION_HORIZONTAL);
+		w->share = ak_split_default(w);
 		w->want_split = 1;
 	}
 	if (w->want_split && gtk_widget_get_visible(w->guide_pane)) ak_split_place(w);
 	return G_SOURCE_REMOVE;
+}
+
+static void ak_split_queue(akWindow *w) {
+	if (w->relayout == 0) w->relayout = g_idle_add(ak_split_relayout, w);
 }
 
 // The window's shape decides the split: stacked when portrait. The change
@@ -487,23 +535,57 @@ static void ak_window_allocated(GtkWidget *win, GdkRectangle *a, gpointer data) 
 	akWindow *w = data;
 	int vertical = a->height > a->width;
 	gboolean title = a->width >= AK_TITLE_MIN_WIDTH;
-	if ((vertical != w->vertical || w->want_split || gtk_widget_get_visible(w->title) != title) && w->relayout == 0)
-		w->relayout = g_idle_add(ak_split_relayout, w);
+	if (vertical != w->vertical || w->want_split || gtk_widget_get_visible(w->title) != title) ak_split_queue(w);
+}
+
+// The paned got a new size: put the handle back at its share.
+static void ak_paned_allocated(GtkWidget *paned, GdkRectangle *a, gpointer data) {
+	akWindow *w = data;
+	int size = w->vertical ? a->height : a->width;
+	if (size != w->last_size) {
+		w->last_size = size;
+		w->want_split = 1;
+		ak_split_queue(w);
+	}
+}
+
+// The handle moved. Dragged: remember the new share. Moved by GTK itself
+// (it may recompute the position from the children's sizes when the pane
+// comes back): put it back at the share.
+static void ak_paned_moved(GObject *paned, GParamSpec *ps, gpointer data) {
+	akWindow *w = data;
+	if (w->placing || !gtk_widget_get_visible(w->guide_pane)) return;
+	int size = ak_split_size(w);
+	if (size <= 1) return;
+	if (!ak_split_dragging) {
+		if (gtk_paned_get_position(GTK_PANED(w->paned)) == (int)(size * w->share)) return;
+		w->want_split = 1;
+		ak_split_queue(w);
+		return;
+	}
+	double share = (double)gtk_paned_get_position(GTK_PANED(w->paned)) / size;
+	double clamped = share < 0.2 ? 0.2 : share > 0.8 ? 0.8 : share;
+	w->share = clamped;
+	if (clamped != share) ak_split_place(w);
 }
 
 static void ak_split_build(akWindow *w) {
 	w->paned = gtk_paned_new(GTK_ORIENTATION_HORIZONTAL);
 	gtk_widget_set_name(w->paned, "ak-split");
 	gtk_paned_set_wide_handle(GTK_PANED(w->paned), TRUE);
+	w->share = 0.60;
+	g_signal_connect(w->paned, "size-allocate", G_CALLBACK(ak_paned_allocated), w);
+	g_signal_connect(w->paned, "notify::position", G_CALLBACK(ak_paned_moved), w);
 	ak_name(w->paned, "Service and guide, side by side");
 	gtk_box_pack_start(GTK_BOX(w->content), w->paned, TRUE, TRUE, 0);
 
 	w->service_slot = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
-	gtk_widget_set_size_request(w->service_slot, 240, 200);
-	gtk_paned_pack1(GTK_PANED(w->paned), w->service_slot, TRUE, FALSE);
+	// shrink TRUE: a web view's size request can follow its last size,
+	// which would pin the handle; the share is kept between 20% and 80%
+	// in ak_paned_moved instead.
+	gtk_paned_pack1(GTK_PANED(w->paned), w->service_slot, TRUE, TRUE);
 
 	w->guide_pane = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
-	gtk_widget_set_size_request(w->guide_pane, 240, 200);
 	ak_name(w->guide_pane, "Guide");
 	GtkWidget *bar = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 0);
 	gtk_widget_set_name(bar, "ak-guide-bar");
@@ -519,7 +601,7 @@ static void ak_split_build(akWindow *w) {
 	gtk_box_pack_start(GTK_BOX(w->guide_pane), bar, FALSE, FALSE, 0);
 	w->guide_slot = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
 	gtk_box_pack_start(GTK_BOX(w->guide_pane), w->guide_slot, TRUE, TRUE, 0);
-	gtk_paned_pack2(GTK_PANED(w->paned), w->guide_pane, TRUE, FALSE);
+	gtk_paned_pack2(GTK_PANED(w->paned), w->guide_pane, TRUE, TRUE);
 	gtk_widget_set_no_show_all(w->guide_pane, TRUE);
 }
 
@@ -542,9 +624,10 @@ void ak_window_set_guide(akWindow *w, WebKitWebView *v, const char *title, const
 	g_list_free(kids);
 	gtk_widget_show(w->guide_pane);
 	if (!was) {
+		w->share = ak_split_default(w);
 		w->want_split = 1;
 		ak_split_place(w);
-		if (w->relayout == 0) w->relayout = g_idle_add(ak_split_relayout, w);
+		ak_split_queue(w);
 	}
 }
 
@@ -859,6 +942,8 @@ const char *ak_window_banner_text(akWindow *w) {
 void ak_window_destroy(akWindow *w) {
 	if (w->relayout != 0) g_source_remove(w->relayout);
 	g_signal_handlers_disconnect_matched(w->win, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_window_allocated, NULL);
+	g_signal_handlers_disconnect_matched(w->paned, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_paned_allocated, NULL);
+	g_signal_handlers_disconnect_matched(w->paned, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_paned_moved, NULL);
 	gtk_widget_destroy(w->win);
 	g_free(w);
 }
