@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/kiosk/ui"
+	"accesskiosk/kiosk/volunteer"
 	"accesskiosk/kiosk/webkit"
 	"accesskiosk/kiosk/webkit/webkittest"
 )
@@ -64,7 +65,14 @@ func TestScreenshotsShell(t *testing.T) {
 	}))
 	cfg := testConfig(t, []string{svc.URL()}, nil, time.Hour, time.Minute)
 	cfg.Council.Name = "Example Council"
+	cfg.UI.Council.Name = "Example Council"
 	cfg.UI.Keyboard = ui.KeyboardAlways
+	hash, err := volunteer.HashPIN("4071", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Volunteer = volunteer.DefaultConfig()
+	cfg.Volunteer.PINHash = hash
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	pages, err := NewPages(&cfg.UI, log)
@@ -155,8 +163,24 @@ func TestScreenshotsShell(t *testing.T) {
 		}
 		size(1280, 800)
 	}
-	if got := len(strings.Split(strings.TrimSpace(listShots(t, dir)), "\n")); got < 12 {
-		t.Errorf("saved %d shell screenshots, want 12", got)
+	// A volunteer signed in: the service picker beside the home page.
+	ts.load(t, "kiosk://settings?contrast=standard&next=%2Fvolunteer")
+	if !waitFor(10*time.Second, func() bool { return ts.uri(t) == "kiosk://volunteer" }) {
+		t.Fatal("volunteer page not shown")
+	}
+	for _, sz := range [][2]int{{1280, 800}, {800, 1280}} {
+		size(sz[0], sz[1])
+		webkittest.Do(t, func() { ts.s.message(`{"action":"volunteer_unlock","entry":"4071"}`) })
+		if !waitFor(10*time.Second, func() bool { return strings.HasPrefix(ts.paneURI(t), "kiosk://volunteer/services") }) {
+			t.Fatal("the service picker did not open beside the home page")
+		}
+		loaded(ts.guide, "service picker")
+		loaded(ts.service, "home")
+		snap("volunteer-picker-beside-home", sz[0], sz[1])
+	}
+	size(1280, 800)
+	if got := len(strings.Split(strings.TrimSpace(listShots(t, dir)), "\n")); got < 14 {
+		t.Errorf("saved %d shell screenshots, want 14", got)
 	}
 }
 

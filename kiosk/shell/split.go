@@ -79,11 +79,11 @@ func (s *Shell) openPane(t *tab, target string) bool {
 		t.guide.SetZoom(s.zoom())
 	}
 	t.guide.LoadURI(target)
-	title := "Guide"
+	title, closeLabel := "Guide", "Close guide"
 	if strings.HasPrefix(target, "kiosk://volunteer") {
-		title = "Volunteer"
+		title, closeLabel = "Volunteer", "Close"
 	}
-	s.win.SetGuide(t.guide, title, "Close guide", toolCloseGuide)
+	s.win.SetGuide(t.guide, title, closeLabel, toolCloseGuide)
 	s.log.Info("guide pane opened beside the service")
 	return true
 }
