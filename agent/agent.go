@@ -410,10 +410,26 @@ func (a *Agent) enrol(ctx context.Context, c *fleetclient.Client, base string) (
 		return fleetclient.Identity{}, err
 	}
 	host, _ := os.Hostname()
-	resp, err := c.Enrol(ctx, api.EnrolRequest{
+	req := api.EnrolRequest{
 		Token: token, Hostname: host, Arch: runtime.GOARCH, AgentVersion: version.Version,
 		KioskVersion: a.link.Version(), Capability: api.CapabilityVersion,
-	})
+	}
+	// With the device's key, enrolling again with the same token after a
+	// lost answer or an unstored credential gets this device back.
+	if key, made, err := fleetclient.DeviceKey(a.cfg.StateDir); err != nil {
+		log.WithError(err).Warn("no device key; enrolling without one (a lost answer would need a new token)")
+	} else {
+		if made {
+			log.Info("device key made")
+		}
+		req.SignEnrol(key)
+	}
+	resp, err := c.Enrol(ctx, req)
+	if err != nil && req.DeviceKey != "" && fleetclient.OlderFleet(err) {
+		log.WithError(err).Warn("the fleet server is older than this agent and does not take the device key; enrolling without it")
+		req.DeviceKey, req.KeyProof = "", ""
+		resp, err = c.Enrol(ctx, req)
+	}
 	if err != nil {
 		var se *fleetclient.StatusError
 		msg := "This kiosk could not join the fleet. Please tell IT staff."
@@ -425,6 +441,8 @@ func (a *Agent) enrol(ctx context.Context, c *fleetclient.Client, base string) (
 				msg = "This kiosk could not join the fleet: its enrolment token has expired. Please ask IT staff for a new one."
 			case api.CodeTokenUnknown:
 				msg = "This kiosk could not join the fleet: its enrolment token is not known to the fleet. Please ask IT staff."
+			case api.CodeDeviceRevoked:
+				msg = "This kiosk could not join the fleet: IT has withdrawn it. Please ask IT staff for a new enrolment token."
 			}
 			mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			if merr := a.link.ShowMessage(mctx, msg, 5*time.Minute); merr != nil {
@@ -440,8 +458,11 @@ func (a *Agent) enrol(ctx context.Context, c *fleetclient.Client, base string) (
 	if a.cfg.Fleet.URL == "" {
 		id.FleetURL = base // remember the discovered fleet
 	}
+	if resp.Reenrolled {
+		log.WithField("device", resp.DeviceID).Warn("enrolled again with this device's key: the same device, a new credential")
+	}
 	if err := fleetclient.SaveIdentity(a.cfg.StateDir, id); err != nil {
-		log.WithError(err).Error("enrolled, but cannot store the credential")
+		log.WithError(err).Error("enrolled, but cannot store the credential (enrolling again with the same token and device key gets it back while the token is valid)")
 		return fleetclient.Identity{}, err
 	}
 	a.mu.Lock()

@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"accesskiosk/agent/fleetclient"
 	"accesskiosk/agent/system/systemdtest"
 	"accesskiosk/applog"
 	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/credential"
 	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
 	"accesskiosk/fleet/tlscert"
@@ -226,5 +228,81 @@ func TestWrongFingerprintIsRefused(t *testing.T) {
 	ts, _ := fleet.st.Tokens(ctx, "central")
 	if len(ts) != 1 || ts[0].Uses != 0 {
 		t.Errorf("tokens = %+v; want the token unspent", ts)
+	}
+}
+
+// TestReenrolAfterLostCredential: the agent enrols with the real fleet,
+// then loses its credential before it was safely kept (here: the file is
+// gone when it starts again). With the same single-use token and its own
+// device key it gets the same device back and reports again; the fleet
+// lists one kiosk and refuses the lost credential.
+func TestReenrolAfterLostCredential(t *testing.T) {
+	ctx := context.Background()
+	fleet := startRealFleet(t)
+	fleet.st.CreateSite(ctx, "central", "Central Library")
+	tok, err := fleet.st.CreateToken(ctx, "central", "admin", time.Hour, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := bustest.Start(t)
+	cfg := testConfig(t, fleet.url(), addr)
+	cfg.Fleet.Fingerprint = fleet.fp
+	os.WriteFile(cfg.Fleet.EnrolTokenFile, []byte(tok.Secret), 0o600)
+	log, _ := applog.New(io.Discard, "info")
+	reporting := func(what string, a *Agent) store.Device {
+		t.Helper()
+		var dev store.Device
+		waitFor(t, what, func() bool {
+			ds, err := fleet.st.Devices(ctx, store.DeviceFilter{Site: "central", Revoked: true})
+			if err != nil || len(ds) != 1 || ds[0].Last == nil || ds[0].ID != a.Identity().DeviceID {
+				return false
+			}
+			n, _ := fleet.st.ReportCount(ctx, ds[0].ID)
+			dev = ds[0]
+			return n > 0
+		})
+		return dev
+	}
+
+	actx, cancel := context.WithCancel(ctx)
+	a, err := Start(actx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			cancel()
+			a.Stop()
+		}
+	}()
+	first := reporting("the first enrolment reporting", a)
+	lost := a.Identity().Credential
+	cancel()
+	a.Stop()
+	stopped = true
+	if err := os.Remove(filepath.Join(cfg.StateDir, fleetclient.IdentityFile)); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := fleet.st.ReportCount(ctx, first.ID)
+
+	actx2, cancel2 := context.WithCancel(ctx)
+	a2, err := Start(actx2, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel2(); a2.Stop() }()
+	waitFor(t, "reports after enrolling again", func() bool {
+		n, _ := fleet.st.ReportCount(ctx, first.ID)
+		return n > before
+	})
+	if got := a2.Identity(); got.DeviceID != first.ID || got.Credential == lost {
+		t.Errorf("after enrolling again: device %s (credential renewed: %v), want %s with a new credential", got.DeviceID, got.Credential != lost, first.ID)
+	}
+	if ds, _ := fleet.st.Devices(ctx, store.DeviceFilter{Revoked: true}); len(ds) != 1 {
+		t.Errorf("the fleet lists %d kiosks, want 1", len(ds))
+	}
+	if auth, err := fleet.st.DeviceAuth(ctx, first.ID); err != nil || auth.CredHash == credential.Hash(lost) {
+		t.Errorf("the lost credential is still the device's (%v)", err)
 	}
 }

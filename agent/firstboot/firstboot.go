@@ -16,6 +16,16 @@
 // with a fresh token: then the kiosk enrols again (the old identity.json is
 // kept as identity.json.previous; the device key and host name stay).
 //
+// Enrolment is idempotent per device key (fleet/api capability 4): the
+// request carries the device key's public half and a signature by it over
+// the token. When a power cut or a dropped link lost the fleet's answer
+// (the fleet took the token, the kiosk never stored its credential), the
+// rerun presents the same token with the same key while the token is
+// valid, and the fleet gives this device back: the same device id, a fresh
+// credential, the lost one revoked. A used token from any other device is
+// still refused. Against a fleet server older than capability 4, which
+// refuses the two fields as unknown, first boot enrols without them.
+//
 // When the fleet refuses the token (used, expired, unknown) or the server's
 // certificate does not match the pin, first boot stops with a clear log line
 // and a message on the kiosk's screen (kiosk/bus ShowMessage) saying what a
@@ -43,12 +53,9 @@ import (
 
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -74,7 +81,7 @@ import (
 // Files in the state directory.
 const (
 	IdentityFile  = agentfleet.IdentityFile
-	DeviceKeyFile = "device-key.pem"
+	DeviceKeyFile = agentfleet.DeviceKeyFile
 	StateFile     = "firstboot.json"
 )
 
@@ -322,7 +329,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 			r.fail(ctx, err, "This kiosk cannot enrol: its enrolment token is gone and it holds no credential. Ask IT to create a new token and write the card again.")
 			return Result{}, err
 		}
-		idn, err = r.enrol(ctx, f, st)
+		idn, err = r.enrol(ctx, f, st, key)
 		if err != nil {
 			return Result{}, err
 		}
@@ -410,35 +417,11 @@ func (r *runner) saveState(st state) error {
 // deviceKey returns the device's Ed25519 key, making and storing it on the
 // first run.
 func (r *runner) deviceKey() (ed25519.PrivateKey, error) {
-	p := r.statePath(DeviceKeyFile)
-	data, err := os.ReadFile(p)
-	if err == nil {
-		blk, _ := pem.Decode(data)
-		if blk != nil {
-			if k, err := x509.ParsePKCS8PrivateKey(blk.Bytes); err == nil {
-				if ek, ok := k.(ed25519.PrivateKey); ok {
-					return ek, nil
-				}
-			}
-		}
-		return nil, fmt.Errorf("device key %s is not an Ed25519 PKCS#8 PEM key; move it away to make a new one", p)
+	k, made, err := agentfleet.DeviceKey(r.StateDir)
+	if made {
+		r.log.Info("device key made")
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read device key: %w", err)
-	}
-	_, k, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("make device key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return nil, fmt.Errorf("encode device key: %w", err)
-	}
-	if err := atomicfile.Write(p, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return nil, fmt.Errorf("store device key: %w", err)
-	}
-	r.log.Info("device key made")
-	return k, nil
+	return k, err
 }
 
 // LoadIdentity reads identity.json from dir; ok is false when there is none.
@@ -460,7 +443,7 @@ func LoadIdentity(dir string) (idn Identity, ok bool, err error) {
 
 func (r *runner) loadIdentity() (Identity, bool, error) { return LoadIdentity(r.StateDir) }
 
-func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state) (Identity, error) {
+func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state, key ed25519.PrivateKey) (Identity, error) {
 	hostname := st.Hostname
 	log := r.log.WithField("fleet", f.Fleet.URL)
 	// cutOff: a request may have reached the fleet without its answer
@@ -482,6 +465,7 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state) (Ident
 		arch = runtime.GOARCH
 	}
 	req := api.EnrolRequest{Token: f.Token, Hostname: hostname, Arch: arch, AgentVersion: r.AgentVersion, KioskVersion: r.KioskVersion, Capability: api.CapabilityVersion}
+	req.SignEnrol(key)
 	wait := r.Backoff
 	var resp api.EnrolResponse
 	for attempt := 1; ; attempt++ {
@@ -490,10 +474,22 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state) (Ident
 		if err == nil {
 			break
 		}
+		if req.DeviceKey != "" && agentfleet.OlderFleet(err) {
+			// A fleet server before capability 4 knows no device key:
+			// enrol as its agents did (a lost answer then needs a new token).
+			log.WithError(err).Warn("the fleet server is older than this agent and does not take the device key; enrolling without it (an interrupted enrolment will need a new token)")
+			req.DeviceKey, req.KeyProof = "", ""
+			attempt--
+			continue
+		}
 		if msg, permanent := refusal(err, f); permanent {
 			var se *agentfleet.StatusError
 			if cutOff && errors.As(err, &se) && se.Body.Code == api.CodeTokenUsed {
-				msg += " (This kiosk probably lost the fleet's answer while it was enrolling, switched off or disconnected at that moment: the fleet took the token but the kiosk never received its credential. The half-enrolled entry can be removed on the fleet.)"
+				if req.DeviceKey != "" {
+					msg += " (This kiosk may have lost the fleet's answer while it was enrolling. It asked again with its own device key, which gets a kiosk its enrolment back while the token is valid, so the token was used by another kiosk.)"
+				} else {
+					msg += " (This kiosk probably lost the fleet's answer while it was enrolling, switched off or disconnected at that moment: the fleet took the token but the kiosk never received its credential, and this fleet server is too old to give it back. The half-enrolled entry can be removed on the fleet.)"
+				}
 			}
 			err = fmt.Errorf("%w: %w", ErrNeedsPerson, err)
 			r.fail(ctx, err, msg)
@@ -525,7 +521,10 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state) (Ident
 	}
 	b, _ := json.MarshalIndent(idn, "", "  ")
 	if err := atomicfile.Write(r.statePath(IdentityFile), b, 0o600); err != nil {
-		return Identity{}, fmt.Errorf("store credential (the token is now used: the device needs a new one if this is not fixed): %w", err)
+		return Identity{}, fmt.Errorf("store credential (the fleet has enrolled this device: once this is fixed, first boot gets the enrolment back with the same token and device key while the token is valid): %w", err)
+	}
+	if resp.Reenrolled {
+		log.WithFields(logrus.Fields{"device_id": idn.DeviceID, "site": idn.Site}).Warn("enrolled again: an earlier first boot was cut off after the fleet took the token; the fleet gave this device back with a new credential")
 	}
 	log.WithFields(logrus.Fields{"device_id": idn.DeviceID, "site": idn.Site}).Info("enrolled; credential stored")
 	return idn, nil
@@ -549,6 +548,8 @@ func refusal(err error, f *firstboot.File) (string, bool) {
 		return "This kiosk cannot enrol: its enrolment token has expired." + again, true
 	case api.CodeTokenRevoked:
 		return "This kiosk cannot enrol: its enrolment token has been revoked." + again, true
+	case api.CodeDeviceRevoked:
+		return "This kiosk cannot enrol: IT has withdrawn it from the fleet." + again, true
 	case api.CodeTokenUnknown:
 		return "This kiosk cannot enrol: the fleet server does not know its enrolment token (revoked, mistyped or for another server)." + again, true
 	}

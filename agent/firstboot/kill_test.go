@@ -1,6 +1,7 @@
 package firstboot
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -158,28 +159,26 @@ func TestKilledFirstBootResumes(t *testing.T) {
 	}
 }
 
-// TestCutOffWhileEnrolling: the fleet takes the token but its answer never
-// reaches the device (the link drops at the worst moment). The rerun is
-// refused, since the token is used up, and the message says why.
-func TestCutOffWhileEnrolling(t *testing.T) {
-	r := newRig(t)
-	tok := r.token(time.Hour, 1)
+// fleetProxy is a TLS proxy with the fleet's own certificate (so the pin
+// matches) in front of the rig's fleet; answer, when it returns true, has
+// answered the request itself; drop hangs up after the fleet answered.
+func fleetProxy(t *testing.T, r *rig, answer func(w http.ResponseWriter, body []byte) bool, drop *atomic.Bool) string {
+	t.Helper()
 	fl := r.fleet
-	// A TLS proxy with the fleet's own certificate (so the pin matches)
-	// that passes requests on and, while dropping, hangs up instead of
-	// answering.
-	var dropping atomic.Bool
-	dropping.Store(true)
 	up := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	px := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		out, _ := http.NewRequestWithContext(req.Context(), req.Method, fl.URL+req.URL.Path, req.Body)
+		body, _ := io.ReadAll(req.Body)
+		if answer != nil && answer(w, body) {
+			return
+		}
+		out, _ := http.NewRequestWithContext(req.Context(), req.Method, fl.URL+req.URL.Path, bytes.NewReader(body))
 		out.Header = req.Header.Clone()
 		resp, err := up.Do(out)
 		if err != nil {
 			panic(http.ErrAbortHandler)
 		}
 		defer resp.Body.Close()
-		if dropping.Load() {
+		if drop != nil && drop.Load() {
 			panic(http.ErrAbortHandler) // the fleet answered; the device never hears it
 		}
 		for k, v := range resp.Header {
@@ -192,23 +191,91 @@ func TestCutOffWhileEnrolling(t *testing.T) {
 	px.Config.ErrorLog = log.New(io.Discard, "", 0)
 	px.StartTLS()
 	t.Cleanup(px.Close)
-	r.fleetURL = px.URL
-	r.write(r.file(tok))
+	return px.URL
+}
+
+// TestCutOffWhileEnrolling: the fleet takes the token but its answer never
+// reaches the device (the link drops, or the power is cut, at the worst
+// moment). Another kiosk with the same, now used, token is refused; the
+// kiosk itself, rerun with the same token and its own device key, gets its
+// enrolment back: the same device id, a fresh credential, one kiosk on the
+// fleet, the token erased from its card.
+func TestCutOffWhileEnrolling(t *testing.T) {
+	r := newRig(t)
+	tok := r.token(time.Hour, 1)
+	fl := r.fleet
+	var dropping atomic.Bool
+	dropping.Store(true)
+	r.fleetURL = fleetProxy(t, r, nil, &dropping)
+	f := r.file(tok)
+	r.write(f)
 
 	_, err := r.run(nil)
 	if err == nil || ExitStatus(err) != ExitRetry {
 		t.Fatalf("first run: %v (exit %d), want a retryable failure", err, ExitStatus(err))
 	}
-	if got := fl.Enrolled(); got != 1 {
-		t.Fatalf("setup: the fleet lists %d kiosks, want 1 (it took the token)", got)
+	devs, err := fl.Admin.Devices(context.Background(), "")
+	if err != nil || len(devs) != 1 {
+		t.Fatalf("setup: the fleet lists %d kiosks (%v), want 1 (it took the token)", len(devs), err)
 	}
 	dropping.Store(false)
-	_, err = r.run(nil)
-	if ExitStatus(err) != ExitNeedsPerson {
-		t.Fatalf("rerun: %v, want the token refused", err)
+
+	// Another kiosk (its own state, so its own key) with a copy of the card.
+	other := *r
+	other.state = filepath.Join(t.TempDir(), "other-state")
+	if _, err := other.run(nil); ExitStatus(err) != ExitNeedsPerson {
+		t.Fatalf("another kiosk with the used token: %v, want it refused", err)
 	}
-	msgs := r.kiosk.Messages()
-	if len(msgs) == 0 || !strings.Contains(msgs[len(msgs)-1], "lost the fleet's answer while it was enrolling") {
-		t.Errorf("on screen: %q", msgs)
+	if msgs := r.kiosk.Messages(); len(msgs) == 0 || !strings.Contains(msgs[len(msgs)-1], "already been used") {
+		t.Errorf("on screen for the other kiosk: %q", msgs)
+	}
+
+	res, err := r.run(nil)
+	if err != nil {
+		t.Fatalf("rerun of the cut-off kiosk: %v, want its enrolment back\n%s", err, r.logs.String())
+	}
+	if res.DeviceID != devs[0].ID {
+		t.Errorf("rerun got device %s, want the one the fleet took the token for, %s", res.DeviceID, devs[0].ID)
+	}
+	r.checkEnrolled(res, f)
+	if got := fl.Enrolled(); got != 1 {
+		t.Errorf("the fleet lists %d kiosks, want 1", got)
+	}
+	if msgs := r.kiosk.Messages(); len(msgs) == 0 || !strings.Contains(msgs[len(msgs)-1], "This kiosk is set up") {
+		t.Errorf("on screen after the rerun: %q", msgs)
+	}
+	if !strings.Contains(r.logs.String(), "enrolled again") {
+		t.Errorf("no log line says the device enrolled again:\n%s", r.logs.String())
+	}
+}
+
+// TestEnrolWithOlderFleet: a fleet server before capability 4 refuses the
+// device key fields as unknown; first boot enrols without them.
+func TestEnrolWithOlderFleet(t *testing.T) {
+	r := newRig(t)
+	tok := r.token(time.Hour, 1)
+	var refused atomic.Int32
+	r.fleetURL = fleetProxy(t, r, func(w http.ResponseWriter, body []byte) bool {
+		if !bytes.Contains(body, []byte(`"device_key"`)) {
+			return false
+		}
+		refused.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"code":"bad_request","message":"the body is not valid JSON for this endpoint: unknown field \"device_key\""}`))
+		return true
+	}, nil)
+	f := r.file(tok)
+	r.write(f)
+	res, err := r.run(nil)
+	if err != nil {
+		t.Fatalf("first boot against an older fleet: %v\n%s", err, r.logs.String())
+	}
+	r.checkEnrolled(res, f)
+	if refused.Load() != 1 {
+		t.Errorf("the older fleet refused %d requests with a device key, want 1", refused.Load())
+	}
+	if !strings.Contains(r.logs.String(), "older than this agent") {
+		t.Errorf("no log line says the fleet is older:\n%s", r.logs.String())
 	}
 }

@@ -22,12 +22,22 @@
 //	   1..MaxVolunteerCodeSeconds). The server keeps the code only until the
 //	   command is acknowledged; agents never log it. An agent older than 3
 //	   refuses the kind as unknown.
+//	4  compatible addition: idempotent enrolment per device key. An
+//	   EnrolRequest may carry the device's Ed25519 public key (DeviceKey)
+//	   and a signature by it over EnrolProof(token, key) (KeyProof). The
+//	   same key presenting the same token again while the token is valid
+//	   (not expired, not revoked), even once it is used up, gets its device
+//	   back: the same device id, a fresh credential, the old one revoked;
+//	   EnrolResponse.Reenrolled says so. Any other key with a used token is
+//	   refused as before. Error code "device_revoked": the device IT
+//	   withdrew presents its key again. A server older than 4 refuses the
+//	   two request fields as unknown; agents then enrol without them.
 package api
 
 import "time"
 
 // CapabilityVersion is the version of this wire contract.
-const CapabilityVersion = 3
+const CapabilityVersion = 4
 
 // Endpoint paths.
 const (
@@ -61,13 +71,16 @@ const (
 	CodeTokenExpired = "token_expired"
 	CodeTokenUsed    = "token_used"
 	CodeTokenRevoked = "token_revoked" // capability 2
-	CodeTooLarge     = "too_large"
-	CodeRateLimited  = "rate_limited"
-	CodeInternal     = "internal"
-	CodeForbidden    = "forbidden" // authenticated, but the role may not do this
-	CodeNotFound     = "not_found"
-	CodeConflict     = "conflict"               // e.g. a site with that id exists
-	CodeMediaType    = "unsupported_media_type" // Content-Type is set and is not application/json
+	// CodeDeviceRevoked: a device IT withdrew presents its key and token
+	// again (capability 4).
+	CodeDeviceRevoked = "device_revoked"
+	CodeTooLarge      = "too_large"
+	CodeRateLimited   = "rate_limited"
+	CodeInternal      = "internal"
+	CodeForbidden     = "forbidden" // authenticated, but the role may not do this
+	CodeNotFound      = "not_found"
+	CodeConflict      = "conflict"               // e.g. a site with that id exists
+	CodeMediaType     = "unsupported_media_type" // Content-Type is set and is not application/json
 )
 
 // EnrolRequest is POSTed to PathEnrol once per device, with a single-use
@@ -79,6 +92,20 @@ type EnrolRequest struct {
 	AgentVersion string `json:"agent_version"`
 	KioskVersion string `json:"kiosk_version,omitempty"`
 	Capability   int    `json:"capability"`
+	// DeviceKey is the device's own Ed25519 public key, standard base64
+	// (capability 4). With it enrolment is idempotent per device key: see
+	// the capability notes above.
+	DeviceKey string `json:"device_key,omitempty"`
+	// KeyProof is the Ed25519 signature by DeviceKey over
+	// EnrolProof(Token, DeviceKey), standard base64: the device holds the
+	// key. Required with DeviceKey.
+	KeyProof string `json:"key_proof,omitempty"`
+}
+
+// EnrolProof is the message a device signs with its key to enrol: it binds
+// the key to the token, so a proof is good for that token only.
+func EnrolProof(token, deviceKey string) []byte {
+	return []byte("accesskiosk enrol v1\x00" + token + "\x00" + deviceKey)
 }
 
 // EnrolResponse answers a good EnrolRequest. The credential is shown once;
@@ -90,6 +117,9 @@ type EnrolResponse struct {
 	// ReportIntervalSeconds is how often the agent should report.
 	ReportIntervalSeconds int `json:"report_interval_seconds"`
 	Capability            int `json:"capability"`
+	// Reenrolled: the device key had enrolled with this token before, so
+	// this is the same device with a fresh credential (capability 4).
+	Reenrolled bool `json:"reenrolled,omitempty"`
 }
 
 // ReportBatch is POSTed to PathReport: the agent's queued reports, oldest

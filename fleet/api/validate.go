@@ -1,6 +1,8 @@
 package api
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -81,6 +83,39 @@ func (r *EnrolRequest) Validate() error {
 	}
 	if r.Capability < 1 {
 		return bad("capability", "must be at least 1")
+	}
+	return r.checkKey()
+}
+
+// SignEnrol sets the request's DeviceKey and KeyProof from the device's
+// key; call it after setting Token.
+func (r *EnrolRequest) SignEnrol(key ed25519.PrivateKey) {
+	r.DeviceKey = base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
+	r.KeyProof = base64.StdEncoding.EncodeToString(ed25519.Sign(key, EnrolProof(r.Token, r.DeviceKey)))
+}
+
+// checkKey checks DeviceKey and KeyProof: both or neither, a 32-byte
+// Ed25519 key and a signature by it over EnrolProof.
+func (r *EnrolRequest) checkKey() error {
+	if r.DeviceKey == "" && r.KeyProof == "" {
+		return nil
+	}
+	if r.DeviceKey == "" {
+		return bad("device_key", "is required with key_proof")
+	}
+	if r.KeyProof == "" {
+		return bad("key_proof", "is required with device_key")
+	}
+	key, err := base64.StdEncoding.DecodeString(r.DeviceKey)
+	if err != nil || len(key) != ed25519.PublicKeySize {
+		return bad("device_key", "must be a %d-byte Ed25519 public key in standard base64", ed25519.PublicKeySize)
+	}
+	sig, err := base64.StdEncoding.DecodeString(r.KeyProof)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return bad("key_proof", "must be a %d-byte Ed25519 signature in standard base64", ed25519.SignatureSize)
+	}
+	if !ed25519.Verify(ed25519.PublicKey(key), EnrolProof(r.Token, r.DeviceKey), sig) {
+		return bad("key_proof", "is not a signature by device_key over this token")
 	}
 	return nil
 }

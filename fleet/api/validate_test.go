@@ -1,6 +1,8 @@
 package api
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -69,6 +71,50 @@ func TestEnrolRequestValidate(t *testing.T) {
 		if err := bad.Validate(); err == nil {
 			t.Errorf("Validate(%+v) = nil, want an error", bad)
 		}
+	}
+}
+
+func TestEnrolRequestDeviceKey(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	signed := func(token string, k ed25519.PrivateKey) EnrolRequest {
+		r := EnrolRequest{Token: token, Hostname: "kiosk-1", Arch: "arm64", AgentVersion: "1.0", Capability: CapabilityVersion}
+		r.SignEnrol(k)
+		return r
+	}
+	tests := []struct {
+		name      string
+		req       func() EnrolRequest
+		wantField string
+	}{
+		{"signed", func() EnrolRequest { return signed("ake_abc", key) }, ""},
+		{"no key at all (before capability 4)", func() EnrolRequest { r := signed("ake_abc", key); r.DeviceKey, r.KeyProof = "", ""; return r }, ""},
+		{"key without proof", func() EnrolRequest { r := signed("ake_abc", key); r.KeyProof = ""; return r }, "key_proof"},
+		{"proof without key", func() EnrolRequest { r := signed("ake_abc", key); r.DeviceKey = ""; return r }, "device_key"},
+		{"key not base64", func() EnrolRequest { r := signed("ake_abc", key); r.DeviceKey = "not base64!"; return r }, "device_key"},
+		{"short key", func() EnrolRequest { r := signed("ake_abc", key); r.DeviceKey = "AAAA"; return r }, "device_key"},
+		{"short proof", func() EnrolRequest { r := signed("ake_abc", key); r.KeyProof = "AAAA"; return r }, "key_proof"},
+		{"proof for another token", func() EnrolRequest { r := signed("ake_other", key); r.Token = "ake_abc"; return r }, "key_proof"},
+		{"proof by another key", func() EnrolRequest {
+			r := signed("ake_abc", key)
+			r.KeyProof = signed("ake_abc", other).KeyProof
+			return r
+		}, "key_proof"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.req()
+			err := r.Validate()
+			got := ""
+			if ve, ok := err.(*ValidationError); ok {
+				got = ve.Field
+			} else if err != nil {
+				t.Fatalf("error %v is not a *ValidationError", err)
+			}
+			if got != tt.wantField {
+				t.Errorf("Validate() field = %q (%v), want %q", got, err, tt.wantField)
+			}
+		})
 	}
 }
 

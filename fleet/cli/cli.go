@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "admin":
 		return adminCmd(ctx, args[1:], stdout, stderr)
 	case "release":
-		return release.Command(ctx, args[1:], stdout, stderr)
+		return release.CommandWith(ctx, args[1:], stdout, stderr, release.CommandOptions{Unknown: unknownTargets})
 	case "version", "--version":
 		fmt.Fprintln(stdout, version.Version)
 		return nil

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/fleet/release"
+	"accesskiosk/fleet/store"
 )
 
 // releaseServing opens the release repository in DATA/release when
@@ -45,4 +48,45 @@ func releaseDir(dataDir string) string {
 		return ""
 	}
 	return release.RepoDir(dataDir)
+}
+
+// unknownTargets checks a rollout's sites and kiosks against the fleet's
+// store (PostgreSQL with db, else SQLite in data, when there is one):
+// `fleet release rollout start` refuses ids the fleet does not know.
+func unknownTargets(ctx context.Context, data, db string, sites, devices []string) (unknown []string, checked bool, err error) {
+	sf := storeFlags{data: data, db: db}
+	if err := sf.check(); err != nil {
+		return nil, false, err
+	}
+	if db == "" {
+		if _, err := os.Stat(filepath.Join(data, "fleet.db")); errors.Is(err, os.ErrNotExist) {
+			return nil, false, nil
+		}
+	}
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	st, err := sf.open(ctx, l)
+	if err != nil {
+		return nil, false, err
+	}
+	defer st.Close()
+	for _, id := range sites {
+		ok, err := st.SiteExists(ctx, id)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			unknown = append(unknown, "site "+id)
+		}
+	}
+	for _, id := range devices {
+		ds, err := st.Devices(ctx, store.DeviceFilter{DeviceID: id})
+		if err != nil {
+			return nil, false, err
+		}
+		if len(ds) == 0 {
+			unknown = append(unknown, "kiosk "+id)
+		}
+	}
+	return unknown, true, nil
 }

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -35,6 +36,35 @@ func TestReleaseCommandsAndServing(t *testing.T) {
 		if code, out, errOut := run(t, args...); code != 0 {
 			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
 		}
+	}
+	// A rollout whose canary ring names several sites and a kiosk, each
+	// checked against the fleet's store.
+	for _, args := range [][]string{
+		{"admin", "site", "--data", dir, "--id", "central", "--name", "Central Library"},
+		{"admin", "site", "--data", dir, "--id", "north", "--name", "North Hub"},
+	} {
+		if code, out, errOut := run(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	rolloutTests := []struct {
+		name     string
+		ring     string
+		wantCode int
+		wantOut  string
+	}{
+		{"unknown site and kiosk", "canary=site:central,site:atlantis,device:ghost", 2, "no site atlantis, kiosk ghost"},
+		{"two sites", "canary=site:central,site:north,site:central", 0, "sites central, north"},
+	}
+	for i, tt := range rolloutTests {
+		code, out, errOut := run(t, "release", "rollout", "start", "--data", dir, "--id", fmt.Sprint("r", i), "--release", "1.0.0", "--ring", tt.ring, "--ring", "all=all")
+		if code != tt.wantCode || !strings.Contains(out+errOut, tt.wantOut) {
+			t.Errorf("%s: exit %d, want %d with %q\n%s%s", tt.name, code, tt.wantCode, tt.wantOut, out, errOut)
+		}
+	}
+	_, list, _ := run(t, "release", "rollout", "list", "--data", dir)
+	if strings.Contains(list, "r0") || !strings.Contains(list, "r1") {
+		t.Errorf("rollout list: want r1 only:\n%s", list)
 	}
 	if code, _, _ := run(t, "release", "add", "--data", dir); code != 2 {
 		t.Errorf("release add without --offline: exit %d, want 2", code)

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,20 +39,27 @@ type fleet struct {
 	srv   *server.Server
 	url   string
 	rules alert.Rules
+	// skew moves the console's clock ahead (nanoseconds).
+	skew atomic.Int64
 }
 
 func startFleet(t *testing.T) *fleet { t.Helper(); return startFleetWith(t, "") }
 
 // startFleetWith starts a fleet whose console finds its release
-// repository in releaseDir.
-func startFleetWith(t *testing.T, releaseDir string) *fleet {
+// repository in releaseDir; opts change the console's config.
+func startFleetWith(t *testing.T, releaseDir string, opts ...func(*console.Config)) *fleet {
 	t.Helper()
 	st := storetest.SQLite(t)
 	ctx := context.Background()
 	rules := alert.Rules{OfflineAfter: 10 * time.Minute, DiskLowPercent: 10, HotCelsius: 80, CrashLoopRestarts: 3}
 	f := &fleet{st: st, rules: rules}
-	con, err := console.New(console.Config{Store: st, Log: storetest.Logger(t), CouncilName: "Anytown Council", Rules: rules,
-		ForgetDevice: func(id string) { f.srv.ForgetDevice(id) }, ReleaseDir: releaseDir})
+	cfg := console.Config{Store: st, Log: storetest.Logger(t), CouncilName: "Anytown Council", Rules: rules,
+		Now:          func() time.Time { return time.Now().Add(time.Duration(f.skew.Load())) },
+		ForgetDevice: func(id string) { f.srv.ForgetDevice(id) }, ReleaseDir: releaseDir}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	con, err := console.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,12 +430,20 @@ func TestScreenshots(t *testing.T) {
 	}
 	shot("15-releases", "/releases", "Releases")
 	shot("16-rollout-confirm", "", "Start a rollout of 1.2.0", chromedp.SendKeys(chromedp.ID("percent"), "10, 50"),
-		chromedp.SetValue(chromedp.ID("canary"), "site:riverside"), chromedp.Click(chromedp.ID("start-rollout")), chromedp.WaitVisible(chromedp.ID("confirm")))
+		chromedp.Click(chromedp.CSS(`input[value="site:riverside"]`)), chromedp.Click(chromedp.CSS(`input[value="site:north"]`)),
+		chromedp.SendKeys(chromedp.ID("canary_kiosks"), "central-1"),
+		chromedp.Click(chromedp.ID("start-rollout")), chromedp.WaitVisible(chromedp.ID("confirm")))
 	do(t, ctx, "confirm the rollout", chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.CSS(".govuk-notification-banner")))
-	if rs := rolloutsOf(t, repo); len(rs) != 3 || rs[0].Release != "1.2.0" || rs[0].Rings[0].Sites[0] != "riverside" {
+	if rs := rolloutsOf(t, repo); len(rs) != 3 || rs[0].Release != "1.2.0" || !reflect.DeepEqual(rs[0].Rings[0], release.Ring{Name: "canary", Sites: []string{"north", "riverside"}, Devices: []string{devs["central-1"]}}) {
 		t.Errorf("after starting a rollout in Chromium: %+v", rs)
 	}
 	shot("17-releases-started", "", "Releases")
+	shot("18-rollout-canary-error", "/releases", "Releases", chromedp.Click(chromedp.CSS(`input[value="site:central"]`)),
+		chromedp.SendKeys(chromedp.ID("canary_kiosks"), "central-1, ghost-9"), chromedp.Click(chromedp.ID("start-rollout")),
+		chromedp.WaitVisible(chromedp.CSS(".govuk-error-summary")))
+	if got := text(t, ctx, ".govuk-error-summary"); !strings.Contains(got, `There is no kiosk (name or id) "ghost-9"`) {
+		t.Errorf("error summary for an unknown canary kiosk: %q", got)
+	}
 	shot("12-audit", "/audit", "Audit log")
 	shot("13-staff", "/users", "Staff")
 	shot("14-not-found", "/nothing-here", "Page not found")

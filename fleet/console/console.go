@@ -52,6 +52,10 @@ type Config struct {
 	// RepoDir), for the Releases page; its rollouts file is edited there.
 	// "" or a directory without a repository: the page says how to make one.
 	ReleaseDir string
+	// RolloutLockWait bounds how long an edit waits while another process
+	// (`fleet release rollout`) writes the rollouts file; 0 means
+	// release.DefaultLockWait. Then the page says to try again.
+	RolloutLockWait time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -96,6 +100,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	c := &Console{cfg: cfg, st: cfg.Store, log: cfg.Log, failures: map[string]*failure{}}
 	c.rolloutFile = release.OpenRollouts(release.RolloutsPath(cfg.ReleaseDir))
+	c.rolloutFile.LockWait = cfg.RolloutLockWait
 	if err := c.parse(); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,6 +154,7 @@ func funcs(now func() time.Time) template.FuncMap {
 			return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 		},
 		"join": strings.Join,
+		"has":  func(list []string, v string) bool { return slices.Contains(list, v) },
 		"reasonText": func(r string) string {
 			if t, ok := reasonLabels[r]; ok {
 				return t

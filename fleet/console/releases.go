@@ -54,7 +54,8 @@ type releasesData struct {
 	Sites    []store.Site
 	Kiosks   []store.Device
 	// The start form, to fill again after an error.
-	FormRelease, FormCanary, FormPercent string
+	FormRelease, FormKiosks, FormPercent string
+	FormCanary                           []string // "site:ID" values ticked
 }
 
 // releaseRepo opens the repository; nil (and no error) when the fleet has none.
@@ -186,16 +187,154 @@ type rolloutConfirm struct {
 
 type field struct{ Name, Value string }
 
-// startRollout checks the form (release, canary site or kiosk, percentage
-// rings), asks for confirmation, then stores the rollout at its canary ring.
+// maxCanaries bounds how many sites and kiosks one canary ring may name.
+const maxCanaries = 50
+
+// canaryPick is the canary ring's sites and kiosks as the form gave them
+// and as the store resolved them.
+type canaryPick struct {
+	Sites, Devices []string // ids, in the order given, without repeats
+	Text           []string // "site Central Library", "kiosk central-1", for the confirmation and audit
+	Values         []string // "site:ID" and "device:ID", the canonical form fields
+}
+
+// canaryForm reads the canary ring from the form: "canary" fields of
+// "site:ID" or "device:ID" (the site checkboxes, the confirmation page's
+// hidden fields, and the single select of earlier consoles) and
+// "canary_kiosks", kiosk host names or ids separated by commas or spaces.
+// It resolves every one against the store; msg says in a sentence what is
+// wrong (empty, unknown, ambiguous or too many) and field the form field
+// to point at, with err only for a store failure.
+func (c *Console) canaryForm(r *http.Request) (pick canaryPick, msg, field string, err error) {
+	var siteIDs, kioskNames []string
+	var bad []string
+	for _, v := range r.PostForm["canary"] {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		kind, id, _ := strings.Cut(v, ":")
+		switch {
+		case kind == "site" && id != "":
+			siteIDs = append(siteIDs, id)
+		case kind == "device" && id != "":
+			kioskNames = append(kioskNames, id)
+		default:
+			bad = append(bad, strconv.Quote(v))
+		}
+	}
+	kioskNames = append(kioskNames, strings.FieldsFunc(r.PostFormValue("canary_kiosks"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })...)
+	if len(bad) > 0 {
+		return pick, "These canary choices are not a site or a kiosk: " + strings.Join(bad, ", ") + ". Nothing was changed.", "canary", nil
+	}
+	if len(siteIDs) == 0 && len(kioskNames) == 0 {
+		return pick, "Choose at least one canary site or kiosk", "canary", nil
+	}
+	if len(siteIDs)+len(kioskNames) > maxCanaries {
+		return pick, fmt.Sprintf("Choose at most %d canary sites and kiosks (%d given)", maxCanaries, len(siteIDs)+len(kioskNames)), "canary_kiosks", nil
+	}
+	sites, err := c.st.Sites(r.Context())
+	if err != nil {
+		return pick, "", "", err
+	}
+	siteName := map[string]string{}
+	for _, s := range sites {
+		siteName[s.ID] = s.Name
+	}
+	devs, err := c.st.Devices(r.Context(), store.DeviceFilter{})
+	if err != nil {
+		return pick, "", "", err
+	}
+	byID := map[string]store.Device{}
+	byHost := map[string][]store.Device{}
+	for _, d := range devs {
+		byID[d.ID] = d
+		h := strings.ToLower(d.Hostname)
+		byHost[h] = append(byHost[h], d)
+	}
+	var unknownSites, unknownKiosks, ambiguous []string
+	for _, id := range siteIDs {
+		name, ok := siteName[id]
+		switch {
+		case !ok:
+			unknownSites = append(unknownSites, strconv.Quote(id))
+		case !slices.Contains(pick.Sites, id):
+			pick.Sites = append(pick.Sites, id)
+			pick.Values = append(pick.Values, "site:"+id)
+			if name == "" {
+				name = id
+			}
+			pick.Text = append(pick.Text, "site "+name)
+		}
+	}
+	for _, k := range kioskNames {
+		d, ok := byID[k]
+		if !ok {
+			switch hs := byHost[strings.ToLower(k)]; len(hs) {
+			case 0:
+				unknownKiosks = append(unknownKiosks, strconv.Quote(k))
+				continue
+			case 1:
+				d = hs[0]
+			default:
+				ambiguous = append(ambiguous, strconv.Quote(k))
+				continue
+			}
+		}
+		if !slices.Contains(pick.Devices, d.ID) {
+			pick.Devices = append(pick.Devices, d.ID)
+			pick.Values = append(pick.Values, "device:"+d.ID)
+			pick.Text = append(pick.Text, "kiosk "+d.Hostname)
+		}
+	}
+	var parts []string
+	field = "canary_kiosks"
+	if len(unknownSites) > 0 {
+		field = "canary"
+		parts = append(parts, either(len(unknownSites), "There is no site with the id ", "There are no sites with the ids ")+strings.Join(unknownSites, ", "))
+	}
+	if len(unknownKiosks) > 0 {
+		parts = append(parts, either(len(unknownKiosks), "There is no kiosk (name or id) ", "There are no kiosks (names or ids) ")+strings.Join(unknownKiosks, ", "))
+	}
+	if len(ambiguous) > 0 {
+		parts = append(parts, "More than one kiosk is called "+strings.Join(ambiguous, ", ")+": give its id instead (on its kiosk page)")
+	}
+	if len(parts) > 0 {
+		return pick, strings.Join(parts, ". ") + ". Nothing was changed.", field, nil
+	}
+	return pick, "", "", nil
+}
+
+// either is one when n is 1, else many.
+func either(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// startRollout checks the form (release, canary sites and kiosks,
+// percentage rings), asks for confirmation, then stores the rollout at its
+// canary ring.
 func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
 	if !readForm(w, r) {
 		return
 	}
 	version := strings.TrimSpace(r.PostFormValue("release"))
-	canary := strings.TrimSpace(r.PostFormValue("canary"))
 	percent := strings.TrimSpace(r.PostFormValue("percent"))
-	d := releasesData{FormRelease: version, FormCanary: canary, FormPercent: percent}
+	d := releasesData{FormRelease: version, FormPercent: percent}
+	kiosks := []string{}
+	for _, v := range canaryValues(r) {
+		if id, ok := strings.CutPrefix(v, "device:"); ok {
+			kiosks = append(kiosks, id)
+		} else {
+			d.FormCanary = append(d.FormCanary, v)
+		}
+	}
+	if k := strings.TrimSpace(r.PostFormValue("canary_kiosks")); k != "" {
+		kiosks = append(kiosks, k)
+	}
+	d.FormKiosks = strings.Join(kiosks, ", ")
 	bad := func(msg, fieldID string) {
 		c.releasesPage(w, r, http.StatusBadRequest, page{Error: msg, ErrorField: fieldID}, d)
 	}
@@ -216,29 +355,17 @@ func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
 		bad("Choose a release that is in the repository", "release")
 		return
 	}
-	canaryRing := release.Ring{Name: "canary"}
-	kind, id, _ := strings.Cut(canary, ":")
-	canaryText := ""
-	switch kind {
-	case "site":
-		if ok, err := c.st.SiteExists(r.Context(), id); err != nil {
-			c.fail(w, r, err)
-			return
-		} else if ok {
-			canaryRing.Sites, canaryText = []string{id}, "site "+id
-		}
-	case "device":
-		if devs, err := c.st.Devices(r.Context(), store.DeviceFilter{DeviceID: id}); err != nil {
-			c.fail(w, r, err)
-			return
-		} else if len(devs) == 1 {
-			canaryRing.Devices, canaryText = []string{id}, "kiosk "+devs[0].Hostname
-		}
-	}
-	if canaryText == "" {
-		bad("Choose a canary site or kiosk", "canary")
+	pick, msg, field, err := c.canaryForm(r)
+	if err != nil {
+		c.fail(w, r, err)
 		return
 	}
+	if msg != "" {
+		bad(msg, field)
+		return
+	}
+	canaryRing := release.Ring{Name: "canary", Sites: pick.Sites, Devices: pick.Devices}
+	canaryText := strings.Join(pick.Text, ", ")
 	rings := []release.Ring{canaryRing}
 	last := 0
 	if percent != "" {
@@ -264,9 +391,9 @@ func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
 	if r.PostFormValue("confirm") != "yes" {
 		c.render(w, r, http.StatusOK, "rollout-confirm", page{Title: "Start a rollout of " + version + "?", Data: rolloutConfirm{
 			Action: "/releases/rollouts", Question: "Start a rollout of " + version + "?", Button: "Start rollout",
-			Explain: "The canary (" + canaryText + ") gets " + version + " at its next report. The later rings (" +
+			Explain: "The canary ring (" + canaryText + ") gets " + version + " at its next report. The later rings (" +
 				strings.Join(names[1:], ", ") + ") open only when you open them, one at a time.",
-			Fields: []field{{"release", version}, {"canary", canary}, {"percent", percent}},
+			Fields: canaryFields(version, pick.Values, percent),
 		}})
 		return
 	}
@@ -277,7 +404,7 @@ func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
 		bad(err.Error(), "release")
 		return
 	}
-	if err := c.rollouts().Update(func(rs []release.Rollout) ([]release.Rollout, error) {
+	if err := c.rollouts().UpdateContext(r.Context(), func(rs []release.Rollout) ([]release.Rollout, error) {
 		for _, x := range rs {
 			if x.ID == rid {
 				return nil, fmt.Errorf("rollout %s exists: %w", rid, store.ErrExists)
@@ -287,11 +414,14 @@ func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
 	}); errors.Is(err, store.ErrExists) {
 		bad("A rollout "+rid+" was started a moment ago; wait a second and try again", "release")
 		return
+	} else if errors.Is(err, release.ErrRolloutsBusy) {
+		c.busy(w, r)
+		return
 	} else if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	c.st.Audit(r.Context(), u.Name, "rollout.start", rid, "release "+version+", rings "+strings.Join(names, ", ")+", canary "+canaryText)
+	c.st.Audit(r.Context(), u.Name, "rollout.start", rid, "release "+version+", rings "+strings.Join(names, ", ")+", canary "+canaryAudit(canaryRing))
 	http.Redirect(w, r, "/releases?done="+url.QueryEscape("Rollout "+rid+" started: the canary gets "+version+" at its next report."), http.StatusSeeOther)
 }
 
@@ -347,7 +477,7 @@ func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var after release.Rollout
-	err = c.rollouts().Update(func(rs []release.Rollout) ([]release.Rollout, error) {
+	err = c.rollouts().UpdateContext(r.Context(), func(rs []release.Rollout) ([]release.Rollout, error) {
 		for i := range rs {
 			if rs[i].ID == id {
 				if err := apply(&rs[i], action); err != nil {
@@ -362,6 +492,9 @@ func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, release.ErrRolloutState) || errors.Is(err, store.ErrNotFound) {
 		c.render(w, r, http.StatusConflict, "error", page{Title: "Cannot " + action + " this rollout", Data: "It changed meanwhile: " + err.Error()})
 		return
+	} else if errors.Is(err, release.ErrRolloutsBusy) {
+		c.busy(w, r)
+		return
 	} else if err != nil {
 		c.fail(w, r, err)
 		return
@@ -369,6 +502,47 @@ func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
 	detail := fmt.Sprintf("release %s, now %s at ring %q", after.Release, after.State, after.Rings[after.Stage].Name)
 	c.st.Audit(r.Context(), user(r).Name, "rollout."+action, id, detail)
 	http.Redirect(w, r, "/releases?done="+url.QueryEscape(a.done+": rollout "+id+" is "+after.State+" at ring "+after.Rings[after.Stage].Name+"."), http.StatusSeeOther)
+}
+
+// canaryAudit names a canary ring's sites and kiosks by id, for the audit log.
+func canaryAudit(g release.Ring) string {
+	var parts []string
+	if len(g.Sites) > 0 {
+		parts = append(parts, "sites "+strings.Join(g.Sites, " "))
+	}
+	if len(g.Devices) > 0 {
+		parts = append(parts, "kiosks "+strings.Join(g.Devices, " "))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// canaryValues is the "canary" fields given, to tick them again.
+func canaryValues(r *http.Request) []string {
+	var out []string
+	for _, v := range r.PostForm["canary"] {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// canaryFields are the confirmation page's hidden fields: the canary in
+// its canonical form (one "canary" field per site or kiosk, by id).
+func canaryFields(version string, canary []string, percent string) []field {
+	fs := []field{{"release", version}}
+	for _, v := range canary {
+		fs = append(fs, field{"canary", v})
+	}
+	return append(fs, field{"percent", percent})
+}
+
+// busy answers when another writer (`fleet release rollout` on the server)
+// held the rollouts file for too long: nothing was changed.
+func (c *Console) busy(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "10")
+	c.render(w, r, http.StatusServiceUnavailable, "error", page{Title: "Rollouts are being changed elsewhere",
+		Data: "Someone is changing the rollouts at the same moment (with \"fleet release rollout\" on the fleet server), so nothing was changed. Wait a few seconds and try again."})
 }
 
 func apply(ro *release.Rollout, action string) error {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -32,8 +33,10 @@ const CommandUsage = `fleet release: signed releases and rollouts
   fleet release resign --data DIR --offline DIR    re-sign targets before they expire
   fleet release list   --data DIR                  releases, newest first
   fleet release root   --data DIR [--out FILE]     the root metadata an image must carry
-  fleet release rollout start --data DIR --id ID --release V --ring NAME=SPEC ...
-        SPEC: all | N% | device:ID,site:NAME,...   (rings in order: canary first)
+  fleet release rollout start --data DIR [--db URL] --id ID --release V --ring NAME=SPEC ...
+        SPEC: all | N% | device:ID,site:ID,...     (rings in order: canary first)
+        a ring may name several sites and kiosks: --ring canary=site:central,site:north,device:ID
+        (sites and kiosks are checked against the fleet's store: SQLite in DIR, or --db)
   fleet release rollout advance|pause|resume|abort --data DIR --id ID
   fleet release rollout list --data DIR
 `
@@ -41,9 +44,23 @@ const CommandUsage = `fleet release: signed releases and rollouts
 // RepoDir is where the fleet keeps its release repository inside its data directory.
 func RepoDir(dataDir string) string { return filepath.Join(dataDir, "release") }
 
+// CommandOptions connects Command to the rest of the fleet.
+type CommandOptions struct {
+	// Unknown, when set, returns which of the given site and device ids
+	// the fleet's store does not know (or holds revoked), each as
+	// "site ID" or "kiosk ID"; checked says whether a store was there to
+	// ask. data and db are the command's --data and --db flags.
+	Unknown func(ctx context.Context, data, db string, sites, devices []string) (unknown []string, checked bool, err error)
+}
+
 // Command runs `fleet release ARGS...`. Bad flags are *confile.Error
 // (exit status 2 through confile.ExitStatus).
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return CommandWith(ctx, args, stdout, stderr, CommandOptions{})
+}
+
+// CommandWith is Command with options.
+func CommandWith(ctx context.Context, args []string, stdout, stderr io.Writer, co CommandOptions) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, CommandUsage)
 		return confile.FlagError("release", "missing a subcommand: keys, init, bundle, add, resign, list, root or rollout")
@@ -208,6 +225,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "rollout start":
 		id := fs.String("id", "", "rollout id")
 		rel := fs.String("release", "", "release version")
+		db := fs.String("db", "", "the fleet's PostgreSQL store (postgres://...), to check sites and kiosks; default: SQLite in --data")
 		var rings ringFlags
 		fs.Var(&rings, "ring", "NAME=SPEC (repeat, canary first); SPEC: all | N% | device:ID,site:NAME,...")
 		if err := parse("data", "id", "release"); err != nil {
@@ -225,6 +243,24 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		} else if !r.hasVersion(*rel) {
 			return confile.FlagError("release", "%s is not in the repository (fleet release list)", *rel)
 		}
+		if co.Unknown != nil {
+			var sites, devices []string
+			for _, g := range rings {
+				sites, devices = append(sites, g.Sites...), append(devices, g.Devices...)
+			}
+			if len(sites)+len(devices) > 0 {
+				unknown, checked, err := co.Unknown(ctx, *data, *db, sites, devices)
+				if err != nil {
+					return fmt.Errorf("check the rings' sites and kiosks: %w", err)
+				}
+				if len(unknown) > 0 {
+					return confile.FlagError("ring", "the fleet has no %s (ids as on the console's Sites and Kiosks pages); nothing was changed", strings.Join(unknown, ", "))
+				}
+				if !checked {
+					fmt.Fprintf(stderr, "warning: sites and kiosks not checked: no fleet store in %s (give --db for a PostgreSQL fleet)\n", *data)
+				}
+			}
+		}
 		err = OpenRollouts(RolloutsPath(RepoDir(*data))).Update(func(rs []Rollout) ([]Rollout, error) {
 			for _, x := range rs {
 				if x.ID == *id {
@@ -236,7 +272,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "rollout %s of %s started at ring %q\n", *id, *rel, rings[0].Name)
+		fmt.Fprintf(stdout, "rollout %s of %s started at ring %q (%s)\n", *id, *rel, rings[0].Name, ringWords(rings[0]))
 	case "rollout advance", "rollout pause", "rollout resume", "rollout abort":
 		id := fs.String("id", "", "rollout id")
 		if err := parse("data", "id"); err != nil {
@@ -319,6 +355,11 @@ func (r *ringFlags) Set(s string) error {
 	if !ok || name == "" || spec == "" {
 		return fmt.Errorf("ring %q: want NAME=SPEC", s)
 	}
+	for _, x := range *r {
+		if x.Name == name {
+			return fmt.Errorf("ring %q: a ring called %q is already given", s, name)
+		}
+	}
 	g := Ring{Name: name}
 	switch {
 	case spec == "all":
@@ -334,9 +375,13 @@ func (r *ringFlags) Set(s string) error {
 			kind, v, ok := strings.Cut(item, ":")
 			switch {
 			case ok && kind == "device" && v != "":
-				g.Devices = append(g.Devices, v)
+				if !slices.Contains(g.Devices, v) {
+					g.Devices = append(g.Devices, v)
+				}
 			case ok && kind == "site" && v != "":
-				g.Sites = append(g.Sites, v)
+				if !slices.Contains(g.Sites, v) {
+					g.Sites = append(g.Sites, v)
+				}
 			default:
 				return fmt.Errorf("ring %q: %q is not device:ID or site:NAME", s, item)
 			}
@@ -344,4 +389,22 @@ func (r *ringFlags) Set(s string) error {
 	}
 	*r = append(*r, g)
 	return nil
+}
+
+// ringWords says what a ring selects: "sites central, north; kiosks ID".
+func ringWords(g Ring) string {
+	var parts []string
+	if g.All {
+		parts = append(parts, "every kiosk")
+	}
+	if g.Percent > 0 {
+		parts = append(parts, strconv.Itoa(g.Percent)+"% of kiosks")
+	}
+	if len(g.Sites) > 0 {
+		parts = append(parts, "sites "+strings.Join(g.Sites, ", "))
+	}
+	if len(g.Devices) > 0 {
+		parts = append(parts, "kiosks "+strings.Join(g.Devices, ", "))
+	}
+	return strings.Join(parts, "; ")
 }

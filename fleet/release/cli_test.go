@@ -91,6 +91,8 @@ func TestCommandRefusesBadFlags(t *testing.T) {
 		{"bundle", "--version", "../x", "--out", filepath.Join(data, "b"), data},
 		{"rollout", "start", "--data", data, "--id", "x", "--release", "1.0.0", "--ring", "bad"},
 		{"rollout", "start", "--data", data, "--id", "x", "--release", "1.0.0", "--ring", "p=150%"},
+		{"rollout", "start", "--data", data, "--id", "x", "--release", "1.0.0", "--ring", "c=site:a", "--ring", "c=all"},
+		{"rollout", "start", "--data", data, "--id", "x", "--release", "1.0.0", "--ring", "c=site:a,shop:b"},
 		{"list", "--bogus"},
 	}
 	for _, c := range cases {

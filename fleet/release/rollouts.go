@@ -3,6 +3,7 @@ package release
 import (
 	"accesskiosk/atomicfile"
 
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,14 +18,31 @@ import (
 // re-reads the file when it changes, so `fleet release rollout ...` run
 // beside a serving fleet takes effect at the next report. Safe for
 // concurrent use.
+//
+// Writers (the fleet server's console and the `fleet release rollout`
+// command, in other processes) take an exclusive flock(2) on a lock file
+// beside it (rollouts.json.lock) for the whole read-change-write, so no
+// update is lost; a second writer waits up to LockWait, then gives up with
+// ErrRolloutsBusy and changes nothing. Readers need no lock: the file is
+// replaced by an atomic rename.
 type RolloutFile struct {
 	path string
+	// LockWait bounds how long Update waits for another writer; 0 means
+	// DefaultLockWait.
+	LockWait time.Duration
 
 	mu       sync.Mutex
 	modTime  time.Time
 	size     int64
 	rollouts []Rollout
 }
+
+// DefaultLockWait is how long Update waits for another writer by default.
+const DefaultLockWait = 10 * time.Second
+
+// ErrRolloutsBusy is returned by Update when another writer held the lock
+// for longer than LockWait.
+var ErrRolloutsBusy = errors.New("another writer holds the rollouts file")
 
 // OpenRollouts returns the rollouts kept in path (absent: none).
 func OpenRollouts(path string) *RolloutFile { return &RolloutFile{path: path} }
@@ -85,11 +103,35 @@ func (f *RolloutFile) Desired(d Device) (string, error) {
 	return Desired(f.rollouts, d), nil
 }
 
-// Update loads the rollouts, lets change edit them and writes them back
-// atomically. An error from change leaves the file as it was.
+// LockPath is the lock file beside a rollouts file.
+func LockPath(rolloutsPath string) string { return rolloutsPath + ".lock" }
+
+// Update takes the writers' lock, loads the rollouts afresh, lets change
+// edit them and writes them back atomically. An error from change leaves
+// the file as it was.
 func (f *RolloutFile) Update(change func([]Rollout) ([]Rollout, error)) error {
+	return f.UpdateContext(context.Background(), change)
+}
+
+// UpdateContext is Update, giving up waiting for the lock when ctx ends.
+func (f *RolloutFile) UpdateContext(ctx context.Context, change func([]Rollout) ([]Rollout, error)) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	wait := f.LockWait
+	if wait <= 0 {
+		wait = DefaultLockWait
+	}
+	unlock, err := lockFile(ctx, LockPath(f.path), wait)
+	if errors.Is(err, errBusy) {
+		return fmt.Errorf("update rollouts %s: %w for more than %s (the fleet console or another `fleet release rollout` is changing it); nothing was changed, try again", f.path, ErrRolloutsBusy, wait)
+	}
+	if err != nil {
+		return fmt.Errorf("update rollouts %s: %w", f.path, err)
+	}
+	defer unlock()
+	// Another process may have written since the last read, within the
+	// modification time's granularity: read it whole under the lock.
+	f.rollouts, f.modTime = nil, time.Time{}
 	if err := f.load(); err != nil {
 		return err
 	}

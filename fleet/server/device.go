@@ -121,12 +121,35 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrTokenExpired):
 		writeError(w, http.StatusForbidden, api.CodeTokenExpired, "this enrolment token has expired; ask IT for a new one")
 	case errors.Is(err, store.ErrTokenUsed):
-		writeError(w, http.StatusForbidden, api.CodeTokenUsed, "this enrolment token has already been used; ask IT for a new one")
+		msg := "this enrolment token has already been used; ask IT for a new one"
+		if req.DeviceKey == "" {
+			msg = "this enrolment token has already been used; ask IT for a new one (an agent that sends its device key can enrol again with the same token after an interrupted first boot)"
+		}
+		writeError(w, http.StatusForbidden, api.CodeTokenUsed, msg)
+	case errors.Is(err, store.ErrDeviceRevoked):
+		s.log.WithFields(map[string]any{"device": e.DeviceID, "token": e.TokenID}).Warn("a withdrawn device presented its key and token again; refused")
+		writeError(w, http.StatusForbidden, api.CodeDeviceRevoked, "this kiosk was withdrawn from the fleet by IT; ask IT for a new enrolment token")
 	case errors.Is(err, store.ErrTokenRevoked):
 		writeError(w, http.StatusForbidden, api.CodeTokenRevoked, "this enrolment token was withdrawn; ask IT for a new one")
 	case err != nil:
 		s.log.WithError(err).Error("enrol failed")
 		writeError(w, http.StatusInternalServerError, api.CodeInternal, "the server could not enrol the device; try again")
+	case e.Reenrolled:
+		// The same device key with the same token: a kiosk that lost the
+		// answer to its enrolment. Its old credential no longer matches;
+		// drop it from the cache so it stops working at once.
+		s.ForgetDevice(e.DeviceID)
+		s.metrics.reenrolments.Inc()
+		s.log.WithFields(map[string]any{"device": e.DeviceID, "site": e.Site, "hostname": req.Hostname, "token": e.TokenID}).
+			Warn("device enrolled again with its own key and token: same device, new credential, the old one revoked")
+		if err := s.store.Audit(r.Context(), "device:"+e.DeviceID, "device.reenrol", e.DeviceID,
+			"enrolled again with the same device key and token "+e.TokenID+" (hostname "+req.Hostname+"): new credential issued, the old one revoked"); err != nil {
+			s.log.WithError(err).Error("audit re-enrolment")
+		}
+		writeJSON(w, http.StatusOK, api.EnrolResponse{
+			DeviceID: e.DeviceID, Credential: e.Credential, Site: e.Site, Reenrolled: true,
+			ReportIntervalSeconds: int(s.cfg.ReportInterval / time.Second), Capability: api.CapabilityVersion,
+		})
 	default:
 		s.metrics.enrolments.Inc()
 		s.log.WithFields(map[string]any{"device": e.DeviceID, "site": e.Site, "hostname": req.Hostname}).Info("device enrolled")
@@ -148,6 +171,12 @@ func (s *Server) deviceAuth(w http.ResponseWriter, r *http.Request) (store.Devic
 		return store.DeviceAuth{}, false
 	}
 	a, err := s.auth.get(r.Context(), id)
+	if err == nil && !a.Revoked && !credential.Equal(a.CredHash, credential.Hash(cred)) {
+		// The device may have enrolled again through another replica
+		// since this one cached its credential: look once more (at most
+		// once a second per device, so wrong credentials stay cheap).
+		a, err = s.auth.refresh(r.Context(), id, time.Second)
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.log.WithError(err).Error("device auth: store")
 		writeError(w, http.StatusServiceUnavailable, api.CodeInternal, "the server cannot check credentials right now; try again")
@@ -243,6 +272,18 @@ func (c *authCache) get(ctx context.Context, id string) (store.DeviceAuth, error
 	c.m[id] = authEntry{a: a, err: err, at: now}
 	c.mu.Unlock()
 	return a, err
+}
+
+// refresh reads id's credential from the store again when the cached one
+// is older than minAge.
+func (c *authCache) refresh(ctx context.Context, id string, minAge time.Duration) (store.DeviceAuth, error) {
+	c.mu.Lock()
+	e, ok := c.m[id]
+	if ok && c.now().Sub(e.at) >= minAge {
+		delete(c.m, id)
+	}
+	c.mu.Unlock()
+	return c.get(ctx, id)
 }
 
 func (c *authCache) forget(id string) {

@@ -18,7 +18,9 @@ type metrics struct {
 	duplicates prometheus.Counter
 	acks       prometheus.Counter
 	enrolments prometheus.Counter
-	latency    *prometheus.HistogramVec
+	// reenrolments: devices that enrolled again with their key and token.
+	reenrolments prometheus.Counter
+	latency      *prometheus.HistogramVec
 }
 
 func newMetrics(reg *prometheus.Registry, st *store.Store) (*metrics, error) {
@@ -35,13 +37,16 @@ func newMetrics(reg *prometheus.Registry, st *store.Store) (*metrics, error) {
 		enrolments: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "fleet_enrolments_total", Help: "Devices enrolled.",
 		}),
+		reenrolments: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fleet_reenrolments_total", Help: "Devices that enrolled again with the same device key and token (a first boot cut off after enrolling); each got a fresh credential.",
+		}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "fleet_http_request_duration_seconds",
 			Help:    "HTTP request latency by route and status code.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "code"}),
 	}
-	for _, c := range []prometheus.Collector{m.reports, m.duplicates, m.acks, m.enrolments, m.latency,
+	for _, c := range []prometheus.Collector{m.reports, m.duplicates, m.acks, m.enrolments, m.reenrolments, m.latency,
 		&deviceCollector{st: st}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

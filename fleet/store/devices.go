@@ -123,11 +123,26 @@ type Enrolment struct {
 	DeviceID   string
 	Credential string // "DEVICEID.SECRET", shown once
 	Site       string
+	// Reenrolled: the device key had enrolled with this token before; this
+	// is that device with a fresh credential (the old one no longer works).
+	Reenrolled bool
+	// TokenID is the token's id (never its secret), for the log and audit.
+	TokenID string
 }
 
 // Enrol spends one use of the token whose secret is given and creates a
 // device. ErrTokenUnknown, ErrTokenExpired, ErrTokenUsed or ErrTokenRevoked
 // when the token cannot be used; nothing changes then.
+//
+// Enrolment is idempotent per device key (req.DeviceKey, whose proof
+// req.Validate checks): when a device with that key already enrolled with
+// this token, and the token is still valid (not expired, not revoked),
+// Enrol gives that device a fresh credential in place of its old one,
+// spends no use, and returns it with Reenrolled set, even when the token
+// is used up. That is a kiosk whose power was cut after the fleet took the
+// token but before it stored its credential. ErrDeviceRevoked if IT has
+// withdrawn that device meanwhile. Any other key, or none, with a used
+// token gets ErrTokenUsed.
 func (s *Store) Enrol(ctx context.Context, token string, req *api.EnrolRequest) (Enrolment, error) {
 	var e Enrolment
 	now := s.nowMs()
@@ -147,30 +162,77 @@ func (s *Store) Enrol(ctx context.Context, token string, req *api.EnrolRequest) 
 			return ErrTokenRevoked
 		case now >= expires:
 			return ErrTokenExpired
-		case uses >= maxUses:
-			return ErrTokenUsed
 		}
-		// Guarded update: on PostgreSQL two replicas may race for the last use.
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE enrol_tokens SET uses = uses + 1 WHERE id = ? AND uses < max_uses`), id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrTokenUsed
+		e.TokenID = id
+		// Twice at most: a request racing another with the same key (a
+		// retry while the first is still in flight) waits for the other's
+		// guarded update below and then finds its device.
+		for try := 0; ; try++ {
+			if req.DeviceKey != "" {
+				done, err := s.reenrol(ctx, tx, id, req, &e)
+				if done || err != nil {
+					return err
+				}
+			}
+			if uses >= maxUses {
+				return ErrTokenUsed
+			}
+			// Guarded update: on PostgreSQL two replicas may race for the last use.
+			res, err := tx.ExecContext(ctx, s.q(`UPDATE enrol_tokens SET uses = uses + 1 WHERE id = ? AND uses < max_uses`), id)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				break
+			}
+			if req.DeviceKey == "" || try > 0 {
+				return ErrTokenUsed
+			}
 		}
 		e.DeviceID = credential.ID(10)
 		secret, _ := credential.New(credential.PrefixDevice)
 		e.Credential = e.DeviceID + "." + secret
 		e.Site = site
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO devices (id, site_id, hostname, arch, agent_version, kiosk_version, cred_hash, token_id, enrolled_unix_ms)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			e.DeviceID, site, req.Hostname, req.Arch, req.AgentVersion, req.KioskVersion, credential.Hash(e.Credential), id, now)
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO devices (id, site_id, hostname, arch, agent_version, kiosk_version, cred_hash, token_id, enrolled_unix_ms, device_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			e.DeviceID, site, req.Hostname, req.Arch, req.AgentVersion, req.KioskVersion, credential.Hash(e.Credential), id, now, req.DeviceKey)
 		return err
 	})
 	if err != nil {
-		return Enrolment{}, fmt.Errorf("enrol: %w", err)
+		return Enrolment{DeviceID: e.DeviceID, TokenID: e.TokenID}, fmt.Errorf("enrol: %w", err)
 	}
 	return e, nil
+}
+
+// reenrol gives the device that enrolled with token tokenID and
+// req.DeviceKey a fresh credential; done is false when there is none.
+func (s *Store) reenrol(ctx context.Context, tx *sql.Tx, tokenID string, req *api.EnrolRequest, e *Enrolment) (done bool, err error) {
+	var devID, devSite string
+	var devRevoked int64
+	err = tx.QueryRowContext(ctx, s.q(`SELECT id, site_id, revoked_unix_ms FROM devices WHERE token_id = ? AND device_key = ?`),
+		tokenID, req.DeviceKey).Scan(&devID, &devSite, &devRevoked)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, err
+	case devRevoked != 0:
+		e.DeviceID = devID
+		return true, ErrDeviceRevoked
+	}
+	e.DeviceID, e.Site, e.Reenrolled = devID, devSite, true
+	secret, _ := credential.New(credential.PrefixDevice)
+	e.Credential = devID + "." + secret
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET cred_hash = ?, hostname = ?, arch = ?, agent_version = ?, kiosk_version = ?
+		WHERE id = ? AND revoked_unix_ms = 0`),
+		credential.Hash(e.Credential), req.Hostname, req.Arch, req.AgentVersion, req.KioskVersion, devID)
+	if err != nil {
+		return true, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return true, ErrDeviceRevoked // revoked between the two statements
+	}
+	return true, nil
 }
 
 // DeviceAuth is what authenticating a device needs.

@@ -152,6 +152,13 @@ var migrations = [][]string{
 		// Nothing reads reports by arrival time; the index only slowed ingest.
 		`DROP INDEX reports_received`,
 	},
+	3: {
+		// Enrolment is idempotent per device key (api capability 4): the
+		// device's Ed25519 public key, "" for agents before it. One device
+		// per key and token, so a retry can find its device again.
+		`ALTER TABLE devices ADD COLUMN device_key TEXT NOT NULL DEFAULT ''`,
+		`CREATE UNIQUE INDEX devices_token_key ON devices(token_id, device_key) WHERE device_key <> ''`,
+	},
 }
 
 // SchemaVersion is the newest migration.

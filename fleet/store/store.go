@@ -41,6 +41,9 @@ var (
 	ErrTokenExpired = errors.New("enrolment token expired")
 	ErrTokenUsed    = errors.New("enrolment token used up")
 	ErrTokenRevoked = errors.New("enrolment token revoked")
+	// ErrDeviceRevoked: the device key enrolled with this token before,
+	// and IT has since withdrawn that device.
+	ErrDeviceRevoked = errors.New("device revoked")
 )
 
 // Config says which database to open.
