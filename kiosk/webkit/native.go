@@ -717,6 +717,7 @@ static int ak_widget_rect(akWindow *w, GtkWidget *wd, int *x, int *y, int *width
 	if (gw != NULL) gdk_window_get_origin(gw, &ox, &oy);
 	GtkAllocation a;
 	gtk_widget_get_allocation(wd, &a);
+	if (a.width <= 1 || a.height <= 1) return 0; // not laid out yet
 	*x = ox + tx; *y = oy + ty; *width = a.width; *height = a.height;
 	return 1;
 }
