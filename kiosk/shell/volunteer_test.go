@@ -139,7 +139,8 @@ func TestVolunteerSession(t *testing.T) {
 	// its Open the service loads the service beside it; End session hands
 	// over to the outcome screen, full width.
 	if !waitFor(10*time.Second, func() bool {
-		return evalIn(t, ts.guide, `!!document.querySelector('[data-category="council_tax"]')`) == "true"
+		// Complete, so volunteer.js listens: a click before that follows the plain link and records no category.
+		return evalIn(t, ts.guide, `document.readyState === "complete" && !!document.querySelector('[data-category="council_tax"]')`) == "true"
 	}) {
 		t.Fatal("no council tax choice on the picker")
 	}
