@@ -146,8 +146,14 @@ screenshots-volunteer: deps assets ## save the volunteer screens (PIN pad, locke
 	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestVolunteerScreenshots$$' -v ./kiosk/ui/ | grep -E 'saved|FAIL|ok|Error'
 	@test -n "$$(ls out/screenshots/kiosk-volunteer-* 2>/dev/null)"
 
+.PHONY: screenshots-kiosk-shell
+screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside a service, keyboard up over a form) at 1280x800 and 800x1280 in out/screenshots/
+	@mkdir -p out/screenshots
+	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestScreenshotsShell$$' -v ./kiosk/shell/ | grep -E 'saved|FAIL|ok|Error|want'
+	@test -n "$$(ls out/screenshots/kiosk-shell-* 2>/dev/null)"
+
 .PHONY: screenshots
-screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-console ## save screenshots of every screen in out/screenshots/
+screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console ## save screenshots of every screen in out/screenshots/
 
 # Images and packages (images/README.md). Image builds run as root, niced.
 DEB_ARCHES ?= amd64 arm64

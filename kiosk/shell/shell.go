@@ -131,6 +131,7 @@ type Shell struct {
 	ui    *ui.Pages // nil: Pages only
 	prefs ui.Prefs  // the session's, on the GTK thread
 
+	kb      keyboard          // the on-screen keyboard (keyboard.go)
 	vol     *volunteer.Assist // volunteer mode (volunteer.go)
 	server  *bus.Server
 	conn    *dbus.Conn
@@ -158,8 +159,10 @@ const crashDestroyDelay = 1500 * time.Millisecond
 type tab struct {
 	ctx         *webkit.Context
 	view        *webkit.View
-	provisional bool // a main-frame load has started and not committed
-	loaded      bool // home_url finished loading at least once
+	guide       *webkit.View // the guide beside the service (split.go), on the same context; nil when closed
+	deadGuide   *webkit.View // a guide view whose web process ended, detached, to be destroyed
+	provisional bool         // a main-frame load has started and not committed
+	loaded      bool         // home_url finished loading at least once
 	// beforeOffline is the page the offline page replaced, to go back to
 	// when the network returns. Memory only, gone with the tab at the wipe.
 	beforeOffline string
@@ -168,6 +171,12 @@ type tab struct {
 func (t *tab) destroy() {
 	if t == nil {
 		return
+	}
+	for _, g := range []**webkit.View{&t.guide, &t.deadGuide} {
+		if *g != nil {
+			(*g).Destroy()
+			*g = nil
+		}
 	}
 	if t.view != nil {
 		t.view.Destroy()
@@ -217,6 +226,7 @@ func Start(o Options) (*Shell, error) {
 		s.watchdog = wd / 2
 	}
 
+	s.kb.enabled = keyboardEnabled(o.Config.UI.Keyboard)
 	title := o.Config.Council.Name
 	s.win = webkit.NewWindow(webkit.WindowOptions{Title: title, Fullscreen: o.Fullscreen,
 		Width: o.Width, Height: o.Height, Button: s.button})
@@ -268,6 +278,7 @@ func (s *Shell) Close() {
 	if s.ownConn && s.conn != nil {
 		s.conn.Close()
 	}
+	s.win.SetGuide(nil, "", "", 0)
 	s.win.SetView(nil)
 	s.cur.destroy()
 	s.spare.destroy()
@@ -318,6 +329,7 @@ func (s *Shell) newTab() (*tab, error) {
 		LoadFailed:     func(uri, msg string, cancelled bool) { s.loadFailed(t, uri, cancelled) },
 		Terminated:     func(r webkit.TerminationReason) { s.terminated(t, r) },
 		MessageHandler: "kiosk",
+		UserScript:     s.userScript(),
 		Message: func(body string) {
 			if t == s.cur {
 				s.message(body)
@@ -451,6 +463,9 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 		t.provisional = true
 	case webkit.LoadCommitted:
 		t.provisional = false
+		if t == s.cur && s.kb.target == t.view {
+			s.hideKeyboard() // the field that asked for it is gone with its page
+		}
 		// Defence in depth: whatever got committed in the main frame must be allowed.
 		if dec := s.cfg.AllowList.Decide(uri); !dec.Allow {
 			s.refused(webkit.Decision{Kind: webkit.Response, MainFrame: true}, dec.Reason)
@@ -517,10 +532,12 @@ func (s *Shell) terminated(t *tab, r webkit.TerminationReason) {
 // ---- toolbar and panel -----------------------------------------------------
 
 func (s *Shell) button(id int) {
-	if s.prefsButton(id) {
+	if s.prefsButton(id) || s.keyboardButton(id) {
 		return
 	}
 	switch id {
+	case toolCloseGuide:
+		s.closeGuide(s.cur)
 	case toolHome:
 		s.view.LoadURI(s.cfg.HomeURL)
 	case toolBack:
@@ -657,6 +674,8 @@ func (s *Shell) endSession(reason string) {
 
 	cleared, failed := []string{}, []string{}
 	old := s.cur
+	s.hideKeyboard()
+	s.win.SetGuide(nil, "", "", 0)
 	s.cur, s.view = nil, nil
 	s.win.SetView(nil)
 	if reason == bus.ReasonWebCrash {
@@ -675,7 +694,7 @@ func (s *Shell) endSession(reason string) {
 			})
 		})
 	} else {
-		old.destroy() // the view, its web process, its back/forward list, its ephemeral website data
+		old.destroy() // the views (service and guide), their web processes, back/forward lists, ephemeral website data
 	}
 	cleared = append(cleared, bus.ClearedWebView, bus.ClearedHistory, bus.ClearedWebsiteData)
 	webkit.ClearClipboards()

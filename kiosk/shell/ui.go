@@ -44,6 +44,9 @@ func NewPages(c *ui.Config, log logrus.FieldLogger) (*ui.Pages, error) {
 // accessibility page. On the GTK thread, from Start.
 func (s *Shell) setupUI(p *ui.Pages) {
 	s.ui = p
+	// The volunteer screens show the config's categories and outcomes: the
+	// same vocabulary volunteer.Assist accepts from them.
+	p.SetVolunteer(s.cfg.Volunteer)
 	s.prefs = ui.Prefs{Lang: p.DefaultLanguage()}
 	p.OnPrefs(func(_ context.Context, prefs ui.Prefs) {
 		webkit.Invoke(func() { s.setPrefs(prefs, false) })
@@ -81,7 +84,8 @@ func (s *Shell) prefsButton(id int) bool {
 	return true
 }
 
-// setPrefs applies new prefs: zoom for every page, and a reload of a
+// setPrefs applies new prefs: zoom for every page, the native toolbar's
+// colours, a reload of the guide beside the service, and a reload of a
 // built-in page shown (when reload; the accessibility page navigates by
 // itself).
 func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
@@ -89,38 +93,43 @@ func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
 		return
 	}
 	s.prefs = p
+	s.win.SetHighContrast(p.HighContrast)
 	if s.view == nil {
 		return
 	}
-	s.view.SetZoom(s.cfg.Zoom * ui.TextScale(p.TextSize))
+	s.view.SetZoom(s.zoom())
 	if reload && strings.HasPrefix(s.view.URI(), "kiosk:") {
 		s.view.Reload()
 	}
+	if g := s.cur.guide; g != nil {
+		// The guide follows the session's text size, colours and language.
+		g.SetZoom(s.zoom())
+		g.Reload()
+	}
 }
 
-// resetPrefs puts the prefs back for the next resident (session end). The
-// new view already has the configured zoom.
+// resetPrefs puts the prefs back for the next resident (session end): the
+// native toolbar's colours too. The new view already has the configured zoom.
 func (s *Shell) resetPrefs() {
 	if s.ui != nil {
 		s.prefs = ui.Prefs{Lang: s.ui.DefaultLanguage()}
 	}
+	s.win.SetHighContrast(false)
 }
 
 // pageMessage handles a message from a built-in page's button (see the
 // kiosk/ui package doc); false if it is not one. Only kiosk:// pages reach
 // here (message checks).
 //   - "back" (block page): back to the page before, or home;
-//   - "open" {url} (a guide's "Open the service"): load url in the view,
-//     through the allow list like any navigation (the guide panel beside
-//     the service is not built yet, so the guide is left behind);
-//   - "close-guide", "continue", "end", "keyboard", "type", "key": parts of
-//     the split view, the idle page and the on-screen keyboard that the
-//     shell does not show yet; ignored.
+//   - "open" {url, guide?} (a guide's "Open the service"): load url in the
+//     view, through the allow list like any navigation, and with guide,
+//     show that guide beside it (split.go) when the allow list lets url open;
+//   - "close-guide": close the guide beside the service;
+//   - "continue", "end", "type", "key": the idle page and the web keyboard
+//     page, which the shell does not use (it has its own idle panel and a
+//     native keyboard); ignored.
 func (s *Shell) pageMessage(body string) bool {
-	var m struct {
-		Action string `json:"action"`
-		URL    string `json:"url"`
-	}
+	var m pageMsg
 	if json.Unmarshal([]byte(body), &m) != nil {
 		return false
 	}
@@ -132,10 +141,16 @@ func (s *Shell) pageMessage(body string) bool {
 			s.view.LoadURI(s.cfg.HomeURL)
 		}
 	case "open":
-		if m.URL != "" {
-			s.view.LoadURI(m.URL) // decided by the allow list
+		if m.URL == "" {
+			break
 		}
-	case "close-guide", "continue", "end", "keyboard", "type", "key":
+		if m.Guide != "" && s.ui != nil && s.cfg.AllowList.Decide(m.URL).Allow {
+			s.openGuide(s.cur, m.Guide)
+		}
+		s.view.LoadURI(m.URL) // decided by the allow list
+	case "close-guide":
+		s.closeGuide(s.cur)
+	case "continue", "end", "keyboard", "type", "key":
 	default:
 		return false
 	}

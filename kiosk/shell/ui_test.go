@@ -57,6 +57,11 @@ func TestPrefsInRealView(t *testing.T) {
 	if want := (ui.Prefs{Lang: "cy", TextSize: 2, HighContrast: true}); prefs != want {
 		t.Errorf("prefs: got %+v, want %+v", prefs, want)
 	}
+	var hc bool
+	webkittest.Do(t, func() { hc = ts.s.win.HighContrast() })
+	if !hc {
+		t.Error("high contrast chosen, but the native toolbar is not in high contrast")
+	}
 
 	// The accessibility page's links go through kiosk://settings.
 	ts.load(t, "kiosk://settings?lang=pl&text=1&next=%2Fhome")
@@ -76,7 +81,10 @@ func TestPrefsInRealView(t *testing.T) {
 		t.Fatal("session did not end")
 	}
 	waitTitle("What do you want to do? – Test Council")
-	webkittest.Do(t, func() { prefs = ts.s.prefs })
+	webkittest.Do(t, func() { prefs, hc = ts.s.prefs, ts.s.win.HighContrast() })
+	if hc {
+		t.Error("the native toolbar is still in high contrast after the session ended")
+	}
 	if want := (ui.Prefs{Lang: "en"}); prefs != want {
 		t.Errorf("prefs after the session: got %+v, want %+v", prefs, want)
 	}
@@ -104,7 +112,12 @@ func TestPageButtons(t *testing.T) {
 	ts := startShell(t, Options{Config: cfg, NoBus: true, UI: pages})
 	at := func(want string) {
 		t.Helper()
-		if !waitFor(10*time.Second, func() bool { return strings.HasPrefix(ts.uri(t), want) }) {
+		// The view's URI changes as soon as a load starts; the page's own
+		// location only once it has committed.
+		if !waitFor(10*time.Second, func() bool {
+			return strings.HasPrefix(ts.uri(t), want) &&
+				strings.HasPrefix(strings.Trim(evalIn(t, ts.service, `document.readyState === "complete" ? location.href : ""`), `"`), want)
+		}) {
 			t.Fatalf("view at %s, want %s", ts.uri(t), want)
 		}
 	}

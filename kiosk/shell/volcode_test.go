@@ -100,8 +100,8 @@ func TestVolunteerCodeFromTheBus(t *testing.T) {
 		t.Fatalf("view shows %q, want the volunteer page", ts.uri(t))
 	}
 	webkittest.Do(t, func() { ts.s.message(`{"action":"volunteer_unlock","entry":"` + code + `"}`) })
-	if !waitFor(10*time.Second, func() bool { return strings.HasPrefix(ts.uri(t), "kiosk://volunteer/services") }) {
-		t.Fatalf("view shows %q after the code, want the service picker", ts.uri(t))
+	if !waitFor(10*time.Second, func() bool { return strings.HasPrefix(ts.paneURI(t), "kiosk://volunteer/services") }) {
+		t.Fatalf("pane shows %q after the code, want the service picker", ts.paneURI(t))
 	}
 	var on bool
 	webkittest.Do(t, func() { on = ts.s.assisted() })

@@ -13,6 +13,8 @@ import (
 // Volunteer mode (package volunteer has the rules, kiosk/ui the screens):
 //
 //   - The toolbar's Volunteer button opens kiosk://volunteer, the PIN pad.
+//   - After the PIN, the service picker sits in the pane beside the
+//     service view (split.go), and the guide it picks replaces it there.
 //   - The screens post volunteer messages to the "kiosk" script message
 //     handler; volunteer.Assist answers and the shell does what it says:
 //     load a page, start an assisted session (longer idle timeout, the
@@ -70,16 +72,31 @@ func (s *Shell) indicator() string {
 	return ""
 }
 
-// message handles a script message from a page (on the GTK thread). Only
-// the kiosk's own pages (kiosk://) may drive volunteer mode; a message from
-// any other page is ignored.
+// message handles a script message from a page (on the GTK thread). Any
+// page may ask for the on-screen keyboard; only the kiosk's own pages
+// (kiosk://) may drive anything else (guides, volunteer mode): their other
+// messages from any other page are ignored.
 func (s *Shell) message(body string) {
-	if s.view == nil || !strings.HasPrefix(s.view.URI(), "kiosk://") {
+	if s.view == nil {
+		return
+	}
+	if m, ok := keyboardMsg(body); ok {
+		// Any page's user script may ask for the keyboard (keyboard.go).
+		s.keyboardMessage(s.view, m)
+		return
+	}
+	if !strings.HasPrefix(s.view.URI(), "kiosk://") {
 		return
 	}
 	if s.pageMessage(body) {
 		return // a built-in page's button (ui.go)
 	}
+	s.volunteerMessage(body)
+}
+
+// volunteerMessage handles a volunteer screen's message, from the main
+// view or the pane beside it (both showing kiosk:// pages only).
+func (s *Shell) volunteerMessage(body string) {
 	m, err := volunteer.ParseMessage([]byte(body))
 	if errors.Is(err, volunteer.ErrNotVolunteer) {
 		return // other pages' messages (the idle page, the keyboard) are handled elsewhere
@@ -104,15 +121,16 @@ func (s *Shell) message(body string) {
 		}
 		s.win.Banner(s.indicator())
 	}
-	switch {
-	case rep.End:
+	if rep.End {
 		s.endSession(bus.ReasonHandover)
 		return
-	case rep.Panel != "":
-		// No separate guide panel yet: the picker and guides take the main view.
-		s.view.LoadURI(strings.Replace(strings.Replace(rep.Panel, "?panel=1", "", 1), "&panel=1", "", 1))
-	case rep.Main != "":
+	}
+	if rep.Main != "" {
 		s.view.LoadURI(rep.Main)
+	}
+	if rep.Panel != "" {
+		// The picker and the guides it opens sit beside the service.
+		s.openPane(s.cur, rep.Panel)
 	}
 }
 
@@ -123,6 +141,7 @@ func (s *Shell) handOver() {
 		s.endSession(bus.ReasonHandover)
 		return
 	}
+	s.closeGuide(s.cur) // the outcome screen is the volunteer's, full width
 	s.view.LoadURI(rep.Main)
 }
 

@@ -3,6 +3,9 @@ package shell
 import (
 	"context"
 	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -43,14 +46,22 @@ func TestVolunteerSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t, []string{"https://www.example.gov.uk"}, nil, time.Minute, 30*time.Second)
+	svc := startServer(t, "service", "127.0.0.1", http.HandlerFunc(servicePage))
+	cfg := testConfig(t, []string{svc.URL()}, nil, time.Minute, 30*time.Second)
 	cfg.Volunteer = volunteer.DefaultConfig()
 	cfg.Volunteer.PINHash = hash
 	cfg.Volunteer.AssistedIdleTimeout = 20 * time.Minute
 	if err := cfg.Volunteer.Validate(nil, "volunteer", cfg.Session.IdleTimeout); err != nil {
 		t.Fatal(err)
 	}
-	lib, err := guides.Builtin()
+	// The council tax guide, pointing at the test's loopback service.
+	dir := t.TempDir()
+	md := "---\ntitle: Pay your council tax\nlanguage: en\nservice: " + svc.URL() + "/pay\n" +
+		"summary: Pay online.\nsteps:\n  - title: Open the service\n    text: Tap Open the service.\n---\n"
+	if err := os.WriteFile(filepath.Join(dir, "pay-council-tax.md"), []byte(md), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lib, err := guides.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +82,12 @@ func TestVolunteerSession(t *testing.T) {
 	events, err := client.Watch(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	waitPane := func(prefix string) {
+		t.Helper()
+		if !waitFor(10*time.Second, func() bool { return strings.HasPrefix(ts.paneURI(t), prefix) }) {
+			t.Fatalf("pane shows %q, want %s…", ts.paneURI(t), prefix)
+		}
 	}
 	waitURI := func(prefix string) {
 		t.Helper()
@@ -104,7 +121,9 @@ func TestVolunteerSession(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	key(t, "4", "0", "7", "1", "Return")
-	waitURI("kiosk://volunteer/services")
+	// The service picker opens beside the home page.
+	waitURI("kiosk://home")
+	waitPane("kiosk://volunteer/services?panel=1")
 	if !assisted() {
 		t.Fatal("not assisted after the right PIN")
 	}
@@ -116,11 +135,30 @@ func TestVolunteerSession(t *testing.T) {
 		t.Fatalf("state %s two minutes into an assisted session; want in_session", st)
 	}
 
-	// The picker opens a guide; End session hands over to the outcome screen.
-	webkittest.Do(t, func() { ts.s.message(`{"action":"volunteer_service","category":"council_tax"}`) })
-	waitURI("kiosk://guides/pay-council-tax")
+	// The picker (a click in the pane's page) opens the guide in the pane;
+	// its Open the service loads the service beside it; End session hands
+	// over to the outcome screen, full width.
+	if !waitFor(10*time.Second, func() bool {
+		// Complete, so volunteer.js listens: a click before that follows the plain link and records no category.
+		return evalIn(t, ts.guide, `document.readyState === "complete" && !!document.querySelector('[data-category="council_tax"]')`) == "true"
+	}) {
+		t.Fatal("no council tax choice on the picker")
+	}
+	evalIn(t, ts.guide, `document.querySelector('[data-category="council_tax"]').click(); true`)
+	waitPane("kiosk://guides/pay-council-tax?panel=1")
+	waitURI("kiosk://home")
+	if !waitFor(10*time.Second, func() bool {
+		return evalIn(t, ts.guide, `document.readyState === "complete" && !!document.querySelector(".govuk-button--start[data-ak-open]")`) == "true"
+	}) {
+		t.Fatal("the guide in the pane has no Open the service button")
+	}
+	evalIn(t, ts.guide, `document.querySelector(".govuk-button--start[data-ak-open]").click(); true`)
+	waitURI(svc.URL())
 	webkittest.Do(t, func() { ts.s.button(toolEnd) })
 	waitURI("kiosk://volunteer/outcome?category=council_tax")
+	if shown, _ := ts.split(t); shown {
+		t.Error("the pane is still open over the outcome screen")
+	}
 	if st := ts.state(t); st != bus.StateInSession {
 		t.Fatalf("End session during an assisted session ended it at once (state %s); want the outcome screen", st)
 	}

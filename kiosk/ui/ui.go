@@ -279,6 +279,10 @@ type view struct {
 	current string
 }
 
+// InShell reports whether the page is shown by the kiosk shell (kiosk
+// mode), which gives the guide panel its own native Close button.
+func (v *view) InShell() bool { return v.kiosk }
+
 type langChoice struct {
 	Code, Name string
 	URL        template.URL

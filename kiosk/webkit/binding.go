@@ -91,6 +91,15 @@ func akDispatch(h C.uintptr_t, ev *C.akEvent) (verdict C.int) {
 	case func():
 		hd.Delete()
 		o()
+	case *jsCall:
+		hd.Delete()
+		if ev.kind == C.AK_JS_RESULT && o.done != nil {
+			if ev.flags != 0 {
+				o.done("", fmt.Errorf("webkit: evaluate script: %s", gostr(ev.str)))
+			} else {
+				o.done(gostr(ev.str), nil)
+			}
+		}
 	case *View:
 		return o.dispatch(ev)
 	case *Context:
@@ -308,6 +317,30 @@ func (v *View) Zoom() float64 { return float64(C.webkit_web_view_get_zoom_level(
 // with TerminatedByAPI).
 func (v *View) TerminateWebProcess() { C.webkit_web_view_terminate_web_process(v.v) }
 
+// jsCall is a pending Eval's callback.
+type jsCall struct {
+	done func(result string, err error)
+}
+
+// Eval runs js in the view's main frame. done, when not nil, is called on
+// the GTK loop with the script's completion value as JSON ("null" for
+// undefined) or the error the script threw.
+func (v *View) Eval(js string, done func(result string, err error)) {
+	if v.v == nil {
+		if done != nil {
+			Invoke(func() { done("", errors.New("webkit: evaluate script: the view is gone")) })
+		}
+		return
+	}
+	s := cstr(js)
+	defer free(s)
+	var h cgo.Handle
+	if done != nil {
+		h = cgo.NewHandle(&jsCall{done: done})
+	}
+	C.ak_view_eval(v.v, s, C.uintptr_t(h))
+}
+
 // Destroy disconnects the view's callbacks, ends its web process and frees it.
 func (v *View) Destroy() {
 	if v.v == nil {
@@ -415,6 +448,85 @@ func (w *Window) SetView(v *View) {
 	}
 	C.ak_window_set_view(w.w, v.v)
 }
+
+// SetGuide shows v in the guide pane beside the service view (under it
+// when the window is portrait), with title in the pane's bar and a Close
+// button that reports closeID to the Button callback; nil hides the pane.
+func (w *Window) SetGuide(v *View, title, closeLabel string, closeID int) {
+	if v == nil || v.v == nil {
+		C.ak_window_set_guide(w.w, nil, nil, nil, 0)
+		return
+	}
+	t, l := cstr(title), cstr(closeLabel)
+	defer free(t)
+	defer free(l)
+	C.ak_window_set_guide(w.w, v.v, t, l, C.int(closeID))
+}
+
+// Split reports the split view: whether the guide pane is shown, whether
+// it is stacked under the service (portrait), and the handle's position in
+// pixels from the left (or top).
+func (w *Window) Split() (shown, stacked bool, position int) {
+	var s, v, p C.int
+	C.ak_window_split(w.w, &s, &v, &p)
+	return s != 0, v != 0, int(p)
+}
+
+// SetSplitPosition moves the split view's handle (as dragging it would).
+func (w *Window) SetSplitPosition(px int) { C.ak_window_set_split_position(w.w, C.int(px)) }
+
+// SetKeyboard replaces the on-screen keyboard's keys, row by row. Key
+// presses reach the Button callback with the key's ID.
+func (w *Window) SetKeyboard(rows [][]Key) {
+	C.ak_window_kb_clear(w.w)
+	for _, row := range rows {
+		C.ak_window_kb_row(w.w)
+		for _, k := range row {
+			l, n := cstr(k.Label), cstr(k.Name)
+			C.ak_window_kb_key(w.w, l, n, C.int(k.ID), C.int(k.Width), C.int(k.Style))
+			free(l)
+			free(n)
+		}
+	}
+}
+
+// ShowKeyboard shows or hides the on-screen keyboard under the views.
+func (w *Window) ShowKeyboard(show bool) { C.ak_window_kb_show(w.w, cbool(show)) }
+
+// KeyboardVisible reports whether the on-screen keyboard is showing.
+func (w *Window) KeyboardVisible() bool { return C.ak_window_kb_visible(w.w) != 0 }
+
+// Rect is where a part of the window is on the screen (root coordinates).
+func (w *Window) Rect(p Part, id int) (r Rect, ok bool) {
+	var x, y, wd, ht C.int
+	if C.ak_window_rect(w.w, C.int(p), C.int(id), &x, &y, &wd, &ht) == 0 {
+		return Rect{}, false
+	}
+	return Rect{X: int(x), Y: int(y), W: int(wd), H: int(ht)}, true
+}
+
+// AccessibleName is what a screen reader says for a part of the window
+// (PartGuide: the guide pane; PartButton: the button with id); "" for none.
+func (w *Window) AccessibleName(p Part, id int) string {
+	return gostr(C.ak_window_accessible_name(w.w, C.int(p), C.int(id)))
+}
+
+// Press clicks the button (a keyboard key, a toolbar button) with id, as a
+// tap would; false when there is no such button shown.
+func (w *Window) Press(id int) bool { return C.ak_window_press(w.w, C.int(id)) != 0 }
+
+// SetHighContrast switches the native toolbar, guide bar and keyboard to
+// yellow and white on black (true) or back.
+func (w *Window) SetHighContrast(on bool) { C.ak_window_set_high_contrast(w.w, cbool(on)) }
+
+// HighContrast reports whether the native parts are in high contrast.
+func (w *Window) HighContrast() bool { return C.ak_window_high_contrast(w.w) != 0 }
+
+// Resize asks for a new window size (a plain window; tests and screenshots).
+func (w *Window) Resize(width, height int) { C.ak_window_resize(w.w, C.int(width), C.int(height)) }
+
+// HasTouchscreen reports whether the display has a touch input device.
+func HasTouchscreen() bool { return C.ak_has_touchscreen() != 0 }
 
 // Banner shows text in the banner under the toolbar; "" hides it.
 func (w *Window) Banner(text string) {

@@ -34,7 +34,31 @@ void ak_invoke(uintptr_t h) {
 static volatile gint64 ak_last_input_us = 0;
 static volatile guint64 ak_input_count = 0;
 
+// ak_split_dragging is set while a finger or the mouse holds the split
+// view's handle (the paned's own input window).
+static int ak_split_dragging = 0;
+
+static int ak_on_split(GdkEvent *event) {
+	gpointer wd = NULL;
+	if (event->any.window == NULL) return 0;
+	gdk_window_get_user_data(event->any.window, &wd);
+	return wd != NULL && GTK_IS_PANED(wd) && g_strcmp0(gtk_widget_get_name(GTK_WIDGET(wd)), "ak-split") == 0;
+}
+
 static void ak_event_handler(GdkEvent *event, gpointer data) {
+	switch (event->type) {
+	case GDK_BUTTON_PRESS:
+	case GDK_TOUCH_BEGIN:
+		if (ak_on_split(event)) ak_split_dragging = 1;
+		break;
+	case GDK_BUTTON_RELEASE:
+	case GDK_TOUCH_END:
+	case GDK_TOUCH_CANCEL:
+		ak_split_dragging = 0;
+		break;
+	default:
+		break;
+	}
 	switch (event->type) {
 	case GDK_KEY_PRESS:
 	case GDK_BUTTON_PRESS:
@@ -323,6 +347,34 @@ void ak_view_destroy(WebKitWebView *v) {
 	g_object_unref(v);
 }
 
+// ---- script evaluation --------------------------------------------------
+
+static void ak_eval_done(GObject *src, GAsyncResult *res, gpointer data) {
+	GError *err = NULL;
+	JSCValue *val = webkit_web_view_evaluate_javascript_finish(WEBKIT_WEB_VIEW(src), res, &err);
+	akEvent ev;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = AK_JS_RESULT;
+	char *s = NULL;
+	if (val == NULL) {
+		ev.flags = 1;
+		ev.str = err ? err->message : "evaluation failed";
+	} else {
+		s = jsc_value_to_json(val, 0);
+		ev.str = s ? s : "null";
+	}
+	akDispatch((uintptr_t)data, &ev);
+	g_free(s);
+	if (val) g_object_unref(val);
+	if (err) g_error_free(err);
+}
+
+// ak_view_eval runs js in the view's main frame; with h != 0, the result
+// (as JSON) or the error reaches Go as AK_JS_RESULT for h.
+void ak_view_eval(WebKitWebView *v, const char *js, uintptr_t h) {
+	webkit_web_view_evaluate_javascript(v, js, -1, NULL, NULL, NULL, h ? ak_eval_done : NULL, (gpointer)h);
+}
+
 void ak_context_destroy(WebKitWebContext *ctx) {
 	g_signal_handlers_disconnect_matched(ctx, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_download_started, NULL);
 	g_object_unref(ctx);
@@ -348,7 +400,48 @@ static const char *ak_css =
 	"#ak-panel label.ak-panel-text { font-size: 32px; }"
 	"#ak-panel button { min-height: 80px; min-width: 280px; font-size: 30px; font-weight: bold; margin: 16px;"
 	"  background: #00703c; color: #ffffff; border-radius: 0; border: 3px solid #00703c; }"
-	"#ak-panel button.ak-secondary { background: #f3f2f1; color: #0b0c0c; border-color: #f3f2f1; }";
+	"#ak-panel button.ak-secondary { background: #f3f2f1; color: #0b0c0c; border-color: #f3f2f1; }"
+	// The split view's handle is a wide bar a finger can drag.
+	"paned#ak-split > separator { min-width: 28px; min-height: 28px; background-color: #505a5f; border: 0;"
+	"  background-size: 100% 100%; background-repeat: no-repeat; }"
+	"paned#ak-split > separator:hover, paned#ak-split > separator:active { background-color: #1d70b8; }"
+	// A grip down (or across) the middle of the bar says it can be dragged.
+	"paned#ak-split.horizontal > separator { background-image: linear-gradient(to right,"
+	"  transparent 11px, #ffffff 11px, #ffffff 13px, transparent 13px, transparent 15px, #ffffff 15px, #ffffff 17px, transparent 17px); }"
+	"paned#ak-split.vertical > separator { background-image: linear-gradient(to bottom,"
+	"  transparent 11px, #ffffff 11px, #ffffff 13px, transparent 13px, transparent 15px, #ffffff 15px, #ffffff 17px, transparent 17px); }"
+	"#ak-guide-bar { background: #f3f2f1; padding: 6px 8px; border-bottom: 2px solid #b1b4b6; }"
+	"#ak-guide-bar label { color: #0b0c0c; font-size: 20px; font-weight: bold; margin: 0 8px; }"
+	"#ak-guide-bar button { min-height: 56px; min-width: 96px; padding: 0 14px; font-size: 20px; font-weight: bold;"
+	"  color: #ffffff; background: #1d70b8; border-radius: 0; border: 3px solid #1d70b8;"
+	"  background-image: none; box-shadow: none; text-shadow: none; -gtk-icon-shadow: none; }"
+	"#ak-guide-bar button label { color: inherit; }"
+	"#ak-guide-bar button:focus { border-color: #ffdd00; }"
+	"#ak-keyboard { background: #dee0e2; padding: 6px; border-top: 3px solid #0b0c0c; }"
+	// No minimum width and ellipsized labels: the keys share the row by
+	// their grid columns, so the keyboard fits an 800-pixel portrait screen.
+	"#ak-keyboard button { min-height: 58px; min-width: 0; padding: 0 2px; margin: 3px; font-size: 24px;"
+	"  color: #0b0c0c; background: #ffffff; border-radius: 4px; border: 2px solid #b1b4b6;"
+	"  background-image: none; box-shadow: none; text-shadow: none; }"
+	"#ak-keyboard button:active { background: #ffdd00; }"
+	"#ak-keyboard button.ak-key-fn { background: #b1b4b6; font-size: 18px; font-weight: bold; }"
+	"#ak-keyboard button.ak-key-on { background: #1d70b8; color: #ffffff; border-color: #1d70b8; }"
+	"#ak-keyboard button.ak-key-go { background: #00703c; color: #ffffff; border-color: #00703c; font-weight: bold; }"
+	// High contrast (the session's choice on the accessibility page):
+	// yellow and white on black, like the built-in pages.
+	"window.ak-hc #ak-toolbar { background: #000000; border-bottom: 3px solid #ffdd00; }"
+	"window.ak-hc #ak-toolbar button { background: #000000; color: #ffdd00; border-color: #ffdd00; }"
+	"window.ak-hc #ak-toolbar button:focus { border-color: #ffffff; }"
+	"window.ak-hc #ak-toolbar #ak-end { background: #000000; color: #ffffff; border-color: #ffffff; }"
+	"window.ak-hc #ak-guide-bar { background: #000000; border-bottom-color: #ffdd00; }"
+	"window.ak-hc #ak-guide-bar label { color: #ffffff; }"
+	"window.ak-hc #ak-guide-bar button { background: #000000; color: #ffdd00; border-color: #ffdd00; }"
+	"window.ak-hc paned#ak-split > separator { background-color: #ffdd00; }"
+	"window.ak-hc #ak-keyboard { background: #000000; border-top-color: #ffdd00; }"
+	"window.ak-hc #ak-keyboard button { background: #000000; color: #ffffff; border-color: #ffffff; }"
+	"window.ak-hc #ak-keyboard button.ak-key-fn { color: #ffdd00; border-color: #ffdd00; }"
+	"window.ak-hc #ak-keyboard button.ak-key-on, window.ak-hc #ak-keyboard button:active { background: #ffdd00; color: #000000; }"
+	"window.ak-hc #ak-keyboard button.ak-key-go { background: #000000; color: #ffdd00; border-color: #ffdd00; }";
 
 static gboolean ak_delete_event(GtkWidget *w, GdkEvent *e, gpointer data) {
 	return TRUE; // close requests are ignored
@@ -362,12 +455,333 @@ static void ak_button_clicked(GtkButton *b, gpointer data) {
 
 struct akWindow {
 	GtkWidget *win, *toolbar, *title, *banner, *banner_label, *content, *panel, *panel_title, *panel_text, *panel_buttons;
+	// Split view: content holds paned; paned's first child is the service
+	// slot, its second the guide pane (a header with a Close button over
+	// the guide slot), hidden when no guide is shown.
+	GtkWidget *paned, *service_slot, *guide_pane, *guide_title, *guide_close, *guide_slot;
+	// On-screen keyboard: rows of buttons that never take focus, packed
+	// under content so that it takes space from the views.
+	GtkWidget *keyboard;
+	int vertical;     // the paned is stacked (portrait)
+	int want_split;   // the split needs positioning at the next allocation
+	guint relayout;   // idle source re-laying out the split
+	double share;     // the service's share of the paned
+	int last_size;    // the paned's size (along its orientation) last seen
+	int placing;      // the handle is being set by the code, not dragged
 	uintptr_t h;
 };
 
 static void ak_name(GtkWidget *w, const char *name) {
 	AtkObject *a = gtk_widget_get_accessible(w);
 	if (a != NULL) atk_object_set_name(a, name);
+}
+
+// ---- split view -----------------------------------------------------------
+
+static void ak_slot_set(GtkWidget *slot, WebKitWebView *v);
+
+#define AK_TITLE_MIN_WIDTH 1000
+
+// The handle keeps a share of the paned for the service: 60% of the width
+// side by side, 55% of the height stacked, until someone drags it. The
+// share (not a pixel position) is kept when the paned changes size, so
+// turning the screen, the keyboard coming and going, or the window
+// changing size keep the split where it was.
+static double ak_split_default(akWindow *w) { return w->vertical ? 0.55 : 0.60; }
+
+static int ak_split_size(akWindow *w) {
+	GtkAllocation a;
+	gtk_widget_get_allocation(w->paned, &a);
+	return w->vertical ? a.height : a.width;
+}
+
+static void ak_split_place(akWindow *w) {
+	int size = ak_split_size(w);
+	if (size <= 1) return;
+	w->placing = 1;
+	gtk_paned_set_position(GTK_PANED(w->paned), (int)(size * w->share));
+	w->placing = 0;
+	w->want_split = 0;
+}
+
+static gboolean ak_split_relayout(gpointer data) {
+	akWindow *w = data;
+	w->relayout = 0;
+	GtkAllocation a;
+	gtk_widget_get_allocation(w->win, &a);
+	// On a narrow (portrait) screen the toolbar's buttons need all the
+	// width; the council's name, which every built-in page shows anyway,
+	// is left out rather than shown as a lone "…".
+	gboolean title = a.width >= AK_TITLE_MIN_WIDTH;
+	if (gtk_widget_get_visible(w->title) != title) gtk_widget_set_visible(w->title, title);
+	int vertical = a.height > a.width;
+	if (vertical != w->vertical) {
+		w->vertical = vertical;
+		gtk_orientable_set_orientation(GTK_ORIENTABLE(w->paned), vertical ? GTK_ORIENTATION_VERTICAL : GTK_ORIENTATION_HORIZONTAL);
+		w->share = ak_split_default(w);
+		w->want_split = 1;
+	}
+	if (w->want_split && gtk_widget_get_visible(w->guide_pane)) ak_split_place(w);
+	return G_SOURCE_REMOVE;
+}
+
+static void ak_split_queue(akWindow *w) {
+	if (w->relayout == 0) w->relayout = g_idle_add(ak_split_relayout, w);
+}
+
+// The window's shape decides the split: stacked when portrait. The change
+// is made from an idle callback, never inside size-allocate itself.
+static void ak_window_allocated(GtkWidget *win, GdkRectangle *a, gpointer data) {
+	akWindow *w = data;
+	int vertical = a->height > a->width;
+	gboolean title = a->width >= AK_TITLE_MIN_WIDTH;
+	if (vertical != w->vertical || w->want_split || gtk_widget_get_visible(w->title) != title) ak_split_queue(w);
+}
+
+// The paned got a new size: put the handle back at its share.
+static void ak_paned_allocated(GtkWidget *paned, GdkRectangle *a, gpointer data) {
+	akWindow *w = data;
+	int size = w->vertical ? a->height : a->width;
+	if (size != w->last_size) {
+		w->last_size = size;
+		w->want_split = 1;
+		ak_split_queue(w);
+	}
+}
+
+// The handle moved. Dragged: remember the new share. Moved by GTK itself
+// (it may recompute the position from the children's sizes when the pane
+// comes back): put it back at the share.
+static void ak_paned_moved(GObject *paned, GParamSpec *ps, gpointer data) {
+	akWindow *w = data;
+	if (w->placing || !gtk_widget_get_visible(w->guide_pane)) return;
+	int size = ak_split_size(w);
+	if (size <= 1) return;
+	if (!ak_split_dragging) {
+		if (gtk_paned_get_position(GTK_PANED(w->paned)) == (int)(size * w->share)) return;
+		w->want_split = 1;
+		ak_split_queue(w);
+		return;
+	}
+	double share = (double)gtk_paned_get_position(GTK_PANED(w->paned)) / size;
+	double clamped = share < 0.2 ? 0.2 : share > 0.8 ? 0.8 : share;
+	w->share = clamped;
+	if (clamped != share) ak_split_place(w);
+}
+
+static void ak_split_build(akWindow *w) {
+	w->paned = gtk_paned_new(GTK_ORIENTATION_HORIZONTAL);
+	gtk_widget_set_name(w->paned, "ak-split");
+	gtk_paned_set_wide_handle(GTK_PANED(w->paned), TRUE);
+	w->share = 0.60;
+	g_signal_connect(w->paned, "size-allocate", G_CALLBACK(ak_paned_allocated), w);
+	g_signal_connect(w->paned, "notify::position", G_CALLBACK(ak_paned_moved), w);
+	ak_name(w->paned, "Service and guide, side by side");
+	gtk_box_pack_start(GTK_BOX(w->content), w->paned, TRUE, TRUE, 0);
+
+	w->service_slot = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+	// shrink TRUE: a web view's size request can follow its last size,
+	// which would pin the handle; the share is kept between 20% and 80%
+	// in ak_paned_moved instead.
+	gtk_paned_pack1(GTK_PANED(w->paned), w->service_slot, TRUE, TRUE);
+
+	w->guide_pane = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+	ak_name(w->guide_pane, "Guide");
+	GtkWidget *bar = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 0);
+	gtk_widget_set_name(bar, "ak-guide-bar");
+	w->guide_title = gtk_label_new("Guide");
+	gtk_label_set_ellipsize(GTK_LABEL(w->guide_title), PANGO_ELLIPSIZE_END);
+	gtk_label_set_xalign(GTK_LABEL(w->guide_title), 0);
+	gtk_box_pack_start(GTK_BOX(bar), w->guide_title, TRUE, TRUE, 0);
+	w->guide_close = gtk_button_new_with_label("Close guide");
+	ak_name(w->guide_close, "Close guide");
+	gtk_widget_set_tooltip_text(w->guide_close, "Close the guide; the service stays open");
+	g_signal_connect(w->guide_close, "clicked", G_CALLBACK(ak_button_clicked), (gpointer)w->h);
+	gtk_box_pack_end(GTK_BOX(bar), w->guide_close, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(w->guide_pane), bar, FALSE, FALSE, 0);
+	w->guide_slot = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+	gtk_box_pack_start(GTK_BOX(w->guide_pane), w->guide_slot, TRUE, TRUE, 0);
+	gtk_paned_pack2(GTK_PANED(w->paned), w->guide_pane, TRUE, TRUE);
+	gtk_widget_set_no_show_all(w->guide_pane, TRUE);
+}
+
+// ak_window_set_guide shows v in the guide pane beside (or under) the
+// service, with title in its bar and close_id on its Close button; a NULL
+// v hides the pane and gives the service the whole width.
+void ak_window_set_guide(akWindow *w, WebKitWebView *v, const char *title, const char *close_label, int close_id) {
+	ak_slot_set(w->guide_slot, v);
+	if (v == NULL) {
+		gtk_widget_hide(w->guide_pane);
+		return;
+	}
+	gtk_label_set_text(GTK_LABEL(w->guide_title), title);
+	gtk_button_set_label(GTK_BUTTON(w->guide_close), close_label);
+	ak_name(w->guide_close, close_label);
+	g_object_set_data(G_OBJECT(w->guide_close), "ak-id", GINT_TO_POINTER(close_id));
+	int was = gtk_widget_get_visible(w->guide_pane);
+	GList *kids = gtk_container_get_children(GTK_CONTAINER(w->guide_pane));
+	for (GList *l = kids; l != NULL; l = l->next) gtk_widget_show_all(GTK_WIDGET(l->data));
+	g_list_free(kids);
+	gtk_widget_show(w->guide_pane);
+	if (!was) {
+		w->share = ak_split_default(w);
+		w->want_split = 1;
+		ak_split_place(w);
+		ak_split_queue(w);
+	}
+}
+
+// ak_window_split reports the split: guide shown, stacked, handle position.
+void ak_window_split(akWindow *w, int *shown, int *vertical, int *pos) {
+	*shown = gtk_widget_get_visible(w->guide_pane);
+	*vertical = gtk_orientable_get_orientation(GTK_ORIENTABLE(w->paned)) == GTK_ORIENTATION_VERTICAL;
+	*pos = gtk_paned_get_position(GTK_PANED(w->paned));
+}
+
+void ak_window_set_split_position(akWindow *w, int pos) {
+	gtk_paned_set_position(GTK_PANED(w->paned), pos);
+}
+
+// ---- on-screen keyboard -------------------------------------------------
+
+void ak_window_kb_clear(akWindow *w) {
+	GList *kids = gtk_container_get_children(GTK_CONTAINER(w->keyboard));
+	for (GList *l = kids; l != NULL; l = l->next) gtk_widget_destroy(GTK_WIDGET(l->data));
+	g_list_free(kids);
+}
+
+void ak_window_kb_row(akWindow *w) {
+	GtkWidget *row = gtk_grid_new();
+	gtk_grid_set_column_homogeneous(GTK_GRID(row), TRUE);
+	gtk_widget_set_halign(row, GTK_ALIGN_FILL);
+	g_object_set_data(G_OBJECT(row), "ak-next", GINT_TO_POINTER(0));
+	gtk_box_pack_start(GTK_BOX(w->keyboard), row, FALSE, FALSE, 0);
+	gtk_widget_show(row);
+}
+
+// ak_window_kb_key adds a key to the last row: width is in grid columns
+// (a letter key is 2, so rows can be offset by half a key); style 0 plain,
+// 1 function key, 2 a function key that is on (shift), 3 the go key
+// (Enter). Keys never take the keyboard focus, so the field in the page
+// keeps it.
+void ak_window_kb_key(akWindow *w, const char *label, const char *name, int id, int width, int style) {
+	GList *rows = gtk_container_get_children(GTK_CONTAINER(w->keyboard));
+	GList *last = g_list_last(rows);
+	if (last == NULL) { g_list_free(rows); return; }
+	GtkWidget *row = GTK_WIDGET(last->data);
+	g_list_free(rows);
+	int col = GPOINTER_TO_INT(g_object_get_data(G_OBJECT(row), "ak-next"));
+	if (width < 1) width = 1;
+	g_object_set_data(G_OBJECT(row), "ak-next", GINT_TO_POINTER(col + width));
+	if (id == 0) return; // a gap
+	GtkWidget *b = gtk_button_new_with_label(label);
+	gtk_widget_set_can_focus(b, FALSE);
+	gtk_widget_set_focus_on_click(b, FALSE);
+	ak_name(b, name);
+	g_object_set_data(G_OBJECT(b), "ak-id", GINT_TO_POINTER(id));
+	GtkStyleContext *sc = gtk_widget_get_style_context(b);
+	if (style == 1 || style == 2) gtk_style_context_add_class(sc, "ak-key-fn");
+	if (style == 2) gtk_style_context_add_class(sc, "ak-key-on");
+	if (style == 3) gtk_style_context_add_class(sc, "ak-key-go");
+	g_signal_connect(b, "clicked", G_CALLBACK(ak_button_clicked), (gpointer)w->h);
+	GtkWidget *lbl = gtk_bin_get_child(GTK_BIN(b));
+	if (GTK_IS_LABEL(lbl)) gtk_label_set_ellipsize(GTK_LABEL(lbl), PANGO_ELLIPSIZE_END);
+	gtk_widget_set_hexpand(b, TRUE);
+	gtk_grid_attach(GTK_GRID(row), b, col, 0, width, 1);
+	gtk_widget_show(b);
+}
+
+void ak_window_kb_show(akWindow *w, int show) {
+	if (show) gtk_widget_show(w->keyboard);
+	else gtk_widget_hide(w->keyboard);
+}
+
+int ak_window_kb_visible(akWindow *w) { return gtk_widget_get_visible(w->keyboard); }
+
+static GtkWidget *ak_find_id(GtkWidget *parent, int id) {
+	if (GTK_IS_BUTTON(parent) && GPOINTER_TO_INT(g_object_get_data(G_OBJECT(parent), "ak-id")) == id) return parent;
+	if (!GTK_IS_CONTAINER(parent)) return NULL;
+	GList *kids = gtk_container_get_children(GTK_CONTAINER(parent));
+	GtkWidget *found = NULL;
+	for (GList *l = kids; l != NULL && found == NULL; l = l->next) found = ak_find_id(GTK_WIDGET(l->data), id);
+	g_list_free(kids);
+	return found;
+}
+
+// ak_widget_rect is a widget's rectangle in root (screen) coordinates; 0 when it is not shown.
+static int ak_widget_rect(akWindow *w, GtkWidget *wd, int *x, int *y, int *width, int *height) {
+	if (wd == NULL || !gtk_widget_get_mapped(wd)) return 0;
+	int tx = 0, ty = 0, ox = 0, oy = 0;
+	if (!gtk_widget_translate_coordinates(wd, w->win, 0, 0, &tx, &ty)) return 0;
+	GdkWindow *gw = gtk_widget_get_window(w->win);
+	if (gw != NULL) gdk_window_get_origin(gw, &ox, &oy);
+	GtkAllocation a;
+	gtk_widget_get_allocation(wd, &a);
+	if (a.width <= 1 || a.height <= 1) return 0; // not laid out yet
+	*x = ox + tx; *y = oy + ty; *width = a.width; *height = a.height;
+	return 1;
+}
+
+// ak_window_rect: part 0 the service slot, 1 the guide slot, 2 the
+// keyboard, 3 the toolbar, 4 the button (keyboard key, toolbar, guide
+// close) with id.
+int ak_window_rect(akWindow *w, int part, int id, int *x, int *y, int *width, int *height) {
+	GtkWidget *wd = NULL;
+	switch (part) {
+	case 0: wd = w->service_slot; break;
+	case 1: wd = w->guide_slot; break;
+	case 2: wd = w->keyboard; break;
+	case 3: wd = w->toolbar; break;
+	case 4: wd = ak_find_id(w->win, id); break;
+	}
+	return ak_widget_rect(w, wd, x, y, width, height);
+}
+
+// ak_window_accessible_name is what a screen reader (AT-SPI, through ATK)
+// says for a part of the window (parts as in ak_window_rect); NULL for none.
+const char *ak_window_accessible_name(akWindow *w, int part, int id) {
+	GtkWidget *wd = NULL;
+	switch (part) {
+	case 0: wd = w->service_slot; break;
+	case 1: wd = w->guide_pane; break;
+	case 2: wd = w->keyboard; break;
+	case 3: wd = w->toolbar; break;
+	case 4: wd = ak_find_id(w->win, id); break;
+	}
+	if (wd == NULL) return NULL;
+	AtkObject *a = gtk_widget_get_accessible(wd);
+	return a == NULL ? NULL : atk_object_get_name(a);
+}
+
+// ak_window_press clicks the keyboard key (or any button) with id, as a tap would.
+int ak_window_press(akWindow *w, int id) {
+	GtkWidget *b = ak_find_id(w->win, id);
+	if (b == NULL || !gtk_widget_is_sensitive(b)) return 0;
+	gtk_button_clicked(GTK_BUTTON(b));
+	return 1;
+}
+
+void ak_window_set_high_contrast(akWindow *w, int on) {
+	GtkStyleContext *sc = gtk_widget_get_style_context(w->win);
+	if (on) gtk_style_context_add_class(sc, "ak-hc");
+	else gtk_style_context_remove_class(sc, "ak-hc");
+}
+
+int ak_window_high_contrast(akWindow *w) {
+	return gtk_style_context_has_class(gtk_widget_get_style_context(w->win), "ak-hc");
+}
+
+void ak_window_resize(akWindow *w, int width, int height) {
+	gtk_window_resize(GTK_WINDOW(w->win), width, height);
+}
+
+// ak_has_touchscreen reports whether the default seat has a touch device.
+int ak_has_touchscreen(void) {
+	GdkDisplay *d = gdk_display_get_default();
+	if (d == NULL) return 0;
+	GdkSeat *seat = gdk_display_get_default_seat(d);
+	if (seat == NULL) return 0;
+	return (gdk_seat_get_capabilities(seat) & GDK_SEAT_CAPABILITY_TOUCH) != 0;
 }
 
 akWindow *ak_window_new(uintptr_t h, const char *title, int fullscreen, int width, int height) {
@@ -409,6 +823,14 @@ akWindow *ak_window_new(uintptr_t h, const char *title, int fullscreen, int widt
 
 	w->content = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
 	gtk_box_pack_start(GTK_BOX(vbox), w->content, TRUE, TRUE, 0);
+	ak_split_build(w);
+
+	w->keyboard = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+	gtk_widget_set_name(w->keyboard, "ak-keyboard");
+	ak_name(w->keyboard, "On-screen keyboard");
+	gtk_box_pack_start(GTK_BOX(vbox), w->keyboard, FALSE, FALSE, 0);
+	gtk_widget_set_no_show_all(w->keyboard, TRUE);
+	g_signal_connect(w->win, "size-allocate", G_CALLBACK(ak_window_allocated), w);
 
 	w->panel = gtk_box_new(GTK_ORIENTATION_VERTICAL, 24);
 	gtk_widget_set_name(w->panel, "ak-panel");
@@ -457,15 +879,19 @@ void ak_window_add_tool(akWindow *w, const char *label, const char *name, const 
 	gtk_widget_show(b);
 }
 
-void ak_window_set_view(akWindow *w, WebKitWebView *v) {
-	GList *kids = gtk_container_get_children(GTK_CONTAINER(w->content));
-	for (GList *l = kids; l != NULL; l = l->next) gtk_container_remove(GTK_CONTAINER(w->content), GTK_WIDGET(l->data));
+static void ak_slot_set(GtkWidget *slot, WebKitWebView *v) {
+	GList *kids = gtk_container_get_children(GTK_CONTAINER(slot));
+	for (GList *l = kids; l != NULL; l = l->next) gtk_container_remove(GTK_CONTAINER(slot), GTK_WIDGET(l->data));
 	g_list_free(kids);
 	if (v != NULL) {
-		gtk_box_pack_start(GTK_BOX(w->content), GTK_WIDGET(v), TRUE, TRUE, 0);
+		gtk_box_pack_start(GTK_BOX(slot), GTK_WIDGET(v), TRUE, TRUE, 0);
 		gtk_widget_show(GTK_WIDGET(v));
-		gtk_widget_grab_focus(GTK_WIDGET(v));
 	}
+}
+
+void ak_window_set_view(akWindow *w, WebKitWebView *v) {
+	ak_slot_set(w->service_slot, v);
+	if (v != NULL) gtk_widget_grab_focus(GTK_WIDGET(v));
 }
 
 void ak_window_banner(akWindow *w, const char *text) {
@@ -515,6 +941,10 @@ const char *ak_window_banner_text(akWindow *w) {
 }
 
 void ak_window_destroy(akWindow *w) {
+	if (w->relayout != 0) g_source_remove(w->relayout);
+	g_signal_handlers_disconnect_matched(w->win, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_window_allocated, NULL);
+	g_signal_handlers_disconnect_matched(w->paned, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_paned_allocated, NULL);
+	g_signal_handlers_disconnect_matched(w->paned, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_paned_moved, NULL);
 	gtk_widget_destroy(w->win);
 	g_free(w);
 }

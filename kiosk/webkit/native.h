@@ -21,7 +21,8 @@ enum {
 	AK_REFUSED,             // str=what was refused (file_chooser, print)
 	AK_DOWNLOAD,            // a download was started and cancelled
 	AK_SCHEME,              // uri, str=method, ptr=WebKitURISchemeRequest*
-	AK_BUTTON               // num=button id
+	AK_BUTTON,              // num=button id
+	AK_JS_RESULT            // str=result as JSON (or the error), flags=1 on error
 };
 
 enum { AK_IGNORE = 0, AK_USE = 1 };
@@ -87,6 +88,22 @@ void ak_window_panel_button(akWindow *w, const char *label, int id, int secondar
 int ak_window_panel_visible(akWindow *w);
 const char *ak_window_banner_text(akWindow *w);
 void ak_window_destroy(akWindow *w);
+void ak_window_set_guide(akWindow *w, WebKitWebView *v, const char *title, const char *close_label, int close_id);
+void ak_window_split(akWindow *w, int *shown, int *vertical, int *pos);
+void ak_window_set_split_position(akWindow *w, int pos);
+void ak_window_kb_clear(akWindow *w);
+void ak_window_kb_row(akWindow *w);
+void ak_window_kb_key(akWindow *w, const char *label, const char *name, int id, int width, int style);
+void ak_window_kb_show(akWindow *w, int show);
+int ak_window_kb_visible(akWindow *w);
+int ak_window_rect(akWindow *w, int part, int id, int *x, int *y, int *width, int *height);
+int ak_window_press(akWindow *w, int id);
+const char *ak_window_accessible_name(akWindow *w, int part, int id);
+void ak_window_set_high_contrast(akWindow *w, int on);
+int ak_window_high_contrast(akWindow *w);
+void ak_window_resize(akWindow *w, int width, int height);
+int ak_has_touchscreen(void);
+void ak_view_eval(WebKitWebView *v, const char *js, uintptr_t h);
 int ak_window_snapshot(akWindow *w, const char *path);
 
 #endif

@@ -121,3 +121,49 @@ func (w *Window) Snapshot(path string) error { return ErrUnavailable }
 
 // Destroy does nothing.
 func (w *Window) Destroy() {}
+
+// Eval calls done with ErrUnavailable.
+func (v *View) Eval(js string, done func(result string, err error)) {
+	if done != nil {
+		done("", ErrUnavailable)
+	}
+}
+
+// SetGuide does nothing without WebKitGTK.
+func (w *Window) SetGuide(v *View, title, closeLabel string, closeID int) {}
+
+// Split reports no split.
+func (w *Window) Split() (shown, stacked bool, position int) { return false, false, 0 }
+
+// SetSplitPosition does nothing without WebKitGTK.
+func (w *Window) SetSplitPosition(px int) {}
+
+// SetKeyboard does nothing without WebKitGTK.
+func (w *Window) SetKeyboard(rows [][]Key) {}
+
+// ShowKeyboard does nothing without WebKitGTK.
+func (w *Window) ShowKeyboard(show bool) {}
+
+// KeyboardVisible is false without WebKitGTK.
+func (w *Window) KeyboardVisible() bool { return false }
+
+// Rect is never known without WebKitGTK.
+func (w *Window) Rect(p Part, id int) (r Rect, ok bool) { return Rect{}, false }
+
+// Press is false without WebKitGTK.
+func (w *Window) Press(id int) bool { return false }
+
+// SetHighContrast does nothing without WebKitGTK.
+func (w *Window) SetHighContrast(on bool) {}
+
+// HighContrast is false without WebKitGTK.
+func (w *Window) HighContrast() bool { return false }
+
+// Resize does nothing without WebKitGTK.
+func (w *Window) Resize(width, height int) {}
+
+// HasTouchscreen is false without WebKitGTK.
+func HasTouchscreen() bool { return false }
+
+// AccessibleName is "" without WebKitGTK.
+func (w *Window) AccessibleName(p Part, id int) string { return "" }

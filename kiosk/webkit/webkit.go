@@ -210,3 +210,41 @@ func IdleFor() (d time.Duration, ok bool) {
 	}
 	return time.Duration(us) * time.Microsecond, true
 }
+
+// KeyStyle is how an on-screen keyboard key looks.
+type KeyStyle int
+
+// Key styles.
+const (
+	KeyPlain    KeyStyle = iota
+	KeyFunction          // shift, numbers, backspace, space
+	KeyOn                // a function key that is on (shift)
+	KeyGo                // Enter
+)
+
+// Key is one key of the on-screen keyboard. ID 0 is a gap of Width.
+type Key struct {
+	ID    int
+	Label string // what the key shows
+	Name  string // what a screen reader says
+	Width int    // in grid columns; a letter key is 2
+	Style KeyStyle
+}
+
+// Part names a part of the window for Rect.
+type Part int
+
+// Window parts.
+const (
+	PartService  Part = iota // the service view's slot
+	PartGuide                // the guide view's slot
+	PartKeyboard             // the on-screen keyboard
+	PartToolbar              // the toolbar
+	PartButton               // the button with an id (keyboard key, toolbar button)
+)
+
+// Rect is a rectangle in screen pixels.
+type Rect struct{ X, Y, W, H int }
+
+// Bottom is the rectangle's bottom edge (exclusive).
+func (r Rect) Bottom() int { return r.Y + r.H }

@@ -64,6 +64,22 @@
     setTimeout(function () { reveal(el); }, 50);
   }, true);
 
+  // Touching the field that already has focus (after the keyboard was
+  // hidden with its Hide key) asks for the keyboard again.
+  var focusedBeforeTouch = null;
+  document.addEventListener("pointerdown", function (ev) {
+    focusedBeforeTouch = document.activeElement;
+  }, true);
+  document.addEventListener("click", function (ev) {
+    var el = ev.target;
+    var again = focusedBeforeTouch === el;
+    focusedBeforeTouch = null;
+    if (!again || !editable(el) || document.activeElement !== el) return;
+    clearTimeout(hideTimer);
+    last = el;
+    post({ action: "keyboard", show: true, mode: mode(el) });
+  }, true);
+
   document.addEventListener("focusout", function (ev) {
     if (!editable(ev.target)) return;
     // Focus moving to another field, or the window losing focus to the

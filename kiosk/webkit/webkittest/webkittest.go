@@ -26,8 +26,9 @@ import (
 
 func init() { runtime.LockOSThread() }
 
-// Screen is the size of the Xvfb screen.
-const Screen = "1280x800x24"
+// Screen is the size of the Xvfb screen: room for a 1280×800 landscape
+// window and an 800×1280 portrait one.
+const Screen = "1280x1280x24"
 
 // Xvfb starts an X server on a free display and returns its name (":N")
 // and a function that stops it.

@@ -1,0 +1,277 @@
+package shell
+
+import (
+	"encoding/json"
+	"strings"
+
+	"accesskiosk/kiosk/ui"
+	"accesskiosk/kiosk/webkit"
+)
+
+// This file is the on-screen keyboard: native GTK keys (they never take
+// the focus, so the field in the page keeps it) packed under the views,
+// so that it takes its height from them instead of covering them; the
+// page's user script (ui.UserScript) then scrolls the focused field back
+// into view. It appears when an editable field gains focus in any page,
+// the service's or the guide's, and hides when the field loses it. Each
+// key press is passed to the page that asked for the keyboard through
+// ui.TypeScript, which JSON-quotes it; nothing typed is logged or kept.
+//
+// It is on when ui.keyboard is "always", or "auto" (the default) and the
+// display has a touchscreen; "never" turns it off (a physical keyboard).
+
+// Keyboard key ids are kbBase + the key's index in the current layout.
+const kbBase = 1000
+
+// Keyboard layers.
+const (
+	layerLetters = iota
+	layerShift   // capitals, for one letter
+	layerSymbols // numbers and symbols
+)
+
+// kbKey is one key: what it types, or what it does.
+type kbKey struct {
+	label, name string
+	text        string // typed as is (after shift)
+	do          string // "Backspace", "Enter", "shift", "letters", "symbols", "hide"
+	width       int
+	style       webkit.KeyStyle
+}
+
+// keyboard is the keyboard's state (GTK thread).
+type keyboard struct {
+	enabled bool
+	shown   bool
+	mode    string // text, email, number, tel, url
+	layer   int
+	keys    []kbKey      // the layout on screen, by id-kbBase
+	target  *webkit.View // the view whose field asked for the keyboard
+}
+
+// keyboardEnabled says whether the config (and the hardware) want the keyboard.
+func keyboardEnabled(setting string) bool {
+	switch setting {
+	case ui.KeyboardAlways:
+		return true
+	case ui.KeyboardNever:
+		return false
+	}
+	return webkit.HasTouchscreen()
+}
+
+// userScript is what every view runs at document start: the keyboard's
+// focus watcher when the keyboard is on, nothing otherwise.
+func (s *Shell) userScript() string {
+	if !s.kb.enabled {
+		return ""
+	}
+	return ui.UserScript()
+}
+
+func letter(c string) kbKey { return kbKey{label: c, name: c, text: c, width: 2} }
+
+func letters(row string) []kbKey {
+	var out []kbKey
+	for _, r := range row {
+		out = append(out, letter(string(r)))
+	}
+	return out
+}
+
+// keyboardLayout lays out the keys for a field's mode and a layer. Every
+// row is 23 grid columns (a letter key is 2).
+func keyboardLayout(mode string, layer int) [][]kbKey {
+	backspace := kbKey{label: "Delete", name: "Delete the character before", do: "Backspace", width: 3, style: webkit.KeyFunction}
+	enter := kbKey{label: "Enter ↵", name: "Enter", do: "Enter", width: 4, style: webkit.KeyGo}
+	hide := kbKey{label: "Hide ⌄", name: "Hide the keyboard", do: "hide", width: 4, style: webkit.KeyFunction}
+	gap := func(n int) kbKey { return kbKey{width: n} }
+	var rows [][]kbKey
+	if layer == layerSymbols {
+		rows = [][]kbKey{
+			append(letters("1234567890"), backspace),
+			append(append([]kbKey{gap(1)}, letters("@#£&*()'\"")...), enter),
+			append(append([]kbKey{gap(2)}, letters("-/:;!?,._")...), gap(3)),
+		}
+	} else {
+		row1, row2, row3 := letters("qwertyuiop"), letters("asdfghjkl"), letters("zxcvbnm,.")
+		if layer == layerShift {
+			for _, r := range [][]kbKey{row1, row2, row3} {
+				for i := range r {
+					if u := strings.ToUpper(r[i].text); u != r[i].text {
+						r[i] = letter(u)
+						r[i].name = "capital " + u
+					}
+				}
+			}
+		}
+		shift := kbKey{label: "⇧ Shift", name: "Shift: the next letter is a capital", do: "shift", width: 3, style: webkit.KeyFunction}
+		if layer == layerShift {
+			shift.style = webkit.KeyOn
+		}
+		rows = [][]kbKey{
+			append(row1, backspace),
+			append(append([]kbKey{gap(1)}, row2...), enter),
+			append(append([]kbKey{shift}, row3...), gap(2)),
+		}
+	}
+	switchKey := kbKey{label: "123", name: "Numbers and symbols", do: "symbols", width: 4, style: webkit.KeyFunction}
+	if layer == layerSymbols {
+		switchKey = kbKey{label: "ABC", name: "Letters", do: "letters", width: 4, style: webkit.KeyFunction}
+	}
+	space := func(w int) kbKey {
+		return kbKey{label: "space", name: "Space", text: " ", width: w, style: webkit.KeyFunction}
+	}
+	var last []kbKey
+	switch mode {
+	case "email":
+		last = []kbKey{switchKey, {label: "@", name: "at sign", text: "@", width: 2},
+			{label: ".", name: "dot", text: ".", width: 2}, space(4),
+			{label: ".com", name: "dot com", text: ".com", width: 3},
+			{label: ".co.uk", name: "dot co dot uk", text: ".co.uk", width: 4}, hide}
+	case "url":
+		last = []kbKey{switchKey, {label: "/", name: "slash", text: "/", width: 2},
+			{label: ".", name: "dot", text: ".", width: 2}, space(4),
+			{label: ".com", name: "dot com", text: ".com", width: 3},
+			{label: ".gov.uk", name: "dot gov dot uk", text: ".gov.uk", width: 4}, hide}
+	default:
+		last = []kbKey{switchKey, {label: "@", name: "at sign", text: "@", width: 2}, space(13), hide}
+	}
+	return append(rows, last)
+}
+
+// startLayer is the layer a field's mode starts on: numbers for number and phone fields.
+func startLayer(mode string) int {
+	if mode == "number" || mode == "tel" {
+		return layerSymbols
+	}
+	return layerLetters
+}
+
+// renderKeyboard puts the current layout on the native keyboard.
+func (s *Shell) renderKeyboard() {
+	rows := keyboardLayout(s.kb.mode, s.kb.layer)
+	s.kb.keys = s.kb.keys[:0]
+	var out [][]webkit.Key
+	for _, row := range rows {
+		var r []webkit.Key
+		for _, k := range row {
+			id := 0
+			if k.text != "" || k.do != "" {
+				id = kbBase + len(s.kb.keys)
+				s.kb.keys = append(s.kb.keys, k)
+			}
+			r = append(r, webkit.Key{ID: id, Label: k.label, Name: k.name, Width: k.width, Style: k.style})
+		}
+		out = append(out, r)
+	}
+	s.win.SetKeyboard(out)
+}
+
+// keyboardMessage handles {action:"keyboard", show, mode} from view v's user script.
+func (s *Shell) keyboardMessage(v *webkit.View, m pageMsg) {
+	if !s.kb.enabled || s.closed {
+		return
+	}
+	if !m.Show {
+		if s.kb.target == v {
+			s.hideKeyboard()
+		}
+		return
+	}
+	switch m.Mode {
+	case "email", "number", "tel", "url":
+	default:
+		m.Mode = "text"
+	}
+	s.kb.target = v
+	if !s.kb.shown || s.kb.mode != m.Mode {
+		s.kb.mode, s.kb.layer = m.Mode, startLayer(m.Mode)
+		s.renderKeyboard()
+	}
+	if !s.kb.shown {
+		s.kb.shown = true
+		s.win.ShowKeyboard(true)
+	}
+}
+
+// hideKeyboard hides the keyboard and forgets its target.
+func (s *Shell) hideKeyboard() {
+	s.kb.target = nil
+	if s.kb.shown {
+		s.kb.shown = false
+		s.win.ShowKeyboard(false)
+	}
+}
+
+// KeyboardShown reports whether the on-screen keyboard is up.
+func (s *Shell) KeyboardShown() bool { return s.kb.shown }
+
+// keyboardButton handles a key press; false if id is not a key.
+func (s *Shell) keyboardButton(id int) bool {
+	i := id - kbBase
+	if i < 0 || i >= len(s.kb.keys) {
+		return false
+	}
+	if !s.kb.shown {
+		return true
+	}
+	k := s.kb.keys[i]
+	switch k.do {
+	case "shift":
+		if s.kb.layer == layerShift {
+			s.kb.layer = layerLetters
+		} else {
+			s.kb.layer = layerShift
+		}
+		s.renderKeyboard()
+	case "symbols":
+		s.kb.layer = layerSymbols
+		s.renderKeyboard()
+	case "letters":
+		s.kb.layer = layerLetters
+		s.renderKeyboard()
+	case "hide":
+		s.hideKeyboard()
+	case "Backspace", "Enter":
+		s.typeInto("key", k.do)
+	default:
+		s.typeInto("type", k.text)
+		if s.kb.layer == layerShift {
+			s.kb.layer = layerLetters // shift is for one letter
+			s.renderKeyboard()
+		}
+	}
+	return true
+}
+
+// typeInto passes one key to the page that asked for the keyboard.
+func (s *Shell) typeInto(action, arg string) {
+	v := s.kb.target
+	if v == nil || !s.viewAlive(v) {
+		s.hideKeyboard()
+		return
+	}
+	js, ok := ui.TypeScript(action, arg)
+	if !ok {
+		return
+	}
+	v.Eval(js, nil)
+}
+
+// viewAlive reports whether v is one of the session's views on screen.
+func (s *Shell) viewAlive(v *webkit.View) bool {
+	return s.cur != nil && (v == s.cur.view || v == s.cur.guide)
+}
+
+// keyboardMsg parses {action:"keyboard", ...}; false for any other message.
+func keyboardMsg(body string) (pageMsg, bool) {
+	if !strings.Contains(body, `"keyboard"`) {
+		return pageMsg{}, false
+	}
+	var m pageMsg
+	if json.Unmarshal([]byte(body), &m) != nil || m.Action != "keyboard" {
+		return pageMsg{}, false
+	}
+	return m, true
+}

@@ -1,0 +1,370 @@
+package shell
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"accesskiosk/kiosk/bus"
+	"accesskiosk/kiosk/ui"
+	"accesskiosk/kiosk/webkit"
+	"accesskiosk/kiosk/webkit/webkittest"
+)
+
+func TestKeyboardLayout(t *testing.T) {
+	for _, mode := range []string{"text", "email", "url", "number", "tel"} {
+		for _, layer := range []int{layerLetters, layerShift, layerSymbols} {
+			rows := keyboardLayout(mode, layer)
+			var labels []string
+			for i, row := range rows {
+				cols := 0
+				for _, k := range row {
+					cols += k.width
+					if k.label != "" && k.name == "" {
+						t.Errorf("%s/%d: key %q has no name for screen readers", mode, layer, k.label)
+					}
+					labels = append(labels, k.label)
+				}
+				if cols != 23 {
+					t.Errorf("%s/%d row %d: %d columns, want 23", mode, layer, i, cols)
+				}
+			}
+			all := " " + strings.Join(labels, " ") + " "
+			want := []string{"Delete", "Enter ↵", "Hide ⌄"}
+			switch layer {
+			case layerLetters:
+				want = append(want, " q ", " m ", "⇧ Shift", "123")
+			case layerShift:
+				want = append(want, " Q ", " M ", "⇧ Shift")
+			case layerSymbols:
+				want = append(want, " 1 ", " 0 ", " @ ", "ABC")
+			}
+			if mode == "email" {
+				want = append(want, " @ ", " .com ", " . ")
+			}
+			for _, w := range want {
+				if !strings.Contains(all, w) {
+					t.Errorf("%s/%d: no key %q in %s", mode, layer, w, all)
+				}
+			}
+		}
+	}
+	for _, c := range []struct {
+		mode string
+		want int
+	}{{"text", layerLetters}, {"email", layerLetters}, {"number", layerSymbols}, {"tel", layerSymbols}} {
+		if got := startLayer(c.mode); got != c.want {
+			t.Errorf("startLayer(%s) = %d, want %d", c.mode, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		setting string
+		want    bool
+	}{{ui.KeyboardAlways, true}, {ui.KeyboardNever, false}} {
+		if got := keyboardEnabled(c.setting); got != c.want {
+			t.Errorf("keyboardEnabled(%q) = %v, want %v", c.setting, got, c.want)
+		}
+	}
+}
+
+// keyID is the id of the key labelled label in the layout on screen.
+func (ts *testShell) keyID(t testing.TB, label string) int {
+	t.Helper()
+	id := 0
+	webkittest.Do(t, func() {
+		for i, k := range ts.s.kb.keys {
+			if k.label == label {
+				id = kbBase + i
+				return
+			}
+		}
+	})
+	if id == 0 {
+		t.Fatalf("no key %q on the keyboard", label)
+	}
+	return id
+}
+
+// tap clicks a key of the native keyboard with a real (XTEST) mouse click.
+func (ts *testShell) tap(t testing.TB, label string) {
+	t.Helper()
+	id := ts.keyID(t, label)
+	var r webkit.Rect
+	if !waitFor(3*time.Second, func() bool { // a new layout is laid out on the next frame
+		var ok bool
+		r, ok = ts.rect(t, webkit.PartButton, id)
+		return ok
+	}) {
+		t.Fatalf("key %q is not on screen", label)
+	}
+	clickAt(t, r)
+}
+
+// press presses a key through the binding (as a tap does).
+func (ts *testShell) press(t testing.TB, label string) {
+	t.Helper()
+	id := ts.keyID(t, label)
+	webkittest.Do(t, func() {
+		if !ts.s.win.Press(id) {
+			t.Errorf("key %q could not be pressed", label)
+		}
+	})
+}
+
+const formPage = `<!doctype html><html><head><title>Form</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:20px sans-serif;margin:0 20px} input{font-size:24px;width:20em;padding:8px}</style></head>
+<body><h1>Report a missed bin</h1><div style="height:520px;background:#eee">Some text above the form.</div>
+<form action="/submitted" method="get">
+<label for="name">Your name</label><br><input id="name" name="name" type="text"><br>
+<label for="email">Email</label><br><input id="email" name="email" type="email"><br>
+<button>Send</button></form><div style="height:900px"></div></body></html>`
+
+// TestKeyboardTypesIntoPage uses the native on-screen keyboard in the real
+// window on a real form from a loopback server: a real click on a field
+// shows the keyboard under the page, which shrinks the page instead of
+// being covered, and the field is scrolled into view above it; real clicks
+// on its keys (and the binding's press) type into the field, with shift,
+// numbers and the email keys; nothing typed reaches the log; moving focus
+// off the field hides the keyboard; Enter submits the form; the wipe hides
+// it too.
+func TestKeyboardTypesIntoPage(t *testing.T) {
+	var mu sync.Mutex
+	var submitted []string
+	svc := startServer(t, "form", "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/submitted" {
+			mu.Lock()
+			submitted = append(submitted, r.URL.RawQuery)
+			mu.Unlock()
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, formPage)
+	}))
+	cfg := testConfig(t, []string{svc.URL()}, nil, time.Hour, time.Minute)
+	cfg.UI.Keyboard = ui.KeyboardAlways
+	var logged strings.Builder
+	var logMu sync.Mutex
+	log := logrus.New()
+	log.SetOutput(lockedWriter{&logMu, &logged})
+	log.SetLevel(logrus.DebugLevel)
+	pages, err := NewPages(&cfg.UI, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startShell(t, Options{Config: cfg, NoBus: true, UI: pages, Log: log})
+	ts.load(t, svc.URL()+"/form")
+	if !waitFor(10*time.Second, func() bool {
+		return evalIn(t, ts.service, `document.readyState === "complete" && !!document.getElementById("name")`) == "true"
+	}) {
+		t.Fatal("form page not loaded")
+	}
+	value := func(id string) string {
+		return evalIn(t, ts.service, `document.getElementById("`+id+`").value`)
+	}
+	fieldRect := func(id string) (top, bottom float64) {
+		s := evalIn(t, ts.service, `(function(){var r=document.getElementById("`+id+`").getBoundingClientRect();return r.top+","+r.bottom})()`)
+		parts := strings.Split(strings.Trim(s, `"`), ",")
+		top, _ = strconv.ParseFloat(parts[0], 64)
+		bottom, _ = strconv.ParseFloat(parts[1], 64)
+		return top, bottom
+	}
+	var zoom float64
+	webkittest.Do(t, func() { zoom = ts.s.view.Zoom() })
+	clickField := func(id string) {
+		t.Helper()
+		// Wait for the layout to settle (the keyboard just went or came).
+		var sv webkit.Rect
+		var top, bottom float64
+		waitFor(3*time.Second, func() bool {
+			s1, _ := ts.rect(t, webkit.PartService, 0)
+			t1, b1 := fieldRect(id)
+			time.Sleep(150 * time.Millisecond)
+			sv, _ = ts.rect(t, webkit.PartService, 0)
+			top, bottom = fieldRect(id)
+			return s1 == sv && t1 == top && b1 == bottom
+		})
+		if bottom*zoom > float64(sv.H) {
+			t.Fatalf("field %s at %v–%v CSS px is off the %dpx view before the keyboard is up", id, top, bottom, sv.H)
+		}
+		xdo(t, "mousemove", fmt.Sprint(sv.X+int(100*zoom)), fmt.Sprint(sv.Y+int((top+bottom)/2*zoom)), "click", "1")
+	}
+	kbUp := func(want bool) {
+		t.Helper()
+		if !waitFor(5*time.Second, func() bool {
+			var shown, visible bool
+			webkittest.Do(t, func() { shown, visible = ts.s.KeyboardShown(), ts.s.win.KeyboardVisible() })
+			return shown == want && visible == want
+		}) {
+			t.Fatalf("keyboard shown: want %v", want)
+		}
+	}
+	typed := func(id, want string) {
+		t.Helper()
+		if !waitFor(5*time.Second, func() bool { return value(id) == `"`+want+`"` }) {
+			t.Fatalf("field %s holds %s, want %q", id, value(id), want)
+		}
+	}
+
+	clickField("name")
+	kbUp(true)
+	// The keyboard is under the page, never over it, and the field is in
+	// view above it.
+	var sv, kb webkit.Rect
+	if !waitFor(5*time.Second, func() bool {
+		sv, _ = ts.rect(t, webkit.PartService, 0)
+		kb, _ = ts.rect(t, webkit.PartKeyboard, 0)
+		_, bottom := fieldRect("name")
+		return kb.H > 100 && kb.Y >= sv.Bottom() && bottom*zoom <= float64(sv.H) && top0(fieldRect("name")) >= 0
+	}) {
+		top, bottom := fieldRect("name")
+		t.Fatalf("field at %v–%v CSS px (zoom %v) in the view %+v, keyboard %+v: covered or overlapping", top, bottom, zoom, sv, kb)
+	}
+	if kb.W < sv.W {
+		t.Errorf("keyboard %dpx wide, narrower than the %dpx view", kb.W, sv.W)
+	}
+
+	// Every key, and the keyboard itself, has a name for screen readers (AT-SPI).
+	webkittest.Do(t, func() {
+		if n := ts.s.win.AccessibleName(webkit.PartKeyboard, 0); n != "On-screen keyboard" {
+			t.Errorf("keyboard's accessible name %q", n)
+		}
+		for i, k := range ts.s.kb.keys {
+			if got := ts.s.win.AccessibleName(webkit.PartButton, kbBase+i); got != k.name || got == "" {
+				t.Errorf("key %q: accessible name %q, want %q", k.label, got, k.name)
+			}
+		}
+	})
+
+	ts.tap(t, "h")
+	ts.tap(t, "i")
+	ts.tap(t, "⇧ Shift")
+	ts.tap(t, "J") // the shifted layout shows capitals
+	typed("name", "hiJ")
+	ts.keyID(t, "j") // shift is for one letter: back to small letters
+	ts.tap(t, "Delete")
+	typed("name", "hi")
+	ts.tap(t, "123")
+	ts.tap(t, "4")
+	ts.press(t, "2")
+	ts.press(t, "ABC")
+	ts.press(t, "space")
+	ts.press(t, "o")
+	typed("name", "hi42 o")
+
+	// The email field gets the email keys.
+	clickField("email")
+	kbUp(true)
+	var mode string
+	if !waitFor(5*time.Second, func() bool {
+		webkittest.Do(t, func() { mode = ts.s.kb.mode })
+		return mode == "email"
+	}) {
+		t.Fatalf("keyboard mode for an email field: %q", mode)
+	}
+	ts.tap(t, "a")
+	ts.tap(t, "@")
+	ts.press(t, "b")
+	ts.tap(t, ".com")
+	typed("email", "a@b.com")
+
+	// Focus leaves the fields: the keyboard goes.
+	evalIn(t, ts.service, `document.activeElement.blur(); true`)
+	kbUp(false)
+	var sv2 webkit.Rect
+	if !waitFor(3*time.Second, func() bool { sv2, _ = ts.rect(t, webkit.PartService, 0); return sv2.H > sv.H }) {
+		t.Errorf("the page did not get its height back: %dpx with the keyboard, %dpx without", sv.H, sv2.H)
+	}
+
+	// Hide, then touching the focused field brings it back; Enter submits.
+	clickField("email")
+	kbUp(true)
+	ts.tap(t, "Hide ⌄")
+	kbUp(false)
+	clickField("email")
+	kbUp(true)
+	ts.tap(t, "Enter ↵")
+	if !waitFor(5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(submitted) > 0 }) {
+		t.Error("Enter on the keyboard did not submit the form")
+	} else {
+		mu.Lock()
+		got := submitted[0]
+		mu.Unlock()
+		if !strings.Contains(got, "email=a%40b.com") {
+			t.Errorf("form submitted %q", got)
+		}
+	}
+
+	// The wipe hides the keyboard.
+	ts.load(t, svc.URL()+"/form")
+	if !waitFor(10*time.Second, func() bool {
+		return evalIn(t, ts.service, `document.readyState === "complete" && !!document.getElementById("name")`) == "true"
+	}) {
+		t.Fatal("form page not loaded again")
+	}
+	kbUp(false) // a new page: the field that asked for it is gone
+	clickField("name")
+	kbUp(true)
+	webkittest.Do(t, func() { ts.s.endSession(bus.ReasonToolbar) })
+	select {
+	case <-ts.ended:
+	case <-time.After(20 * time.Second):
+		t.Fatal("session did not end")
+	}
+	kbUp(false)
+
+	logMu.Lock()
+	defer logMu.Unlock()
+	for _, secret := range []string{"hi42", "a@b.com", "a%40b.com", "hiJ"} {
+		if strings.Contains(logged.String(), secret) {
+			t.Errorf("the log holds typed text %q", secret)
+		}
+	}
+}
+
+func top0(top, _ float64) float64 { return top }
+
+// TestKeyboardNever: with ui.keyboard never, focusing a field shows nothing
+// and the pages get no keyboard script.
+func TestKeyboardNever(t *testing.T) {
+	svc := startServer(t, "form", "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, formPage)
+	}))
+	cfg := testConfig(t, []string{svc.URL()}, nil, time.Hour, time.Minute)
+	cfg.UI.Keyboard = ui.KeyboardNever
+	ts := startShell(t, Options{Config: cfg, NoBus: true})
+	ts.load(t, svc.URL()+"/form")
+	if !waitFor(10*time.Second, func() bool {
+		return evalIn(t, ts.service, `document.readyState === "complete" && !!document.getElementById("name")`) == "true"
+	}) {
+		t.Fatal("form page not loaded")
+	}
+	if got := evalIn(t, ts.service, `typeof window.__accessKiosk`); got != `"undefined"` {
+		t.Errorf("keyboard script present with keyboard: never (%s)", got)
+	}
+	evalIn(t, ts.service, `document.getElementById("name").focus(); true`)
+	time.Sleep(500 * time.Millisecond)
+	var shown bool
+	webkittest.Do(t, func() { shown = ts.s.KeyboardShown() || ts.s.win.KeyboardVisible() })
+	if shown {
+		t.Error("keyboard shown with keyboard: never")
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
