@@ -526,10 +526,16 @@ func (a *Agent) startUpdater(ctx context.Context) {
 		uc.RepoURL = strings.TrimSuffix(base, "/") + "/release"
 	}
 	win, _ := update.ParseWindow(uc.Window) // validated at load
+	// The gate also asks that the agent running it is the new release's;
+	// an unstamped build ("dev") cannot say which release it is.
+	self := version.Version
+	if self == "dev" {
+		self = ""
+	}
 	c := update.Config{
 		Dir: dir, RepoURL: uc.RepoURL, TrustedRoot: root, Window: win, Log: log,
 		Kiosk: a.link,
-		Gate:  update.KioskGate{Kiosk: a.link, Reported: a.rep.AcceptedSince},
+		Gate:  update.KioskGate{Kiosk: a.link, Reported: a.rep.AcceptedSince, Agent: self},
 	}
 	if a.sys != nil {
 		c.Units = a.sys // restarts the units the release names

@@ -11,9 +11,15 @@ import (
 // KioskGate is the health gate the agent uses: the kiosk answers Status on
 // the bus in a ready state (anything but "starting"), running the new
 // version when it says which it runs, and the agent's report loop has had
-// a report accepted by the fleet since the switch.
+// a report accepted by the fleet since the switch, and (when Agent is set)
+// the agent running the gate is the new version.
 type KioskGate struct {
 	Kiosk Kiosk
+	// Agent is the running agent's version. An agent of another version
+	// resuming a switch is an earlier release's agent that release-exec
+	// ran because the new one would not start: the gate must fail (and so
+	// roll back), not pass on that agent's own reports. "" skips the check.
+	Agent string
 	// Reported returns whether a report was accepted at or after since;
 	// nil skips that check.
 	Reported func(since time.Time) bool
@@ -21,6 +27,9 @@ type KioskGate struct {
 
 // Healthy implements Gate.
 func (g KioskGate) Healthy(ctx context.Context, version string, since time.Time) error {
+	if g.Agent != "" && g.Agent != version {
+		return fmt.Errorf("the agent runs %s, not %s", g.Agent, version)
+	}
 	if g.Kiosk != nil {
 		st, err := g.Kiosk.Status(ctx)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -585,3 +586,60 @@ func TestRefusalIsNotRefetchedAtEveryReport(t *testing.T) {
 		t.Error("not tried again after the retry interval")
 	}
 }
+
+// TestEarlierAgentRollsBackASwitch: the new release's agent never got
+// through its start (release-exec then runs the previous release's agent).
+// That agent resumes the switch; its gate must fail on its own version and
+// roll back, not pass on its own reports. The new release's agent passes.
+func TestEarlierAgentRollsBackASwitch(t *testing.T) {
+	for _, tc := range []struct {
+		agent   string
+		want    string
+		running string
+	}{
+		{agent: "1.0.0", want: OutcomeRolledBack, running: "1.0.0"},
+		{agent: "1.1.0", want: OutcomeInstalled, running: "1.1.0"},
+	} {
+		t.Run("agent "+tc.agent, func(t *testing.T) {
+			f := newFixture(t, release.Options{})
+			f.seed(t, "1.0.0")
+			// The switching agent restarts its own unit: it ends right after the switch.
+			ctx, cancel := context.WithCancel(context.Background())
+			u := f.updater(t, func(c *Config) { c.Units = ctxUnits{} })
+			u.testHook = func(p string) {
+				if p == "switch:done" {
+					cancel()
+				}
+			}
+			if _, err := u.Apply(ctx, "1.1.0"); ReasonOf(err) != ReasonCancelled {
+				t.Fatalf("apply cut after the switch: %v, want cancelled", err)
+			}
+			// release-exec (images/deb/release) reads the phase from this line.
+			st, _ := os.ReadFile(filepath.Join(f.dir, "state.json"))
+			if !regexp.MustCompile(`(?m)^ *"phase": *"switched",?$`).Match(st) {
+				t.Errorf("state.json has no phase line release-exec can read:\n%s", st)
+			}
+			k := &sessionKiosk{state: bus.StateIdle, version: "1.1.0"}
+			next := f.updater(t, func(c *Config) {
+				c.Gate = KioskGate{Kiosk: k, Reported: func(time.Time) bool { return true }, Agent: tc.agent}
+				c.HealthTimeout = 300 * time.Millisecond
+			})
+			res, err := next.Recover(context.Background())
+			if res == nil || res.Outcome != tc.want {
+				t.Fatalf("recover by agent %s: %+v, %v; want %s", tc.agent, res, err, tc.want)
+			}
+			if tc.want == OutcomeRolledBack && !strings.Contains(res.Detail, "the agent runs 1.0.0, not 1.1.0") {
+				t.Errorf("detail %q does not say the agent is not the new one", res.Detail)
+			}
+			if got := running(t, f.dir); got != tc.running {
+				t.Errorf("running %s, want %s", got, tc.running)
+			}
+		})
+	}
+}
+
+// ctxUnits restarts nothing and fails once its context ends (the agent's
+// own unit restart ending the process).
+type ctxUnits struct{}
+
+func (ctxUnits) RestartUnit(ctx context.Context, unit string) error { return ctx.Err() }

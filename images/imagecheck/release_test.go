@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -244,5 +245,81 @@ func TestDataAgentConfig(t *testing.T) {
 	cmd.Env = append(os.Environ(), "TRUSTED_ROOT="+filepath.Join(dir, "agent.yaml"))
 	if out, err := cmd.CombinedOutput(); err == nil {
 		t.Errorf("data.sh took agent.yaml as a trusted root:\n%s", out)
+	}
+}
+
+// TestAgentThatCannotStartIsRolledBack: while a switch is pending, the
+// agent unit's command (release-exec) runs the new release's agent three
+// times; when it never gets through (it exits each time, as systemd's
+// Restart= would start it again), the fourth start runs the previous
+// release's agent, whose health gate rolls the switch back. With no
+// previous release it is the packaged agent. Once the switch is settled
+// the count is gone and current runs again.
+func TestAgentThatCannotStartIsRolledBack(t *testing.T) {
+	dir := t.TempDir()
+	program := func(rel, out string, code int) {
+		bin := filepath.Join(dir, "releases", rel, "bin")
+		os.MkdirAll(bin, 0o755)
+		os.WriteFile(filepath.Join(dir, "releases", rel, "manifest.json"), []byte(`{"version":"`+rel+`"}`), 0o644)
+		script := "#!/bin/sh\necho " + out + "\nexit " + strconv.Itoa(code) + "\n"
+		if err := os.WriteFile(filepath.Join(bin, "agent"), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	program("1.0.0", "previous", 0)
+	program("1.1.0", "new", 1)
+	packaged := filepath.Join(dir, "packaged-agent")
+	os.WriteFile(packaged, []byte("#!/bin/sh\necho packaged\n"), 0o755)
+	os.Symlink("releases/1.1.0", filepath.Join(dir, "current"))
+	os.Symlink("releases/1.0.0", filepath.Join(dir, "previous"))
+	// The phase line as agent/update writes it (its test checks the format).
+	setPhase := func(phase string) {
+		st := "{\n  \"phase\": \"" + phase + "\",\n  \"from\": \"1.0.0\",\n  \"to\": \"1.1.0\"\n}"
+		if err := os.WriteFile(filepath.Join(dir, "state.json"), []byte(st), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	launcher, _ := filepath.Abs(filepath.Join(repoRoot, "images/deb/release/release-exec"))
+	start := func() (string, string) {
+		c := exec.Command(launcher, "agent", packaged)
+		c.Env = append(os.Environ(), "ACCESSKIOSK_UPDATE_DIR="+dir)
+		var out, errb bytes.Buffer
+		c.Stdout, c.Stderr = &out, &errb
+		c.Run() // the new agent fails: that is the point
+		return strings.TrimSpace(out.String()), errb.String()
+	}
+
+	setPhase("switched")
+	for i := 1; i <= 3; i++ {
+		if got, _ := start(); got != "new" {
+			t.Fatalf("start %d while switched ran %q, want the new release's agent", i, got)
+		}
+	}
+	got, said := start()
+	if got != "previous" || !strings.Contains(said, "previous release's agent") {
+		t.Fatalf("start 4 ran %q (%q), want the previous release's agent", got, said)
+	}
+	os.Remove(filepath.Join(dir, "previous"))
+	if got, _ := start(); got != "packaged" {
+		t.Errorf("with no previous release start 5 ran %q, want the packaged agent", got)
+	}
+	// The rollback settles the switch: the count goes, current runs.
+	setPhase("")
+	if got, _ := start(); got != "new" {
+		t.Errorf("settled: ran %q, want current's agent", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "agent-starts")); !os.IsNotExist(err) {
+		t.Errorf("start count still there after the switch settled: %v", err)
+	}
+	// The kiosk is never run from another release this way: the agent's
+	// gate covers it.
+	setPhase("switched")
+	os.WriteFile(filepath.Join(dir, "agent-starts"), []byte("9"), 0o644)
+	kbin := filepath.Join(dir, "releases", "1.1.0", "bin", "kiosk")
+	os.WriteFile(kbin, []byte("#!/bin/sh\necho kiosk-new\n"), 0o755)
+	c := exec.Command(launcher, "kiosk", packaged)
+	c.Env = append(os.Environ(), "ACCESSKIOSK_UPDATE_DIR="+dir)
+	if out, _ := c.Output(); strings.TrimSpace(string(out)) != "kiosk-new" {
+		t.Errorf("kiosk while switched ran %q, want the new kiosk (its own gate covers it)", out)
 	}
 }
