@@ -159,7 +159,7 @@ screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-she
 DEB_ARCHES ?= amd64 arm64
 
 .PHONY: deb
-deb: assets ## build the Debian packages accesskiosk-{fleet,agent,kiosk} (amd64, arm64) into out/deb/
+deb: deps assets ## build the Debian packages accesskiosk-{fleet,agent,kiosk} (amd64, arm64) into out/deb/
 	images/deb/build.sh $(DEB_ARCHES)
 
 .PHONY: image-x86
