@@ -3,13 +3,11 @@ package shell
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -403,42 +401,4 @@ func contains[T comparable](list []T, s T) bool {
 }
 
 // webProcesses lists the WebKitWebProcess processes descended from this one.
-func webProcesses() []int {
-	parent := map[int]int{}
-	comm := map[int]string{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || close < 0 {
-			continue
-		}
-		comm[pid] = s[open+1 : close]
-		f := strings.Fields(s[close+1:])
-		if len(f) > 1 {
-			parent[pid], _ = strconv.Atoi(f[1])
-		}
-	}
-	me := os.Getpid()
-	var out []int
-	for pid, c := range comm {
-		if !strings.HasPrefix(c, "WebKitWebProces") {
-			continue
-		}
-		for p := parent[pid]; p > 1; p = parent[p] {
-			if p == me {
-				out = append(out, pid)
-				break
-			}
-		}
-	}
-	return out
-}
+func webProcesses() []int { return treeComm(os.Getpid(), "WebKitWebProces") }
