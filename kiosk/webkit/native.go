@@ -26,7 +26,10 @@ static gboolean ak_idle_cb(gpointer data) {
 }
 
 void ak_invoke(uintptr_t h) {
-	g_main_context_invoke_full(NULL, G_PRIORITY_DEFAULT, ak_idle_cb, (gpointer)h, NULL);
+	// Always queued for the main loop. g_main_context_invoke would call it
+	// at once on whichever thread can acquire the context, e.g. a quit
+	// before gtk_main started, which was then lost and gtk_main never ended.
+	g_idle_add_full(G_PRIORITY_DEFAULT, ak_idle_cb, (gpointer)h, NULL);
 }
 
 // ---- input activity (for the idle timer) ------------------------------
