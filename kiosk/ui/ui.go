@@ -535,23 +535,16 @@ func blockSite(s string) string {
 }
 
 func (p *Pages) block(w http.ResponseWriter, r *http.Request) {
-	// Keep only the host in the request, so that no link on the page
-	// (the language links come back here) carries more.
-	q := r.URL.Query()
-	site := blockSite(q.Get("site"))
-	q.Del("site")
-	if site != "" {
-		q.Set("site", site)
-	}
-	r.URL.RawQuery = q.Encode()
+	site := keepSiteOnly(r)
 	v := p.newView(r, "block", "block.title")
 	v.Data = site
 	p.render(w, http.StatusOK, v)
 }
 
-// offline serves the offline page; ?site=HOST (host only) names the site
-// that could not be reached.
-func (p *Pages) offline(w http.ResponseWriter, r *http.Request) {
+// keepSiteOnly reduces the request's ?site= to its host (or drops it) and
+// returns that host, so that no link on the page (the language links come
+// back to the same page) carries more. Call it before newView.
+func keepSiteOnly(r *http.Request) string {
 	q := r.URL.Query()
 	site := blockSite(q.Get("site"))
 	q.Del("site")
@@ -559,6 +552,13 @@ func (p *Pages) offline(w http.ResponseWriter, r *http.Request) {
 		q.Set("site", site)
 	}
 	r.URL.RawQuery = q.Encode()
+	return site
+}
+
+// offline serves the offline page; ?site=HOST (host only) names the site
+// that could not be reached.
+func (p *Pages) offline(w http.ResponseWriter, r *http.Request) {
+	site := keepSiteOnly(r)
 	v := p.newView(r, "offline", "offline.title")
 	v.Data = site
 	p.render(w, http.StatusOK, v)
