@@ -16,6 +16,8 @@ FUZZ_SLOW     := FuzzEntryFile
 FUZZTIME_SLOW ?= 5000x
 
 # Debian packages the build, the tests, the demo and the images need.
+# The cross compiler is for the kiosk of the other architecture (images/deb/gobuild.sh).
+DEB_HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 APT_PACKAGES := \
 	pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev bubblewrap xdg-dbus-proxy \
 	xvfb xauth xdotool dbus dbus-daemon dbus-x11 at-spi2-core fonts-dejavu-core \
@@ -24,7 +26,8 @@ APT_PACKAGES := \
 	postgresql \
 	iproute2 \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
-	qemu-user-static binfmt-support arch-test socat
+	qemu-user-static binfmt-support arch-test socat qemu-system-arm \
+	$(if $(filter amd64,$(DEB_HOST_ARCH)),gcc-aarch64-linux-gnu,gcc-x86-64-linux-gnu)
 
 .PHONY: help
 help: ## list the targets

@@ -3,18 +3,15 @@
 # tool in go.mod) for each architecture given (amd64, arm64) into $OUT
 # (default out/deb). Run from anywhere; `make deb` calls it.
 #
-# fleet and agent are pure Go (CGO_ENABLED=0) and cross-compile. The kiosk is
-# cgo (WebKitGTK): it is built for the host's architecture here; for another
-# architecture set KIOSK_SYSROOT to a root file system of that architecture
-# holding libwebkit2gtk-4.1-dev and have the matching cross compiler
-# (gcc-aarch64-linux-gnu) installed; images/deb/sysroot.sh makes such a root.
+# Each program is built by images/deb/gobuild.sh: fleet and agent are pure Go;
+# the kiosk (cgo, WebKitGTK) is cross-compiled for the other architecture
+# against a sysroot of Debian's own -dev packages (made the first time).
 # A program whose folder is not in the tree yet is skipped with a message.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-out/deb}
 version=${DEB_VERSION:-$(images/deb/version.sh)}
 stamp=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
-ldflags="-s -w -X accesskiosk/version.Version=$stamp"
 hostarch=$(go env GOARCH)
 mkdir -p "$out"
 [ $# -gt 0 ] || set -- "$hostarch"
@@ -45,26 +42,10 @@ for arch in "$@"; do
 			exit 1
 		fi
 		bin=$out/bin/$arch/$prog
-		mkdir -p "$(dirname "$bin")"
-		if [ "$prog" != kiosk ]; then
-			CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags "$ldflags" -o "$bin" "./$cmd"
-		elif [ "$arch" = "$hostarch" ]; then
-			CGO_ENABLED=1 go build -trimpath -ldflags "$ldflags" -o "$bin" "./$cmd"
-		elif [ -n "${KIOSK_SYSROOT:-}" ]; then
-			triplet=aarch64-linux-gnu
-			[ "$arch" = amd64 ] && triplet=x86_64-linux-gnu
-			CGO_ENABLED=1 GOOS=linux GOARCH=$arch \
-				CC="$triplet-gcc --sysroot=$KIOSK_SYSROOT" \
-				PKG_CONFIG_SYSROOT_DIR="$KIOSK_SYSROOT" \
-				PKG_CONFIG_LIBDIR="$KIOSK_SYSROOT/usr/lib/$triplet/pkgconfig:$KIOSK_SYSROOT/usr/share/pkgconfig" \
-				go build -trimpath -ldflags "$ldflags" -o "$bin" "./$cmd"
-		else
-			echo "deb: skip accesskiosk-kiosk ($arch): cgo cross build needs KIOSK_SYSROOT (see images/deb/README.md)"
-			continue
-		fi
+		images/deb/gobuild.sh "$arch" "$prog" "$bin" "$stamp"
 		relay=$out/bin/$arch/notify-relay
 		if [ "$prog" = kiosk ]; then
-			CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags "$ldflags" -o "$relay" ./images/cmd/notify-relay
+			images/deb/gobuild.sh "$arch" images/cmd/notify-relay "$relay" "$stamp"
 			# The kiosk's own defaults, on the system bus so that the agent
 			# (a system service) reaches it.
 			sed 's/^dbus: session$/dbus: system/' kiosk/config/default.yaml >"$out/kiosk.yaml"
