@@ -181,6 +181,12 @@ image-test: ## check the x86 image's root file system, boot it under QEMU agains
 	@if compgen -G 'fleet/cmd/fleet/*.go' >/dev/null; then mkdir -p $(BIN) && $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./fleet/cmd/fleet; fi
 	$(GO) test -tags imagetest -count=1 -timeout 50m -v ./images/...
 
+.PHONY: image-test-rpi
+image-test-rpi: ## check the Pi image's root, boot its kernel and root under qemu-system-aarch64 (virt) against a fleet on loopback
+	@test -f images/rpi/build/accesskiosk-rpi.img || $(MAKE) --no-print-directory image-rpi
+	@mkdir -p $(BIN) && $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./fleet/cmd/fleet
+	AK_IMAGE=rpi $(GO) test -tags imagetest -count=1 -timeout 150m -v -run '^(TestBuiltRootfs|TestImageFilesystems|TestBoot)$$' ./images/imagecheck/
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf $(BIN)

@@ -1,8 +1,10 @@
 //go:build imagetest
 
 // The image tests (`make image-test`, build tag imagetest): they need a
-// built x86 image (images/x86/build), root, and qemu-system-x86_64, and take
-// minutes, so they are not part of `make test`.
+// built image, root, and QEMU, and take minutes, so they are not part of
+// `make test`. AK_IMAGE picks the image: x86 (default, images/x86/build,
+// qemu-system-x86_64) or rpi (`make image-test-rpi`: images/rpi/build, its
+// root booted under qemu-system-aarch64's virt machine).
 
 package imagecheck
 
@@ -27,7 +29,63 @@ import (
 	"accesskiosk/fleet/api"
 )
 
-const build = "../x86/build"
+// image is one kind of image the tests check and boot.
+type image struct {
+	name  string // x86, rpi
+	arch  string // Debian architecture: amd64, arm64
+	build string // its build folder
+	file  string // the disk image in build
+	// kernel, initrd and cmdline are the image's own boot files in build.
+	kernel, initrd, cmdline string
+	qemu                    string   // qemu-system-*
+	machine                 []string // QEMU's machine, CPU, memory and GPU
+	console                 string   // the serial console's kernel name
+	// slow scales the boot test's timeouts: arm64 under TCG on an x86
+	// host is slower than x86 under TCG.
+	slow time.Duration
+}
+
+var images = map[string]image{
+	"x86": {
+		name: "x86", arch: "amd64", build: "../x86/build", file: "accesskiosk-x86.img",
+		kernel: "vmlinuz", initrd: "initrd.img", cmdline: "cmdline",
+		qemu: "qemu-system-x86_64",
+		// virtio-gpu: wlroots 0.15 (cage) refuses QEMU's standard VGA
+		// (bochs: "PRIME import not supported").
+		machine: []string{"-machine", "q35", "-m", "2048", "-smp", "2", "-vga", "none", "-device", "virtio-vga"},
+		console: "ttyS0", slow: 1,
+	},
+	// The Pi image's own kernel, initramfs, command line and root, on the
+	// machine QEMU can emulate (QEMU 7.2 has no Raspberry Pi 4): virt with
+	// the Pi 4's Cortex-A72. Debian's arm64 kernel drives both. What this
+	// cannot test is the Pi itself: its firmware, device tree and hardware.
+	"rpi": {
+		name: "rpi", arch: "arm64", build: "../rpi/build", file: "accesskiosk-rpi.img",
+		kernel: "boot/vmlinuz", initrd: "boot/initrd.img", cmdline: "boot/cmdline.txt",
+		qemu:    "qemu-system-aarch64",
+		machine: []string{"-machine", "virt", "-cpu", "cortex-a72", "-m", "2048", "-smp", "2", "-device", "virtio-gpu-pci"},
+		console: "ttyAMA0", slow: 3,
+	},
+}
+
+// target is the image under test (AK_IMAGE, default x86); build its folder.
+var (
+	target = pickImage()
+	build  = target.build
+)
+
+func pickImage() image {
+	name := os.Getenv("AK_IMAGE")
+	if name == "" {
+		name = "x86"
+	}
+	im, ok := images[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "AK_IMAGE=%q: want x86 or rpi\n", name)
+		os.Exit(2)
+	}
+	return im
+}
 
 // programInTree reports whether cmd/PROG has Go code in this tree: then its
 // package and unit must be in the image.
@@ -36,11 +94,11 @@ func programInTree(prog string) bool {
 	return len(m) > 0
 }
 
-// TestBuiltRootfs runs every structural check against the built x86 root.
+// TestBuiltRootfs runs every structural check against the built root.
 func TestBuiltRootfs(t *testing.T) {
 	root := filepath.Join(build, "rootfs")
 	if _, err := os.Stat(filepath.Join(root, "etc/os-release")); err != nil {
-		t.Fatalf("no built root in %s (make image-x86): %v", root, err)
+		t.Fatalf("no built root in %s (make image-%s): %v", root, target.name, err)
 	}
 	require := programInTree("kiosk") && programInTree("agent")
 	if !require {
@@ -53,12 +111,28 @@ func TestBuiltRootfs(t *testing.T) {
 			}
 		})
 	}
+	// Our programs start inside the root they were built for: the dynamic
+	// linker finds every library they need there (the kiosk is cgo, and for
+	// arm64 cross-compiled against a sysroot; it runs here under qemu-user).
+	t.Run("programs start", func(t *testing.T) {
+		if !require {
+			t.Skip("kiosk or agent not in this tree yet")
+		}
+		for _, bin := range []string{"/usr/bin/kiosk", "/usr/bin/accesskiosk-agent"} {
+			out, err := exec.Command("chroot", root, bin, "-version").CombinedOutput()
+			if v := strings.TrimSpace(string(out)); err != nil || v == "" || strings.Contains(v, " ") {
+				t.Errorf("chroot %s %s -version: %v: %q", root, bin, err, out)
+			} else {
+				t.Logf("%s (%s): %s", bin, target.arch, v)
+			}
+		}
+	})
 }
 
 // TestImageFilesystems checks the built image's root and data file
 // systems read-only (e2fsck -fn), in place in the disk image.
 func TestImageFilesystems(t *testing.T) {
-	img := filepath.Join(build, "accesskiosk-x86.img")
+	img := filepath.Join(build, target.file)
 	out, err := exec.Command("sfdisk", "-J", img).Output()
 	if err != nil {
 		t.Fatalf("sfdisk -J %s: %v", img, err)
@@ -173,7 +247,7 @@ type vm struct {
 // (nothing else leaves the VM), and an i6300esb watchdog.
 func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 	t.Helper()
-	cmdline, err := os.ReadFile(filepath.Join(build, "cmdline"))
+	cmdline, err := os.ReadFile(filepath.Join(build, target.cmdline))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,11 +261,9 @@ func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 			kept = append(kept, a)
 		}
 	}
-	kept = append(kept, "console=tty0", "console=ttyS0,115200", "systemd.journald.forward_to_console=1",
+	kept = append(kept, "console=tty0", "console="+target.console+",115200", "systemd.journald.forward_to_console=1",
 		"systemd.setenv=WLR_NO_HARDWARE_CURSORS=1", "panic=10",
-		// virtio-gpu: wlroots 0.15 (cage) refuses QEMU's standard VGA
-		// (bochs: "PRIME import not supported"). Loaded by name: a first
-		// run found no DRM driver autoloaded in time.
+		// Loaded by name: a first run found no DRM driver autoloaded in time.
 		"modules-load=virtio_gpu")
 	netdev := "user,id=n0,restrict=on"
 	if fleetAddr != "" {
@@ -202,16 +274,15 @@ func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 	// Not niced: under emulation on a loaded host a starved guest hits its
 	// own timeouts (soft lockups, journald start timeout), which is not
 	// what this test is about.
-	qemu := []string{
-		"-machine", "q35", "-m", "2048", "-smp", "2",
-		"-kernel", filepath.Join(build, "vmlinuz"), "-initrd", filepath.Join(build, "initrd.img"),
+	qemu := append(append([]string(nil), target.machine...),
+		"-kernel", filepath.Join(build, target.kernel), "-initrd", filepath.Join(build, target.initrd),
 		"-append", strings.Join(kept, " "),
-		"-drive", "file=" + disk + ",format=raw,if=virtio",
+		"-drive", "file="+disk+",format=raw,if=none,id=d0", "-device", "virtio-blk-pci,drive=d0",
 		"-netdev", netdev, "-device", "virtio-net-pci,netdev=n0",
-		"-device", "i6300esb", "-vga", "none", "-device", "virtio-vga", "-display", "none",
+		"-device", "i6300esb", "-display", "none",
 		"-serial", "stdio", "-monitor", "none", "-no-reboot",
-	}
-	cmd := exec.Command("qemu-system-x86_64", qemu...)
+	)
+	cmd := exec.Command(target.qemu, qemu...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -279,18 +350,18 @@ ssh_authorized_keys:
 `, fingerprint, token)
 }
 
-// TestBoot boots the x86 image twice under QEMU (software emulation), the
-// second time after pulling the plug on the first, and checks both boots
-// reach the same state.
+// TestBoot boots the image three times under QEMU (software emulation),
+// pulling the plug on each, with a signed update on the second, and checks
+// every boot reaches the same state.
 func TestBoot(t *testing.T) {
-	for _, tool := range []string{"qemu-system-x86_64", "socat", "mcopy", "mtype"} {
+	for _, tool := range []string{target.qemu, "socat", "mcopy", "mtype"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s not installed (make deps)", tool)
 		}
 	}
-	img := filepath.Join(build, "accesskiosk-x86.img")
+	img := filepath.Join(build, target.file)
 	if _, err := os.Stat(img); err != nil {
-		t.Fatalf("no image (make image-x86): %v", err)
+		t.Fatalf("no image (make image-%s): %v", target.name, err)
 	}
 	dir := t.TempDir()
 	disk := filepath.Join(dir, "disk.img")
@@ -352,11 +423,11 @@ func TestBoot(t *testing.T) {
 			started := time.Now()
 			v := boot(t, disk, fleetAddr, logPath)
 			t.Logf("console: %s", logPath)
-			ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute*target.slow)
 			defer cancel()
 			// Every check waits on its own, so one failing (the kiosk under
 			// emulation, say) does not hide the others.
-			rc, rcancel := context.WithTimeout(ctx, 6*time.Minute)
+			rc, rcancel := context.WithTimeout(ctx, 6*time.Minute*target.slow)
 			line, at, err := v.wait(rc, ready)
 			rcancel()
 			if err != nil {
@@ -380,7 +451,7 @@ func TestBoot(t *testing.T) {
 				}
 			}
 			for _, re := range want {
-				c, cancel := context.WithTimeout(ctx, 5*time.Minute)
+				c, cancel := context.WithTimeout(ctx, 5*time.Minute*target.slow)
 				if _, at, err := v.wait(c, re); err != nil {
 					t.Errorf("boot %d: %v", n, err)
 				} else {
@@ -421,7 +492,7 @@ func TestBoot(t *testing.T) {
 				// A signed release from the fleet: the agent installs it,
 				// the units restart on it, the health gate passes.
 				fl.publish(t, updateVersion)
-				uctx, ucancel := context.WithTimeout(ctx, 15*time.Minute)
+				uctx, ucancel := context.WithTimeout(ctx, 15*time.Minute*target.slow)
 				d, err := fl.waitReport(uctx, started, updateVersion)
 				ucancel()
 				if err != nil {
@@ -577,30 +648,29 @@ func (f *fleet) waitReport(ctx context.Context, since time.Time, version string)
 }
 
 // publish builds release version (the kiosk and the agent stamped with
-// it, their units), signs it with the fleet's offline keys and rolls it out
+// it, for the image's architecture; their units), signs it with the fleet's offline keys and rolls it out
 // to every device.
 func (f *fleet) publish(t testing.TB, version string) {
 	t.Helper()
 	tree := t.TempDir()
-	ldflags := "-s -w -X accesskiosk/version.Version=" + version
-	for _, p := range []struct{ prog, cgo string }{{"agent", "0"}, {"kiosk", "1"}} {
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", filepath.Join(tree, "bin", p.prog), "./"+p.prog+"/cmd/"+p.prog)
+	for _, prog := range []string{"agent", "kiosk"} {
+		bin, _ := filepath.Abs(filepath.Join(tree, "bin", prog))
+		cmd := exec.Command("images/deb/gobuild.sh", target.arch, prog, bin, version)
 		cmd.Dir = "../.."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED="+p.cgo)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build %s %s: %v\n%s", p.prog, version, err, out)
+			t.Fatalf("build %s %s for %s: %v\n%s", prog, version, target.arch, err, out)
 		}
-		unit, err := os.ReadFile(filepath.Join("../..", p.prog, "cmd", p.prog, p.prog+".service"))
+		unit, err := os.ReadFile(filepath.Join("../..", prog, "cmd", prog, prog+".service"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		os.MkdirAll(filepath.Join(tree, "units"), 0o755)
-		if err := os.WriteFile(filepath.Join(tree, "units", "accesskiosk-"+p.prog+".service"), unit, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(tree, "units", "accesskiosk-"+prog+".service"), unit, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	b := filepath.Join(t.TempDir(), "release.tar.zst")
-	fleetCmd(t, "release", "bundle", "--version", version, "--out", b, tree)
+	fleetCmd(t, "release", "bundle", "--version", version, "--arch", target.arch, "--out", b, tree)
 	fleetCmd(t, "release", "add", "--data", f.data, "--offline", f.offline, b)
 	fleetCmd(t, "release", "rollout", "start", "--data", f.data, "--id", "imagetest", "--release", version, "--ring", "everyone=all")
 	t.Logf("published and rolled out %s", version)
