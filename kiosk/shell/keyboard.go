@@ -13,9 +13,12 @@ import (
 // so that it takes its height from them instead of covering them; the
 // page's user script (ui.UserScript) then scrolls the focused field back
 // into view. It appears when an editable field gains focus in any page,
-// the service's or the guide's, and hides when the field loses it. Each
-// key press is passed to the page that asked for the keyboard through
-// ui.TypeScript, which JSON-quotes it; nothing typed is logged or kept.
+// the service's or the guide's, in any of its frames (the user script runs
+// in every frame, so a payment form in a cross-origin iframe asks for it
+// too), and hides when the field loses it. Each key press goes to the view
+// that asked for the keyboard as a synthesized key event (typeInto), the
+// way a physical keyboard's would: never through a script, so only the
+// focused frame sees it. Nothing typed is logged or kept.
 //
 // It is on when ui.keyboard is "always", or "auto" (the default) and the
 // display has a touchscreen; "never" turns it off (a physical keyboard).
@@ -233,10 +236,12 @@ func (s *Shell) keyboardButton(id int) bool {
 		s.renderKeyboard()
 	case "hide":
 		s.hideKeyboard()
-	case "Backspace", "Enter":
-		s.typeInto("key", k.do)
+	case "Backspace":
+		s.typeInto("", webkit.Backspace)
+	case "Enter":
+		s.typeInto("", webkit.Enter)
 	default:
-		s.typeInto("type", k.text)
+		s.typeInto(k.text, 0)
 		if s.kb.layer == layerShift {
 			s.kb.layer = layerLetters // shift is for one letter
 			s.renderKeyboard()
@@ -245,18 +250,27 @@ func (s *Shell) keyboardButton(id int) bool {
 	return true
 }
 
-// typeInto passes one key to the page that asked for the keyboard.
-func (s *Shell) typeInto(action, arg string) {
+// typeInto passes one key to the view whose field asked for the keyboard:
+// text as characters, or an editing key. It goes as synthesized key
+// events through WebKit's own input path (webkit.View.Type), exactly as a
+// physical keyboard's would, so it lands in the focused field of whichever
+// frame has the focus, a cross-origin payment form in an iframe included,
+// and no script of another frame (nor the page around it) sees it.
+// Nothing typed is logged or kept.
+func (s *Shell) typeInto(text string, key webkit.EditKey) {
 	v := s.kb.target
 	if v == nil || !s.viewAlive(v) {
 		s.hideKeyboard()
 		return
 	}
-	js, ok := ui.TypeScript(action, arg)
-	if !ok {
+	if key != 0 {
+		v.Press(key)
 		return
 	}
-	v.Eval(js, nil)
+	if text == "" || len(text) > 64 {
+		return
+	}
+	v.Type(text)
 }
 
 // viewAlive reports whether v is one of the session's views on screen.

@@ -368,3 +368,220 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	return w.b.Write(p)
 }
+
+// framesPage is a top page with a field of its own, a same-origin iframe
+// and a cross-origin iframe, each with a one-field form. It counts every
+// key, input and message event its own window sees, and every call to the
+// functions it hooks, so the test can tell whether anything typed into a
+// frame showed up where the top page's scripts can read it.
+const framesPage = `<!doctype html><html><head><title>Pay</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:20px sans-serif;margin:0 20px} input{font-size:24px;width:12em;padding:8px}
+iframe{border:0;width:460px;height:110px;display:block;margin:10px 0;background:#eef}</style></head>
+<body><h1>Pay for a parking permit</h1>
+<p id="plain">Some text to tap that is not a field.</p>
+<label for="top">Reference</label><br><input id="top" type="text">
+<iframe id="same" src="/inner?mode=text" title="Same-origin form"></iframe>
+<iframe id="cross" src="CROSS/inner?mode=email" title="Card payment"></iframe>
+<script>
+window.seen = 0;
+// A hostile page would hook whatever a relay through it might call: the
+// user script's typing functions and postMessage.
+(function () {
+  function outside() { return document.activeElement !== document.getElementById("top"); }
+  var real = window.__accessKiosk;
+  if (real) window.__accessKiosk = {
+    type: function (t) { if (outside()) window.seen++; return real.type(t); },
+    key: function (k) { if (outside()) window.seen++; return real.key(k); }
+  };
+  var pm = window.postMessage;
+  window.postMessage = function () { window.seen++; return pm.apply(window, arguments); };
+})();
+["keydown","keypress","keyup","beforeinput","input","message"].forEach(function (t) {
+  window.addEventListener(t, function (ev) {
+    if (ev.type === "message" || !document.getElementById("top").contains(ev.target)) window.seen++;
+  }, true);
+});
+</script></body></html>`
+
+// innerPage is a frame's form: its field sits at the frame's top left, and
+// Enter sends it to the frame's own server.
+const innerPage = `<!doctype html><html><head><title>Inner</title>
+<style>body{margin:0;font:20px sans-serif} input{font-size:24px;width:16em;padding:8px;margin:0;height:40px;box-sizing:border-box}</style></head>
+<body><form action="/sent" method="get"><input id="f" name="v" type="MODE"></form></body></html>`
+
+// TestKeyboardTypesIntoFrames uses the native keyboard on fields inside a
+// same-origin iframe and a cross-origin iframe (another loopback address,
+// allowed only as a frame): a real click into each field shows the
+// keyboard with the field's mode, real clicks on its keys type into it,
+// Delete deletes, Enter sends the frame's form to the frame's own server,
+// the top page's scripts see none of the keys, a tap on the top page
+// outside any field hides the keyboard, moving between a frame's field
+// and the top page's field keeps it up, and nothing typed is logged.
+func TestKeyboardTypesIntoFrames(t *testing.T) {
+	var mu sync.Mutex
+	sent := map[string][]string{}
+	serve := func(name string, page string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			switch r.URL.Path {
+			case "/sent":
+				mu.Lock()
+				sent[name] = append(sent[name], r.URL.RawQuery)
+				mu.Unlock()
+				io.WriteString(w, "<!doctype html><title>Sent</title><p>Thank you")
+			case "/inner":
+				io.WriteString(w, strings.Replace(innerPage, "MODE", r.URL.Query().Get("mode"), 1))
+			default:
+				io.WriteString(w, page)
+			}
+		})
+	}
+	cross := startServer(t, "cross", "127.0.0.2", serve("cross", ""))
+	top := startServer(t, "top", "127.0.0.1", serve("same", strings.Replace(framesPage, "CROSS", cross.URL(), 1)))
+	cfg := testConfig(t, []string{top.URL()}, []string{cross.URL()}, time.Hour, time.Minute)
+	cfg.UI.Keyboard = ui.KeyboardAlways
+	var logged strings.Builder
+	var logMu sync.Mutex
+	log := logrus.New()
+	log.SetOutput(lockedWriter{&logMu, &logged})
+	log.SetLevel(logrus.DebugLevel)
+	pages, err := NewPages(&cfg.UI, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startShell(t, Options{Config: cfg, NoBus: true, UI: pages, Log: log})
+	ts.load(t, top.URL()+"/pay")
+	// Both frames loaded: the same-origin one is readable from the top;
+	// the cross-origin one's form is seen by its server only, so wait for
+	// its field to take up room (its load event in the top page).
+	if !waitFor(15*time.Second, func() bool {
+		return evalIn(t, ts.service, `(function(){
+			var s = document.getElementById("same"), c = document.getElementById("cross");
+			if (document.readyState !== "complete" || !s || !c) return false;
+			var d = s.contentDocument;
+			return !!(d && d.readyState === "complete" && d.getElementById("f"));
+		})()`) == "true" && cross.count("GET /inner") > 0
+	}) {
+		t.Fatalf("frames page not loaded (cross server saw %v)", cross.requests())
+	}
+	time.Sleep(300 * time.Millisecond) // the cross-origin frame's document, after its request
+
+	var zoom float64
+	webkittest.Do(t, func() { zoom = ts.s.view.Zoom() })
+	// clickCSS clicks the point (x, y) of the top page's viewport (CSS px)
+	// of the element with id, plus (dx, dy), with a real mouse click.
+	clickEl := func(id string, dx, dy float64) {
+		t.Helper()
+		var sv webkit.Rect
+		var x, y float64
+		waitFor(3*time.Second, func() bool { // the layout settles (the keyboard came or went)
+			s1, _ := ts.rect(t, webkit.PartService, 0)
+			p1 := evalIn(t, ts.service, `(function(){var r=document.getElementById("`+id+`").getBoundingClientRect();return r.left+","+r.top})()`)
+			time.Sleep(150 * time.Millisecond)
+			sv, _ = ts.rect(t, webkit.PartService, 0)
+			p2 := evalIn(t, ts.service, `(function(){var r=document.getElementById("`+id+`").getBoundingClientRect();return r.left+","+r.top})()`)
+			parts := strings.Split(strings.Trim(p2, `"`), ",")
+			x, _ = strconv.ParseFloat(parts[0], 64)
+			y, _ = strconv.ParseFloat(parts[1], 64)
+			return s1 == sv && p1 == p2
+		})
+		px, py := sv.X+int((x+dx)*zoom), sv.Y+int((y+dy)*zoom)
+		if py >= sv.Bottom() || py < sv.Y {
+			t.Fatalf("%s at %v,%v CSS px is off the view %+v", id, x, y, sv)
+		}
+		xdo(t, "mousemove", fmt.Sprint(px), fmt.Sprint(py), "click", "1")
+	}
+	kbUp := func(want bool, mode string) {
+		t.Helper()
+		var shown, visible bool
+		var got string
+		if !waitFor(5*time.Second, func() bool {
+			webkittest.Do(t, func() { shown, visible, got = ts.s.KeyboardShown(), ts.s.win.KeyboardVisible(), ts.s.kb.mode })
+			return shown == want && visible == want && (!want || got == mode)
+		}) {
+			t.Fatalf("keyboard shown %v visible %v mode %q: want shown %v mode %q", shown, visible, got, want, mode)
+		}
+	}
+	sameValue := func() string {
+		return evalIn(t, ts.service, `document.getElementById("same").contentDocument.getElementById("f").value`)
+	}
+	seen := func() string { return evalIn(t, ts.service, `window.seen`) }
+
+	// The same-origin frame's text field.
+	clickEl("same", 60, 20)
+	kbUp(true, "text")
+	ts.tap(t, "c")
+	ts.tap(t, "⇧ Shift")
+	ts.tap(t, "A")
+	ts.tap(t, "x")
+	ts.tap(t, "Delete")
+	ts.tap(t, "t")
+	ts.tap(t, "space")
+	ts.tap(t, "123")
+	ts.tap(t, "7")
+	if !waitFor(5*time.Second, func() bool { return sameValue() == `"cAt 7"` }) {
+		t.Fatalf("same-origin frame's field holds %s, want \"cAt 7\"", sameValue())
+	}
+	if got := evalIn(t, ts.service, `document.getElementById("top").value`); got != `""` {
+		t.Errorf("the top page's field holds %s: keys meant for the frame went to it", got)
+	}
+
+	// Tapping the top page outside any field hides the keyboard.
+	clickEl("plain", 10, 10)
+	kbUp(false, "")
+
+	// The cross-origin frame's email field: the email keys, typed through
+	// to the field, sent with Enter to the frame's own server.
+	clickEl("cross", 60, 20)
+	kbUp(true, "email")
+	ts.tap(t, "a")
+	ts.tap(t, "@")
+	ts.tap(t, "b")
+	ts.tap(t, "z")
+	ts.tap(t, "Delete")
+	ts.tap(t, ".com")
+	// The top page saw none of it (nor of the same-origin frame's keys).
+	if got := seen(); got != "0" {
+		t.Errorf("the top page's scripts saw %s key, input or message events typed into its frames", got)
+	}
+
+	// From the frame's field to the top page's field and back: the
+	// keyboard stays up, and types into each in turn.
+	clickEl("top", 60, 20)
+	kbUp(true, "text")
+	time.Sleep(400 * time.Millisecond) // longer than the frames' hide delay
+	kbUp(true, "text")
+	ts.tap(t, "r")
+	ts.tap(t, "w")
+	ts.tap(t, "123")
+	ts.tap(t, "8")
+	if !waitFor(5*time.Second, func() bool { return evalIn(t, ts.service, `document.getElementById("top").value`) == `"rw8"` }) {
+		t.Fatalf("top field holds %s, want \"rw8\"", evalIn(t, ts.service, `document.getElementById("top").value`))
+	}
+	clickEl("cross", 60, 20)
+	kbUp(true, "email")
+	time.Sleep(400 * time.Millisecond)
+	kbUp(true, "email")
+	ts.tap(t, "Enter ↵")
+	var got []string
+	if !waitFor(5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); got = sent["cross"]; return len(got) > 0 }) {
+		t.Fatal("Enter did not send the cross-origin frame's form")
+	}
+	if len(got) != 1 || got[0] != "v=a%40b.com" {
+		t.Errorf("the cross-origin frame sent %q, want [v=a%%40b.com]", got)
+	}
+	// Its field is gone with the frame's page: the keyboard goes.
+	kbUp(false, "")
+	if got := seen(); got != "0" {
+		t.Errorf("the top page's scripts saw %s key, input or message events typed into its frames", got)
+	}
+
+	logMu.Lock()
+	defer logMu.Unlock()
+	for _, secret := range []string{"cAt", "a@b.com", "a%40b.com", "rw8"} {
+		if strings.Contains(logged.String(), secret) {
+			t.Errorf("the log holds typed text %q", secret)
+		}
+	}
+}

@@ -341,6 +341,38 @@ func (v *View) Eval(js string, done func(result string, err error)) {
 	C.ak_view_eval(v.v, s, C.uintptr_t(h))
 }
 
+// Type types text into the view as a physical keyboard would: one
+// synthesized key press and release per character, through WebKit's
+// normal input path, so it reaches the focused field of whichever frame
+// has the focus (a cross-origin iframe included) and no script of another
+// frame can see it. The view takes the keyboard focus first if it lost it.
+// False when the view is gone or not in a window.
+func (v *View) Type(text string) bool {
+	if v.v == nil || text == "" {
+		return false
+	}
+	s := cstr(text)
+	defer free(s)
+	return C.ak_view_type(v.v, s, 0) != 0
+}
+
+// Press presses one editing key in the view, as Type does for characters.
+func (v *View) Press(k EditKey) bool {
+	if v.v == nil {
+		return false
+	}
+	var keyval C.guint
+	switch k {
+	case Backspace:
+		keyval = C.GDK_KEY_BackSpace
+	case Enter:
+		keyval = C.GDK_KEY_Return
+	default:
+		return false
+	}
+	return C.ak_view_type(v.v, nil, keyval) != 0
+}
+
 // Destroy disconnects the view's callbacks, ends its web process and frees it.
 func (v *View) Destroy() {
 	if v.v == nil {

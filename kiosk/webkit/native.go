@@ -289,7 +289,7 @@ WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *msg_h
 		webkit_user_content_manager_register_script_message_handler(ucm, msg_handler);
 	}
 	if (user_script != NULL && user_script[0] != 0) {
-		WebKitUserScript *us = webkit_user_script_new(user_script, WEBKIT_USER_CONTENT_INJECT_TOP_FRAME,
+		WebKitUserScript *us = webkit_user_script_new(user_script, WEBKIT_USER_CONTENT_INJECT_ALL_FRAMES,
 			WEBKIT_USER_SCRIPT_INJECT_AT_DOCUMENT_START, NULL, NULL);
 		webkit_user_content_manager_add_script(ucm, us);
 		webkit_user_script_unref(us);
@@ -376,6 +376,62 @@ static void ak_eval_done(GObject *src, GAsyncResult *res, gpointer data) {
 // (as JSON) or the error reaches Go as AK_JS_RESULT for h.
 void ak_view_eval(WebKitWebView *v, const char *js, uintptr_t h) {
 	webkit_web_view_evaluate_javascript(v, js, -1, NULL, NULL, NULL, h ? ak_eval_done : NULL, (gpointer)h);
+}
+
+// ---- typing (the on-screen keyboard) -------------------------------------
+
+// ak_key_event sends one synthesized key event to the view as the window
+// would pass on a physical key: WebKit's input method filter, then its web
+// process, which delivers it to whatever element of whichever frame has
+// the focus. The text never passes through a script.
+static void ak_key_event(GtkWidget *wd, GdkEventType type, guint keyval) {
+	GdkWindow *win = gtk_widget_get_window(wd);
+	if (win == NULL) return;
+	GdkDisplay *d = gdk_window_get_display(win);
+	GdkEvent *ev = gdk_event_new(type);
+	ev->key.window = g_object_ref(win);
+	ev->key.send_event = FALSE;
+	ev->key.time = GDK_CURRENT_TIME;
+	ev->key.keyval = keyval;
+	ev->key.state = 0;
+	// The hardware key a physical keyboard would use for keyval (none for
+	// a character the keymap lacks, such as £ on a US map), with shift
+	// held when the keymap puts the character on the shifted level.
+	GdkKeymapKey *keys = NULL;
+	gint n = 0;
+	if (gdk_keymap_get_entries_for_keyval(gdk_keymap_get_for_display(d), keyval, &keys, &n) && n > 0) {
+		ev->key.hardware_keycode = keys[0].keycode;
+		ev->key.group = keys[0].group;
+		if (keys[0].level == 1) ev->key.state |= GDK_SHIFT_MASK;
+	}
+	g_free(keys);
+	GdkSeat *seat = gdk_display_get_default_seat(d);
+	if (seat != NULL && gdk_seat_get_keyboard(seat) != NULL) gdk_event_set_device(ev, gdk_seat_get_keyboard(seat));
+	gtk_widget_event(wd, ev);
+	gdk_event_free(ev);
+}
+
+static void ak_key_tap(GtkWidget *wd, guint keyval) {
+	ak_key_event(wd, GDK_KEY_PRESS, keyval);
+	ak_key_event(wd, GDK_KEY_RELEASE, keyval);
+}
+
+// ak_view_type types text (UTF-8) into the view, one key per character;
+// key, when not 0, is a key to press after it (GDK_KEY_BackSpace,
+// GDK_KEY_Return). The view takes the keyboard focus first, if it lost it,
+// so the keys reach the field it had focused and never a toolbar button.
+// 0 when the view is not in a window.
+int ak_view_type(WebKitWebView *v, const char *text, guint key) {
+	GtkWidget *wd = GTK_WIDGET(v);
+	if (!gtk_widget_get_realized(wd) || gtk_widget_get_window(wd) == NULL) return 0;
+	if (!gtk_widget_has_focus(wd)) gtk_widget_grab_focus(wd);
+	for (const char *p = text; p != NULL && *p != 0; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char_validated(p, -1);
+		if (c == (gunichar)-1 || c == (gunichar)-2) break;
+		ak_key_tap(wd, gdk_unicode_to_keyval(c));
+	}
+	if (key != 0) ak_key_tap(wd, key);
+	return 1;
 }
 
 void ak_context_destroy(WebKitWebContext *ctx) {

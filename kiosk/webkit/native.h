@@ -104,6 +104,7 @@ int ak_window_high_contrast(akWindow *w);
 void ak_window_resize(akWindow *w, int width, int height);
 int ak_has_touchscreen(void);
 void ak_view_eval(WebKitWebView *v, const char *js, uintptr_t h);
+int ak_view_type(WebKitWebView *v, const char *text, guint key);
 int ak_window_snapshot(akWindow *w, const char *path);
 
 #endif

@@ -122,6 +122,12 @@ func (w *Window) Snapshot(path string) error { return ErrUnavailable }
 // Destroy does nothing.
 func (w *Window) Destroy() {}
 
+// Type types nothing.
+func (v *View) Type(text string) bool { return false }
+
+// Press presses nothing.
+func (v *View) Press(k EditKey) bool { return false }
+
 // Eval calls done with ErrUnavailable.
 func (v *View) Eval(js string, done func(result string, err error)) {
 	if done != nil {

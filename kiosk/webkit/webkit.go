@@ -164,7 +164,8 @@ type ContextOptions struct {
 type ViewOptions struct {
 	// MessageHandler names window.webkit.messageHandlers.NAME; "" for none.
 	MessageHandler string
-	// UserScript runs at document start in every top frame; "" for none.
+	// UserScript runs at document start in every frame (iframes of any
+	// origin included), in each frame's own page world; "" for none.
 	UserScript string
 	Decide     func(Decision) (use bool)
 	Load       func(ev LoadEvent, uri string)
@@ -230,6 +231,15 @@ type Key struct {
 	Width int    // in grid columns; a letter key is 2
 	Style KeyStyle
 }
+
+// EditKey is a key View.Press presses: one that is not a character.
+type EditKey int
+
+// Editing keys.
+const (
+	Backspace EditKey = iota + 1 // delete the character before the caret
+	Enter                        // a new line in a text area; submits a form's field
+)
 
 // Part names a part of the window for Rect.
 type Part int

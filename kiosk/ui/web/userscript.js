@@ -1,5 +1,6 @@
 // Access Kiosk user script, injected by the shell into every page (service
-// pages included) at document start. It does two things for the on-screen
+// pages included) and every frame in it (iframes of any origin, each its
+// own copy) at document start. It does two things for the on-screen
 // keyboard and nothing else; it never reads what is typed.
 //
 //  1. Tells the shell when an editable field gains or loses focus, through
@@ -9,11 +10,12 @@
 //     and, when the page's viewport shrinks (the keyboard took the bottom of
 //     the screen), scrolls the focused field back into view, so the keyboard
 //     never covers it.
-//  2. Gives the shell window.__accessKiosk.type(text) and .key(name) to call
-//     (webkit_web_view_evaluate_javascript) when a key on the keyboard is
-//     pressed. name is "Backspace", "Enter" or "Tab". Typing goes through
-//     the browser's own editing commands, so the page sees ordinary
-//     beforeinput/input events.
+//  2. Gives window.__accessKiosk.type(text) and .key(name) for an adapter
+//     that shows the web keyboard page (kiosk://keyboard) and passes its
+//     keys on with ui.TypeScript (top frame only). name is "Backspace",
+//     "Enter" or "Tab". The kiosk shell does not use them: its native
+//     keyboard sends real key events to the view, which reach the focused
+//     field in any frame without passing through a script.
 (function () {
   "use strict";
   if (window.__accessKiosk) return;
@@ -80,21 +82,54 @@
     post({ action: "keyboard", show: true, mode: mode(el) });
   }, true);
 
-  document.addEventListener("focusout", function (ev) {
-    if (!editable(ev.target)) return;
-    // Focus moving to another field, or the window losing focus to the
-    // keyboard itself, is not a reason to hide.
+  // hideSoon hides the keyboard when, a moment later, this frame has the
+  // focus and no field in it does. Focus moving to another field, or the
+  // window losing focus, is not a reason to hide; nor is focus moving into
+  // a child frame (the parent then sees the <iframe> as its focused
+  // element, and the child frame's own copy of this script takes over).
+  function hideSoon() {
     clearTimeout(hideTimer);
     hideTimer = setTimeout(function () {
       if (!document.hasFocus()) return;
-      if (editable(document.activeElement)) return;
+      var a = document.activeElement;
+      if (editable(a)) return;
+      if (a && (a.tagName === "IFRAME" || a.tagName === "FRAME")) return;
       last = null;
       post({ action: "keyboard", show: false });
     }, 150);
+  }
+
+  document.addEventListener("focusout", function (ev) {
+    if (!editable(ev.target)) return;
+    hideSoon();
   }, true);
 
+  // This frame got the focus back from another frame (a tap outside the
+  // iframe whose field had the keyboard): hide unless a field here has it.
+  window.addEventListener("focus", function (ev) {
+    if (ev.target === window) hideSoon();
+  }, true);
+
+  // A frame whose field had the keyboard goes away (an iframe's form was
+  // sent): its field is gone. A new top page hides it in the shell itself.
+  window.addEventListener("pagehide", function () {
+    if (last && window !== window.top && document.activeElement === last) {
+      last = null;
+      post({ action: "keyboard", show: false });
+    }
+  });
+
+  // The keyboard shrank the page: bring the focused field back into view.
+  // A field in a child frame is that frame's to reveal, but a cross-origin
+  // frame cannot scroll this page: here, bring its <iframe> into view.
   window.addEventListener("resize", function () {
-    if (last && document.activeElement === last) reveal(last);
+    var a = document.activeElement;
+    if (last && a === last) reveal(last);
+    else if (a && (a.tagName === "IFRAME" || a.tagName === "FRAME") && a.getBoundingClientRect) {
+      var r = a.getBoundingClientRect();
+      var h = window.visualViewport ? window.visualViewport.height : window.innerHeight;
+      if (r.top < 0 || r.bottom > h) a.scrollIntoView({ block: "nearest", inline: "nearest" });
+    }
   });
 
   function target() {
