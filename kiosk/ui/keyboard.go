@@ -7,13 +7,17 @@ import (
 	_ "embed"
 )
 
-// UserScript is the script the shell injects into every page (all frames,
-// at document start) for the on-screen keyboard: it posts
-// {action:"keyboard", show, mode} to the "kiosk" message handler when an
-// editable field gains or loses focus, keeps the focused field in view when
-// the keyboard shrinks the page, and defines window.__accessKiosk.type(text)
-// and .key("Backspace"|"Enter"|"Tab") for the shell to call with what the
-// keyboard page (kiosk://keyboard) sends. See web/userscript.js.
+// UserScript is the script the shell injects into every page (every frame,
+// iframes of any origin included, at document start) for the on-screen
+// keyboard: each frame's copy posts {action:"keyboard", show, mode} to the
+// "kiosk" message handler when an editable field in that frame gains or
+// loses focus (a tap back outside the frame hides it too), and keeps the
+// focused field in view when the keyboard shrinks the page. It also
+// defines window.__accessKiosk.type(text) and .key("Backspace"|"Enter"|"Tab")
+// for an adapter that shows the web keyboard page (kiosk://keyboard) and
+// passes its keys on with TypeScript; that path reaches the top frame only.
+// The kiosk shell does not use it: its native keyboard sends key events to
+// the view, which reach the focused field in any frame. See web/userscript.js.
 func UserScript() string { return userScript }
 
 //go:embed web/userscript.js

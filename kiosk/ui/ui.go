@@ -55,7 +55,9 @@
 //     kiosk://keyboard?mode=MODE in a strip under the page (a view that
 //     never takes focus), shrinking the page, or hide it;
 //     - "type" {text} / "key" {key}: from the keyboard page; pass them to
-//     the page with TypeScript(action, arg) and evaluate the result there.
+//     the page with TypeScript(action, arg) and evaluate the result there
+//     (top frame only; the kiosk shell instead has a native keyboard that
+//     sends key events to the view, which reach fields in iframes too).
 //  5. Load kiosk://block?site=HOST (host only) for a blocked main-frame
 //     navigation, kiosk://offline when the network is gone, kiosk://ended
 //     after a wipe, and show kiosk://idle?seconds=N as the overlay.
