@@ -414,7 +414,7 @@ const innerPage = `<!doctype html><html><head><title>Inner</title>
 // same-origin iframe and a cross-origin iframe (another loopback address,
 // allowed only as a frame): a real click into each field shows the
 // keyboard with the field's mode, real clicks on its keys type into it,
-// Delete deletes, Enter sends the frame's form to the frame's own server,
+// Delete deletes, Hide hides it until the field is touched again, Enter sends the frame's form to the frame's own server,
 // the top page's scripts see none of the keys, a tap on the top page
 // outside any field hides the keyboard, moving between a frame's field
 // and the top page's field keeps it up, and nothing typed is logged.
@@ -563,6 +563,11 @@ func TestKeyboardTypesIntoFrames(t *testing.T) {
 	clickEl("cross", 60, 20)
 	kbUp(true, "email")
 	time.Sleep(400 * time.Millisecond)
+	kbUp(true, "email")
+	// Hide, then touching the frame's focused field brings it back.
+	ts.tap(t, "Hide ⌄")
+	kbUp(false, "")
+	clickEl("cross", 120, 20)
 	kbUp(true, "email")
 	ts.tap(t, "Enter ↵")
 	var got []string
