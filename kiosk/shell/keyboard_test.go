@@ -382,7 +382,8 @@ iframe{border:0;width:460px;height:110px;display:block;margin:10px 0;background:
 <p id="plain">Some text to tap that is not a field.</p>
 <label for="top">Reference</label><br><input id="top" type="text">
 <iframe id="same" src="/inner?mode=text" title="Same-origin form"></iframe>
-<iframe id="cross" src="CROSS/inner?mode=email" title="Card payment"></iframe>
+SPACER<iframe id="cross" src="CROSS/inner?mode=email" title="Card payment"></iframe>
+<div style="height:900px"></div>
 <script>
 window.seen = 0;
 // A hostile page would hook whatever a relay through it might call: the
@@ -417,7 +418,8 @@ const innerPage = `<!doctype html><html><head><title>Inner</title>
 // Delete deletes, Hide hides it until the field is touched again, Enter sends the frame's form to the frame's own server,
 // the top page's scripts see none of the keys, a tap on the top page
 // outside any field hides the keyboard, moving between a frame's field
-// and the top page's field keeps it up, and nothing typed is logged.
+// and the top page's field keeps it up, a frame the keyboard would cover
+// is scrolled into view above it, and nothing typed is logged.
 func TestKeyboardTypesIntoFrames(t *testing.T) {
 	var mu sync.Mutex
 	sent := map[string][]string{}
@@ -433,7 +435,11 @@ func TestKeyboardTypesIntoFrames(t *testing.T) {
 			case "/inner":
 				io.WriteString(w, strings.Replace(innerPage, "MODE", r.URL.Query().Get("mode"), 1))
 			default:
-				io.WriteString(w, page)
+				spacer := "" // ?low=1 puts the cross-origin frame where the keyboard will cover it
+				if r.URL.Query().Get("low") == "1" {
+					spacer = `<div style="height:240px"></div>`
+				}
+				io.WriteString(w, strings.Replace(page, "SPACER", spacer, 1))
 			}
 		})
 	}
@@ -469,8 +475,9 @@ func TestKeyboardTypesIntoFrames(t *testing.T) {
 
 	var zoom float64
 	webkittest.Do(t, func() { zoom = ts.s.view.Zoom() })
-	// clickCSS clicks the point (x, y) of the top page's viewport (CSS px)
-	// of the element with id, plus (dx, dy), with a real mouse click.
+	// clickEl clicks the element with id at (dx, dy) CSS px from its top
+	// left corner (in a frame: that point of the frame's page), with a
+	// real mouse click.
 	clickEl := func(id string, dx, dy float64) {
 		t.Helper()
 		var sv webkit.Rect
@@ -581,6 +588,38 @@ func TestKeyboardTypesIntoFrames(t *testing.T) {
 	kbUp(false, "")
 	if got := seen(); got != "0" {
 		t.Errorf("the top page's scripts saw %s key, input or message events typed into its frames", got)
+	}
+
+	// A frame low on the page, which the keyboard would cover, is
+	// scrolled up into view above it, and its field still takes the keys.
+	ts.load(t, top.URL()+"/pay?low=1")
+	if !waitFor(15*time.Second, func() bool {
+		return evalIn(t, ts.service, `document.readyState === "complete" && !!document.getElementById("cross")`) == "true" &&
+			cross.count("GET /inner") > 1
+	}) {
+		t.Fatal("low frames page not loaded")
+	}
+	time.Sleep(300 * time.Millisecond)
+	kbUp(false, "")
+	clickEl("cross", 60, 20)
+	kbUp(true, "email")
+	frameBox := func() string {
+		return evalIn(t, ts.service, `(function(){var r=document.getElementById("cross").getBoundingClientRect();
+			return r.top >= 0 && r.bottom <= window.innerHeight ? "in view" : r.top+"–"+r.bottom+" of "+window.innerHeight})()`)
+	}
+	if !waitFor(5*time.Second, func() bool { return frameBox() == `"in view"` }) {
+		t.Errorf("the focused frame is at %s CSS px: covered by the keyboard", frameBox())
+	}
+	ts.tap(t, "d")
+	ts.tap(t, "@")
+	ts.tap(t, "e")
+	ts.tap(t, ".com") // a valid address, or the field refuses to be sent
+	ts.tap(t, "Enter ↵")
+	if !waitFor(5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); got = sent["cross"]; return len(got) > 1 }) {
+		t.Fatalf("Enter did not send the low cross-origin frame's form: cross server saw %v; active %s", cross.requests(), evalIn(t, ts.service, `document.activeElement.id + " " + document.hasFocus()`))
+	}
+	if got[1] != "v=d%40e.com" {
+		t.Errorf("the low cross-origin frame sent %q, want v=d%%40e.com", got[1])
 	}
 
 	logMu.Lock()
