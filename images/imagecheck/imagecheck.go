@@ -561,7 +561,7 @@ type Launcher struct {
 // Launchers are the kiosk's and the agent's.
 var Launchers = []Launcher{
 	{"accesskiosk-agent.service", "agent", "/usr/bin/accesskiosk-agent", "/usr/lib/accesskiosk-agent/release-exec", nil},
-	{"accesskiosk-kiosk.service", "kiosk", "/usr/bin/kiosk", "/usr/lib/accesskiosk-kiosk/release-exec", []string{"/usr/lib/accesskiosk-kiosk/notify-relay"}},
+	{"accesskiosk-kiosk.service", "kiosk", "/usr/bin/kiosk", "/usr/lib/accesskiosk-kiosk/release-exec", []string{"/usr/lib/accesskiosk-kiosk/notify-relay", "--retry-env", "WLR_RENDERER=pixman"}},
 }
 
 // ExecStart returns the command line systemd runs for a unit given its

@@ -25,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -32,15 +33,40 @@ import (
 // SocketName is the relay's socket inside its directory.
 const SocketName = "notify-relay.sock"
 
-// Run starts argv with NOTIFY_SOCKET pointing at a socket in dir (for the
-// unit: $RUNTIME_DIRECTORY), forwards what arrives there to the socket
-// NOTIFY_SOCKET named for this process (dropping MAINPID=, which only the
-// main process may say), passes SIGTERM, SIGINT and SIGHUP on to the
-// command, and returns its exit status (128+N for a signal). With no
-// NOTIFY_SOCKET it just runs argv. logw receives the relay's own problems.
-func Run(ctx context.Context, argv []string, dir string, logw io.Writer) (int, error) {
+// Options are the relay's settings beyond the command.
+type Options struct {
+	// Dir holds the relay's socket (for the unit: $RUNTIME_DIRECTORY).
+	Dir string
+	// Log receives the relay's own messages.
+	Log io.Writer
+	// RetryEnv, KEY=VALUE, is the second chance of a command that ends
+	// before it sent READY=1: it is run once more with KEY=VALUE in its
+	// environment, unless KEY is set already or the relay was told to
+	// stop. For the kiosk: cage with the GPU renderer can crash at start
+	// on a GPU or driver it cannot use (after an upgrade, say), and a
+	// black screen is the worst a kiosk can show; wlroots' software
+	// renderer (WLR_RENDERER=pixman) needs only kernel mode setting. The
+	// kiosk paints on the CPU anyway, so residents see the same pages.
+	RetryEnv string
+}
+
+// Run starts argv with NOTIFY_SOCKET pointing at a socket in o.Dir,
+// forwards what arrives there to the socket NOTIFY_SOCKET named for this
+// process (dropping MAINPID=, which only the main process may say), passes
+// SIGTERM, SIGINT and SIGHUP on to the command, and returns its exit status
+// (128+N for a signal). With no NOTIFY_SOCKET it just runs argv (and cannot
+// tell whether it got ready, so it never retries).
+func Run(ctx context.Context, argv []string, o Options) (int, error) {
 	if len(argv) == 0 {
 		return 2, errors.New("notify-relay: no command given")
+	}
+	logw := o.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	retryKey, _, retry := strings.Cut(o.RetryEnv, "=")
+	if retry && retryKey == "" {
+		return 2, fmt.Errorf("notify-relay: retry environment %q: want KEY=VALUE", o.RetryEnv)
 	}
 	real := os.Getenv("NOTIFY_SOCKET")
 	env := make([]string, 0, len(os.Environ()))
@@ -48,11 +74,14 @@ func Run(ctx context.Context, argv []string, dir string, logw io.Writer) (int, e
 		if strings.HasPrefix(kv, "NOTIFY_SOCKET=") || strings.HasPrefix(kv, "WATCHDOG_PID=") {
 			continue
 		}
+		if retry && strings.HasPrefix(kv, retryKey+"=") {
+			retry = false // set by the unit or an admin: theirs to choose
+		}
 		env = append(env, kv)
 	}
 	var in *net.UnixConn
 	if real != "" {
-		sock := filepath.Join(dir, SocketName)
+		sock := filepath.Join(o.Dir, SocketName)
 		os.Remove(sock)
 		var err error
 		in, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
@@ -65,19 +94,41 @@ func Run(ctx context.Context, argv []string, dir string, logw io.Writer) (int, e
 			return 1, fmt.Errorf("notify-relay: %w", err)
 		}
 		env = append(env, "NOTIFY_SOCKET="+sock)
+	} else {
+		retry = false
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	var (
+		ready    atomic.Bool
+		stopping bool
+	)
+	for {
+		code, err := runOnce(ctx, argv, env, in, real, logw, sigs, &ready, &stopping)
+		if err != nil || !retry || ready.Load() || stopping || ctx.Err() != nil {
+			return code, err
+		}
+		retry = false
+		fmt.Fprintf(logw, "notify-relay: %s ended (status %d) before it was ready; running it again with %s\n", argv[0], code, o.RetryEnv)
+		env = append(env, o.RetryEnv)
+	}
+}
+
+// runOnce runs the command once, forwarding its notifications (ready is set
+// when one says READY=1) and the signals the relay gets (stopping is set).
+func runOnce(ctx context.Context, argv, env []string, in *net.UnixConn, real string, logw io.Writer,
+	sigs <-chan os.Signal, ready *atomic.Bool, stopping *bool) (int, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return 127, fmt.Errorf("notify-relay: start %s: %w", argv[0], err)
 	}
 	fwd := make(chan struct{})
 	if in != nil {
-		go func() { defer close(fwd); forward(in, real, logw) }()
+		in.SetReadDeadline(time.Time{})
+		go func() { defer close(fwd); forward(in, real, logw, ready) }()
 	} else {
 		close(fwd)
 	}
@@ -86,6 +137,7 @@ func Run(ctx context.Context, argv []string, dir string, logw io.Writer) (int, e
 	for {
 		select {
 		case s := <-sigs:
+			*stopping = true
 			cmd.Process.Signal(s)
 		case err := <-done:
 			// Send on what the command said just before it ended.
@@ -108,8 +160,10 @@ func Run(ctx context.Context, argv []string, dir string, logw io.Writer) (int, e
 	}
 }
 
-// forward sends each datagram on from this process until in is closed.
-func forward(in *net.UnixConn, real string, logw io.Writer) {
+// forward sends each datagram on from this process until reading in fails
+// (closed, or past its deadline once the command ended); ready is set when
+// a datagram says READY=1.
+func forward(in *net.UnixConn, real string, logw io.Writer, ready *atomic.Bool) {
 	out, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: real, Net: "unixgram"})
 	if err != nil {
 		fmt.Fprintf(logw, "notify-relay: cannot reach systemd's notify socket %s: %v\n", real, err)
@@ -126,6 +180,9 @@ func forward(in *net.UnixConn, real string, logw io.Writer) {
 		for _, line := range strings.Split(string(buf[:n]), "\n") {
 			if line != "" && !strings.HasPrefix(line, "MAINPID=") {
 				keep = append(keep, line)
+			}
+			if line == "READY=1" {
+				ready.Store(true)
 			}
 		}
 		if len(keep) == 0 {

@@ -3,10 +3,12 @@ package notifyrelay
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +18,27 @@ import (
 // TestMain lets the test binary play the kiosk: with RELAY_TEST_CHILD set
 // it notifies the way the kiosk does and exits with status 3.
 func TestMain(m *testing.M) {
+	if f := os.Getenv("RELAY_TEST_RUNS"); f != "" {
+		// Count this run, then act as RELAY_TEST_CHILD says.
+		fh, _ := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		fmt.Fprintln(fh, os.Getenv("AK_TEST_RENDERER"))
+		fh.Close()
+		switch os.Getenv("RELAY_TEST_CHILD") {
+		case "crash-unless-soft":
+			// A compositor whose GPU renderer fails before it is ready.
+			if os.Getenv("AK_TEST_RENDERER") != "soft" {
+				os.Exit(1)
+			}
+			daemon.SdNotify(false, daemon.SdNotifyReady)
+			os.Exit(3)
+		case "ready-then-fail":
+			daemon.SdNotify(false, daemon.SdNotifyReady)
+			os.Exit(4)
+		case "hang":
+			time.Sleep(10 * time.Second)
+			os.Exit(5)
+		}
+	}
 	if os.Getenv("RELAY_TEST_CHILD") != "" {
 		wd, _ := daemon.SdWatchdogEnabled(false)
 		daemon.SdNotify(false, "MAINPID=1\nSTATUS=watchdog "+wd.String())
@@ -42,7 +65,7 @@ func TestRelay(t *testing.T) {
 	t.Setenv("RELAY_TEST_CHILD", "1")
 	relayDir := t.TempDir()
 	var logb bytes.Buffer
-	code, err := Run(context.Background(), []string{os.Args[0]}, relayDir, &logb)
+	code, err := Run(context.Background(), []string{os.Args[0]}, Options{Dir: relayDir, Log: &logb, RetryEnv: "AK_TEST_RENDERER=soft"})
 	if err != nil || code != 3 {
 		t.Fatalf("Run = %d, %v; want the command's status 3", code, err)
 	}
@@ -68,11 +91,80 @@ func TestRelay(t *testing.T) {
 func TestRelayWithoutSystemd(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", "")
 	t.Setenv("RELAY_TEST_CHILD", "1")
-	code, err := Run(context.Background(), []string{os.Args[0]}, t.TempDir(), os.Stderr)
+	code, err := Run(context.Background(), []string{os.Args[0]}, Options{Dir: t.TempDir(), Log: os.Stderr})
 	if err != nil || code != 3 {
 		t.Fatalf("Run = %d, %v; want 3", code, err)
 	}
-	if code, err := Run(context.Background(), []string{"/nonexistent/program"}, t.TempDir(), os.Stderr); err == nil || code != 127 {
+	if code, err := Run(context.Background(), []string{"/nonexistent/program"}, Options{Dir: t.TempDir(), Log: os.Stderr}); err == nil || code != 127 {
 		t.Errorf("a missing command: %d, %v; want 127 and an error", code, err)
+	}
+}
+
+// TestRetryBeforeReady: a command that ends before READY=1 runs once more
+// with the retry environment; one that got ready, one whose key the unit set
+// already, and one the relay was told to stop do not.
+func TestRetryBeforeReady(t *testing.T) {
+	cases := []struct {
+		name, child, preset string
+		signal              bool
+		wantCode            int
+		wantRuns            []string // AK_TEST_RENDERER of each run
+		wantReady           bool
+	}{
+		{name: "crash at start, retried soft", child: "crash-unless-soft", wantCode: 3, wantRuns: []string{"", "soft"}, wantReady: true},
+		{name: "ready, then failed: not retried", child: "ready-then-fail", wantCode: 4, wantRuns: []string{""}, wantReady: true},
+		{name: "key set by the unit: not retried", child: "crash-unless-soft", preset: "gpu", wantCode: 1, wantRuns: []string{"gpu"}},
+		{name: "stopped by systemd: not retried", child: "hang", signal: true, wantCode: 128 + int(syscall.SIGTERM), wantRuns: []string{""}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			sys, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(dir, "systemd-notify"), Net: "unixgram"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sys.Close()
+			runs := filepath.Join(dir, "runs")
+			t.Setenv("NOTIFY_SOCKET", filepath.Join(dir, "systemd-notify"))
+			t.Setenv("RELAY_TEST_RUNS", runs)
+			t.Setenv("RELAY_TEST_CHILD", c.child)
+			if c.preset != "" {
+				t.Setenv("AK_TEST_RENDERER", c.preset)
+			} else {
+				os.Unsetenv("AK_TEST_RENDERER")
+			}
+			if c.signal {
+				go func() {
+					// Once the command runs, systemd stops the unit.
+					for i := 0; i < 100; i++ {
+						if b, _ := os.ReadFile(runs); len(b) > 0 {
+							syscall.Kill(os.Getpid(), syscall.SIGTERM)
+							return
+						}
+						time.Sleep(50 * time.Millisecond)
+					}
+				}()
+			}
+			var logb bytes.Buffer
+			code, err := Run(context.Background(), []string{os.Args[0]}, Options{Dir: t.TempDir(), Log: &logb, RetryEnv: "AK_TEST_RENDERER=soft"})
+			if err != nil || code != c.wantCode {
+				t.Fatalf("Run = %d, %v; want %d; log: %s", code, err, c.wantCode, logb.String())
+			}
+			b, _ := os.ReadFile(runs)
+			got := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+			if strings.Join(got, ",") != strings.Join(c.wantRuns, ",") {
+				t.Errorf("runs with AK_TEST_RENDERER %q, want %q", got, c.wantRuns)
+			}
+			retried := strings.Contains(logb.String(), "running it again with AK_TEST_RENDERER=soft")
+			if retried != (len(c.wantRuns) == 2) {
+				t.Errorf("relay log %q: retried %v, want %v", logb.String(), retried, len(c.wantRuns) == 2)
+			}
+			sys.SetReadDeadline(time.Now().Add(time.Second))
+			buf := make([]byte, 4096)
+			n, _ := sys.Read(buf)
+			if gotReady := strings.Contains(string(buf[:n]), "READY=1"); gotReady != c.wantReady {
+				t.Errorf("systemd got %q: READY=1 %v, want %v", buf[:n], gotReady, c.wantReady)
+			}
+		})
 	}
 }
