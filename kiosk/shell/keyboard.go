@@ -82,12 +82,14 @@ func letters(row string) []kbKey {
 	return out
 }
 
-// keyboardLayout lays out the keys for a field's mode and a layer. Every
-// row is 23 grid columns (a letter key is 2).
-func keyboardLayout(mode string, layer int) [][]kbKey {
-	backspace := kbKey{label: "Delete", name: "Delete the character before", do: "Backspace", width: 3, style: webkit.KeyFunction}
-	enter := kbKey{label: "Enter ↵", name: "Enter", do: "Enter", width: 4, style: webkit.KeyGo}
-	hide := kbKey{label: "Hide ⌄", name: "Hide the keyboard", do: "hide", width: 4, style: webkit.KeyFunction}
+// keyboardLayout lays out the keys for a field's mode and a layer, with
+// labels and names in language lang. Every row is 23 grid columns (a
+// letter key is 2).
+func keyboardLayout(lang, mode string, layer int) [][]kbKey {
+	tr := func(key string, args ...any) string { return ui.Message(lang, key, args...) }
+	backspace := kbKey{label: tr("kb.delete"), name: tr("kb.delete.name"), do: "Backspace", width: 3, style: webkit.KeyFunction}
+	enter := kbKey{label: tr("kb.enter") + " ↵", name: tr("kb.enter"), do: "Enter", width: 4, style: webkit.KeyGo}
+	hide := kbKey{label: tr("kb.hide.short") + " ⌄", name: tr("kb.hide"), do: "hide", width: 4, style: webkit.KeyFunction}
 	gap := func(n int) kbKey { return kbKey{width: n} }
 	var rows [][]kbKey
 	if layer == layerSymbols {
@@ -103,12 +105,12 @@ func keyboardLayout(mode string, layer int) [][]kbKey {
 				for i := range r {
 					if u := strings.ToUpper(r[i].text); u != r[i].text {
 						r[i] = letter(u)
-						r[i].name = "capital " + u
+						r[i].name = tr("kb.capital", u)
 					}
 				}
 			}
 		}
-		shift := kbKey{label: "⇧ Shift", name: "Shift: the next letter is a capital", do: "shift", width: 3, style: webkit.KeyFunction}
+		shift := kbKey{label: "⇧ " + tr("kb.shift"), name: tr("kb.shift.name"), do: "shift", width: 3, style: webkit.KeyFunction}
 		if layer == layerShift {
 			shift.style = webkit.KeyOn
 		}
@@ -118,27 +120,29 @@ func keyboardLayout(mode string, layer int) [][]kbKey {
 			append(append([]kbKey{shift}, row3...), gap(2)),
 		}
 	}
-	switchKey := kbKey{label: "123", name: "Numbers and symbols", do: "symbols", width: 4, style: webkit.KeyFunction}
+	switchKey := kbKey{label: "123", name: tr("kb.symbols"), do: "symbols", width: 4, style: webkit.KeyFunction}
 	if layer == layerSymbols {
-		switchKey = kbKey{label: "ABC", name: "Letters", do: "letters", width: 4, style: webkit.KeyFunction}
+		switchKey = kbKey{label: "ABC", name: tr("kb.letters"), do: "letters", width: 4, style: webkit.KeyFunction}
 	}
 	space := func(w int) kbKey {
-		return kbKey{label: "space", name: "Space", text: " ", width: w, style: webkit.KeyFunction}
+		return kbKey{label: strings.ToLower(tr("kb.space")), name: tr("kb.space"), text: " ", width: w, style: webkit.KeyFunction}
 	}
+	// suffix is a key that types a domain ending: ".co.uk" is said "dot co dot uk".
+	suffix := func(text string, w int) kbKey {
+		name := strings.TrimSpace(strings.ReplaceAll(text, ".", " "+tr("kb.dot")+" "))
+		return kbKey{label: text, name: name, text: text, width: w}
+	}
+	at := kbKey{label: "@", name: tr("kb.at"), text: "@", width: 2}
+	dot := kbKey{label: ".", name: tr("kb.dot"), text: ".", width: 2}
 	var last []kbKey
 	switch mode {
 	case "email":
-		last = []kbKey{switchKey, {label: "@", name: "at sign", text: "@", width: 2},
-			{label: ".", name: "dot", text: ".", width: 2}, space(4),
-			{label: ".com", name: "dot com", text: ".com", width: 3},
-			{label: ".co.uk", name: "dot co dot uk", text: ".co.uk", width: 4}, hide}
+		last = []kbKey{switchKey, at, dot, space(4), suffix(".com", 3), suffix(".co.uk", 4), hide}
 	case "url":
-		last = []kbKey{switchKey, {label: "/", name: "slash", text: "/", width: 2},
-			{label: ".", name: "dot", text: ".", width: 2}, space(4),
-			{label: ".com", name: "dot com", text: ".com", width: 3},
-			{label: ".gov.uk", name: "dot gov dot uk", text: ".gov.uk", width: 4}, hide}
+		last = []kbKey{switchKey, {label: "/", name: tr("kb.slash"), text: "/", width: 2},
+			dot, space(4), suffix(".com", 3), suffix(".gov.uk", 4), hide}
 	default:
-		last = []kbKey{switchKey, {label: "@", name: "at sign", text: "@", width: 2}, space(13), hide}
+		last = []kbKey{switchKey, at, space(13), hide}
 	}
 	return append(rows, last)
 }
@@ -153,7 +157,7 @@ func startLayer(mode string) int {
 
 // renderKeyboard puts the current layout on the native keyboard.
 func (s *Shell) renderKeyboard() {
-	rows := keyboardLayout(s.kb.mode, s.kb.layer)
+	rows := keyboardLayout(s.lang(), s.kb.mode, s.kb.layer)
 	s.kb.keys = s.kb.keys[:0]
 	var out [][]webkit.Key
 	for _, row := range rows {

@@ -21,7 +21,7 @@ import (
 func TestKeyboardLayout(t *testing.T) {
 	for _, mode := range []string{"text", "email", "url", "number", "tel"} {
 		for _, layer := range []int{layerLetters, layerShift, layerSymbols} {
-			rows := keyboardLayout(mode, layer)
+			rows := keyboardLayout("en", mode, layer)
 			var labels []string
 			for i, row := range rows {
 				cols := 0

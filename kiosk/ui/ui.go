@@ -224,6 +224,17 @@ func (p *Pages) Languages() []string {
 // DefaultLanguage is where a session starts: the config's first language.
 func (p *Pages) DefaultLanguage() string { return p.langs[0].Code }
 
+// GuideTitle is guide id's title in lang, or in the language its page
+// falls back to (as kiosk://guides/ID shows it); false when there is no
+// such guide. The shell shows it in the guide pane's bar.
+func (p *Pages) GuideTitle(id, lang string) (string, bool) {
+	g, ok := p.lib.Get(id, lang)
+	if !ok {
+		return "", false
+	}
+	return g.Title, true
+}
+
 // ServeHTTP serves a kiosk:// URL or a plain path (see the package doc).
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
