@@ -127,9 +127,8 @@ func (s *Shell) resetPrefs() {
 //     view, through the allow list like any navigation, and with guide,
 //     show that guide beside it (split.go) when the allow list lets url open;
 //   - "close-guide": close the guide beside the service;
-//   - "continue", "end", "type", "key": the idle page and the web keyboard
-//     page, which the shell does not use (it has its own idle panel and a
-//     native keyboard); ignored.
+//   - "continue", "end": the idle page, which the shell does not use (it
+//     has its own idle panel); ignored.
 func (s *Shell) pageMessage(body string) bool {
 	var m pageMsg
 	if json.Unmarshal([]byte(body), &m) != nil {
@@ -152,7 +151,7 @@ func (s *Shell) pageMessage(body string) bool {
 		s.view.LoadURI(m.URL) // decided by the allow list
 	case "close-guide":
 		s.closeGuide(s.cur)
-	case "continue", "end", "keyboard", "type", "key":
+	case "continue", "end", "keyboard":
 	default:
 		return false
 	}

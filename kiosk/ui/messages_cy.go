@@ -94,7 +94,6 @@ var messagesCY = catalog{
 	"kb.shift":     "Shift",
 	"kb.space":     "Bwlch",
 	"kb.delete":    "Dileu",
-	"kb.next":      "Nesaf",
 	"kb.enter":     "Enter",
 	"kb.hide":      "Cuddio'r bysellfwrdd",
 	"guide.close":  "Cau'r canllaw",

@@ -94,7 +94,6 @@ var messagesEN = catalog{
 	"kb.shift":     "Shift",
 	"kb.space":     "Space",
 	"kb.delete":    "Delete",
-	"kb.next":      "Next",
 	"kb.enter":     "Enter",
 	"kb.hide":      "Hide keyboard",
 	"guide.close":  "Close guide",

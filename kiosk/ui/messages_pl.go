@@ -94,7 +94,6 @@ var messagesPL = catalog{
 	"kb.shift":     "Shift",
 	"kb.space":     "Spacja",
 	"kb.delete":    "Usuń",
-	"kb.next":      "Dalej",
 	"kb.enter":     "Enter",
 	"kb.hide":      "Ukryj klawiaturę",
 	"guide.close":  "Zamknij instrukcję",
