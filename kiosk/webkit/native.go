@@ -444,9 +444,10 @@ void ak_context_destroy(WebKitWebContext *ctx) {
 
 static const char *ak_css =
 	"#ak-toolbar { background: #0b0c0c; padding: 8px; }"
-	// Large touch targets, but narrow enough that every button (End session
-	// above all) fits on a 1280-pixel screen with the built-in pages' extra tools.
-	"#ak-toolbar button { min-height: 64px; min-width: 96px; padding: 0 14px; font-size: 20px; font-weight: bold;"
+	// Large touch targets (at least 98x70 pixels), but narrow enough that
+	// every button (End session above all) fits an 800-pixel portrait
+	// screen with its label in Welsh or Polish (longer than in English).
+	"#ak-toolbar button { min-height: 64px; min-width: 72px; padding: 0 10px; font-size: 20px; font-weight: bold;"
 	"  margin: 0 4px; color: #0b0c0c; background: #ffffff; border-radius: 0; border: 3px solid #ffffff; }"
 	"#ak-toolbar button:focus { border-color: #ffdd00; }"
 	"#ak-toolbar #ak-end { background: #d4351c; color: #ffffff; border-color: #d4351c; }"
