@@ -31,13 +31,22 @@ const (
 	layerLetters = iota
 	layerShift   // capitals, for one letter
 	layerSymbols // numbers and symbols
+	layerAccents // the letters the session's language adds (Welsh, Polish), for one letter
 )
+
+// kbAccents are the letters a language adds to the UK keyboard's (lower
+// case, at most 9, for the accents layer) and the label of the key that
+// shows them; a language without any has no accents key.
+var kbAccents = map[string]struct{ letters, label string }{
+	"cy": {"âêîôûŵŷëï", "ŵŷ"},
+	"pl": {"ąćęłńóśźż", "ąę"},
+}
 
 // kbKey is one key: what it types, or what it does.
 type kbKey struct {
 	label, name string
 	text        string // typed as is (after shift)
-	do          string // "Backspace", "Enter", "shift", "letters", "symbols", "hide"
+	do          string // "Backspace", "Enter", "shift", "letters", "symbols", "accents", "hide"
 	width       int
 	style       webkit.KeyStyle
 }
@@ -83,22 +92,43 @@ func letters(row string) []kbKey {
 }
 
 // keyboardLayout lays out the keys for a field's mode and a layer, with
-// labels and names in language lang. Every row is 23 grid columns (a
-// letter key is 2).
+// labels and names in language lang, and lang's letters on the accents
+// layer. Every row is 23 grid columns (a letter key is 2).
 func keyboardLayout(lang, mode string, layer int) [][]kbKey {
 	tr := func(key string, args ...any) string { return ui.Message(lang, key, args...) }
 	backspace := kbKey{label: tr("kb.delete"), name: tr("kb.delete.name"), do: "Backspace", width: 3, style: webkit.KeyFunction}
 	enter := kbKey{label: tr("kb.enter") + " ↵", name: tr("kb.enter"), do: "Enter", width: 4, style: webkit.KeyGo}
 	hide := kbKey{label: tr("kb.hide.short") + " ⌄", name: tr("kb.hide"), do: "hide", width: 4, style: webkit.KeyFunction}
 	gap := func(n int) kbKey { return kbKey{width: n} }
+	accents := kbAccents[lang].letters
+	if accents == "" && layer == layerAccents {
+		layer = layerLetters
+	}
 	var rows [][]kbKey
-	if layer == layerSymbols {
+	switch layer {
+	case layerAccents:
+		lower := letters(accents)
+		upper := letters(strings.ToUpper(accents))
+		for i := range upper {
+			upper[i].name = tr("kb.capital", upper[i].text)
+		}
+		row1 := append(lower, gap(23-2*len(lower)-3), backspace)
+		row2 := append([]kbKey{gap(1)}, upper...)
+		if n := 23 - 1 - 2*len(upper) - 4; n > 0 {
+			row2 = append(row2, gap(n))
+		}
+		rows = [][]kbKey{
+			row1,
+			append(row2, enter),
+			append(append([]kbKey{gap(3)}, letters("'-,.?!")...), gap(8)),
+		}
+	case layerSymbols:
 		rows = [][]kbKey{
 			append(letters("1234567890"), backspace),
 			append(append([]kbKey{gap(1)}, letters("@#£&*()'\"")...), enter),
 			append(append([]kbKey{gap(2)}, letters("-/:;!?,._")...), gap(3)),
 		}
-	} else {
+	default:
 		row1, row2, row3 := letters("qwertyuiop"), letters("asdfghjkl"), letters("zxcvbnm,.")
 		if layer == layerShift {
 			for _, r := range [][]kbKey{row1, row2, row3} {
@@ -114,14 +144,19 @@ func keyboardLayout(lang, mode string, layer int) [][]kbKey {
 		if layer == layerShift {
 			shift.style = webkit.KeyOn
 		}
+		last := gap(2)
+		if accents != "" {
+			// The language's own letters, a tap away: "ŵŷ" in Welsh, "ąę" in Polish.
+			last = kbKey{label: kbAccents[lang].label, name: tr("kb.accents"), do: "accents", width: 2, style: webkit.KeyFunction}
+		}
 		rows = [][]kbKey{
 			append(row1, backspace),
 			append(append([]kbKey{gap(1)}, row2...), enter),
-			append(append([]kbKey{shift}, row3...), gap(2)),
+			append(append([]kbKey{shift}, row3...), last),
 		}
 	}
 	switchKey := kbKey{label: "123", name: tr("kb.symbols"), do: "symbols", width: 4, style: webkit.KeyFunction}
-	if layer == layerSymbols {
+	if layer == layerSymbols || layer == layerAccents {
 		switchKey = kbKey{label: "ABC", name: tr("kb.letters"), do: "letters", width: 4, style: webkit.KeyFunction}
 	}
 	space := func(w int) kbKey {
@@ -238,6 +273,9 @@ func (s *Shell) keyboardButton(id int) bool {
 	case "letters":
 		s.kb.layer = layerLetters
 		s.renderKeyboard()
+	case "accents":
+		s.kb.layer = layerAccents
+		s.renderKeyboard()
 	case "hide":
 		s.hideKeyboard()
 	case "Backspace":
@@ -246,8 +284,8 @@ func (s *Shell) keyboardButton(id int) bool {
 		s.typeInto("", webkit.Enter)
 	default:
 		s.typeInto(k.text, 0)
-		if s.kb.layer == layerShift {
-			s.kb.layer = layerLetters // shift is for one letter
+		if s.kb.layer == layerShift || s.kb.layer == layerAccents {
+			s.kb.layer = layerLetters // shift and accents are for one letter
 			s.renderKeyboard()
 		}
 	}

@@ -56,6 +56,51 @@ func TestKeyboardLayout(t *testing.T) {
 			}
 		}
 	}
+	// The session's language adds its letters on an accents layer.
+	for _, c := range []struct {
+		lang, key string
+		want      []string
+	}{
+		{"en", "", nil},
+		{"cy", "ŵŷ", []string{" â ", " ŵ ", " ŷ ", " Ŵ ", " Â ", " ' ", "ABC"}},
+		{"pl", "ąę", []string{" ą ", " ł ", " ż ", " Ł ", " Ś ", "ABC"}},
+	} {
+		for _, layer := range []int{layerLetters, layerShift, layerSymbols, layerAccents} {
+			var labels []string
+			for i, row := range keyboardLayout(c.lang, "text", layer) {
+				cols := 0
+				for _, k := range row {
+					cols += k.width
+					if k.label != "" && k.name == "" {
+						t.Errorf("%s/%d: key %q has no name", c.lang, layer, k.label)
+					}
+					if k.label != "" && k.width < 1 {
+						t.Errorf("%s/%d: key %q has no width", c.lang, layer, k.label)
+					}
+					labels = append(labels, k.label)
+				}
+				if cols != 23 {
+					t.Errorf("%s/%d row %d: %d columns, want 23", c.lang, layer, i, cols)
+				}
+			}
+			all := " " + strings.Join(labels, " ") + " "
+			hasKey := c.key != "" && strings.Contains(all, " "+c.key+" ")
+			if want := c.key != "" && layer != layerSymbols && layer != layerAccents; hasKey != want {
+				t.Errorf("%s/%d: accents key %q shown %v, want %v (%s)", c.lang, layer, c.key, hasKey, want, all)
+			}
+			if layer != layerAccents {
+				continue
+			}
+			if c.want == nil && !strings.Contains(all, " q ") {
+				t.Errorf("%s: the accents layer of a language without accents should be the letters: %s", c.lang, all)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("%s accents: no key %q in %s", c.lang, w, all)
+				}
+			}
+		}
+	}
 	for _, c := range []struct {
 		mode string
 		want int

@@ -64,6 +64,9 @@ func (s *Shell) relabel() {
 	if s.cur != nil && s.cur.guide != nil {
 		s.win.SetGuideBar(s.paneBar(s.cur.guide.URI()))
 	}
+	if s.kb.layer == layerAccents {
+		s.kb.layer = layerLetters // the accents were the old language's
+	}
 	if len(s.kb.keys) > 0 {
 		s.renderKeyboard() // shown or hidden: no stale names left behind
 	}

@@ -198,6 +198,13 @@ Mae'r canllaw hwn ar gyfer y profion.
 		}
 	}
 	ts.wantNative(t, "keyboard up in Welsh", nativeCY)
+	// Welsh letters are a tap away, for one letter.
+	ts.tap(t, "ŵŷ")
+	ts.tap(t, "ŵ")
+	ts.tap(t, "y")
+	if !waitFor(5*time.Second, func() bool { return evalIn(t, ts.service, `document.getElementById("f").value`) == `"ŵy"` }) {
+		t.Errorf("field holds %s after accents, ŵ, y; want \"ŵy\"", evalIn(t, ts.service, `document.getElementById("f").value`))
+	}
 
 	// The resident changes language again (the accessibility page's
 	// link): everything follows at once, the keyboard and guide bar too.

@@ -50,7 +50,7 @@ button{font-size:22px;padding:12px 20px;margin-top:24px;background:#00703c;color
 // keyboard) at 1280×800 and 800×1280 into $KIOSK_SCREENSHOTS (make
 // screenshots sets it): a guide beside a service, the keyboard up over a
 // form, each also in high contrast, in Welsh and in Polish (the native
-// parts in the session's language). A tool more than a test: without the
+// parts in the session's language; the keyboard's Welsh and Polish letters). A tool more than a test: without the
 // variable it skips.
 func TestScreenshotsShell(t *testing.T) {
 	dir := os.Getenv("KIOSK_SCREENSHOTS")
@@ -162,6 +162,10 @@ func TestScreenshotsShell(t *testing.T) {
 				ts.press(t, k)
 			}
 			snap("keyboard-email"+suffix, sz[0], sz[1])
+			if a, ok := kbAccents[v.lang]; ok {
+				ts.press(t, a.label) // the language's own letters
+				snap("keyboard-accents"+suffix, sz[0], sz[1])
+			}
 			evalIn(t, ts.service, `document.activeElement.blur(); true`)
 			waitFor(5*time.Second, func() bool {
 				var up bool
@@ -187,8 +191,8 @@ func TestScreenshotsShell(t *testing.T) {
 		snap("volunteer-picker-beside-home", sz[0], sz[1])
 	}
 	size(1280, 800)
-	if got := len(strings.Split(strings.TrimSpace(listShots(t, dir)), "\n")); got < 26 {
-		t.Errorf("saved %d shell screenshots, want 26", got)
+	if got := len(strings.Split(strings.TrimSpace(listShots(t, dir)), "\n")); got < 30 {
+		t.Errorf("saved %d shell screenshots, want 30", got)
 	}
 }
 

@@ -129,4 +129,5 @@ var messagesCY = catalog{
 	"kb.at":                  "symbol at",
 	"kb.dot":                 "dot",
 	"kb.slash":               "slaes",
+	"kb.accents":             "Llythrennau ag acen",
 }

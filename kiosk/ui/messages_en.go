@@ -130,4 +130,5 @@ var messagesEN = catalog{
 	"kb.at":                  "at sign",
 	"kb.dot":                 "dot",
 	"kb.slash":               "slash",
+	"kb.accents":             "Letters with accents",
 }

@@ -129,4 +129,5 @@ var messagesPL = catalog{
 	"kb.at":                  "małpa",
 	"kb.dot":                 "kropka",
 	"kb.slash":               "ukośnik",
+	"kb.accents":             "Polskie litery",
 }
