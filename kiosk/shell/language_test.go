@@ -273,3 +273,24 @@ func TestNativeLabelsDefaultLanguage(t *testing.T) {
 	}
 	ts.wantNative(t, "after the session ended", nativePL)
 }
+
+// TestCountdownInLanguage: the idle panel's countdown is in the session's
+// language, with the one-second form apart.
+func TestCountdownInLanguage(t *testing.T) {
+	for _, c := range []struct {
+		lang string
+		left time.Duration
+		want string
+	}{
+		{"en", 30 * time.Second, "This session will end and everything will be cleared in 30 seconds.\nTouch the screen to carry on."},
+		{"en", 800 * time.Millisecond, "This session will end and everything will be cleared in 1 second.\nTouch the screen to carry on."},
+		{"cy", 12 * time.Second, "Bydd y sesiwn hon yn dod i ben a bydd popeth yn cael ei glirio mewn 12 eiliad.\nCyffyrddwch â'r sgrin i barhau."},
+		{"pl", 5 * time.Second, "Sesja zakończy się, a wszystko zostanie usunięte za 5 s.\nDotknij ekranu, aby kontynuować."},
+		{"xx", 2 * time.Second, "This session will end and everything will be cleared in 2 seconds.\nTouch the screen to carry on."},
+	} {
+		s := &Shell{prefs: ui.Prefs{Lang: c.lang}}
+		if got := s.countdown(c.left); got != c.want {
+			t.Errorf("%s, %v left: got %q, want %q", c.lang, c.left, got, c.want)
+		}
+	}
+}
