@@ -35,11 +35,12 @@ type image struct {
 	arch  string // Debian architecture: amd64, arm64
 	build string // its build folder
 	file  string // the disk image in build
-	// kernel, initrd and cmdline are the image's own boot files in build.
-	kernel, initrd, cmdline string
-	qemu                    string   // qemu-system-*
-	machine                 []string // QEMU's machine, CPU, memory and GPU
-	console                 string   // the serial console's kernel name
+	// bootFiles returns the image's own kernel, initramfs and command line
+	// file, as its boot loader (or the Pi's firmware) finds them.
+	bootFiles func() (kernel, initrd, cmdline string, err error)
+	qemu      string   // qemu-system-*
+	machine   []string // QEMU's machine, CPU, memory and GPU
+	console   string   // the serial console's kernel name
 	// slow scales the boot test's timeouts: arm64 under TCG on an x86
 	// host is slower than x86 under TCG.
 	slow time.Duration
@@ -48,7 +49,10 @@ type image struct {
 var images = map[string]image{
 	"x86": {
 		name: "x86", arch: "amd64", build: "../x86/build", file: "accesskiosk-x86.img",
-		kernel: "vmlinuz", initrd: "initrd.img", cmdline: "cmdline",
+		bootFiles: func() (string, string, string, error) {
+			b := "../x86/build"
+			return filepath.Join(b, "vmlinuz"), filepath.Join(b, "initrd.img"), filepath.Join(b, "cmdline"), nil
+		},
 		qemu: "qemu-system-x86_64",
 		// virtio-gpu: wlroots 0.15 (cage) refuses QEMU's standard VGA
 		// (bochs: "PRIME import not supported").
@@ -61,11 +65,38 @@ var images = map[string]image{
 	// cannot test is the Pi itself: its firmware, device tree and hardware.
 	"rpi": {
 		name: "rpi", arch: "arm64", build: "../rpi/build", file: "accesskiosk-rpi.img",
-		kernel: "boot/vmlinuz", initrd: "boot/initrd.img", cmdline: "boot/cmdline.txt",
-		qemu:    "qemu-system-aarch64",
-		machine: []string{"-machine", "virt", "-cpu", "cortex-a72", "-m", "2048", "-smp", "2", "-device", "virtio-gpu-pci"},
-		console: "ttyAMA0", slow: 3,
+		bootFiles: piBootFiles,
+		qemu:      "qemu-system-aarch64",
+		machine:   []string{"-machine", "virt", "-cpu", "cortex-a72", "-m", "2048", "-smp", "2", "-device", "virtio-gpu-pci"},
+		console:   "ttyAMA0", slow: 3,
 	},
+}
+
+// piBootFiles reads the Pi boot partition's config.txt (raspi-firmware
+// writes it) for the kernel and initramfs the firmware would load.
+func piBootFiles() (kernel, initrd, cmdline string, err error) {
+	boot := "../rpi/build/boot"
+	conf, err := os.ReadFile(filepath.Join(boot, "config.txt"))
+	if err != nil {
+		return "", "", "", err
+	}
+	for _, line := range strings.Split(string(conf), "\n") {
+		if v, ok := strings.CutPrefix(line, "kernel="); ok {
+			kernel = filepath.Join(boot, strings.TrimSpace(v))
+		}
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "initramfs" {
+			initrd = filepath.Join(boot, f[1])
+		}
+	}
+	if kernel == "" || initrd == "" {
+		return "", "", "", fmt.Errorf("%s/config.txt names no kernel= or initramfs:\n%s", boot, conf)
+	}
+	for _, f := range []string{kernel, initrd} {
+		if _, err := os.Stat(f); err != nil {
+			return "", "", "", fmt.Errorf("config.txt names %s: %w", f, err)
+		}
+	}
+	return kernel, initrd, filepath.Join(boot, "cmdline.txt"), nil
 }
 
 // target is the image under test (AK_IMAGE, default x86); build its folder.
@@ -247,7 +278,11 @@ type vm struct {
 // (nothing else leaves the VM), and an i6300esb watchdog.
 func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 	t.Helper()
-	cmdline, err := os.ReadFile(filepath.Join(build, target.cmdline))
+	kernel, initrd, cmdlineFile, err := target.bootFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdline, err := os.ReadFile(cmdlineFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +310,7 @@ func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 	// own timeouts (soft lockups, journald start timeout), which is not
 	// what this test is about.
 	qemu := append(append([]string(nil), target.machine...),
-		"-kernel", filepath.Join(build, target.kernel), "-initrd", filepath.Join(build, target.initrd),
+		"-kernel", kernel, "-initrd", initrd,
 		"-append", strings.Join(kept, " "),
 		"-drive", "file="+disk+",format=raw,if=none,id=d0", "-device", "virtio-blk-pci,drive=d0",
 		"-netdev", netdev, "-device", "virtio-net-pci,netdev=n0",
