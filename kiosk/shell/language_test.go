@@ -102,6 +102,23 @@ var r=e.getBoundingClientRect();return (r.left+r.width/2)+","+(r.top+r.height/2)
 	xdo(t, "mousemove", fmt.Sprint(r.X+int(x*zoom)), fmt.Sprint(r.Y+int(y*zoom)), "click", "1")
 }
 
+// settledRect waits until part is on screen and has stopped moving (a
+// panel just shown is laid out after it is made), and returns where it is.
+func (ts *testShell) settledRect(t testing.TB, p webkit.Part, id int) webkit.Rect {
+	t.Helper()
+	var r webkit.Rect
+	if !waitFor(5*time.Second, func() bool {
+		a, ok := ts.rect(t, p, id)
+		time.Sleep(150 * time.Millisecond)
+		b, ok2 := ts.rect(t, p, id)
+		r = b
+		return ok && ok2 && a == b
+	}) {
+		t.Fatalf("part %d/%d not settled on screen (%+v)", p, id, r)
+	}
+	return r
+}
+
 // TestNativeLabelsFollowLanguage: the shell's native parts (toolbar
 // labels, tooltips and AT-SPI names, the guide bar, the on-screen
 // keyboard, the End session panel) follow the language the resident picks
@@ -216,11 +233,7 @@ Mae'r canllaw hwn ar gyfer y profion.
 	// End session (real clicks on the toolbar and on the panel): the
 	// panel is in the session's language, and afterwards everything is
 	// back in the kiosk's default language.
-	r, ok := ts.rect(t, webkit.PartButton, toolEnd)
-	if !ok {
-		t.Fatal("End session button not on screen")
-	}
-	clickAt(t, r)
+	clickAt(t, ts.settledRect(t, webkit.PartButton, toolEnd))
 	var yes string
 	if !waitFor(5*time.Second, func() bool {
 		webkittest.Do(t, func() { yes = ts.s.win.Label(webkit.PartButton, panelConfirmEnd) })
@@ -231,8 +244,7 @@ Mae'r canllaw hwn ar gyfer y profion.
 	if yes != "Tak, zakończ sesję" {
 		t.Errorf("End session panel's button %q, want Polish", yes)
 	}
-	r, _ = ts.rect(t, webkit.PartButton, panelConfirmEnd)
-	clickAt(t, r)
+	clickAt(t, ts.settledRect(t, webkit.PartButton, panelConfirmEnd))
 	select {
 	case <-ts.ended:
 	case <-time.After(20 * time.Second):
