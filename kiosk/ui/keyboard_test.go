@@ -108,10 +108,16 @@ func TestUserScriptAsksForKeyboard(t *testing.T) {
 	}
 
 	// Leaving the fields hides the keyboard.
-	run(pageCtx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(base+"/form"), chromedp.WaitReady(chromedp.CSS("#name")))
+	run(pageCtx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(base+"/form"), chromedp.WaitReady(chromedp.CSS("#name")),
+		chromedp.Sleep(300*time.Millisecond))
 	takeMsgs(t, pageCtx)
 	run(pageCtx, chromedp.Click(chromedp.CSS("#name")), chromedp.Click(chromedp.CSS("body")), chromedp.Sleep(400*time.Millisecond))
 	msgs = takeMsgs(t, pageCtx)
+	// The window getting the focus late (a loaded machine) may say "hide"
+	// first, with nothing focused: harmless, and not what is tested here.
+	for len(msgs) > 0 && msgs[0].Show != nil && !*msgs[0].Show {
+		msgs = msgs[1:]
+	}
 	if len(msgs) != 2 || msgs[0].Show == nil || msgs[1].Show == nil || *msgs[0].Show != true || *msgs[1].Show != false || msgs[0].Mode != "text" {
 		t.Errorf("focus then blur: got %+v, want show (text) then hide", msgs)
 	}
