@@ -31,13 +31,22 @@ const (
 	layerLetters = iota
 	layerShift   // capitals, for one letter
 	layerSymbols // numbers and symbols
+	layerAccents // the letters the session's language adds (Welsh, Polish), for one letter
 )
+
+// kbAccents are the letters a language adds to the UK keyboard's (lower
+// case, at most 9, for the accents layer) and the label of the key that
+// shows them; a language without any has no accents key.
+var kbAccents = map[string]struct{ letters, label string }{
+	"cy": {"âêîôûŵŷëï", "ŵŷ"},
+	"pl": {"ąćęłńóśźż", "ąę"},
+}
 
 // kbKey is one key: what it types, or what it does.
 type kbKey struct {
 	label, name string
 	text        string // typed as is (after shift)
-	do          string // "Backspace", "Enter", "shift", "letters", "symbols", "hide"
+	do          string // "Backspace", "Enter", "shift", "letters", "symbols", "accents", "hide"
 	width       int
 	style       webkit.KeyStyle
 }
@@ -82,63 +91,93 @@ func letters(row string) []kbKey {
 	return out
 }
 
-// keyboardLayout lays out the keys for a field's mode and a layer. Every
-// row is 23 grid columns (a letter key is 2).
-func keyboardLayout(mode string, layer int) [][]kbKey {
-	backspace := kbKey{label: "Delete", name: "Delete the character before", do: "Backspace", width: 3, style: webkit.KeyFunction}
-	enter := kbKey{label: "Enter ↵", name: "Enter", do: "Enter", width: 4, style: webkit.KeyGo}
-	hide := kbKey{label: "Hide ⌄", name: "Hide the keyboard", do: "hide", width: 4, style: webkit.KeyFunction}
+// keyboardLayout lays out the keys for a field's mode and a layer, with
+// labels and names in language lang, and lang's letters on the accents
+// layer. Every row is 23 grid columns (a letter key is 2).
+func keyboardLayout(lang, mode string, layer int) [][]kbKey {
+	tr := func(key string, args ...any) string { return ui.Message(lang, key, args...) }
+	backspace := kbKey{label: tr("kb.delete"), name: tr("kb.delete.name"), do: "Backspace", width: 3, style: webkit.KeyFunction}
+	enter := kbKey{label: tr("kb.enter") + " ↵", name: tr("kb.enter"), do: "Enter", width: 4, style: webkit.KeyGo}
+	hide := kbKey{label: tr("kb.hide.short") + " ⌄", name: tr("kb.hide"), do: "hide", width: 4, style: webkit.KeyFunction}
 	gap := func(n int) kbKey { return kbKey{width: n} }
+	accents := kbAccents[lang].letters
+	if accents == "" && layer == layerAccents {
+		layer = layerLetters
+	}
 	var rows [][]kbKey
-	if layer == layerSymbols {
+	switch layer {
+	case layerAccents:
+		lower := letters(accents)
+		upper := letters(strings.ToUpper(accents))
+		for i := range upper {
+			upper[i].name = tr("kb.capital", upper[i].text)
+		}
+		row1 := append(lower, gap(23-2*len(lower)-3), backspace)
+		row2 := append([]kbKey{gap(1)}, upper...)
+		if n := 23 - 1 - 2*len(upper) - 4; n > 0 {
+			row2 = append(row2, gap(n))
+		}
+		rows = [][]kbKey{
+			row1,
+			append(row2, enter),
+			append(append([]kbKey{gap(3)}, letters("'-,.?!")...), gap(8)),
+		}
+	case layerSymbols:
 		rows = [][]kbKey{
 			append(letters("1234567890"), backspace),
 			append(append([]kbKey{gap(1)}, letters("@#£&*()'\"")...), enter),
 			append(append([]kbKey{gap(2)}, letters("-/:;!?,._")...), gap(3)),
 		}
-	} else {
+	default:
 		row1, row2, row3 := letters("qwertyuiop"), letters("asdfghjkl"), letters("zxcvbnm,.")
 		if layer == layerShift {
 			for _, r := range [][]kbKey{row1, row2, row3} {
 				for i := range r {
 					if u := strings.ToUpper(r[i].text); u != r[i].text {
 						r[i] = letter(u)
-						r[i].name = "capital " + u
+						r[i].name = tr("kb.capital", u)
 					}
 				}
 			}
 		}
-		shift := kbKey{label: "⇧ Shift", name: "Shift: the next letter is a capital", do: "shift", width: 3, style: webkit.KeyFunction}
+		shift := kbKey{label: "⇧ " + tr("kb.shift"), name: tr("kb.shift.name"), do: "shift", width: 3, style: webkit.KeyFunction}
 		if layer == layerShift {
 			shift.style = webkit.KeyOn
+		}
+		last := gap(2)
+		if accents != "" {
+			// The language's own letters, a tap away: "ŵŷ" in Welsh, "ąę" in Polish.
+			last = kbKey{label: kbAccents[lang].label, name: tr("kb.accents"), do: "accents", width: 2, style: webkit.KeyFunction}
 		}
 		rows = [][]kbKey{
 			append(row1, backspace),
 			append(append([]kbKey{gap(1)}, row2...), enter),
-			append(append([]kbKey{shift}, row3...), gap(2)),
+			append(append([]kbKey{shift}, row3...), last),
 		}
 	}
-	switchKey := kbKey{label: "123", name: "Numbers and symbols", do: "symbols", width: 4, style: webkit.KeyFunction}
-	if layer == layerSymbols {
-		switchKey = kbKey{label: "ABC", name: "Letters", do: "letters", width: 4, style: webkit.KeyFunction}
+	switchKey := kbKey{label: "123", name: tr("kb.symbols"), do: "symbols", width: 4, style: webkit.KeyFunction}
+	if layer == layerSymbols || layer == layerAccents {
+		switchKey = kbKey{label: "ABC", name: tr("kb.letters"), do: "letters", width: 4, style: webkit.KeyFunction}
 	}
 	space := func(w int) kbKey {
-		return kbKey{label: "space", name: "Space", text: " ", width: w, style: webkit.KeyFunction}
+		return kbKey{label: strings.ToLower(tr("kb.space")), name: tr("kb.space"), text: " ", width: w, style: webkit.KeyFunction}
 	}
+	// suffix is a key that types a domain ending: ".co.uk" is said "dot co dot uk".
+	suffix := func(text string, w int) kbKey {
+		name := strings.TrimSpace(strings.ReplaceAll(text, ".", " "+tr("kb.dot")+" "))
+		return kbKey{label: text, name: name, text: text, width: w}
+	}
+	at := kbKey{label: "@", name: tr("kb.at"), text: "@", width: 2}
+	dot := kbKey{label: ".", name: tr("kb.dot"), text: ".", width: 2}
 	var last []kbKey
 	switch mode {
 	case "email":
-		last = []kbKey{switchKey, {label: "@", name: "at sign", text: "@", width: 2},
-			{label: ".", name: "dot", text: ".", width: 2}, space(4),
-			{label: ".com", name: "dot com", text: ".com", width: 3},
-			{label: ".co.uk", name: "dot co dot uk", text: ".co.uk", width: 4}, hide}
+		last = []kbKey{switchKey, at, dot, space(4), suffix(".com", 3), suffix(".co.uk", 4), hide}
 	case "url":
-		last = []kbKey{switchKey, {label: "/", name: "slash", text: "/", width: 2},
-			{label: ".", name: "dot", text: ".", width: 2}, space(4),
-			{label: ".com", name: "dot com", text: ".com", width: 3},
-			{label: ".gov.uk", name: "dot gov dot uk", text: ".gov.uk", width: 4}, hide}
+		last = []kbKey{switchKey, {label: "/", name: tr("kb.slash"), text: "/", width: 2},
+			dot, space(4), suffix(".com", 3), suffix(".gov.uk", 4), hide}
 	default:
-		last = []kbKey{switchKey, {label: "@", name: "at sign", text: "@", width: 2}, space(13), hide}
+		last = []kbKey{switchKey, at, space(13), hide}
 	}
 	return append(rows, last)
 }
@@ -153,7 +192,7 @@ func startLayer(mode string) int {
 
 // renderKeyboard puts the current layout on the native keyboard.
 func (s *Shell) renderKeyboard() {
-	rows := keyboardLayout(s.kb.mode, s.kb.layer)
+	rows := keyboardLayout(s.lang(), s.kb.mode, s.kb.layer)
 	s.kb.keys = s.kb.keys[:0]
 	var out [][]webkit.Key
 	for _, row := range rows {
@@ -234,6 +273,9 @@ func (s *Shell) keyboardButton(id int) bool {
 	case "letters":
 		s.kb.layer = layerLetters
 		s.renderKeyboard()
+	case "accents":
+		s.kb.layer = layerAccents
+		s.renderKeyboard()
 	case "hide":
 		s.hideKeyboard()
 	case "Backspace":
@@ -242,8 +284,8 @@ func (s *Shell) keyboardButton(id int) bool {
 		s.typeInto("", webkit.Enter)
 	default:
 		s.typeInto(k.text, 0)
-		if s.kb.layer == layerShift {
-			s.kb.layer = layerLetters // shift is for one letter
+		if s.kb.layer == layerShift || s.kb.layer == layerAccents {
+			s.kb.layer = layerLetters // shift and accents are for one letter
 			s.renderKeyboard()
 		}
 	}

@@ -49,7 +49,8 @@ button{font-size:22px;padding:12px 20px;margin-top:24px;background:#00703c;color
 // TestScreenshotsShell saves the real kiosk window (toolbar, views, native
 // keyboard) at 1280×800 and 800×1280 into $KIOSK_SCREENSHOTS (make
 // screenshots sets it): a guide beside a service, the keyboard up over a
-// form, and both in high contrast. A tool more than a test: without the
+// form, each also in high contrast, in Welsh and in Polish (the native
+// parts in the session's language; the keyboard's Welsh and Polish letters). A tool more than a test: without the
 // variable it skips.
 func TestScreenshotsShell(t *testing.T) {
 	dir := os.Getenv("KIOSK_SCREENSHOTS")
@@ -125,15 +126,22 @@ func TestScreenshotsShell(t *testing.T) {
 		}
 	}
 
-	for _, hc := range []bool{false, true} {
-		suffix := ""
-		if hc {
-			suffix = "-high-contrast"
-			ts.load(t, "kiosk://settings?contrast=high&next=%2Fhome")
+	// Standard, high contrast, and the native parts in Welsh and Polish
+	// (longer labels: the toolbar must still fit 800px portrait).
+	for _, v := range []struct{ suffix, settings, lang string }{
+		{"", "", "en"},
+		{"-high-contrast", "contrast=high", "en"},
+		{"-cy", "contrast=standard&lang=cy", "cy"},
+		{"-pl", "lang=pl", "pl"},
+	} {
+		suffix := v.suffix
+		if v.settings != "" {
+			ts.load(t, "kiosk://settings?"+v.settings+"&next=%2Fhome")
 			if !waitFor(10*time.Second, func() bool { return ts.uri(t) == "kiosk://home" }) {
 				t.Fatal("settings did not return home")
 			}
 		}
+		space := strings.ToLower(ui.Message(v.lang, "kb.space"))
 		for _, sz := range [][2]int{{1280, 800}, {800, 1280}} {
 			size(sz[0], sz[1])
 			// A guide beside the service.
@@ -144,7 +152,7 @@ func TestScreenshotsShell(t *testing.T) {
 			snap("guide-beside-service"+suffix, sz[0], sz[1])
 			// The keyboard up over the form, with the guide still there.
 			focus("postcode")
-			for _, k := range []string{"⇧ Shift", "S", "⇧ Shift", "W", "123", "1", "ABC", "space"} {
+			for _, k := range []string{"⇧ Shift", "S", "⇧ Shift", "W", "123", "1", "ABC", space} {
 				ts.press(t, k)
 			}
 			snap("keyboard-guide"+suffix, sz[0], sz[1])
@@ -154,6 +162,10 @@ func TestScreenshotsShell(t *testing.T) {
 				ts.press(t, k)
 			}
 			snap("keyboard-email"+suffix, sz[0], sz[1])
+			if a, ok := kbAccents[v.lang]; ok {
+				ts.press(t, a.label) // the language's own letters
+				snap("keyboard-accents"+suffix, sz[0], sz[1])
+			}
 			evalIn(t, ts.service, `document.activeElement.blur(); true`)
 			waitFor(5*time.Second, func() bool {
 				var up bool
@@ -164,7 +176,7 @@ func TestScreenshotsShell(t *testing.T) {
 		size(1280, 800)
 	}
 	// A volunteer signed in: the service picker beside the home page.
-	ts.load(t, "kiosk://settings?contrast=standard&next=%2Fvolunteer")
+	ts.load(t, "kiosk://settings?contrast=standard&lang=en&next=%2Fvolunteer")
 	if !waitFor(10*time.Second, func() bool { return ts.uri(t) == "kiosk://volunteer" }) {
 		t.Fatal("volunteer page not shown")
 	}
@@ -179,8 +191,8 @@ func TestScreenshotsShell(t *testing.T) {
 		snap("volunteer-picker-beside-home", sz[0], sz[1])
 	}
 	size(1280, 800)
-	if got := len(strings.Split(strings.TrimSpace(listShots(t, dir)), "\n")); got < 14 {
-		t.Errorf("saved %d shell screenshots, want 14", got)
+	if got := len(strings.Split(strings.TrimSpace(listShots(t, dir)), "\n")); got < 30 {
+		t.Errorf("saved %d shell screenshots, want 30", got)
 	}
 }
 

@@ -128,8 +128,9 @@ type Shell struct {
 	status bus.Status
 	start  time.Time
 
-	ui    *ui.Pages // nil: Pages only
-	prefs ui.Prefs  // the session's, on the GTK thread
+	ui        *ui.Pages // nil: Pages only
+	prefs     ui.Prefs  // the session's, on the GTK thread
+	labelLang string    // the language the native labels are in (language.go)
 
 	kb      keyboard          // the on-screen keyboard (keyboard.go)
 	vol     *volunteer.Assist // volunteer mode (volunteer.go)
@@ -230,16 +231,18 @@ func Start(o Options) (*Shell, error) {
 	title := o.Config.Council.Name
 	s.win = webkit.NewWindow(webkit.WindowOptions{Title: title, Fullscreen: o.Fullscreen,
 		Width: o.Width, Height: o.Height, Button: s.button})
-	s.win.AddTool(toolHome, "Home", "Home: go to the start page", webkit.ToolNormal, false)
-	s.win.AddTool(toolBack, "Back", "Back: go to the previous page", webkit.ToolNormal, false)
+	// The labels are put in the session's language by relabel (language.go).
+	s.win.AddTool(toolHome, "Home", "Home", webkit.ToolNormal, false)
+	s.win.AddTool(toolBack, "Back", "Back", webkit.ToolNormal, false)
 	if o.UI != nil {
 		s.setupUI(o.UI)
 	}
-	s.win.AddTool(toolEnd, "End session", "End session: clear everything and start again", webkit.ToolDanger, true)
+	s.win.AddTool(toolEnd, "End session", "End session", webkit.ToolDanger, true)
 	if err := s.startVolunteer(); err != nil {
 		s.win.Destroy()
 		return nil, err
 	}
+	s.relabel()
 	t, err := s.newTab()
 	if err != nil {
 		s.win.Destroy()
@@ -551,9 +554,8 @@ func (s *Shell) button(id int) {
 			s.handOver()
 			return
 		}
-		s.win.ShowPanel("End your session?",
-			"Everything you did on this kiosk will be cleared: pages, forms, sign-ins.",
-			[]webkit.PanelButton{{ID: panelConfirmEnd, Label: "Yes, end session"}, {ID: panelCancel, Label: "No, go back", Secondary: true}})
+		s.win.ShowPanel(s.tr("shell.end.title"), s.tr("shell.end.body"),
+			[]webkit.PanelButton{{ID: panelConfirmEnd, Label: s.tr("shell.end.yes")}, {ID: panelCancel, Label: s.tr("shell.end.no"), Secondary: true}})
 	case panelConfirmEnd:
 		s.win.HidePanel()
 		webkit.Invoke(func() { s.endSession(bus.ReasonToolbar) })
@@ -605,8 +607,8 @@ func (s *Shell) tick() {
 		if now.Sub(s.lastInput) >= s.idleTimeout() {
 			s.warnStart = now
 			s.setState(bus.StateWarning)
-			s.win.ShowPanel("Are you still there?", s.countdown(s.cfg.Session.IdleWarning),
-				[]webkit.PanelButton{{ID: panelStillHere, Label: "Yes, I'm still here"}})
+			s.win.ShowPanel(s.tr("idle.title"), s.countdown(s.cfg.Session.IdleWarning),
+				[]webkit.PanelButton{{ID: panelStillHere, Label: s.tr("shell.idle.yes")}})
 		}
 	case bus.StateWarning:
 		left := s.cfg.Session.IdleWarning - now.Sub(s.warnStart)
@@ -623,11 +625,10 @@ func (s *Shell) tick() {
 
 func (s *Shell) countdown(left time.Duration) string {
 	secs := int((left + time.Second - 1) / time.Second)
-	unit := "seconds"
 	if secs == 1 {
-		unit = "second"
+		return s.tr("shell.idle.body1")
 	}
-	return fmt.Sprintf("This session will end and everything will be cleared in %d %s.\nTouch the screen to carry on.", secs, unit)
+	return s.tr("shell.idle.body", secs)
 }
 
 // input is called when new input arrived since the last tick.

@@ -79,10 +79,7 @@ func (s *Shell) openPane(t *tab, target string) bool {
 		t.guide.SetZoom(s.zoom())
 	}
 	t.guide.LoadURI(target)
-	title, closeLabel := "Guide", "Close guide"
-	if strings.HasPrefix(target, "kiosk://volunteer") {
-		title, closeLabel = "Volunteer", "Close"
-	}
+	title, closeLabel := s.paneBar(target) // the guide's own title, in the session's language
 	s.win.SetGuide(t.guide, title, closeLabel, toolCloseGuide)
 	s.log.Info("guide pane opened beside the service")
 	return true
@@ -141,7 +138,10 @@ func (s *Shell) guideLoad(t *tab, ev webkit.LoadEvent, uri string) {
 	if s.kb.target == t.guide {
 		s.hideKeyboard()
 	}
-	if !strings.HasPrefix(uri, "kiosk:") {
+	if strings.HasPrefix(uri, "kiosk:") {
+		// A link in the pane (the index, another guide) changes its title.
+		s.win.SetGuideBar(s.paneBar(uri))
+	} else {
 		// Defence in depth: the guide pane never shows anything else.
 		s.log.Warn("guide pane committed a page that is not built in; closing it")
 		webkit.Invoke(func() { s.closeGuide(t) })

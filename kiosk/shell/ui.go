@@ -51,7 +51,7 @@ func (s *Shell) setupUI(p *ui.Pages) {
 	p.OnPrefs(func(_ context.Context, prefs ui.Prefs) {
 		webkit.Invoke(func() { s.setPrefs(prefs, false) })
 	})
-	s.win.AddTool(toolText, "Aa", "Text size: make the words bigger; after the biggest, back to normal", webkit.ToolNormal, false)
+	s.win.AddTool(toolText, "Aa", "Text size", webkit.ToolNormal, false)
 }
 
 // pagesFor is tab t's kiosk:// handler: the session's prefs for the view
@@ -84,8 +84,8 @@ func (s *Shell) prefsButton(id int) bool {
 	return true
 }
 
-// setPrefs applies new prefs: zoom for every page, the native toolbar's
-// colours, a reload of the guide beside the service, and a reload of a
+// setPrefs applies new prefs: zoom for every page, the native parts'
+// colours and language, a reload of the guide beside the service, and a reload of a
 // built-in page shown (when reload; the accessibility page navigates by
 // itself).
 func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
@@ -94,6 +94,7 @@ func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
 	}
 	s.prefs = p
 	s.win.SetHighContrast(p.HighContrast)
+	s.relabelIfChanged()
 	if s.view == nil {
 		return
 	}
@@ -109,12 +110,13 @@ func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
 }
 
 // resetPrefs puts the prefs back for the next resident (session end): the
-// native toolbar's colours too. The new view already has the configured zoom.
+// native parts' colours and language too. The new view already has the configured zoom.
 func (s *Shell) resetPrefs() {
 	if s.ui != nil {
 		s.prefs = ui.Prefs{Lang: s.ui.DefaultLanguage()}
 	}
 	s.win.SetHighContrast(false)
+	s.relabelIfChanged() // the native labels, in the kiosk's default language
 }
 
 // pageMessage handles a message from a built-in page's button (see the
@@ -125,9 +127,8 @@ func (s *Shell) resetPrefs() {
 //     view, through the allow list like any navigation, and with guide,
 //     show that guide beside it (split.go) when the allow list lets url open;
 //   - "close-guide": close the guide beside the service;
-//   - "continue", "end", "type", "key": the idle page and the web keyboard
-//     page, which the shell does not use (it has its own idle panel and a
-//     native keyboard); ignored.
+//   - "continue", "end": the idle page, which the shell does not use (it
+//     has its own idle panel); ignored.
 func (s *Shell) pageMessage(body string) bool {
 	var m pageMsg
 	if json.Unmarshal([]byte(body), &m) != nil {
@@ -150,7 +151,7 @@ func (s *Shell) pageMessage(body string) bool {
 		s.view.LoadURI(m.URL) // decided by the allow list
 	case "close-guide":
 		s.closeGuide(s.cur)
-	case "continue", "end", "keyboard", "type", "key":
+	case "continue", "end", "keyboard":
 	default:
 		return false
 	}

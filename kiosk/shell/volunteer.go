@@ -28,9 +28,6 @@ import (
 
 const toolVolunteer = 100
 
-// indicatorText is the banner shown while a volunteer is helping.
-const indicatorText = "Volunteer helping · End session hands over"
-
 // startVolunteer makes the unlock gate and adds the toolbar button.
 func (s *Shell) startVolunteer() error {
 	gate, err := volunteer.NewGate(s.cfg.Volunteer, s.now)
@@ -38,7 +35,7 @@ func (s *Shell) startVolunteer() error {
 		return err
 	}
 	s.vol = volunteer.NewAssist(&s.cfg.Volunteer, gate)
-	s.win.AddTool(toolVolunteer, "Volunteer", "Volunteer: sign in to help a resident", webkit.ToolNormal, true)
+	s.win.AddTool(toolVolunteer, "Volunteer", "Volunteer", webkit.ToolNormal, true)
 	return nil
 }
 
@@ -64,10 +61,10 @@ func (s *Shell) assisted() bool {
 	return on
 }
 
-// indicator is the banner's resting text.
+// indicator is the banner's resting text, in the session's language.
 func (s *Shell) indicator() string {
 	if s.assisted() {
-		return indicatorText
+		return s.tr("vol.banner")
 	}
 	return ""
 }

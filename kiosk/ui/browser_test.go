@@ -89,7 +89,7 @@ func pagePaths(t testing.TB) []string {
 	}
 	paths := []string{"/home", "/guides", "/how-to-use", "/help", "/accessibility",
 		"/block?site=www.example.com", "/block", "/offline", "/offline?site=www.camden.gov.uk", "/ended", "/idle?seconds=30",
-		"/no-such-page", "/guides/no-such-guide", "/keyboard", "/keyboard?mode=email"}
+		"/no-such-page", "/guides/no-such-guide"}
 	for _, g := range lib.List("en") {
 		if g.ID != "using-this-kiosk" { // that one is /how-to-use
 			paths = append(paths, "/guides/"+g.ID)
@@ -216,10 +216,7 @@ func TestScreenshots(t *testing.T) {
 	}
 	base := serve(t, newTestPages(t, DefaultConfig()))
 
-	type shot struct {
-		name, path string
-		height     int // 0: the full screen; else the keyboard's strip
-	}
+	type shot struct{ name, path string }
 	var shots []shot
 	for _, p := range pagePaths(t) {
 		name := strings.Trim(strings.NewReplacer("/", "-", "?", "-", "=", "-", ".", "-").Replace(p), "-")
@@ -238,18 +235,10 @@ func TestScreenshots(t *testing.T) {
 	} {
 		shots = append(shots, shot{name: x[0], path: x[1]})
 	}
-	shots = append(shots,
-		shot{"keyboard-strip-email", "/keyboard?mode=email", 340},
-		shot{"keyboard-strip-pl", "/keyboard?lang=pl", 340},
-		shot{"keyboard-strip-numbers-high-contrast", "/keyboard?mode=number&contrast=high", 340},
-	)
 	for _, size := range [][2]int{{1280, 800}, {800, 1280}} {
 		ctx := browser(t, size[0], size[1])
 		for _, s := range shots {
 			h := size[1]
-			if s.height != 0 {
-				h = s.height
-			}
 			err := chromedp.Do(ctx,
 				chromedp.EmulateViewport(int64(size[0]), int64(h)),
 				chromedp.Navigate(base+s.path),

@@ -87,6 +87,14 @@ func (t translator) T(key string, args ...any) string {
 	return s
 }
 
+// Message returns key's text in lang for the kiosk shell's native parts (the
+// toolbar, the guide bar, the on-screen keyboard and the panels), from the
+// same catalogs as the pages and with the same English fallback per string;
+// an unknown lang is English. With args, the text is a fmt format.
+func Message(lang, key string, args ...any) string {
+	return translator{lang: lang, cats: catalogs}.T(key, args...)
+}
+
 // Lang returns the language key's text is really in, for a lang attribute
 // on a string that fell back to English.
 func (t translator) Lang(key string) string {

@@ -18,7 +18,6 @@
 //	/offline?site=HOST     what still works without a connection, and the council's phone
 //	/ended                 "Everything you did has been cleared"
 //	/idle?seconds=N        the idle-warning overlay: a countdown from N (default 30)
-//	/keyboard?mode=M       the on-screen keyboard (M: text, email, number, tel, url)
 //	/settings?lang=&contrast=&text=&next=PATH   change the session's prefs, then go to PATH
 //	/assets/...            CSS, script and the council's logo
 //
@@ -51,13 +50,11 @@
 //     kiosk://guides/GUIDE?panel=1 beside it (split view; stacked on a
 //     portrait screen); without a handler the link just navigates;
 //     - "close-guide": the panel's Close button;
-//     - "keyboard" {show, mode}: from UserScript in any page, show
-//     kiosk://keyboard?mode=MODE in a strip under the page (a view that
-//     never takes focus), shrinking the page, or hide it;
-//     - "type" {text} / "key" {key}: from the keyboard page; pass them to
-//     the page with TypeScript(action, arg) and evaluate the result there
-//     (top frame only; the kiosk shell instead has a native keyboard that
-//     sends key events to the view, which reach fields in iframes too).
+//     - "keyboard" {show, mode}: from UserScript in any page and any of
+//     its frames: show an on-screen keyboard for a field of that mode
+//     (text, email, number, tel, url) under the page, shrinking it, or
+//     hide it. The keyboard is the shell's (native keys that send key
+//     events to the view); the pages have none.
 //  5. Load kiosk://block?site=HOST (host only) for a blocked main-frame
 //     navigation, kiosk://offline when the network is gone, kiosk://ended
 //     after a wipe, and show kiosk://idle?seconds=N as the overlay.
@@ -123,7 +120,7 @@ type Pages struct {
 }
 
 // pageNames are the templates in templates/ besides layout.html.
-var pageNames = []string{"home", "guides", "guide", "help", "accessibility", "block", "offline", "ended", "idle", "keyboard", "notfound"}
+var pageNames = []string{"home", "guides", "guide", "help", "accessibility", "block", "offline", "ended", "idle", "notfound"}
 
 // New builds the pages from cfg (already validated) and lib. It reads the
 // logo file now, so a missing logo is an error at start, not a broken image.
@@ -179,16 +176,11 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 	m.HandleFunc("GET /ended", p.simple("ended", "ended.title"))
 	m.HandleFunc("GET /idle", p.idle)
 	m.HandleFunc("GET /settings", p.settings)
-	m.HandleFunc("GET /keyboard", p.keyboard)
 	m.HandleFunc("GET /assets/kiosk.css", p.asset(func() ([]byte, string) { return p.css, "text/css; charset=utf-8" }))
 	m.HandleFunc("GET /assets/brand.css", p.asset(func() ([]byte, string) { return p.brand, "text/css; charset=utf-8" }))
 	m.HandleFunc("GET /assets/logo", p.asset(func() ([]byte, string) { return p.logo, p.logoCT }))
 	m.HandleFunc("GET /assets/kiosk.js", p.asset(func() ([]byte, string) {
 		b, _ := webFS.ReadFile("web/kiosk.js")
-		return b, "text/javascript; charset=utf-8"
-	}))
-	m.HandleFunc("GET /assets/keyboard.js", p.asset(func() ([]byte, string) {
-		b, _ := webFS.ReadFile("web/keyboard.js")
 		return b, "text/javascript; charset=utf-8"
 	}))
 	if err := p.volunteerRoutes(m); err != nil {
@@ -223,6 +215,17 @@ func (p *Pages) Languages() []string {
 
 // DefaultLanguage is where a session starts: the config's first language.
 func (p *Pages) DefaultLanguage() string { return p.langs[0].Code }
+
+// GuideTitle is guide id's title in lang, or in the language its page
+// falls back to (as kiosk://guides/ID shows it); false when there is no
+// such guide. The shell shows it in the guide pane's bar.
+func (p *Pages) GuideTitle(id, lang string) (string, bool) {
+	g, ok := p.lib.Get(id, lang)
+	if !ok {
+		return "", false
+	}
+	return g.Title, true
+}
 
 // ServeHTTP serves a kiosk:// URL or a plain path (see the package doc).
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -273,7 +276,6 @@ type view struct {
 	Page    string
 	Path    string
 	Panel   bool // narrow guide panel layout: no header navigation
-	Bare    bool // no header, navigation or footer (the keyboard)
 	Data    any
 
 	kiosk   bool // links are kiosk:// URLs

@@ -543,6 +543,52 @@ func (w *Window) AccessibleName(p Part, id int) string {
 	return gostr(C.ak_window_accessible_name(w.w, C.int(p), C.int(id)))
 }
 
+// SetTool changes a toolbar button's label and accessible name (also its
+// tooltip), as AddTool set them; false when no button has id.
+func (w *Window) SetTool(id int, label, accessibleName string) bool {
+	l, n := cstr(label), cstr(accessibleName)
+	defer free(l)
+	defer free(n)
+	return C.ak_window_set_tool(w.w, C.int(id), l, n) != 0
+}
+
+// SetNames sets what a screen reader says for the window's own parts, in
+// the session's language (they start in English).
+func (w *Window) SetNames(n Names) {
+	t, s, g, k, c := cstr(n.Toolbar), cstr(n.Split), cstr(n.Guide), cstr(n.Keyboard), cstr(n.CloseGuide)
+	defer func() {
+		for _, p := range []*C.char{t, s, g, k, c} {
+			free(p)
+		}
+	}()
+	C.ak_window_set_names(w.w, t, s, g, k, c)
+}
+
+// SetGuideBar changes the guide pane's title and Close label (as SetGuide
+// set them) without touching the view in it.
+func (w *Window) SetGuideBar(title, closeLabel string) {
+	t, l := cstr(title), cstr(closeLabel)
+	defer free(t)
+	defer free(l)
+	C.ak_window_guide_bar(w.w, t, l)
+}
+
+// Label is the text a part of the window shows (PartGuide: the guide
+// bar's title; PartButton: the label of the button with id); "" for none.
+func (w *Window) Label(p Part, id int) string {
+	return gostr(C.ak_window_label(w.w, C.int(p), C.int(id)))
+}
+
+// Tooltip is the tooltip of the button with id; "" for none.
+func (w *Window) Tooltip(id int) string {
+	t := C.ak_window_tooltip(w.w, C.int(id))
+	if t == nil {
+		return ""
+	}
+	defer C.g_free(C.gpointer(unsafe.Pointer(t)))
+	return C.GoString(t)
+}
+
 // Press clicks the button (a keyboard key, a toolbar button) with id, as a
 // tap would; false when there is no such button shown.
 func (w *Window) Press(id int) bool { return C.ak_window_press(w.w, C.int(id)) != 0 }

@@ -444,9 +444,10 @@ void ak_context_destroy(WebKitWebContext *ctx) {
 
 static const char *ak_css =
 	"#ak-toolbar { background: #0b0c0c; padding: 8px; }"
-	// Large touch targets, but narrow enough that every button (End session
-	// above all) fits on a 1280-pixel screen with the built-in pages' extra tools.
-	"#ak-toolbar button { min-height: 64px; min-width: 96px; padding: 0 14px; font-size: 20px; font-weight: bold;"
+	// Large touch targets (at least 98x70 pixels), but narrow enough that
+	// every button (End session above all) fits an 800-pixel portrait
+	// screen with its label in Welsh or Polish (longer than in English).
+	"#ak-toolbar button { min-height: 64px; min-width: 72px; padding: 0 10px; font-size: 20px; font-weight: bold;"
 	"  margin: 0 4px; color: #0b0c0c; background: #ffffff; border-radius: 0; border: 3px solid #ffffff; }"
 	"#ak-toolbar button:focus { border-color: #ffdd00; }"
 	"#ak-toolbar #ak-end { background: #d4351c; color: #ffffff; border-color: #d4351c; }"
@@ -810,6 +811,58 @@ const char *ak_window_accessible_name(akWindow *w, int part, int id) {
 	if (wd == NULL) return NULL;
 	AtkObject *a = gtk_widget_get_accessible(wd);
 	return a == NULL ? NULL : atk_object_get_name(a);
+}
+
+// ak_window_set_tool changes the label, accessible name and tooltip of
+// the button with id (a toolbar button); 0 when there is none.
+int ak_window_set_tool(akWindow *w, int id, const char *label, const char *name) {
+	GtkWidget *b = ak_find_id(w->win, id);
+	if (b == NULL) return 0;
+	gtk_button_set_label(GTK_BUTTON(b), label);
+	ak_name(b, name);
+	gtk_widget_set_tooltip_text(b, name);
+	return 1;
+}
+
+// ak_window_set_names sets the accessible names of the window's own parts
+// (the toolbar, the split view, the guide pane, the keyboard) and the
+// guide pane's Close button's tooltip, in the session's language.
+void ak_window_set_names(akWindow *w, const char *toolbar, const char *split, const char *guide, const char *keyboard, const char *close_tip) {
+	ak_name(w->toolbar, toolbar);
+	ak_name(w->paned, split);
+	ak_name(w->guide_pane, guide);
+	ak_name(w->keyboard, keyboard);
+	gtk_widget_set_tooltip_text(w->guide_close, close_tip);
+	AtkObject *a = gtk_widget_get_accessible(w->guide_close);
+	if (a != NULL) atk_object_set_description(a, close_tip);
+}
+
+// ak_window_guide_bar changes the guide pane's title and its Close
+// button's label (and name), leaving the view in it alone.
+void ak_window_guide_bar(akWindow *w, const char *title, const char *close_label) {
+	gtk_label_set_text(GTK_LABEL(w->guide_title), title);
+	gtk_button_set_label(GTK_BUTTON(w->guide_close), close_label);
+	ak_name(w->guide_close, close_label);
+}
+
+// ak_window_label is the text a part shows (parts as in ak_window_rect):
+// 1 the guide bar's title, 4 the label of the button with id; NULL for none.
+const char *ak_window_label(akWindow *w, int part, int id) {
+	switch (part) {
+	case 1: return gtk_label_get_text(GTK_LABEL(w->guide_title));
+	case 4: {
+		GtkWidget *b = ak_find_id(w->win, id);
+		return b == NULL ? NULL : gtk_button_get_label(GTK_BUTTON(b));
+	}
+	}
+	return NULL;
+}
+
+// ak_window_tooltip is the tooltip of the button with id; NULL for none.
+const char *ak_window_tooltip(akWindow *w, int id) {
+	GtkWidget *b = ak_find_id(w->win, id);
+	if (b == NULL) return NULL;
+	return gtk_widget_get_tooltip_text(b); // owned by the caller
 }
 
 // ak_window_press clicks the keyboard key (or any button) with id, as a tap would.

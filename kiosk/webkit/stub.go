@@ -173,3 +173,18 @@ func HasTouchscreen() bool { return false }
 
 // AccessibleName is "" without WebKitGTK.
 func (w *Window) AccessibleName(p Part, id int) string { return "" }
+
+// SetTool is false without WebKitGTK.
+func (w *Window) SetTool(id int, label, accessibleName string) bool { return false }
+
+// SetNames does nothing without WebKitGTK.
+func (w *Window) SetNames(n Names) {}
+
+// SetGuideBar does nothing without WebKitGTK.
+func (w *Window) SetGuideBar(title, closeLabel string) {}
+
+// Label is "" without WebKitGTK.
+func (w *Window) Label(p Part, id int) string { return "" }
+
+// Tooltip is "" without WebKitGTK.
+func (w *Window) Tooltip(id int) string { return "" }

@@ -258,3 +258,13 @@ type Rect struct{ X, Y, W, H int }
 
 // Bottom is the rectangle's bottom edge (exclusive).
 func (r Rect) Bottom() int { return r.Y + r.H }
+
+// Names are what a screen reader says for the window's own parts (set
+// with Window.SetNames in the session's language).
+type Names struct {
+	Toolbar    string // the toolbar
+	Split      string // the service and the guide side by side
+	Guide      string // the guide pane
+	Keyboard   string // the on-screen keyboard
+	CloseGuide string // what the guide pane's Close button does (its tooltip and description)
+}

@@ -1,24 +1,20 @@
 // Access Kiosk user script, injected by the shell into every page (service
 // pages included) and every frame in it (iframes of any origin, each its
-// own copy) at document start. It does two things for the on-screen
-// keyboard and nothing else; it never reads what is typed.
+// own copy) at document start, for the on-screen keyboard. It never reads
+// what is typed and gives the page nothing to call. It tells the shell when
+// an editable field gains or loses focus, through the script message
+// handler "kiosk":
+//     {action: "keyboard", show: true, mode: "text"|"email"|"number"|"tel"|"url"}
+//     {action: "keyboard", show: false}
+// and, when the page's viewport shrinks (the keyboard took the bottom of
+// the screen), scrolls the focused field back into view, so the keyboard
+// never covers it.
 //
-//  1. Tells the shell when an editable field gains or loses focus, through
-//     the script message handler "kiosk":
-//       {action: "keyboard", show: true, mode: "text"|"email"|"number"|"tel"|"url"}
-//       {action: "keyboard", show: false}
-//     and, when the page's viewport shrinks (the keyboard took the bottom of
-//     the screen), scrolls the focused field back into view, so the keyboard
-//     never covers it.
-//  2. Gives window.__accessKiosk.type(text) and .key(name) for an adapter
-//     that shows the web keyboard page (kiosk://keyboard) and passes its
-//     keys on with ui.TypeScript (top frame only). name is "Backspace",
-//     "Enter" or "Tab". The kiosk shell does not use them: its native
-//     keyboard sends real key events to the view, which reach the focused
-//     field in any frame without passing through a script.
+// The shell's native keyboard types with real key events sent to the
+// view, which reach the focused field in any frame without passing
+// through a script.
 (function () {
   "use strict";
-  if (window.__accessKiosk) return;
 
   var last = null; // the editable element that last had focus
   var hideTimer = 0;
@@ -129,85 +125,6 @@
       var r = a.getBoundingClientRect();
       var h = window.visualViewport ? window.visualViewport.height : window.innerHeight;
       if (r.top < 0 || r.bottom > h) a.scrollIntoView({ block: "nearest", inline: "nearest" });
-    }
-  });
-
-  function target() {
-    var el = editable(document.activeElement) ? document.activeElement : last;
-    if (!el || !el.isConnected) return null;
-    if (document.activeElement !== el) el.focus({ preventScroll: true });
-    return el;
-  }
-
-  // insert puts text at the caret the way a keystroke would. Inputs whose
-  // type has no selection API (email, number) get the text appended.
-  function insert(el, text) {
-    if (document.execCommand && document.execCommand("insertText", false, text)) return;
-    if (el.isContentEditable) return;
-    var setter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(el), "value").set;
-    var start = null;
-    try { start = el.selectionStart; } catch (e) { start = null; }
-    if (start === null || start === undefined) {
-      setter.call(el, el.value + text);
-    } else {
-      var end = el.selectionEnd;
-      setter.call(el, el.value.slice(0, start) + text + el.value.slice(end));
-      el.setSelectionRange(start + text.length, start + text.length);
-    }
-    el.dispatchEvent(new InputEvent("input", { bubbles: true, inputType: "insertText", data: text }));
-  }
-
-  function backspace(el) {
-    if (document.execCommand && document.execCommand("delete", false)) return;
-    if (el.isContentEditable) return;
-    var setter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(el), "value").set;
-    var start = null;
-    try { start = el.selectionStart; } catch (e) { start = null; }
-    if (start === null || start === undefined) {
-      setter.call(el, el.value.slice(0, -1));
-    } else {
-      var end = el.selectionEnd;
-      var from = start === end ? Math.max(0, start - 1) : start;
-      setter.call(el, el.value.slice(0, from) + el.value.slice(end));
-      el.setSelectionRange(from, from);
-    }
-    el.dispatchEvent(new InputEvent("input", { bubbles: true, inputType: "deleteContentBackward" }));
-  }
-
-  function next(el) {
-    var all = Array.prototype.filter.call(
-      document.querySelectorAll("input, textarea, select, button, [contenteditable], a[href]"),
-      function (e) { return !e.disabled && e.tabIndex >= 0 && e.offsetParent !== null; });
-    var i = all.indexOf(el);
-    if (i >= 0 && i + 1 < all.length) all[i + 1].focus();
-  }
-
-  window.__accessKiosk = Object.freeze({
-    type: function (text) {
-      var el = target();
-      if (!el || typeof text !== "string" || text === "") return false;
-      insert(el, text);
-      return true;
-    },
-    key: function (name) {
-      var el = target();
-      if (!el) return false;
-      switch (name) {
-        case "Backspace":
-          backspace(el);
-          return true;
-        case "Enter":
-          if (el.tagName === "TEXTAREA" || el.isContentEditable) {
-            insert(el, "\n");
-          } else if (el.form) {
-            if (el.form.requestSubmit) el.form.requestSubmit(); else el.form.submit();
-          }
-          return true;
-        case "Tab":
-          next(el);
-          return true;
-      }
-      return false;
     }
   });
 })();
