@@ -555,7 +555,7 @@ type Launcher struct {
 	Name     string   // the program in the release's bin/
 	Packaged string   // the program the package installed
 	Launcher string   // release-exec, as the package installs it
-	Relay    []string // put in front of the whole command (the kiosk's notify relay)
+	Relay    []string // put in front of the whole command: the kiosk's notify relay and its arguments
 }
 
 // Launchers are the kiosk's and the agent's.
@@ -636,7 +636,11 @@ func Releases(root string) []string {
 		if err := DropInAgrees(unit, dropIn, l); err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", dp, err))
 		}
-		for _, p := range append([]string{l.Launcher, l.Packaged}, l.Relay...) {
+		progs := []string{l.Launcher, l.Packaged}
+		if len(l.Relay) > 0 {
+			progs = append(progs, l.Relay[0]) // the rest are its arguments
+		}
+		for _, p := range progs {
 			fi, err := os.Stat(filepath.Join(root, p))
 			if err != nil || fi.Mode()&0o111 == 0 || fi.Mode()&0o022 != 0 {
 				bad = append(bad, fmt.Sprintf("%s is missing, not executable or writable by others (%v)", p, err))
