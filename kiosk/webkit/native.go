@@ -6,6 +6,9 @@ package webkit
 #cgo pkg-config: webkit2gtk-4.1 gtk+-3.0
 #include "native.h"
 #include <string.h>
+#ifdef GDK_WINDOWING_X11
+#include <gdk/gdkx.h>
+#endif
 
 // ---- dispatch helpers ---------------------------------------------------
 
@@ -1061,12 +1064,32 @@ void ak_window_destroy(akWindow *w) {
 	g_free(w);
 }
 
-// Screenshot of the window into a PNG file; 1 on success.
+// Screenshot of the window into a PNG file; 1 on success. On X11 the
+// pixels are read from the screen where the window is, so what lies over
+// it (a tooltip, a drop-down list) is in the picture as it is on the
+// screen: read from the window itself, the part another window covers is
+// undefined (Xvfb gave back old content of the window there). Elsewhere
+// (Wayland), or when the window is partly off the screen, the window's
+// own pixels.
 int ak_window_snapshot(akWindow *w, const char *path) {
 	GdkWindow *gw = gtk_widget_get_window(w->win);
 	if (gw == NULL) return 0;
 	int width = gdk_window_get_width(gw), height = gdk_window_get_height(gw);
-	GdkPixbuf *pb = gdk_pixbuf_get_from_window(gw, 0, 0, width, height);
+	GdkWindow *src = gw;
+	int x = 0, y = 0;
+#ifdef GDK_WINDOWING_X11
+	if (GDK_IS_X11_DISPLAY(gdk_window_get_display(gw))) {
+		GdkWindow *root = gdk_screen_get_root_window(gdk_window_get_screen(gw));
+		int ox = 0, oy = 0;
+		gdk_window_get_origin(gw, &ox, &oy);
+		if (root != NULL && ox >= 0 && oy >= 0 && ox + width <= gdk_window_get_width(root) && oy + height <= gdk_window_get_height(root)) {
+			src = root;
+			x = ox;
+			y = oy;
+		}
+	}
+#endif
+	GdkPixbuf *pb = gdk_pixbuf_get_from_window(src, x, y, width, height);
 	if (pb == NULL) return 0;
 	gboolean ok = gdk_pixbuf_save(pb, path, "png", NULL, NULL);
 	g_object_unref(pb);
