@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/kiosk/bus"
+	"accesskiosk/kiosk/config"
 	"accesskiosk/kiosk/ui"
 	"accesskiosk/kiosk/webkit"
 	"accesskiosk/kiosk/webkit/webkittest"
@@ -193,17 +194,7 @@ func TestKeyboardTypesIntoPage(t *testing.T) {
 		io.WriteString(w, formPage)
 	}))
 	cfg := testConfig(t, []string{svc.URL()}, nil, time.Hour, time.Minute)
-	cfg.UI.Keyboard = ui.KeyboardAlways
-	var logged strings.Builder
-	var logMu sync.Mutex
-	log := logrus.New()
-	log.SetOutput(lockedWriter{&logMu, &logged})
-	log.SetLevel(logrus.DebugLevel)
-	pages, err := NewPages(&cfg.UI, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := startShell(t, Options{Config: cfg, NoBus: true, UI: pages, Log: log})
+	ts, log := keyboardShell(t, cfg)
 	ts.load(t, svc.URL()+"/form")
 	if !waitFor(10*time.Second, func() bool {
 		return evalIn(t, ts.service, `document.readyState === "complete" && !!document.getElementById("name")`) == "true"
@@ -364,13 +355,7 @@ func TestKeyboardTypesIntoPage(t *testing.T) {
 	}
 	kbUp(false)
 
-	logMu.Lock()
-	defer logMu.Unlock()
-	for _, secret := range []string{"hi42", "a@b.com", "a%40b.com", "hiJ"} {
-		if strings.Contains(logged.String(), secret) {
-			t.Errorf("the log holds typed text %q", secret)
-		}
-	}
+	log.holdsNone(t, "hi42", "a@b.com", "a%40b.com", "hiJ")
 }
 
 func top0(top, _ float64) float64 { return top }
@@ -405,15 +390,45 @@ func TestKeyboardNever(t *testing.T) {
 	}
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *strings.Builder
+// capturedLog is what a shell logged (at debug level), for tests that
+// check nothing typed reaches the log.
+type capturedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
 }
 
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
+func (l *capturedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// holdsNone fails t for each secret found in the log.
+func (l *capturedLog) holdsNone(t testing.TB, secrets ...string) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, secret := range secrets {
+		if strings.Contains(l.b.String(), secret) {
+			t.Errorf("the log holds typed text %q", secret)
+		}
+	}
+}
+
+// keyboardShell starts a shell on cfg with the on-screen keyboard always
+// on and its log captured at debug level.
+func keyboardShell(t testing.TB, cfg *config.Config) (*testShell, *capturedLog) {
+	t.Helper()
+	cfg.UI.Keyboard = ui.KeyboardAlways
+	captured := &capturedLog{}
+	log := logrus.New()
+	log.SetOutput(captured)
+	log.SetLevel(logrus.DebugLevel)
+	pages, err := NewPages(&cfg.UI, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startShell(t, Options{Config: cfg, NoBus: true, UI: pages, Log: log}), captured
 }
 
 // framesPage is a top page with a field of its own, a same-origin iframe
@@ -487,17 +502,7 @@ func TestKeyboardTypesIntoFrames(t *testing.T) {
 	cross := startServer(t, "cross", "127.0.0.2", serve("cross", ""))
 	top := startServer(t, "top", "127.0.0.1", serve("same", strings.Replace(framesPage, "CROSS", cross.URL(), 1)))
 	cfg := testConfig(t, []string{top.URL()}, []string{cross.URL()}, time.Hour, time.Minute)
-	cfg.UI.Keyboard = ui.KeyboardAlways
-	var logged strings.Builder
-	var logMu sync.Mutex
-	log := logrus.New()
-	log.SetOutput(lockedWriter{&logMu, &logged})
-	log.SetLevel(logrus.DebugLevel)
-	pages, err := NewPages(&cfg.UI, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := startShell(t, Options{Config: cfg, NoBus: true, UI: pages, Log: log})
+	ts, log := keyboardShell(t, cfg)
 	ts.load(t, top.URL()+"/pay")
 	// Both frames loaded: the same-origin one is readable from the top;
 	// the cross-origin one's form is seen by its server only, so wait for
@@ -663,11 +668,5 @@ func TestKeyboardTypesIntoFrames(t *testing.T) {
 		t.Errorf("the low cross-origin frame sent %q, want v=d%%40e.com", got[1])
 	}
 
-	logMu.Lock()
-	defer logMu.Unlock()
-	for _, secret := range []string{"cAt", "a@b.com", "a%40b.com", "rw8"} {
-		if strings.Contains(logged.String(), secret) {
-			t.Errorf("the log holds typed text %q", secret)
-		}
-	}
+	log.holdsNone(t, "cAt", "a@b.com", "a%40b.com", "rw8")
 }

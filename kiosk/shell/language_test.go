@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"accesskiosk/kiosk/config"
 	"accesskiosk/kiosk/ui"
 	"accesskiosk/kiosk/webkit"
@@ -267,13 +265,7 @@ Mae'r canllaw hwn ar gyfer y profion.
 func TestNativeLabelsDefaultLanguage(t *testing.T) {
 	cfg := testConfig(t, []string{"https://www.example.gov.uk"}, nil, time.Hour, time.Minute)
 	cfg.UI.Languages = []string{"pl", "en", "cy"}
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	pages, err := NewPages(&cfg.UI, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := startShell(t, Options{Config: cfg, NoBus: true, UI: pages})
+	ts := startPagesShell(t, cfg)
 	ts.wantNative(t, "at start", nativePL)
 	ts.load(t, "kiosk://settings?lang=cy&next=%2Fhome")
 	ts.wantNative(t, "after picking Cymraeg", nativeCY)

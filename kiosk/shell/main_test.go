@@ -148,6 +148,19 @@ type endedEvent struct {
 	whole  bool
 }
 
+// startPagesShell starts a shell on cfg with the built-in pages (quiet),
+// no D-Bus, and waits for its home page.
+func startPagesShell(t testing.TB, cfg *config.Config) *testShell {
+	t.Helper()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	pages, err := NewPages(&cfg.UI, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startShell(t, Options{Config: cfg, NoBus: true, UI: pages})
+}
+
 // startShell starts a shell on the GTK loop and waits for its home page.
 func startShell(t testing.TB, o Options) *testShell {
 	t.Helper()

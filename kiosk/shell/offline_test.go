@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"accesskiosk/kiosk/webkit/webkittest"
 )
 
@@ -41,13 +39,7 @@ func TestOfflinePage(t *testing.T) {
 
 	cfg := testConfig(t, []string{svc.URL()}, nil, time.Hour, time.Minute)
 	cfg.OfflineCheck = check.URL() + "/generate_204"
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	pages, err := NewPages(&cfg.UI, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := startShell(t, Options{Config: cfg, NoBus: true, UI: pages})
+	ts := startPagesShell(t, cfg)
 	service := svc.URL() + "/pay"
 	ts.load(t, service)
 	if !waitFor(10*time.Second, func() bool { return ts.uri(t) == service }) {

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"accesskiosk/kiosk/ui"
 	"accesskiosk/kiosk/volunteer"
 	"accesskiosk/kiosk/webkit"
@@ -76,13 +74,7 @@ func TestScreenshotsShell(t *testing.T) {
 	}
 	cfg.Volunteer = volunteer.DefaultConfig()
 	cfg.Volunteer.PINHash = hash
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	pages, err := NewPages(&cfg.UI, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := startShell(t, Options{Config: cfg, NoBus: true, UI: pages})
+	ts := startPagesShell(t, cfg)
 
 	loaded := func(pick func() *webkit.View, what string) {
 		t.Helper()

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/ui"
 	"accesskiosk/kiosk/webkit/webkittest"
@@ -20,13 +18,7 @@ import (
 // puts everything back.
 func TestPrefsInRealView(t *testing.T) {
 	cfg := testConfig(t, []string{"https://www.example.gov.uk"}, nil, time.Hour, time.Minute)
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	pages, err := NewPages(&cfg.UI, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := startShell(t, Options{Config: cfg, NoBus: true, UI: pages})
+	ts := startPagesShell(t, cfg)
 
 	title := func() string {
 		var s string
@@ -103,13 +95,7 @@ func TestPageButtons(t *testing.T) {
 	}))
 	off := startServer(t, "off-list", "127.0.0.2", nil)
 	cfg := testConfig(t, []string{svc.URL()}, nil, time.Hour, time.Minute)
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	pages, err := NewPages(&cfg.UI, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := startShell(t, Options{Config: cfg, NoBus: true, UI: pages})
+	ts := startPagesShell(t, cfg)
 	at := func(want string) {
 		t.Helper()
 		// The view's URI changes as soon as a load starts; the page's own
