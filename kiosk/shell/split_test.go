@@ -3,15 +3,12 @@ package shell
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sirupsen/logrus"
 
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/config"
@@ -128,13 +125,7 @@ func splitShell(t *testing.T, svc, off *recorder, edit func(*config.Config)) *te
 	if edit != nil {
 		edit(cfg)
 	}
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	pages, err := NewPages(&cfg.UI, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return startShell(t, Options{Config: cfg, NoBus: true, UI: pages})
+	return startPagesShell(t, cfg)
 }
 
 // TestGuideBesideService opens a guide beside a service in the real
