@@ -1,9 +1,10 @@
 // Package health is the agent's picture of the device: a registry of named
 // warnings that subsystems set and clear (disk low, too hot, kiosk gone or
-// crash-looping, clock unsynchronised, fleet unreachable, queue trouble),
-// and a reader of the machine's own figures (uptime, load, temperature,
-// memory, disk, network). The report sent to the fleet is a snapshot of
-// both. Nothing here ever holds a URL or anything a resident typed.
+// crash-looping, kiosk drawn by the software renderer, clock
+// unsynchronised, fleet unreachable, queue trouble), and a reader of the
+// machine's own figures (uptime, load, temperature, memory, disk, network).
+// The report sent to the fleet is a snapshot of both. Nothing here ever
+// holds a URL or anything a resident typed.
 package health
 
 import (
@@ -55,6 +56,7 @@ const (
 	CodeSystemBus        = "system_bus"
 	CodeUpdate           = "update"
 	CodeIdentity         = "identity"
+	CodeSoftwareRenderer = "software_renderer"
 )
 
 // Warning is one entry in the registry.

@@ -214,11 +214,24 @@ func (l *Link) arrived(ctx context.Context, back bool) {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		if st, err := client.Status(sctx); err == nil {
-			l.mu.Lock()
-			l.state, l.version = st.State, st.Version
-			l.mu.Unlock()
+			l.noteStatus(st)
 		}
 	}
+}
+
+// SoftwareRendererText is the warning IT staff see when the kiosk says its
+// compositor draws in software. It says nothing about residents.
+const SoftwareRendererText = "The kiosk's screen is drawn by the software renderer: the GPU renderer failed " +
+	"when the kiosk started (or the unit sets WLR_RENDERER=pixman). Pages look the same to residents; " +
+	"check the graphics driver, for example after the last upgrade."
+
+// noteStatus keeps what a Status answer says: the state, the version, and
+// whether the screen is drawn in software (a warning while it is).
+func (l *Link) noteStatus(st bus.Status) {
+	l.mu.Lock()
+	l.state, l.version = st.State, st.Version
+	l.mu.Unlock()
+	l.o.Health.SetIf(st.Renderer == bus.RendererSoftware, health.CodeSoftwareRenderer, health.Warn, "%s", SoftwareRendererText)
 }
 
 // Version is the kiosk's version as it last said in Status ("" if unknown).
@@ -243,6 +256,8 @@ func (l *Link) setGone(why string) {
 	l.mu.Lock()
 	l.present, l.state = false, StateGone
 	l.mu.Unlock()
+	// The next kiosk may start with the GPU renderer; it says so when back.
+	l.o.Health.Clear(health.CodeSoftwareRenderer)
 	l.o.Health.Set(health.CodeKioskGone, health.Critical, "%s", why)
 }
 
@@ -256,9 +271,7 @@ func (l *Link) State(ctx context.Context) string {
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		if st, err := client.Status(sctx); err == nil {
-			l.mu.Lock()
-			l.state, l.version = st.State, st.Version
-			l.mu.Unlock()
+			l.noteStatus(st)
 			return st.State
 		}
 	}

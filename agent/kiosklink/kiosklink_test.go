@@ -2,12 +2,14 @@ package kiosklink_test
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
 
 	"accesskiosk/agent/health"
 	"accesskiosk/agent/kiosklink"
+	"accesskiosk/fleet/api"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
 )
@@ -15,10 +17,11 @@ import (
 // shell is the kiosk's side of the contract without WebKit: the real
 // bus.Serve server half with a recording Service.
 type shell struct {
-	mu    sync.Mutex
-	ended []string
-	msgs  []string
-	state string
+	mu       sync.Mutex
+	ended    []string
+	msgs     []string
+	state    string
+	renderer string
 }
 
 func (s *shell) EndSession(reason string) error {
@@ -30,7 +33,7 @@ func (s *shell) EndSession(reason string) error {
 func (s *shell) Status() bus.Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return bus.Status{State: s.state}
+	return bus.Status{State: s.state, Renderer: s.renderer}
 }
 func (s *shell) ShowMessage(text string, secs uint32) error {
 	s.mu.Lock()
@@ -123,5 +126,64 @@ func TestLinkOverRealBus(t *testing.T) {
 	waitFor(t, "crash loop", func() bool { return reg.Has(health.CodeKioskCrashLoop) })
 	if n := link.Restarts(); n != 3 {
 		t.Errorf("restarts = %d", n)
+	}
+}
+
+// TestSoftwareRendererWarning: a kiosk whose compositor draws in software
+// (Status renderer "software") raises software_renderer, a plain warning
+// for IT staff; it clears when the kiosk reports otherwise or is gone.
+func TestSoftwareRendererWarning(t *testing.T) {
+	addr := bustest.Start(t)
+	reg := health.NewRegistry(nil)
+	link := kiosklink.New(kiosklink.Options{Bus: addr, Health: reg})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go link.Run(ctx)
+	waitFor(t, "kiosk_gone with no kiosk", func() bool { return reg.Has(health.CodeKioskGone) })
+
+	sh := &shell{state: bus.StateIdle, renderer: bus.RendererSoftware}
+	srv, err := bus.Serve(bustest.Conn(t, addr), sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "software_renderer on arrival", func() bool { return reg.Has(health.CodeSoftwareRenderer) })
+	var got []api.Warning
+	for _, w := range reg.Wire() {
+		if w.Code == health.CodeSoftwareRenderer {
+			got = append(got, w)
+		}
+	}
+	want := []api.Warning{{Code: "software_renderer", Severity: "warning", Text: kiosklink.SoftwareRendererText}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("wire warnings = %+v, want %+v", got, want)
+	}
+	if n := len(kiosklink.SoftwareRendererText); n > api.MaxTextLen {
+		t.Errorf("warning text is %d bytes; the fleet takes at most %d", n, api.MaxTextLen)
+	}
+
+	// The kiosk reports the GPU renderer (restarted after a fix): the
+	// next report's State refresh clears the warning.
+	sh.mu.Lock()
+	sh.renderer = ""
+	sh.mu.Unlock()
+	if st := link.State(ctx); st != bus.StateIdle {
+		t.Fatalf("state = %q", st)
+	}
+	if reg.Has(health.CodeSoftwareRenderer) {
+		t.Error("software_renderer still raised after the kiosk reported the GPU renderer")
+	}
+
+	// In software again, then gone: gone clears it.
+	sh.mu.Lock()
+	sh.renderer = bus.RendererSoftware
+	sh.mu.Unlock()
+	link.State(ctx)
+	if !reg.Has(health.CodeSoftwareRenderer) {
+		t.Fatal("software_renderer not raised by a State refresh")
+	}
+	srv.Close()
+	waitFor(t, "gone", func() bool { return reg.Has(health.CodeKioskGone) })
+	if reg.Has(health.CodeSoftwareRenderer) {
+		t.Error("software_renderer still raised with the kiosk gone")
 	}
 }

@@ -9,7 +9,9 @@
 //	object     /org/accesskiosk/Kiosk1
 //	interface  org.accesskiosk.Kiosk1
 //	method     EndSession(s reason)
-//	method     Status() -> a{sv}            at least state (s) and session_started_unix_ms (x, 0 when idle)
+//	method     Status() -> a{sv}            at least state (s) and session_started_unix_ms (x, 0 when idle);
+//	           optional: version, uptime_ms, sessions_ended, web_process_crashes,
+//	           renderer (s, "software" when the compositor draws without the GPU)
 //	method     ShowMessage(s text, u seconds)  staff message on screen; 0 seconds means the default
 //	method     AddVolunteerCode(s code, u seconds)  optional: a one-time volunteer code (8 digits,
 //	           1..900 s) from the fleet console; kiosks without it answer Error.NotSupported
@@ -48,6 +50,16 @@ const (
 	statusKeyUptimeMs   = "uptime_ms"
 	statusKeySessions   = "sessions_ended"
 	statusKeyWebCrashes = "web_process_crashes"
+	statusKeyRenderer   = "renderer"
+)
+
+// Renderers the kiosk reports in Status. "" means the GPU renderer or not
+// known (older shells do not send the key).
+const (
+	// RendererSoftware: the compositor draws with wlroots' software
+	// renderer (WLR_RENDERER=pixman), as the kiosk unit falls back to
+	// when the GPU renderer fails at start.
+	RendererSoftware = "software"
 )
 
 // States the kiosk reports in Status.
@@ -91,8 +103,9 @@ type Status struct {
 	SessionStartedUnixMs int64 // 0 when no session is active
 	Version              string
 	UptimeMs             int64
-	SessionsEnded        int64 // since the shell started
-	WebProcessCrashes    int64 // since the shell started
+	SessionsEnded        int64  // since the shell started
+	WebProcessCrashes    int64  // since the shell started
+	Renderer             string // RendererSoftware, or "" (GPU or unknown)
 }
 
 // Map encodes s as the a{sv} the Status method returns.
@@ -104,6 +117,7 @@ func (s Status) Map() map[string]dbus.Variant {
 		statusKeyUptimeMs:   dbus.MakeVariant(s.UptimeMs),
 		statusKeySessions:   dbus.MakeVariant(s.SessionsEnded),
 		statusKeyWebCrashes: dbus.MakeVariant(s.WebProcessCrashes),
+		statusKeyRenderer:   dbus.MakeVariant(s.Renderer),
 	}
 }
 
@@ -121,6 +135,10 @@ func ParseStatus(m map[string]dbus.Variant) (Status, error) {
 	opt(m, statusKeyUptimeMs, &s.UptimeMs)
 	opt(m, statusKeySessions, &s.SessionsEnded)
 	opt(m, statusKeyWebCrashes, &s.WebProcessCrashes)
+	// Only a string: Store would turn a number into a one-rune string.
+	if r, ok := m[statusKeyRenderer].Value().(string); ok {
+		s.Renderer = r
+	}
 	return s, nil
 }
 

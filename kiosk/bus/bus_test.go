@@ -10,6 +10,8 @@ import (
 
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
+
+	"github.com/godbus/dbus/v5"
 )
 
 type fakeShell struct {
@@ -30,7 +32,7 @@ func (f *fakeShell) EndSession(reason string) error {
 }
 
 func (f *fakeShell) Status() bus.Status {
-	return bus.Status{State: bus.StateInSession, SessionStartedUnixMs: 1700000000000, Version: "test"}
+	return bus.Status{State: bus.StateInSession, SessionStartedUnixMs: 1700000000000, Version: "test", Renderer: bus.RendererSoftware}
 }
 
 func (f *fakeShell) ShowMessage(text string, seconds uint32) error {
@@ -67,7 +69,7 @@ func TestContractOverRealBus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.State != bus.StateInSession || st.SessionStartedUnixMs != 1700000000000 || st.Version != "test" {
+	if st.State != bus.StateInSession || st.SessionStartedUnixMs != 1700000000000 || st.Version != "test" || st.Renderer != bus.RendererSoftware {
 		t.Errorf("Status = %+v", st)
 	}
 
@@ -157,6 +159,43 @@ func TestParseRequiresKeys(t *testing.T) {
 	delete(r, "reset_ms")
 	if _, err := bus.ParseReceipt(r); err == nil {
 		t.Error("receipt without reset_ms parsed")
+	}
+}
+
+// TestStatusRenderer: the optional renderer key goes round the a{sv} both
+// ways, and a map from an older shell (no renderer key, no optional keys
+// at all) still parses, with the renderer unknown.
+func TestStatusRenderer(t *testing.T) {
+	old := bus.Status{State: bus.StateIdle}.Map()
+	delete(old, "renderer")
+	for _, k := range []string{"version", "uptime_ms", "sessions_ended", "web_process_crashes"} {
+		delete(old, k)
+	}
+	wrongType := bus.Status{State: bus.StateIdle}.Map()
+	wrongType["renderer"] = dbus.MakeVariant(int64(1))
+	for _, tc := range []struct {
+		name string
+		m    map[string]dbus.Variant
+		want string
+	}{
+		{"software", bus.Status{State: bus.StateIdle, Renderer: bus.RendererSoftware}.Map(), bus.RendererSoftware},
+		{"gpu", bus.Status{State: bus.StateIdle}.Map(), ""},
+		{"older shell", old, ""},
+		{"wrong type", wrongType, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := bus.ParseStatus(tc.m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Renderer != tc.want || got.State != bus.StateIdle {
+				t.Errorf("ParseStatus = %+v (renderer %q), want renderer %q", got, got.Renderer, tc.want)
+			}
+		})
+	}
+	m := bus.Status{Renderer: bus.RendererSoftware}.Map()
+	if v, ok := m["renderer"]; !ok || v.Value() != "software" {
+		t.Errorf("Map()[renderer] = %#v (present %v), want \"software\"", v.Value(), ok)
 	}
 }
 

@@ -16,6 +16,22 @@ import (
 	"accesskiosk/kiosk/webkit/webkittest"
 )
 
+// TestCompositorRenderer: only WLR_RENDERER=pixman (what the kiosk unit
+// sets when it runs cage again without the GPU) reads as software.
+func TestCompositorRenderer(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{
+		{"pixman", bus.RendererSoftware},
+		{"gles2", ""},
+		{"vulkan", ""},
+		{"", ""},
+	} {
+		t.Setenv("WLR_RENDERER", tc.env)
+		if got := compositorRenderer(); got != tc.want {
+			t.Errorf("WLR_RENDERER=%q: renderer %q, want %q", tc.env, got, tc.want)
+		}
+	}
+}
+
 // TestDBus drives the shell through its D-Bus contract on a real
 // dbus-daemon, and checks sd_notify on a real notify socket.
 func TestDBus(t *testing.T) {
@@ -31,6 +47,9 @@ func TestDBus(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", sock)
 	t.Setenv("WATCHDOG_USEC", "400000")
 	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
+	// As under cage run again with the software renderer (notify-relay
+	// --retry-env WLR_RENDERER=pixman): Status says so.
+	t.Setenv("WLR_RENDERER", "pixman")
 
 	// Read the notify socket as systemd does, from the start.
 	notes := make(chan string, 1024)
@@ -85,8 +104,9 @@ func TestDBus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.State != bus.StateIdle || st.SessionStartedUnixMs != 0 || st.Version != "test-1" || st.UptimeMs <= 0 {
-			t.Errorf("Status = %+v, want idle, no session, version test-1, uptime", st)
+		if st.State != bus.StateIdle || st.SessionStartedUnixMs != 0 || st.Version != "test-1" || st.UptimeMs <= 0 ||
+			st.Renderer != bus.RendererSoftware {
+			t.Errorf("Status = %+v, want idle, no session, version test-1, uptime, software renderer", st)
 		}
 	})
 

@@ -218,7 +218,7 @@ func Start(o Options) (*Shell, error) {
 		notices: make(chan string, 4),
 	}
 	s.start = s.now()
-	s.status = bus.Status{State: bus.StateStarting, Version: o.Version}
+	s.status = bus.Status{State: bus.StateStarting, Version: o.Version, Renderer: compositorRenderer()}
 	s.pages = o.Pages
 	if s.pages == nil {
 		s.pages = builtinPages(o.Config)
@@ -835,6 +835,17 @@ type service struct{ s *Shell }
 func (v service) EndSession(reason string) error {
 	webkit.Invoke(func() { v.s.endSession(reason) })
 	return nil
+}
+
+// compositorRenderer says how the compositor the kiosk runs in draws: cage
+// passes its environment on, and the kiosk unit runs cage again with
+// WLR_RENDERER=pixman when its GPU renderer failed at start, so that value
+// here means the screen is drawn in software (the agent warns IT staff).
+func compositorRenderer() string {
+	if os.Getenv("WLR_RENDERER") == "pixman" {
+		return bus.RendererSoftware
+	}
+	return ""
 }
 
 func (v service) Status() bus.Status {
