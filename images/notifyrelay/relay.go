@@ -15,6 +15,7 @@
 package notifyrelay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -111,6 +113,9 @@ func Run(ctx context.Context, argv []string, o Options) (int, error) {
 		}
 		retry = false
 		fmt.Fprintf(logw, "notify-relay: %s ended (status %d) before it was ready; running it again with %s\n", argv[0], code, o.RetryEnv)
+		// What the command started may outlive it (a kiosk whose cage
+		// crashed still holds the kiosk's D-Bus name): end it first.
+		endGroup(logw)
 		env = append(env, o.RetryEnv)
 	}
 }
@@ -158,6 +163,66 @@ func runOnce(ctx context.Context, argv, env []string, in *net.UnixConn, real str
 			return 0, nil
 		}
 	}
+}
+
+// endGroup ends every other process of the relay's process group (SIGTERM,
+// then SIGKILL after 3 s) and waits until they are gone, at most 5 s. It
+// does so only when the relay leads its group, as a unit's main process
+// does (systemd starts it in a session of its own); anywhere else the group
+// is someone else's and is left alone.
+func endGroup(logw io.Writer) {
+	self := os.Getpid()
+	if syscall.Getpgrp() != self {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	killAt := time.Now().Add(3 * time.Second)
+	var sent syscall.Signal
+	for time.Now().Before(deadline) {
+		left := groupMembers(self)
+		if len(left) == 0 {
+			return
+		}
+		sig := syscall.SIGTERM
+		if time.Now().After(killAt) {
+			sig = syscall.SIGKILL
+		}
+		if sig != sent {
+			for _, pid := range left {
+				syscall.Kill(pid, sig)
+			}
+			sent = sig
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fmt.Fprintf(logw, "notify-relay: processes of the last run still there after 5 s: %v\n", groupMembers(self))
+}
+
+// groupMembers lists the processes in process group pgid other than pgid
+// itself, from /proc.
+func groupMembers(pgid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == pgid {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) >= 3 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // forward sends each datagram on from this process until reading in fails

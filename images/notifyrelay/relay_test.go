@@ -3,10 +3,13 @@ package notifyrelay
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +21,46 @@ import (
 // TestMain lets the test binary play the kiosk: with RELAY_TEST_CHILD set
 // it notifies the way the kiosk does and exits with status 3.
 func TestMain(m *testing.M) {
+	switch {
+	case os.Getenv("RELAY_TEST_LINGER") != "":
+		// What a crashed compositor leaves behind (its kiosk).
+		time.Sleep(30 * time.Second)
+		os.Exit(0)
+	case os.Getenv("RELAY_TEST_LEADER") != "":
+		// The relay as a unit's main process: leading its process group.
+		os.Unsetenv("RELAY_TEST_LEADER")
+		code, err := Run(context.Background(), []string{os.Args[0]}, Options{Dir: os.Getenv("RELAY_TEST_DIR"), Log: os.Stderr, RetryEnv: "AK_TEST_RENDERER=soft"})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		os.Exit(code)
+	case os.Getenv("RELAY_TEST_CHILD") == "orphan-then-crash":
+		orphan := os.Getenv("RELAY_TEST_ORPHAN")
+		if os.Getenv("AK_TEST_RENDERER") != "soft" {
+			// Start something that outlives this run, then crash.
+			c := exec.Command(os.Args[0])
+			c.Env = append(os.Environ(), "RELAY_TEST_LINGER=1")
+			if err := c.Start(); err != nil {
+				os.Exit(9)
+			}
+			os.WriteFile(orphan, []byte(strconv.Itoa(c.Process.Pid)), 0o600)
+			os.Exit(1)
+		}
+		// The second run: is the first run's leftover gone?
+		b, _ := os.ReadFile(orphan)
+		pid, _ := strconv.Atoi(string(b))
+		seen := "gone"
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); pid > 0 && err == nil {
+			// A zombie is gone too: its parent died, and reaping it is
+			// PID 1's business.
+			if i := bytes.LastIndexByte(st, ')'); i < 0 || !strings.HasPrefix(string(st[i+1:]), " Z") {
+				seen = "alive"
+			}
+		}
+		os.WriteFile(orphan+".seen", []byte(seen), 0o600)
+		daemon.SdNotify(false, daemon.SdNotifyReady)
+		os.Exit(3)
+	}
 	if f := os.Getenv("RELAY_TEST_RUNS"); f != "" {
 		// Count this run, then act as RELAY_TEST_CHILD says.
 		fh, _ := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
@@ -166,5 +209,45 @@ func TestRetryBeforeReady(t *testing.T) {
 				t.Errorf("systemd got %q: READY=1 %v, want %v", buf[:n], gotReady, c.wantReady)
 			}
 		})
+	}
+}
+
+// TestRetryEndsWhatTheFirstRunLeft: before the second run, the relay (as a
+// unit's main process, leading its process group) ends what the first run
+// left behind: a kiosk outliving its crashed cage would keep the kiosk's
+// D-Bus name, and the second kiosk would fail to start.
+func TestRetryEndsWhatTheFirstRunLeft(t *testing.T) {
+	dir := t.TempDir()
+	sys, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(dir, "systemd-notify"), Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close()
+	orphan := filepath.Join(dir, "orphan")
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AK_TEST_RENDERER=") && !strings.HasPrefix(kv, "RELAY_TEST_") && !strings.HasPrefix(kv, "NOTIFY_SOCKET=") {
+			env = append(env, kv)
+		}
+	}
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(env, "RELAY_TEST_LEADER=1", "RELAY_TEST_CHILD=orphan-then-crash", "RELAY_TEST_ORPHAN="+orphan,
+		"RELAY_TEST_DIR="+t.TempDir(), "NOTIFY_SOCKET="+filepath.Join(dir, "systemd-notify"))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.CombinedOutput()
+	t.Cleanup(func() {
+		if b, _ := os.ReadFile(orphan); len(b) > 0 {
+			if pid, _ := strconv.Atoi(string(b)); pid > 0 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("relay: %v, want exit status 3 from the second run\n%s", err, out)
+	}
+	seen, _ := os.ReadFile(orphan + ".seen")
+	if string(seen) != "gone" {
+		t.Errorf("the second run found the first run's leftover %q, want gone\n%s", seen, out)
 	}
 }
