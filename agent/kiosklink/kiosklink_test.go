@@ -53,15 +53,22 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestLinkOverRealBus(t *testing.T) {
-	addr := bustest.Start(t)
-	reg := health.NewRegistry(nil)
-	link := kiosklink.New(kiosklink.Options{Bus: addr, Health: reg})
+// startLink runs a link on a fresh private bus with no kiosk on it yet,
+// until the test ends, and waits until it reports the kiosk gone.
+func startLink(t *testing.T) (addr string, reg *health.Registry, link *kiosklink.Link, ctx context.Context) {
+	t.Helper()
+	addr = bustest.Start(t)
+	reg = health.NewRegistry(nil)
+	link = kiosklink.New(kiosklink.Options{Bus: addr, Health: reg})
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	go link.Run(ctx)
-
 	waitFor(t, "kiosk_gone with no kiosk", func() bool { return reg.Has(health.CodeKioskGone) })
+	return addr, reg, link, ctx
+}
+
+func TestLinkOverRealBus(t *testing.T) {
+	addr, reg, link, ctx := startLink(t)
 	if err := link.EndSession(ctx, bus.ReasonFleetCommand); err == nil {
 		t.Errorf("EndSession with no kiosk succeeded")
 	}
@@ -133,13 +140,7 @@ func TestLinkOverRealBus(t *testing.T) {
 // (Status renderer "software") raises software_renderer, a plain warning
 // for IT staff; it clears when the kiosk reports otherwise or is gone.
 func TestSoftwareRendererWarning(t *testing.T) {
-	addr := bustest.Start(t)
-	reg := health.NewRegistry(nil)
-	link := kiosklink.New(kiosklink.Options{Bus: addr, Health: reg})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go link.Run(ctx)
-	waitFor(t, "kiosk_gone with no kiosk", func() bool { return reg.Has(health.CodeKioskGone) })
+	addr, reg, link, ctx := startLink(t)
 
 	sh := &shell{state: bus.StateIdle, renderer: bus.RendererSoftware}
 	srv, err := bus.Serve(bustest.Conn(t, addr), sh)
