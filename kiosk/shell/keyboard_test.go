@@ -139,6 +139,14 @@ func (ts *testShell) keyID(t testing.TB, label string) int {
 }
 
 // tap clicks a key of the native keyboard with a real (XTEST) mouse click.
+// taps taps the keys labelled labels, in order.
+func (ts *testShell) taps(t testing.TB, labels ...string) {
+	t.Helper()
+	for _, l := range labels {
+		ts.tap(t, l)
+	}
+}
+
 func (ts *testShell) tap(t testing.TB, label string) {
 	t.Helper()
 	id := ts.keyID(t, label)
@@ -278,9 +286,7 @@ func TestKeyboardTypesIntoPage(t *testing.T) {
 		}
 	})
 
-	ts.tap(t, "h")
-	ts.tap(t, "i")
-	ts.tap(t, "⇧ Shift")
+	ts.taps(t, "h", "i", "⇧ Shift")
 	ts.tap(t, "J") // the shifted layout shows capitals
 	typed("name", "hiJ")
 	ts.keyID(t, "j") // shift is for one letter: back to small letters
@@ -564,15 +570,7 @@ func TestKeyboardTypesIntoFrames(t *testing.T) {
 	// The same-origin frame's text field.
 	clickEl("same", 60, 20)
 	kbUp(true, "text")
-	ts.tap(t, "c")
-	ts.tap(t, "⇧ Shift")
-	ts.tap(t, "A")
-	ts.tap(t, "x")
-	ts.tap(t, "Delete")
-	ts.tap(t, "t")
-	ts.tap(t, "space")
-	ts.tap(t, "123")
-	ts.tap(t, "7")
+	ts.taps(t, "c", "⇧ Shift", "A", "x", "Delete", "t", "space", "123", "7")
 	ts.tap(t, "£") // not on the X server's US keymap: a key event with no hardware key
 	if !waitFor(5*time.Second, func() bool { return sameValue() == `"cAt 7£"` }) {
 		t.Fatalf("same-origin frame's field holds %s, want \"cAt 7£\"", sameValue())
@@ -589,12 +587,7 @@ func TestKeyboardTypesIntoFrames(t *testing.T) {
 	// to the field, sent with Enter to the frame's own server.
 	clickEl("cross", 60, 20)
 	kbUp(true, "email")
-	ts.tap(t, "a")
-	ts.tap(t, "@")
-	ts.tap(t, "b")
-	ts.tap(t, "z")
-	ts.tap(t, "Delete")
-	ts.tap(t, ".com")
+	ts.taps(t, "a", "@", "b", "z", "Delete", ".com")
 	// The top page saw none of it (nor of the same-origin frame's keys).
 	if got := seen(); got != "0" {
 		t.Errorf("the top page's scripts saw %s key, input or message events typed into its frames", got)
@@ -606,10 +599,7 @@ func TestKeyboardTypesIntoFrames(t *testing.T) {
 	kbUp(true, "text")
 	time.Sleep(400 * time.Millisecond) // longer than the frames' hide delay
 	kbUp(true, "text")
-	ts.tap(t, "r")
-	ts.tap(t, "w")
-	ts.tap(t, "123")
-	ts.tap(t, "8")
+	ts.taps(t, "r", "w", "123", "8")
 	if !waitFor(5*time.Second, func() bool { return evalIn(t, ts.service, `document.getElementById("top").value`) == `"rw8"` }) {
 		t.Fatalf("top field holds %s, want \"rw8\"", evalIn(t, ts.service, `document.getElementById("top").value`))
 	}
@@ -656,9 +646,7 @@ func TestKeyboardTypesIntoFrames(t *testing.T) {
 	if !waitFor(5*time.Second, func() bool { return frameBox() == `"in view"` }) {
 		t.Errorf("the focused frame is at %s CSS px: covered by the keyboard", frameBox())
 	}
-	ts.tap(t, "d")
-	ts.tap(t, "@")
-	ts.tap(t, "e")
+	ts.taps(t, "d", "@", "e")
 	ts.tap(t, ".com") // a valid address, or the field refuses to be sent
 	ts.tap(t, "Enter ↵")
 	if !waitFor(5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); got = sent["cross"]; return len(got) > 1 }) {
