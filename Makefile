@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO       ?= go
 BIN      := bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -X accesskiosk/version.Version=$(VERSION)
+LDFLAGS  := -X accesskiosk/internal/version.Version=$(VERSION)
 # Bounded fuzzing in `make test`, as an execution count per target: Go 1.26's
 # duration-based -fuzztime can end a clean run with a bare "context deadline
 # exceeded" (golang/go#75804, fixed in Go 1.27); a count has no deadline to

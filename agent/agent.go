@@ -20,10 +20,10 @@ import (
 	"accesskiosk/agent/report"
 	"accesskiosk/agent/system"
 	"accesskiosk/agent/update"
-	"accesskiosk/applog"
 	"accesskiosk/fleet/api"
+	"accesskiosk/internal/applog"
+	"accesskiosk/internal/version"
 	"accesskiosk/kiosk/bus"
-	"accesskiosk/version"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/sirupsen/logrus"

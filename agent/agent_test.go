@@ -14,8 +14,8 @@ import (
 	"accesskiosk/agent/fleetclient"
 	"accesskiosk/agent/fleetclient/fleettest"
 	"accesskiosk/agent/system/systemdtest"
-	"accesskiosk/applog"
 	"accesskiosk/fleet/api"
+	"accesskiosk/internal/applog"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
 )

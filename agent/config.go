@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"accesskiosk/agent/update"
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 
 	"github.com/sirupsen/logrus"
 )

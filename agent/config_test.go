@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 )
 
 func TestDefaults(t *testing.T) {

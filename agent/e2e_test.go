@@ -14,12 +14,12 @@ import (
 
 	"accesskiosk/agent/fleetclient"
 	"accesskiosk/agent/system/systemdtest"
-	"accesskiosk/applog"
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/credential"
 	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
 	"accesskiosk/fleet/tlscert"
+	"accesskiosk/internal/applog"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
 

@@ -11,10 +11,10 @@ import (
 
 	"accesskiosk/agent/fleetclient/fleettest"
 	"accesskiosk/agent/system/systemdtest"
-	"accesskiosk/applog"
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/release/releasetest"
+	"accesskiosk/internal/applog"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
 )

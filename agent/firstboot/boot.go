@@ -1,7 +1,7 @@
 package firstboot
 
 import (
-	"accesskiosk/atomicfile"
+	"accesskiosk/internal/atomicfile"
 
 	"bytes"
 	"errors"

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"accesskiosk/agent"
-	"accesskiosk/applog"
-	"accesskiosk/confile"
+	"accesskiosk/internal/applog"
+	"accesskiosk/internal/confile"
+	"accesskiosk/internal/version"
 	"accesskiosk/kiosk/bus"
-	"accesskiosk/version"
 )
 
 // Defaults of `agent firstboot`'s flags, matching the images.

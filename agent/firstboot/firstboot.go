@@ -49,7 +49,7 @@
 package firstboot
 
 import (
-	"accesskiosk/atomicfile"
+	"accesskiosk/internal/atomicfile"
 
 	"context"
 	"crypto/ed25519"
@@ -68,11 +68,11 @@ import (
 	"time"
 
 	agentfleet "accesskiosk/agent/fleetclient"
-	"accesskiosk/confile"
 	"accesskiosk/fleet/api"
+	"accesskiosk/internal/confile"
+	"accesskiosk/internal/version"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/provisioning/firstboot"
-	"accesskiosk/version"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"

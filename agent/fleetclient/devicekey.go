@@ -1,7 +1,7 @@
 package fleetclient
 
 import (
-	"accesskiosk/atomicfile"
+	"accesskiosk/internal/atomicfile"
 
 	"crypto/ed25519"
 	"crypto/rand"

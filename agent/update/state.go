@@ -1,7 +1,7 @@
 package update
 
 import (
-	"accesskiosk/atomicfile"
+	"accesskiosk/internal/atomicfile"
 
 	"encoding/json"
 	"errors"

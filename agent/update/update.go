@@ -34,7 +34,7 @@
 package update
 
 import (
-	"accesskiosk/atomicfile"
+	"accesskiosk/internal/atomicfile"
 
 	"context"
 	"crypto/tls"

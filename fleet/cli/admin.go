@@ -12,12 +12,12 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"accesskiosk/confile"
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/credential"
 	"accesskiosk/fleet/password"
 	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
+	"accesskiosk/internal/confile"
 )
 
 // UserNamePattern: staff user names are short identifiers.

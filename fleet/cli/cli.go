@@ -23,8 +23,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
-	"accesskiosk/applog"
-	"accesskiosk/confile"
 	"accesskiosk/fleet/alert"
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/console"
@@ -32,7 +30,9 @@ import (
 	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
 	"accesskiosk/fleet/tlscert"
-	"accesskiosk/version"
+	"accesskiosk/internal/applog"
+	"accesskiosk/internal/confile"
+	"accesskiosk/internal/version"
 )
 
 const usage = `fleet: the Access Kiosk fleet server

@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"time"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 )
 
 // Config is the optional YAML file given with `fleet serve --config FILE`.

@@ -22,7 +22,7 @@ import (
 	"accesskiosk/fleet/alert"
 	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/store"
-	"accesskiosk/version"
+	"accesskiosk/internal/version"
 )
 
 //go:embed templates/*.html

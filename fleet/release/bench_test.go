@@ -36,7 +36,7 @@ func hasGo(dir string) bool {
 func buildTree(b *testing.B, src, prog, version string, archived bool) string {
 	b.Helper()
 	tree := b.TempDir()
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X accesskiosk/version.Version="+version,
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X accesskiosk/internal/version.Version="+version,
 		"-o", filepath.Join(tree, "bin", filepath.Base(prog)), "./"+prog)
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOTOOLCHAIN=local")

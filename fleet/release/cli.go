@@ -1,7 +1,7 @@
 package release
 
 import (
-	"accesskiosk/atomicfile"
+	"accesskiosk/internal/atomicfile"
 
 	"context"
 	"flag"
@@ -17,8 +17,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"accesskiosk/confile"
 	"accesskiosk/fleet/release/bundle"
+	"accesskiosk/internal/confile"
 )
 
 // CommandUsage describes `fleet release ...`.

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"accesskiosk/confile"
 	"accesskiosk/fleet/release"
+	"accesskiosk/internal/confile"
 )
 
 func run(t *testing.T, args ...string) (string, error) {

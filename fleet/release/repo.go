@@ -36,7 +36,7 @@
 package release
 
 import (
-	"accesskiosk/atomicfile"
+	"accesskiosk/internal/atomicfile"
 
 	"bytes"
 	"crypto/sha256"

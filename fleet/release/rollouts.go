@@ -1,7 +1,7 @@
 package release
 
 import (
-	"accesskiosk/atomicfile"
+	"accesskiosk/internal/atomicfile"
 
 	"context"
 	"encoding/json"

@@ -5,7 +5,7 @@
 package tlscert
 
 import (
-	"accesskiosk/atomicfile"
+	"accesskiosk/internal/atomicfile"
 
 	"crypto/ecdsa"
 	"crypto/elliptic"

@@ -4,7 +4,7 @@
 #
 #   images/deb/gobuild.sh ARCH PROG OUT [VERSION]
 #
-# VERSION (default: git describe) is stamped into accesskiosk/version.
+# VERSION (default: git describe) is stamped into accesskiosk/internal/version.
 # fleet, agent and notify-relay are pure Go (CGO_ENABLED=0). The kiosk is cgo
 # (WebKitGTK): for the host's architecture it is a plain go build; for the
 # other one it is cross-compiled with Debian's cross compiler
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.."
 case $arch in amd64|arm64) ;; *) echo "gobuild: unknown architecture $arch (amd64, arm64)" >&2; exit 2;; esac
 case $prog in */*) pkg=./$prog ;; *) pkg=./$prog/cmd/$prog ;; esac
 version=${4:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
-ldflags="-s -w -X accesskiosk/version.Version=$version"
+ldflags="-s -w -X accesskiosk/internal/version.Version=$version"
 mkdir -p "$(dirname "$out")"
 
 if [ "$prog" != kiosk ]; then

@@ -51,7 +51,7 @@ func TestDropInsAgreeWithUnits(t *testing.T) {
 func buildAgent(t testing.TB, dir, version string) string {
 	t.Helper()
 	out := filepath.Join(dir, "agent-"+version)
-	cmd := exec.Command("go", "build", "-ldflags", "-X accesskiosk/version.Version="+version, "-o", out, "./agent/cmd/agent")
+	cmd := exec.Command("go", "build", "-ldflags", "-X accesskiosk/internal/version.Version="+version, "-o", out, "./agent/cmd/agent")
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 	"accesskiosk/kiosk/policy"
 	"accesskiosk/kiosk/ui"
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 )
 
 func TestDefault(t *testing.T) {

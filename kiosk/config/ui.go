@@ -3,7 +3,7 @@ package config
 import (
 	"fmt"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 	"accesskiosk/kiosk/ui"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 )
 
 // TestVolunteerSection: the kiosk config refuses bad volunteer values with

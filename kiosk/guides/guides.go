@@ -57,7 +57,7 @@ import (
 
 	"github.com/yuin/goldmark"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 )
 
 // DefaultLanguage is the language every guide should exist in, and the one

@@ -8,7 +8,7 @@ import (
 	"regexp"
 	"strings"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 )
 
 // Config is what the built-in pages show: the council, its tiles, where

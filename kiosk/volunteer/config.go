@@ -37,7 +37,7 @@ import (
 	"strings"
 	"time"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 )
 
 // Config is the `volunteer:` section of the kiosk config. Every field's

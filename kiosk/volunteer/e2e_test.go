@@ -19,11 +19,11 @@ import (
 	"time"
 
 	"accesskiosk/agent"
-	"accesskiosk/applog"
 	"accesskiosk/fleet/console"
 	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
 	"accesskiosk/fleet/store/storetest"
+	"accesskiosk/internal/applog"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
 	"accesskiosk/kiosk/volunteer"

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 	"accesskiosk/kiosk/bus"
 )
 

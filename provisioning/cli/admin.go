@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"accesskiosk/atomicfile"
+	"accesskiosk/internal/atomicfile"
 
 	"context"
 	"errors"
@@ -12,7 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 	"accesskiosk/provisioning/firstboot"
 	"accesskiosk/provisioning/fleetclient"
 

@@ -31,7 +31,7 @@ import (
 	"strings"
 	"time"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 )
 
 // Env is what the commands touch outside their arguments; tests replace it.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 	"accesskiosk/provisioning/diskimage"
 	"accesskiosk/provisioning/diskimage/imagetest"
 	"accesskiosk/provisioning/firstboot"

@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"accesskiosk/atomicfile"
+	"accesskiosk/internal/atomicfile"
 
 	"errors"
 	"flag"
@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 	"accesskiosk/provisioning/diskimage"
 	"accesskiosk/provisioning/firstboot"
 )

@@ -39,7 +39,7 @@ import (
 	"net/url"
 	"strings"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 
 	"go.yaml.in/yaml/v3"
 )

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 )
 
 const fp = "3F:A4:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD"

@@ -14,7 +14,7 @@ import (
 	"accesskiosk/agent"
 	"accesskiosk/agent/fleetclient"
 	"accesskiosk/agent/fleetclient/fleettest"
-	"accesskiosk/applog"
+	"accesskiosk/internal/applog"
 	"accesskiosk/kiosk/bus/bustest"
 
 	pfb "accesskiosk/provisioning/firstboot"

@@ -21,9 +21,9 @@ import (
 
 	"accesskiosk/agent"
 	"accesskiosk/agent/firstboot"
-	"accesskiosk/applog"
-	"accesskiosk/confile"
-	"accesskiosk/version"
+	"accesskiosk/internal/applog"
+	"accesskiosk/internal/confile"
+	"accesskiosk/internal/version"
 )
 
 func main() {

@@ -19,12 +19,12 @@ import (
 	"runtime"
 	"syscall"
 
-	"accesskiosk/applog"
-	"accesskiosk/confile"
+	"accesskiosk/internal/applog"
+	"accesskiosk/internal/confile"
+	"accesskiosk/internal/version"
 	"accesskiosk/kiosk/config"
 	"accesskiosk/kiosk/shell"
 	"accesskiosk/kiosk/volunteer"
-	"accesskiosk/version"
 )
 
 // GTK must run on the main OS thread.

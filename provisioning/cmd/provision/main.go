@@ -10,7 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"accesskiosk/confile"
+	"accesskiosk/internal/confile"
 	"accesskiosk/provisioning/cli"
 )
 
