@@ -11,16 +11,16 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"accesskiosk/agent/health"
-	"accesskiosk/fleet/api"
-	"accesskiosk/kiosk/bus"
-
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"
+
+	"accesskiosk/agent/health"
+	"accesskiosk/fleet/api"
+	"accesskiosk/internal/ident"
+	"accesskiosk/kiosk/bus"
 )
 
 // StateGone is the kiosk state reported when the kiosk is not on the bus.
@@ -329,31 +329,26 @@ func (l *Link) Take() (api.SessionCounts, []api.Receipt) {
 	out := make([]api.Receipt, len(ended))
 	for i, r := range ended {
 		out[i] = api.Receipt{
-			Reason: ident(reasons[i], "unknown"), Cleared: idents(r.Cleared), Failed: idents(r.Failed), ResetMs: r.ResetMs, SessionMs: r.SessionMs,
-			EndedUnixMs: r.EndedUnixMs, Assisted: r.Assisted, Category: ident(r.Category, ""), Outcome: ident(r.Outcome, ""),
+			Reason: label(reasons[i], "unknown"), Cleared: labels(r.Cleared), Failed: labels(r.Failed), ResetMs: r.ResetMs, SessionMs: r.SessionMs,
+			EndedUnixMs: r.EndedUnixMs, Assisted: r.Assisted, Category: label(r.Category, ""), Outcome: label(r.Outcome, ""),
 		}
 	}
 	return c, out
 }
 
-// ident returns s if it is a short identifier (letters, digits, . _ : - +),
+// label returns s if it is a label (ident.Label: what fleet/api accepts),
 // else def: receipts carry labels only, never free text.
-func ident(s, def string) string {
-	if s == "" || len(s) > 64 {
+func label(s, def string) string {
+	if !ident.Label.Valid(s) {
 		return def
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:-+", r)) {
-			return def
-		}
 	}
 	return s
 }
 
-func idents(v []string) []string {
+func labels(v []string) []string {
 	out := make([]string, 0, len(v))
 	for _, s := range v {
-		if s = ident(s, ""); s != "" && len(out) < 32 {
+		if s = label(s, ""); s != "" && len(out) < 32 {
 			out = append(out, s)
 		}
 	}
