@@ -49,8 +49,6 @@
 package firstboot
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -59,7 +57,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -67,15 +64,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/godbus/dbus/v5"
+	"github.com/sirupsen/logrus"
+
+	"accesskiosk/internal/atomicfile"
+	"accesskiosk/internal/backoff"
+	"accesskiosk/internal/clock"
+
 	agentfleet "accesskiosk/agent/fleetclient"
 	"accesskiosk/fleet/api"
 	"accesskiosk/internal/confile"
 	"accesskiosk/internal/version"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/provisioning/firstboot"
-
-	"github.com/godbus/dbus/v5"
-	"github.com/sirupsen/logrus"
 )
 
 // Files in the state directory.
@@ -466,7 +467,7 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state, key ed
 	}
 	req := api.EnrolRequest{Token: f.Token, Hostname: hostname, Arch: arch, AgentVersion: r.AgentVersion, KioskVersion: r.KioskVersion, Capability: api.CapabilityVersion}
 	req.SignEnrol(key)
-	wait := r.Backoff
+	retry := backoff.Backoff{Min: r.Backoff, Max: time.Minute}
 	var resp api.EnrolResponse
 	for attempt := 1; ; attempt++ {
 		log.WithField("attempt", attempt).Info("enrolling")
@@ -503,14 +504,11 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state, key ed
 			r.fail(ctx, err, fmt.Sprintf("This kiosk cannot reach its fleet server at %s to enrol. Check the network cable or Wi-Fi; it will try again.", f.Fleet.URL))
 			return Identity{}, fmt.Errorf("enrol with %s: fleet server unreachable or not answering after %d attempts: %w", f.Fleet.URL, attempt, err)
 		}
-		d := wait/2 + mrand.N(wait/2+1)
+		d := retry.Next()
 		log.WithError(err).WithField("retry_in", d.Round(time.Millisecond).String()).Warn("enrolment failed; retrying")
-		select {
-		case <-ctx.Done():
-			return Identity{}, ctx.Err()
-		case <-time.After(d):
+		if err := clock.Sleep(ctx, nil, d); err != nil {
+			return Identity{}, err
 		}
-		wait = min(wait*2, time.Minute)
 	}
 	idn := Identity{
 		Identity: agentfleet.Identity{

@@ -19,6 +19,7 @@ import (
 
 	"accesskiosk/agent/health"
 	"accesskiosk/fleet/api"
+	"accesskiosk/internal/backoff"
 	"accesskiosk/internal/ident"
 	"accesskiosk/kiosk/bus"
 )
@@ -84,19 +85,23 @@ func New(o Options) *Link {
 var ErrNoKiosk = errors.New("kiosk is not on the bus")
 
 // Run connects to the bus and follows the kiosk until ctx ends,
-// reconnecting (every few seconds) when the bus connection is lost.
+// reconnecting (after 1 to 5 s, backing off) when the bus connection is
+// lost.
 func (l *Link) Run(ctx context.Context) error {
+	retry := backoff.Backoff{Min: time.Second, Max: 5 * time.Second}
 	for {
+		start := time.Now()
 		err := l.follow(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
+		if time.Since(start) > time.Minute {
+			retry.Reset() // it was followed a while: a new outage
+		}
 		l.o.Log.WithError(err).Warn("lost the kiosk's bus; reconnecting")
 		l.setGone("cannot reach the kiosk's D-Bus: " + errString(err))
-		select {
-		case <-ctx.Done():
+		if retry.Wait(ctx) != nil {
 			return nil
-		case <-time.After(5 * time.Second):
 		}
 	}
 }

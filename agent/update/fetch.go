@@ -1,8 +1,6 @@
 package update
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -23,6 +21,9 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/config"
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
+
+	"accesskiosk/internal/atomicfile"
+	"accesskiosk/internal/backoff"
 
 	"accesskiosk/fleet/release"
 )
@@ -187,7 +188,8 @@ func (u *Updater) fetch(ctx context.Context, url, part string, length int64) err
 	if have > 0 {
 		u.resumedFrom = have
 	}
-	stalls := 0
+	// Attempts that made no progress back off; progress starts afresh.
+	stalls := backoff.Backoff{Min: u.cfg.RetryWait, Max: 8 * u.cfg.RetryWait}
 	for have < length {
 		if err := ctx.Err(); err != nil {
 			return fail(ReasonCancelled, err)
@@ -202,17 +204,14 @@ func (u *Updater) fetch(ctx context.Context, url, part string, length int64) err
 			return err
 		}
 		if have == before {
-			stalls++
-			if stalls >= maxFetchAttempts {
+			if stalls.Failures()+1 >= maxFetchAttempts {
 				return err
 			}
-			select {
-			case <-ctx.Done():
+			if stalls.Wait(ctx) != nil {
 				return fail(ReasonCancelled, ctx.Err())
-			case <-time.After(time.Duration(stalls) * u.cfg.RetryWait):
 			}
 		} else {
-			stalls = 0
+			stalls.Reset()
 		}
 		u.log.WithError(err).WithField("have", have).Info("download interrupted; resuming")
 	}
