@@ -22,10 +22,9 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata/config"
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 
+	"accesskiosk/fleet/release/target"
 	"accesskiosk/internal/atomicfile"
 	"accesskiosk/internal/backoff"
-
-	"accesskiosk/fleet/release"
 )
 
 // tufFetcher lets go-tuf download metadata through the agent's retrying
@@ -135,7 +134,7 @@ func (u *Updater) download(ctx context.Context, name string, tf *metadata.Target
 		return final, nil // verified by an earlier run
 	}
 	part := final + ".part"
-	url := strings.TrimSuffix(u.cfg.RepoURL, "/") + "/targets/" + release.TargetPath(name, hexSum)
+	url := strings.TrimSuffix(u.cfg.RepoURL, "/") + "/targets/" + target.TargetPath(name, hexSum)
 	for fresh := false; ; fresh = true {
 		if err := u.fetch(ctx, url, part, tf.Length); err != nil {
 			return "", err

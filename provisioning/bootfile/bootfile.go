@@ -1,4 +1,4 @@
-// Package firstboot defines the first-boot file: the small YAML file that
+// Package bootfile defines the first-boot file: the small YAML file that
 // `provision config` writes, `provision write` puts on a kiosk image's FAT
 // boot partition, and `agent firstboot` reads once on the device's first
 // boot to enrol it with the fleet.
@@ -30,7 +30,7 @@
 //	  - ssh-ed25519 AAAA... it@council.gov.uk
 //	secrets_erased: false             # set by agent firstboot once the token and psk are gone
 //	device_id: ""                     # set by agent firstboot: the id the fleet gave this device
-package firstboot
+package bootfile
 
 import (
 	"bytes"
