@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"accesskiosk/fleet/realfleet"
 	"accesskiosk/internal/diskimage/imagetest"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
 	"accesskiosk/provisioning/cli"
-	"accesskiosk/provisioning/fleetclient/fleettest"
 
 	"github.com/sirupsen/logrus"
 )
@@ -79,7 +79,7 @@ var printedToken = regexp.MustCompile(`(?m)^  (\S{8,})$`)
 // the token is gone from the image afterwards; a second use of the token is
 // refused; an interrupted first boot resumes.
 func TestEndToEnd(t *testing.T) {
-	fl := fleettest.Start(t)
+	fl := realfleet.Start(t)
 	env := map[string]string{cli.APITokenEnv: fl.APIToken}
 	admin := []string{"--fleet", fl.URL, "--fingerprint", fl.Fingerprint}
 	provision(t, env, append([]string{"site", "create", "--id", "riverside", "--name", "Riverside Library"}, admin...)...)

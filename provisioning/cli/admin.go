@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"context"
 	"errors"
 	"flag"
@@ -12,11 +10,13 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"accesskiosk/internal/confile"
-	"accesskiosk/provisioning/bootfile"
-	"accesskiosk/provisioning/fleetclient"
-
 	"github.com/skip2/go-qrcode"
+
+	"accesskiosk/internal/atomicfile"
+	"accesskiosk/internal/confile"
+	"accesskiosk/internal/fleetclient"
+	"accesskiosk/internal/pin"
+	"accesskiosk/provisioning/bootfile"
 )
 
 // fleetFlags are the flags every admin command takes.
@@ -37,8 +37,10 @@ func (f *fleetFlags) client(env Env) (*fleetclient.Client, error) {
 	if err := bootfile.CheckFleetURL(f.url); err != nil {
 		return nil, confile.FlagError("fleet", "%v", err)
 	}
+	var fp pin.Fingerprint
 	if f.fingerprint != "" {
-		if _, err := bootfile.ParseFingerprint(f.fingerprint); err != nil {
+		var err error
+		if fp, err = pin.Parse(f.fingerprint); err != nil {
 			return nil, confile.FlagError("fingerprint", "%v", err)
 		}
 	}
@@ -56,7 +58,7 @@ func (f *fleetFlags) client(env Env) (*fleetclient.Client, error) {
 	if tok == "" {
 		return nil, confile.FlagError("api-token-file", "no staff API token: set $%s or give --api-token-file (create one with `fleet admin token create` or on the console)", APITokenEnv)
 	}
-	return fleetclient.New(f.url, fleetclient.Options{Fingerprint: f.fingerprint, APIToken: tok})
+	return fleetclient.New(fleetclient.Options{BaseURL: f.url, Pin: fp, APIToken: tok, Timeout: 30 * time.Second})
 }
 
 // explain turns an admin API error into advice.

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"accesskiosk/fleet/realfleet"
 	"accesskiosk/internal/confile"
 	"accesskiosk/internal/diskimage"
 	"accesskiosk/internal/diskimage/imagetest"
 	"accesskiosk/provisioning/bootfile"
-	"accesskiosk/provisioning/fleetclient/fleettest"
 )
 
 func run(t testing.TB, env map[string]string, args ...string) (stdout string, err error) {
@@ -26,7 +26,7 @@ func run(t testing.TB, env map[string]string, args ...string) (stdout string, er
 var tokenRE = regexp.MustCompile(`(?m)^  (ake_\S+|\S{20,})$`)
 
 func TestSiteAndToken(t *testing.T) {
-	f := fleettest.Start(t)
+	f := realfleet.Start(t)
 	env := map[string]string{APITokenEnv: f.APIToken}
 	out, err := run(t, env, "site", "create", "--fleet", f.URL, "--fingerprint", f.Fingerprint, "--id", "central", "--name", "Central Library")
 	if err != nil || !strings.Contains(out, "site central (Central Library) created") {

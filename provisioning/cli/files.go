@@ -1,16 +1,16 @@
 package cli
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
 
+	"accesskiosk/internal/atomicfile"
 	"accesskiosk/internal/confile"
 	"accesskiosk/internal/diskimage"
+	"accesskiosk/internal/pin"
 	"accesskiosk/provisioning/bootfile"
 )
 
@@ -42,7 +42,7 @@ func config(args []string, env Env) error {
 	if err := bootfile.CheckFleetURL(*fleetURL); err != nil {
 		return confile.FlagError("fleet", "%v", err)
 	}
-	norm, err := bootfile.ParseFingerprint(*fp)
+	norm, err := pin.Parse(*fp)
 	if err != nil {
 		return confile.FlagError("fingerprint", "%v", err)
 	}
@@ -52,7 +52,7 @@ func config(args []string, env Env) error {
 	if err := bootfile.CheckHostnamePrefix(*prefix); err != nil {
 		return confile.FlagError("hostname-prefix", "%v", err)
 	}
-	f.Fleet = bootfile.Fleet{URL: strings.TrimSuffix(*fleetURL, "/"), Fingerprint: norm}
+	f.Fleet = bootfile.Fleet{URL: strings.TrimSuffix(*fleetURL, "/"), Fingerprint: norm.Hex()}
 	f.Token = *token
 	if *prefix != bootfile.DefaultHostnamePrefix {
 		f.HostnamePrefix = *prefix

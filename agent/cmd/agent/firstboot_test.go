@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,22 +10,22 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/agent"
-	"accesskiosk/agent/fleetclient"
-	"accesskiosk/agent/fleetclient/fleettest"
-	"accesskiosk/internal/applog"
-	"accesskiosk/kiosk/bus/bustest"
-
-	"accesskiosk/provisioning/bootfile"
 	"github.com/godbus/dbus/v5"
+
+	"accesskiosk/agent"
+	"accesskiosk/agent/fakefleet"
+	"accesskiosk/internal/applog"
+	"accesskiosk/internal/pin"
+	"accesskiosk/kiosk/bus/bustest"
+	"accesskiosk/provisioning/bootfile"
 )
 
 // TestFirstbootThenRun: `agent firstboot` enrols from a boot directory
 // against a pinned (fake) fleet and erases the token; the agent then runs
 // on the identity it stored, with no fleet in its config, and reports.
 func TestFirstbootThenRun(t *testing.T) {
-	fs := fleettest.Start(t, true)
-	fp := hex.EncodeToString(fleetclient.Fingerprint(fs.Certificate()))
+	fs := fakefleet.Start(t, true)
+	fp := pin.Of(fs.Certificate().Raw).String()
 	boot, state := t.TempDir(), t.TempDir()
 	f := bootfile.File{Version: bootfile.Version, Fleet: bootfile.Fleet{URL: fs.URL, Fingerprint: fp}, Token: fs.Token}
 	data, err := f.Marshal()

@@ -1,12 +1,12 @@
-// Package fleettest is a FAKE fleet server for the agent's tests: the two
+// Package fakefleet is a FAKE fleet server for the agent's tests: the two
 // device endpoints of fleet/api (enrol and report) on a loopback
 // httptest.Server, with an in-memory store keyed by report id, queued
 // commands, and switches for the faults the agent must survive (down,
 // dropped connections, 503 with Retry-After, answers lost after the store
 // took the batch). It stands in for the real fleet server (fleet/server)
 // only where a test is about the agent's side; the end-to-end test runs
-// the agent against the real one.
-package fleettest
+// the agent against the real one (fleet/realfleet).
+package fakefleet
 
 import (
 	"encoding/json"

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"accesskiosk/fleet/api"
+	"accesskiosk/internal/pin"
 )
 
 func TestPinning(t *testing.T) {
@@ -19,14 +18,14 @@ func TestPinning(t *testing.T) {
 		w.Write([]byte(`{"device_id":"d1","credential":"d1.s","site":"x"}`))
 	}))
 	defer srv.Close()
-	good := Fingerprint(srv.Certificate())
-	c, _ := New(Options{BaseURL: srv.URL, Fingerprint: good, Retries: 3, BackoffMin: time.Millisecond})
+	good := pin.Of(srv.Certificate().Raw)
+	c, _ := New(Options{BaseURL: srv.URL, Pin: good, Retries: 3, BackoffMin: time.Millisecond})
 	if _, err := c.Enrol(context.Background(), api.EnrolRequest{Token: "t"}); err != nil {
 		t.Fatalf("right fingerprint: %v", err)
 	}
-	bad := append([]byte(nil), good...)
+	bad := good
 	bad[0] ^= 1
-	c, _ = New(Options{BaseURL: srv.URL, Fingerprint: bad, Retries: 3, BackoffMin: time.Millisecond})
+	c, _ = New(Options{BaseURL: srv.URL, Pin: bad, Retries: 3, BackoffMin: time.Millisecond})
 	start := time.Now()
 	_, err := c.Enrol(context.Background(), api.EnrolRequest{Token: "t"})
 	if !errors.Is(err, ErrFingerprint) {
@@ -61,8 +60,8 @@ func TestRetriesAndStatus(t *testing.T) {
 	c.SetCredential("wrong")
 	calls.Store(10)
 	_, err = c.Report(context.Background(), api.ReportBatch{})
-	var se *StatusError
-	if !errors.As(err, &se) || se.Status != 401 || se.Body.Code != "unauthorized" || se.Temporary() {
+	var se *Error
+	if !errors.As(err, &se) || se.Status != 401 || se.Code != "unauthorized" || se.Temporary() || !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("err = %v, want a permanent 401 StatusError", err)
 	}
 	if calls.Load() != 11 {
@@ -84,24 +83,5 @@ func TestBackoff(t *testing.T) {
 	resp.Header.Set("Retry-After", "3600")
 	if d := Backoff(time.Second, time.Minute, 0, resp); d != time.Minute {
 		t.Errorf("Retry-After capped: %s", d)
-	}
-}
-
-func TestIdentity(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := LoadIdentity(dir); !errors.Is(err, ErrNoIdentity) {
-		t.Fatalf("empty dir: %v", err)
-	}
-	want := Identity{DeviceID: "d1", Credential: "d1.s", Site: "central"}
-	if err := SaveIdentity(dir, want); err != nil {
-		t.Fatal(err)
-	}
-	got, err := LoadIdentity(dir)
-	if err != nil || got != want {
-		t.Fatalf("got %+v, %v", got, err)
-	}
-	os.Chmod(filepath.Join(dir, IdentityFile), 0o644)
-	if _, err := LoadIdentity(dir); err == nil {
-		t.Errorf("a world-readable credential was accepted")
 	}
 }

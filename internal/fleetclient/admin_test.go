@@ -8,14 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/provisioning/fleetclient"
-	"accesskiosk/provisioning/fleetclient/fleettest"
+	"accesskiosk/fleet/realfleet"
+	"accesskiosk/internal/fleetclient"
+	"accesskiosk/internal/pin"
 )
 
 func TestAdmin(t *testing.T) {
 	ctx := context.Background()
-	f := fleettest.Start(t)
-	admin, err := fleetclient.New(f.URL, fleetclient.Options{Fingerprint: f.Fingerprint, APIToken: f.APIToken})
+	f := realfleet.Start(t)
+	admin, err := fleetclient.New(fleetclient.Options{BaseURL: f.URL, Pin: f.Pin, APIToken: f.APIToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +38,7 @@ func TestAdmin(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	ctx := context.Background()
-	f := fleettest.Start(t)
+	f := realfleet.Start(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -45,16 +46,17 @@ func TestErrors(t *testing.T) {
 	closed := "https://" + ln.Addr().String()
 	ln.Close()
 	tests := []struct {
-		name, url, fp, apiToken string
-		want                    error
+		name, url, apiToken string
+		fp                  pin.Fingerprint
+		want                error
 	}{
-		{"wrong fingerprint", f.URL, strings.Repeat("ab", 32), f.APIToken, fleetclient.ErrFingerprint},
-		{"unreachable", closed, f.Fingerprint, f.APIToken, fleetclient.ErrUnreachable},
-		{"bad staff token", f.URL, f.Fingerprint, "akapi_wrong", fleetclient.ErrUnauthorized},
+		{"wrong fingerprint", f.URL, f.APIToken, pin.Of([]byte("another certificate")), fleetclient.ErrFingerprint},
+		{"unreachable", closed, f.APIToken, f.Pin, fleetclient.ErrUnreachable},
+		{"bad staff token", f.URL, "akapi_wrong", f.Pin, fleetclient.ErrUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := fleetclient.New(tt.url, fleetclient.Options{Fingerprint: tt.fp, APIToken: tt.apiToken, Timeout: 5 * time.Second})
+			c, err := fleetclient.New(fleetclient.Options{BaseURL: tt.url, Pin: tt.fp, APIToken: tt.apiToken, Timeout: 5 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,8 +1,6 @@
-package fleetclient
+package enrol
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -10,12 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 
-	"accesskiosk/fleet/api"
+	"accesskiosk/internal/atomicfile"
 )
 
 // DeviceKeyFile is the name of the device's own Ed25519 key (PKCS#8 PEM,
@@ -54,13 +50,4 @@ func DeviceKey(dir string) (key ed25519.PrivateKey, made bool, err error) {
 		return nil, false, fmt.Errorf("store device key: %w", err)
 	}
 	return k, true, nil
-}
-
-// OlderFleet says whether err is a fleet server before api capability 4
-// refusing an enrolment's device key fields as unknown: enrol again
-// without them.
-func OlderFleet(err error) bool {
-	var se *StatusError
-	return errors.As(err, &se) && se.Status == http.StatusBadRequest && se.Body.Code == api.CodeBadRequest &&
-		(strings.Contains(se.Body.Message, `unknown field "device_key"`) || strings.Contains(se.Body.Message, `unknown field "key_proof"`))
 }

@@ -1,13 +1,13 @@
-package fleetclient
+package enrol
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"accesskiosk/internal/atomicfile"
 )
 
 // IdentityFile is the name of the device identity in the agent's state directory.
@@ -23,11 +23,10 @@ type Identity struct {
 	// remembered); "" when it came from the config.
 	FleetURL string `json:"fleet_url,omitempty"`
 	// FleetFingerprint is the pinned SHA-256 of the fleet's certificate
-	// (hex) given at first boot (agent/firstboot writes this file too);
-	// "" when the config gives it.
+	// (64 hex digits) given at first boot; "" when the config gives it.
 	FleetFingerprint string `json:"fleet_fingerprint,omitempty"`
-	// Hostname and EnrolledUnixMs are recorded by agent/firstboot; kept
-	// as they are when the agent rewrites the file.
+	// Hostname is the host name first boot gave the device; "" when the
+	// agent enrolled by itself. EnrolledUnixMs is when it enrolled.
 	Hostname       string `json:"hostname,omitempty"`
 	EnrolledUnixMs int64  `json:"enrolled_unix_ms,omitempty"`
 }

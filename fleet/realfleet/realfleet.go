@@ -1,9 +1,11 @@
-// Package fleettest runs the real fleet server for provisioning tests:
-// fleet/server with its SQLite store in a temporary directory and a
-// self-signed certificate made by fleet/tlscert (what `fleet serve` does), on
-// a loopback listener, with an admin user and a staff API token, and a clock
-// the test can move forward to expire tokens.
-package fleettest
+// Package realfleet runs the REAL fleet server for tests of its clients
+// (provision, agent firstboot, the agent): fleet/server with its SQLite
+// store in a temporary directory and a self-signed certificate made by
+// fleet/tlscert (what `fleet serve` does), on a loopback listener, with an
+// admin user and a staff API token, and a clock the test can move forward
+// to expire tokens. (agent/fakefleet is the small fake the agent's own
+// fault tests use.)
+package realfleet
 
 import (
 	"context"
@@ -14,18 +16,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
 	"accesskiosk/fleet/tlscert"
-	"accesskiosk/provisioning/fleetclient"
-
-	"github.com/sirupsen/logrus"
+	"accesskiosk/internal/fleetclient"
+	"accesskiosk/internal/pin"
 )
 
 // Fleet is a running fleet server.
 type Fleet struct {
 	URL         string // https://127.0.0.1:PORT
 	Fingerprint string // as the fleet prints it (AB:CD:...)
+	Pin         pin.Fingerprint
 	APIToken    string // an admin's staff API token
 	Admin       *fleetclient.Client
 	// Cert is the fleet's certificate, so a test can stand a proxy that
@@ -83,9 +87,10 @@ func Start(t testing.TB) *Fleet {
 	})
 	f.URL = "https://" + ln.Addr().String()
 	f.Fingerprint = tlscert.Fingerprint(cert.Certificate[0])
+	f.Pin = pin.Of(cert.Certificate[0])
 	f.APIToken = apiToken
 	f.Cert = cert
-	f.Admin, err = fleetclient.New(f.URL, fleetclient.Options{Fingerprint: f.Fingerprint, APIToken: apiToken})
+	f.Admin, err = fleetclient.New(fleetclient.Options{BaseURL: f.URL, Pin: f.Pin, APIToken: apiToken})
 	if err != nil {
 		t.Fatal(err)
 	}
