@@ -220,6 +220,7 @@ func (p *Printer) do(ctx context.Context, m *goipp.Message, doc []byte) (*goipp.
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
+	busyWait := 100 * time.Millisecond
 	for {
 		head, err := m.EncodeBytes()
 		if err != nil {
@@ -234,6 +235,21 @@ func (p *Printer) do(ctx context.Context, m *goipp.Message, doc []byte) (*goipp.
 			// An IPP/1.1 printer: ask again in 1.1 and from now on.
 			p.v11.Store(true)
 			m.Version = goipp.MakeVersion(1, 1)
+			continue
+		}
+		if st == goipp.StatusErrorBusy && (op == goipp.OpCreateJob || op == goipp.OpPrintJob) {
+			// The printer is busy with another job and takes no new one
+			// now (ippeveprinter and many small printers hold one job at
+			// a time): ask again until the deadline, as CUPS does.
+			t := time.NewTimer(busyWait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return resp, fmt.Errorf("IPP %s to %s: %w: busy with another job until the deadline: %w", op, p.host, ErrUnreachable, ctx.Err())
+			case <-t.C:
+			}
+			busyWait = min(2*busyWait, 2*time.Second)
+			m.RequestID = p.reqID.Add(1)
 			continue
 		}
 		if st > 0x00ff { // 0x0000-0x00ff are the successful statuses
@@ -267,6 +283,12 @@ func (p *Printer) roundTrip(ctx context.Context, op goipp.Op, head, doc []byte) 
 			msg += ": the printer wants TLS; use an ipps:// URI"
 		case http.StatusNotFound:
 			msg += ": no printer at that path; check printing.printer"
+		case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+			loc := resp.Header.Get("Location")
+			if u, err := url.Parse(loc); err == nil {
+				loc = u.Redacted()
+			}
+			msg += ": the printer redirects to " + clip(loc, 200) + "; use that address in printing.printer"
 		}
 		return nil, fmt.Errorf("IPP %s to %s: %w: %s", op, p.host, ErrBadResponse, msg)
 	}

@@ -110,6 +110,31 @@ func (p *proc) kill() {
 	}
 }
 
+func (p *proc) signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	if err := syscall.Kill(-p.cmd.Process.Pid, sig); err != nil {
+		t.Fatalf("signal %v: %v", sig, err)
+	}
+	// Signals arrive asynchronously: wait until the process is in the
+	// state asked for (T for stopped), so the test's next request meets it.
+	stat := fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid)
+	deadline := time.Now().Add(startTimeout)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			t.Fatalf("signal %v: %v", sig, err)
+		}
+		// The state follows the command name in parentheses.
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		stopped := len(fields) > 0 && fields[0] == "T"
+		if stopped == (sig == syscall.SIGSTOP) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("signal %v: the process did not change state", sig)
+}
+
 func (p *proc) exited() bool {
 	select {
 	case <-p.done:
@@ -237,6 +262,13 @@ func clipLog(s string) string {
 // Stop kills the printer (a printer switched off).
 func (p *Printer) Stop() { p.proc.kill() }
 
+// Freeze stops the printer's process (SIGSTOP): the kernel still accepts
+// connections, but nothing answers, as with a hung printer. Thaw resumes it.
+func (p *Printer) Freeze(t testing.TB) { p.proc.signal(t, syscall.SIGSTOP) }
+
+// Thaw resumes a frozen printer.
+func (p *Printer) Thaw(t testing.TB) { p.proc.signal(t, syscall.SIGCONT) }
+
 // SpoolFiles lists the documents the printer has received, oldest job
 // first (ippeveprinter names them JOBID-NAME.EXT).
 func (p *Printer) SpoolFiles(t testing.TB) []string {
@@ -247,7 +279,9 @@ func (p *Printer) SpoolFiles(t testing.TB) []string {
 	}
 	var out []string
 	for _, e := range ents {
-		if e.Type().IsRegular() {
+		// JOBID-NAME.prn files are the (empty) output of the print
+		// command, not documents.
+		if e.Type().IsRegular() && !strings.HasSuffix(e.Name(), ".prn") {
 			out = append(out, filepath.Join(p.Spool, e.Name()))
 		}
 	}
@@ -293,10 +327,10 @@ func (p *Printer) form(t testing.TB, path, query string) {
 	}
 }
 
-// SetPaper sets the sheets in each of the printer's two trays; 0 makes it
+// SetPaper sets the sheets in each of the printer's two trays (main and by-pass); 0 makes it
 // report media-empty, fewer than 25 media-low.
 func (p *Printer) SetPaper(t testing.TB, sheets int) {
-	p.form(t, "/media", fmt.Sprintf("size1=na_letter_8.5x11in&type1=&level1=%d&size2=na_index-4x6_4x6in&type2=&level2=%d", sheets, sheets))
+	p.form(t, "/media", fmt.Sprintf("size1=na_letter_8.5x11in&type1=&level1=%d&size3=na_index-4x6_4x6in&type3=&level3=%d", sheets, sheets))
 }
 
 // SetToner sets the black toner level in percent: below 10 is toner-low,
@@ -305,11 +339,12 @@ func (p *Printer) SetToner(t testing.TB, percent int) {
 	p.form(t, "/supplies", fmt.Sprintf("supply0=25&supply1=%d&supply2=50&supply3=50&supply4=50", percent))
 }
 
-// JobState reads a job's job-state from the printer at uri with ipptool,
-// CUPS's reference IPP client: "pending-held", "canceled", "completed", ...
-func JobState(t testing.TB, uri string, id int) string {
+// JobAttributes reads a job's attributes from the printer at uri with
+// ipptool, CUPS's reference IPP client, name to value as ipptool prints
+// them ("job-state": "pending-held", "copies": "2", ...).
+func JobAttributes(t testing.TB, uri string, id int) map[string]string {
 	t.Helper()
-	attrs := IPPTool(t, uri, fmt.Sprintf(`{
+	return IPPTool(t, uri, fmt.Sprintf(`{
 OPERATION Get-Job-Attributes
 GROUP operation-attributes-tag
 ATTR charset attributes-charset utf-8
@@ -317,9 +352,33 @@ ATTR naturalLanguage attributes-natural-language en
 ATTR uri printer-uri $uri
 ATTR integer job-id %d
 ATTR name requesting-user-name printertest
-ATTR keyword requested-attributes job-state
+ATTR keyword requested-attributes all
 }`, id))
-	return attrs["job-state"]
+}
+
+// JobState reads a job's job-state with ipptool: "pending-held",
+// "canceled", "completed", ...
+func JobState(t testing.TB, uri string, id int) string {
+	t.Helper()
+	return JobAttributes(t, uri, id)["job-state"]
+}
+
+// WaitJobState waits until the job's state is one of want and returns it.
+func WaitJobState(t testing.TB, uri string, id int, want ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(startTimeout)
+	for {
+		st := JobState(t, uri, id)
+		for _, w := range want {
+			if st == w {
+				return st
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %d at %s is %q after %v, want one of %v", id, uri, st, startTimeout, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // PrinterState reads printer-state and printer-state-reasons with ipptool.
@@ -378,9 +437,14 @@ func StartCUPS(t testing.TB) *CUPS {
 	if _, err := os.Stat("/usr/lib/cups/backend/ipp"); err != nil {
 		t.Skipf("CUPS's ipp backend is not installed: %v", err)
 	}
-	dir := t.TempDir()
 	// cupsd checks that its directories are not writable by others, and
-	// its backends run as lp: make the tree root's and readable.
+	// its backends run as lp and must reach the spooled files: a directory
+	// of its own under the temporary directory (t.TempDir's parent is 0700).
+	dir, err := os.MkdirTemp("", "printertest-cups-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -404,8 +468,8 @@ PreserveJobHistory Yes
   Allow all
 </Location>
 <Policy default>
-  JobPrivateAccess default
-  JobPrivateValues default
+  JobPrivateAccess all
+  JobPrivateValues none
   SubscriptionPrivateAccess default
   SubscriptionPrivateValues default
   <Limit Send-Document Send-URI Hold-Job Release-Job Restart-Job Cancel-Job Cancel-My-Jobs Close-Job Set-Job-Attributes>
@@ -423,7 +487,6 @@ TempDir %[1]s/tmp
 CacheDir %[1]s/cache
 StateDir %[1]s/state
 Printcap %[1]s/printcap
-PidFile %[1]s/cupsd.pid
 ServerBin /usr/lib/cups
 DataDir /usr/share/cups
 ErrorLog stderr
@@ -453,6 +516,12 @@ PageLog stderr
 	t.Fatalf("cupsd did not start: %v", lastErr)
 	return nil
 }
+
+// Freeze stops cupsd (SIGSTOP): connections are accepted, nothing answers.
+func (c *CUPS) Freeze(t testing.TB) { c.proc.signal(t, syscall.SIGSTOP) }
+
+// Thaw resumes a frozen cupsd.
+func (c *CUPS) Thaw(t testing.TB) { c.proc.signal(t, syscall.SIGCONT) }
 
 // QueueURI is the IPP URI of queue name.
 func (c *CUPS) QueueURI(name string) string { return "ipp://" + c.Host + "/printers/" + name }
