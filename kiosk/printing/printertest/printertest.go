@@ -563,7 +563,34 @@ func (c *CUPS) admin(op goipp.Op, uri string) *goipp.Message {
 	return m
 }
 
-func (c *CUPS) send(t testing.TB, m *goipp.Message, uri string) {
+func (c *CUPS) send(t testing.TB, m *goipp.Message, uri string) { roundTrip(t, m, uri) }
+
+// WaitIdle waits until the printer has no job left to print
+// (queued-job-count 0), asking it directly over IPP.
+func (p *Printer) WaitIdle(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(startTimeout)
+	for {
+		m := goipp.NewRequest(goipp.MakeVersion(2, 0), goipp.OpGetPrinterAttributes, 1)
+		m.Operation.Add(goipp.MakeAttribute("attributes-charset", goipp.TagCharset, goipp.String("utf-8")))
+		m.Operation.Add(goipp.MakeAttribute("attributes-natural-language", goipp.TagLanguage, goipp.String("en")))
+		m.Operation.Add(goipp.MakeAttribute("printer-uri", goipp.TagURI, goipp.String(p.URI)))
+		m.Operation.Add(goipp.MakeAttribute("requested-attributes", goipp.TagKeyword, goipp.String("queued-job-count")))
+		r := roundTrip(t, m, p.URI)
+		for _, a := range r.Printer {
+			if a.Name == "queued-job-count" && len(a.Values) == 1 && a.Values[0].V == goipp.Integer(0) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("printer still has jobs after %v", startTimeout)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// roundTrip sends m to uri and returns the successful response.
+func roundTrip(t testing.TB, m *goipp.Message, uri string) *goipp.Message {
 	t.Helper()
 	body, err := m.EncodeBytes()
 	if err != nil {
@@ -576,14 +603,15 @@ func (c *CUPS) send(t testing.TB, m *goipp.Message, uri string) {
 	req.Header.Set("Content-Type", goipp.ContentType)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("cupsd %s: %v", goipp.Op(m.Code), err)
+		t.Fatalf("%s %s: %v", uri, goipp.Op(m.Code), err)
 	}
 	defer resp.Body.Close()
 	var r goipp.Message
 	if err := r.Decode(resp.Body); err != nil {
-		t.Fatalf("cupsd %s: decode: %v", goipp.Op(m.Code), err)
+		t.Fatalf("%s %s: decode: %v", uri, goipp.Op(m.Code), err)
 	}
 	if st := goipp.Status(r.Code); st > 0xff {
-		t.Fatalf("cupsd %s: %s", goipp.Op(m.Code), st)
+		t.Fatalf("%s %s: %s", uri, goipp.Op(m.Code), st)
 	}
+	return &r
 }
