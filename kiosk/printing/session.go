@@ -485,7 +485,8 @@ func (ss *Session) Release(ctx context.Context, code string) (int, error) {
 }
 
 // Receipt says what CancelPending did with the session's jobs, in counts:
-// the `print_jobs` part of the session's wipe receipt.
+// the `print_jobs` part of the session's wipe receipt (in the bus
+// receipt's Cleared when Cleared() is true, in its Failed otherwise).
 type Receipt struct {
 	Jobs      int // jobs the session sent
 	Pages     int // pages those jobs carried (pages × copies)
