@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -198,16 +199,20 @@ func countPages(ctx context.Context, data []byte, o DocumentOptions) (int, error
 }
 
 // firstErrorLine keeps poppler's first "Syntax Error" style line, which
-// says what is broken (never document text), for IT staff.
+// says what is broken, for IT staff, with anything quoted in it (an
+// operator or a name from the file, which could be a word of the
+// document) cut out.
 func firstErrorLine(s string) string {
 	for _, l := range strings.Split(s, "\n") {
 		l = strings.TrimSpace(l)
 		if strings.HasPrefix(l, "Syntax Error") || strings.HasPrefix(l, "Internal Error") || strings.HasPrefix(l, "I/O Error") {
-			return " (" + clip(l, 120) + ")"
+			return " (" + clip(quotedRE.ReplaceAllString(l, "…"), 120) + ")"
 		}
 	}
 	return ""
 }
+
+var quotedRE = regexp.MustCompile(`'[^']*'|"[^"]*"|<[^>]*>|\([^)]*\)`)
 
 // limitedBuffer keeps the first n bytes written and drops the rest, so a
 // child's output cannot grow without bound.

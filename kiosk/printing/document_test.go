@@ -134,3 +134,16 @@ func darkPixels(img image.Image, r image.Rectangle) int {
 	}
 	return n
 }
+
+func TestPopplerMessagesLoseQuotedText(t *testing.T) {
+	for _, in := range []string{
+		"Syntax Error (1234): Unknown operator 'Jane'",
+		`Syntax Error: Illegal character <4a 61 6e 65> in hex string "Jane"`,
+		"Syntax Error (77): Dictionary key must be a name object (Jane)",
+	} {
+		got := firstErrorLine("Syntax Warning: x\n" + in + "\n")
+		if got == "" || strings.Contains(got, "Jane") || strings.Contains(got, "4a") {
+			t.Errorf("%q → %q", in, got)
+		}
+	}
+}

@@ -436,7 +436,17 @@ func (p *Printer) Attributes(ctx context.Context) (*Attributes, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Attributes{MaxCopies: 1}
+	a, ok := parseAttributes(resp)
+	if !ok {
+		return nil, fmt.Errorf("IPP %s to %s: %w: no printer-state in the answer", goipp.OpGetPrinterAttributes, p.host, ErrBadResponse)
+	}
+	return a, nil
+}
+
+// parseAttributes reads the printer attributes of a response; ok is false
+// when it has no printer-state.
+func parseAttributes(resp *goipp.Message) (a *Attributes, ok bool) {
+	a = &Attributes{MaxCopies: 1}
 	seenState := false
 	for _, at := range resp.Printer {
 		switch at.Name {
@@ -484,7 +494,7 @@ func (p *Printer) Attributes(ctx context.Context) (*Attributes, error) {
 		}
 	}
 	if !seenState {
-		return nil, fmt.Errorf("IPP %s to %s: %w: no printer-state in the answer", goipp.OpGetPrinterAttributes, p.host, ErrBadResponse)
+		return nil, false
 	}
 	if contains(a.ColorModes, "color") {
 		a.ColorSupported = true
@@ -492,7 +502,7 @@ func (p *Printer) Attributes(ctx context.Context) (*Attributes, error) {
 	if a.MaxCopies < 1 {
 		a.MaxCopies = 1
 	}
-	return a, nil
+	return a, true
 }
 
 func strs(a goipp.Attribute) []string {

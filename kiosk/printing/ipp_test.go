@@ -2,6 +2,7 @@ package printing
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -9,12 +10,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+
+	"accesskiosk/kiosk/printing/printertest"
 )
 
 // hostileServer is a small fake of what is not a printer: something on
@@ -190,5 +194,84 @@ func TestSilentAndDeadPrinter(t *testing.T) {
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("dead printer: %v to fail", d)
+	}
+}
+
+// oldPrinter is a small fake in front of a real ippeveprinter that makes
+// it look like an older printer: IPP/1.1 only (a 2.x request gets
+// server-error-version-not-supported) and no Create-Job
+// (server-error-operation-not-supported); everything else goes to the
+// real printer.
+func oldPrinter(t *testing.T, realHost string) (uri string, refused *[]string) {
+	t.Helper()
+	var mu sync.Mutex
+	var log []string
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+		if len(body) >= 8 {
+			version, op := goipp.Version(uint16(body[0])<<8|uint16(body[1])), goipp.Op(uint16(body[2])<<8|uint16(body[3]))
+			status := goipp.StatusOk
+			switch {
+			case version.Major() >= 2:
+				status = goipp.StatusErrorVersionNotSupported
+			case op == goipp.OpCreateJob:
+				status = goipp.StatusErrorOperationNotSupported
+			}
+			if status != goipp.StatusOk {
+				mu.Lock()
+				log = append(log, fmt.Sprintf("%s %s", version, op))
+				mu.Unlock()
+				w.Header().Set("Content-Type", goipp.ContentType)
+				w.Write(ippAnswer(status))
+				return
+			}
+		}
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, "http://"+realHost+r.URL.Path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", goipp.ContentType)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", goipp.ContentType)
+		io.Copy(w, resp.Body)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "ipp://" + ln.Addr().String() + "/ipp/print", &log
+}
+
+func TestOldPrinterGetsPrintJobInIPP11(t *testing.T) {
+	pr := printertest.StartPrinter(t, printertest.PrinterOptions{})
+	uri, refused := oldPrinter(t, pr.Host)
+	ctx := context.Background()
+	p, err := NewPrinter(uri, PrinterOptions{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := threePages(t)
+	js, err := p.Submit(ctx, doc.data, Ticket{Copies: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := pr.WaitSpool(t, 1)
+	got, _ := os.ReadFile(files[0])
+	if !bytes.Equal(got, doc.data) {
+		t.Error("the document that reached the printer differs")
+	}
+	if a := printertest.JobAttributes(t, pr.URI, js.ID); a["copies"] != "2" || a["job-name"] != DefaultJobName {
+		t.Errorf("on the printer: %v", a)
+	}
+	want := "2.0 Create-Job,1.1 Create-Job"
+	if got := strings.Join(*refused, ","); got != want {
+		t.Errorf("refused by the old printer: %q, want %q (one 2.0 try, then 1.1 from then on)", got, want)
+	}
+	if _, err := p.Attributes(ctx); err != nil || len(*refused) != 2 {
+		t.Errorf("later requests should go in 1.1 at once: %v, refused %v", err, *refused)
 	}
 }

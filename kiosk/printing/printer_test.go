@@ -576,6 +576,67 @@ func TestHungPrintServerAtSessionEnd(t *testing.T) {
 	}
 }
 
+// The session ends while a print is on its way to a print server that
+// answers slowly: CancelPending stops waiting at its deadline, and the
+// job, once it lands, is cancelled by the print that sent it.
+func TestSessionEndRacesAPrintOnItsWay(t *testing.T) {
+	pr, cups, queue := startQueue(t)
+	ctx := ctxT(t)
+	svc := newService(t, Config{Printer: queue}, Options{})
+	if _, err := svc.Capabilities(ctx); err != nil { // the attributes are cached before the freeze
+		t.Fatal(err)
+	}
+	sess := svc.StartSession()
+	doc := threePages(t)
+	// Paused, the queue keeps the job pending once it lands, so what the
+	// test sees does not depend on whether CUPS starts it before the
+	// cancel arrives.
+	cups.Pause(t, "desk")
+	cups.Freeze(t)
+	type result struct {
+		job Job
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		j, err := sess.Print(ctx, doc, PrintOptions{})
+		done <- result{j, err}
+	}()
+	// Wait until the print is on its way (its request is at the server).
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		sess.mu.Lock()
+		sending := sess.sending != nil
+		sess.mu.Unlock()
+		if sending {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the print never started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	endCtx, cancel := context.WithTimeout(ctx, time.Second)
+	r, err := sess.CancelPending(endCtx)
+	cancel()
+	if err != nil || r.Jobs != 0 {
+		t.Fatalf("receipt while the print was on its way: %+v, %v", r, err)
+	}
+	cups.Thaw(t)
+	res := <-done
+	if !errors.Is(res.err, ErrSessionEnded) || res.job.ID == 0 || res.job.State != JobCanceled {
+		t.Fatalf("print that landed after the end: %+v, %v", res.job, res.err)
+	}
+	if st := printertest.JobState(t, queue, res.job.ID); st != "canceled" {
+		t.Errorf("on CUPS the job is %q, want canceled", st)
+	}
+	if files := pr.SpoolFiles(t); len(files) != 0 {
+		t.Errorf("the job reached the printer: %v", files)
+	}
+	if svc.DayPagesLeft() != 300 {
+		t.Errorf("day pages left %d, want 300", svc.DayPagesLeft())
+	}
+}
+
 // An ipps:// printer with a self-signed certificate: refused with its
 // fingerprint in the message, trusted once that fingerprint is pinned.
 func TestIPPSPinnedCertificate(t *testing.T) {

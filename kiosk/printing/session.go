@@ -270,9 +270,14 @@ type PrintOptions struct {
 // sent, ErrCopies, ErrNoColor, ErrHoldUnsupported, ErrNotAccepting,
 // ErrSessionEnded; a printer that does not answer or refuses gives the
 // printer's error (ErrUnreachable, *IPPError). Nothing is counted for a
-// refused print.
+// refused print. A print that reaches the printer after the session ended
+// (CancelPending stopped waiting for it) is cancelled there and gives
+// ErrSessionEnded with the job.
 func (ss *Session) Print(ctx context.Context, doc *Document, o PrintOptions) (Job, error) {
 	s := ss.svc
+	if doc == nil {
+		return Job{}, errors.New("print: no document")
+	}
 	if o.Copies == 0 {
 		o.Copies = 1
 	}
@@ -365,8 +370,15 @@ func (ss *Session) Print(ctx context.Context, doc *Document, o PrintOptions) (Jo
 		// The session ended while this job was on its way and
 		// CancelPending gave up waiting for it: cancel it here.
 		ss.cancelLate(ctx, j)
+		return ss.snapshot(j), ErrSessionEnded
 	}
-	return *j, nil
+	return ss.snapshot(j), nil
+}
+
+func (ss *Session) snapshot(j *Job) Job {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return *j
 }
 
 func (s *Service) refund(now time.Time, pages int) {
@@ -385,6 +397,7 @@ func (ss *Session) cancelLate(ctx context.Context, j *Job) {
 		s.addOrphan(j)
 		return
 	}
+	ss.setState(j, JobCanceled)
 	s.refund(s.now(), j.Pages)
 	s.log.WithField("job_id", j.ID).Info("print: job that arrived after its session ended was cancelled")
 }
@@ -449,11 +462,16 @@ func (ss *Session) Release(ctx context.Context, code string) (int, error) {
 	}
 	ss.wrongCodes = 0
 	ss.mu.Unlock()
-	n := 0
-	for _, j := range ss.open() {
-		if !j.Held {
-			continue
+	var held []*Job
+	ss.mu.Lock()
+	for _, j := range ss.jobs {
+		if j.Held && !j.State.Done() {
+			held = append(held, j)
 		}
+	}
+	ss.mu.Unlock()
+	n := 0
+	for _, j := range held {
 		if err := ss.svc.printer.Release(ctx, j.ID); err != nil {
 			return n, err
 		}
@@ -467,7 +485,8 @@ func (ss *Session) Release(ctx context.Context, code string) (int, error) {
 }
 
 // Receipt says what CancelPending did with the session's jobs, in counts:
-// the `print_jobs` part of the session's wipe receipt.
+// the `print_jobs` part of the session's wipe receipt (in the bus
+// receipt's Cleared when Cleared() is true, in its Failed otherwise).
 type Receipt struct {
 	Jobs      int // jobs the session sent
 	Pages     int // pages those jobs carried (pages × copies)
