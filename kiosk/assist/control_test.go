@@ -27,7 +27,7 @@ func (l *simLink) deliver(now time.Time, n int) (ackAt time.Time) {
 
 type simResult struct {
 	fps         float64
-	bytesPerSec float64 // delivered
+	bytesPerSec float64       // delivered
 	maxDelay    time.Duration // send → drawn, worst
 	quality     int
 }
@@ -41,14 +41,14 @@ func simulate(t testing.TB, rate float64, oneWay, d time.Duration, scrollEvery i
 	}
 	w.ScrollEvery = scrollEvery
 	var (
-		c      assist.Controller
-		diff   assist.Differ
-		enc    assist.Encoder
-		link   = simLink{rate: rate, delay: oneWay}
-		t0     = time.Unix(0, 0)
-		now    = t0
-		seq    uint32
-		acks   []struct {
+		c    assist.Controller
+		diff assist.Differ
+		enc  assist.Encoder
+		link = simLink{rate: rate, delay: oneWay}
+		t0   = time.Unix(0, 0)
+		now  = t0
+		seq  uint32
+		acks []struct {
 			at  time.Time
 			seq uint32
 			s   time.Time
