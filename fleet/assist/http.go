@@ -38,7 +38,7 @@ func (h *Hub) DeviceHandler() http.Handler {
 }
 
 // ConsoleHandler serves the staff side under /assist/: the viewer's
-// WebSocket (/assist/{share}/ws), a minimal viewer page (/assist/{share}),
+// WebSocket (/assist/ws/{share}), a minimal viewer page (/assist/{share}),
 // its assets (/assist/static/), and the two commands, POST /assist/code
 // (form field code) and POST /assist/offer (form field device), which
 // answer 303 to the viewer page. Every request is authenticated by
@@ -49,7 +49,7 @@ func (h *Hub) ConsoleHandler() http.Handler {
 	m := http.NewServeMux()
 	static := http.FileServerFS(Static())
 	m.Handle("GET /assist/static/", http.StripPrefix("/assist/static/", static))
-	m.HandleFunc("GET /assist/{id}/ws", h.staff(h.serveViewer))
+	m.HandleFunc("GET /assist/ws/{id}", h.staff(h.serveViewer))
 	m.HandleFunc("GET /assist/{id}", h.staff(h.servePage))
 	m.HandleFunc("POST /assist/code", h.staff(h.serveClaim))
 	m.HandleFunc("POST /assist/offer", h.staff(h.serveOffer))

@@ -264,6 +264,13 @@ func (s *Sharer) Stop(reason string) error {
 	return s.do(func() { s.end(reason, true) })
 }
 
+// Connected reports whether the link to the agent is up now (the help
+// button can say remote help is available).
+func (s *Sharer) Connected() (up bool) {
+	s.do(func() { up = s.conn != nil })
+	return up
+}
+
 // Active reports whether a share is past the offer (asking or sharing).
 func (s *Sharer) Active() (state State) {
 	s.do(func() {

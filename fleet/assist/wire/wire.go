@@ -29,7 +29,7 @@ const (
 )
 
 // ViewerPath is the viewer's WebSocket for share id.
-func ViewerPath(share string) string { return "/assist/" + share + "/ws" }
+func ViewerPath(share string) string { return "/assist/ws/" + share }
 
 // Limits of the control channel.
 const (
