@@ -1,0 +1,464 @@
+package assist_test
+
+// The test harness for remote help end to end, with real parts: the
+// kiosk's Sharer (fed the real capture of a form page), the agent's Relay
+// in a child process (so it can be killed like a crashed agent), the
+// fleet's Hub behind net/http on loopback TLS with a certificate from
+// fleet/tlscert, and the viewer in headless Chromium. Fakes, named as such:
+// fakeDeviceAuth and fakeStaffAuth stand in for fleet/server's bearer check
+// and fleet/console's session cookie, which are wired in later.
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sirupsen/logrus"
+
+	"accesskiosk/agent/assist"
+	fleetassist "accesskiosk/fleet/assist"
+	"accesskiosk/fleet/assist/wire"
+	"accesskiosk/fleet/tlscert"
+	"accesskiosk/internal/pin"
+	kioskassist "accesskiosk/kiosk/assist"
+	"accesskiosk/kiosk/assist/assisttest"
+	"accesskiosk/kiosk/assist/link"
+)
+
+const (
+	deviceID   = "dev-central-1"
+	deviceCred = deviceID + ".s3cret-credential"
+	agentEnv   = "ASSIST_E2E_AGENT"
+)
+
+// TestMain runs the agent's relay when the test binary is started as the
+// agent child (agentEnv holds its config as JSON).
+func TestMain(m *testing.M) {
+	if cfg := os.Getenv(agentEnv); cfg != "" {
+		os.Exit(runAgentChild(cfg))
+	}
+	os.Exit(m.Run())
+}
+
+type agentConfig struct {
+	Socket   string `json:"socket"`
+	FleetURL string `json:"fleet_url"`
+	Pin      string `json:"pin"`
+	Cred     string `json:"cred"`
+	Log      string `json:"log"`
+}
+
+func runAgentChild(raw string) int {
+	var c agentConfig
+	if err := json.Unmarshal([]byte(raw), &c); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	lf, err := os.OpenFile(c.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	log := logrus.New()
+	log.SetOutput(lf)
+	log.SetLevel(logrus.DebugLevel)
+	p, err := pin.Parse(c.Pin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	r, err := assist.New(assist.Options{Listen: link.ListenOptions{Path: c.Socket, Group: -1}, FleetURL: c.FleetURL, Pin: p,
+		Credential: func() string { return c.Cred }, Log: log, PingEvery: 2 * time.Second})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	// The test offers help through the child's stdin (standing in for the
+	// fleet command the report loop will hand the relay): one share id a line.
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, err := os.Stdin.Read(buf)
+			if err != nil {
+				return
+			}
+			id := strings.TrimSpace(string(buf[:n]))
+			if err := r.Offer(ctx, id); err != nil {
+				log.WithError(err).Warn("offer failed")
+			}
+		}
+	}()
+	fmt.Println("READY")
+	if err := r.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// agentProc is the agent child.
+type agentProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	done  chan struct{}
+}
+
+func startAgent(t *testing.T, cfg agentConfig) *agentProc {
+	t.Helper()
+	raw, _ := json.Marshal(cfg)
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "-test.run", "^$")
+	cmd.Env = append(os.Environ(), agentEnv+"="+string(raw))
+	stdin, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	a := &agentProc{cmd: cmd, stdin: stdin, done: make(chan struct{})}
+	ready := make(chan bool, 1)
+	go func() {
+		buf := make([]byte, 64)
+		n, _ := out.Read(buf)
+		ready <- strings.Contains(string(buf[:n]), "READY")
+		io.Copy(io.Discard, out)
+	}()
+	go func() { cmd.Wait(); close(a.done) }()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatal("the agent child did not start")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent child did not start within 30 s")
+	}
+	t.Cleanup(func() { a.kill() })
+	return a
+}
+
+func (a *agentProc) offer(id string) error {
+	_, err := fmt.Fprintln(a.stdin, id)
+	return err
+}
+
+// kill is a crash: SIGKILL, no goodbye to anyone.
+func (a *agentProc) kill() {
+	a.cmd.Process.Kill()
+	<-a.done
+}
+
+// testFleet is the hub behind net/http on loopback TLS.
+type testFleet struct {
+	t     *testing.T
+	hub   *fleetassist.Hub
+	reg   *prometheus.Registry
+	addr  string
+	url   string
+	pin   pin.Fingerprint
+	dir   string
+	ln    *trackingListener
+	srv   *http.Server
+	audit chan fleetassist.Event
+	// offer is called for "Offer help" to a kiosk with no waiting request;
+	// the test points it at the agent child.
+	mu    sync.Mutex
+	offer func(shareID string) error
+}
+
+// fakeStaffAuth stands in for the console's session: the cookie
+// test_staff names the user. fakeDeviceAuth stands in for the device
+// API's bearer check.
+func fakeStaffAuth(r *http.Request) (string, error) {
+	c, err := r.Cookie("test_staff")
+	if err != nil {
+		return "", err
+	}
+	return c.Value, nil
+}
+
+func fakeDeviceAuth(r *http.Request) (string, error) {
+	if r.Header.Get("Authorization") != "Bearer "+deviceCred {
+		return "", errors.New("bad credential")
+	}
+	return deviceID, nil
+}
+
+var staffWithAssist = map[string]bool{"alice": true, "bob": true}
+
+func startFleet(t *testing.T, dir, addr string) *testFleet {
+	t.Helper()
+	f := &testFleet{t: t, dir: dir, audit: make(chan fleetassist.Event, 64), reg: prometheus.NewRegistry()}
+	lf, err := os.OpenFile(filepath.Join(dir, "fleet.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lf.Close() })
+	log := logrus.New()
+	log.SetOutput(lf)
+	log.SetLevel(logrus.DebugLevel)
+	f.hub, err = fleetassist.New(fleetassist.Config{
+		DeviceAuth: fakeDeviceAuth, StaffAuth: fakeStaffAuth,
+		MayAssist: func(_ context.Context, staff string) bool { return staffWithAssist[staff] },
+		OnOffer: func(_ context.Context, _, dev, share string) error {
+			f.mu.Lock()
+			o := f.offer
+			f.mu.Unlock()
+			if o == nil || dev != deviceID {
+				return errors.New("no agent for that kiosk")
+			}
+			return o(share)
+		},
+		Audit:      func(e fleetassist.Event) { f.audit <- e },
+		Registerer: f.reg, Log: log, Ping: 2 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _, err := tlscert.LoadOrCreate(dir, []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.pin = pin.Of(cert.Certificate[0])
+	mux := http.NewServeMux()
+	mux.Handle("GET "+wire.PathDevice, f.hub.DeviceHandler())
+	mux.Handle("/assist/", f.hub.ConsoleHandler())
+	mux.HandleFunc("GET /test/login", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "test_staff", Value: r.URL.Query().Get("user"), Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, testHome)
+	})
+	cop := http.NewCrossOriginProtection()
+	ln, err := net.Listen("tcp", addr)
+	for i := 0; err != nil && i < 50; i++ { // the port of a crashed fleet may take a moment
+		time.Sleep(100 * time.Millisecond)
+		ln, err = net.Listen("tcp", addr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ln = &trackingListener{Listener: ln, conns: map[net.Conn]bool{}}
+	f.addr = ln.Addr().String()
+	f.url = "https://" + f.addr
+	// The fleet server's own timeouts (fleet/server Run), shortened: a
+	// share must outlive them (hijacked connections have no deadlines).
+	f.srv = &http.Server{Handler: cop.Handler(mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 3 * time.Second,
+		WriteTimeout: 3 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10}
+	go f.srv.Serve(tls.NewListener(f.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+	t.Cleanup(f.crash)
+	return f
+}
+
+const testHome = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Console (test)</title></head><body>
+<form method="post" action="/assist/code"><label for="code">Help code</label><input id="code" name="code"><button id="claim">Start helping</button></form>
+<form method="post" action="/assist/offer"><input type="hidden" name="device" value="` + deviceID + `"><button id="offer">Offer help</button></form>
+</body></html>`
+
+// crash stops the fleet the way a killed process does: the listener and
+// every connection, WebSockets included, close at once; the hub's memory
+// is simply gone.
+func (f *testFleet) crash() {
+	f.ln.closeAll()
+}
+
+type trackingListener struct {
+	net.Listener
+	mu     sync.Mutex
+	conns  map[net.Conn]bool
+	closed bool
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	l.conns[c] = true
+	return c, nil
+}
+
+func (l *trackingListener) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	l.closed = true
+	l.Listener.Close()
+	for c := range l.conns {
+		c.Close()
+	}
+}
+
+// kiosk is the kiosk's side: a Sharer fed the form workload with the
+// password and card fields masked, and its events as channels.
+type kiosk struct {
+	s       *kioskassist.Sharer
+	offers  chan string
+	sharing chan struct{}
+	ended   chan string
+	points  chan kioskassist.Point
+	links   chan bool
+	form    assisttest.Form
+}
+
+func (k *kiosk) Offer(via string)                           { k.offers <- via }
+func (k *kiosk) Sharing()                                   { k.sharing <- struct{}{} }
+func (k *kiosk) Ended(reason string, _ kioskassist.Summary) { k.ended <- reason }
+func (k *kiosk) Point(p kioskassist.Point)                  { k.points <- p }
+func (k *kiosk) Link(up bool) {
+	select {
+	case k.links <- up:
+	default:
+	}
+}
+
+func startKiosk(t *testing.T, socket string) *kiosk {
+	t.Helper()
+	w, err := assisttest.NewWorkload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.ScrollEvery = 1 << 30 // typing only: the marker stays where it is
+	k := &kiosk{offers: make(chan string, 16), sharing: make(chan struct{}, 16), ended: make(chan string, 16),
+		points: make(chan kioskassist.Point, 256), links: make(chan bool, 64), form: w.Form()}
+	k.s = kioskassist.New(kioskassist.Options{Socket: socket, Events: k, RedialMin: 100 * time.Millisecond, RedialMax: 500 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { k.s.Run(ctx); close(done) }()
+	masks := kioskassist.Masks{Rects: []image.Rectangle{k.form.Password, k.form.Card}}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-k.s.Want():
+				k.s.Submit(w.Next(), masks)
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return k
+}
+
+// waitLink waits until the kiosk's link to the agent is up.
+func (k *kiosk) waitLink(t *testing.T) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		if k.s.Connected() {
+			return
+		}
+		select {
+		case <-deadline:
+			t.Fatal("the kiosk did not reach the agent within 30 s")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func recv[T any](t *testing.T, c <-chan T, what string, d time.Duration) T {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(d):
+		t.Fatalf("no %s within %v", what, d)
+	}
+	var zero T
+	return zero
+}
+
+// scanForFrames fails if any file under dirs holds frame bytes: a JPEG
+// start (FF D8 FF), or the marker's colour as RGB or RGBA pixels.
+func scanForFrames(t *testing.T, dirs ...string) (files int) {
+	t.Helper()
+	needles := map[string]string{"JPEG header": "\xff\xd8\xff", "magenta RGB pixels": "\xff\x00\xff\xff\x00\xff\xff\x00\xff",
+		"magenta RGBA pixels": "\xff\x00\xff\xff\xff\x00\xff\xff", "frame magic": wire.Magic}
+	for _, d := range dirs {
+		filepath.Walk(d, func(p string, fi os.FileInfo, err error) error {
+			if err != nil || !fi.Mode().IsRegular() {
+				return nil
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil
+			}
+			files++
+			for what, n := range needles {
+				if strings.Contains(string(b), n) {
+					t.Errorf("%s: holds %s (%s)", p, what, hex.EncodeToString([]byte(n)))
+				}
+			}
+			return nil
+		})
+	}
+	return files
+}
+
+// metric reads a counter or gauge (summed over labels) from the hub's registry.
+func metric(t *testing.T, f *testFleet, name string) float64 {
+	t.Helper()
+	mfs, err := f.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if c := m.GetCounter(); c != nil {
+				sum += c.GetValue()
+			}
+			if g := m.GetGauge(); g != nil {
+				sum += g.GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+func waitMetric(t *testing.T, f *testFleet, name string, atLeast float64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for metric(t, f, name) < atLeast {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s stayed below %v for 30 s", name, atLeast)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// insecureClient is an HTTP/1.1 client that trusts the fleet by its pin.
+func insecureClient(f *testFleet) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = f.pin.TLSConfig()
+	tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	return &http.Client{Transport: tr}
+}
