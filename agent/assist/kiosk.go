@@ -132,10 +132,12 @@ func (k *kioskConn) frame(b []byte) {
 	select {
 	case s.frames <- b:
 	default:
-		// Beyond the window: drop rather than queue, and resynchronise.
-		s.dropped()
+		// Beyond the window: drop rather than queue, and resynchronise
+		// (asked once here, again on the next ack if need be).
+		if s.dropped() {
+			k.c.WriteMsg(&wire.Msg{Type: wire.TypeKeyframe})
+		}
 		k.r.count(func(st *Stats) { st.FramesDropped++ })
-		k.c.WriteMsg(&wire.Msg{Type: wire.TypeKeyframe})
 	}
 }
 
@@ -177,6 +179,7 @@ type share struct {
 	mu        sync.Mutex
 	granted   bool
 	needKey   bool
+	lastKeyQ  time.Time
 	ended     bool
 	nFrames   int
 	nBytes    int64
@@ -201,11 +204,31 @@ func (s *share) pass(key bool) bool {
 	return true
 }
 
-func (s *share) dropped() {
+// dropped records a dropped frame; it reports whether a key frame should
+// be asked for now (the first drop since the last key frame passed).
+func (s *share) dropped() bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := !s.needKey
 	s.needKey = true
 	s.nDropped++
-	s.mu.Unlock()
+	if first {
+		s.lastKeyQ = time.Now()
+	}
+	return first
+}
+
+// askAgain reports whether to ask the kiosk for a key frame again: one is
+// still awaited and the last request is a second old (it may have been
+// dropped too).
+func (s *share) askAgain(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.needKey || now.Sub(s.lastKeyQ) < time.Second {
+		return false
+	}
+	s.lastKeyQ = now
+	return true
 }
 
 // control queues a consent for the fleet.
@@ -276,6 +299,9 @@ func (s *share) read() {
 			if err := s.k.c.WriteMsg(m); err != nil {
 				s.finish(wire.ReasonKioskGone, false, true)
 				return
+			}
+			if m.Type == wire.TypeAck && s.askAgain(time.Now()) {
+				s.k.c.WriteMsg(&wire.Msg{Type: wire.TypeKeyframe})
 			}
 		case wire.TypeEnd:
 			s.finish(m.Reason, true, false)

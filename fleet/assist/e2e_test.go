@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/coder/websocket"
 
+	"accesskiosk/fleet/assist/hubtest"
 	"accesskiosk/fleet/assist/wire"
 	"accesskiosk/kiosk/assist/assisttest"
 )
@@ -107,13 +107,11 @@ func TestRemoteHelpEndToEnd(t *testing.T) {
 	fleetDir, agentDir := filepath.Join(base, "fleet"), filepath.Join(base, "agent")
 	os.MkdirAll(fleetDir, 0o700)
 	os.MkdirAll(agentDir, 0o700)
-	f := startFleet(t, fleetDir, "127.0.0.1:0")
-	acfg := agentConfig{Socket: filepath.Join(agentDir, "run", "assist.sock"), FleetURL: f.url, Pin: f.pin.String(), Cred: deviceCred,
+	f := hubtest.Start(t, fleetDir, "127.0.0.1:0")
+	acfg := agentConfig{Socket: filepath.Join(agentDir, "run", "assist.sock"), FleetURL: f.URL, Pin: f.Pin.String(), Cred: hubtest.DeviceCred,
 		Log: filepath.Join(agentDir, "agent.log")}
 	agent := startAgent(t, acfg)
-	f.mu.Lock()
-	f.offer = func(id string) error { return agent.offer(id) }
-	f.mu.Unlock()
+	f.SetOffer(func(id string) error { return agent.offer(id) })
 	k := startKiosk(t, acfg.Socket)
 	k.waitLink(t)
 	ctx := browser(t)
@@ -128,9 +126,9 @@ func TestRemoteHelpEndToEnd(t *testing.T) {
 	}
 	// The code's hash reaches the fleet through the agent: wait for it
 	// rather than race it.
-	waitMetric(t, f, "fleet_assist_codes_registered_total", 1)
+	f.WaitMetric(t, "fleet_assist_codes_registered_total", 1)
 	do(t, ctx, "sign in and claim the code",
-		chromedp.Navigate(f.url+"/test/login?user=alice"),
+		chromedp.Navigate(f.URL+"/test/login?user=alice"),
 		chromedp.WaitVisible(chromedp.ID("code")),
 		chromedp.SendKeys(chromedp.ID("code"), code),
 		chromedp.Click(chromedp.ID("claim")),
@@ -140,7 +138,7 @@ func TestRemoteHelpEndToEnd(t *testing.T) {
 		t.Errorf("offer via %q, want code", via)
 	}
 	poll(t, ctx, "waiting for consent shown", `document.getElementById("assist-status").textContent.includes("allow")`, 10*time.Second)
-	if ev := recv(t, f.audit, "audit start", 5*time.Second); ev.Action != "assist.start" || ev.Staff != "alice" || ev.DeviceID != deviceID || ev.Via != wire.ViaCode {
+	if ev := recv(t, f.Audit, "audit start", 5*time.Second); ev.Action != "assist.start" || ev.Staff != "alice" || ev.DeviceID != hubtest.DeviceID || ev.Via != wire.ViaCode {
 		t.Errorf("audit start = %+v", ev)
 	}
 
@@ -192,7 +190,14 @@ func TestRemoteHelpEndToEnd(t *testing.T) {
 	// and another staff user.
 	share := strings.TrimPrefix(mustEval[string](t, ctx, `location.pathname`), "/assist/")
 	for user, want := range map[string]int{"alice": http.StatusConflict, "bob": http.StatusForbidden} {
-		if got := dialViewer(t, f, share, user); got != want {
+		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ws, got, err := f.DialViewer(dctx, share, user)
+		cancel()
+		if ws != nil {
+			ws.CloseNow()
+		}
+		if got != want {
+			t.Logf("dial as %s: %v", user, err)
 			t.Errorf("second viewer as %s: %d, want %d", user, got, want)
 		}
 	}
@@ -208,14 +213,14 @@ func TestRemoteHelpEndToEnd(t *testing.T) {
 	if m, _ := chromedp.Run(ctx, chromedp.Evaluate[int](canvasMax(0, 0, 1280, 800))); m != 0 {
 		t.Errorf("the canvas still shows the screen after the end (brightest %d)", m)
 	}
-	ev := recv(t, f.audit, "audit end", 5*time.Second)
+	ev := recv(t, f.Audit, "audit end", 5*time.Second)
 	if ev.Action != "assist.end" || ev.Reason != wire.ReasonStop || ev.Started.IsZero() || ev.Staff != "alice" {
 		t.Errorf("audit end = %+v", ev)
 	}
 
 	// 6. Offer help; the resident says No thanks: nothing is sent.
-	framesBefore := metric(t, f, "fleet_assist_frames_relayed_total")
-	do(t, ctx, "offer help", chromedp.Navigate(f.url+"/test/login?user=alice"), chromedp.WaitVisible(chromedp.ID("offer")),
+	framesBefore := f.Metric(t, "fleet_assist_frames_relayed_total")
+	do(t, ctx, "offer help", chromedp.Navigate(f.URL+"/test/login?user=alice"), chromedp.WaitVisible(chromedp.ID("offer")),
 		chromedp.Click(chromedp.ID("offer")), chromedp.WaitVisible(chromedp.ID("assist-canvas")))
 	if via := recv(t, k.offers, "consent prompt for the offer", 20*time.Second); via != wire.ViaOffer {
 		t.Errorf("offer via %q", via)
@@ -225,7 +230,7 @@ func TestRemoteHelpEndToEnd(t *testing.T) {
 		t.Errorf("kiosk ended with %q, want refused", r)
 	}
 	poll(t, ctx, "console shows the refusal", `document.getElementById("assist-viewer").dataset.ended === "refused"`, 10*time.Second)
-	if got := metric(t, f, "fleet_assist_frames_relayed_total"); got != framesBefore {
+	if got := f.Metric(t, "fleet_assist_frames_relayed_total"); got != framesBefore {
 		t.Errorf("frames relayed after No thanks: %v → %v", framesBefore, got)
 	}
 	if has, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`"seq" in document.getElementById("assist-canvas").dataset`)); has {
@@ -240,23 +245,19 @@ func TestRemoteHelpEndToEnd(t *testing.T) {
 	}
 	poll(t, ctx, "console shows the agent gone", `document.getElementById("assist-viewer").dataset.ended === "agent_gone"`, 30*time.Second)
 	agent = startAgent(t, acfg)
-	f.mu.Lock()
-	f.offer = func(id string) error { return agent.offer(id) }
-	f.mu.Unlock()
+	f.SetOffer(func(id string) error { return agent.offer(id) })
 	k.waitLink(t)
 
 	// 8. The fleet crashes mid-share: the kiosk ends it (fleet_gone).
 	startSharing(t, ctx, f, k)
-	f.crash()
+	f.Crash()
 	if r := recv(t, k.ended, "end after the fleet died", 15*time.Second); r != wire.ReasonFleetGone {
 		t.Errorf("kiosk ended with %q, want fleet_gone", r)
 	}
 	poll(t, ctx, "console shows the connection lost", `!!document.getElementById("assist-viewer").dataset.ended`, 30*time.Second)
 	// A fleet started again on the same address serves the next share.
-	f2 := startFleet(t, fleetDir, f.addr)
-	f2.mu.Lock()
-	f2.offer = func(id string) error { return agent.offer(id) }
-	f2.mu.Unlock()
+	f2 := hubtest.Start(t, fleetDir, f.Addr)
+	f2.SetOffer(func(id string) error { return agent.offer(id) })
 	startSharing(t, ctx, f2, k)
 	k.s.Stop(wire.ReasonSessionEnd)
 	if r := recv(t, k.ended, "end on session end", 5*time.Second); r != wire.ReasonSessionEnd {
@@ -266,7 +267,7 @@ func TestRemoteHelpEndToEnd(t *testing.T) {
 
 	// 9. No frame bytes in any file the fleet or the agent wrote.
 	agent.kill()
-	f2.crash()
+	f2.Crash()
 	n := scanForFrames(t, fleetDir, agentDir)
 	t.Logf("scanned %d files under the fleet's and the agent's directories", n)
 	if n < 3 {
@@ -276,9 +277,9 @@ func TestRemoteHelpEndToEnd(t *testing.T) {
 
 // startSharing offers help from the console, the resident allows, and it
 // waits for the first frame on the canvas.
-func startSharing(t *testing.T, ctx context.Context, f *testFleet, k *kiosk) {
+func startSharing(t *testing.T, ctx context.Context, f *hubtest.Fleet, k *kiosk) {
 	t.Helper()
-	do(t, ctx, "offer help", chromedp.Navigate(f.url+"/test/login?user=alice"), chromedp.WaitVisible(chromedp.ID("offer")),
+	do(t, ctx, "offer help", chromedp.Navigate(f.URL+"/test/login?user=alice"), chromedp.WaitVisible(chromedp.ID("offer")),
 		chromedp.Click(chromedp.ID("offer")), chromedp.WaitVisible(chromedp.ID("assist-canvas")))
 	recv(t, k.offers, "consent prompt", 20*time.Second)
 	if err := k.s.Answer(true); err != nil {
@@ -295,25 +296,6 @@ func mustEval[T any](t *testing.T, ctx context.Context, expr string) T {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return v
-}
-
-// dialViewer opens a viewer WebSocket as user and returns the HTTP status
-// (101 when it was accepted, then closed).
-func dialViewer(t *testing.T, f *testFleet, share, user string) int {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	h := http.Header{"Cookie": {"test_staff=" + user}, "Origin": {f.url}}
-	ws, resp, err := websocket.Dial(ctx, "wss://"+f.addr+wire.ViewerPath(share), &websocket.DialOptions{
-		HTTPClient: insecureClient(f), HTTPHeader: h, Subprotocols: []string{wire.Subprotocol}})
-	if err == nil {
-		ws.CloseNow()
-		return http.StatusSwitchingProtocols
-	}
-	if resp == nil {
-		t.Fatalf("dial viewer as %s: %v", user, err)
-	}
-	return resp.StatusCode
 }
 
 func abs(x int) int {

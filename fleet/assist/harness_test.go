@@ -10,43 +10,31 @@ package assist_test
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"image"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/agent/assist"
-	fleetassist "accesskiosk/fleet/assist"
 	"accesskiosk/fleet/assist/wire"
-	"accesskiosk/fleet/tlscert"
 	"accesskiosk/internal/pin"
 	kioskassist "accesskiosk/kiosk/assist"
 	"accesskiosk/kiosk/assist/assisttest"
 	"accesskiosk/kiosk/assist/link"
 )
 
-const (
-	deviceID   = "dev-central-1"
-	deviceCred = deviceID + ".s3cret-credential"
-	agentEnv   = "ASSIST_E2E_AGENT"
-)
+const agentEnv = "ASSIST_E2E_AGENT"
 
 // TestMain runs the agent's relay when the test binary is started as the
 // agent child (agentEnv holds its config as JSON).
@@ -166,154 +154,6 @@ func (a *agentProc) kill() {
 	<-a.done
 }
 
-// testFleet is the hub behind net/http on loopback TLS.
-type testFleet struct {
-	t     *testing.T
-	hub   *fleetassist.Hub
-	reg   *prometheus.Registry
-	addr  string
-	url   string
-	pin   pin.Fingerprint
-	dir   string
-	ln    *trackingListener
-	srv   *http.Server
-	audit chan fleetassist.Event
-	// offer is called for "Offer help" to a kiosk with no waiting request;
-	// the test points it at the agent child.
-	mu    sync.Mutex
-	offer func(shareID string) error
-}
-
-// fakeStaffAuth stands in for the console's session: the cookie
-// test_staff names the user. fakeDeviceAuth stands in for the device
-// API's bearer check.
-func fakeStaffAuth(r *http.Request) (string, error) {
-	c, err := r.Cookie("test_staff")
-	if err != nil {
-		return "", err
-	}
-	return c.Value, nil
-}
-
-func fakeDeviceAuth(r *http.Request) (string, error) {
-	if r.Header.Get("Authorization") != "Bearer "+deviceCred {
-		return "", errors.New("bad credential")
-	}
-	return deviceID, nil
-}
-
-var staffWithAssist = map[string]bool{"alice": true, "bob": true}
-
-func startFleet(t *testing.T, dir, addr string) *testFleet {
-	t.Helper()
-	f := &testFleet{t: t, dir: dir, audit: make(chan fleetassist.Event, 64), reg: prometheus.NewRegistry()}
-	lf, err := os.OpenFile(filepath.Join(dir, "fleet.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lf.Close() })
-	log := logrus.New()
-	log.SetOutput(lf)
-	log.SetLevel(logrus.DebugLevel)
-	f.hub, err = fleetassist.New(fleetassist.Config{
-		DeviceAuth: fakeDeviceAuth, StaffAuth: fakeStaffAuth,
-		MayAssist: func(_ context.Context, staff string) bool { return staffWithAssist[staff] },
-		OnOffer: func(_ context.Context, _, dev, share string) error {
-			f.mu.Lock()
-			o := f.offer
-			f.mu.Unlock()
-			if o == nil || dev != deviceID {
-				return errors.New("no agent for that kiosk")
-			}
-			return o(share)
-		},
-		Audit:      func(e fleetassist.Event) { f.audit <- e },
-		Registerer: f.reg, Log: log, Ping: 2 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _, err := tlscert.LoadOrCreate(dir, []string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.pin = pin.Of(cert.Certificate[0])
-	mux := http.NewServeMux()
-	mux.Handle("GET "+wire.PathDevice, f.hub.DeviceHandler())
-	mux.Handle("/assist/", f.hub.ConsoleHandler())
-	mux.HandleFunc("GET /test/login", func(w http.ResponseWriter, r *http.Request) {
-		http.SetCookie(w, &http.Cookie{Name: "test_staff", Value: r.URL.Query().Get("user"), Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, testHome)
-	})
-	cop := http.NewCrossOriginProtection()
-	ln, err := net.Listen("tcp", addr)
-	for i := 0; err != nil && i < 50; i++ { // the port of a crashed fleet may take a moment
-		time.Sleep(100 * time.Millisecond)
-		ln, err = net.Listen("tcp", addr)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.ln = &trackingListener{Listener: ln, conns: map[net.Conn]bool{}}
-	f.addr = ln.Addr().String()
-	f.url = "https://" + f.addr
-	// The fleet server's own timeouts (fleet/server Run), shortened: a
-	// share must outlive them (hijacked connections have no deadlines).
-	f.srv = &http.Server{Handler: cop.Handler(mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 3 * time.Second,
-		WriteTimeout: 3 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10}
-	go f.srv.Serve(tls.NewListener(f.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
-	t.Cleanup(f.crash)
-	return f
-}
-
-const testHome = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Console (test)</title></head><body>
-<form method="post" action="/assist/code"><label for="code">Help code</label><input id="code" name="code"><button id="claim">Start helping</button></form>
-<form method="post" action="/assist/offer"><input type="hidden" name="device" value="` + deviceID + `"><button id="offer">Offer help</button></form>
-</body></html>`
-
-// crash stops the fleet the way a killed process does: the listener and
-// every connection, WebSockets included, close at once; the hub's memory
-// is simply gone.
-func (f *testFleet) crash() {
-	f.ln.closeAll()
-}
-
-type trackingListener struct {
-	net.Listener
-	mu     sync.Mutex
-	conns  map[net.Conn]bool
-	closed bool
-}
-
-func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		c.Close()
-		return nil, net.ErrClosed
-	}
-	l.conns[c] = true
-	return c, nil
-}
-
-func (l *trackingListener) closeAll() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return
-	}
-	l.closed = true
-	l.Listener.Close()
-	for c := range l.conns {
-		c.Close()
-	}
-}
-
 // kiosk is the kiosk's side: a Sharer fed the form workload with the
 // password and card fields masked, and its events as channels.
 type kiosk struct {
@@ -418,47 +258,4 @@ func scanForFrames(t *testing.T, dirs ...string) (files int) {
 		})
 	}
 	return files
-}
-
-// metric reads a counter or gauge (summed over labels) from the hub's registry.
-func metric(t *testing.T, f *testFleet, name string) float64 {
-	t.Helper()
-	mfs, err := f.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if c := m.GetCounter(); c != nil {
-				sum += c.GetValue()
-			}
-			if g := m.GetGauge(); g != nil {
-				sum += g.GetValue()
-			}
-		}
-	}
-	return sum
-}
-
-func waitMetric(t *testing.T, f *testFleet, name string, atLeast float64) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for metric(t, f, name) < atLeast {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s stayed below %v for 30 s", name, atLeast)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// insecureClient is an HTTP/1.1 client that trusts the fleet by its pin.
-func insecureClient(f *testFleet) *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = f.pin.TLSConfig()
-	tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
-	return &http.Client{Transport: tr}
 }

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -181,6 +182,15 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request, staff string) {
 // serveViewer is the staff member's WebSocket: the share's own staff user
 // only, one viewer at a time.
 func (h *Hub) serveViewer(w http.ResponseWriter, r *http.Request, staff string) {
+	// The library checks the origin too, but only after the checks below
+	// would have told another site's page about this share.
+	if o := r.Header.Get("Origin"); o != "" {
+		if u, err := url.Parse(o); err != nil || !strings.EqualFold(u.Host, r.Host) {
+			h.m.viewersRefused.Inc()
+			http.Error(w, "Refused: the viewer must be opened from the console itself.", http.StatusForbidden)
+			return
+		}
+	}
 	id := r.PathValue("id")
 	h.mu.Lock()
 	s := h.shares[id]
@@ -249,7 +259,8 @@ func (h *Hub) readViewer(s *share, p *peer, ws *websocket.Conn) {
 		typ, b, err := ws.Read(ctx)
 		if err != nil {
 			reason := wire.ReasonStaffClosed
-			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
+			if errors.Is(err, websocket.ErrMessageTooBig) {
+				h.m.viewerBad.Inc()
 				reason = wire.ReasonProtocol
 			}
 			h.end(s, reason, true, false)
@@ -391,7 +402,7 @@ func (h *Hub) readDevice(ctx context.Context, d *devConn, ws *websocket.Conn) {
 	for {
 		typ, b, err := ws.Read(ctx)
 		if err != nil {
-			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
+			if errors.Is(err, websocket.ErrMessageTooBig) {
 				h.m.deviceBad.Inc()
 				h.endDevice(d, wire.ReasonProtocol)
 				return

@@ -195,10 +195,15 @@ func (h *Hub) frame(s *share, b []byte, seq uint32, key bool) (protocolError boo
 		return false
 	}
 	if !s.viewer.frame(b) {
+		// The viewer is behind: drop, and ask for a key frame once (again
+		// on its next ack if the key frame is dropped too).
+		if !s.needKey {
+			s.lastKeyQ = h.cfg.Now()
+			s.dev.p.send(&wire.Msg{Type: wire.TypeKeyframe})
+		}
 		s.needKey = true
 		s.dropped++
 		h.m.dropped.Inc()
-		s.dev.p.send(&wire.Msg{Type: wire.TypeKeyframe})
 		return false
 	}
 	s.needKey = false
@@ -219,6 +224,10 @@ func (h *Hub) ack(s *share, seq uint32) {
 	}
 	s.lastAck = seq
 	s.dev.p.send(&wire.Msg{Type: wire.TypeAck, Seq: seq})
+	if now := h.cfg.Now(); s.needKey && s.state == wire.StateSharing && now.Sub(s.lastKeyQ) >= time.Second {
+		s.lastKeyQ = now
+		s.dev.p.send(&wire.Msg{Type: wire.TypeKeyframe})
+	}
 }
 
 // keyframe passes a viewer's request for a key frame on, at most once a second.
