@@ -150,13 +150,21 @@ func (s *rawShare) relayOne(t *testing.T, seq uint32) {
 func TestHostileViewer(t *testing.T) {
 	f := hubtest.Start(t, t.TempDir(), "127.0.0.1:0")
 	for name, send := range map[string]func(ctx context.Context, v *websocket.Conn) error{
-		"garbage text": func(ctx context.Context, v *websocket.Conn) error { return v.Write(ctx, websocket.MessageText, []byte("{{{{")) },
-		"binary":       func(ctx context.Context, v *websocket.Conn) error { return v.Write(ctx, websocket.MessageBinary, []byte{1, 2, 3}) },
+		"garbage text": func(ctx context.Context, v *websocket.Conn) error {
+			return v.Write(ctx, websocket.MessageText, []byte("{{{{"))
+		},
+		"binary": func(ctx context.Context, v *websocket.Conn) error {
+			return v.Write(ctx, websocket.MessageBinary, []byte{1, 2, 3})
+		},
 		"huge message": func(ctx context.Context, v *websocket.Conn) error {
 			return v.Write(ctx, websocket.MessageText, []byte(`{"type":"point","x":1,"y":1,"text":"`+strings.Repeat("a", 1<<20)+`"}`))
 		},
-		"unknown type":    func(ctx context.Context, v *websocket.Conn) error { return v.Write(ctx, websocket.MessageText, []byte(`{"type":"offer"}`)) },
-		"forged end code": func(ctx context.Context, v *websocket.Conn) error { return v.Write(ctx, websocket.MessageText, []byte(`{"type":"end","reason":"x"}`)) },
+		"unknown type": func(ctx context.Context, v *websocket.Conn) error {
+			return v.Write(ctx, websocket.MessageText, []byte(`{"type":"offer"}`))
+		},
+		"forged end code": func(ctx context.Context, v *websocket.Conn) error {
+			return v.Write(ctx, websocket.MessageText, []byte(`{"type":"end","reason":"x"}`))
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := newRawShare(t, f)
