@@ -70,7 +70,12 @@ func (k *kioskConn) run(ctx context.Context) {
 	for {
 		p, err := k.c.Read()
 		if err != nil {
-			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+			if errors.Is(err, link.ErrProtocol) {
+				k.r.log.WithError(err).Warn("assist: the kiosk broke the link's protocol; closing it")
+				if s := k.current(); s != nil {
+					s.finish(wire.ReasonProtocol, false, true)
+				}
+			} else if !errors.Is(err, io.EOF) && ctx.Err() == nil {
 				k.r.log.WithError(err).Warn("assist: kiosk link closed")
 			}
 			return
@@ -122,6 +127,11 @@ func (k *kioskConn) frame(b []byte) {
 	f, err := wire.ParseFrame(b)
 	if err != nil {
 		k.r.log.WithError(err).Warn("assist: the kiosk sent a bad frame; share ended")
+		s.finish(wire.ReasonProtocol, true, true)
+		return
+	}
+	if s.tooFarAhead(f.Seq) {
+		k.r.log.Warn("assist: the kiosk sends frames far beyond the window; share ended")
 		s.finish(wire.ReasonProtocol, true, true)
 		return
 	}
@@ -179,6 +189,7 @@ type share struct {
 	mu        sync.Mutex
 	granted   bool
 	needKey   bool
+	lastAck   uint32
 	lastKeyQ  time.Time
 	ended     bool
 	nFrames   int
@@ -191,6 +202,21 @@ func (s *share) consented() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.granted && !s.ended
+}
+
+// tooFarAhead says whether seq is so far beyond the viewer's last ack that
+// the kiosk cannot be keeping to the window.
+func (s *share) tooFarAhead(seq uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return seq > s.lastAck+16*wire.Window
+}
+
+// acked records the viewer's cumulative ack.
+func (s *share) acked(seq uint32) {
+	s.mu.Lock()
+	s.lastAck = max(s.lastAck, seq)
+	s.mu.Unlock()
 }
 
 // pass says whether a frame may go on: after a drop only a key frame may.
@@ -293,8 +319,11 @@ func (s *share) read() {
 		}
 		switch m.Type {
 		case wire.TypeOffer, wire.TypeAck, wire.TypePoint, wire.TypeKeyframe:
-			if m.Type == wire.TypeKeyframe {
+			switch m.Type {
+			case wire.TypeKeyframe:
 				s.dropped() // frames in flight are void until a key frame
+			case wire.TypeAck:
+				s.acked(m.Seq)
 			}
 			if err := s.k.c.WriteMsg(m); err != nil {
 				s.finish(wire.ReasonKioskGone, false, true)
