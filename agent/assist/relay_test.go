@@ -57,7 +57,10 @@ func start(t *testing.T) (*hubtest.Fleet, *assist.Relay, context.Context) {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(bytes.TrimSpace(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(bytes.TrimSpace(p)))
+	return len(p), nil
+}
 
 func sharing(t *testing.T, f *hubtest.Fleet, r *assist.Relay, ctx context.Context) *setup {
 	t.Helper()
@@ -296,4 +299,3 @@ func TestFleetUnreachable(t *testing.T) {
 		t.Errorf("kiosk told %+v, want fleet_gone", m)
 	}
 }
-
