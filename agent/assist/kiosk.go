@@ -244,6 +244,14 @@ func (s *share) dropped() bool {
 	return first
 }
 
+// resync: the fleet asked for a key frame; pass nothing else until one comes.
+func (s *share) resync() {
+	s.mu.Lock()
+	s.needKey = true
+	s.lastKeyQ = time.Now()
+	s.mu.Unlock()
+}
+
 // askAgain reports whether to ask the kiosk for a key frame again: one is
 // still awaited and the last request is a second old (it may have been
 // dropped too).
@@ -321,7 +329,7 @@ func (s *share) read() {
 		case wire.TypeOffer, wire.TypeAck, wire.TypePoint, wire.TypeKeyframe:
 			switch m.Type {
 			case wire.TypeKeyframe:
-				s.dropped() // frames in flight are void until a key frame
+				s.resync() // frames in flight are void until a key frame
 			case wire.TypeAck:
 				s.acked(m.Seq)
 			}

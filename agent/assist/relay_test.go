@@ -196,7 +196,11 @@ func TestRelay(t *testing.T) {
 	if m := readWS(t, ctx, s.viewer, wire.TypeEnd); m == nil || m.Reason != wire.ReasonStop {
 		t.Errorf("viewer told %+v, want stop", m)
 	}
-	if st := r.Stats(); st.FramesRelayed != 1 || st.Ends[wire.ReasonStop] != 1 {
+	deadline := time.Now().Add(10 * time.Second)
+	for r.Stats().Ends[wire.ReasonStop] != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := r.Stats(); st.FramesRelayed != 1 || st.FramesDropped != 0 || st.Ends[wire.ReasonStop] != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }

@@ -237,7 +237,7 @@ func recv[T any](t *testing.T, c <-chan T, what string, d time.Duration) T {
 // start (FF D8 FF), or the marker's colour as RGB or RGBA pixels.
 func scanForFrames(t *testing.T, dirs ...string) (files int) {
 	t.Helper()
-	needles := map[string]string{"JPEG header": "\xff\xd8\xff", "magenta RGB pixels": "\xff\x00\xff\xff\x00\xff\xff\x00\xff",
+	needles := map[string]string{"JPEG header": "\xff\xd8\xff", "PNG signature": "\x89PNG\r\n\x1a\n", "magenta RGB pixels": "\xff\x00\xff\xff\x00\xff\xff\x00\xff",
 		"magenta RGBA pixels": "\xff\x00\xff\xff\xff\x00\xff\xff", "frame magic": wire.Magic}
 	for _, d := range dirs {
 		filepath.Walk(d, func(p string, fi os.FileInfo, err error) error {

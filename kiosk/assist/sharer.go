@@ -52,6 +52,9 @@ type Options struct {
 	RedialMin, RedialMax time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// OnFrame, when set, is called after each frame is sent with its seq,
+	// size and kind (for benchmarks and counters; never the pixels).
+	OnFrame func(seq uint32, bytes int, key bool)
 }
 
 // Errors of the shell-facing methods.
@@ -119,7 +122,8 @@ type Stats struct {
 	Frames    int
 	KeyFrames int
 	Bytes     int64
-	Skipped   int // captures replaced before they could be sent
+	Skipped   int           // captures replaced before they could be sent
+	Busy      time.Duration // time spent masking, comparing and encoding
 	Quality   int
 	RateBps   float64
 }
@@ -559,6 +563,8 @@ func (s *Sharer) send() {
 		s.signalWant()
 		return
 	}
+	began := time.Now()
+	defer func() { s.stats.Busy += time.Since(began) }()
 	img = tight(img)
 	b := img.Bounds()
 	if b.Dx() > wire.MaxDimension || b.Dy() > wire.MaxDimension || b.Empty() {
@@ -599,6 +605,9 @@ func (s *Sharer) send() {
 	s.stats.Bytes += int64(len(out))
 	if key {
 		s.stats.KeyFrames++
+	}
+	if s.opts.OnFrame != nil {
+		s.opts.OnFrame(s.seq, len(out), key)
 	}
 	s.arm()
 	if ok, _ := s.ctrl.Next(s.opts.Now()); ok {

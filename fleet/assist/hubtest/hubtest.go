@@ -71,7 +71,8 @@ type Fleet struct {
 	Dir   string
 	Audit chan fleetassist.Event
 
-	ln *trackingListener
+	ln      *trackingListener
+	logFile *os.File
 
 	mu    sync.Mutex
 	offer func(shareID string) error
@@ -92,12 +93,23 @@ type Options func(*fleetassist.Config)
 // port) until the test ends.
 func Start(t testing.TB, dir, addr string, opts ...Options) *Fleet {
 	t.Helper()
-	f := &Fleet{Dir: dir, Audit: make(chan fleetassist.Event, 256), Reg: prometheus.NewRegistry()}
-	lf, err := os.OpenFile(filepath.Join(dir, "fleet.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := New(dir, addr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { lf.Close() })
+	t.Cleanup(f.Close)
+	return f
+}
+
+// New runs a hub with its data in dir on addr, for a test's child process
+// (Start is the same for a test); Close (or Crash) stops it.
+func New(dir, addr string, opts ...Options) (*Fleet, error) {
+	f := &Fleet{Dir: dir, Audit: make(chan fleetassist.Event, 256), Reg: prometheus.NewRegistry()}
+	lf, err := os.OpenFile(filepath.Join(dir, "fleet.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.logFile = lf
 	log := logrus.New()
 	log.SetOutput(lf)
 	log.SetLevel(logrus.DebugLevel)
@@ -126,11 +138,11 @@ func Start(t testing.TB, dir, addr string, opts ...Options) *Fleet {
 	}
 	f.Hub, err = fleetassist.New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	cert, _, err := tlscert.LoadOrCreate(dir, []string{"127.0.0.1"})
+	cert, _, err := tlscert.LoadOrCreate(dir, []string{"127.0.0.1", "198.18.0.2"})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	f.Pin = pin.Of(cert.Certificate[0])
 	mux := http.NewServeMux()
@@ -148,7 +160,7 @@ func Start(t testing.TB, dir, addr string, opts ...Options) *Fleet {
 		ln, err = net.Listen("tcp", addr)
 	}
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	f.ln = &trackingListener{Listener: ln, conns: map[net.Conn]bool{}}
 	f.Addr = ln.Addr().String()
@@ -157,8 +169,13 @@ func Start(t testing.TB, dir, addr string, opts ...Options) *Fleet {
 	srv := &http.Server{Handler: cop.Handler(mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 3 * time.Second,
 		WriteTimeout: 3 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10}
 	go srv.Serve(tls.NewListener(f.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
-	t.Cleanup(f.Crash)
-	return f
+	return f, nil
+}
+
+// Close crashes the fleet (Crash) and closes its log.
+func (f *Fleet) Close() {
+	f.Crash()
+	f.logFile.Close()
 }
 
 // testHome is a stand-in for the console's pages with the two commands.

@@ -31,7 +31,7 @@ const ENDED = {
 };
 
 // parseFrame reads a frame (big-endian) into {key, width, height, seq,
-// regions: [{x, y, w, h, bytes}]}, or throws.
+// regions: [{x, y, w, h, bytes}]} (bytes: a JPEG or a PNG), or throws.
 export function parseFrame(buf) {
   const v = new DataView(buf);
   if (buf.byteLength < 16) throw new Error("short frame");
@@ -81,7 +81,7 @@ function start(root) {
     // Decode every region first, then paint them together, so a frame
     // never shows half drawn.
     const bitmaps = await Promise.all(f.regions.map((r) =>
-      createImageBitmap(new Blob([r.bytes], { type: "image/jpeg" }))));
+      createImageBitmap(new Blob([r.bytes], { type: r.bytes[0] === 0x89 ? "image/png" : "image/jpeg" }))));
     if (ended) return;
     if (f.key && (canvas.width !== f.width || canvas.height !== f.height)) {
       canvas.width = f.width;

@@ -18,9 +18,11 @@
 //	10     4     seq: per share, increasing by 1 from 1
 //	14     2     n: number of regions (0..MaxRegions)
 //	16     ...   n regions, each: x u16, y u16, w u16, h u16, len u32, then
-//	             len bytes of a baseline JPEG of exactly w×h pixels, drawn
-//	             with its top-left corner at (x, y); regions lie inside the
-//	             screen and are drawn in order
+//	             len bytes of an image of exactly w×h pixels, a baseline JPEG
+//	             (photographs, gradients) or a PNG (text and flat colours,
+//	             lossless), told apart by their signatures, drawn with its
+//	             top-left corner at (x, y); regions lie inside the screen and
+//	             are drawn in order
 //
 // A whole frame is at most MaxFrameBytes. A frame with no regions is a
 // heartbeat (nothing changed) and still carries its seq so it is acked.
@@ -55,13 +57,19 @@ const (
 // FlagKey marks a key frame.
 const FlagKey = 1
 
-// Region is one changed rectangle of the screen and its JPEG.
+// Region is one changed rectangle of the screen and its image (JPEG or PNG).
 type Region struct {
 	X, Y, W, H int
-	JPEG       []byte
+	Image      []byte
 }
 
-// Frame is a decoded frame header with its regions. The JPEG slices of a
+// IsJPEG reports whether b starts like a JPEG (SOI then a marker).
+func IsJPEG(b []byte) bool { return len(b) >= 4 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF }
+
+// IsPNG reports whether b starts with the PNG signature.
+func IsPNG(b []byte) bool { return len(b) >= 8 && string(b[:8]) == "\x89PNG\r\n\x1a\n" }
+
+// Frame is a decoded frame header with its regions. The Image slices of a
 // parsed frame alias the bytes it was parsed from.
 type Frame struct {
 	Key           bool
@@ -81,7 +89,7 @@ func frameErr(format string, args ...any) error {
 func (f *Frame) Size() int {
 	n := HeaderLen
 	for _, r := range f.Regions {
-		n += RegionHeaderLen + len(r.JPEG)
+		n += RegionHeaderLen + len(r.Image)
 	}
 	return n
 }
@@ -126,14 +134,14 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 		dst = binary.BigEndian.AppendUint16(dst, uint16(r.Y))
 		dst = binary.BigEndian.AppendUint16(dst, uint16(r.W))
 		dst = binary.BigEndian.AppendUint16(dst, uint16(r.H))
-		dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.JPEG)))
-		dst = append(dst, r.JPEG...)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.Image)))
+		dst = append(dst, r.Image...)
 	}
 	return dst, nil
 }
 
 // ParseFrame decodes b, checking every length and every region's place
-// against the screen. It does not decode the JPEGs (the viewer does).
+// against the screen. It does not decode the images (the viewer does).
 func ParseFrame(b []byte) (*Frame, error) {
 	if len(b) > MaxFrameBytes {
 		return nil, frameErr("%d bytes, at most %d", len(b), MaxFrameBytes)
@@ -172,10 +180,10 @@ func ParseFrame(b []byte) (*Frame, error) {
 		if uint64(l) > uint64(len(p)) {
 			return nil, frameErr("region %d: says %d bytes, %d left", i, l, len(p))
 		}
-		if l < 4 || p[0] != 0xFF || p[1] != 0xD8 {
-			return nil, frameErr("region %d is not a JPEG", i)
+		if !IsJPEG(p[:l]) && !IsPNG(p[:l]) {
+			return nil, frameErr("region %d is neither a JPEG nor a PNG", i)
 		}
-		r.JPEG = p[:l:l]
+		r.Image = p[:l:l]
 		p = p[l:]
 		f.Regions = append(f.Regions, r)
 	}

@@ -13,7 +13,7 @@ var jpegish = []byte{0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3}
 
 func TestFrameRoundTrip(t *testing.T) {
 	f := &wire.Frame{Key: true, Width: 1280, Height: 800, Seq: 7, Regions: []wire.Region{
-		{X: 0, Y: 0, W: 32, H: 32, JPEG: jpegish}, {X: 1248, Y: 768, W: 32, H: 32, JPEG: jpegish}}}
+		{X: 0, Y: 0, W: 32, H: 32, Image: jpegish}, {X: 1248, Y: 768, W: 32, H: 32, Image: jpegish}}}
 	b, err := wire.AppendFrame(nil, f)
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +25,7 @@ func TestFrameRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !g.Key || g.Width != 1280 || g.Height != 800 || g.Seq != 7 || len(g.Regions) != 2 || g.Regions[1].X != 1248 || !bytes.Equal(g.Regions[1].JPEG, jpegish) {
+	if !g.Key || g.Width != 1280 || g.Height != 800 || g.Seq != 7 || len(g.Regions) != 2 || g.Regions[1].X != 1248 || !bytes.Equal(g.Regions[1].Image, jpegish) {
 		t.Errorf("round trip: %+v", g)
 	}
 	seq, key, err := wire.PeekHeader(b)
@@ -35,7 +35,7 @@ func TestFrameRoundTrip(t *testing.T) {
 }
 
 func TestParseFrameRefuses(t *testing.T) {
-	good, _ := wire.AppendFrame(nil, &wire.Frame{Width: 100, Height: 100, Seq: 1, Regions: []wire.Region{{X: 0, Y: 0, W: 10, H: 10, JPEG: jpegish}}})
+	good, _ := wire.AppendFrame(nil, &wire.Frame{Width: 100, Height: 100, Seq: 1, Regions: []wire.Region{{X: 0, Y: 0, W: 10, H: 10, Image: jpegish}}})
 	mut := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
 	for name, b := range map[string][]byte{
 		"empty":            nil,
@@ -47,7 +47,7 @@ func TestParseFrameRefuses(t *testing.T) {
 		"too many regions": mut(func(b []byte) []byte { b[14], b[15] = 0xFF, 0xFF; return b }),
 		"region outside":   mut(func(b []byte) []byte { b[16], b[17] = 0, 95; return b }),
 		"length past end":  mut(func(b []byte) []byte { b[27] = 200; return b }),
-		"not a JPEG":       mut(func(b []byte) []byte { b[28] = 0; return b }),
+		"not an image":       mut(func(b []byte) []byte { b[28] = 0; return b }),
 		"trailing":         append(append([]byte(nil), good...), 0),
 		"over the limit":   append(append([]byte(nil), good...), make([]byte, wire.MaxFrameBytes)...),
 	} {
@@ -91,7 +91,7 @@ func TestDecodeControl(t *testing.T) {
 // FuzzParseFrame: any bytes parse or fail cleanly, and what parses
 // re-encodes to the same bytes.
 func FuzzParseFrame(f *testing.F) {
-	good, _ := wire.AppendFrame(nil, &wire.Frame{Key: true, Width: 64, Height: 64, Seq: 1, Regions: []wire.Region{{X: 0, Y: 0, W: 32, H: 32, JPEG: jpegish}}})
+	good, _ := wire.AppendFrame(nil, &wire.Frame{Key: true, Width: 64, Height: 64, Seq: 1, Regions: []wire.Region{{X: 0, Y: 0, W: 32, H: 32, Image: jpegish}}})
 	f.Add(good)
 	f.Add([]byte("AKF1"))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -81,12 +81,18 @@ func (v *Viewer) Apply(b []byte) error {
 		v.Screen = image.NewRGBA(image.Rect(0, 0, f.Width, f.Height))
 	}
 	for i, r := range f.Regions {
-		img, err := jpeg.Decode(bytes.NewReader(r.JPEG))
+		var img image.Image
+		var err error
+		if wire.IsPNG(r.Image) {
+			img, err = png.Decode(bytes.NewReader(r.Image))
+		} else {
+			img, err = jpeg.Decode(bytes.NewReader(r.Image))
+		}
 		if err != nil {
 			return fmt.Errorf("frame %d region %d: %w", f.Seq, i, err)
 		}
 		if img.Bounds().Dx() != r.W || img.Bounds().Dy() != r.H {
-			return fmt.Errorf("frame %d region %d: JPEG is %v, region %d×%d", f.Seq, i, img.Bounds(), r.W, r.H)
+			return fmt.Errorf("frame %d region %d: image is %v, region %d×%d", f.Seq, i, img.Bounds(), r.W, r.H)
 		}
 		draw.Draw(v.Screen, image.Rect(r.X, r.Y, r.X+r.W, r.Y+r.H), img, img.Bounds().Min, draw.Src)
 	}

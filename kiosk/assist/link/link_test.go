@@ -70,7 +70,7 @@ func TestRoundTrip(t *testing.T) {
 	if a.peer.PID != int32(os.Getpid()) || a.peer.UID != uint32(os.Getuid()) {
 		t.Errorf("peer %+v, want this process", a.peer)
 	}
-	frame, _ := wire.AppendFrame(nil, &wire.Frame{Width: 8, Height: 8, Seq: 1, Regions: []wire.Region{{W: 8, H: 8, JPEG: []byte{0xFF, 0xD8, 0, 0}}}})
+	frame, _ := wire.AppendFrame(nil, &wire.Frame{Width: 8, Height: 8, Seq: 1, Regions: []wire.Region{{W: 8, H: 8, Image: []byte{0xFF, 0xD8, 0xFF, 0}}}})
 	if err := k.WriteMsg(&wire.Msg{Type: wire.TypeConsent, Granted: true}); err != nil {
 		t.Fatal(err)
 	}
