@@ -47,7 +47,7 @@ func TestParseFrameRefuses(t *testing.T) {
 		"too many regions": mut(func(b []byte) []byte { b[14], b[15] = 0xFF, 0xFF; return b }),
 		"region outside":   mut(func(b []byte) []byte { b[16], b[17] = 0, 95; return b }),
 		"length past end":  mut(func(b []byte) []byte { b[27] = 200; return b }),
-		"not an image":       mut(func(b []byte) []byte { b[28] = 0; return b }),
+		"not an image":     mut(func(b []byte) []byte { b[28] = 0; return b }),
 		"trailing":         append(append([]byte(nil), good...), 0),
 		"over the limit":   append(append([]byte(nil), good...), make([]byte, wire.MaxFrameBytes)...),
 	} {
