@@ -42,6 +42,9 @@ func TestMain(m *testing.M) {
 	if cfg := os.Getenv(agentEnv); cfg != "" {
 		os.Exit(runAgentChild(cfg))
 	}
+	if cfg := os.Getenv(hubEnv); cfg != "" {
+		os.Exit(runHubChild(cfg))
+	}
 	os.Exit(m.Run())
 }
 
