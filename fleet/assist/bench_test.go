@@ -306,7 +306,9 @@ func report(b *testing.B, r shareRun) {
 	}
 	g := slices.Clone(r.g2g)
 	slices.Sort(g)
-	p := func(q float64) float64 { return float64(g[min(len(g)-1, int(q*float64(len(g))))].Microseconds()) / 1000 }
+	p := func(q float64) float64 {
+		return float64(g[min(len(g)-1, int(q*float64(len(g))))].Microseconds()) / 1000
+	}
 	b.ReportMetric(float64(r.frames)/r.secs, "frames/s")
 	b.ReportMetric(float64(r.upBytes)/r.secs, "up-B/s")
 	b.ReportMetric(p(0.5), "g2g-p50-ms")
