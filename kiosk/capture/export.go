@@ -229,11 +229,8 @@ func writePDF(ctx context.Context, pages []snap) ([]byte, error) {
 				iw, ih = ih, iw
 			}
 		}
-		orient := "P"
-		if pw > ph {
-			orient = "L"
-		}
-		pdf.AddPageFormat(orient, fpdf.SizeType{Wd: pw, Ht: ph})
+		// "P" takes the size as given; "L" would swap it.
+		pdf.AddPageFormat("P", fpdf.SizeType{Wd: pw, Ht: ph})
 		img := "p" + strconv.Itoa(i)
 		opt := fpdf.ImageOptions{ImageType: "JPG", AllowNegativePosition: true}
 		pdf.RegisterImageOptionsReader(img, opt, bytes.NewReader(data))
