@@ -22,9 +22,9 @@ func TestAccept(t *testing.T) {
 		{"  application/pdf ,\timage/*  ", false, want{".pdf", ".jpg", ".png"}},
 		{"IMAGE/JPEG", false, want{"", ".jpg", ""}},
 		{"image/png", false, want{"", "", ".png"}},
-		{"image/jpg", false, want{"", ".jpg", ""}},          // common misspelling
-		{"image/pjpeg", false, want{"", ".jpg", ""}},        // old IE name
-		{"application/x-pdf", false, want{".pdf", "", ""}},  // old name
+		{"image/jpg", false, want{"", ".jpg", ""}},             // common misspelling
+		{"image/pjpeg", false, want{"", ".jpg", ""}},           // old IE name
+		{"application/x-pdf", false, want{".pdf", "", ""}},     // old name
 		{"application/pdf;q=0.9", false, want{".pdf", "", ""}}, // parameters ignored
 		{".pdf", false, want{".pdf", "", ""}},
 		{".PDF", false, want{".pdf", "", ""}},
