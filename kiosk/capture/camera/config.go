@@ -65,11 +65,11 @@ func (c *Config) Validate(doc *confile.Doc, prefix string) error {
 	}
 	switch {
 	case (c.Width == 0) != (c.Height == 0):
-		k := "height"
+		k, other := "width", "height" // the one given, the one missing
 		if c.Width == 0 {
-			k = "width"
+			k, other = other, k
 		}
-		return doc.Errorf(key(k), "give width and height together (or neither, for %d × %d)", DefaultWidth, DefaultHeight)
+		return doc.Errorf(key(k), "give %s too, or neither (for %d × %d)", other, DefaultWidth, DefaultHeight)
 	case c.Width != 0 && (c.Width < 160 || c.Width > 3840):
 		return doc.Errorf(key("width"), "%d is out of range: between 160 and 3840", c.Width)
 	case c.Height != 0 && (c.Height < 120 || c.Height > 2160):
