@@ -119,9 +119,10 @@ func abs(n int) int {
 	return n
 }
 
-// args are scanimage's arguments for one page to stdout as PNM.
+// args are scanimage's arguments for one page to stdout as JPEG, with
+// progress on stderr.
 func (o deviceOptions) args(device string, m Mode, res int, source string) []string {
-	a := []string{"--device-name=" + device, "--format=pnm"}
+	a := []string{"--device-name=" + device, "--format=jpeg", "--progress"}
 	if name := o.modeName(m); name != "" {
 		a = append(a, "--mode="+name)
 	} else if m == Grey && len(o.modes) > 0 {

@@ -1,11 +1,7 @@
 package scan
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
-	"image"
-	"io"
 	"os/exec"
 	"slices"
 	"strings"
@@ -28,7 +24,7 @@ func TestParseOptionsTestBackend(t *testing.T) {
 		!slices.Equal(o.sources, []string{"Flatbed", "Automatic Document Feeder"}) {
 		t.Errorf("parsed %+v", o)
 	}
-	if got := o.args("test", Grey, 200, ""); !slices.Equal(got, []string{"--device-name=test", "--format=pnm", "--mode=Gray", "--resolution=200"}) {
+	if got := o.args("test", Grey, 200, ""); !slices.Equal(got, []string{"--device-name=test", "--format=jpeg", "--progress", "--mode=Gray", "--resolution=200"}) {
 		t.Errorf("args: %q", got)
 	}
 }
@@ -78,76 +74,18 @@ func TestParseOptionsBackends(t *testing.T) {
 	}
 }
 
-func TestPNM(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		data   string
-		grey   bool
-		w, h   int
-		colour bool
-		px     [][3]uint8 // first row's pixels as RGB
-	}{
-		{"P5 with comment", "P5\n# SANE data follows\n2 1\n255\n\x00\xff", false, 2, 1, false, [][3]uint8{{0, 0, 0}, {255, 255, 255}}},
-		{"P6", "P6\n2 1\n255\n\xff\x00\x00\x00\x00\xff", false, 2, 1, true, [][3]uint8{{255, 0, 0}, {0, 0, 255}}},
-		{"P6 made grey", "P6\n1 1\n255\n\xff\xff\xff", true, 1, 1, false, [][3]uint8{{255, 255, 255}}},
-		{"P5 16-bit", "P5\n2 1\n65535\n\x80\x00\xff\xff", false, 2, 1, false, [][3]uint8{{127, 127, 127}, {255, 255, 255}}},
-		{"P4 bitmap", "P4\n10 1\n\x80\x40", false, 10, 1, false, [][3]uint8{{0, 0, 0}, {255, 255, 255}}},
-	} {
-		r := bufio.NewReader(strings.NewReader(tc.data))
-		h, err := readPNMHeader(r)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		var rows []int
-		img, err := readPNMPixels(r, h, tc.grey, func(n int) { rows = append(rows, n) })
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		if b := img.Bounds(); b.Dx() != tc.w || b.Dy() != tc.h {
-			t.Errorf("%s: %v", tc.name, b)
-		}
-		if _, isRGBA := img.(*image.RGBA); isRGBA != tc.colour {
-			t.Errorf("%s: %T", tc.name, img)
-		}
-		for x, want := range tc.px {
-			r, g, b, _ := img.At(x, 0).RGBA()
-			if got := [3]uint8{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)}; got != want {
-				t.Errorf("%s: pixel %d = %v, want %v", tc.name, x, got, want)
-			}
-		}
-		if len(rows) == 0 || rows[len(rows)-1] != tc.h {
-			t.Errorf("%s: progress %v", tc.name, rows)
-		}
+func TestProgressWriter(t *testing.T) {
+	var got []float64
+	w := &progressWriter{progress: func(f float64) { got = append(got, f) }}
+	for _, chunk := range []string{"Output format is not set\n", "Progress: 0.4%\rProg", "ress: 50.0%\rProgress: 100.0%\r", "Progress: 250%\r", "scanimage: sane_read: Error during device I/O\n"} {
+		w.Write([]byte(chunk))
 	}
-	for _, bad := range []string{"", "P3\n1 1\n255\n", "P5\n0 1\n255\n", "P5\n1 1\n70000\n", "P5 x 1 255 ", "P5\n99999999999 1\n255\n"} {
-		if _, err := readPNMHeader(bufio.NewReader(strings.NewReader(bad))); err == nil {
-			t.Errorf("header %q accepted", bad)
-		}
+	if !slices.Equal(got, []float64{0.004, 0.5, 1}) {
+		t.Errorf("progress %v", got)
 	}
-	r := bufio.NewReader(strings.NewReader("P5\n4 4\n255\n\x00\x00\x00"))
-	h, _ := readPNMHeader(r)
-	if _, err := readPNMPixels(r, h, false, nil); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("short image: %v", err)
+	if lastMessage(w.String()) != "sane_read: Error during device I/O" {
+		t.Errorf("last message %q", lastMessage(w.String()))
 	}
-}
-
-// FuzzPNM: whatever a broken driver writes, reading it never panics and
-// never allocates past the page limit.
-func FuzzPNM(f *testing.F) {
-	f.Add([]byte("P5\n2 1\n255\n\x00\xff"))
-	f.Add([]byte("P6\n# c\n1 1\n65535\n\x00\x01\x02\x03\x04\x05"))
-	f.Add([]byte("P4\n9 2\n\xff\x80\x00\x00"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r := bufio.NewReader(bytes.NewReader(data))
-		h, err := readPNMHeader(r)
-		if err != nil {
-			return
-		}
-		if pixelsOK(h, 1<<20) != nil {
-			return
-		}
-		readPNMPixels(r, h, len(data)%2 == 0, nil)
-	})
 }
 
 func TestDeviceError(t *testing.T) {
