@@ -572,6 +572,33 @@ func (s *Scanner) Probe(ctx context.Context) capture.Health {
 	return capture.Health{State: capture.Failing, Detail: err.Error()}
 }
 
+// DeviceInfo is a scanner SANE can see.
+type DeviceInfo struct {
+	Name   string // for scanner.device, e.g. "epson2:libusb:001:004"
+	Vendor string
+	Model  string
+	Type   string // e.g. "flatbed scanner"
+}
+
+// List asks SANE for every scanner it can see (scanimage
+// --formatted-device-list), for IT staff choosing scanner.device. Network
+// discovery can make it take up to a minute; it needs no device configured.
+func (s *Scanner) List(ctx context.Context) ([]DeviceInfo, error) {
+	const sep = "\x1f" // a byte no device name contains
+	out, err := s.runQuick(ctx, time.Minute, "--formatted-device-list=%d"+sep+"%v"+sep+"%m"+sep+"%t%n")
+	if err != nil {
+		return nil, err
+	}
+	var list []DeviceInfo
+	for l := range strings.SplitSeq(out, "\n") {
+		f := strings.Split(l, sep)
+		if len(f) == 4 {
+			list = append(list, DeviceInfo{Name: f[0], Vendor: f[1], Model: f[2], Type: f[3]})
+		}
+	}
+	return list, nil
+}
+
 // progressWriter is scanimage's stderr: it keeps the last 4 KiB for error
 // messages and reports each "Progress: 45.3%" as it comes.
 type progressWriter struct {

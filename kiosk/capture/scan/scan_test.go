@@ -463,3 +463,110 @@ func helperScan() {
 	time.Sleep(time.Minute) // killed before this ends
 	os.Exit(4)
 }
+
+// TestList: SANE's test backend shows its two virtual devices.
+func TestList(t *testing.T) {
+	env := saneTest(t, nil)
+	list, err := New(Config{}, Options{Env: env}).List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []DeviceInfo{
+		{Name: "test:0", Vendor: "Noname", Model: "frontend-tester", Type: "virtual device"},
+		{Name: "test:1", Vendor: "Noname", Model: "frontend-tester", Type: "virtual device"},
+	}
+	if len(list) != 2 || list[0] != want[0] || list[1] != want[1] {
+		t.Errorf("List = %+v, want %+v", list, want)
+	}
+}
+
+// fakeScanimage writes a stand-in for scanimage that answers
+// --all-options with nothing and runs body for a scan: a broken or hostile
+// driver, which the real test backend cannot play.
+func fakeScanimage(t *testing.T, body string) string {
+	t.Helper()
+	p := t.TempDir() + "/scanimage"
+	script := "#!/bin/sh\ncase \"$*\" in *--all-options*) exit 0;; esac\n" + body + "\n"
+	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestHostileDriver: whatever a driver sends, the kiosk keeps to its
+// limits, ends the job with an error, and leaves no process.
+func TestHostileDriver(t *testing.T) {
+	// A JPEG header announcing 60000 × 60000 pixels, then a stall.
+	var hdr bytes.Buffer
+	jpeg.Encode(&hdr, image.NewGray(image.Rect(0, 0, 8, 8)), nil)
+	huge := hdr.Bytes()
+	if i := bytes.Index(huge, []byte{0xff, 0xc0}); i < 0 {
+		t.Fatal("no SOF0 in Go's JPEG")
+	} else {
+		huge[i+5], huge[i+6], huge[i+7], huge[i+8] = 0xea, 0x60, 0xea, 0x60
+	}
+	hugeFile := t.TempDir() + "/huge.jpg"
+	os.WriteFile(hugeFile, huge[:len(huge)-2], 0o644) // all but the end-of-image marker
+
+	for _, tc := range []struct {
+		name  string
+		body  string
+		check func(error) bool
+		limit capture.ByteSize
+	}{
+		{"garbage", "head -c 200000 /dev/urandom", func(err error) bool {
+			return err != nil && strings.Contains(err.Error(), "JPEG")
+		}, 0},
+		{"endless", "exec cat /dev/zero", func(err error) bool {
+			var le *capture.LimitError
+			return errors.As(err, &le) && le.Limit == capture.LimitFileSize
+		}, 1_000_000},
+		{"endless JPEG-looking", "cat " + hugeFile + "; exec sleep 60", func(err error) bool {
+			var le *capture.LimitError
+			return errors.As(err, &le) && le.Limit == capture.LimitPagePixels
+		}, 0},
+		{"dies mid-page", "head -c 1000 /dev/zero; echo 'scanimage: sane_read: Error during device I/O' >&2; exit 1", func(err error) bool {
+			return err != nil && strings.Contains(err.Error(), "Error during device I/O")
+		}, 0},
+		{"killed by a signal", "head -c 1000 /dev/zero; kill -SEGV $$", func(err error) bool {
+			return err != nil && strings.Contains(err.Error(), "signal")
+		}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(Config{Device: "test", MaxFileSize: tc.limit}, Options{Program: fakeScanimage(t, tc.body)})
+			start := time.Now()
+			j, err := s.Scan(context.Background(), ScanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages, _, err := collect(t, j, time.Minute)
+			if len(pages) != 0 || !tc.check(err) {
+				t.Errorf("%d pages, err %v", len(pages), err)
+			}
+			if d := time.Since(start); d > 30*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if c := children(t, "scanimage"); len(c) != 0 {
+				t.Errorf("children left: %v", c)
+			}
+		})
+	}
+
+	// A driver that ignores SIGTERM and never writes: Cancel still ends the
+	// job, by SIGKILL to its group after the grace period.
+	s := New(Config{Device: "test"}, Options{Program: fakeScanimage(t, "trap '' TERM; sleep 60 & wait"), StopGrace: 300 * time.Millisecond})
+	j, err := s.Scan(context.Background(), ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the fake driver to start", func() bool { return len(children(t, "scanimage")) == 1 })
+	j.Cancel()
+	select {
+	case <-j.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("a deaf driver kept the job alive")
+	}
+	if !errors.Is(j.Err(), context.Canceled) {
+		t.Errorf("Err %v", j.Err())
+	}
+}
