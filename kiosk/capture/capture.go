@@ -16,7 +16,7 @@
 //     parsed and matched the way a browser filters a file chooser.
 //   - Export: a Document as the files the input accepts: one PDF of every
 //     page, or a JPEG (or PNG) per page, written into the private directory.
-//   - Counters, Health and LimitError: what reports, the agent's health and
+//   - Counters, Health and LimitError: what reports, device health and
 //     the picker page may learn (counts, device states, which limit was hit),
 //     never anything about a document.
 //
@@ -184,7 +184,7 @@ type Health struct {
 	Detail string
 }
 
-// Warning is the agent's health warning code for device ("scanner",
+// Warning is the health warning code for device ("scanner",
 // "camera") in this state: "scanner_missing" when a configured device is
 // Absent, "scanner_failing" when it is Failing, "" otherwise.
 func (h Health) Warning(device string) string {

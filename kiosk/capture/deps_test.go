@@ -7,8 +7,10 @@ import (
 )
 
 // TestDeps: kiosk/capture and its sub-packages have no cgo and do not
-// import the shell, the UI or WebKit, so the agent can import scan and
-// camera for device health and everything here builds with CGO_ENABLED=0.
+// import the shell, the UI, the kiosk config or WebKit: they build with
+// CGO_ENABLED=0, and a kiosk tool or test can use them without a display.
+// (The agent does not import them; internal/layout keeps it to agent/,
+// the contracts and internal/. It learns device health from the kiosk.)
 func TestDeps(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}|{{join .Deps \" \"}}|{{len .CgoFiles}}", "accesskiosk/kiosk/capture/...").Output()
 	if err != nil {

@@ -43,9 +43,9 @@
 // then the Page with its preview. Job.Cancel (or cancelling the context)
 // stops the scan; Events is closed when the job is over, and Job.Err then
 // says how it ended. One job runs at a time per Scanner. Probe opens the
-// device to tell present, absent or failing (for the agent's health:
-// capture.Health.Warning gives "scanner_missing" for a configured scanner
-// that is gone).
+// device to tell present, absent or failing, for the device health the
+// kiosk reports (capture.Health.Warning gives "scanner_missing" for a
+// configured scanner that is gone).
 package scan
 
 import (
