@@ -281,3 +281,70 @@ func TestCounters(t *testing.T) {
 	var nilC *Counters
 	nilC.AddScan() // a scanner without counters
 }
+
+// TestDocumentConcurrent: a page flooding edits (rotate, move, delete,
+// retake, previews, IDs it made up) while exports run: no race (run with
+// -race), no panic, every export a readable file or a clean error.
+func TestDocumentConcurrent(t *testing.T) {
+	dir := privateDir(t)
+	d, err := NewDocument(dir, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pages []*Page
+	for range 6 {
+		p := page(t, 120, 80, Scanned, 100)
+		pages = append(pages, p)
+		if err := d.Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var spare []*Page // made here: t.Fatal belongs to the test's goroutine
+	for range 6 {
+		spare = append(spare, page(t, 120, 80, Scanned, 100))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 300 {
+			p := pages[i%len(pages)]
+			d.Rotate(p.ID, i)
+			d.Move(p.ID, i%7)
+			d.Preview(p.ID)
+			d.Rotate("../../etc/passwd", 1)
+			d.Delete("page-" + p.ID)
+			if i%50 == 49 {
+				d.Delete(p.ID)
+				n := spare[i/50]
+				pages[i%len(pages)] = n
+				d.Add(n)
+			}
+		}
+	}()
+	for i := 0; ; i++ {
+		select {
+		case <-done:
+			if i == 0 {
+				t.Fatal("no export ran")
+			}
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, "page-*")); len(left) != 0 {
+				t.Errorf("page files left after Close: %v", left)
+			}
+			return
+		default:
+		}
+		files, err := Export(context.Background(), d, ExportOptions{Accept: "application/pdf"})
+		if err != nil {
+			continue // a page deleted under the export: a clean error
+		}
+		for _, f := range files {
+			if fi, err := os.Stat(f.Path); err != nil || fi.Size() == 0 {
+				t.Errorf("export wrote %s: %v", f.Name, err)
+			}
+			os.Remove(f.Path)
+		}
+	}
+}
