@@ -3,6 +3,7 @@ package insights
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -118,9 +119,6 @@ func Build(in *Input, opt Options) (*Figures, error) {
 	if !opt.Today.Valid() {
 		return nil, fmt.Errorf("today %s is not a calendar day", opt.Today)
 	}
-	if err := in.Validate(); err != nil {
-		return nil, fmt.Errorf("insights input: %w", err)
-	}
 	var months []Period
 	for _, m := range opt.Period.Months() {
 		if m.ended(opt.Today) {
@@ -130,17 +128,17 @@ func Build(in *Input, opt Options) (*Figures, error) {
 	if len(months) == 0 {
 		return nil, fmt.Errorf("%s: %w", opt.Period.Label(), ErrNotEnded)
 	}
-	b := newBuilder(in, opt.Rule.k())
+	if opt.Site != "" && !slices.ContainsFunc(in.Sites, func(s Site) bool { return s.ID == opt.Site }) {
+		return nil, fmt.Errorf("site %q: no such site", opt.Site)
+	}
+	x, err := in.index(opt.Site, months[0].Start(), months[len(months)-1].End())
+	if err != nil {
+		return nil, fmt.Errorf("insights input: %w", err)
+	}
+	b := newBuilder(in, x, opt.Rule.k())
 	name := "All sites"
 	if opt.Site != "" {
-		s, ok := b.site[opt.Site]
-		if !ok {
-			return nil, fmt.Errorf("site %q: no such site", opt.Site)
-		}
-		name = s.Name
-		if name == "" {
-			name = s.ID
-		}
+		name = siteName(b.site[opt.Site])
 	}
 	r := b.release(opt.Site, opt.Period, months)
 	return b.figures(r, opt, name, months), nil
@@ -186,18 +184,19 @@ type blockFigs struct {
 
 type builder struct {
 	in    *Input
+	x     *inputIndex
 	k     int
 	site  map[string]Site
 	order []Site // by name
-	// raw counts per site and month, from the input
-	hours map[string]map[Date][]HourCount // site → month's first day → hours
-	items map[string]map[Date][]ItemCount
 	vocab map[Dimension]map[string]bool
 	memo  map[string]*release
 	// keep, when set (by tests), records every relation the rule
 	// considered, for the tests' attacker.
 	keep      bool
 	relations []relation
+	// plain, when set (by the benchmark), shows every count as it is: the
+	// same work without the rule, to measure what the rule costs.
+	plain bool
 }
 
 // relation is "total = the sum of parts", as a reader can see it.
@@ -206,31 +205,13 @@ type relation struct {
 	parts []*fig
 }
 
-func newBuilder(in *Input, k int) *builder {
-	b := &builder{in: in, k: k, site: map[string]Site{}, hours: map[string]map[Date][]HourCount{},
-		items: map[string]map[Date][]ItemCount{}, vocab: map[Dimension]map[string]bool{}, memo: map[string]*release{}}
+func newBuilder(in *Input, x *inputIndex, k int) *builder {
+	b := &builder{in: in, x: x, k: k, site: map[string]Site{}, vocab: x.vocab, memo: map[string]*release{}}
 	for _, s := range in.Sites {
 		b.site[s.ID] = s
 		b.order = append(b.order, s)
-		b.hours[s.ID] = map[Date][]HourCount{}
-		b.items[s.ID] = map[Date][]ItemCount{}
 	}
 	sort.SliceStable(b.order, func(i, j int) bool { return siteName(b.order[i]) < siteName(b.order[j]) })
-	for _, h := range in.Hours {
-		m := h.Date.firstOfMonth()
-		b.hours[h.Site][m] = append(b.hours[h.Site][m], h)
-	}
-	for _, d := range Dimensions {
-		b.vocab[d] = map[string]bool{}
-		for id := range in.Labels[d] {
-			b.vocab[d][id] = true
-		}
-	}
-	for _, it := range in.Items {
-		m := it.Date.firstOfMonth()
-		b.items[it.Site][m] = append(b.items[it.Site][m], it)
-		b.vocab[it.Dim][it.ID] = true
-	}
 	return b
 }
 
@@ -303,8 +284,9 @@ func (b *builder) count(r *release) {
 		}
 	}
 	if r.site != "" && len(r.months) == 1 {
-		m := r.months[0].Start()
-		for _, h := range b.hours[r.site][m] {
+		slot := b.x.slot(b.x.site[r.site], r.months[0].Start())
+		for _, i := range b.x.hours[slot] {
+			h := &b.in.Hours[i]
 			wd := h.Date.Weekday()
 			none := h.Assisted - h.Done - h.FollowUp - h.Referred
 			r.total.raw += h.Sessions
@@ -326,7 +308,8 @@ func (b *builder) count(r *release) {
 			}
 		}
 		cats := 0
-		for _, it := range b.items[r.site][m] {
+		for _, i := range b.x.items[slot] {
+			it := &b.in.Items[i]
 			r.items[it.Dim][it.ID].raw += it.Sessions
 			if it.Dim == Categories {
 				cats += it.Sessions
@@ -522,6 +505,10 @@ func (b *builder) set(f *fig, rels ...[]*fig) {
 			b.relations = append(b.relations, relation{f, parts})
 		}
 	}
+	if b.plain {
+		f.st, f.pub, f.lo, f.hi = Shown, f.raw, f.raw, f.raw
+		return
+	}
 	if f.raw < k {
 		f.st, f.pub, f.lo, f.hi = Fewer, 0, 0, k-1
 		return
@@ -540,7 +527,11 @@ func (b *builder) set(f *fig, rels ...[]*fig) {
 			}
 			sums = append(sums, s)
 		}
-		rd = chooseRounding(k, sums)
+		var ok bool
+		if rd, ok = chooseRounding(k, sums); !ok {
+			f.st, f.pub, f.lo, f.hi = Withheld, 0, k, unbounded
+			return
+		}
 	}
 	f.st = Shown
 	f.pub = rd.publish(k, f.raw)

@@ -43,8 +43,16 @@ func RankingChart(d Dimension) string { return "ranking-" + string(d) }
 // some of its months have ended.
 func (f *Figures) PeriodLabel() string {
 	if f.Partial {
-		last := f.Months[len(f.Months)-1]
-		return fmt.Sprintf("%s to %s so far", f.Period.Label(), last.Label())
+		first, last := f.Months[0].Start(), f.Months[len(f.Months)-1].Start()
+		so := fmt.Sprintf("%s %d", first.Month, first.Year)
+		switch {
+		case first == last:
+		case first.Year == last.Year:
+			so = fmt.Sprintf("%s to %s %d", first.Month, last.Month, last.Year)
+		default:
+			so = fmt.Sprintf("%s to %s %d", so, last.Month, last.Year)
+		}
+		return fmt.Sprintf("%s (so far: %s)", f.Period.Label(), so)
 	}
 	return f.Period.Label()
 }
@@ -246,7 +254,7 @@ func (f *Figures) rankingChart(r Ranking) Chart {
 		t.Rows = append(t.Rows, []Value{{Int: i + 1}, {Text: it.ID}, {Text: it.Label}, {Count: it.Sessions}, {Rate: Share(it.Sessions, base)}})
 		if i < maxBars {
 			v, _ := it.Sessions.Value()
-			g.bars = append(g.bars, bar{label: it.Label, value: float64(v), text: it.Sessions.String()})
+			g.bars = append(g.bars, bar{label: it.Label, value: float64(v), text: it.Sessions.String(), count: true})
 		}
 	}
 	var s string
@@ -340,7 +348,7 @@ func (f *Figures) outcomesChart() Chart {
 		row(bk.Label, bk.Start, bk.End, bk.Assisted, bk.Outcomes)
 		g := barGroup{heading: bk.Label}
 		for o, c := range bk.Outcomes {
-			b := bar{label: OutcomeNames[o], text: c.String(), fill: outcomeFill[o]}
+			b := bar{label: OutcomeNames[o], text: c.String(), fill: outcomeFill[o], count: true}
 			if v, ok := c.Value(); ok {
 				b.value = float64(v)
 				maxV = max(maxV, b.value)
@@ -433,7 +441,7 @@ func (f *Figures) sitesChart() Chart {
 	}
 	g = barGroup{heading: "Sessions needing a follow-up"}
 	for _, v := range rank(func(v siteVals) (float64, bool) { n, ok := v.fu.Value(); return float64(n), ok }) {
-		b := bar{label: v.name, text: v.fu.String()}
+		b := bar{label: v.name, text: v.fu.String(), count: true}
 		if n, ok := v.fu.Value(); ok {
 			b.value = float64(n)
 		} else {

@@ -66,7 +66,10 @@ type ReportOptions struct {
 	Version string // the fleet server's version
 }
 
-type pair struct{ Key, Label, Value string }
+type pair struct {
+	Key, Label, Value string
+	Count             bool
+}
 
 type keyView struct {
 	ID, Title, Summary, CSV, JSON string
@@ -79,8 +82,9 @@ type th struct {
 }
 
 type td struct {
-	Text                    string
-	Numeric, Header, Hidden bool
+	Text                           string
+	Numeric, Header, Hidden, Count bool
+	Lang                           string // a language's own name is marked as that language
 }
 
 type chartView struct {
@@ -89,20 +93,20 @@ type chartView struct {
 	Head                                   []th
 	Rows                                   [][]td
 	Notes                                  []string
-	Open                                   bool // the table is shown, not behind <details> (the report)
 }
 
 type pageView struct {
 	K                                     int
 	Key                                   *keyView
-	Charts                                []chartView
+	Demand, Sites                         *chartView
+	Rankings, Time                        []chartView
 	Where, SiteName, PeriodLabel, Council string
 	Stylesheet                            string
 	CSS                                   template.CSS
 	Paragraph, Made, Version              string
 }
 
-func (f *Figures) view(exportURL func(string, string) string, open bool) pageView {
+func (f *Figures) view(exportURL func(string, string) string) pageView {
 	v := pageView{K: f.K, Where: f.where(), SiteName: f.SiteName, PeriodLabel: f.PeriodLabel()}
 	links := func(id string) (string, string) {
 		if exportURL == nil {
@@ -115,12 +119,12 @@ func (f *Figures) view(exportURL func(string, string) string, open bool) pageVie
 		if c.ID == SummaryChart {
 			kv := &keyView{ID: "ak-" + c.ID, Title: c.Title, Summary: c.Summary, CSV: csv, JSON: js}
 			for i, col := range c.Table.Columns {
-				kv.Pairs = append(kv.Pairs, pair{col.Key, col.Label, cellText(col, c.Table.Rows[0][i])})
+				kv.Pairs = append(kv.Pairs, pair{col.Key, col.Label, cellText(col, c.Table.Rows[0][i]), col.Type == CountColumn})
 			}
 			v.Key = kv
 			continue
 		}
-		cv := chartView{ID: "ak-" + c.ID, Title: c.Title, Summary: c.Summary, SVG: c.SVG, Notes: c.Table.Notes, CSV: csv, JSON: js, Open: open,
+		cv := chartView{ID: "ak-" + c.ID, Title: c.Title, Summary: c.Summary, SVG: c.SVG, Notes: c.Table.Notes, CSV: csv, JSON: js,
 			Caption: c.Title + ": " + f.where()}
 		if c.heat != nil {
 			c.heat.fill(&cv)
@@ -137,13 +141,26 @@ func (f *Figures) view(exportURL func(string, string) string, open bool) pageVie
 					if col.Key == "id" || col.Key == "site_id" || col.Key == "start" || col.Key == "end" {
 						continue
 					}
-					r = append(r, td{Text: cellText(col, row[i]), Numeric: numericCol(col), Header: len(r) == 0 && col.Type == TextColumn,
-						Hidden: col.Type == CountColumn && row[i].Count.State() == Fewer})
+					cell := td{Text: cellText(col, row[i]), Numeric: numericCol(col), Header: len(r) == 0 && col.Type == TextColumn,
+						Hidden: col.Type == CountColumn && row[i].Count.State() == Fewer, Count: col.Type == CountColumn}
+					if c.ID == RankingChart(Languages) && col.Key == "label" {
+						cell.Lang = row[1].Text // the language code
+					}
+					r = append(r, cell)
 				}
 				cv.Rows = append(cv.Rows, r)
 			}
 		}
-		v.Charts = append(v.Charts, cv)
+		switch {
+		case c.ID == DemandChart:
+			v.Demand = &cv
+		case c.ID == SitesChart:
+			v.Sites = &cv
+		case strings.HasPrefix(c.ID, "ranking-"):
+			v.Rankings = append(v.Rankings, cv)
+		default:
+			v.Time = append(v.Time, cv)
+		}
 	}
 	return v
 }
@@ -163,7 +180,7 @@ func (h *heatTable) fill(cv *chartView) {
 			if !h.f.Open[d][hr] {
 				t += " (closed)"
 			}
-			row = append(row, td{Text: t, Numeric: true, Hidden: c.State() == Fewer})
+			row = append(row, td{Text: t, Numeric: true, Hidden: c.State() == Fewer, Count: true})
 		}
 		cv.Rows = append(cv.Rows, row)
 	}
@@ -221,13 +238,13 @@ func cellText(c Column, v Value) string {
 // links. It needs the chart rules of scss/_charts.scss in the page's
 // stylesheet.
 func (f *Figures) RenderHTML(w io.Writer, opt PageOptions) error {
-	return tmpl.ExecuteTemplate(w, "figures", f.view(opt.ExportURL, false))
+	return tmpl.ExecuteTemplate(w, "figures", f.view(opt.ExportURL))
 }
 
 // RenderPage writes a standalone page with every chart (for previews and
 // tests); it loads opt.Stylesheet.
 func (f *Figures) RenderPage(w io.Writer, opt PageOptions) error {
-	v := f.view(opt.ExportURL, false)
+	v := f.view(opt.ExportURL)
 	v.Council, v.Stylesheet = opt.Council, opt.Stylesheet
 	if v.Stylesheet == "" {
 		v.Stylesheet = "insights.css"
@@ -237,11 +254,13 @@ func (f *Figures) RenderPage(w io.Writer, opt PageOptions) error {
 
 // RenderReport writes the printable report: one self-contained HTML
 // document (its stylesheet inline; serve it with ReportCSP) with a
-// paragraph of the main figures, then every chart with its numbers
-// printed beside it, laid out for A4 paper. Printing it (or "Save as PDF"
-// in a browser) gives the PDF; the server itself makes no PDF.
+// paragraph of the main figures, the key figures, then every chart with
+// its summary (each chart writes its values on it; the tables stay behind
+// "Show the numbers" on screen and are left out on paper), laid out for
+// A4. Printing it (or "Save as PDF" in a browser) gives the PDF; the
+// server itself makes no PDF.
 func (f *Figures) RenderReport(w io.Writer, opt ReportOptions) error {
-	v := f.view(nil, true)
+	v := f.view(nil)
 	v.Council, v.Made, v.Version = opt.Council, opt.Made, opt.Version
 	v.CSS = template.CSS(reportCSS())
 	v.Paragraph = f.Paragraph()

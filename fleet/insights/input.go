@@ -3,6 +3,8 @@ package insights
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -116,20 +118,44 @@ type ItemCount struct {
 // maxErrors bounds how many problems one error lists.
 const maxErrors = 10
 
-// Validate checks the input and returns every problem found (up to ten),
-// each naming the entry (hours[12], items[3], sites[0]) and what is wrong.
+// Validate checks the whole input and returns every problem found (up to
+// ten), each naming the entry (hours[12], items[3], sites[0]) and what is
+// wrong. Build checks the same, but only of the entries it uses.
 func (in *Input) Validate() error {
+	_, err := in.index("", Date{}, Date{})
+	return err
+}
+
+// inputIndex is the input's entries for one scope and range of dates,
+// checked, and grouped by site and month for Build.
+type inputIndex struct {
+	site   map[string]int // id → position in Input.Sites
+	from   Date           // first day of the first month
+	months int
+	hours  [][]int32 // [site*months + month] → positions in Input.Hours
+	items  [][]int32
+	vocab  map[Dimension]map[string]bool
+}
+
+func (x *inputIndex) slot(site int, d Date) int {
+	return site*x.months + (d.Year-x.from.Year)*12 + int(d.Month) - int(x.from.Month)
+}
+
+// index checks and groups the entries of site (every site when "") dated
+// from the first of from's month up to to; a zero from means every entry.
+// Entries outside are not looked at beyond their site and date.
+func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 	var errs []error
 	add := func(format string, a ...any) bool {
 		errs = append(errs, fmt.Errorf(format, a...))
 		return len(errs) < maxErrors
 	}
-	sites := map[string]bool{}
+	x := &inputIndex{site: map[string]int{}, vocab: map[Dimension]map[string]bool{}}
 	for i, s := range in.Sites {
-		switch {
+		switch _, dup := x.site[s.ID]; {
 		case !validID(s.ID):
 			add("sites[%d]: id %q: use 1 to 64 letters, digits, '.', '_', ':' or '-'", i, s.ID)
-		case sites[s.ID]:
+		case dup:
 			add("sites[%d]: id %q is given twice", i, s.ID)
 		case !validText(s.Name):
 			add("sites[%d] (%s): name: at most 200 printable characters", i, s.ID)
@@ -137,26 +163,77 @@ func (in *Input) Validate() error {
 		if err := s.Hours.Validate(); err != nil {
 			add("sites[%d] (%s): %v", i, s.ID, err)
 		}
-		sites[s.ID] = true
+		if _, dup := x.site[s.ID]; !dup {
+			x.site[s.ID] = i
+		}
 	}
-	type hkey struct {
-		site string
-		d    Date
-		h    int
+	for _, d := range Dimensions {
+		x.vocab[d] = map[string]bool{}
 	}
-	type dkey struct {
-		site string
-		d    Date
+	for dim, labels := range in.Labels {
+		if !knownDim(dim) {
+			add("labels: dimension %q is not one of service, tile, guide, feature, language, category", dim)
+			continue
+		}
+		for id, l := range labels {
+			if !validID(id) || !validText(l) {
+				add("labels[%s][%q]: the id or its label is not allowed", dim, id)
+			}
+			x.vocab[dim][id] = true
+		}
 	}
-	seenH := map[hkey]bool{}
-	day := map[dkey][2]int{} // sessions, assisted
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if from == (Date{}) {
+		lo, hi := Date{2200, time.December, 31}, Date{2000, time.January, 1}
+		for _, h := range in.Hours {
+			if h.Date.Valid() {
+				lo, hi = minDate(lo, h.Date), maxDate(hi, h.Date)
+			}
+		}
+		for _, it := range in.Items {
+			if it.Date.Valid() {
+				lo, hi = minDate(lo, it.Date), maxDate(hi, it.Date)
+			}
+		}
+		from, to = lo, hi.AddDays(1)
+		if to.Before(from) {
+			from, to = hi, hi
+		}
+	}
+	x.from = from.firstOfMonth()
+	for d := x.from; d.Before(to); d = d.nextMonth() {
+		x.months++
+	}
+	first, ndays := x.from.ordinal(), to.ordinal()-x.from.ordinal()
+	ndays = max(ndays, 0)
+	x.hours = make([][]int32, len(in.Sites)*x.months)
+	x.items = make([][]int32, len(in.Sites)*x.months)
+	scope := -1
+	if site != "" {
+		si, ok := x.site[site]
+		if !ok {
+			return nil, fmt.Errorf("site %q: no such site", site)
+		}
+		scope = si
+	}
+	use := func(si int, d Date) bool {
+		n := d.ordinal() - first
+		return (scope < 0 || si == scope) && n >= 0 && n < ndays
+	}
+	dayN := make([]int32, 2*len(in.Sites)*ndays) // sessions, assisted per site and day
+	seenHour := make([]uint32, len(in.Sites)*ndays)
 	for i, h := range in.Hours {
+		si, known := x.site[h.Site]
 		ok := true
 		switch {
-		case !sites[h.Site]:
+		case !known:
 			ok = add("hours[%d]: site %q is not in sites", i, h.Site)
 		case !h.Date.Valid():
 			ok = add("hours[%d]: date %s is not a calendar day", i, h.Date)
+		case !use(si, h.Date):
+			continue
 		case h.Hour < 0 || h.Hour > 23:
 			ok = add("hours[%d]: hour %d is not 0 to 23", i, h.Hour)
 		case h.Sessions < 0 || h.Assisted < 0 || h.Done < 0 || h.FollowUp < 0 || h.Referred < 0:
@@ -165,71 +242,102 @@ func (in *Input) Validate() error {
 			ok = add("hours[%d]: %s %s %02d:00: assisted %d is more than sessions %d", i, h.Site, h.Date, h.Hour, h.Assisted, h.Sessions)
 		case h.Done+h.FollowUp+h.Referred > h.Assisted:
 			ok = add("hours[%d]: %s %s %02d:00: outcomes add up to more than assisted %d", i, h.Site, h.Date, h.Hour, h.Assisted)
-		case seenH[hkey{h.Site, h.Date, h.Hour}]:
-			ok = add("hours[%d]: %s %s %02d:00 is given twice", i, h.Site, h.Date, h.Hour)
+		case h.Sessions > 1_000_000:
+			ok = add("hours[%d]: %d sessions in an hour is not a count a kiosk makes", i, h.Sessions)
 		default:
-			seenH[hkey{h.Site, h.Date, h.Hour}] = true
-			d := day[dkey{h.Site, h.Date}]
-			day[dkey{h.Site, h.Date}] = [2]int{d[0] + h.Sessions, d[1] + h.Assisted}
+			day := si*ndays + h.Date.ordinal() - first
+			if seenHour[day]&(1<<h.Hour) != 0 {
+				ok = add("hours[%d]: %s %s %02d:00 is given twice", i, h.Site, h.Date, h.Hour)
+				break
+			}
+			seenHour[day] |= 1 << h.Hour
+			dayN[2*day] += int32(h.Sessions)
+			dayN[2*day+1] += int32(h.Assisted)
+			slot := x.slot(si, h.Date)
+			x.hours[slot] = append(x.hours[slot], int32(i))
 		}
 		if !ok {
-			return errors.Join(errs...)
+			return nil, errors.Join(errs...)
 		}
 	}
-	type ikey struct {
-		site string
-		d    Date
-		dim  Dimension
-		id   string
+	ids := map[Dimension]map[string]uint16{}
+	for _, d := range Dimensions {
+		ids[d] = map[string]uint16{}
 	}
-	seenI := map[ikey]bool{}
-	cats := map[dkey]int{}
+	seenItem := make([][]uint16, len(in.Sites)*ndays)
+	cats := make([]int32, len(in.Sites)*ndays)
 	for i, it := range in.Items {
+		si, known := x.site[it.Site]
 		ok := true
-		d := day[dkey{it.Site, it.Date}]
 		switch {
-		case !sites[it.Site]:
+		case !known:
 			ok = add("items[%d]: site %q is not in sites", i, it.Site)
 		case !it.Date.Valid():
 			ok = add("items[%d]: date %s is not a calendar day", i, it.Date)
+		case !use(si, it.Date):
+			continue
 		case !knownDim(it.Dim):
 			ok = add("items[%d]: dimension %q is not one of service, tile, guide, feature, language, category", i, it.Dim)
 		case !validID(it.ID):
 			ok = add("items[%d]: %s id %q: use 1 to 64 letters, digits, '.', '_', ':' or '-'", i, it.Dim, it.ID)
 		case it.Sessions < 0:
 			ok = add("items[%d]: sessions is negative", i)
-		case seenI[ikey{it.Site, it.Date, it.Dim, it.ID}]:
-			ok = add("items[%d]: %s %s %s %q is given twice", i, it.Site, it.Date, it.Dim, it.ID)
-		case it.Dim != Categories && it.Sessions > d[0]:
-			ok = add("items[%d]: %s %s: %s %q has %d sessions, more than the %d that day", i, it.Site, it.Date, it.Dim, it.ID, it.Sessions, d[0])
-		case it.Dim == Categories && cats[dkey{it.Site, it.Date}]+it.Sessions > d[1]:
-			ok = add("items[%d]: %s %s: categories add up to more than the %d assisted sessions that day", i, it.Site, it.Date, d[1])
 		default:
-			seenI[ikey{it.Site, it.Date, it.Dim, it.ID}] = true
-			if it.Dim == Categories {
-				cats[dkey{it.Site, it.Date}] += it.Sessions
+			day := si*ndays + it.Date.ordinal() - first
+			n, assisted := dayN[2*day], dayN[2*day+1]
+			id, seen := ids[it.Dim][it.ID]
+			if !seen {
+				if len(ids[it.Dim]) >= 1<<16-1 {
+					ok = add("items[%d]: more than 65,535 %s identifiers", i, it.Dim)
+					break
+				}
+				id = uint16(len(ids[it.Dim]))
+				ids[it.Dim][it.ID] = id
+			}
+			key := id<<3 | uint16(dimIndex(it.Dim))
+			if seen && slices.Contains(seenItem[day], key) {
+				ok = add("items[%d]: %s %s %s %q is given twice", i, it.Site, it.Date, it.Dim, it.ID)
+				break
+			}
+			switch {
+			case it.Dim != Categories && int32(it.Sessions) > n:
+				ok = add("items[%d]: %s %s: %s %q has %d sessions, more than the %d that day", i, it.Site, it.Date, it.Dim, it.ID, it.Sessions, n)
+			case it.Dim == Categories && cats[day]+int32(it.Sessions) > assisted:
+				ok = add("items[%d]: %s %s: categories add up to more than the %d assisted sessions that day", i, it.Site, it.Date, assisted)
+			default:
+				seenItem[day] = append(seenItem[day], key)
+				if it.Dim == Categories {
+					cats[day] += int32(it.Sessions)
+				}
+				x.vocab[it.Dim][it.ID] = true
+				slot := x.slot(si, it.Date)
+				x.items[slot] = append(x.items[slot], int32(i))
 			}
 		}
 		if !ok {
-			return errors.Join(errs...)
+			return nil, errors.Join(errs...)
 		}
 	}
-	for dim, labels := range in.Labels {
-		if !knownDim(dim) {
-			if !add("labels: dimension %q is not one of service, tile, guide, feature, language, category", dim) {
-				break
-			}
-			continue
-		}
-		for id, l := range labels {
-			if !validID(id) || !validText(l) {
-				if !add("labels[%s][%q]: the id or its label is not allowed", dim, id) {
-					break
-				}
-			}
-		}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
-	return errors.Join(errs...)
+	return x, nil
+}
+
+func dimIndex(d Dimension) int { return slices.Index(Dimensions, d) }
+
+func minDate(a, b Date) Date {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxDate(a, b Date) Date {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
 
 func knownDim(d Dimension) bool {

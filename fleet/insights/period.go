@@ -24,12 +24,37 @@ func (d Date) t() time.Time { return time.Date(d.Year, d.Month, d.Day, 12, 0, 0,
 
 // Valid reports whether d is a real calendar day (years 2000 to 2200).
 func (d Date) Valid() bool {
-	return d.Year >= 2000 && d.Year <= 2200 && DateOf(d.t()) == d
+	return d.Year >= 2000 && d.Year <= 2200 && d.Month >= time.January && d.Month <= time.December &&
+		d.Day >= 1 && d.Day <= daysIn(d.Year, d.Month)
+}
+
+func daysIn(y int, m time.Month) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
+}
+
+// ordinal counts days from 1 March of year 0 (the proleptic Gregorian
+// calendar), so that two dates' difference is the days between them.
+func (d Date) ordinal() int {
+	y, m := d.Year, int(d.Month)
+	if m <= 2 {
+		y--
+		m += 12
+	}
+	return 365*y + y/4 - y/100 + y/400 + (153*(m-3)+2)/5 + d.Day - 1
 }
 
 // Weekday is the day of the week, Monday = 0 to Sunday = 6 (the order the
 // charts use).
-func (d Date) Weekday() int { return (int(d.t().Weekday()) + 6) % 7 }
+func (d Date) Weekday() int { return (d.ordinal() + 2) % 7 }
 
 // AddDays is the day n days after d.
 func (d Date) AddDays(n int) Date { return DateOf(d.t().AddDate(0, 0, n)) }

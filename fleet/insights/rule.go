@@ -156,22 +156,40 @@ const unbounded = math.MaxInt / 4
 // which would reveal a hidden part; so the rounding is chosen so that no
 // interval starts there. It depends only on what is shown of the parts,
 // so the choice itself reveals nothing about the total. Nearest rounding
-// (base K) is preferred, then other offsets, then bases 2K, 3K, ...
-func chooseRounding(k int, sums []int) rounding {
-	for base := k; ; base += k {
+// (base K) is preferred, then other offsets, then bases 2K, 3K, ... Each
+// sum rules out at most one offset of each base, so a safe rounding
+// exists unless a sum is K itself, which no interval can avoid starting
+// at: then ok is false and the total must be withheld. (A sum of K cannot
+// arise from the figures Build makes: a hidden part adds K-1 and a shown
+// one more than K.)
+func chooseRounding(k int, sums []int) (r rounding, ok bool) {
+	for _, s := range sums {
+		if s == k {
+			return rounding{}, false
+		}
+	}
+	for base := k; base <= (len(sums)+2)*k; base += k {
 		pref := base / 2
 		for d := 0; d < base; d++ {
 			for _, off := range [2]int{pref - d, pref + d} {
-				if off < 0 || off > base-2 || (d == 0 && off != pref) {
+				r := rounding{base, off}
+				if off < 0 || off > base-2 || r.exactAtK(k) {
 					continue
 				}
-				r := rounding{base, off}
 				if r.safe(k, sums) {
-					return r
+					return r, true
 				}
 			}
 		}
 	}
+	return rounding{}, false
+}
+
+// exactAtK reports whether showing K would tell the count exactly (an
+// interval of one value), which the rule never allows.
+func (r rounding) exactAtK(k int) bool {
+	_, hi := r.interval(k, k)
+	return hi <= k
 }
 
 func (r rounding) safe(k int, sums []int) bool {

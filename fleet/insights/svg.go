@@ -55,10 +55,19 @@ func (b *svgBuf) open(kind string, h int, title, desc string) {
 }
 
 func (b *svgBuf) text(x, y float64, size int, anchor, fill, weight, s string) {
+	b.textClass("", x, y, size, anchor, fill, weight, s)
+}
+
+// textClass writes a text element; class "ak-n" marks a count (tests
+// check that every such label is one the rule allows).
+func (b *svgBuf) textClass(class string, x, y float64, size int, anchor, fill, weight, s string) {
 	if weight != "" {
 		weight = ` font-weight="` + weight + `"`
 	}
-	b.f(`<text x="%s" y="%s" font-size="%d" text-anchor="%s" fill="%s"%s>%s</text>`, num(x), num(y), size, anchor, fill, weight, esc(s))
+	if class != "" {
+		class = ` class="` + class + `"`
+	}
+	b.f(`<text%s x="%s" y="%s" font-size="%d" text-anchor="%s" fill="%s"%s>%s</text>`, class, num(x), num(y), size, anchor, fill, weight, esc(s))
 }
 
 func num(v float64) string {
@@ -151,7 +160,7 @@ func heatSVG(id string, f *Figures, hours []int, title, desc string) template.HT
 				// a white plate keeps the label readable over the hatching
 				b.f(`<rect x="%s" y="%s" width="%s" height="13" fill="#ffffff"/>`, num(x+(cw-gap)/2-11), num(y+ch/2-7), "22")
 			}
-			b.text(x+(cw-gap)/2, y+ch/2+4, 11, "middle", tc, "", label)
+			b.textClass("ak-n", x+(cw-gap)/2, y+ch/2+4, 11, "middle", tc, "", label)
 		}
 	}
 	// legend: the shades with the counts each stands for, then the hatching and the dashed outline
@@ -224,6 +233,7 @@ type bar struct {
 	label string
 	value float64 // length on the group's scale; 0 draws none
 	text  string  // the value as written beside the bar
+	count bool    // text is a count (not a share or rate)
 	fill  string  // "solid" (default), "stripes", "dots", "open", or "hatch" for an upper bound / fewer than K
 }
 
@@ -297,7 +307,11 @@ func barsSVG(id, kind string, groups []barGroup, title, desc string) template.HT
 				}
 				b.f(`<rect x="0.5" y="%s" width="%s" height="%s" fill="%s"%s/>`, num(by), num(w), num(barH), fill, stroke)
 			}
-			b.text(w+6, by+barH-3, valueSize, "start", ink, "bold", br.text)
+			class := ""
+			if br.count {
+				class = "ak-n"
+			}
+			b.textClass(class, w+6, by+barH-3, valueSize, "start", ink, "bold", br.text)
 		}
 	}
 	b.f(`</svg>`)
