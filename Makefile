@@ -114,6 +114,11 @@ screenshots-console: assets ## save a PNG of every fleet console page into out/s
 	@mkdir -p out/screenshots
 	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run 'Screenshots' ./fleet/console/
 
+.PHONY: screenshots-insights
+screenshots-insights: assets ## save the Insights charts (standalone page at 1280 and 320 px, forced colours) and the printable report (PNG, PDF) in out/screenshots/
+	@mkdir -p out/screenshots
+	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./fleet/insights/
+
 .PHONY: soak
 soak: assets ## fleet soak: 10,000 simulated devices for 2 minutes (SOAK_DEVICES, SOAK_DURATION to change)
 	SOAK_DEVICES=$${SOAK_DEVICES:-10000} SOAK_DURATION=$${SOAK_DURATION:-2m} $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./fleet/server/
@@ -159,7 +164,7 @@ screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside
 	@test -n "$$(ls out/screenshots/kiosk-shell-* 2>/dev/null)"
 
 .PHONY: screenshots
-screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console ## save screenshots of every screen in out/screenshots/
+screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console screenshots-insights ## save screenshots of every screen in out/screenshots/
 
 # Images and packages (images/README.md). Image builds run as root, niced.
 DEB_ARCHES ?= amd64 arm64

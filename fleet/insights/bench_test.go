@@ -21,7 +21,7 @@ func benchCouncil() *Input {
 		var sites []seedSite
 		for i := 0; i < 200; i++ {
 			s := councilSites[i%len(councilSites)]
-			sites = append(sites, seedSite{id: fmt.Sprintf("site-%03d", i), name: fmt.Sprintf("%s %d", s.name, i), scale: 0.5 + float64(i%7)/3, hours: s.hours})
+			sites = append(sites, seedSite{id: fmt.Sprintf("site-%03d", i), name: fmt.Sprintf("%s %d", s.name, i), scale: 2 + float64(i%7)/2, hours: s.hours})
 		}
 		benchInput = seedInput(2024, sites, Date{2024, time.April, 1}, 24)
 	})

@@ -346,3 +346,64 @@ func checkPDF(t *testing.T, what string, pdf []byte, url string, ctx context.Con
 		t.Errorf("%s: the PDF has no \"fewer than 5\"", what)
 	}
 }
+
+// TestScreenshots saves the Insights page (a site's month, all sites'
+// year, at 1280 and 320 px, and in forced colours) and the report (as a
+// PDF and its pages as printed) into $SCREENSHOTS (make
+// screenshots-insights). Without the variable it skips.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set SCREENSHOTS=DIR to save screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	base, _ := testPages(t)
+	ctx := browser(t)
+	shot := func(name, path string, width int64, forced, print bool) {
+		t.Helper()
+		if err := setMedia(ctx, forced); err != nil {
+			t.Fatal(err)
+		}
+		if print {
+			if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
+				return err
+			})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+		defer cancel()
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900), chromedp.Navigate(base+path), chromedp.WaitReady(chromedp.CSS("body")))
+		var png []byte
+		if err == nil {
+			png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "insights-"+name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shot("site-month", "/site-month", 1280, false, false)
+	shot("all-sites-year", "/all-year", 1280, false, false)
+	shot("site-month-320px", "/site-month", 320, false, false)
+	shot("small-site-month-320px", "/small-month", 320, false, false)
+	shot("site-month-forced-colours", "/site-month", 1280, true, false)
+	shot("report-site-month-print", "/site-month/report", 794, false, true)
+	if err := setMedia(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"site-month", "all-year"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"+r+"/report"), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "insights-report-"+r+".pdf"), printPDF(t, ctx), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("screenshots in %s", dir)
+}

@@ -143,7 +143,8 @@ func (x *inputIndex) slot(site int, d Date) int {
 
 // index checks and groups the entries of site (every site when "") dated
 // from the first of from's month up to to; a zero from means every entry.
-// Entries outside are not looked at beyond their site and date.
+// Other sites' entries are not looked at; entries outside the dates only
+// have their site and date checked.
 func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 	var errs []error
 	add := func(format string, a ...any) bool {
@@ -225,6 +226,9 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 	dayN := make([]int32, 2*len(in.Sites)*ndays) // sessions, assisted per site and day
 	seenHour := make([]uint32, len(in.Sites)*ndays)
 	for i, h := range in.Hours {
+		if site != "" && h.Site != site {
+			continue // another site's: not looked at
+		}
 		si, known := x.site[h.Site]
 		ok := true
 		switch {
@@ -267,6 +271,9 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 	seenItem := make([][]uint16, len(in.Sites)*ndays)
 	cats := make([]int32, len(in.Sites)*ndays)
 	for i, it := range in.Items {
+		if site != "" && it.Site != site {
+			continue
+		}
 		si, known := x.site[it.Site]
 		ok := true
 		switch {
