@@ -3,7 +3,6 @@ package console
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"accesskiosk/fleet/api"
@@ -81,7 +80,7 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request) {
 		detail += ": " + text
 	}
 	c.st.Audit(r.Context(), u.Name, "command."+kind, dev.ID, detail+" (command "+issued.ID+", "+dev.Hostname+")")
-	http.Redirect(w, r, "/kiosks/"+dev.ID+"?done="+url.QueryEscape(commandLabels[kind]+" sent; the kiosk picks it up at its next report."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/kiosks/"+dev.ID, doneCommandSent+kind), http.StatusSeeOther)
 }
 
 // revokeDevice withdraws a kiosk's credential: its next report is refused.
@@ -96,5 +95,5 @@ func (c *Console) revokeDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	c.cfg.ForgetDevice(dev.ID)
 	c.st.Audit(r.Context(), user(r).Name, "device.revoke", dev.ID, dev.Hostname)
-	http.Redirect(w, r, "/kiosks/"+dev.ID+"?done="+url.QueryEscape("Credential withdrawn."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/kiosks/"+dev.ID, doneCredentialWithdrawn), http.StatusSeeOther)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +65,7 @@ func (c *Console) createSite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.st.Audit(r.Context(), user(r).Name, "site.create", id, name)
-	http.Redirect(w, r, "/sites?done="+url.QueryEscape("Site "+name+" added."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/sites", doneSiteAdded), http.StatusSeeOther)
 }
 
 func siteID(s string) bool {
@@ -121,5 +120,5 @@ func (c *Console) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.st.Audit(r.Context(), user(r).Name, "token.revoke", id, "")
-	http.Redirect(w, r, "/sites?done="+url.QueryEscape("Token "+id+" withdrawn."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/sites", doneTokenWithdrawn), http.StatusSeeOther)
 }

@@ -1,9 +1,9 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"accesskiosk/fleet/password"
@@ -48,7 +48,13 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request) {
 	if role != store.RoleAdmin && role != store.RoleViewer {
 		role = store.RoleViewer
 	}
-	hash, err := password.Hash(r.PostFormValue("password"))
+	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.SignIn.SlotWait)
+	defer cancel()
+	hash, err := c.cfg.Passwords.Hash(ctx, r.PostFormValue("password"))
+	if errors.Is(err, password.ErrBusy) {
+		c.usersPage(w, r, http.StatusServiceUnavailable, page{Error: "The console is busy checking sign-ins. Try again in a few seconds.", ErrorField: "new-password"}, usersData{})
+		return
+	}
 	if err != nil {
 		c.usersPage(w, r, http.StatusBadRequest, page{Error: "The password must be at least 10 characters", ErrorField: "new-password"}, usersData{})
 		return
@@ -61,7 +67,7 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.st.Audit(r.Context(), user(r).Name, "user.create", name, "role "+role)
-	http.Redirect(w, r, "/users?done="+url.QueryEscape(name+" added as "+role+"."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/users", doneUserAdded), http.StatusSeeOther)
 }
 
 func validName(n string) bool {
@@ -94,5 +100,5 @@ func (c *Console) revokeAPIToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.st.Audit(r.Context(), user(r).Name, "api_token.revoke", id, "")
-	http.Redirect(w, r, "/users?done="+url.QueryEscape("API token withdrawn."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/users", doneAPITokenWithdrawn), http.StatusSeeOther)
 }
