@@ -9,6 +9,7 @@ import (
 
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/credential"
+	"accesskiosk/fleet/server/throttle"
 	"accesskiosk/fleet/store"
 )
 
@@ -26,9 +27,7 @@ func (s *Server) admin(write bool, h adminHandler) http.HandlerFunc {
 			writeError(w, http.StatusUnauthorized, api.CodeUnauthorized, "send a staff API token as Authorization: Bearer akapi_...")
 			return
 		}
-		if ok, wait := s.limiter.allow("admin:" + remoteIP(r)); !ok {
-			retryAfter(w, wait)
-			writeError(w, http.StatusTooManyRequests, api.CodeRateLimited, "too many admin requests; try again shortly")
+		if s.limited(w, r, s.anon, keyAdminAddr+throttle.ClientAddr(r), s.deviceRule(), 1, "too many admin requests; try again shortly") {
 			return
 		}
 		u, err := s.store.APITokenUser(r.Context(), tok)
