@@ -11,6 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/sirupsen/logrus"
+
 	"accesskiosk/agent/command"
 	"accesskiosk/agent/discovery"
 	"accesskiosk/agent/fleetclient"
@@ -22,11 +25,10 @@ import (
 	"accesskiosk/agent/update"
 	"accesskiosk/fleet/api"
 	"accesskiosk/internal/applog"
+	"accesskiosk/internal/backoff"
+	"accesskiosk/internal/clock"
 	"accesskiosk/internal/version"
 	"accesskiosk/kiosk/bus"
-
-	"github.com/coreos/go-systemd/v22/daemon"
-	"github.com/sirupsen/logrus"
 )
 
 // Agent is a running agent. Most callers only need Run; tests use Start to
@@ -292,18 +294,12 @@ func (a *Agent) connectFleet(ctx context.Context) error {
 			log.WithError(err).Error("the stored identity's fleet fingerprint is damaged")
 		}
 	}
-	wait := func(d time.Duration) bool {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(d):
-			return true
-		}
-	}
+	wait := func(d time.Duration) bool { return clock.Sleep(ctx, nil, d) == nil }
 	base := a.cfg.Fleet.URL
 	if base == "" {
 		base = a.Identity().FleetURL
 	}
+	look := backoff.Backoff{Min: 20 * time.Second, Max: 2 * time.Minute}
 	for base == "" {
 		if len(fp) == 0 {
 			log.Error("no fleet.url and no fleet.fingerprint: cannot find a fleet to trust; reports stay queued")
@@ -320,7 +316,7 @@ func (a *Agent) connectFleet(ctx context.Context) error {
 			break
 		}
 		a.reg.Set(health.CodeFleetUnreachable, health.Warn, "looking for the fleet on the local network: %v", err)
-		if !wait(time.Minute) {
+		if look.Wait(ctx) != nil {
 			return nil
 		}
 	}
@@ -332,15 +328,13 @@ func (a *Agent) connectFleet(ctx context.Context) error {
 		return err
 	}
 	id := a.Identity()
-	for attempt := 0; id.Credential == ""; attempt++ {
+	retry := backoff.Backoff{Min: 5 * time.Second, Max: 5 * time.Minute}
+	for id.Credential == "" {
 		id, err = a.enrol(ctx, c, base)
 		if err == nil {
 			break
 		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		if !wait(fleetclient.Backoff(5*time.Second, 5*time.Minute, attempt, nil)) {
+		if retry.Wait(ctx) != nil {
 			return nil
 		}
 	}

@@ -28,10 +28,12 @@ import (
 	"sync"
 	"time"
 
-	"accesskiosk/agent/fleetclient"
-
 	"github.com/grandcat/zeroconf"
 	"github.com/sirupsen/logrus"
+
+	"accesskiosk/agent/fleetclient"
+	"accesskiosk/internal/backoff"
+	"accesskiosk/internal/clock"
 )
 
 // Service types.
@@ -222,12 +224,15 @@ func (a *Advertiser) register() error {
 
 func (a *Advertiser) watch(ctx context.Context) {
 	defer close(a.done)
+	// A failed re-announcement is tried again sooner than the next check,
+	// backing off up to the check period.
+	retry := backoff.Backoff{Min: min(5*time.Second, a.o.Recheck), Max: a.o.Recheck}
+	wait := a.o.Recheck
 	for {
-		select {
-		case <-ctx.Done():
+		if clock.Sleep(ctx, nil, wait) != nil {
 			return
-		case <-time.After(a.o.Recheck):
 		}
+		wait = a.o.Recheck
 		ifaces, err := Interfaces(a.o.Ifaces)
 		key := addrKey(ifaces)
 		a.mu.Lock()
@@ -238,8 +243,10 @@ func (a *Advertiser) watch(ctx context.Context) {
 				a.srv = nil
 			}
 			if err := a.register(); err != nil {
-				a.o.Log.WithError(err).Warn("re-announce")
-				a.key = key // retry only on the next change
+				a.o.Log.WithError(err).Warn("re-announce failed; trying again")
+				wait = retry.Next()
+			} else {
+				retry.Reset()
 			}
 		}
 		a.mu.Unlock()

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"accesskiosk/internal/diskimage/imagetest"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
 	"accesskiosk/provisioning/cli"
-	"accesskiosk/provisioning/diskimage/imagetest"
 	"accesskiosk/provisioning/fleetclient/fleettest"
 
 	"github.com/sirupsen/logrus"

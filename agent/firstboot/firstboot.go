@@ -1,5 +1,5 @@
 // Package firstboot is what `agent firstboot` does once, on a kiosk's first
-// boot: read the first-boot file (provisioning/firstboot) from the boot
+// boot: read the first-boot file (provisioning/bootfile) from the boot
 // partition, set the host name, join the Wi-Fi network through
 // NetworkManager when one is given, make the device's own key, enrol with the
 // fleet (pinned by certificate fingerprint) using the enrolment token, store
@@ -49,8 +49,6 @@
 package firstboot
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -59,7 +57,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -67,15 +64,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/godbus/dbus/v5"
+	"github.com/sirupsen/logrus"
+
+	"accesskiosk/internal/atomicfile"
+	"accesskiosk/internal/backoff"
+	"accesskiosk/internal/clock"
+
 	agentfleet "accesskiosk/agent/fleetclient"
 	"accesskiosk/fleet/api"
 	"accesskiosk/internal/confile"
 	"accesskiosk/internal/version"
 	"accesskiosk/kiosk/bus"
-	"accesskiosk/provisioning/firstboot"
-
-	"github.com/godbus/dbus/v5"
-	"github.com/sirupsen/logrus"
+	"accesskiosk/provisioning/bootfile"
 )
 
 // Files in the state directory.
@@ -249,8 +250,8 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 
-	name := r.Boot.String() + "/" + firstboot.FileName
-	data, err := r.Boot.ReadFile(firstboot.FileName)
+	name := r.Boot.String() + "/" + bootfile.FileName
+	data, err := r.Boot.ReadFile(bootfile.FileName)
 	if errors.Is(err, fs.ErrNotExist) {
 		if enrolled {
 			r.log.WithField("device_id", idn.DeviceID).Info("no first-boot file, but this device is enrolled; first boot done")
@@ -263,7 +264,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("read first-boot file %s: %w", name, err)
 	}
-	f, err := firstboot.Parse(name, data)
+	f, err := bootfile.Parse(name, data)
 	if err != nil {
 		r.fail(ctx, err, "This kiosk's first-boot file is not valid, so it cannot enrol: "+err.Error()+". Ask IT to write a new one with \"provision config\" and \"provision write\".")
 		return Result{}, err
@@ -359,11 +360,11 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 // newFile reports whether the boot partition holds a valid first-boot
 // file that still has its token (not yet used by this device).
 func (r *runner) newFile() bool {
-	data, err := r.Boot.ReadFile(firstboot.FileName)
+	data, err := r.Boot.ReadFile(bootfile.FileName)
 	if err != nil {
 		return false
 	}
-	f, err := firstboot.Parse(firstboot.FileName, data)
+	f, err := bootfile.Parse(bootfile.FileName, data)
 	return err == nil && !f.SecretsErased
 }
 
@@ -443,7 +444,7 @@ func LoadIdentity(dir string) (idn Identity, ok bool, err error) {
 
 func (r *runner) loadIdentity() (Identity, bool, error) { return LoadIdentity(r.StateDir) }
 
-func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state, key ed25519.PrivateKey) (Identity, error) {
+func (r *runner) enrol(ctx context.Context, f *bootfile.File, st *state, key ed25519.PrivateKey) (Identity, error) {
 	hostname := st.Hostname
 	log := r.log.WithField("fleet", f.Fleet.URL)
 	// cutOff: a request may have reached the fleet without its answer
@@ -454,7 +455,7 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state, key ed
 	if err := r.saveState(*st); err != nil {
 		return Identity{}, err
 	}
-	pin, _ := hex.DecodeString(f.Fleet.Fingerprint) // 64 hex digits: firstboot.Parse checked
+	pin, _ := hex.DecodeString(f.Fleet.Fingerprint) // 64 hex digits: bootfile.Parse checked
 	// Retries 0: this loop retries, so that each try is logged and bounded.
 	c, err := agentfleet.New(agentfleet.Options{BaseURL: f.Fleet.URL, Fingerprint: pin, Timeout: r.Timeout, Log: r.log})
 	if err != nil {
@@ -466,7 +467,7 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state, key ed
 	}
 	req := api.EnrolRequest{Token: f.Token, Hostname: hostname, Arch: arch, AgentVersion: r.AgentVersion, KioskVersion: r.KioskVersion, Capability: api.CapabilityVersion}
 	req.SignEnrol(key)
-	wait := r.Backoff
+	retry := backoff.Backoff{Min: r.Backoff, Max: time.Minute}
 	var resp api.EnrolResponse
 	for attempt := 1; ; attempt++ {
 		log.WithField("attempt", attempt).Info("enrolling")
@@ -503,14 +504,11 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state, key ed
 			r.fail(ctx, err, fmt.Sprintf("This kiosk cannot reach its fleet server at %s to enrol. Check the network cable or Wi-Fi; it will try again.", f.Fleet.URL))
 			return Identity{}, fmt.Errorf("enrol with %s: fleet server unreachable or not answering after %d attempts: %w", f.Fleet.URL, attempt, err)
 		}
-		d := wait/2 + mrand.N(wait/2+1)
+		d := retry.Next()
 		log.WithError(err).WithField("retry_in", d.Round(time.Millisecond).String()).Warn("enrolment failed; retrying")
-		select {
-		case <-ctx.Done():
-			return Identity{}, ctx.Err()
-		case <-time.After(d):
+		if err := clock.Sleep(ctx, nil, d); err != nil {
+			return Identity{}, err
 		}
-		wait = min(wait*2, time.Minute)
 	}
 	idn := Identity{
 		Identity: agentfleet.Identity{
@@ -532,7 +530,7 @@ func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state, key ed
 
 // refusal says whether err is one that retrying cannot fix, and what to
 // show on screen.
-func refusal(err error, f *firstboot.File) (string, bool) {
+func refusal(err error, f *bootfile.File) (string, bool) {
 	const again = " Ask IT to create a new token (provision token create) and write the card again (provision config, provision write)."
 	if errors.Is(err, agentfleet.ErrFingerprint) {
 		return fmt.Sprintf("This kiosk will not enrol: the server at %s is not the one it was set up for (its certificate fingerprint differs). Ask IT to check the fingerprint given to provision config.", f.Fleet.URL), true
@@ -560,15 +558,15 @@ func refusal(err error, f *firstboot.File) (string, bool) {
 }
 
 // erase rewrites the boot file without secrets and checks the result.
-func (r *runner) erase(f *firstboot.File, deviceID string) error {
+func (r *runner) erase(f *bootfile.File, deviceID string) error {
 	out, err := f.Erased(deviceID).Marshal()
 	if err != nil {
 		return fmt.Errorf("erase secrets: %w", err)
 	}
-	if err := r.Boot.WriteFile(firstboot.FileName, out); err != nil {
+	if err := r.Boot.WriteFile(bootfile.FileName, out); err != nil {
 		return fmt.Errorf("erase secrets from %s: %w", r.Boot, err)
 	}
-	back, err := r.Boot.ReadFile(firstboot.FileName)
+	back, err := r.Boot.ReadFile(bootfile.FileName)
 	if err != nil {
 		return fmt.Errorf("check erased first-boot file: %w", err)
 	}

@@ -15,11 +15,11 @@ import (
 
 	agentfleet "accesskiosk/agent/fleetclient"
 	"accesskiosk/fleet/api"
+	"accesskiosk/internal/diskimage"
+	"accesskiosk/internal/diskimage/imagetest"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
-	"accesskiosk/provisioning/diskimage"
-	"accesskiosk/provisioning/diskimage/imagetest"
-	"accesskiosk/provisioning/firstboot"
+	"accesskiosk/provisioning/bootfile"
 	"accesskiosk/provisioning/fleetclient"
 	"accesskiosk/provisioning/fleetclient/fleettest"
 
@@ -89,13 +89,13 @@ func (r *rig) token(ttl time.Duration, uses int) string {
 	return tok.Secret
 }
 
-func (r *rig) file(token string) *firstboot.File {
-	return &firstboot.File{
+func (r *rig) file(token string) *bootfile.File {
+	return &bootfile.File{
 		Version:           1,
-		Fleet:             firstboot.Fleet{URL: r.fleetURL, Fingerprint: r.fleetFP},
+		Fleet:             bootfile.Fleet{URL: r.fleetURL, Fingerprint: r.fleetFP},
 		Token:             token,
 		HostnamePrefix:    "central",
-		WiFi:              &firstboot.WiFi{SSID: "Library Public", PSK: "correct horse battery staple"},
+		WiFi:              &bootfile.WiFi{SSID: "Library Public", PSK: "correct horse battery staple"},
 		SSHAuthorizedKeys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB it@council.example"},
 	}
 }
@@ -107,12 +107,12 @@ func (r *rig) writeRaw(data []byte) {
 		r.t.Fatal(err)
 	}
 	defer im.Close()
-	if err := im.WriteFile(firstboot.FileName, data); err != nil {
+	if err := im.WriteFile(bootfile.FileName, data); err != nil {
 		r.t.Fatal(err)
 	}
 }
 
-func (r *rig) write(f *firstboot.File) {
+func (r *rig) write(f *bootfile.File) {
 	r.t.Helper()
 	data, err := f.Marshal()
 	if err != nil {
@@ -128,7 +128,7 @@ func (r *rig) readBoot() []byte {
 		r.t.Fatal(err)
 	}
 	defer im.Close()
-	data, err := im.ReadFile(firstboot.FileName)
+	data, err := im.ReadFile(bootfile.FileName)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func mode(t testing.TB, p string) os.FileMode {
 }
 
 // checkEnrolled checks everything a finished first boot leaves behind.
-func (r *rig) checkEnrolled(res Result, f *firstboot.File) {
+func (r *rig) checkEnrolled(res Result, f *bootfile.File) {
 	t := r.t
 	t.Helper()
 	if !strings.HasPrefix(res.Hostname, "central-") || len(res.Hostname) != len("central-")+6 {
@@ -204,7 +204,7 @@ func (r *rig) checkEnrolled(res Result, f *firstboot.File) {
 	if err != nil || !ok {
 		t.Fatalf("identity: %v %v", ok, err)
 	}
-	wantFP, _ := firstboot.ParseFingerprint(r.fleetFP)
+	wantFP, _ := bootfile.ParseFingerprint(r.fleetFP)
 	if idn.DeviceID != res.DeviceID || idn.Site != "central" || idn.FleetURL != r.fleetURL || idn.FleetFingerprint != wantFP {
 		t.Errorf("identity: got %+v", idn)
 	}
@@ -214,7 +214,7 @@ func (r *rig) checkEnrolled(res Result, f *firstboot.File) {
 		}
 	}
 	boot := r.readBoot()
-	back, err := firstboot.Parse("boot", boot)
+	back, err := bootfile.Parse("boot", boot)
 	if err != nil {
 		t.Fatalf("erased boot file does not parse: %v\n%s", err, boot)
 	}

@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,10 +24,11 @@ import (
 	"sync"
 	"time"
 
-	"accesskiosk/fleet/api"
-
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/sirupsen/logrus"
+
+	"accesskiosk/fleet/api"
+	"accesskiosk/internal/backoff"
 )
 
 // Options configure a Client.
@@ -137,19 +137,15 @@ func Fingerprint(c *x509.Certificate) []byte {
 	return s[:]
 }
 
-// Backoff is exponential with full jitter between min and max, and honours
-// Retry-After on 429 and 503 (capped at max).
+// Backoff is retryablehttp's wait between tries: internal/backoff's Delay,
+// or Retry-After on 429 and 503 (capped at max).
 func Backoff(minD, maxD time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		if d, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
 			return min(d, maxD)
 		}
 	}
-	ceil := minD << min(max(attempt, 0), 30)
-	if ceil <= 0 || ceil > maxD {
-		ceil = maxD
-	}
-	return minD + time.Duration(rand.Int64N(int64(ceil-minD)+1))
+	return backoff.Delay(minD, maxD, attempt)
 }
 
 func retryAfter(h string) (time.Duration, bool) {

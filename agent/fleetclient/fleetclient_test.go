@@ -73,8 +73,8 @@ func TestRetriesAndStatus(t *testing.T) {
 func TestBackoff(t *testing.T) {
 	for attempt := range 10 {
 		d := Backoff(time.Second, time.Minute, attempt, nil)
-		if d < time.Second || d > time.Minute {
-			t.Errorf("attempt %d: %s out of [1s, 1m]", attempt, d)
+		if d < time.Second/2 || d > time.Minute {
+			t.Errorf("attempt %d: %s out of [0.5s, 1m]", attempt, d)
 		}
 	}
 	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"7"}}}

@@ -24,13 +24,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"accesskiosk/agent/clock"
+	"github.com/sirupsen/logrus"
+
 	"accesskiosk/agent/fleetclient"
 	"accesskiosk/agent/health"
 	"accesskiosk/agent/queue"
 	"accesskiosk/fleet/api"
-
-	"github.com/sirupsen/logrus"
+	"accesskiosk/internal/backoff"
+	"accesskiosk/internal/clock"
 )
 
 // Fleet is where batches go (fleetclient.Client).
@@ -236,7 +237,7 @@ func (r *Reporter) backoff(retryAfter time.Duration) time.Duration {
 	if retryAfter > 0 {
 		return min(retryAfter, r.o.BackoffMax)
 	}
-	return fleetclient.Backoff(r.o.BackoffMin, r.o.BackoffMax, n-1, nil)
+	return backoff.Delay(r.o.BackoffMin, r.o.BackoffMax, n-1)
 }
 
 func newID() string {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/agent/clock"
 	"accesskiosk/agent/command"
 	"accesskiosk/agent/fleetclient"
 	"accesskiosk/agent/fleetclient/fleettest"
@@ -19,6 +18,7 @@ import (
 	"accesskiosk/agent/queue"
 	"accesskiosk/agent/report"
 	"accesskiosk/fleet/api"
+	"accesskiosk/internal/clock"
 )
 
 var t0 = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)

@@ -34,8 +34,6 @@
 package update
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -54,7 +52,9 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/sirupsen/logrus"
 
-	"accesskiosk/fleet/release"
+	"accesskiosk/fleet/release/target"
+	"accesskiosk/internal/atomicfile"
+
 	"accesskiosk/fleet/release/bundle"
 	"accesskiosk/kiosk/bus"
 )
@@ -313,8 +313,8 @@ func (u *Updater) releaseDir(v string) string { return filepath.Join(u.cfg.Dir, 
 
 // installed returns the serial of an unpacked release (0 for one laid
 // down without repository metadata, such as the image's first release).
-func (u *Updater) installedCustom(v string) (release.Custom, error) {
-	var c release.Custom
+func (u *Updater) installedCustom(v string) (target.Custom, error) {
+	var c target.Custom
 	data, err := os.ReadFile(filepath.Join(u.releaseDir(v), releaseJSON))
 	if errors.Is(err, os.ErrNotExist) {
 		return c, nil
@@ -416,13 +416,13 @@ func (u *Updater) apply(ctx context.Context, version string, res *Result) error 
 	if err != nil {
 		return err
 	}
-	name := release.BundleTarget(u.cfg.Arch, version)
+	name := target.BundleTarget(u.cfg.Arch, version)
 	tf, err := up.GetTargetInfo(name)
 	if err != nil {
 		return failf(ReasonNotFound, "no signed release %s for %s: %v", version, u.cfg.Arch, err)
 	}
-	c, err := release.ParseCustom(tf)
-	if err != nil || c.Kind != release.KindBundle || c.Version != version || c.Arch != u.cfg.Arch || c.TarLength <= 0 {
+	c, err := target.ParseCustom(tf)
+	if err != nil || c.Kind != target.KindBundle || c.Version != version || c.Arch != u.cfg.Arch || c.TarLength <= 0 {
 		return failf(ReasonBadBundle, "target %s: custom metadata does not describe this release (%+v, %v)", name, c, err)
 	}
 	if c.Serial <= curCustom.Serial {
@@ -460,7 +460,7 @@ func (u *Updater) apply(ctx context.Context, version string, res *Result) error 
 
 // checkDisk refuses when the partition lacks room for the download, the
 // rebuilt tar and the unpacked files, plus the reserve.
-func (u *Updater) checkDisk(length int64, c release.Custom) error {
+func (u *Updater) checkDisk(length int64, c target.Custom) error {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(u.cfg.Dir, &st); err != nil {
 		return fail(ReasonLocal, fmt.Errorf("statfs %s: %w", u.cfg.Dir, err))
@@ -479,7 +479,7 @@ func (u *Updater) stagedTar(version string) string {
 	return filepath.Join(u.cfg.Dir, stagingDir, version+".tar")
 }
 
-func (u *Updater) unpack(tarPath, dst string, c release.Custom) error {
+func (u *Updater) unpack(tarPath, dst string, c target.Custom) error {
 	u.phase(PhaseUnpack)
 	tmp := filepath.Join(u.cfg.Dir, stagingDir, c.Version)
 	os.RemoveAll(tmp)

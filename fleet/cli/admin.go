@@ -18,20 +18,8 @@ import (
 	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
 	"accesskiosk/internal/confile"
+	"accesskiosk/internal/ident"
 )
-
-// UserNamePattern: staff user names are short identifiers.
-func validUserName(n string) bool {
-	if n == "" || len(n) > 64 {
-		return false
-	}
-	for _, r := range n {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-", r)) {
-			return false
-		}
-	}
-	return true
-}
 
 func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -55,8 +43,8 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := sf.check(); err != nil {
 			return err
 		}
-		if !validUserName(*user) {
-			return confile.FlagError("user", "must be 1 to 64 letters, digits or . _ @ -")
+		if !ident.UserName.Valid(*user) {
+			return confile.FlagError("user", "must be 1 to %d %s", ident.UserName.Max, ident.UserName)
 		}
 		if *role != store.RoleAdmin && *role != store.RoleViewer {
 			return confile.FlagError("role", "must be admin or viewer, not %q", *role)

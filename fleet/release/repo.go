@@ -24,20 +24,14 @@
 //
 // # Targets
 //
-// A release VERSION for ARCH is the target "ARCH/VERSION.tar.zst" (a
-// bundle, see package bundle). Its custom metadata (Custom) carries the
-// version, the architecture, a serial that increases with every release
-// added (devices refuse a serial lower than the one they run: the rollback
-// defence for releases), and the SHA-256 and length of the uncompressed tar.
-// When a previous release of the same architecture exists, Add also signs a
-// delta "ARCH/delta/FROM/VERSION.zst": the new tar compressed with zstd using
-// the old tar as a raw dictionary (patch-from). A device holding FROM's tar
-// rebuilds the new tar from it and checks it against TarSHA256.
+// Package target defines the targets' names, their signed custom metadata
+// and the delta format; package bundle the bundles. Add gives every release
+// a serial that increases with every release added (devices refuse a serial
+// lower than the one they run: the rollback defence for releases) and, when
+// a previous release of the same architecture exists, a delta from it.
 package release
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"bytes"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -47,66 +41,20 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/sirupsen/logrus"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
+	"accesskiosk/fleet/release/target"
+	"accesskiosk/internal/atomicfile"
+
 	"accesskiosk/fleet/release/bundle"
 )
-
-// Target kinds in Custom.Kind.
-const (
-	KindBundle = "bundle"
-	KindDelta  = "delta"
-)
-
-// Custom is the custom metadata signed with every target.
-type Custom struct {
-	Kind    string `json:"kind"`
-	Version string `json:"version"`
-	Arch    string `json:"arch"`
-	// Serial increases by one with every release added to the repository.
-	Serial int64 `json:"serial"`
-	// TarSHA256 and TarLength describe the uncompressed bundle tar of
-	// Version (for a delta: the tar it rebuilds).
-	TarSHA256 string `json:"tar_sha256"`
-	TarLength int64  `json:"tar_length"`
-	// UnpackedBytes is the sum of the bundle's file sizes.
-	UnpackedBytes int64 `json:"unpacked_bytes"`
-	// From is the version a delta applies to.
-	From string `json:"from,omitempty"`
-}
-
-// BundleTarget names the full bundle of version for arch.
-func BundleTarget(arch, version string) string { return arch + "/" + version + ".tar.zst" }
-
-// DeltaTarget names the delta from one version to another for arch.
-func DeltaTarget(arch, from, to string) string { return arch + "/delta/" + from + "/" + to + ".zst" }
-
-// TargetPath is the path, under the targets URL, where the target name
-// with the given SHA-256 (hex) is served (TUF consistent snapshot naming).
-func TargetPath(name, sha256hex string) string {
-	return path.Join(path.Dir(name), sha256hex+"."+path.Base(name))
-}
-
-// ParseCustom decodes a target's custom metadata.
-func ParseCustom(tf *metadata.TargetFiles) (Custom, error) {
-	var c Custom
-	if tf == nil || tf.Custom == nil {
-		return c, errors.New("target has no custom metadata")
-	}
-	if err := json.Unmarshal(*tf.Custom, &c); err != nil {
-		return c, fmt.Errorf("decode target custom metadata: %w", err)
-	}
-	return c, nil
-}
 
 // Expiry of each role's metadata when signed.
 type Expiry struct {
@@ -479,7 +427,7 @@ func (r *Repo) reload() error {
 // Release is one bundle in the repository.
 type Release struct {
 	Target string
-	Custom
+	target.Custom
 	Length int64
 	// Delta is the delta target to this release, "" if none; DeltaLength its size.
 	Delta       string
@@ -500,12 +448,12 @@ func (r *Repo) releasesLocked() []Release {
 	var out []Release
 	deltas := map[string]Release{}
 	for name, tf := range r.targets.Signed.Targets {
-		c, err := ParseCustom(tf)
+		c, err := target.ParseCustom(tf)
 		if err != nil {
 			continue
 		}
 		rel := Release{Target: name, Custom: c, Length: tf.Length}
-		if c.Kind == KindDelta {
+		if c.Kind == target.KindDelta {
 			deltas[c.Arch+"/"+c.Version] = rel
 			continue
 		}
@@ -548,7 +496,7 @@ func (r *Repo) Add(offlineDir, bundlePath string) (Release, error) {
 		return Release{}, fmt.Errorf("add release: %w", err)
 	}
 	defer unlock()
-	name := BundleTarget(m.Arch, m.Version)
+	name := target.BundleTarget(m.Arch, m.Version)
 	if _, ok := r.targets.Signed.Targets[name]; ok {
 		return Release{}, fmt.Errorf("add release %s for %s: %w", m.Version, m.Arch, ErrReleaseExists)
 	}
@@ -568,7 +516,7 @@ func (r *Repo) Add(offlineDir, bundlePath string) (Release, error) {
 	if err != nil {
 		return Release{}, fmt.Errorf("add release %s: %w", bundlePath, err)
 	}
-	custom := Custom{Kind: KindBundle, Version: m.Version, Arch: m.Arch, Serial: serial, TarSHA256: tarSum, TarLength: tarLen, UnpackedBytes: m.Size()}
+	custom := target.Custom{Kind: target.KindBundle, Version: m.Version, Arch: m.Arch, Serial: serial, TarSHA256: tarSum, TarLength: tarLen, UnpackedBytes: m.Size()}
 	tf, err := r.storeTarget(name, bundlePath, custom)
 	if err != nil {
 		return Release{}, fmt.Errorf("add release: %w", err)
@@ -577,7 +525,7 @@ func (r *Repo) Add(offlineDir, bundlePath string) (Release, error) {
 	rel := Release{Target: name, Custom: custom, Length: tf.Length}
 
 	if prev != nil && prev.TarLength <= r.opt.MaxDeltaBase {
-		dname := DeltaTarget(m.Arch, prev.Version, m.Version)
+		dname := target.DeltaTarget(m.Arch, prev.Version, m.Version)
 		dtf, err := r.makeDelta(prev, bundlePath, dname, custom)
 		switch {
 		case err != nil:
@@ -638,7 +586,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // storeTarget copies src into the targets directory under its consistent
 // snapshot name and returns its signed description.
-func (r *Repo) storeTarget(name, src string, c Custom) (*metadata.TargetFiles, error) {
+func (r *Repo) storeTarget(name, src string, c target.Custom) (*metadata.TargetFiles, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return nil, err
@@ -661,7 +609,7 @@ func (r *Repo) storeTarget(name, src string, c Custom) (*metadata.TargetFiles, e
 		return nil, fmt.Errorf("store target %s: %w", name, err)
 	}
 	sum := h256.Sum(nil)
-	dst := filepath.Join(r.targetsDir(), filepath.FromSlash(TargetPath(name, hex.EncodeToString(sum))))
+	dst := filepath.Join(r.targetsDir(), filepath.FromSlash(target.TargetPath(name, hex.EncodeToString(sum))))
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return nil, err
 	}
@@ -688,13 +636,13 @@ func (r *Repo) targetFile(name string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("target %s not in the repository", name)
 	}
-	return filepath.Join(r.targetsDir(), filepath.FromSlash(TargetPath(name, hex.EncodeToString(tf.Hashes["sha256"])))), nil
+	return filepath.Join(r.targetsDir(), filepath.FromSlash(target.TargetPath(name, hex.EncodeToString(tf.Hashes["sha256"])))), nil
 }
 
 // makeDelta writes a patch-from delta of the new bundle's tar against the
 // previous release's tar. It returns nil (no delta) when the delta is not
 // clearly smaller than the full bundle.
-func (r *Repo) makeDelta(prev *Release, bundlePath, name string, c Custom) (*metadata.TargetFiles, error) {
+func (r *Repo) makeDelta(prev *Release, bundlePath, name string, c target.Custom) (*metadata.TargetFiles, error) {
 	prevFile, err := r.targetFile(prev.Target)
 	if err != nil {
 		return nil, err
@@ -719,7 +667,7 @@ func (r *Repo) makeDelta(prev *Release, bundlePath, name string, c Custom) (*met
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	if err := EncodeDelta(tmp, zr, oldTar); err != nil {
+	if err := target.EncodeDelta(tmp, zr, oldTar); err != nil {
 		return nil, err
 	}
 	full, err := os.Stat(bundlePath)
@@ -734,7 +682,7 @@ func (r *Repo) makeDelta(prev *Release, bundlePath, name string, c Custom) (*met
 		r.opt.Log.WithFields(logrus.Fields{"delta_bytes": st.Size(), "full_bytes": full.Size()}).Info("delta not smaller than the bundle; skipped")
 		return nil, nil
 	}
-	c.Kind, c.From = KindDelta, prev.Version
+	c.Kind, c.From = target.KindDelta, prev.Version
 	return r.storeTarget(name, tmp.Name(), c)
 }
 
@@ -758,45 +706,6 @@ func readTar(name string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("tar is %d bytes, metadata says %d", buf.Len(), limit)
 	}
 	return buf.Bytes(), nil
-}
-
-// deltaWindow is the zstd window a delta uses: it must reach back over the
-// whole dictionary (the old tar) for matches far apart to be found.
-func deltaWindow(base int) int {
-	w := zstd.MinWindowSize
-	for w < base+(8<<20) && w < zstd.MaxWindowSize {
-		w <<= 1
-	}
-	return w
-}
-
-// EncodeDelta compresses the new tar read from r to w with zstd, using
-// oldTar as a raw dictionary (patch-from).
-func EncodeDelta(w io.Writer, r io.Reader, oldTar []byte) error {
-	zw, err := zstd.NewWriter(w, zstd.WithEncoderDictRaw(1, oldTar), zstd.WithWindowSize(deltaWindow(len(oldTar))),
-		zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		return fmt.Errorf("encode delta: %w", err)
-	}
-	if _, err := io.Copy(zw, r); err != nil {
-		zw.Close()
-		return fmt.Errorf("encode delta: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return fmt.Errorf("encode delta: %w", err)
-	}
-	return nil
-}
-
-// DecodeDelta returns a reader of the tar a delta rebuilds from oldTar.
-// Close it when done.
-func DecodeDelta(r io.Reader, oldTar []byte) (io.ReadCloser, error) {
-	zr, err := zstd.NewReader(r, zstd.WithDecoderDictRaw(1, oldTar), zstd.WithDecoderConcurrency(1),
-		zstd.WithDecoderMaxWindow(uint64(deltaWindow(len(oldTar)))))
-	if err != nil {
-		return nil, fmt.Errorf("decode delta: %w", err)
-	}
-	return zr.IOReadCloser(), nil
 }
 
 // Rotate replaces the key of role (root, targets, snapshot or timestamp)

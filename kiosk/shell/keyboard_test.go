@@ -124,13 +124,18 @@ func TestKeyboardLayout(t *testing.T) {
 func (ts *testShell) keyID(t testing.TB, label string) int {
 	t.Helper()
 	id := 0
-	webkittest.Do(t, func() {
-		for i, k := range ts.s.kb.keys {
-			if k.label == label {
-				id = kbBase + i
-				return
+	// A tap that changes the layer (shift, 123, accents) is an X event the
+	// loop handles after the tap returns: wait for the new layout.
+	waitFor(5*time.Second, func() bool {
+		webkittest.Do(t, func() {
+			for i, k := range ts.s.kb.keys {
+				if k.label == label {
+					id = kbBase + i
+					return
+				}
 			}
-		}
+		})
+		return id != 0
 	})
 	if id == 0 {
 		t.Fatalf("no key %q on the keyboard", label)

@@ -67,7 +67,7 @@ func TestVolunteerSession(t *testing.T) {
 	}
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	pages, err := ui.New(ui.DefaultConfig(), lib, log)
+	pages, err := ui.New(defaultUIConfig(t), lib, log)
 	if err != nil {
 		t.Fatal(err)
 	}

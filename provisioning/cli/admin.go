@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"accesskiosk/internal/confile"
-	"accesskiosk/provisioning/firstboot"
+	"accesskiosk/provisioning/bootfile"
 	"accesskiosk/provisioning/fleetclient"
 
 	"github.com/skip2/go-qrcode"
@@ -34,11 +34,11 @@ func (f *fleetFlags) client(env Env) (*fleetclient.Client, error) {
 	if f.url == "" {
 		return nil, confile.FlagError("fleet", "missing: want the fleet server's https:// address")
 	}
-	if err := firstboot.CheckFleetURL(f.url); err != nil {
+	if err := bootfile.CheckFleetURL(f.url); err != nil {
 		return nil, confile.FlagError("fleet", "%v", err)
 	}
 	if f.fingerprint != "" {
-		if _, err := firstboot.ParseFingerprint(f.fingerprint); err != nil {
+		if _, err := bootfile.ParseFingerprint(f.fingerprint); err != nil {
 			return nil, confile.FlagError("fingerprint", "%v", err)
 		}
 	}

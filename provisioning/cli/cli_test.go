@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"accesskiosk/internal/confile"
-	"accesskiosk/provisioning/diskimage"
-	"accesskiosk/provisioning/diskimage/imagetest"
-	"accesskiosk/provisioning/firstboot"
+	"accesskiosk/internal/diskimage"
+	"accesskiosk/internal/diskimage/imagetest"
+	"accesskiosk/provisioning/bootfile"
 	"accesskiosk/provisioning/fleetclient/fleettest"
 )
 
@@ -94,12 +94,12 @@ func TestConfigAndWrite(t *testing.T) {
 		t.Fatalf("first-boot file mode: %v %v", st, err)
 	}
 	data, _ := os.ReadFile(cfg)
-	f, err := firstboot.Parse(cfg, data)
+	f, err := bootfile.Parse(cfg, data)
 	if err != nil {
 		t.Fatalf("written file does not parse: %v\n%s", err, data)
 	}
-	want := firstboot.File{Version: 1, Fleet: firstboot.Fleet{URL: "https://fleet.example:8443", Fingerprint: strings.Repeat("ab", 32)},
-		Token: "ake_abcdefghijkl", HostnamePrefix: "central", WiFi: &firstboot.WiFi{SSID: "Library Public", PSK: "correct horse battery"},
+	want := bootfile.File{Version: 1, Fleet: bootfile.Fleet{URL: "https://fleet.example:8443", Fingerprint: strings.Repeat("ab", 32)},
+		Token: "ake_abcdefghijkl", HostnamePrefix: "central", WiFi: &bootfile.WiFi{SSID: "Library Public", PSK: "correct horse battery"},
 		SSHAuthorizedKeys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB it@council.example"}}
 	if f.Token != want.Token || f.Fleet != want.Fleet || *f.WiFi != *want.WiFi || f.HostnamePrefix != want.HostnamePrefix || len(f.SSHAuthorizedKeys) != 1 {
 		t.Errorf("got %+v\nwant %+v", f, want)
@@ -113,7 +113,7 @@ func TestConfigAndWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := im.ReadFile(firstboot.FileName)
+	got, err := im.ReadFile(bootfile.FileName)
 	im.Close()
 	if err != nil || !bytes.Equal(got, data) {
 		t.Errorf("image holds %q, %v; want the config", got, err)

@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"accesskiosk/internal/confile"
-	"accesskiosk/provisioning/diskimage"
-	"accesskiosk/provisioning/firstboot"
+	"accesskiosk/internal/diskimage"
+	"accesskiosk/provisioning/bootfile"
 )
 
 func config(args []string, env Env) error {
@@ -25,12 +25,12 @@ func config(args []string, env Env) error {
 	hidden := fs.Bool("wifi-hidden", false, "the Wi-Fi network does not broadcast its name")
 	var sshKeys multi
 	fs.Var(&sshKeys, "ssh-key", "OpenSSH public key file allowing SSH logins (repeatable); without one the kiosk runs no SSH")
-	prefix := fs.String("hostname-prefix", firstboot.DefaultHostnamePrefix, "kiosks are named PREFIX-XXXXXX")
-	out := fs.String("out", firstboot.FileName, "where to write the first-boot file (mode 0600)")
+	prefix := fs.String("hostname-prefix", bootfile.DefaultHostnamePrefix, "kiosks are named PREFIX-XXXXXX")
+	out := fs.String("out", bootfile.FileName, "where to write the first-boot file (mode 0600)")
 	if err := parse(fs, args, env); err != nil {
 		return ignoreHelp(err)
 	}
-	f := &firstboot.File{Version: firstboot.Version}
+	f := &bootfile.File{Version: bootfile.Version}
 	switch {
 	case *fleetURL == "":
 		return confile.FlagError("fleet", "missing: want the fleet server's https:// address")
@@ -39,22 +39,22 @@ func config(args []string, env Env) error {
 	case *token == "":
 		return confile.FlagError("token", "missing: want an enrolment token from `provision token create`")
 	}
-	if err := firstboot.CheckFleetURL(*fleetURL); err != nil {
+	if err := bootfile.CheckFleetURL(*fleetURL); err != nil {
 		return confile.FlagError("fleet", "%v", err)
 	}
-	norm, err := firstboot.ParseFingerprint(*fp)
+	norm, err := bootfile.ParseFingerprint(*fp)
 	if err != nil {
 		return confile.FlagError("fingerprint", "%v", err)
 	}
-	if err := firstboot.CheckToken(*token); err != nil {
+	if err := bootfile.CheckToken(*token); err != nil {
 		return confile.FlagError("token", "%v", err)
 	}
-	if err := firstboot.CheckHostnamePrefix(*prefix); err != nil {
+	if err := bootfile.CheckHostnamePrefix(*prefix); err != nil {
 		return confile.FlagError("hostname-prefix", "%v", err)
 	}
-	f.Fleet = firstboot.Fleet{URL: strings.TrimSuffix(*fleetURL, "/"), Fingerprint: norm}
+	f.Fleet = bootfile.Fleet{URL: strings.TrimSuffix(*fleetURL, "/"), Fingerprint: norm}
 	f.Token = *token
-	if *prefix != firstboot.DefaultHostnamePrefix {
+	if *prefix != bootfile.DefaultHostnamePrefix {
 		f.HostnamePrefix = *prefix
 	}
 
@@ -62,7 +62,7 @@ func config(args []string, env Env) error {
 	case *ssid == "" && (*pskFile != "" || *open || *hidden):
 		return confile.FlagError("wifi-ssid", "missing: the other --wifi flags need the network's name")
 	case *ssid != "":
-		w := &firstboot.WiFi{SSID: *ssid, Open: *open, Hidden: *hidden}
+		w := &bootfile.WiFi{SSID: *ssid, Open: *open, Hidden: *hidden}
 		if len(*ssid) > 32 {
 			return confile.FlagError("wifi-ssid", "is %d bytes; a Wi-Fi network name is at most 32", len(*ssid))
 		}
@@ -77,7 +77,7 @@ func config(args []string, env Env) error {
 				return confile.FlagError("wifi-psk-file", "cannot read: %v", err)
 			}
 			psk := strings.TrimRight(string(b), "\r\n")
-			if err := firstboot.CheckPSK(psk); err != nil {
+			if err := bootfile.CheckPSK(psk); err != nil {
 				return confile.FlagError("wifi-psk-file", "%s: %v", *pskFile, err)
 			}
 			w.PSK = psk
@@ -95,7 +95,7 @@ func config(args []string, env Env) error {
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
-			if err := firstboot.CheckSSHKey(line); err != nil {
+			if err := bootfile.CheckSSHKey(line); err != nil {
 				return confile.FlagError("ssh-key", "%s:%d: %v", p, i+1, err)
 			}
 			f.SSHAuthorizedKeys = append(f.SSHAuthorizedKeys, line)
@@ -139,7 +139,7 @@ func write(args []string, env Env) error {
 	if err != nil {
 		return confile.FlagError("config", "cannot read: %v", err)
 	}
-	f, err := firstboot.Parse(*cfg, data)
+	f, err := bootfile.Parse(*cfg, data)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func write(args []string, env Env) error {
 		}
 		return err
 	}
-	if err := im.WriteFile(firstboot.FileName, data); err != nil {
+	if err := im.WriteFile(bootfile.FileName, data); err != nil {
 		im.Close()
 		return err
 	}
@@ -176,6 +176,6 @@ func write(args []string, env Env) error {
 	if err := im.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "wrote %s onto %s\n", firstboot.FileName, where)
+	fmt.Fprintf(env.Stdout, "wrote %s onto %s\n", bootfile.FileName, where)
 	return nil
 }

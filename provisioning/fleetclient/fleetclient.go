@@ -26,7 +26,7 @@ import (
 	"time"
 
 	"accesskiosk/fleet/api"
-	"accesskiosk/provisioning/firstboot"
+	"accesskiosk/provisioning/bootfile"
 )
 
 // Errors to test with errors.Is.
@@ -69,7 +69,7 @@ type Client struct {
 // Options configure New.
 type Options struct {
 	// Fingerprint pins the server's certificate (any form
-	// firstboot.ParseFingerprint accepts). "" means verify the certificate
+	// bootfile.ParseFingerprint accepts). "" means verify the certificate
 	// against the system's roots instead (a fleet with a public certificate).
 	Fingerprint string
 	// APIToken is the staff API token.
@@ -80,7 +80,7 @@ type Options struct {
 
 // New returns a client for the fleet at baseURL (https://HOST[:PORT]).
 func New(baseURL string, o Options) (*Client, error) {
-	if err := firstboot.CheckFleetURL(baseURL); err != nil {
+	if err := bootfile.CheckFleetURL(baseURL); err != nil {
 		return nil, err
 	}
 	u, _ := url.Parse(baseURL)
@@ -88,7 +88,7 @@ func New(baseURL string, o Options) (*Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil // a kiosk talks to its fleet directly
 	if o.Fingerprint != "" {
-		fp, err := firstboot.ParseFingerprint(o.Fingerprint)
+		fp, err := bootfile.ParseFingerprint(o.Fingerprint)
 		if err != nil {
 			return nil, err
 		}

@@ -17,7 +17,7 @@ import (
 	"accesskiosk/internal/applog"
 	"accesskiosk/kiosk/bus/bustest"
 
-	pfb "accesskiosk/provisioning/firstboot"
+	"accesskiosk/provisioning/bootfile"
 	"github.com/godbus/dbus/v5"
 )
 
@@ -28,12 +28,12 @@ func TestFirstbootThenRun(t *testing.T) {
 	fs := fleettest.Start(t, true)
 	fp := hex.EncodeToString(fleetclient.Fingerprint(fs.Certificate()))
 	boot, state := t.TempDir(), t.TempDir()
-	f := pfb.File{Version: pfb.Version, Fleet: pfb.Fleet{URL: fs.URL, Fingerprint: fp}, Token: fs.Token}
+	f := bootfile.File{Version: bootfile.Version, Fleet: bootfile.Fleet{URL: fs.URL, Fingerprint: fp}, Token: fs.Token}
 	data, err := f.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(boot, pfb.FileName), data, 0o600)
+	os.WriteFile(filepath.Join(boot, bootfile.FileName), data, 0o600)
 	// First boot talks to the system bus (hostnamed, NetworkManager) and the
 	// kiosk's bus; a private dbus-daemon with nobody on it stands in for both.
 	busAddr := bustest.Start(t)
@@ -45,7 +45,7 @@ func TestFirstbootThenRun(t *testing.T) {
 	if code := run([]string{"firstboot", "--boot", boot, "--config", cfgPath, "--hostname-file", "", "--kiosk-wait", "1s"}, &stderr); code != 0 {
 		t.Fatalf("firstboot exit %d:\n%s", code, stderr.String())
 	}
-	after, _ := os.ReadFile(filepath.Join(boot, pfb.FileName))
+	after, _ := os.ReadFile(filepath.Join(boot, bootfile.FileName))
 	if strings.Contains(string(after), fs.Token) {
 		t.Errorf("the token is still on the boot partition:\n%s", after)
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/provisioning/diskimage"
-	"accesskiosk/provisioning/diskimage/imagetest"
+	"accesskiosk/internal/diskimage"
+	"accesskiosk/internal/diskimage/imagetest"
 )
 
 // BenchmarkWriteFirstBootFile puts a 1 KiB first-boot file onto the FAT

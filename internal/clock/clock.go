@@ -1,9 +1,10 @@
-// Package clock is the agent's source of time: the real clock in production
-// and a fake one in tests, so that retry loops and report schedules can be
-// driven through hours of simulated time in milliseconds.
+// Package clock is the source of time for loops that wait: the real clock
+// in production and a fake one in tests, so that retry loops and report
+// schedules can be driven through hours of simulated time in milliseconds.
 package clock
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -13,6 +14,23 @@ type Clock interface {
 	Now() time.Time
 	// After delivers the time on the returned channel once d has passed.
 	After(d time.Duration) <-chan time.Time
+}
+
+// Sleep waits d on c, or until ctx ends; it returns ctx.Err() when ctx
+// ended first, else nil. A nil c is the real clock.
+func Sleep(ctx context.Context, c Clock, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c == nil {
+		c = Real{}
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.After(d):
+		return nil
+	}
 }
 
 // Real is the system clock.

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"accesskiosk/provisioning/diskimage"
-	"accesskiosk/provisioning/diskimage/imagetest"
+	"accesskiosk/internal/diskimage"
+	"accesskiosk/internal/diskimage/imagetest"
 )
 
 func images(t *testing.T) map[string]string {

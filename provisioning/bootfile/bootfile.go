@@ -1,4 +1,4 @@
-// Package firstboot defines the first-boot file: the small YAML file that
+// Package bootfile defines the first-boot file: the small YAML file that
 // `provision config` writes, `provision write` puts on a kiosk image's FAT
 // boot partition, and `agent firstboot` reads once on the device's first
 // boot to enrol it with the fleet.
@@ -30,7 +30,7 @@
 //	  - ssh-ed25519 AAAA... it@council.gov.uk
 //	secrets_erased: false             # set by agent firstboot once the token and psk are gone
 //	device_id: ""                     # set by agent firstboot: the id the fleet gave this device
-package firstboot
+package bootfile
 
 import (
 	"bytes"
@@ -39,9 +39,10 @@ import (
 	"net/url"
 	"strings"
 
-	"accesskiosk/internal/confile"
-
 	"go.yaml.in/yaml/v3"
+
+	"accesskiosk/internal/confile"
+	"accesskiosk/internal/ident"
 )
 
 // FileName is the first-boot file's name in the root of the boot partition.
@@ -175,7 +176,7 @@ func (f *File) validate(doc *confile.Doc) error {
 	if f.SecretsErased && f.WiFi != nil && f.WiFi.PSK != "" {
 		return doc.Errorf("wifi.psk", "secrets_erased is true but a psk is present")
 	}
-	if f.DeviceID != "" && !printable(f.DeviceID, 128) {
+	if f.DeviceID != "" && !ident.Printable.Valid(f.DeviceID) {
 		return doc.Errorf("device_id", "want up to 128 printable characters")
 	}
 	return nil
@@ -282,16 +283,14 @@ func ParseFingerprint(s string) (string, error) {
 	return t, nil
 }
 
-// CheckToken accepts an enrolment token: 8 to 256 printable ASCII
-// characters without spaces.
+// CheckToken accepts an enrolment token: an ident.Secret (8 to 256
+// printable ASCII characters without spaces).
 func CheckToken(t string) error {
-	if len(t) < 8 || len(t) > 256 {
-		return fmt.Errorf("want an enrolment token of 8 to 256 characters, got %d", len(t))
+	if len(t) < ident.Secret.Min || len(t) > ident.Secret.Max {
+		return fmt.Errorf("want an enrolment token of %d to %d characters, got %d", ident.Secret.Min, ident.Secret.Max, len(t))
 	}
-	for _, c := range t {
-		if c <= ' ' || c > '~' {
-			return fmt.Errorf("an enrolment token has no spaces or special characters")
-		}
+	if !ident.Secret.Chars(t) {
+		return fmt.Errorf("an enrolment token has no spaces or special characters")
 	}
 	return nil
 }
@@ -300,17 +299,15 @@ func CheckToken(t string) error {
 // hyphens, starting with a letter and not ending with a hyphen, so that
 // PREFIX-XXXXXX is a valid host name.
 func CheckHostnamePrefix(p string) error {
-	if len(p) == 0 || len(p) > 50 {
-		return fmt.Errorf("want 1 to 50 characters, got %d", len(p))
-	}
-	for i, c := range p {
-		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' && i > 0 || c == '-' && i > 0
-		if !ok {
-			return fmt.Errorf("want lower-case letters, digits and hyphens, starting with a letter, got %q", p)
-		}
+	c := ident.HostnamePrefix
+	if len(p) < c.Min || len(p) > c.Max {
+		return fmt.Errorf("want %d to %d characters, got %d", c.Min, c.Max, len(p))
 	}
 	if strings.HasSuffix(p, "-") {
 		return fmt.Errorf("must not end with a hyphen: %q", p)
+	}
+	if !c.Chars(p) {
+		return fmt.Errorf("want lower-case letters, digits and hyphens, starting with a letter, got %q", p)
 	}
 	return nil
 }
@@ -350,16 +347,4 @@ func CheckSSHKey(k string) error {
 		return fmt.Errorf("unknown key type %q", fields[0])
 	}
 	return nil
-}
-
-func printable(s string, max int) bool {
-	if len(s) > max {
-		return false
-	}
-	for _, c := range s {
-		if c <= ' ' || c > '~' {
-			return false
-		}
-	}
-	return true
 }
