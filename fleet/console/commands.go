@@ -7,6 +7,7 @@ import (
 
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/store"
+	"accesskiosk/internal/ident"
 )
 
 type confirmData struct {
@@ -43,8 +44,8 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request) {
 		d.Question, d.Button = "Identify "+dev.Hostname+"?", "Identify"
 		d.Explain = "The kiosk shows its name on screen for a few seconds, so you can tell which one it is."
 	case api.CommandShowMessage:
-		if text == "" || len(text) > 200 {
-			c.render(w, r, http.StatusBadRequest, "error", page{Title: "Message needed", Data: "Write a message of 1 to 200 characters to show on the kiosk."})
+		if text == "" || len(text) > 200 || !ident.Text.Chars(text) {
+			c.render(w, r, http.StatusBadRequest, "error", page{Title: "Message needed", Data: "Write a message of 1 to 200 characters, without control characters, to show on the kiosk."})
 			return
 		}
 		d.Question, d.Button = "Show this message on "+dev.Hostname+"?", "Show message"

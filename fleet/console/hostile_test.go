@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -126,5 +127,29 @@ func TestUsageCSVNeutralisesFormulas(t *testing.T) {
 	}
 	if !strings.Contains(body, "'+1+cmd 1") || !strings.Contains(body, "'-2+3 1") {
 		t.Errorf("the categories and outcomes are not in the CSV, neutralised: %s", body)
+	}
+}
+
+// TestFreeTextControlsRefused: a site name or a message for a kiosk's
+// screen with a bidi override or a C1 control is refused, and nothing is
+// made. (Before, both were stored and shown.)
+func TestFreeTextControlsRefused(t *testing.T) {
+	f := startFleet(t)
+	dev := f.device(t, "central", "central-1")
+	c := signInHTTP(t, f.url, "alice", adminPassword)
+	if code, _ := c.post("/sites", url.Values{"id": {"annex"}, "name": {"Annex \u202eyrarbil"}}); code != http.StatusBadRequest {
+		t.Errorf("site name with U+202E: %d, want 400", code)
+	}
+	if ok, _ := f.st.SiteExists(context.Background(), "annex"); ok {
+		t.Error("the site with U+202E in its name was made")
+	}
+	for _, text := range []string{"Closing \u202enoos", "Closing\u0085soon", "Closing\u2028soon"} {
+		code, _ := c.post("/kiosks/"+dev+"/command", url.Values{"kind": {api.CommandShowMessage}, "text": {text}, "confirm": {"yes"}})
+		if code != http.StatusBadRequest {
+			t.Errorf("show_message %q: %d, want 400", text, code)
+		}
+	}
+	if cmds, _ := f.st.Commands(context.Background(), dev, 10); len(cmds) != 0 {
+		t.Errorf("commands issued with controls in their text: %+v", cmds)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"accesskiosk/fleet/password"
 	"accesskiosk/fleet/store"
+	"accesskiosk/internal/ident"
 )
 
 type usersData struct {
@@ -41,7 +42,7 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	name := strings.TrimSpace(r.PostFormValue("user"))
 	role := r.PostFormValue("role")
-	if !validName(name) {
+	if !ident.UserName.Valid(name) {
 		c.usersPage(w, r, http.StatusBadRequest, page{Error: "Enter a user name of letters, digits and . _ @ -", ErrorField: "new-user"}, usersData{})
 		return
 	}
@@ -68,18 +69,6 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	c.st.Audit(r.Context(), user(r).Name, "user.create", name, "role "+role)
 	http.Redirect(w, r, doneURL("/users", doneUserAdded), http.StatusSeeOther)
-}
-
-func validName(n string) bool {
-	if n == "" || len(n) > 64 {
-		return false
-	}
-	for _, r := range n {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-", r)) {
-			return false
-		}
-	}
-	return true
 }
 
 func (c *Console) createAPIToken(w http.ResponseWriter, r *http.Request) {

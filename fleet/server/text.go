@@ -6,25 +6,17 @@ import (
 	"strconv"
 
 	"accesskiosk/fleet/api"
+	"accesskiosk/internal/ident"
 )
 
 // CheckText says what is wrong with free text that people will read (a
-// site name, a warning, a message for a kiosk's screen), or nil: C0 and
-// C1 control characters other than tab, and the Unicode controls that
-// reorder or separate text (bidi overrides, embeddings, isolates and
-// marks, line and paragraph separators). They make text read differently
-// from what it is, in the console and in logs ("invoice\u202Efdp.exe"
-// shows as "invoiceexe.pdf"). Right-to-left letters themselves are fine.
+// site name, a warning, a message for a kiosk's screen), or nil: the
+// characters ident.Text refuses (controls, bidi controls, line
+// separators), which make text read differently from what it is. Length
+// is the caller's to check.
 func CheckText(s string) error {
-	for _, r := range s {
-		switch {
-		case r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r <= 0x9f:
-			return fmt.Errorf("contains the control character U+%04X", r)
-		case r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069:
-			return fmt.Errorf("contains the bidirectional control U+%04X, which makes text read differently from what it is", r)
-		case r == 0x2028 || r == 0x2029:
-			return fmt.Errorf("contains the line or paragraph separator U+%04X", r)
-		}
+	if r, bad := ident.Text.First(s); bad {
+		return fmt.Errorf("contains U+%04X: free text may hold no control characters, bidirectional controls or line separators", r)
 	}
 	return nil
 }
