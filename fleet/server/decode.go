@@ -65,11 +65,14 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "the body is not valid JSON for this endpoint: "+jsonProblem(err))
 		return false
 	}
-	if dec.More() {
+	// Only white space may follow (Decoder.More would let a stray "}" or
+	// "]" through).
+	end := int(dec.InputOffset())
+	if len(bytes.TrimLeft(body[end:], " \t\r\n")) > 0 {
 		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "the body has data after its JSON object")
 		return false
 	}
-	if err := exactKeys(body, fieldNames(reflect.TypeOf(v))); err != nil {
+	if err := exactKeys(body[:end], fieldNames(reflect.TypeOf(v))); err != nil {
 		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "the body is not valid JSON for this endpoint: "+err.Error())
 		return false
 	}
@@ -98,7 +101,8 @@ func jsonProblem(err error) string {
 	return "malformed"
 }
 
-// exactKeys checks the object keys of body, which is valid JSON: each must
+// exactKeys checks the object keys of body, one JSON value that decoded
+// without error (anything else is refused, never a panic): each must
 // be exactly one of names (encoding/json matches keys case-insensitively,
 // and with Unicode folding: "Token" and "\u212aiosk_state" would reach a
 // field), and no object may hold a key twice (encoding/json keeps the last,
@@ -117,6 +121,9 @@ func exactKeys(body []byte, names map[string]bool) error {
 		case '[':
 			stack = append(stack, frame{})
 		case '}', ']':
+			if len(stack) == 0 {
+				return fmt.Errorf("unbalanced %q at byte %d", body[i], i)
+			}
 			stack = stack[:len(stack)-1]
 		case ',':
 			if top := len(stack) - 1; top >= 0 && stack[top].obj {
@@ -124,10 +131,13 @@ func exactKeys(body []byte, names map[string]bool) error {
 			}
 		case '"':
 			j := i + 1
-			for ; body[j] != '"'; j++ {
+			for ; j < len(body) && body[j] != '"'; j++ {
 				if body[j] == '\\' {
 					j++
 				}
+			}
+			if j >= len(body) {
+				return fmt.Errorf("unterminated string at byte %d", i)
 			}
 			top := len(stack) - 1
 			if top >= 0 && stack[top].expectKey {
