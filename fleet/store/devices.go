@@ -300,6 +300,9 @@ type DeviceFilter struct {
 	Search   string // substring of hostname or id
 	Revoked  bool   // include revoked devices
 	DeviceID string // one device
+	// Critical: only devices whose last report carries a critical warning
+	// or says the kiosk program is gone.
+	Critical bool
 }
 
 const deviceCols = `d.id, d.site_id, s.name, d.hostname, d.arch, d.agent_version, d.kiosk_version, d.enrolled_unix_ms,
@@ -319,6 +322,10 @@ func (s *Store) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) {
 	}
 	if !f.Revoked && f.DeviceID == "" {
 		q += ` AND d.revoked_unix_ms = 0`
+	}
+	if f.Critical {
+		// The stored report is JSON as encoding/json writes it.
+		q += ` AND (d.last_report LIKE '%"severity":"critical"%' OR d.kiosk_state = 'gone')`
 	}
 	if f.Search != "" {
 		q += ` AND (d.hostname LIKE ? OR d.id LIKE ?)`
