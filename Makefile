@@ -27,6 +27,7 @@ APT_PACKAGES := \
 	iproute2 \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
 	qemu-user-static binfmt-support arch-test socat qemu-system-arm \
+	cups-ipp-utils cups-daemon poppler-utils \
 	$(if $(filter amd64,$(DEB_HOST_ARCH)),gcc-aarch64-linux-gnu,gcc-x86-64-linux-gnu)
 
 .PHONY: help

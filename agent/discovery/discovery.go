@@ -31,9 +31,9 @@ import (
 	"github.com/grandcat/zeroconf"
 	"github.com/sirupsen/logrus"
 
-	"accesskiosk/agent/fleetclient"
 	"accesskiosk/internal/backoff"
 	"accesskiosk/internal/clock"
+	"accesskiosk/internal/pin"
 )
 
 // Service types.
@@ -377,9 +377,9 @@ var ErrNoFleet = errors.New("no fleet server with the provisioned certificate fo
 // FindFleet browses for the fleet and returns the base URL
 // (https://ADDR:PORT) of the first one whose TLS certificate matches
 // fingerprint. Fleets with another certificate are refused and logged; if
-// only such fleets answered, the error wraps fleetclient.ErrFingerprint.
-func FindFleet(ctx context.Context, ifaceNames []string, fingerprint []byte, log logrus.FieldLogger) (string, error) {
-	if len(fingerprint) == 0 {
+// only such fleets answered, the error wraps pin.ErrMismatch.
+func FindFleet(ctx context.Context, ifaceNames []string, fingerprint pin.Fingerprint, log logrus.FieldLogger) (string, error) {
+	if fingerprint.IsZero() {
 		return "", errors.New("find fleet: no fingerprint provisioned; refusing to trust a server found by mDNS")
 	}
 	if log == nil {
@@ -411,8 +411,8 @@ func FindFleet(ctx context.Context, ifaceNames []string, fingerprint []byte, log
 	return "", ErrNoFleet
 }
 
-func checkPin(ctx context.Context, addr string, fp []byte) error {
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: fleetclient.PinnedTLS(fp)}
+func checkPin(ctx context.Context, addr string, fp pin.Fingerprint) error {
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: fp.TLSConfig()}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	c, err := d.DialContext(dctx, "tcp", addr)

@@ -13,18 +13,17 @@ import (
 	"testing"
 	"time"
 
-	agentfleet "accesskiosk/agent/fleetclient"
+	"github.com/godbus/dbus/v5"
+	"github.com/sirupsen/logrus"
+
 	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/realfleet"
 	"accesskiosk/internal/diskimage"
 	"accesskiosk/internal/diskimage/imagetest"
+	"accesskiosk/internal/fleetclient"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
 	"accesskiosk/provisioning/bootfile"
-	"accesskiosk/provisioning/fleetclient"
-	"accesskiosk/provisioning/fleetclient/fleettest"
-
-	"github.com/godbus/dbus/v5"
-	"github.com/sirupsen/logrus"
 )
 
 type rig struct {
@@ -37,7 +36,7 @@ type rig struct {
 	kclient  *bus.Client
 	fleetURL string
 	fleetFP  string
-	fleet    *fleettest.Fleet
+	fleet    *realfleet.Fleet
 	admin    *fleetclient.Client
 	site     string
 	logs     *syncBuffer
@@ -65,7 +64,7 @@ func (s *syncBuffer) String() string {
 func newRig(t testing.TB) *rig {
 	t.Helper()
 	addr := bustest.Start(t)
-	f := fleettest.Start(t)
+	f := realfleet.Start(t)
 	admin := f.Admin
 	if _, err := admin.CreateSite(context.Background(), "central", "Central Library"); err != nil {
 		t.Fatal(err)
@@ -204,7 +203,7 @@ func (r *rig) checkEnrolled(res Result, f *bootfile.File) {
 	if err != nil || !ok {
 		t.Fatalf("identity: %v %v", ok, err)
 	}
-	wantFP, _ := bootfile.ParseFingerprint(r.fleetFP)
+	wantFP := r.fleet.Pin.Hex()
 	if idn.DeviceID != res.DeviceID || idn.Site != "central" || idn.FleetURL != r.fleetURL || idn.FleetFingerprint != wantFP {
 		t.Errorf("identity: got %+v", idn)
 	}
@@ -261,8 +260,8 @@ func TestFirstBootEnrols(t *testing.T) {
 	r2 := newRigSharing(t, r)
 	r2.write(f)
 	_, err = r2.run(nil)
-	var se *agentfleet.StatusError
-	if !errors.As(err, &se) || se.Body.Code != api.CodeTokenUsed || ExitStatus(err) != ExitNeedsPerson {
+	var se *fleetclient.Error
+	if !errors.As(err, &se) || se.Code != api.CodeTokenUsed || ExitStatus(err) != ExitNeedsPerson {
 		t.Errorf("second device with the same token: got %v (exit %d), want token used, exit %d", err, ExitStatus(err), ExitNeedsPerson)
 	}
 	if msgs := r2.kiosk.Messages(); len(msgs) == 0 || !strings.Contains(msgs[len(msgs)-1], "already been used") {
@@ -347,7 +346,7 @@ func TestBadInput(t *testing.T) {
 			f.Fleet.Fingerprint = strings.Repeat("ab", 32)
 			data, _ := f.Marshal()
 			return data
-		}, "does not match the provisioned fingerprint", ExitNeedsPerson, "not the one it was set up for"},
+		}, "does not match the pinned fingerprint", ExitNeedsPerson, "not the one it was set up for"},
 		{"unreachable fleet", func(r *rig) []byte {
 			f := r.file(r.token(time.Hour, 1))
 			f.Fleet.URL = closedURL(r.t)

@@ -26,12 +26,12 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"accesskiosk/agent/fleetclient"
 	"accesskiosk/agent/health"
 	"accesskiosk/agent/queue"
 	"accesskiosk/fleet/api"
 	"accesskiosk/internal/backoff"
 	"accesskiosk/internal/clock"
+	"accesskiosk/internal/fleetclient"
 )
 
 // Fleet is where batches go (fleetclient.Client).
@@ -374,7 +374,7 @@ func (r *Reporter) sendOnce(parent context.Context, f Fleet) (res sendResult) {
 
 func (r *Reporter) failed(err error, batch api.ReportBatch) sendResult {
 	res := sendResult{err: err}
-	var se *fleetclient.StatusError
+	var se *fleetclient.Error
 	r.mu.Lock()
 	r.failures++
 	if r.failures == 1 {

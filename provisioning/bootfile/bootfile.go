@@ -43,6 +43,7 @@ import (
 
 	"accesskiosk/internal/confile"
 	"accesskiosk/internal/ident"
+	"accesskiosk/internal/pin"
 )
 
 // FileName is the first-boot file's name in the root of the boot partition.
@@ -130,11 +131,11 @@ func (f *File) validate(doc *confile.Doc) error {
 	if f.Fleet.Fingerprint == "" {
 		return doc.Errorf("fleet.fingerprint", "missing: want the SHA-256 fingerprint the fleet server printed")
 	}
-	fp, err := ParseFingerprint(f.Fleet.Fingerprint)
+	fp, err := pin.Parse(f.Fleet.Fingerprint)
 	if err != nil {
 		return doc.Errorf("fleet.fingerprint", "%v", err)
 	}
-	f.Fleet.Fingerprint = fp
+	f.Fleet.Fingerprint = fp.Hex()
 	switch {
 	case f.SecretsErased && f.Token != "":
 		return doc.Errorf("token", "secrets_erased is true but a token is present")
@@ -257,30 +258,6 @@ func CheckFleetURL(s string) error {
 		return fmt.Errorf("want just https://HOST[:PORT], got %q", s)
 	}
 	return nil
-}
-
-// ParseFingerprint normalises a SHA-256 certificate fingerprint to 64
-// lower-case hex digits. It accepts colons or spaces between bytes, any
-// case, and a "sha256:", "SHA256=" or "sha256 Fingerprint=" prefix (as
-// openssl x509 -fingerprint -sha256 prints).
-func ParseFingerprint(s string) (string, error) {
-	t := strings.TrimSpace(s)
-	lower := strings.ToLower(t)
-	for _, p := range []string{"sha256 fingerprint=", "sha256:", "sha256="} {
-		if strings.HasPrefix(lower, p) {
-			t = t[len(p):]
-			break
-		}
-	}
-	t = strings.NewReplacer(":", "", " ", "").Replace(t)
-	t = strings.ToLower(t)
-	if len(t) != 64 {
-		return "", fmt.Errorf("want a SHA-256 fingerprint (64 hex digits, colons allowed), got %d hex digits", len(t))
-	}
-	if _, err := hex.DecodeString(t); err != nil {
-		return "", fmt.Errorf("want a SHA-256 fingerprint (hex digits 0-9, a-f), got %q", s)
-	}
-	return t, nil
 }
 
 // CheckToken accepts an enrolment token: an ident.Secret (8 to 256

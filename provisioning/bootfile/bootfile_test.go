@@ -109,27 +109,6 @@ func TestParseRefuses(t *testing.T) {
 	}
 }
 
-func TestParseFingerprint(t *testing.T) {
-	want := strings.Repeat("ab", 32)
-	for _, in := range []string{
-		want,
-		strings.ToUpper(want),
-		"sha256:" + want,
-		"sha256 Fingerprint=" + strings.TrimSuffix(strings.Repeat("AB:", 32), ":"),
-		"SHA256=" + want,
-	} {
-		got, err := ParseFingerprint(in)
-		if err != nil || got != want {
-			t.Errorf("ParseFingerprint(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "zz" + want[2:], want + "ab"} {
-		if _, err := ParseFingerprint(in); err == nil {
-			t.Errorf("ParseFingerprint(%q) accepted", in)
-		}
-	}
-}
-
 func FuzzParse(f *testing.F) {
 	data, _ := good().Marshal()
 	f.Add(data)

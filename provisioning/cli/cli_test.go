@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"accesskiosk/fleet/realfleet"
 	"accesskiosk/internal/confile"
 	"accesskiosk/internal/diskimage"
 	"accesskiosk/internal/diskimage/imagetest"
 	"accesskiosk/provisioning/bootfile"
-	"accesskiosk/provisioning/fleetclient/fleettest"
 )
 
 func run(t testing.TB, env map[string]string, args ...string) (stdout string, err error) {
@@ -26,7 +26,7 @@ func run(t testing.TB, env map[string]string, args ...string) (stdout string, er
 var tokenRE = regexp.MustCompile(`(?m)^  (ake_\S+|\S{20,})$`)
 
 func TestSiteAndToken(t *testing.T) {
-	f := fleettest.Start(t)
+	f := realfleet.Start(t)
 	env := map[string]string{APITokenEnv: f.APIToken}
 	out, err := run(t, env, "site", "create", "--fleet", f.URL, "--fingerprint", f.Fingerprint, "--id", "central", "--name", "Central Library")
 	if err != nil || !strings.Contains(out, "site central (Central Library) created") {
@@ -141,7 +141,7 @@ func TestBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no command", nil, "command line: no command given"},
+		{"no command", nil, "command line: missing a command: site, token, device, config, write"},
 		{"unknown command", []string{"frobnicate"}, `command line: unknown command "frobnicate"`},
 		{"unknown flag", []string{"config", "--wifi-psk", "hunter22"}, "command line: --wifi-psk: unknown flag"},
 		{"stray argument", append(base, "extra"), `unexpected argument "extra"`},
