@@ -263,4 +263,3 @@ func loginTimes(t *testing.T, c *http.Client, base string) (total, slow int) {
 	}
 	return total, total - le1
 }
-
