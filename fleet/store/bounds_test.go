@@ -102,3 +102,48 @@ func TestPruneFutureRows(t *testing.T) {
 		t.Errorf("after MarkFlooding: %d %q", d.FloodingUnixMs, d.FloodingDetail)
 	}
 }
+
+// TestCriticalFilter: DeviceFilter.Critical finds the devices whose last
+// report carries a critical warning or says the kiosk is gone, on both
+// databases.
+func TestCriticalFilter(t *testing.T) {
+	for _, dialect := range []string{store.SQLite, store.Postgres} {
+		t.Run(dialect, func(t *testing.T) {
+			s := storetest.Open(t, dialect)
+			ctx := context.Background()
+			s.CreateSite(ctx, "central", "Central Library")
+			ids := map[string]string{}
+			for _, k := range []struct {
+				name, state string
+				warn        []api.Warning
+			}{
+				{"critical", "idle", []api.Warning{{Code: "identity", Severity: "critical", Text: "x"}}},
+				{"gone", "gone", nil},
+				{"warning", "idle", []api.Warning{{Code: "disk_low", Severity: "warning", Text: "critical words in text"}}},
+				{"fine", "idle", nil},
+			} {
+				tok, _ := s.CreateToken(ctx, "central", "alice", time.Hour, 1)
+				e, err := s.Enrol(ctx, tok.Secret, &api.EnrolRequest{Hostname: k.name, Arch: "arm64", AgentVersion: "1", Capability: 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids[e.DeviceID] = k.name
+				r := api.Report{ID: k.name, CreatedUnixMs: time.Now().UnixMilli(), Health: api.Health{KioskState: k.state}, Warnings: k.warn}
+				if _, err := s.Ingest(ctx, []store.IngestItem{{DeviceID: e.DeviceID, SiteID: "central", Batch: &api.ReportBatch{Capability: 1, Reports: []api.Report{r}}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ds, err := s.Devices(ctx, store.DeviceFilter{Critical: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range ds {
+				got = append(got, ids[d.ID])
+			}
+			if len(got) != 2 || got[0] != "critical" || got[1] != "gone" {
+				t.Errorf("critical devices = %v, want [critical gone]", got)
+			}
+		})
+	}
+}
