@@ -141,7 +141,7 @@ func TestBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no command", nil, "command line: no command given"},
+		{"no command", nil, "command line: missing a command: site, token, device, config, write"},
 		{"unknown command", []string{"frobnicate"}, `command line: unknown command "frobnicate"`},
 		{"unknown flag", []string{"config", "--wifi-psk", "hunter22"}, "command line: --wifi-psk: unknown flag"},
 		{"stray argument", append(base, "extra"), `unexpected argument "extra"`},

@@ -1,8 +1,8 @@
 package cli
 
 import (
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -14,21 +14,27 @@ import (
 	"accesskiosk/provisioning/bootfile"
 )
 
-func config(args []string, env Env) error {
-	fs := flag.NewFlagSet("provision config", flag.ContinueOnError)
-	fleetURL := fs.String("fleet", "", "fleet server address, https://HOST[:PORT] (required)")
-	fp := fs.String("fingerprint", "", "SHA-256 fingerprint of the fleet's TLS certificate, as `fleet serve` printed it (required)")
-	token := fs.String("token", "", "enrolment token from `provision token create` (required)")
-	ssid := fs.String("wifi-ssid", "", "Wi-Fi network name (leave out for wired networks)")
-	pskFile := fs.String("wifi-psk-file", "", "file holding the Wi-Fi passphrase (never given on the command line)")
+// Synopses of the file commands.
+const (
+	configSynopsis = "--fleet URL --fingerprint FP --token TOKEN [--wifi-ssid SSID (--wifi-psk-file FILE | --wifi-open)] [--wifi-hidden] [--ssh-key FILE]... [--hostname-prefix PREFIX] [--out FILE]"
+	writeSynopsis  = "--config FILE (--image FILE.img | --device /dev/sdX) [--partition N]"
+)
+
+func config(_ context.Context, args []string, env Env) error {
+	fs := flagSet("config", configSynopsis)
+	fleetURL := fs.String("fleet", "", "the fleet server's `URL`, https://HOST[:PORT] (required)")
+	fp := fs.String("fingerprint", "", "the SHA-256 fingerprint `FP` of the fleet's TLS certificate, as `fleet serve` printed it (required)")
+	token := fs.String("token", "", "enrolment `TOKEN` from `provision token create` (required)")
+	ssid := fs.String("wifi-ssid", "", "Wi-Fi network name `SSID` (leave out for wired networks)")
+	pskFile := fs.String("wifi-psk-file", "", "`FILE` holding the Wi-Fi passphrase (never given on the command line)")
 	open := fs.Bool("wifi-open", false, "the Wi-Fi network has no passphrase")
 	hidden := fs.Bool("wifi-hidden", false, "the Wi-Fi network does not broadcast its name")
 	var sshKeys multi
-	fs.Var(&sshKeys, "ssh-key", "OpenSSH public key file allowing SSH logins (repeatable); without one the kiosk runs no SSH")
-	prefix := fs.String("hostname-prefix", bootfile.DefaultHostnamePrefix, "kiosks are named PREFIX-XXXXXX")
-	out := fs.String("out", bootfile.FileName, "where to write the first-boot file (mode 0600)")
-	if err := parse(fs, args, env); err != nil {
-		return ignoreHelp(err)
+	fs.Var(&sshKeys, "ssh-key", "OpenSSH public key `FILE` allowing SSH logins (repeatable); without one the kiosk runs no SSH")
+	prefix := fs.String("hostname-prefix", bootfile.DefaultHostnamePrefix, "kiosks are named `PREFIX`-XXXXXX")
+	out := fs.String("out", bootfile.FileName, "the first-boot `FILE` to write (mode 0600)")
+	if err := fs.Parse(args, env.Stdout); err != nil {
+		return err
 	}
 	f := &bootfile.File{Version: bootfile.Version}
 	switch {
@@ -117,14 +123,14 @@ func config(args []string, env Env) error {
 	return nil
 }
 
-func write(args []string, env Env) error {
-	fs := flag.NewFlagSet("provision write", flag.ContinueOnError)
-	cfg := fs.String("config", "", "first-boot file made by `provision config` (required)")
-	image := fs.String("image", "", "disk image file to write into")
-	device := fs.String("device", "", "card or disk block device to write onto, e.g. /dev/sdb (needs root; unmount it first)")
-	part := fs.Int("partition", 0, "number of the FAT boot partition (default: the first FAT partition)")
-	if err := parse(fs, args, env); err != nil {
-		return ignoreHelp(err)
+func write(_ context.Context, args []string, env Env) error {
+	fs := flagSet("write", writeSynopsis)
+	cfg := fs.String("config", "", "first-boot `FILE` made by `provision config` (required)")
+	image := fs.String("image", "", "disk image `FILE` to write into")
+	device := fs.String("device", "", "card or disk block `DEVICE` to write onto, e.g. /dev/sdb (needs root; unmount it first)")
+	part := fs.Int("partition", 0, "number `N` of the FAT boot partition (default: the first FAT partition)")
+	if err := fs.Parse(args, env.Stdout); err != nil {
+		return err
 	}
 	if *cfg == "" {
 		return confile.FlagError("config", "missing: want the first-boot file from `provision config`")

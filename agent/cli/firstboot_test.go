@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -41,7 +41,7 @@ func TestFirstbootThenRun(t *testing.T) {
 	os.WriteFile(cfgPath, []byte("state_dir: "+state+"\nkiosk:\n  bus: "+busAddr+"\nsystem:\n  bus: "+busAddr+"\ndiscovery:\n  advertise: false\nreport:\n  interval: 200ms\n  jitter: 0s\n"), 0o600)
 
 	var stderr bytes.Buffer
-	if code := run([]string{"firstboot", "--boot", boot, "--config", cfgPath, "--hostname-file", "", "--kiosk-wait", "1s"}, &stderr); code != 0 {
+	if code := runMain([]string{"firstboot", "--boot", boot, "--config", cfgPath, "--hostname-file", "", "--kiosk-wait", "1s"}, &stderr); code != 0 {
 		t.Fatalf("firstboot exit %d:\n%s", code, stderr.String())
 	}
 	after, _ := os.ReadFile(filepath.Join(boot, bootfile.FileName))
@@ -49,7 +49,7 @@ func TestFirstbootThenRun(t *testing.T) {
 		t.Errorf("the token is still on the boot partition:\n%s", after)
 	}
 	// Rerun: already done, still fine.
-	if code := run([]string{"firstboot", "--boot", boot, "--config", cfgPath, "--hostname-file", "", "--kiosk-wait", "1s"}, &stderr); code != 0 {
+	if code := runMain([]string{"firstboot", "--boot", boot, "--config", cfgPath, "--hostname-file", "", "--kiosk-wait", "1s"}, &stderr); code != 0 {
 		t.Fatalf("second firstboot exit %d:\n%s", code, stderr.String())
 	}
 

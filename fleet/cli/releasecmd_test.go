@@ -1,32 +1,40 @@
-package release_test
+package cli_test
 
 import (
 	"bytes"
-	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"accesskiosk/fleet/release"
-	"accesskiosk/internal/confile"
 )
 
-func run(t *testing.T, args ...string) (string, error) {
+// releaseRun runs `fleet release ARGS...`; err is nil for exit 0 and says
+// the exit status and stderr otherwise.
+func releaseRun(t *testing.T, args ...string) (string, int, error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	err := release.Command(context.Background(), args, &out, &errb)
-	return out.String(), err
+	code, out, errOut := run(t, append([]string{"release"}, args...)...)
+	if code != 0 {
+		return out, code, fmt.Errorf("exit %d: %s", code, errOut)
+	}
+	return out, 0, nil
 }
 
-func TestCommandEndToEnd(t *testing.T) {
+func releaseRunOut(t *testing.T, args ...string) (string, error) {
+	out, _, err := releaseRun(t, args...)
+	return out, err
+}
+
+func TestReleaseCommandEndToEnd(t *testing.T) {
 	data, offline := t.TempDir(), filepath.Join(t.TempDir(), "usb")
 	steps := [][]string{
 		{"keys", "generate", "--offline", offline},
 		{"init", "--data", data, "--offline", offline},
 	}
 	for _, s := range steps {
-		if out, err := run(t, s...); err != nil {
+		if out, err := releaseRunOut(t, s...); err != nil {
 			t.Fatalf("%v: %v (%s)", s, err, out)
 		}
 	}
@@ -35,10 +43,10 @@ func TestCommandEndToEnd(t *testing.T) {
 		os.MkdirAll(filepath.Join(tree, "bin"), 0o755)
 		os.WriteFile(filepath.Join(tree, "bin", "agent"), bytes.Repeat([]byte("agent"+v), 20000+i), 0o755)
 		b := filepath.Join(t.TempDir(), v+".tar.zst")
-		if out, err := run(t, "bundle", "--version", v, "--arch", "arm64", "--out", b, tree); err != nil {
+		if out, err := releaseRunOut(t, "bundle", "--version", v, "--arch", "arm64", "--out", b, tree); err != nil {
 			t.Fatalf("bundle: %v (%s)", err, out)
 		}
-		out, err := run(t, "add", "--data", data, "--offline", offline, b)
+		out, err := releaseRunOut(t, "add", "--data", data, "--offline", offline, b)
 		if err != nil {
 			t.Fatalf("add: %v", err)
 		}
@@ -46,15 +54,15 @@ func TestCommandEndToEnd(t *testing.T) {
 			t.Errorf("add output %q does not mention the delta", out)
 		}
 	}
-	out, err := run(t, "list", "--data", data)
+	out, err := releaseRunOut(t, "list", "--data", data)
 	if err != nil || !strings.Contains(out, "1.1.0") || !strings.Contains(out, "arm64") {
 		t.Errorf("list: %v\n%s", err, out)
 	}
-	root, err := run(t, "root", "--data", data)
+	root, err := releaseRunOut(t, "root", "--data", data)
 	if err != nil || !strings.Contains(root, `"_type": "root"`) {
 		t.Errorf("root: %v\n%s", err, root)
 	}
-	if _, err := run(t, "rollout", "start", "--data", data, "--id", "r1", "--release", "1.1.0",
+	if _, err := releaseRunOut(t, "rollout", "start", "--data", data, "--id", "r1", "--release", "1.1.0",
 		"--ring", "canary=site:central,device:ab12", "--ring", "early=10%", "--ring", "all=all"); err != nil {
 		t.Fatalf("rollout start: %v", err)
 	}
@@ -66,22 +74,22 @@ func TestCommandEndToEnd(t *testing.T) {
 		t.Errorf("non-canary device desired %q before advancing", v)
 	}
 	for _, s := range []string{"advance", "advance"} {
-		if _, err := run(t, "rollout", s, "--data", data, "--id", "r1"); err != nil {
+		if _, err := releaseRunOut(t, "rollout", s, "--data", data, "--id", "r1"); err != nil {
 			t.Fatalf("rollout %s: %v", s, err)
 		}
 	}
 	if v, _ := rf.Desired(release.Device{ID: "x", Site: "north"}); v != "1.1.0" {
 		t.Errorf("after advancing to all: desired %q, want 1.1.0", v)
 	}
-	if _, err := run(t, "rollout", "abort", "--data", data, "--id", "r1"); err != nil {
+	if _, err := releaseRunOut(t, "rollout", "abort", "--data", data, "--id", "r1"); err != nil {
 		t.Fatal(err)
 	}
-	if out, _ := run(t, "rollout", "list", "--data", data); !strings.Contains(out, "aborted") {
+	if out, _ := releaseRunOut(t, "rollout", "list", "--data", data); !strings.Contains(out, "aborted") {
 		t.Errorf("rollout list after abort:\n%s", out)
 	}
 }
 
-func TestCommandRefusesBadFlags(t *testing.T) {
+func TestReleaseCommandRefusesBadFlags(t *testing.T) {
 	data := t.TempDir()
 	cases := [][]string{
 		nil,
@@ -96,9 +104,9 @@ func TestCommandRefusesBadFlags(t *testing.T) {
 		{"list", "--bogus"},
 	}
 	for _, c := range cases {
-		_, err := run(t, c...)
-		if confile.ExitStatus(err) != 2 {
-			t.Errorf("%v: err = %v, want a flag error (exit 2)", c, err)
+		_, code, err := releaseRun(t, c...)
+		if code != 2 {
+			t.Errorf("%v: %v, want a flag error (exit 2)", c, err)
 		}
 	}
 }

@@ -1,7 +1,8 @@
-package main
+package cli
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,14 +24,14 @@ func TestRefusesBadInput(t *testing.T) {
 		want string
 	}{
 		{"unknown flag", []string{"--fullscreen-please"}, "command line"},
-		{"stray argument", []string{"extra"}, "unexpected argument"},
+		{"stray argument", []string{"extra"}, `command line: unknown command "extra" (known commands: volunteer hash-pin)`},
 		{"missing file", []string{"--config", filepath.Join(dir, "none.yaml")}, "none.yaml: cannot read config"},
 		{"bad value", []string{"--config", bad}, bad + ":4: session.idle_timeout:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := run(tt.args, &out, &errOut)
+			err := run(context.Background(), tt.args, &out, &errOut)
 			if got := confile.ExitStatus(err); got != 2 {
 				t.Fatalf("exit status %d (%v), want 2", got, err)
 			}
@@ -43,7 +44,7 @@ func TestRefusesBadInput(t *testing.T) {
 
 func TestPrintConfig(t *testing.T) {
 	var out bytes.Buffer
-	if err := run([]string{"--print-config"}, &out, &bytes.Buffer{}); err != nil {
+	if err := run(context.Background(), []string{"--print-config"}, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := config.Parse("printed", out.Bytes()); err != nil {
