@@ -84,11 +84,12 @@ func (k *kioskConn) run(ctx context.Context) {
 			k.frame(p.Frame)
 			continue
 		}
-		if !k.allow(time.Now()) {
+		m := p.Msg
+		// An end always passes: Stop must work whatever came before it.
+		if m.Type != wire.TypeEnd && !k.allow(time.Now()) {
 			k.r.count(func(s *Stats) { s.ControlDropped++ })
 			continue
 		}
-		m := p.Msg
 		switch m.Type {
 		case wire.TypeHello:
 			if m.Via != wire.ViaCode {

@@ -274,8 +274,11 @@ func TestHostileKiosk(t *testing.T) {
 		} else {
 			t.Logf("5000 control messages at once: %d dropped", d)
 		}
+		// Stop still works right after a flood.
 		s.kiosk.WriteMsg(&wire.Msg{Type: wire.TypeEnd, Reason: wire.ReasonStop})
-		readWS(t, ctx, s.viewer, wire.TypeEnd)
+		if m := readWS(t, ctx, s.viewer, wire.TypeEnd); m == nil || m.Reason != wire.ReasonStop {
+			t.Errorf("after the flood the kiosk's Stop reached the viewer as %+v", m)
+		}
 	})
 
 	t.Run("kiosk goes away", func(t *testing.T) {
