@@ -67,25 +67,34 @@ func Paint(img *image.RGBA, m Masks) {
 	}
 }
 
-// Tracker gathers the user script's per-frame reports into Masks. Each
-// document frame (the shell names it by an id of its own, such as WebKit's
-// frame id) reports its sensitive rectangles whenever they change (load,
-// scroll, resize, DOM change); the tracker keeps each frame's last two
-// reports and masks both, so a field that moved between the report and
-// the capture is black at its old and its new place. Safe for concurrent
-// use.
+// Tracker gathers what the page reports into Masks. Each document frame
+// (the shell names it by WebKit's own frame identity) reports either a
+// FrameReport from MaskScript (ReportFrame: CSS pixels, placed and
+// composed here) or rectangles already in frame pixels (Report). The
+// tracker keeps each frame's last two reports and masks both, so a field
+// that moved between a report and the capture is black at its old and its
+// new place. Safe for concurrent use.
 type Tracker struct {
 	mu       sync.Mutex
 	frames   map[string]*frameRects
+	reports  map[string]*frameReports
 	keyboard image.Rectangle
 	focus    bool
 	blind    bool
+	origin   image.Point
+	scale    float64
 }
 
 type frameRects struct{ cur, prev []image.Rectangle }
 
-// NewTracker returns an empty tracker.
-func NewTracker() *Tracker { return &Tracker{frames: map[string]*frameRects{}} }
+type frameReports struct {
+	cur, prev *FrameReport
+}
+
+// NewTracker returns an empty tracker (scale 1, origin 0,0).
+func NewTracker() *Tracker {
+	return &Tracker{frames: map[string]*frameRects{}, reports: map[string]*frameReports{}, scale: 1}
+}
 
 // Report sets frame's sensitive rectangles (already in frame pixels).
 func (t *Tracker) Report(frame string, rects []image.Rectangle) {
@@ -99,18 +108,47 @@ func (t *Tracker) Report(frame string, rects []image.Rectangle) {
 	f.prev, f.cur = f.cur, append([]image.Rectangle(nil), rects...)
 }
 
+// ReportFrame records a MaskScript report from frame. The main frame's
+// first report after Reset ends the blindness.
+func (t *Tracker) ReportFrame(frame string, r FrameReport) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f := t.reports[frame]
+	if f == nil {
+		f = &frameReports{}
+		t.reports[frame] = f
+	}
+	f.prev, f.cur = f.cur, &r
+	if r.Main && !r.Error {
+		t.blind = false
+	}
+}
+
+// SetGeometry says where the web view's top-left is in the capture and
+// how many capture pixels a CSS pixel is (device scale × page zoom).
+func (t *Tracker) SetGeometry(origin image.Point, scale float64) {
+	t.mu.Lock()
+	if scale > 0 {
+		t.origin, t.scale = origin, scale
+	}
+	t.mu.Unlock()
+}
+
 // Forget drops a frame that went away (its document was replaced).
 func (t *Tracker) Forget(frame string) {
 	t.mu.Lock()
 	delete(t.frames, frame)
+	delete(t.reports, frame)
 	t.mu.Unlock()
 }
 
-// Reset forgets every frame (a new top document) and sets blind until
-// SetBlind(false): nothing is sent before the new page's frames report.
+// Reset forgets every frame (a new top document) and is blind until the
+// new main frame reports (or SetBlind(false)): nothing of a new page is
+// sent before its frames say where their fields are.
 func (t *Tracker) Reset() {
 	t.mu.Lock()
 	clear(t.frames)
+	clear(t.reports)
 	t.blind = true
 	t.mu.Unlock()
 }
@@ -123,7 +161,7 @@ func (t *Tracker) SetBlind(b bool) {
 }
 
 // SetKeyboard sets the on-screen keyboard's region and whether a masked
-// field has the focus.
+// field has the focus (frame reports can say so too).
 func (t *Tracker) SetKeyboard(r image.Rectangle, maskedFocus bool) {
 	t.mu.Lock()
 	t.keyboard, t.focus = r, maskedFocus
@@ -138,6 +176,24 @@ func (t *Tracker) Masks() Masks {
 	for _, f := range t.frames {
 		m.Rects = append(m.Rects, f.cur...)
 		m.Rects = append(m.Rects, f.prev...)
+	}
+	if len(t.reports) > 0 {
+		cur := make([]FrameReport, 0, len(t.reports))
+		prev := make([]FrameReport, 0, len(t.reports))
+		for _, f := range t.reports {
+			cur = append(cur, *f.cur)
+			if f.prev != nil {
+				prev = append(prev, *f.prev)
+			} else {
+				prev = append(prev, *f.cur)
+			}
+		}
+		for _, set := range [][]FrameReport{cur, prev} {
+			rects, focus, blind := compose(set, t.origin, t.scale)
+			m.Rects = append(m.Rects, rects...)
+			m.MaskedFocus = m.MaskedFocus || focus
+			m.Blind = m.Blind || blind
+		}
 	}
 	return m
 }
