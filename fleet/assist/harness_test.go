@@ -182,6 +182,13 @@ func (k *kiosk) Link(up bool) {
 
 func startKiosk(t *testing.T, socket string) *kiosk {
 	t.Helper()
+	return startKioskWith(t, socket, kioskassist.Options{})
+}
+
+// startKioskWith is startKiosk with options (Socket, Events and the
+// redial waits are set here).
+func startKioskWith(t *testing.T, socket string, opts kioskassist.Options) *kiosk {
+	t.Helper()
 	w, err := assisttest.NewWorkload()
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +196,8 @@ func startKiosk(t *testing.T, socket string) *kiosk {
 	w.ScrollEvery = 1 << 30 // typing only: the marker stays where it is
 	k := &kiosk{offers: make(chan string, 16), sharing: make(chan struct{}, 16), ended: make(chan string, 16),
 		points: make(chan kioskassist.Point, 256), links: make(chan bool, 64), form: w.Form()}
-	k.s = kioskassist.New(kioskassist.Options{Socket: socket, Events: k, RedialMin: 100 * time.Millisecond, RedialMax: 500 * time.Millisecond})
+	opts.Socket, opts.Events, opts.RedialMin, opts.RedialMax = socket, k, 100*time.Millisecond, 500*time.Millisecond
+	k.s = kioskassist.New(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { k.s.Run(ctx); close(done) }()

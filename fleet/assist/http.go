@@ -230,8 +230,15 @@ func (h *Hub) serveViewer(w http.ResponseWriter, r *http.Request, staff string) 
 	p := newPeer(ws, wire.Window, func() { h.end(s, wire.ReasonStaffClosed, true, false) })
 	h.mu.Lock()
 	if s.ended {
+		// It ended between the checks above and the handshake: say why.
+		reason := s.reason
 		h.mu.Unlock()
-		ws.Close(websocket.StatusNormalClosure, "ended")
+		if b, err := (&wire.Msg{Type: wire.TypeEnd, Reason: reason}).Encode(); err == nil {
+			wctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+			ws.Write(wctx, websocket.MessageText, b)
+			cancel()
+		}
+		ws.Close(websocket.StatusNormalClosure, "")
 		return
 	}
 	s.viewer = p

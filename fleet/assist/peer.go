@@ -75,17 +75,47 @@ func (p *peer) end(m *wire.Msg) {
 	})
 }
 
-// run writes until end or a failure, pinging every ping.
+// run writes until end or a failure; a goroutine beside it pings every
+// ping, so a ping waiting for its pong never holds up a message (an end
+// must reach the console at once).
 func (p *peer) run(ping time.Duration) {
 	defer close(p.done)
-	t := time.NewTicker(ping)
-	defer t.Stop()
+	var failOnce sync.Once
 	fail := func() {
-		p.ws.CloseNow()
-		if p.onFail != nil {
-			p.onFail()
-		}
+		failOnce.Do(func() {
+			p.ws.CloseNow()
+			if p.onFail != nil {
+				p.onFail()
+			}
+		})
 	}
+	stopPing := make(chan struct{})
+	defer close(stopPing)
+	go func() {
+		t := time.NewTicker(ping)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopPing:
+				return
+			case <-p.quit:
+				return
+			case <-t.C:
+				ctx, cancel := context.WithTimeout(context.Background(), ping)
+				err := p.ws.Ping(ctx)
+				cancel()
+				if err != nil {
+					select {
+					case <-p.quit: // ending anyway
+					case <-stopPing:
+					default:
+						fail()
+					}
+					return
+				}
+			}
+		}
+	}()
 	write := func(typ websocket.MessageType, b []byte) bool {
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		defer cancel()
@@ -109,18 +139,6 @@ func (p *peer) run(ping time.Duration) {
 		case b := <-p.frames:
 			if !write(websocket.MessageBinary, b) {
 				fail()
-				return
-			}
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), ping)
-			err := p.ws.Ping(ctx)
-			cancel()
-			if err != nil {
-				select {
-				case <-p.quit: // ending anyway
-				default:
-					fail()
-				}
 				return
 			}
 		}

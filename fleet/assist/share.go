@@ -18,6 +18,7 @@ type share struct {
 	asked   time.Time // offer sent to the device
 	started time.Time // consent
 	ended   bool
+	reason  string // why it ended
 
 	dev    *devConn
 	viewer *peer
@@ -121,7 +122,7 @@ func (h *Hub) end(s *share, reason string, tellDev, tellViewer bool) {
 		h.mu.Unlock()
 		return
 	}
-	s.ended, s.state = true, stateEnded
+	s.ended, s.state, s.reason = true, stateEnded, reason
 	s.timer.Stop()
 	delete(h.shares, s.id)
 	if h.byDev[s.device] == s {
