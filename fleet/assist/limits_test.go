@@ -98,4 +98,20 @@ func TestLimitsEndTheShare(t *testing.T) {
 	if m := end(); m == nil || m.Reason != wire.ReasonSessionEnd {
 		t.Errorf("viewer told %+v, want session_end", m)
 	}
+
+	// The fleet shuts down cleanly (Hub.Close, as the server will call it).
+	id = offer()
+	end = viewer(id)
+	k.s.Answer(true)
+	recv(t, k.sharing, "sharing", 5*time.Second)
+	f.Hub.Close()
+	if r := recv(t, k.ended, "end at shutdown", 10*time.Second); r != wire.ReasonShutdown {
+		t.Errorf("kiosk ended with %q, want shutdown", r)
+	}
+	if m := end(); m == nil || m.Reason != wire.ReasonShutdown {
+		t.Errorf("viewer told %+v, want shutdown", m)
+	}
+	if _, err := f.Hub.Offer(ctx, "alice", hubtest.DeviceID); err == nil {
+		t.Error("a closed hub took an offer")
+	}
 }
