@@ -360,7 +360,7 @@ func TestBadInput(t *testing.T) {
 			return data
 		}, "expired", ExitNeedsPerson, "has expired"},
 		{"unknown token", func(r *rig) []byte {
-			data, _ := r.file("ake_notatokenthisfleetmade").Marshal()
+			data, _ := r.file("ake_" + strings.Repeat("unknown", 8)[:52]).Marshal() // well-formed, never made by this fleet
 			return data
 		}, "token_unknown", ExitNeedsPerson, "does not know its enrolment token"},
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/realfleet"
 	"accesskiosk/internal/fleetclient"
 	"accesskiosk/internal/pin"
@@ -64,5 +65,38 @@ func TestErrors(t *testing.T) {
 				t.Errorf("got %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// CheckToken asks the real fleet about an enrolment token's secret without
+// spending it.
+func TestCheckToken(t *testing.T) {
+	ctx := context.Background()
+	f := realfleet.Start(t)
+	if _, err := f.Admin.CreateSite(ctx, "central", ""); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := f.Admin.CreateToken(ctx, "central", time.Hour, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.Admin.CheckToken(ctx, tok.Secret)
+	if err != nil || got.ID != tok.ID || got.Site != "central" || got.Uses != 0 || got.MaxUses != 2 || got.Revoked {
+		t.Fatalf("CheckToken(live token) = %+v, %v", got, err)
+	}
+	unknown := api.EnrolTokenPrefix + strings.Repeat("x", 52)
+	_, err = f.Admin.CheckToken(ctx, unknown)
+	var fe *fleetclient.Error
+	if !errors.As(err, &fe) || fe.Status != 404 || fe.Code != api.CodeTokenUnknown {
+		t.Errorf("CheckToken(unknown) = %v, want 404 %s", err, api.CodeTokenUnknown)
+	}
+	if err := f.Admin.RevokeToken(ctx, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.Admin.CheckToken(ctx, tok.Secret); err != nil || !got.Revoked {
+		t.Errorf("CheckToken(revoked) = %+v, %v; want Revoked", got, err)
+	}
+	if toks, _ := f.Admin.Tokens(ctx, "central"); len(toks) != 1 || toks[0].Uses != 0 {
+		t.Errorf("checking spent the token: %+v", toks)
 	}
 }
