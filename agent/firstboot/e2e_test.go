@@ -99,7 +99,7 @@ func TestEndToEnd(t *testing.T) {
 	psk := filepath.Join(dir, "wifi.psk")
 	os.WriteFile(psk, []byte("riverside-reading-room\n"), 0o600)
 	conf := filepath.Join(dir, "firstboot.yaml")
-	provision(t, nil, "config", "--fleet", fl.URL, "--fingerprint", fl.Fingerprint, "--token", token,
+	provision(t, env, "config", "--fleet", fl.URL, "--fingerprint", fl.Fingerprint, "--token", token,
 		"--wifi-ssid", "Riverside Public", "--wifi-psk-file", psk, "--hostname-prefix", "riverside", "--out", conf)
 
 	d1 := newDevice(t)
@@ -150,7 +150,7 @@ func TestEndToEnd(t *testing.T) {
 	out = provision(t, env, append([]string{"token", "create", "--site", "riverside", "--expires", "1h"}, admin...)...)
 	token3 := printedToken.FindStringSubmatch(out)[1]
 	conf3 := filepath.Join(dir, "firstboot3.yaml")
-	provision(t, nil, "config", "--fleet", fl.URL, "--fingerprint", fl.Fingerprint, "--token", token3, "--out", conf3)
+	provision(t, env, "config", "--fleet", fl.URL, "--fingerprint", fl.Fingerprint, "--token", token3, "--out", conf3)
 	d3 := newDevice(t)
 	provision(t, nil, "write", "--config", conf3, "--image", d3.img)
 	boot, err := OpenBoot(d3.img, 0)

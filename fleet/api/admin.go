@@ -62,6 +62,8 @@ type Token struct {
 	MaxUses       int    `json:"max_uses"`
 	Uses          int    `json:"uses"`
 	Revoked       bool   `json:"revoked"`
+	// Expired is set in PathAdminTokenCheck's answer, by the fleet's clock.
+	Expired bool `json:"expired,omitempty"`
 }
 
 // CreateTokenRequest is POSTed to PathAdminTokens.

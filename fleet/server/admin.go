@@ -169,6 +169,7 @@ func (s *Server) handleCheckToken(w http.ResponseWriter, r *http.Request, _ stor
 		s.internal(w, err)
 		return
 	}
+	tok.Expired = s.cfg.Now().UnixMilli() >= tok.ExpiresUnixMs
 	writeJSON(w, http.StatusOK, tok)
 }
 
