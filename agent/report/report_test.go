@@ -113,7 +113,7 @@ func newRig(t *testing.T) *rig {
 		Clock:    clk,
 		Interval: 30 * time.Second, Jitter: 5 * time.Second,
 		BackoffMin: 2 * time.Second, BackoffMax: 5 * time.Minute,
-		Log:        log,
+		Log: log,
 	})
 	return r
 }
