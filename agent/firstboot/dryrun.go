@@ -41,7 +41,7 @@ func DryRun(ctx context.Context, c Config, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	name := r.Boot.String() + "/" + bootfile.FileName
+	name := fileOn(r.Boot)
 	data, err := r.Boot.ReadFile(bootfile.FileName)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && enrolled:
@@ -66,7 +66,7 @@ func DryRun(ctx context.Context, c Config, w io.Writer) error {
 func (r *runner) planSteps(ctx context.Context, w io.Writer, f *bootfile.File, name string, idn enrolIdentity, enrolled bool) {
 	where := func(s service) string {
 		if r.System == nil {
-			return "no system bus here: a real run would stop here"
+			return "there is no system bus: a real run would stop"
 		}
 		if ok, err := onBus(ctx, r.System, s.name); err != nil || !ok {
 			return "NOT on the system bus: a real run would stop here"

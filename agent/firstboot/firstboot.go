@@ -302,7 +302,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 // ErrNoFile, and says on screen what IT must do unless the device is
 // enrolled already.
 func (r *runner) readFile(ctx context.Context, enrolled bool) (*bootfile.File, error) {
-	name := r.Boot.String() + "/" + bootfile.FileName
+	name := fileOn(r.Boot)
 	data, err := r.Boot.ReadFile(bootfile.FileName)
 	if errors.Is(err, fs.ErrNotExist) {
 		err := fmt.Errorf("%w (%s)", ErrNoFile, name)
