@@ -189,6 +189,7 @@ type share struct {
 
 	mu        sync.Mutex
 	granted   bool
+	sentOffer bool
 	needKey   bool
 	lastAck   uint32
 	lastKeyQ  time.Time
@@ -197,6 +198,14 @@ type share struct {
 	nBytes    int64
 	nDropped  int
 	endReason string
+}
+
+// offered reports whether the fleet has sent this share's offer on (the
+// resident is being asked, or sharing).
+func (s *share) offered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sentOffer && !s.ended
 }
 
 func (s *share) consented() bool {
@@ -329,6 +338,10 @@ func (s *share) read() {
 		switch m.Type {
 		case wire.TypeOffer, wire.TypeAck, wire.TypePoint, wire.TypeKeyframe:
 			switch m.Type {
+			case wire.TypeOffer:
+				s.mu.Lock()
+				s.sentOffer = true
+				s.mu.Unlock()
 			case wire.TypeKeyframe:
 				s.resync() // frames in flight are void until a key frame
 			case wire.TypeAck:

@@ -210,8 +210,15 @@ func (r *Relay) Offer(ctx context.Context, shareID string) error {
 	if k == nil {
 		return ErrNoKiosk
 	}
+	if s := k.current(); s != nil && s.offered() {
+		return ErrBusy // a late command must not cut a share in progress
+	}
 	return k.start(ctx, &wire.Msg{Type: wire.TypeHello, Via: wire.ViaOffer, OfferID: shareID})
 }
+
+// ErrBusy is returned by Offer while the kiosk is asking its resident or
+// sharing.
+var ErrBusy = errors.New("assist: the kiosk is already in a share")
 
 // dialFleet opens the device WebSocket and sends hello.
 func (r *Relay) dialFleet(ctx context.Context, hello *wire.Msg) (*websocket.Conn, error) {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"image"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,6 +193,10 @@ func TestRelay(t *testing.T) {
 	}
 	if m := readLink(t, s.kiosk, wire.TypePoint); m == nil || m.X != 10 || m.Y != 20 || m.Text != "Here" {
 		t.Errorf("point at the kiosk: %+v", m)
+	}
+	// A late offer (a command delivered after this share began) does not cut it.
+	if err := r.Offer(ctx, strings.Repeat("ab", 16)); !errors.Is(err, assist.ErrBusy) {
+		t.Errorf("Offer during a share: %v, want ErrBusy", err)
 	}
 	s.kiosk.WriteMsg(&wire.Msg{Type: wire.TypeEnd, Reason: wire.ReasonStop})
 	if m := readWS(t, ctx, s.viewer, wire.TypeEnd); m == nil || m.Reason != wire.ReasonStop {
