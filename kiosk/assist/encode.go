@@ -46,11 +46,16 @@ func (p *pngPool) Put(b *png.EncoderBuffer) { p.b = b }
 func flat(img *image.RGBA, r image.Rectangle) bool {
 	var seen [FlatColours]uint32
 	n := 0
+	last := uint32(1 << 31) // no colour: runs of one colour skip the search
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		row := img.Pix[img.PixOffset(r.Min.X, y):img.PixOffset(r.Max.X, y)]
 	px:
 		for i := 0; i < len(row); i += 4 {
 			c := uint32(row[i])<<16 | uint32(row[i+1])<<8 | uint32(row[i+2])
+			if c == last {
+				continue
+			}
+			last = c
 			for _, s := range seen[:n] {
 				if s == c {
 					continue px
