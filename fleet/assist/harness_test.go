@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -167,6 +168,9 @@ type kiosk struct {
 	points  chan kioskassist.Point
 	links   chan bool
 	form    assisttest.Form
+	// still: the screen never changes (the first capture, again and again).
+	still   bool
+	submits atomic.Int64
 }
 
 func (k *kiosk) Offer(via string)                           { k.offers <- via }
@@ -189,13 +193,18 @@ func startKiosk(t *testing.T, socket string) *kiosk {
 // redial waits are set here).
 func startKioskWith(t *testing.T, socket string, opts kioskassist.Options) *kiosk {
 	t.Helper()
+	return startKioskStill(t, socket, opts, false)
+}
+
+func startKioskStill(t *testing.T, socket string, opts kioskassist.Options, still bool) *kiosk {
+	t.Helper()
 	w, err := assisttest.NewWorkload()
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.ScrollEvery = 1 << 30 // typing only: the marker stays where it is
 	k := &kiosk{offers: make(chan string, 16), sharing: make(chan struct{}, 16), ended: make(chan string, 16),
-		points: make(chan kioskassist.Point, 256), links: make(chan bool, 64), form: w.Form()}
+		points: make(chan kioskassist.Point, 256), links: make(chan bool, 64), form: w.Form(), still: still}
 	opts.Socket, opts.Events, opts.RedialMin, opts.RedialMax = socket, k, 100*time.Millisecond, 500*time.Millisecond
 	k.s = kioskassist.New(opts)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -208,6 +217,12 @@ func startKioskWith(t *testing.T, socket string, opts kioskassist.Options) *kios
 			case <-ctx.Done():
 				return
 			case <-k.s.Want():
+				k.submits.Add(1)
+				if k.still {
+					img, _, _ := assisttest.LoadForm()
+					k.s.Submit(img, masks)
+					continue
+				}
 				k.s.Submit(w.Next(), masks)
 			}
 		}

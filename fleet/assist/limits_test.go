@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/sirupsen/logrus"
 
 	agentassist "accesskiosk/agent/assist"
@@ -113,5 +114,68 @@ func TestLimitsEndTheShare(t *testing.T) {
 	}
 	if _, err := f.Hub.Offer(ctx, "alice", hubtest.DeviceID); err == nil {
 		t.Error("a closed hub took an offer")
+	}
+}
+
+// TestStillScreen: a screen that does not change is not captured in a
+// tight loop: the sharer asks for about MaxFPS captures a second, and
+// sends nothing after the first frame.
+func TestStillScreen(t *testing.T) {
+	f := hubtest.Start(t, t.TempDir(), "127.0.0.1:0")
+	log := logrus.New()
+	log.SetLevel(logrus.WarnLevel)
+	relay, err := agentassist.New(agentassist.Options{Listen: link.ListenOptions{Path: filepath.Join(t.TempDir(), "assist.sock"), Group: -1},
+		FleetURL: f.URL, Pin: f.Pin, Credential: func() string { return hubtest.DeviceCred }, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { relay.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	f.SetOffer(func(id string) error { return relay.Offer(ctx, id) })
+	k := startKioskStill(t, relay.Socket(), kioskassist.Options{MaxFPS: 8}, true)
+	k.waitLink(t)
+	id, err := f.Hub.Offer(ctx, "alice", hubtest.DeviceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv(t, k.offers, "consent prompt", 20*time.Second)
+	v, _, err := f.DialViewer(ctx, id, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.CloseNow()
+	v.SetReadLimit(wire.MaxFrameBytes)
+	go func() { // the viewer draws and acks every frame
+		for {
+			typ, b, err := v.Read(ctx)
+			if err != nil {
+				return
+			}
+			if typ == websocket.MessageBinary {
+				if seq, _, err := wire.PeekHeader(b); err == nil {
+					ack, _ := (&wire.Msg{Type: wire.TypeAck, Seq: seq}).Encode()
+					v.Write(ctx, websocket.MessageText, ack)
+				}
+			}
+		}
+	}()
+	k.s.Answer(true)
+	recv(t, k.sharing, "sharing", 5*time.Second)
+	f.WaitMetric(t, "fleet_assist_frames_relayed_total", 1)
+	before := k.submits.Load()
+	time.Sleep(2 * time.Second) // a measuring window, not a wait for an event
+	captures := k.submits.Load() - before
+	t.Logf("a still screen for 2 s: %d captures asked for, %d frames sent", captures, k.s.Stats().Frames)
+	if captures > 2*8+4 {
+		t.Errorf("%d captures in 2 s of a still screen at 8 frames/s", captures)
+	}
+	if captures < 4 {
+		t.Errorf("only %d captures in 2 s: a change would be missed", captures)
+	}
+	if n := k.s.Stats().Frames; n > 2 {
+		t.Errorf("%d frames sent for a still screen", n)
 	}
 }

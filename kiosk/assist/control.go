@@ -69,6 +69,8 @@ func (c *Controller) defaults() {
 	}
 }
 
+func (c *Controller) maxFPS() float64 { c.defaults(); return c.MaxFPS }
+
 // Quality is the JPEG quality for the next frame.
 func (c *Controller) Quality() int { c.defaults(); return c.quality }
 

@@ -94,20 +94,22 @@ type Sharer struct {
 	pending *image.RGBA
 	masks   Masks
 	skipped int
+	askedAt time.Time // when a capture was last asked for; zero once it came
 
 	// Owned by Run's goroutine.
-	conn  *link.Conn
-	gen   int
-	sess  *Session
-	code  *HelpCode
-	ctrl  Controller
-	diff  Differ
-	enc   Encoder
-	gate  PointGate
-	seq   uint32
-	w, h  int
-	timer *time.Timer
-	stats Stats
+	conn   *link.Conn
+	gen    int
+	sess   *Session
+	code   *HelpCode
+	ctrl   Controller
+	diff   Differ
+	enc    Encoder
+	gate   PointGate
+	seq    uint32
+	w, h   int
+	timer  *time.Timer
+	wantAt time.Time // when to ask for the next capture of a still screen
+	stats  Stats
 }
 
 type pkt struct {
@@ -171,6 +173,7 @@ func (s *Sharer) Submit(img *image.RGBA, m Masks) {
 		s.skipped++
 	}
 	s.pending, s.masks = img, m
+	s.askedAt = time.Time{} // the capture asked for came
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -242,7 +245,7 @@ func (s *Sharer) Answer(allow bool) error {
 		}
 		s.stats.Shares++
 		s.mu.Lock()
-		s.pending = nil // never send a capture made before Allow
+		s.pending, s.askedAt = nil, time.Time{} // never send a capture made before Allow
 		s.sess.dropped = s.skipped
 		s.mu.Unlock()
 		s.ctrl = Controller{MaxFPS: s.opts.MaxFPS}
@@ -339,6 +342,10 @@ func (s *Sharer) Run(ctx context.Context) error {
 		case <-s.wake:
 			s.send()
 		case <-s.timer.C:
+			if !s.wantAt.IsZero() && !s.opts.Now().Before(s.wantAt) {
+				s.wantAt = time.Time{}
+				s.signalWant()
+			}
 			s.tick()
 			s.send()
 		}
@@ -474,13 +481,14 @@ func (s *Sharer) end(reason string, tell bool) {
 		sum := s.sess.Summary()
 		s.mu.Lock()
 		sum.Dropped = s.skipped - s.sess.dropped
-		s.pending = nil
+		s.pending, s.askedAt = nil, time.Time{}
 		s.mu.Unlock()
 		select {
 		case <-s.want:
 		default:
 		}
 		s.sess = nil
+		s.wantAt = time.Time{}
 		s.diff = Differ{}
 		s.ctrl.Reset()
 		if tell && s.conn != nil {
@@ -531,6 +539,9 @@ func (s *Sharer) arm() {
 				next = t
 			}
 		}
+		if !s.wantAt.IsZero() && (next.IsZero() || s.wantAt.Before(next)) {
+			next = s.wantAt
+		}
 	}
 	s.timer.Stop()
 	if !next.IsZero() {
@@ -538,7 +549,16 @@ func (s *Sharer) arm() {
 	}
 }
 
+// signalWant asks the shell for a capture, unless one was asked for in
+// the last second and has not come yet.
 func (s *Sharer) signalWant() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now := time.Now(); now.Sub(s.askedAt) < time.Second {
+		return
+	} else {
+		s.askedAt = now
+	}
 	select {
 	case s.want <- struct{}{}:
 	default:
@@ -560,7 +580,9 @@ func (s *Sharer) send() {
 	s.pending = nil
 	s.mu.Unlock()
 	if img == nil {
-		s.signalWant()
+		if s.wantAt.IsZero() { // not while a still screen waits its interval
+			s.signalWant()
+		}
 		return
 	}
 	began := time.Now()
@@ -575,7 +597,11 @@ func (s *Sharer) send() {
 	Paint(img, m)
 	rects, key := s.diff.Changed(img)
 	if len(rects) == 0 {
-		s.signalWant() // nothing changed: the next capture is welcome at once (paced by the shell)
+		// Nothing changed: ask for the next capture one frame interval
+		// from now, not at once (a still screen must not be captured in a
+		// tight loop).
+		s.wantAt = now.Add(time.Duration(float64(time.Second) / s.ctrl.maxFPS()))
+		s.arm()
 		return
 	}
 	q := s.ctrl.Quality()
