@@ -244,3 +244,21 @@ func TestComposeFailsClosed(t *testing.T) {
 		t.Error("a report with 301 rectangles was accepted")
 	}
 }
+
+// FuzzParseFrameReport: any message a page's script posts parses within
+// bounds or is refused, and composing what parses never panics.
+func FuzzParseFrameReport(f *testing.F) {
+	f.Add([]byte(`{"action":"assist_masks","main":true,"w":800,"h":600,"rects":[[1,2,3,4]],"frames":[[0,0,300,100]],"ready":true}`))
+	f.Add([]byte(`{"action":"assist_masks","w":300,"h":100,"ready":true}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := assist.ParseFrameReport(b)
+		if err != nil {
+			return
+		}
+		tr := assist.NewTracker()
+		tr.ReportFrame("a", r)
+		tr.ReportFrame("b", r)
+		img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+		assist.Paint(img, tr.Masks())
+	})
+}

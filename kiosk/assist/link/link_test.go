@@ -198,3 +198,33 @@ func hdr(n uint32, kind byte) []byte {
 	b := binary.BigEndian.AppendUint32(nil, n)
 	return append(b, kind)
 }
+
+// FuzzRead: whatever bytes a peer sends, Read returns packets within the
+// bounds or an error, and never more than the bytes sent.
+func FuzzRead(f *testing.F) {
+	good, _ := (&wire.Msg{Type: wire.TypeAck, Seq: 3}).Encode()
+	f.Add(append(hdr(uint32(len(good)+1), link.KindControl), good...))
+	f.Add(hdr(wire.MaxFrameBytes+2, link.KindFrame))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, z := net.Pipe()
+		go func() { z.Write(b); z.Close() }()
+		c := link.NewConn(a)
+		defer c.Close()
+		total := 0
+		for {
+			p, err := c.Read()
+			if err != nil {
+				return
+			}
+			total += len(p.Frame)
+			if p.Msg != nil {
+				if err := p.Msg.Validate(); err != nil {
+					t.Fatalf("Read returned an invalid message: %v", err)
+				}
+			}
+			if total > len(b) {
+				t.Fatal("read more than was sent")
+			}
+		}
+	})
+}
