@@ -54,12 +54,16 @@ func (h *Hub) ConsoleHandler() http.Handler {
 	m.HandleFunc("GET /assist/{id}", h.staff(h.servePage))
 	m.HandleFunc("POST /assist/code", h.staff(h.serveClaim))
 	m.HandleFunc("POST /assist/offer", h.staff(h.serveOffer))
+	// The server puts CrossOriginProtection in front of everything; the
+	// commands carry their own as well, so no mounting can lose it.
+	cop := http.NewCrossOriginProtection()
+	guarded := cop.Handler(m)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", CSP)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "same-origin")
 		w.Header().Set("X-Frame-Options", "DENY")
-		m.ServeHTTP(w, r)
+		guarded.ServeHTTP(w, r)
 	})
 }
 
