@@ -53,9 +53,12 @@ type Config struct {
 	DesiredRelease func(deviceID, site, running string) string
 	// Throttle keeps the per-address and global limits of enrolment and
 	// the admin API (nil: in this process's memory, at most
-	// throttle.DefaultMaxKeys keys). DeviceThrottle keeps each enrolled
-	// device's limits (nil: in memory, a few buckets per device). Several
-	// replicas would share them in the database.
+	// throttle.DefaultMaxKeys keys; several replicas share the store's,
+	// store.Throttle). DeviceThrottle keeps each enrolled device's request
+	// rate (nil: in memory, a few buckets per device): it guards this
+	// replica's own work, so each replica keeps its own. What a device
+	// may store (Limits) is counted in the database, in the ingest
+	// transaction, so replicas share it.
 	Throttle       throttle.State
 	DeviceThrottle throttle.State
 	// Limits bound enrolment and what one device can store; zero fields
