@@ -236,3 +236,11 @@ func (c *authCache) forget(id string) {
 	delete(c.m, id)
 	c.mu.Unlock()
 }
+
+// clear drops every cached credential (the listener reconnected: it may
+// have missed withdrawals).
+func (c *authCache) clear() {
+	c.mu.Lock()
+	clear(c.m)
+	c.mu.Unlock()
+}

@@ -61,6 +61,11 @@ type Config struct {
 	// transaction, so replicas share it.
 	Throttle       throttle.State
 	DeviceThrottle throttle.State
+	// Listener, when set, tells this replica at once of credentials
+	// withdrawn or replaced through another replica (store.ChanCredentials),
+	// so its credential cache never lags. (The ingest checks the
+	// credential again in its transaction either way.)
+	Listener *store.Listener
 	// Limits bound enrolment and what one device can store; zero fields
 	// take DefaultLimits'.
 	Limits Limits
@@ -123,6 +128,10 @@ func New(cfg Config) (*Server, error) {
 		anon:    cfg.Throttle,
 		devices: cfg.DeviceThrottle,
 		auth:    newAuthCache(cfg.Store, 30*time.Second, cfg.Now),
+	}
+	if cfg.Listener != nil {
+		cfg.Listener.Subscribe(store.ChanCredentials, s.auth.forget)
+		cfg.Listener.OnReset(s.auth.clear)
 	}
 	var err error
 	if s.metrics, err = newMetrics(cfg.Registry, cfg.Store); err != nil {
