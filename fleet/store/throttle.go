@@ -26,9 +26,9 @@ type Throttle struct {
 	now     func() time.Time
 	maxKeys int
 
-	mu     sync.Mutex
-	swept  time.Time
-	full   bool // the tables held maxKeys rows at the last sweep
+	mu    sync.Mutex
+	swept time.Time
+	full  bool // the tables held maxKeys rows at the last sweep
 }
 
 // Throttle returns the store's shared throttle.State on clock now (nil:

@@ -120,4 +120,6 @@ func (p prefixed) Held(ctx context.Context, key string) (time.Time, error) {
 	return p.Throttle.Held(ctx, p.p+key)
 }
 
-func (p prefixed) Forget(ctx context.Context, key string) error { return p.Throttle.Forget(ctx, p.p+key) }
+func (p prefixed) Forget(ctx context.Context, key string) error {
+	return p.Throttle.Forget(ctx, p.p+key)
+}
