@@ -23,11 +23,9 @@ const (
 	// ChanDocs carries the name of a shared document that changed
 	// (DocRollouts).
 	ChanDocs = "fleet_docs"
-	// ChanRelease carries the name of a release repository file written.
-	ChanRelease = "fleet_release"
 )
 
-var channels = []string{ChanCredentials, ChanDocs, ChanRelease}
+var channels = []string{ChanCredentials, ChanDocs}
 
 // notify sends payload on channel when tx commits (on SQLite, with one
 // server, nothing).
