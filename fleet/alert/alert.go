@@ -156,9 +156,10 @@ type WatcherConfig struct {
 
 // Watcher evaluates the rules over every device periodically.
 type Watcher struct {
-	cfg   WatcherConfig
-	open  *prometheus.GaugeVec
-	hooks chan Event
+	cfg    WatcherConfig
+	open   *prometheus.GaugeVec
+	leader prometheus.Gauge
+	hooks  chan Event
 }
 
 // NewWatcher makes a watcher; start it with Run.
@@ -171,9 +172,12 @@ func NewWatcher(cfg WatcherConfig) (*Watcher, error) {
 	}
 	w := &Watcher{cfg: cfg, hooks: make(chan Event, 1000)}
 	w.open = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "fleet_alerts_open", Help: "Open alerts by kind."}, []string{"kind"})
+	w.leader = prometheus.NewGauge(prometheus.GaugeOpts{Name: "fleet_alerts_leader", Help: "1 while this replica runs the alert checks and posts the webhook (one replica of several does)."})
 	if cfg.Registry != nil {
-		if err := cfg.Registry.Register(w.open); err != nil {
-			return nil, err
+		for _, c := range []prometheus.Collector{w.open, w.leader} {
+			if err := cfg.Registry.Register(c); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return w, nil
@@ -192,6 +196,9 @@ func (w *Watcher) Run(ctx context.Context, interval time.Duration) {
 		now, err := w.leading(ctx)
 		if err != nil && ctx.Err() == nil {
 			w.cfg.Log.WithError(err).Warn("cannot tell whether this replica runs the alert checks")
+		}
+		if leading || now {
+			w.leader.Set(b2f(now))
 		}
 		if now != leading {
 			leading = now
@@ -340,4 +347,11 @@ func (w *Watcher) post(ctx context.Context, body []byte) error {
 		return fmt.Errorf("webhook answered %s", resp.Status)
 	}
 	return nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
