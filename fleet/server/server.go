@@ -147,6 +147,7 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET "+api.PathAdminTokens, s.admin(false, s.handleListTokens))
 	mux.HandleFunc("POST "+api.PathAdminTokens, s.admin(true, s.handleCreateToken))
 	mux.HandleFunc("DELETE "+api.PathAdminToken+"{id}", s.admin(true, s.handleRevokeToken))
+	mux.HandleFunc("POST "+api.PathAdminTokenCheck, s.admin(false, s.handleCheckToken))
 	mux.HandleFunc("GET "+api.PathAdminDevices, s.admin(false, s.handleListDevices))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such API endpoint or method: "+r.Method+" "+r.URL.Path)

@@ -101,6 +101,24 @@ func (s *Store) Tokens(ctx context.Context, site string) ([]Token, error) {
 	return out, rows.Err()
 }
 
+// TokenBySecret returns the enrolment token whose secret is given (looked
+// up by its hash; nothing is spent). ErrNotFound when the fleet never made
+// it.
+func (s *Store) TokenBySecret(ctx context.Context, secret string) (Token, error) {
+	var t Token
+	var revoked int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT id, site_id, created_by, created_unix_ms, expires_unix_ms, max_uses, uses, revoked_unix_ms
+		FROM enrol_tokens WHERE hash = ?`), credential.Hash(secret)).Scan(&t.ID, &t.Site, &t.CreatedBy, &t.CreatedUnixMs, &t.ExpiresUnixMs, &t.MaxUses, &t.Uses, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, ErrNotFound
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("look up token: %w", err)
+	}
+	t.Revoked = revoked != 0
+	return t, nil
+}
+
 // RevokeToken stops a token from enrolling more devices. ErrNotFound if no
 // such token.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
