@@ -81,6 +81,8 @@ type Observer struct {
 	Refused      func(kind webkit.DecisionKind, reason string)
 	SessionEnded func(reason string, r bus.Receipt)
 	StateChanged func(state string)
+	// Served is told the URL of every kiosk:// request the shell answers.
+	Served func(uri string)
 }
 
 // Button ids.
@@ -133,14 +135,22 @@ type Shell struct {
 	prefs     ui.Prefs  // the session's, on the GTK thread
 	labelLang string    // the language the native labels are in (language.go)
 
-	kb      keyboard          // the on-screen keyboard (keyboard.go)
-	vol     *volunteer.Assist // volunteer mode (volunteer.go)
-	server  *bus.Server
-	conn    *dbus.Conn
-	ownConn bool
-	signals chan func()
-	notices chan string // sd_notify states for the notifier goroutine
-	wg      sync.WaitGroup
+	kb        keyboard          // the on-screen keyboard (keyboard.go)
+	vol       *volunteer.Assist // volunteer mode (volunteer.go)
+	unlocking bool              // a PIN or code entry is being checked (volunteer.go)
+	bridge    bridge            // the kiosk pages' messages (bridge.go)
+	// armed is a privileged kiosk:// page the shell itself is loading
+	// (navigation.go: privileged pages open only that way).
+	armed string
+	// sessionGen counts session ends: work started for one session and
+	// finished later checks it is still that session's.
+	sessionGen int
+	server     *bus.Server
+	conn       *dbus.Conn
+	ownConn    bool
+	signals    chan func()
+	notices    chan string // sd_notify states for the notifier goroutine
+	wg         sync.WaitGroup
 }
 
 // tab is a web view on its own ephemeral context.
@@ -151,9 +161,17 @@ type tab struct {
 	deadGuide   *webkit.View // a guide view whose web process ended, detached, to be destroyed
 	provisional bool         // a main-frame load has started and not committed
 	loaded      bool         // home_url finished loading at least once
+	crashed     bool         // the view's web process ended: never shown again
 	// beforeOffline is the page the offline page replaced, to go back to
 	// when the network returns. Memory only, gone with the tab at the wipe.
 	beforeOffline string
+}
+
+// destroyLater detaches nothing but destroys t after crashDestroyDelay:
+// WebKit still has tasks queued for a view whose web process just ended,
+// and destroying it at once crashes the UI process.
+func (t *tab) destroyLater() {
+	time.AfterFunc(crashDestroyDelay, func() { webkit.Invoke(t.destroy) })
 }
 
 func (t *tab) destroy() {
@@ -225,6 +243,7 @@ func Start(o Options) (*Shell, error) {
 		s.setupUI(o.UI)
 	}
 	s.win.AddTool(toolEnd, "End session", "End session", webkit.ToolDanger, true)
+	s.setupBridge()
 	if err := s.startVolunteer(); err != nil {
 		s.win.Destroy()
 		return nil, err
@@ -292,7 +311,7 @@ func (s *Shell) button(id int) {
 			s.view.GoBack()
 		}
 	case toolVolunteer:
-		s.view.LoadURI("kiosk://volunteer")
+		s.loadPrivileged("kiosk://volunteer")
 	case toolEnd:
 		if s.assisted() {
 			s.handOver()

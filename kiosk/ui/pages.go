@@ -147,11 +147,10 @@ func (p *Pages) idle(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, v)
 }
 
-// settings applies lang, contrast and text from the query to the session's
-// prefs and sends the resident on to next (a path of ours).
-func (p *Pages) settings(w http.ResponseWriter, r *http.Request) {
-	prefs, fromCtx := prefsFrom(r)
-	q := r.URL.Query()
+// ChangePrefs is prefs with the changes a settings link asks for: lang (a
+// language offered), contrast (high or standard), text (a text size step,
+// clamped); anything else is left as it was.
+func (p *Pages) ChangePrefs(prefs Prefs, q url.Values) Prefs {
 	if l := q.Get("lang"); l != "" && p.offered(l) {
 		prefs.Lang = l
 	}
@@ -164,6 +163,18 @@ func (p *Pages) settings(w http.ResponseWriter, r *http.Request) {
 	if n, err := strconv.Atoi(q.Get("text")); err == nil {
 		prefs.TextSize = clampText(n)
 	}
+	return prefs
+}
+
+// settings sends the resident on to next (a path of ours) with the prefs
+// the query asks for carried in next's query: the pages without a shell.
+// In the shell (prefs from the context) the prefs change only through the
+// bridge ("prefs" message), never through a request a page could make:
+// the page just goes on to next.
+func (p *Pages) settings(w http.ResponseWriter, r *http.Request) {
+	prefs, fromCtx := prefsFrom(r)
+	q := r.URL.Query()
+	prefs = p.ChangePrefs(prefs, q)
 	next := q.Get("next")
 	nu, err := url.Parse(next)
 	if err != nil || nu.Scheme != "" || nu.Host != "" || !strings.HasPrefix(nu.Path, "/") || strings.HasPrefix(nu.Path, "/settings") {
@@ -171,9 +182,7 @@ func (p *Pages) settings(w http.ResponseWriter, r *http.Request) {
 	}
 	nu.Path = path.Clean(nu.Path)
 	nq := nu.Query()
-	if fromCtx && p.onPrefs != nil {
-		p.onPrefs(r.Context(), prefs)
-	} else {
+	if !fromCtx {
 		for k, vs := range prefs.query() {
 			nq[k] = vs
 		}

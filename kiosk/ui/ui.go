@@ -32,29 +32,34 @@
 // network listener (RemoteAddr set, as in the tests and screenshots) gets
 // root-relative links instead. The shell should:
 //
-//  1. Register the kiosk scheme as local, secure and CORS-enabled, so pages
-//     may load kiosk://assets/... .
+//  1. Register the kiosk scheme as local and secure, so that only kiosk://
+//     pages load, frame or navigate to kiosk:// URLs (kiosk://assets/...).
 //  2. Wrap each request's context with WithPrefs(ctx, prefs) holding the
 //     session's language, contrast and text size, and apply TextScale(prefs.TextSize)
 //     as the zoom of service pages too.
-//  3. Set OnPrefs to learn when a resident changes a setting on the
-//     accessibility page (kiosk://settings?...). The answer is a 303 to the
-//     next page, with an HTML body that also refreshes to it, so an adapter
-//     that ignores the status still lands there.
-//  4. Register a script message handler named "kiosk" on every view. The
+//  3. Open the bridge (BridgeScript) in every view: the pages post to the
+//     shell only through it, and only from kiosk:// top-level documents
+//     (kiosk/webkit's package doc says why that cannot be raced). The
 //     pages post JSON objects with an "action":
 //     - "continue" / "end": the idle page's "I'm still here" / "End session now";
 //     - "back": the block page's Go back (it falls back to history.back());
 //     - "open" {url, guide?}: a guide's "Open the service" or a step's link:
 //     load url in the main view and, with guide, show
 //     kiosk://guides/GUIDE?panel=1 beside it (split view; stacked on a
-//     portrait screen); without a handler the link just navigates;
+//     portrait screen); without a shell the link just navigates;
 //     - "close-guide": the panel's Close button;
-//     - "keyboard" {show, mode}: from UserScript in any page and any of
-//     its frames: show an on-screen keyboard for a field of that mode
-//     (text, email, number, tel, url) under the page, shrinking it, or
-//     hide it. The keyboard is the shell's (native keys that send key
-//     events to the view); the pages have none.
+//     - "prefs" {lang?, contrast?, text?}: a link to kiosk://settings on the
+//     accessibility page: change the session's prefs (ChangePrefs) and
+//     show the page again; without a shell the link navigates to
+//     /settings, which carries the new prefs in the query;
+//     - the volunteer screens' messages (package volunteer).
+//  4. Run UserScript (the keyboard's focus watcher) in every frame, in an
+//     isolated world with its own "watch" handler: {action: "keyboard",
+//     show, mode} from any page and any of its frames asks for an
+//     on-screen keyboard for a field of that mode (text, email, number,
+//     tel, url) under the page, shrinking it, or hides it. The keyboard is
+//     the shell's (native keys that send key events to the view); the
+//     pages have none.
 //  5. Load kiosk://block?site=HOST (host only) for a blocked main-frame
 //     navigation, kiosk://offline when the network is gone, kiosk://ended
 //     after a wipe, and show kiosk://idle?seconds=N as the overlay.
@@ -100,18 +105,17 @@ var distFS embed.FS
 
 // Pages is the built-in pages' http.Handler. It is safe for concurrent use.
 type Pages struct {
-	cfg     Config
-	lib     *guides.Library
-	log     logrus.FieldLogger
-	langs   []language
-	pages   map[string]*template.Template
-	mux     *http.ServeMux
-	brand   []byte // generated CSS for the brand colour
-	logo    []byte
-	logoCT  string
-	css     []byte
-	onPrefs func(context.Context, Prefs)
-	vol     *volunteer.Config // SetVolunteer; nil shows the defaults
+	cfg    Config
+	lib    *guides.Library
+	log    logrus.FieldLogger
+	langs  []language
+	pages  map[string]*template.Template
+	mux    *http.ServeMux
+	brand  []byte // generated CSS for the brand colour
+	logo   []byte
+	logoCT string
+	css    []byte
+	vol    *volunteer.Config // SetVolunteer; nil shows the defaults
 }
 
 // pageNames are the templates in templates/ besides layout.html.
@@ -186,11 +190,6 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 	return p, nil
 }
 
-// OnPrefs sets fn to be called when a resident changes a setting on the
-// pages (kiosk://settings), with the session's new prefs. Call it before
-// serving. Without it, the new prefs travel in the query (test mode).
-func (p *Pages) OnPrefs(fn func(ctx context.Context, prefs Prefs)) { p.onPrefs = fn }
-
 // Keyboard returns the on-screen keyboard mode: auto, always or never.
 func (p *Pages) Keyboard() string {
 	if p.cfg.Keyboard == "" {
@@ -239,7 +238,8 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// kiosk:// URLs.
 		r = r.WithContext(context.WithValue(r.Context(), kioskModeKey{}, true))
 	}
-	w.Header().Set("Content-Security-Policy", "default-src 'self' kiosk:; img-src 'self' kiosk: data:; object-src 'none'; base-uri 'none'; form-action 'self' kiosk:; frame-ancestors 'self' kiosk:")
+	w.Header().Set("Content-Security-Policy", "default-src 'self' kiosk:; img-src 'self' kiosk: data:; object-src 'none'; base-uri 'none'; form-action 'self' kiosk:; frame-ancestors 'none'")
+	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	p.mux.ServeHTTP(w, r)

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -220,17 +219,18 @@ func TestSettings(t *testing.T) {
 		t.Error("redirect body does not refresh by itself")
 	}
 
-	// With the shell: OnPrefs gets the merged prefs, links carry none.
-	var got Prefs
-	p.OnPrefs(func(ctx context.Context, prefs Prefs) { got = prefs })
+	// With the shell: ChangePrefs merges a link's changes; the request
+	// itself changes nothing (the shell takes prefs from the bridge only)
+	// and its links carry no prefs.
+	got := p.ChangePrefs(Prefs{Lang: "pl", HighContrast: true}, url.Values{"text": {"9"}, "lang": {"xx"}})
+	if want := (Prefs{Lang: "pl", HighContrast: true, TextSize: 3}); got != want {
+		t.Errorf("ChangePrefs: got %+v, want %+v", got, want)
+	}
 	r := httptest.NewRequest("GET", "/", nil)
 	r.URL, _ = url.Parse("kiosk://settings?text=9&next=%2Faccessibility")
 	r = r.WithContext(WithPrefs(r.Context(), Prefs{Lang: "pl", HighContrast: true}))
 	w = httptest.NewRecorder()
 	p.ServeHTTP(w, r)
-	if want := (Prefs{Lang: "pl", HighContrast: true, TextSize: 3}); got != want {
-		t.Errorf("OnPrefs: got %+v, want %+v", got, want)
-	}
 	if loc := w.Header().Get("Location"); loc != "kiosk://accessibility" {
 		t.Errorf("Location: got %q, want kiosk://accessibility", loc)
 	}

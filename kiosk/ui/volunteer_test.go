@@ -78,11 +78,12 @@ func TestVolunteerPages(t *testing.T) {
 	}
 }
 
-// installFakeHandler makes window.webkit.messageHandlers.kiosk record what
-// the page posts in window.__posted, as WebKit's handler would receive it.
+// installFakeHandler stands in for the shell's bridge (web/bridge.js): it
+// takes what the page posts (the accesskiosk-message events on its
+// document) and records it in window.__posted, as the shell would receive it.
 func installFakeHandler(tb testing.TB, ctx context.Context) {
 	tb.Helper()
-	const src = `window.__posted = []; window.webkit = {messageHandlers: {kiosk: {postMessage: function (m) { window.__posted.push(JSON.stringify(m)); }}}};`
+	const src = `window.__posted = []; document.addEventListener("accesskiosk-message", function (ev) { ev.preventDefault(); window.__posted.push(ev.detail); }, true);`
 	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
 		return err

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/cgo"
+	"strings"
 	"unsafe"
 )
 
@@ -91,12 +92,32 @@ func (c *Context) serveScheme(req *C.WebKitURISchemeRequest, uri, method string)
 	}
 	cs := cstr(ctype)
 	defer free(cs)
+	hs := cstr(headerLines(rec.header))
+	defer free(hs)
 	body := rec.body.Bytes()
 	var p unsafe.Pointer
 	if len(body) > 0 {
 		p = unsafe.Pointer(&body[0])
 	}
-	C.ak_scheme_finish(req, C.int(rec.status), cs, p, C.gsize(len(body)))
+	C.ak_scheme_finish(req, C.int(rec.status), cs, hs, p, C.gsize(len(body)))
+}
+
+// headerLines is h as "Name: value\n" lines for ak_scheme_finish, without
+// Content-Type (set apart) and without any value that would break a line.
+func headerLines(h http.Header) string {
+	var b strings.Builder
+	for name, vs := range h {
+		if name == "Content-Type" {
+			continue
+		}
+		for _, v := range vs {
+			if strings.ContainsAny(name+v, "\r\n\x00") {
+				continue
+			}
+			b.WriteString(name + ": " + v + "\n")
+		}
+	}
+	return b.String()
 }
 
 type recorder struct {

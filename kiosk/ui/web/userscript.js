@@ -1,9 +1,11 @@
 // Access Kiosk user script, injected by the shell into every page (service
 // pages included) and every frame in it (iframes of any origin, each its
-// own copy) at document start, for the on-screen keyboard. It never reads
-// what is typed and gives the page nothing to call. It tells the shell when
-// an editable field gains or loses focus, through the script message
-// handler "kiosk":
+// own copy) at document start, for the on-screen keyboard. It runs in an
+// isolated script world of its own: it sees the page's DOM, the page's
+// scripts see neither it nor its handler. It never reads what is typed and
+// gives the page nothing to call. It tells the shell when an editable field
+// gains or loses focus, through the script message handler "watch" (which
+// exists in its world only, and carries nothing privileged):
 //     {action: "keyboard", show: true, mode: "text"|"email"|"number"|"tel"|"url"}
 //     {action: "keyboard", show: false}
 // and, when the page's viewport shrinks (the keyboard took the bottom of
@@ -20,7 +22,7 @@
   var hideTimer = 0;
 
   function post(msg) {
-    var h = window.webkit && window.webkit.messageHandlers && window.webkit.messageHandlers.kiosk;
+    var h = window.webkit && window.webkit.messageHandlers && window.webkit.messageHandlers.watch;
     if (h) h.postMessage(msg);
   }
 
