@@ -23,12 +23,13 @@ import (
 //
 //   - it was posted by a kiosk:// document in the top frame of one of the
 //     current session's own views (the service view, or the pane beside
-//     it). WebKit decides that, per document, when it creates it: the
-//     handler exists only in an isolated script world whose one script is
-//     injected into kiosk:// top documents only (kiosk/webkit's package
-//     doc, "The bridge", says why this cannot be raced). A remote page, a
-//     frame of any origin (allow_frames ones included) or a kiosk:// page
-//     framed by one has no way to post;
+//     it), as WebKit knows each document when it creates it: the handler
+//     exists only in an isolated script world no page script can reach,
+//     whose one script runs in top frames only and does nothing unless its
+//     own document is kiosk:// (kiosk/webkit's package doc, "The bridge",
+//     says why this cannot be raced). A remote page, a frame of any origin
+//     (allow_frames ones included) or a kiosk:// page framed by one has no
+//     way to post;
 //   - it is a JSON object of at most maxBridgeMessage bytes with a known
 //     "action" (anything else is dropped and counted);
 //   - its view posts at most bridgeRate messages a second (the excess is

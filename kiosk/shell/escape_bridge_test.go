@@ -419,6 +419,35 @@ func TestEscapeBridge(t *testing.T) {
 		}
 	})
 
+	// Control: the kiosk's own pages do reach the shell through the
+	// bridge, from a page without a path (kiosk://home) and with one, and
+	// a real tap on the accessibility page's language link changes the
+	// session's language.
+	t.Run("control-kiosk-pages-post", func(t *testing.T) {
+		post := `(function(){var ev = new CustomEvent("accesskiosk-message", {detail: JSON.stringify({action: "prefs", text: 2}), cancelable: true}); return !document.dispatchEvent(ev);})()`
+		for _, u := range []string{"kiosk://home", "kiosk://guides/pay-council-tax"} {
+			bs.load(t, u)
+			if !waitFor(10*time.Second, func() bool {
+				return evalIn(t, bs.service, `document.readyState`) == `"complete"` && strings.HasPrefix(bs.uri(t), u)
+			}) {
+				t.Fatalf("%s not shown", u)
+			}
+			if got := evalIn(t, bs.service, post); got != "true" {
+				t.Errorf("%s: the bridge did not take the page's message (%s)", u, got)
+			}
+			if !waitFor(5*time.Second, func() bool { return bs.prefs(t).TextSize == 2 }) {
+				t.Errorf("%s: the page's prefs message was not obeyed", u)
+			}
+			bs.prefsLink(t, "text=0")
+		}
+		bs.load(t, "kiosk://accessibility")
+		bs.clickIn(t, bs.service, webkit.PartService, `.ak-lang a[hreflang="cy"]`)
+		if !waitFor(10*time.Second, func() bool { return bs.prefs(t).Lang == "cy" }) {
+			t.Errorf("a tap on Cymraeg left the language %q", bs.prefs(t).Lang)
+		}
+		bs.prefsLink(t, "lang=en")
+	})
+
 	// The prepared view's web process dies during or just after the swap
 	// to it: the next resident gets a working home page, never a dead view
 	// with idle reported.

@@ -22,7 +22,8 @@ var userScript string
 // BridgeScript is the script that opens the kiosk's privileged channel in
 // its own pages: the shell has WebKit inject it (webkit.ViewOptions.
 // BridgeScript) at document start into the top frame of kiosk:// documents
-// only, in an isolated world where alone the "kiosk" handler exists. The
+// only (kiosk/webkit checks the document), in an isolated world where alone
+// the "kiosk" handler exists. The
 // pages post through it by dispatching a cancelable CustomEvent
 // "accesskiosk-message" (detail: the message as a JSON string) on their
 // document. See web/bridge.js.

@@ -90,6 +90,7 @@ func (c *Context) serveScheme(req *C.WebKitURISchemeRequest, uri, method string)
 	if ctype == "" {
 		ctype = http.DetectContentType(rec.body.Bytes())
 	}
+	rec.header.Set("Content-Type", ctype)
 	cs := cstr(ctype)
 	defer free(cs)
 	hs := cstr(headerLines(rec.header))
@@ -103,13 +104,12 @@ func (c *Context) serveScheme(req *C.WebKitURISchemeRequest, uri, method string)
 }
 
 // headerLines is h as "Name: value\n" lines for ak_scheme_finish, without
-// Content-Type (set apart) and without any value that would break a line.
+// any value that would break a line. Content-Type must be among them:
+// WebKit takes the type from these headers once they are set, and without
+// it a script sent with nosniff is refused.
 func headerLines(h http.Header) string {
 	var b strings.Builder
 	for name, vs := range h {
-		if name == "Content-Type" {
-			continue
-		}
 		for _, v := range vs {
 			if strings.ContainsAny(name+v, "\r\n\x00") {
 				continue

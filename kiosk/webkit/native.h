@@ -85,7 +85,7 @@ WebKitWebContext *ak_context_new(uintptr_t h, const char *scheme, int cache_mode
 void ak_context_destroy(WebKitWebContext *ctx);
 void ak_scheme_finish(WebKitURISchemeRequest *req, int status, const char *ctype, const char *headers, const void *body, gsize len);
 
-WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *scheme, const char *bridge, const char *watch, int bridge_rate, int watch_rate);
+WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *bridge, const char *watch, int bridge_rate, int watch_rate);
 void ak_view_dropped(WebKitWebView *v, guint64 *bridge, guint64 *watch);
 void ak_view_destroy(WebKitWebView *v);
 

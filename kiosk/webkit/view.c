@@ -162,20 +162,19 @@ void ak_view_dropped(WebKitWebView *v, guint64 *bridge, guint64 *watch) {
 
 // ak_channels sets up the view's content manager: the bridge (handler
 // AK_BRIDGE_HANDLER in world AK_BRIDGE_WORLD, its script injected at
-// document start into the top frame only, and only into documents whose
-// URL is SCHEME://...) and the watcher (handler AK_WATCH_HANDLER in world
-// AK_WATCH_WORLD, its script in every frame of every document).
-static void ak_channels(WebKitUserContentManager *ucm, akViewData *vd, const char *scheme, const char *bridge, const char *watch) {
-	if (bridge != NULL && bridge[0] != 0 && scheme != NULL && scheme[0] != 0) {
+// document start into the top frame only; the script, wrapped by NewView,
+// does nothing unless its document is one of the scheme's) and the watcher
+// (handler AK_WATCH_HANDLER in world AK_WATCH_WORLD, its script in every
+// frame of every document). The bridge script has no allow list: WebKit's
+// URL patterns need a path, and kiosk://home has none (it never matched).
+static void ak_channels(WebKitUserContentManager *ucm, akViewData *vd, const char *bridge, const char *watch) {
+	if (bridge != NULL && bridge[0] != 0) {
 		g_signal_connect(ucm, "script-message-received::" AK_BRIDGE_HANDLER, G_CALLBACK(ak_bridge_message), vd);
 		webkit_user_content_manager_register_script_message_handler_in_world(ucm, AK_BRIDGE_HANDLER, AK_BRIDGE_WORLD);
-		char *pattern = g_strdup_printf("%s://*/*", scheme);
-		const char *allow[] = { pattern, NULL };
 		WebKitUserScript *us = webkit_user_script_new_for_world(bridge, WEBKIT_USER_CONTENT_INJECT_TOP_FRAME,
-			WEBKIT_USER_SCRIPT_INJECT_AT_DOCUMENT_START, AK_BRIDGE_WORLD, allow, NULL);
+			WEBKIT_USER_SCRIPT_INJECT_AT_DOCUMENT_START, AK_BRIDGE_WORLD, NULL, NULL);
 		webkit_user_content_manager_add_script(ucm, us);
 		webkit_user_script_unref(us);
-		g_free(pattern);
 	}
 	if (watch != NULL && watch[0] != 0) {
 		g_signal_connect(ucm, "script-message-received::" AK_WATCH_HANDLER, G_CALLBACK(ak_watch_message), vd);
@@ -205,13 +204,13 @@ static GtkWidget *ak_create(WebKitWebView *v, WebKitNavigationAction *a, gpointe
 	return NULL;
 }
 
-WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *scheme, const char *bridge, const char *watch, int bridge_rate, int watch_rate) {
+WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *bridge, const char *watch, int bridge_rate, int watch_rate) {
 	WebKitUserContentManager *ucm = webkit_user_content_manager_new();
 	akViewData *vd = g_new0(akViewData, 1);
 	vd->h = h;
 	vd->bridge.limit = bridge_rate;
 	vd->watch.limit = watch_rate;
-	ak_channels(ucm, vd, scheme, bridge, watch);
+	ak_channels(ucm, vd, bridge, watch);
 	WebKitSettings *s = webkit_settings_new();
 	g_object_set(s,
 		"enable-developer-extras", FALSE,

@@ -21,8 +21,9 @@ type View struct {
 func NewView(ctx *Context, o ViewOptions) *View {
 	v := &View{opts: o}
 	v.h = cgo.NewHandle(v)
-	if o.Bridge == nil {
-		o.BridgeScript = ""
+	bridge := ""
+	if o.Bridge != nil && o.BridgeScript != "" && ctx.opts.Scheme != "" {
+		bridge = privileged(ctx.opts.Scheme, o.BridgeScript)
 	}
 	if o.Watch == nil {
 		o.WatchScript = ""
@@ -34,11 +35,10 @@ func NewView(ctx *Context, o ViewOptions) *View {
 	if wr <= 0 {
 		wr = DefaultRate
 	}
-	sc, bs, ws := cstr(ctx.opts.Scheme), cstr(o.BridgeScript), cstr(o.WatchScript)
-	defer free(sc)
+	bs, ws := cstr(bridge), cstr(o.WatchScript)
 	defer free(bs)
 	defer free(ws)
-	v.v = C.ak_view_new(ctx.c, C.uintptr_t(v.h), sc, bs, ws, C.int(br), C.int(wr))
+	v.v = C.ak_view_new(ctx.c, C.uintptr_t(v.h), bs, ws, C.int(br), C.int(wr))
 	return v
 }
 

@@ -19,19 +19,22 @@
 //
 // The kiosk's privileged channel from its own pages to the shell answers
 // only documents of the context's custom scheme (kiosk://) in a view's top
-// frame, and WebKit decides which documents those are, per document, at the
-// moment it creates them. The channel is a script message handler
-// ("kiosk") registered only in an isolated script world of its own
-// ("accesskiosk-bridge"), not in the pages' world: no page script of any
-// origin, the kiosk's own included, can see window.webkit.messageHandlers.
-// The only code that ever runs in that world is ViewOptions.BridgeScript,
-// which WebKit injects at document start into the top frame only, and only
-// into documents whose URL matches SCHEME://*/* (a user script's allow
-// list). So the handler exists exactly in the kiosk's own top-level
-// documents; the script there relays what the page gives it (kiosk/ui's
-// web/bridge.js: a string in a DOM event on the document, which no other
-// origin can reach). The scheme is also registered as local, so no other
-// origin can frame, fetch or navigate to its pages at all.
+// frame, as WebKit knows each document when it creates it. The channel is
+// a script message handler ("kiosk") registered only in an isolated script
+// world of its own ("accesskiosk-bridge"), not in the pages' world: no page
+// script of any origin, the kiosk's own included, can see
+// window.webkit.messageHandlers, nor reach that world's objects. The only
+// code that ever runs in that world is ViewOptions.BridgeScript, which
+// WebKit injects at document start into the top frame only, wrapped so
+// that it does nothing unless its own document is a SCHEME: one (it reads
+// the document's URL in its world, where no page can change what it sees;
+// a user script allow list would say the same, but WebKit's URL patterns
+// need a path and kiosk://home has none). So code that can post exists
+// exactly in the kiosk's own top-level documents; it relays what the page
+// gives it (kiosk/ui's web/bridge.js: a string in a DOM event on the
+// document, which no other origin can reach). The scheme is also
+// registered as local, so no other origin can frame, fetch or navigate to
+// its pages at all.
 //
 // Why this and not a check per message: WebKitGTK 4.1 hands a script
 // message to the UI process with no sending frame or origin (the frame
@@ -56,7 +59,17 @@ package webkit
 import (
 	"errors"
 	"net/http"
+	"strconv"
 )
+
+// privileged wraps the bridge script so that it runs only in a top-level
+// document of scheme: WebKit injects it into every top frame, in the
+// bridge's isolated world, at the document's start, and this check reads
+// that document's own URL from that world (a page's scripts cannot reach
+// the world's objects, so nothing of theirs can change what it sees).
+func privileged(scheme, script string) string {
+	return "if (window === window.top && location.protocol === " + strconv.Quote(scheme+":") + ") {\n" + script + "\n}\n"
+}
 
 // ErrUnavailable is returned where the binding was built without cgo or off Linux.
 var ErrUnavailable = errors.New("webkit: this kiosk binary was built without WebKitGTK (needs cgo on Linux)")

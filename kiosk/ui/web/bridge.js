@@ -1,8 +1,9 @@
 // Access Kiosk bridge: the kiosk's own pages' one way to the shell. The
-// shell has WebKit inject this script at document start into the top frame
-// of kiosk:// documents only, in an isolated script world ("accesskiosk-
-// bridge") where alone the "kiosk" message handler exists; no page script,
-// ours included, can see that world or the handler. A page posts by
+// shell has WebKit inject this script at document start into top frames,
+// in an isolated script world ("accesskiosk-bridge") where alone the
+// "kiosk" message handler exists, and runs it only in kiosk:// documents
+// (kiosk/webkit wraps it in that check); no page script, ours included,
+// can see that world or the handler. A page posts by
 // dispatching, on its own document, a cancelable CustomEvent named
 // "accesskiosk-message" whose detail is the message as a JSON string (see
 // post() in kiosk.js); this script relays the string and cancels the event,
