@@ -25,8 +25,10 @@ APT_PACKAGES := \
 	chromium chromium-driver \
 	postgresql \
 	iproute2 \
+	sane-utils gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
 	qemu-user-static binfmt-support arch-test socat qemu-system-arm \
+	cups-ipp-utils cups-daemon poppler-utils \
 	$(if $(filter amd64,$(DEB_HOST_ARCH)),gcc-aarch64-linux-gnu,gcc-x86-64-linux-gnu)
 
 .PHONY: help

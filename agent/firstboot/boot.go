@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"accesskiosk/provisioning/diskimage"
+	"accesskiosk/internal/diskimage"
 )
 
 // Boot is where the first-boot file lives: the boot partition.

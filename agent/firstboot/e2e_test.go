@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,13 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
+	"accesskiosk/fleet/realfleet"
+	"accesskiosk/internal/diskimage/imagetest"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
 	"accesskiosk/provisioning/cli"
-	"accesskiosk/provisioning/diskimage/imagetest"
-	"accesskiosk/provisioning/fleetclient/fleettest"
-
-	"github.com/sirupsen/logrus"
 )
 
 // device is one kiosk in the end-to-end test: its own bus with the system
@@ -49,8 +51,11 @@ func newDevice(t *testing.T) *device {
 func (d *device) firstboot(t *testing.T) (int, string) {
 	t.Helper()
 	var stderr bytes.Buffer
-	code := Main(context.Background(), []string{"--config", d.cfg, "--boot", d.img, "--hostname-file", d.hostnameFile, "--kiosk-wait", "2s", "--attempts", "2"}, &stderr)
-	return code, stderr.String()
+	err := Command(context.Background(), []string{"--config", d.cfg, "--boot", d.img, "--hostname-file", d.hostnameFile, "--kiosk-wait", "2s", "--attempts", "2"}, io.Discard, &stderr)
+	if err != nil {
+		fmt.Fprintln(&stderr, "agent firstboot:", err)
+	}
+	return ExitStatus(err), stderr.String()
 }
 
 func (d *device) imageHolds(t *testing.T, s string) bool {
@@ -79,7 +84,7 @@ var printedToken = regexp.MustCompile(`(?m)^  (\S{8,})$`)
 // the token is gone from the image afterwards; a second use of the token is
 // refused; an interrupted first boot resumes.
 func TestEndToEnd(t *testing.T) {
-	fl := fleettest.Start(t)
+	fl := realfleet.Start(t)
 	env := map[string]string{cli.APITokenEnv: fl.APIToken}
 	admin := []string{"--fleet", fl.URL, "--fingerprint", fl.Fingerprint}
 	provision(t, env, append([]string{"site", "create", "--id", "riverside", "--name", "Riverside Library"}, admin...)...)

@@ -13,18 +13,17 @@ import (
 	"testing"
 	"time"
 
-	agentfleet "accesskiosk/agent/fleetclient"
-	"accesskiosk/fleet/api"
-	"accesskiosk/kiosk/bus"
-	"accesskiosk/kiosk/bus/bustest"
-	"accesskiosk/provisioning/diskimage"
-	"accesskiosk/provisioning/diskimage/imagetest"
-	"accesskiosk/provisioning/firstboot"
-	"accesskiosk/provisioning/fleetclient"
-	"accesskiosk/provisioning/fleetclient/fleettest"
-
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"
+
+	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/realfleet"
+	"accesskiosk/internal/diskimage"
+	"accesskiosk/internal/diskimage/imagetest"
+	"accesskiosk/internal/fleetclient"
+	"accesskiosk/kiosk/bus"
+	"accesskiosk/kiosk/bus/bustest"
+	"accesskiosk/provisioning/bootfile"
 )
 
 type rig struct {
@@ -37,7 +36,7 @@ type rig struct {
 	kclient  *bus.Client
 	fleetURL string
 	fleetFP  string
-	fleet    *fleettest.Fleet
+	fleet    *realfleet.Fleet
 	admin    *fleetclient.Client
 	site     string
 	logs     *syncBuffer
@@ -65,7 +64,7 @@ func (s *syncBuffer) String() string {
 func newRig(t testing.TB) *rig {
 	t.Helper()
 	addr := bustest.Start(t)
-	f := fleettest.Start(t)
+	f := realfleet.Start(t)
 	admin := f.Admin
 	if _, err := admin.CreateSite(context.Background(), "central", "Central Library"); err != nil {
 		t.Fatal(err)
@@ -89,13 +88,13 @@ func (r *rig) token(ttl time.Duration, uses int) string {
 	return tok.Secret
 }
 
-func (r *rig) file(token string) *firstboot.File {
-	return &firstboot.File{
+func (r *rig) file(token string) *bootfile.File {
+	return &bootfile.File{
 		Version:           1,
-		Fleet:             firstboot.Fleet{URL: r.fleetURL, Fingerprint: r.fleetFP},
+		Fleet:             bootfile.Fleet{URL: r.fleetURL, Fingerprint: r.fleetFP},
 		Token:             token,
 		HostnamePrefix:    "central",
-		WiFi:              &firstboot.WiFi{SSID: "Library Public", PSK: "correct horse battery staple"},
+		WiFi:              &bootfile.WiFi{SSID: "Library Public", PSK: "correct horse battery staple"},
 		SSHAuthorizedKeys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB it@council.example"},
 	}
 }
@@ -107,12 +106,12 @@ func (r *rig) writeRaw(data []byte) {
 		r.t.Fatal(err)
 	}
 	defer im.Close()
-	if err := im.WriteFile(firstboot.FileName, data); err != nil {
+	if err := im.WriteFile(bootfile.FileName, data); err != nil {
 		r.t.Fatal(err)
 	}
 }
 
-func (r *rig) write(f *firstboot.File) {
+func (r *rig) write(f *bootfile.File) {
 	r.t.Helper()
 	data, err := f.Marshal()
 	if err != nil {
@@ -128,7 +127,7 @@ func (r *rig) readBoot() []byte {
 		r.t.Fatal(err)
 	}
 	defer im.Close()
-	data, err := im.ReadFile(firstboot.FileName)
+	data, err := im.ReadFile(bootfile.FileName)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -171,7 +170,7 @@ func mode(t testing.TB, p string) os.FileMode {
 }
 
 // checkEnrolled checks everything a finished first boot leaves behind.
-func (r *rig) checkEnrolled(res Result, f *firstboot.File) {
+func (r *rig) checkEnrolled(res Result, f *bootfile.File) {
 	t := r.t
 	t.Helper()
 	if !strings.HasPrefix(res.Hostname, "central-") || len(res.Hostname) != len("central-")+6 {
@@ -204,7 +203,7 @@ func (r *rig) checkEnrolled(res Result, f *firstboot.File) {
 	if err != nil || !ok {
 		t.Fatalf("identity: %v %v", ok, err)
 	}
-	wantFP, _ := firstboot.ParseFingerprint(r.fleetFP)
+	wantFP := r.fleet.Pin.Hex()
 	if idn.DeviceID != res.DeviceID || idn.Site != "central" || idn.FleetURL != r.fleetURL || idn.FleetFingerprint != wantFP {
 		t.Errorf("identity: got %+v", idn)
 	}
@@ -214,7 +213,7 @@ func (r *rig) checkEnrolled(res Result, f *firstboot.File) {
 		}
 	}
 	boot := r.readBoot()
-	back, err := firstboot.Parse("boot", boot)
+	back, err := bootfile.Parse("boot", boot)
 	if err != nil {
 		t.Fatalf("erased boot file does not parse: %v\n%s", err, boot)
 	}
@@ -261,8 +260,8 @@ func TestFirstBootEnrols(t *testing.T) {
 	r2 := newRigSharing(t, r)
 	r2.write(f)
 	_, err = r2.run(nil)
-	var se *agentfleet.StatusError
-	if !errors.As(err, &se) || se.Body.Code != api.CodeTokenUsed || ExitStatus(err) != ExitNeedsPerson {
+	var se *fleetclient.Error
+	if !errors.As(err, &se) || se.Code != api.CodeTokenUsed || ExitStatus(err) != ExitNeedsPerson {
 		t.Errorf("second device with the same token: got %v (exit %d), want token used, exit %d", err, ExitStatus(err), ExitNeedsPerson)
 	}
 	if msgs := r2.kiosk.Messages(); len(msgs) == 0 || !strings.Contains(msgs[len(msgs)-1], "already been used") {
@@ -347,7 +346,7 @@ func TestBadInput(t *testing.T) {
 			f.Fleet.Fingerprint = strings.Repeat("ab", 32)
 			data, _ := f.Marshal()
 			return data
-		}, "does not match the provisioned fingerprint", ExitNeedsPerson, "not the one it was set up for"},
+		}, "does not match the pinned fingerprint", ExitNeedsPerson, "not the one it was set up for"},
 		{"unreachable fleet", func(r *rig) []byte {
 			f := r.file(r.token(time.Hour, 1))
 			f.Fleet.URL = closedURL(r.t)

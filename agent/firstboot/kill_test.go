@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/provisioning/fleetclient/fleettest"
+	"accesskiosk/fleet/realfleet"
 )
 
 // holdProxy is a loopback TCP proxy in front of the fleet: while holding it
@@ -95,7 +95,7 @@ func TestKilledFirstBootResumes(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build agent: %v\n%s", err, out)
 	}
-	fl := fleettest.Start(t)
+	fl := realfleet.Start(t)
 	ctx := context.Background()
 	if _, err := fl.Admin.CreateSite(ctx, "central", ""); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"accesskiosk/provisioning/firstboot"
+	"accesskiosk/provisioning/bootfile"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -53,7 +53,7 @@ func wifiUUID(ssid string) string {
 }
 
 // wifiSettings is the NetworkManager connection for w.
-func wifiSettings(w *firstboot.WiFi) map[string]map[string]dbus.Variant {
+func wifiSettings(w *bootfile.WiFi) map[string]map[string]dbus.Variant {
 	s := map[string]map[string]dbus.Variant{
 		"connection": {
 			"id":          dbus.MakeVariant(WiFiConnectionID),
@@ -84,7 +84,7 @@ func wifiSettings(w *firstboot.WiFi) map[string]map[string]dbus.Variant {
 // range, and asks NetworkManager to activate it now. It returns a non-nil
 // activation error separately: a network out of range is not a reason to
 // stop (the device may be wired too).
-func configureWiFi(ctx context.Context, conn *dbus.Conn, w *firstboot.WiFi) (activateErr, err error) {
+func configureWiFi(ctx context.Context, conn *dbus.Conn, w *bootfile.WiFi) (activateErr, err error) {
 	settings := conn.Object(NMName, NMSettingsPath)
 	settingsMap := wifiSettings(w)
 	var path dbus.ObjectPath

@@ -24,13 +24,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"accesskiosk/agent/clock"
-	"accesskiosk/agent/fleetclient"
+	"github.com/sirupsen/logrus"
+
 	"accesskiosk/agent/health"
 	"accesskiosk/agent/queue"
 	"accesskiosk/fleet/api"
-
-	"github.com/sirupsen/logrus"
+	"accesskiosk/internal/backoff"
+	"accesskiosk/internal/clock"
+	"accesskiosk/internal/fleetclient"
 )
 
 // Fleet is where batches go (fleetclient.Client).
@@ -236,7 +237,7 @@ func (r *Reporter) backoff(retryAfter time.Duration) time.Duration {
 	if retryAfter > 0 {
 		return min(retryAfter, r.o.BackoffMax)
 	}
-	return fleetclient.Backoff(r.o.BackoffMin, r.o.BackoffMax, n-1, nil)
+	return backoff.Delay(r.o.BackoffMin, r.o.BackoffMax, n-1)
 }
 
 func newID() string {
@@ -373,7 +374,7 @@ func (r *Reporter) sendOnce(parent context.Context, f Fleet) (res sendResult) {
 
 func (r *Reporter) failed(err error, batch api.ReportBatch) sendResult {
 	res := sendResult{err: err}
-	var se *fleetclient.StatusError
+	var se *fleetclient.Error
 	r.mu.Lock()
 	r.failures++
 	if r.failures == 1 {

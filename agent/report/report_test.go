@@ -11,20 +11,20 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/agent/clock"
 	"accesskiosk/agent/command"
-	"accesskiosk/agent/fleetclient"
-	"accesskiosk/agent/fleetclient/fleettest"
+	"accesskiosk/agent/fakefleet"
 	"accesskiosk/agent/health"
 	"accesskiosk/agent/queue"
 	"accesskiosk/agent/report"
 	"accesskiosk/fleet/api"
+	"accesskiosk/internal/clock"
+	"accesskiosk/internal/fleetclient"
 )
 
 var t0 = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 
 type rig struct {
-	fleet *fleettest.Server
+	fleet *fakefleet.Server
 	clk   *clock.Fast
 	q     *queue.Queue
 	rep   *report.Reporter
@@ -57,7 +57,7 @@ func (k *kioskDouble) ShowMessage(ctx context.Context, text string, d time.Durat
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	fs := fleettest.Start(t, false)
+	fs := fakefleet.Start(t, false)
 	c, err := fleetclient.New(fleetclient.Options{BaseURL: fs.URL, Timeout: 5 * time.Second, Retries: 1, BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -122,18 +122,18 @@ func TestOutageHourThenBack(t *testing.T) {
 	r := newRig(t)
 	outageEnd := t0.Add(time.Hour)
 	var n int
-	r.fleet.SetFault(func() fleettest.Fault {
+	r.fleet.SetFault(func() fakefleet.Fault {
 		n++
 		if r.clk.Now().Before(outageEnd) {
 			if n%2 == 0 {
-				return fleettest.Unavailable
+				return fakefleet.Unavailable
 			}
-			return fleettest.Drop
+			return fakefleet.Drop
 		}
 		if n%3 == 0 && r.clk.Now().Before(outageEnd.Add(20*time.Minute)) {
-			return fleettest.LoseAnswer
+			return fakefleet.LoseAnswer
 		}
-		return fleettest.OK
+		return fakefleet.OK
 	})
 	sawWarning := false
 	r.run(t, func() bool {
@@ -186,12 +186,12 @@ func TestCommandsRunOnceAndAreAcked(t *testing.T) {
 	r.fleet.Queue(api.Command{ID: "c3", Kind: api.CommandShowMessage, Text: "Closing in 10 minutes", Seconds: 60})
 	// Lose the answers now and then so commands come again.
 	var n int
-	r.fleet.SetFault(func() fleettest.Fault {
+	r.fleet.SetFault(func() fakefleet.Fault {
 		n++
 		if n%2 == 0 {
-			return fleettest.LoseAnswer
+			return fakefleet.LoseAnswer
 		}
-		return fleettest.OK
+		return fakefleet.OK
 	})
 	r.run(t, func() bool { return len(r.fleet.Acks()) >= 3 && r.clk.Now().After(t0.Add(10*time.Minute)) })
 	status := map[string]string{}

@@ -21,6 +21,7 @@ import (
 	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/release/bundle"
 	"accesskiosk/fleet/release/releasetest"
+	"accesskiosk/fleet/release/target"
 	"accesskiosk/kiosk/bus"
 )
 
@@ -208,7 +209,7 @@ func targetFile(t testing.TB, f *fixture, rel release.Release) string {
 			hash = x.Hashes["sha256"].String()
 		}
 	}
-	return filepath.Join(f.repo.Dir(), "targets", release.TargetPath(rel.Target, hash))
+	return filepath.Join(f.repo.Dir(), "targets", target.TargetPath(rel.Target, hash))
 }
 
 func TestRefusals(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/fleet/store"
+	"accesskiosk/internal/backoff"
 )
 
 // Alert kinds.
@@ -265,16 +266,15 @@ func (w *Watcher) deliver(ctx context.Context) {
 		case e = <-w.hooks:
 		}
 		body, _ := json.Marshal(e)
-		for attempt := 0; attempt < 5; attempt++ {
+		retry := backoff.Backoff{Min: time.Second, Max: 16 * time.Second}
+		for attempt := 1; attempt <= 5; attempt++ {
 			err := w.post(ctx, body)
 			if err == nil {
 				break
 			}
-			w.cfg.Log.WithError(err).WithField("attempt", attempt+1).Warn("webhook delivery failed")
-			select {
-			case <-ctx.Done():
+			w.cfg.Log.WithError(err).WithField("attempt", attempt).Warn("webhook delivery failed")
+			if attempt < 5 && retry.Wait(ctx) != nil {
 				return
-			case <-time.After(time.Duration(1<<attempt) * time.Second):
 			}
 		}
 	}

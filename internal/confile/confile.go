@@ -334,7 +334,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) error 
 		}
 		idx, ok := fields[k.Value]
 		if !ok {
-			return d.errAt(k, sub, "unknown key%s", suggest(k.Value, fields))
+			return d.errAt(k, sub, "unknown key%s", suggestKey(k.Value, fields))
 		}
 		if seen[k.Value] {
 			return d.errAt(k, sub, "key appears twice")
@@ -379,17 +379,39 @@ func structFields(t reflect.Type) map[string][]int {
 	return out
 }
 
-// suggest names the known keys, or the closest one, for an unknown key.
-func suggest(got string, fields map[string][]int) string {
+func suggestKey(got string, fields map[string][]int) string {
 	names := make([]string, 0, len(fields))
 	for k := range fields {
 		names = append(names, k)
 	}
+	return Suggest(got, names, "keys")
+}
+
+// Suggest names, for an unknown name got, the closest of known as
+// ` (did you mean "x"?)`: within two edits, or else the only one that
+// starts with the same two letters (--adress: --addr). Otherwise it lists
+// them all as ` (known WHAT: a, b, c)`; "" when known is empty. Config
+// keys, flags and subcommands are all suggested this way.
+func Suggest(got string, known []string, what string) string {
+	names := append([]string(nil), known...)
 	sort.Strings(names)
 	best, bestD := "", 3
 	for _, k := range names {
-		if dd := editDistance(strings.ToLower(got), k); dd < bestD {
+		if dd := editDistance(strings.ToLower(got), strings.ToLower(k)); dd < bestD {
 			best, bestD = k, dd
+		}
+	}
+	if best == "" {
+		stem := func(s string) string { return strings.ToLower(strings.TrimLeft(s, "-")) }
+		g := stem(got)
+		for _, k := range names {
+			if len(g) >= 2 && strings.HasPrefix(stem(k), g[:2]) {
+				if best != "" {
+					best = "" // more than one: no guess
+					break
+				}
+				best = k
+			}
 		}
 	}
 	if best != "" {
@@ -398,7 +420,7 @@ func suggest(got string, fields map[string][]int) string {
 	if len(names) == 0 {
 		return ""
 	}
-	return " (known keys: " + strings.Join(names, ", ") + ")"
+	return " (known " + what + ": " + strings.Join(names, ", ") + ")"
 }
 
 func editDistance(a, b string) int {

@@ -1,22 +1,29 @@
 package cli
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"accesskiosk/internal/confile"
-	"accesskiosk/provisioning/firstboot"
-	"accesskiosk/provisioning/fleetclient"
-
 	"github.com/skip2/go-qrcode"
+
+	"accesskiosk/internal/atomicfile"
+	"accesskiosk/internal/cmdline"
+	"accesskiosk/internal/confile"
+	"accesskiosk/internal/fleetclient"
+	"accesskiosk/internal/pin"
+	"accesskiosk/provisioning/bootfile"
+)
+
+// Synopses of the admin commands.
+const (
+	siteCreateSynopsis  = "--fleet URL --fingerprint FP --id ID [--name NAME]"
+	tokenCreateSynopsis = "--fleet URL --fingerprint FP --site ID [--expires 7d] [--uses 1] [--qr-png FILE]"
+	listSynopsis        = "--fleet URL --fingerprint FP [--site ID]"
 )
 
 // fleetFlags are the flags every admin command takes.
@@ -24,21 +31,23 @@ type fleetFlags struct {
 	url, fingerprint, tokenFile string
 }
 
-func (f *fleetFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.url, "fleet", "", "fleet server address, https://HOST[:PORT] (required)")
-	fs.StringVar(&f.fingerprint, "fingerprint", "", "SHA-256 fingerprint of the fleet's TLS certificate, as `fleet serve` printed it; empty: trust the system's CA roots")
-	fs.StringVar(&f.tokenFile, "api-token-file", "", "file holding the staff API token (default: $"+APITokenEnv+")")
+func (f *fleetFlags) register(fs *cmdline.FlagSet) {
+	fs.StringVar(&f.url, "fleet", "", "the fleet server's `URL`, https://HOST[:PORT] (required)")
+	fs.StringVar(&f.fingerprint, "fingerprint", "", "the SHA-256 fingerprint `FP` of the fleet's TLS certificate, as `fleet serve` printed it; empty: trust the system's CA roots")
+	fs.StringVar(&f.tokenFile, "api-token-file", "", "`FILE` holding the staff API token (default: $"+APITokenEnv+")")
 }
 
 func (f *fleetFlags) client(env Env) (*fleetclient.Client, error) {
 	if f.url == "" {
 		return nil, confile.FlagError("fleet", "missing: want the fleet server's https:// address")
 	}
-	if err := firstboot.CheckFleetURL(f.url); err != nil {
+	if err := bootfile.CheckFleetURL(f.url); err != nil {
 		return nil, confile.FlagError("fleet", "%v", err)
 	}
+	var fp pin.Fingerprint
 	if f.fingerprint != "" {
-		if _, err := firstboot.ParseFingerprint(f.fingerprint); err != nil {
+		var err error
+		if fp, err = pin.Parse(f.fingerprint); err != nil {
 			return nil, confile.FlagError("fingerprint", "%v", err)
 		}
 	}
@@ -56,7 +65,7 @@ func (f *fleetFlags) client(env Env) (*fleetclient.Client, error) {
 	if tok == "" {
 		return nil, confile.FlagError("api-token-file", "no staff API token: set $%s or give --api-token-file (create one with `fleet admin token create` or on the console)", APITokenEnv)
 	}
-	return fleetclient.New(f.url, fleetclient.Options{Fingerprint: f.fingerprint, APIToken: tok})
+	return fleetclient.New(fleetclient.Options{BaseURL: f.url, Pin: fp, APIToken: tok, Timeout: 30 * time.Second})
 }
 
 // explain turns an admin API error into advice.
@@ -71,13 +80,13 @@ func explain(err error) error {
 }
 
 func siteCreate(ctx context.Context, args []string, env Env) error {
-	fs := flag.NewFlagSet("provision site create", flag.ContinueOnError)
+	fs := flagSet("site create", siteCreateSynopsis)
 	var ff fleetFlags
 	ff.register(fs)
-	id := fs.String("id", "", "site id: a short slug such as central-library (required)")
-	name := fs.String("name", "", "site name people read, such as \"Central Library\" (default: the id)")
-	if err := parse(fs, args, env); err != nil {
-		return ignoreHelp(err)
+	id := fs.String("id", "", "site `ID`: a short slug such as central-library (required)")
+	name := fs.String("name", "", "site `NAME` people read, such as \"Central Library\" (default: the id)")
+	if err := fs.Parse(args, env.Stdout); err != nil {
+		return err
 	}
 	if *id == "" {
 		return confile.FlagError("id", "missing: want a short site id such as central-library")
@@ -95,17 +104,16 @@ func siteCreate(ctx context.Context, args []string, env Env) error {
 }
 
 func tokenCreate(ctx context.Context, args []string, env Env) error {
-	fs := flag.NewFlagSet("provision token create", flag.ContinueOnError)
+	fs := flagSet("token create", tokenCreateSynopsis)
 	var ff fleetFlags
 	ff.register(fs)
-	site := fs.String("site", "", "site id the token enrols kiosks into (required)")
-	expires := Duration{7 * 24 * time.Hour}
-	fs.Var(&expires, "expires", "how long the token is valid: 7d, 12h, 30m")
+	site := fs.String("site", "", "site `ID` the token enrols kiosks into (required)")
+	expires := fs.Duration("expires", 7*24*time.Hour, "how long the token is valid: 7d, 12h, 30m")
 	uses := fs.Int("uses", 1, "how many kiosks may enrol with it")
-	qrPNG := fs.String("qr-png", "", "also write the QR code as a PNG to this file (0600), e.g. to print a label")
+	qrPNG := fs.String("qr-png", "", "also write the QR code as a PNG to this `FILE` (0600), e.g. to print a label")
 	noQR := fs.Bool("no-qr", false, "do not print the QR code")
-	if err := parse(fs, args, env); err != nil {
-		return ignoreHelp(err)
+	if err := fs.Parse(args, env.Stdout); err != nil {
+		return err
 	}
 	if *site == "" {
 		return confile.FlagError("site", "missing: want the site id (provision site create makes one)")
@@ -113,14 +121,14 @@ func tokenCreate(ctx context.Context, args []string, env Env) error {
 	if *uses < 1 || *uses > 10000 {
 		return confile.FlagError("uses", "want 1 to 10000, got %d", *uses)
 	}
-	if expires.D > 90*24*time.Hour || expires.D < time.Minute {
-		return confile.FlagError("expires", "want between 1m and 90d, got %s", expires.D)
+	if *expires > 90*24*time.Hour || *expires < time.Minute {
+		return confile.FlagError("expires", "want between 1m and 90d, got %s", *expires)
 	}
 	c, err := ff.client(env)
 	if err != nil {
 		return err
 	}
-	t, err := c.CreateToken(ctx, *site, expires.D, *uses)
+	t, err := c.CreateToken(ctx, *site, *expires, *uses)
 	if err != nil {
 		return explain(err)
 	}
@@ -149,12 +157,12 @@ func tokenCreate(ctx context.Context, args []string, env Env) error {
 }
 
 func tokenList(ctx context.Context, args []string, env Env) error {
-	fs := flag.NewFlagSet("provision token list", flag.ContinueOnError)
+	fs := flagSet("token list", listSynopsis)
 	var ff fleetFlags
 	ff.register(fs)
-	site := fs.String("site", "", "only this site's tokens")
-	if err := parse(fs, args, env); err != nil {
-		return ignoreHelp(err)
+	site := fs.String("site", "", "only this site `ID`'s tokens")
+	if err := fs.Parse(args, env.Stdout); err != nil {
+		return err
 	}
 	c, err := ff.client(env)
 	if err != nil {
@@ -183,20 +191,13 @@ func tokenList(ctx context.Context, args []string, env Env) error {
 	return w.Flush()
 }
 
-func ignoreHelp(err error) error {
-	if errors.Is(err, errHelp) {
-		return nil
-	}
-	return err
-}
-
 func deviceList(ctx context.Context, args []string, env Env) error {
-	fs := flag.NewFlagSet("provision device list", flag.ContinueOnError)
+	fs := flagSet("device list", listSynopsis)
 	var ff fleetFlags
 	ff.register(fs)
-	site := fs.String("site", "", "only this site's kiosks")
-	if err := parse(fs, args, env); err != nil {
-		return ignoreHelp(err)
+	site := fs.String("site", "", "only this site `ID`'s kiosks")
+	if err := fs.Parse(args, env.Stdout); err != nil {
+		return err
 	}
 	c, err := ff.client(env)
 	if err != nil {

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"accesskiosk/fleet/realfleet"
 	"accesskiosk/internal/confile"
-	"accesskiosk/provisioning/diskimage"
-	"accesskiosk/provisioning/diskimage/imagetest"
-	"accesskiosk/provisioning/firstboot"
-	"accesskiosk/provisioning/fleetclient/fleettest"
+	"accesskiosk/internal/diskimage"
+	"accesskiosk/internal/diskimage/imagetest"
+	"accesskiosk/provisioning/bootfile"
 )
 
 func run(t testing.TB, env map[string]string, args ...string) (stdout string, err error) {
@@ -26,7 +26,7 @@ func run(t testing.TB, env map[string]string, args ...string) (stdout string, er
 var tokenRE = regexp.MustCompile(`(?m)^  (ake_\S+|\S{20,})$`)
 
 func TestSiteAndToken(t *testing.T) {
-	f := fleettest.Start(t)
+	f := realfleet.Start(t)
 	env := map[string]string{APITokenEnv: f.APIToken}
 	out, err := run(t, env, "site", "create", "--fleet", f.URL, "--fingerprint", f.Fingerprint, "--id", "central", "--name", "Central Library")
 	if err != nil || !strings.Contains(out, "site central (Central Library) created") {
@@ -94,12 +94,12 @@ func TestConfigAndWrite(t *testing.T) {
 		t.Fatalf("first-boot file mode: %v %v", st, err)
 	}
 	data, _ := os.ReadFile(cfg)
-	f, err := firstboot.Parse(cfg, data)
+	f, err := bootfile.Parse(cfg, data)
 	if err != nil {
 		t.Fatalf("written file does not parse: %v\n%s", err, data)
 	}
-	want := firstboot.File{Version: 1, Fleet: firstboot.Fleet{URL: "https://fleet.example:8443", Fingerprint: strings.Repeat("ab", 32)},
-		Token: "ake_abcdefghijkl", HostnamePrefix: "central", WiFi: &firstboot.WiFi{SSID: "Library Public", PSK: "correct horse battery"},
+	want := bootfile.File{Version: 1, Fleet: bootfile.Fleet{URL: "https://fleet.example:8443", Fingerprint: strings.Repeat("ab", 32)},
+		Token: "ake_abcdefghijkl", HostnamePrefix: "central", WiFi: &bootfile.WiFi{SSID: "Library Public", PSK: "correct horse battery"},
 		SSHAuthorizedKeys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB it@council.example"}}
 	if f.Token != want.Token || f.Fleet != want.Fleet || *f.WiFi != *want.WiFi || f.HostnamePrefix != want.HostnamePrefix || len(f.SSHAuthorizedKeys) != 1 {
 		t.Errorf("got %+v\nwant %+v", f, want)
@@ -113,7 +113,7 @@ func TestConfigAndWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := im.ReadFile(firstboot.FileName)
+	got, err := im.ReadFile(bootfile.FileName)
 	im.Close()
 	if err != nil || !bytes.Equal(got, data) {
 		t.Errorf("image holds %q, %v; want the config", got, err)
@@ -141,7 +141,7 @@ func TestBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no command", nil, "command line: no command given"},
+		{"no command", nil, "command line: missing a command: site, token, device, config, write"},
 		{"unknown command", []string{"frobnicate"}, `command line: unknown command "frobnicate"`},
 		{"unknown flag", []string{"config", "--wifi-psk", "hunter22"}, "command line: --wifi-psk: unknown flag"},
 		{"stray argument", append(base, "extra"), `unexpected argument "extra"`},

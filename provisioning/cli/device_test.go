@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"accesskiosk/provisioning/diskimage"
-	"accesskiosk/provisioning/diskimage/imagetest"
-	"accesskiosk/provisioning/firstboot"
+	"accesskiosk/internal/diskimage"
+	"accesskiosk/internal/diskimage/imagetest"
+	"accesskiosk/provisioning/bootfile"
 )
 
 // TestWriteDevice writes onto a real block device: a loop device over an
@@ -48,7 +48,7 @@ func TestWriteDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer im.Close()
-	got, err := im.ReadFile(firstboot.FileName)
+	got, err := im.ReadFile(bootfile.FileName)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Errorf("after writing %s the image holds %q, %v", dev, got, err)
 	}

@@ -1,36 +1,42 @@
 package cli
 
 import (
-	"accesskiosk/internal/atomicfile"
-
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
 
+	"accesskiosk/internal/atomicfile"
 	"accesskiosk/internal/confile"
-	"accesskiosk/provisioning/diskimage"
-	"accesskiosk/provisioning/firstboot"
+	"accesskiosk/internal/diskimage"
+	"accesskiosk/internal/pin"
+	"accesskiosk/provisioning/bootfile"
 )
 
-func config(args []string, env Env) error {
-	fs := flag.NewFlagSet("provision config", flag.ContinueOnError)
-	fleetURL := fs.String("fleet", "", "fleet server address, https://HOST[:PORT] (required)")
-	fp := fs.String("fingerprint", "", "SHA-256 fingerprint of the fleet's TLS certificate, as `fleet serve` printed it (required)")
-	token := fs.String("token", "", "enrolment token from `provision token create` (required)")
-	ssid := fs.String("wifi-ssid", "", "Wi-Fi network name (leave out for wired networks)")
-	pskFile := fs.String("wifi-psk-file", "", "file holding the Wi-Fi passphrase (never given on the command line)")
+// Synopses of the file commands.
+const (
+	configSynopsis = "--fleet URL --fingerprint FP --token TOKEN [--wifi-ssid SSID (--wifi-psk-file FILE | --wifi-open)] [--wifi-hidden] [--ssh-key FILE]... [--hostname-prefix PREFIX] [--out FILE]"
+	writeSynopsis  = "--config FILE (--image FILE.img | --device /dev/sdX) [--partition N]"
+)
+
+func config(_ context.Context, args []string, env Env) error {
+	fs := flagSet("config", configSynopsis)
+	fleetURL := fs.String("fleet", "", "the fleet server's `URL`, https://HOST[:PORT] (required)")
+	fp := fs.String("fingerprint", "", "the SHA-256 fingerprint `FP` of the fleet's TLS certificate, as `fleet serve` printed it (required)")
+	token := fs.String("token", "", "enrolment `TOKEN` from `provision token create` (required)")
+	ssid := fs.String("wifi-ssid", "", "Wi-Fi network name `SSID` (leave out for wired networks)")
+	pskFile := fs.String("wifi-psk-file", "", "`FILE` holding the Wi-Fi passphrase (never given on the command line)")
 	open := fs.Bool("wifi-open", false, "the Wi-Fi network has no passphrase")
 	hidden := fs.Bool("wifi-hidden", false, "the Wi-Fi network does not broadcast its name")
 	var sshKeys multi
-	fs.Var(&sshKeys, "ssh-key", "OpenSSH public key file allowing SSH logins (repeatable); without one the kiosk runs no SSH")
-	prefix := fs.String("hostname-prefix", firstboot.DefaultHostnamePrefix, "kiosks are named PREFIX-XXXXXX")
-	out := fs.String("out", firstboot.FileName, "where to write the first-boot file (mode 0600)")
-	if err := parse(fs, args, env); err != nil {
-		return ignoreHelp(err)
+	fs.Var(&sshKeys, "ssh-key", "OpenSSH public key `FILE` allowing SSH logins (repeatable); without one the kiosk runs no SSH")
+	prefix := fs.String("hostname-prefix", bootfile.DefaultHostnamePrefix, "kiosks are named `PREFIX`-XXXXXX")
+	out := fs.String("out", bootfile.FileName, "the first-boot `FILE` to write (mode 0600)")
+	if err := fs.Parse(args, env.Stdout); err != nil {
+		return err
 	}
-	f := &firstboot.File{Version: firstboot.Version}
+	f := &bootfile.File{Version: bootfile.Version}
 	switch {
 	case *fleetURL == "":
 		return confile.FlagError("fleet", "missing: want the fleet server's https:// address")
@@ -39,22 +45,22 @@ func config(args []string, env Env) error {
 	case *token == "":
 		return confile.FlagError("token", "missing: want an enrolment token from `provision token create`")
 	}
-	if err := firstboot.CheckFleetURL(*fleetURL); err != nil {
+	if err := bootfile.CheckFleetURL(*fleetURL); err != nil {
 		return confile.FlagError("fleet", "%v", err)
 	}
-	norm, err := firstboot.ParseFingerprint(*fp)
+	norm, err := pin.Parse(*fp)
 	if err != nil {
 		return confile.FlagError("fingerprint", "%v", err)
 	}
-	if err := firstboot.CheckToken(*token); err != nil {
+	if err := bootfile.CheckToken(*token); err != nil {
 		return confile.FlagError("token", "%v", err)
 	}
-	if err := firstboot.CheckHostnamePrefix(*prefix); err != nil {
+	if err := bootfile.CheckHostnamePrefix(*prefix); err != nil {
 		return confile.FlagError("hostname-prefix", "%v", err)
 	}
-	f.Fleet = firstboot.Fleet{URL: strings.TrimSuffix(*fleetURL, "/"), Fingerprint: norm}
+	f.Fleet = bootfile.Fleet{URL: strings.TrimSuffix(*fleetURL, "/"), Fingerprint: norm.Hex()}
 	f.Token = *token
-	if *prefix != firstboot.DefaultHostnamePrefix {
+	if *prefix != bootfile.DefaultHostnamePrefix {
 		f.HostnamePrefix = *prefix
 	}
 
@@ -62,7 +68,7 @@ func config(args []string, env Env) error {
 	case *ssid == "" && (*pskFile != "" || *open || *hidden):
 		return confile.FlagError("wifi-ssid", "missing: the other --wifi flags need the network's name")
 	case *ssid != "":
-		w := &firstboot.WiFi{SSID: *ssid, Open: *open, Hidden: *hidden}
+		w := &bootfile.WiFi{SSID: *ssid, Open: *open, Hidden: *hidden}
 		if len(*ssid) > 32 {
 			return confile.FlagError("wifi-ssid", "is %d bytes; a Wi-Fi network name is at most 32", len(*ssid))
 		}
@@ -77,7 +83,7 @@ func config(args []string, env Env) error {
 				return confile.FlagError("wifi-psk-file", "cannot read: %v", err)
 			}
 			psk := strings.TrimRight(string(b), "\r\n")
-			if err := firstboot.CheckPSK(psk); err != nil {
+			if err := bootfile.CheckPSK(psk); err != nil {
 				return confile.FlagError("wifi-psk-file", "%s: %v", *pskFile, err)
 			}
 			w.PSK = psk
@@ -95,7 +101,7 @@ func config(args []string, env Env) error {
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
-			if err := firstboot.CheckSSHKey(line); err != nil {
+			if err := bootfile.CheckSSHKey(line); err != nil {
 				return confile.FlagError("ssh-key", "%s:%d: %v", p, i+1, err)
 			}
 			f.SSHAuthorizedKeys = append(f.SSHAuthorizedKeys, line)
@@ -117,14 +123,14 @@ func config(args []string, env Env) error {
 	return nil
 }
 
-func write(args []string, env Env) error {
-	fs := flag.NewFlagSet("provision write", flag.ContinueOnError)
-	cfg := fs.String("config", "", "first-boot file made by `provision config` (required)")
-	image := fs.String("image", "", "disk image file to write into")
-	device := fs.String("device", "", "card or disk block device to write onto, e.g. /dev/sdb (needs root; unmount it first)")
-	part := fs.Int("partition", 0, "number of the FAT boot partition (default: the first FAT partition)")
-	if err := parse(fs, args, env); err != nil {
-		return ignoreHelp(err)
+func write(_ context.Context, args []string, env Env) error {
+	fs := flagSet("write", writeSynopsis)
+	cfg := fs.String("config", "", "first-boot `FILE` made by `provision config` (required)")
+	image := fs.String("image", "", "disk image `FILE` to write into")
+	device := fs.String("device", "", "card or disk block `DEVICE` to write onto, e.g. /dev/sdb (needs root; unmount it first)")
+	part := fs.Int("partition", 0, "number `N` of the FAT boot partition (default: the first FAT partition)")
+	if err := fs.Parse(args, env.Stdout); err != nil {
+		return err
 	}
 	if *cfg == "" {
 		return confile.FlagError("config", "missing: want the first-boot file from `provision config`")
@@ -139,7 +145,7 @@ func write(args []string, env Env) error {
 	if err != nil {
 		return confile.FlagError("config", "cannot read: %v", err)
 	}
-	f, err := firstboot.Parse(*cfg, data)
+	f, err := bootfile.Parse(*cfg, data)
 	if err != nil {
 		return err
 	}
@@ -168,7 +174,7 @@ func write(args []string, env Env) error {
 		}
 		return err
 	}
-	if err := im.WriteFile(firstboot.FileName, data); err != nil {
+	if err := im.WriteFile(bootfile.FileName, data); err != nil {
 		im.Close()
 		return err
 	}
@@ -176,6 +182,6 @@ func write(args []string, env Env) error {
 	if err := im.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "wrote %s onto %s\n", firstboot.FileName, where)
+	fmt.Fprintf(env.Stdout, "wrote %s onto %s\n", bootfile.FileName, where)
 	return nil
 }
