@@ -2,6 +2,7 @@ package shell
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -96,9 +97,13 @@ type bridge struct {
 	handlers map[string]bridgeHandler
 	refused  uint64 // malformed, unknown action, or not the session's view
 	// dropped is what the views' channels dropped over their rate, as last
-	// reported (see countDropped).
-	dropped uint64
+	// seen (see countDropped); logged at most every dropLogEvery.
+	dropped, logged uint64
+	lastLog         time.Time
 }
+
+// dropLogEvery bounds how often a flood is logged.
+const dropLogEvery = 10 * time.Second
 
 // on registers h for action. Each action has one handler.
 func (b *bridge) on(action string, h bridgeHandler) {
@@ -180,8 +185,13 @@ func (s *Shell) countDropped() {
 			}
 		}
 	}
-	if n > s.bridge.dropped {
-		s.log.WithFields(logrus.Fields{"dropped": n - s.bridge.dropped, "refused": s.bridge.refused}).Warn("page messages over the rate dropped")
+	b := &s.bridge
+	if n < b.dropped { // views were destroyed: count from here
+		b.logged = n
 	}
-	s.bridge.dropped = n
+	b.dropped = n
+	if n > b.logged && time.Since(b.lastLog) >= dropLogEvery {
+		s.log.WithFields(logrus.Fields{"dropped": n - b.logged, "refused": b.refused}).Warn("page messages over the rate dropped")
+		b.logged, b.lastLog = n, time.Now()
+	}
 }

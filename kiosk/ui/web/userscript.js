@@ -21,9 +21,24 @@
   var last = null; // the editable element that last had focus
   var hideTimer = 0;
 
-  function post(msg) {
+  // post sends msg at once, unless this frame sent one in the last 100 ms:
+  // then the latest message goes when they are up. A page that moves the
+  // focus in a loop so sends the shell ten messages a second, not thousands.
+  var pending = null, timer = 0, sentAt = 0;
+  function send() {
+    timer = 0;
+    sentAt = Date.now();
+    var m = pending;
+    pending = null;
     var h = window.webkit && window.webkit.messageHandlers && window.webkit.messageHandlers.watch;
-    if (h) h.postMessage(msg);
+    if (h && m) h.postMessage(m);
+  }
+  function post(msg) {
+    pending = msg;
+    if (timer) return;
+    var wait = sentAt + 100 - Date.now();
+    if (wait <= 0) send();
+    else timer = setTimeout(send, wait);
   }
 
   var textTypes = { text: 1, search: 1, email: 1, url: 1, tel: 1, password: 1, number: 1 };
