@@ -10,9 +10,12 @@
 // and the allow_frames list (frames only); the main frame's response and
 // every committed main-frame URI are checked again. Refused main-frame
 // navigations show the built-in block page with the site's host only.
-// There are no context menus, developer tools, file choosers, print
-// dialogs, downloads, HTML full screen or second windows, and every
-// permission request is denied.
+// There are no context menus, developer tools, file or colour choosers,
+// print dialogs, emoji choosers, downloads, HTML full screen or second
+// windows, and every permission request is denied. The kiosk's own pages
+// reach the shell only through the bridge (bridge.go), which answers
+// kiosk:// top-level documents only; kiosk:// pages cannot be framed, and
+// only the shell opens the privileged ones (navigation.go).
 //
 // Wiping: a session's web view and its ephemeral website data manager are
 // thrown away and fresh ones made; clipboards are emptied; zoom is reset;
@@ -24,8 +27,9 @@
 //
 // Where things are: shell.go the window, its toolbar and Start/Close;
 // session.go the lifecycle and the wipe; navigation.go the views and every
-// policy decision; service.go D-Bus and sd_notify; process.go bin/kiosk's
-// private home and main loop; ui.go, split.go, keyboard.go, language.go,
+// policy decision; bridge.go the kiosk pages' one checked path to the
+// shell; service.go D-Bus and sd_notify; process.go bin/kiosk's private
+// home and main loop; ui.go, split.go, keyboard.go, language.go,
 // offline.go, volunteer.go and volcode.go one feature each.
 package shell
 
