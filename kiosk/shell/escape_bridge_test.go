@@ -673,10 +673,14 @@ func (r *headerRecorder) Write(p []byte) (int, error) { return len(p), nil }
 // that a GSettings write through dconf would land there.
 func dconfBus(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat("/usr/libexec/dconf-service"); err != nil {
-		t.Skip("dconf-service not installed")
-	}
 	home := t.TempDir()
+	if _, err := os.Stat("/usr/libexec/dconf-service"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("dconf-service not installed (make deps installs it)")
+		}
+		t.Log("dconf-service not installed: no dconf to catch a write (make deps installs it)")
+		return home
+	}
 	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address=1")
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_RUNTIME_DIR="+home)
 	out, err := cmd.StdoutPipe()
