@@ -20,7 +20,7 @@ FUZZTIME_SLOW ?= 5000x
 DEB_HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 APT_PACKAGES := \
 	gcc libc6-dev curl pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev bubblewrap xdg-dbus-proxy \
-	xvfb xauth xdotool dbus dbus-daemon dbus-x11 at-spi2-core fonts-dejavu-core \
+	xvfb xauth xdotool dbus dbus-daemon dbus-x11 at-spi2-core fonts-dejavu-core dconf-service dconf-gsettings-backend \
 	cage xwayland grim \
 	chromium chromium-driver \
 	postgresql \
