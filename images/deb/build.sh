@@ -86,7 +86,7 @@ changelog() {
 		echo "$pkg ($version) unstable; urgency=medium"
 		echo
 		echo "  * Built from commit $hash, $count commits since $base."
-		git log -1 --format='%s' | cut -c1-68 | sed 's/^/  * Latest change: /'
+		git log -1 --format='%s' | cut -c1-58 | sed 's/^/  * Latest change: /'
 		echo
 		echo " -- $DEB_MAINTAINER  $(date -u -R -d "@$SOURCE_DATE_EPOCH")"
 	} | gzip -9n >"$dir/changelog.gz"

@@ -27,7 +27,7 @@ for deb in "$1"/var/cache/apt/archives/*.deb; do
 	{ [ ! -f "$t/shlibs" ] || cat "$t/shlibs" >>"$1/DEBIAN/shlibs"; } && rm -rf "$t" || exit 1
 done'
 mmdebstrap --variant=extract --architectures="$arch" --include="$packages" \
-	--customize-hook="$collect" \
+	--extract-hook="$collect" \
 	bookworm "$tmp" \
 	"deb $mirror bookworm main" \
 	"deb $mirror bookworm-updates main" \

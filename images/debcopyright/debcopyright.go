@@ -93,8 +93,9 @@ func Write(w io.Writer, o Options) error {
 		fmt.Fprintf(&b, "\nFiles: %s\nCopyright: %s\nLicense: %s\n", p.files, field(p.copyright), p.license)
 		if p.text != "" {
 			b.WriteString(block(p.text))
-		} else {
-			for _, id := range splitLicence(p.license) {
+		}
+		for _, id := range splitLicence(p.license) {
+			if _, ok := commonLicenses[id]; ok {
 				used[id] = true
 			}
 		}
@@ -148,10 +149,30 @@ func collect(o Options) ([]part, error) {
 			mods[key] = mod{m[0], m[1], filepath.Join(o.ModCache, escape(m[0])+"@"+escape(m[1]))}
 		}
 	}
+	// Every licence file, given to licensecheck at once.
+	dirs := []string{o.GoRoot}
+	for _, m := range mods {
+		dirs = append(dirs, m.dir)
+	}
+	for d := range o.NPM {
+		dirs = append(dirs, d)
+	}
+	var all []string
+	for _, d := range dirs {
+		paths, err := licenceFiles(d)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, paths...)
+	}
+	checked, err := licensecheck(all)
+	if err != nil {
+		return nil, err
+	}
 	var parts []part
 	if len(progs) > 0 {
 		p, err := describe(filepath.Join(o.GoRoot), "go/*",
-			"The Go standard library and runtime, compiled into "+strings.Join(progs, ", ")+".")
+			"The Go standard library and runtime, compiled into "+strings.Join(progs, ", ")+".", checked)
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +186,7 @@ func collect(o Options) ([]part, error) {
 	for _, k := range keys {
 		m := mods[k]
 		p, err := describe(m.dir, "go/"+m.path+"/*",
-			fmt.Sprintf("Go module %s %s, compiled into %s.", m.path, m.version, strings.Join(usedBy[k], ", ")))
+			fmt.Sprintf("Go module %s %s, compiled into %s.", m.path, m.version, strings.Join(usedBy[k], ", ")), checked)
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +210,7 @@ func collect(o Options) ([]part, error) {
 			return nil, fmt.Errorf("npm package %s: package.json has no name (%v)", dir, err)
 		}
 		comment := fmt.Sprintf("npm package %s %s, compiled into the assets embedded in %s.", pj.Name, pj.Version, strings.Join(o.NPM[dir], ", "))
-		p, err := describe(dir, "npm/"+pj.Name+"/*", comment)
+		p, err := describe(dir, "npm/"+pj.Name+"/*", comment, checked)
 		if errors.Is(err, errNoLicenceFile) {
 			p, err = npmDeclared(dir, "npm/"+pj.Name+"/*", comment, pj.License, pj.Author)
 		}
@@ -237,18 +258,58 @@ func escape(s string) string {
 	return b.String()
 }
 
-// describe reads the licence files at the top of dir and names their
-// licence with licensecheck.
-func describe(dir, files, comment string) (part, error) {
+// licenceFiles lists the licence files at the top of dir.
+func licenceFiles(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return part{}, fmt.Errorf("%s: %w", comment, err)
+		return nil, err
 	}
 	var paths []string
 	for _, e := range entries {
 		if e.Type().IsRegular() && licenceFile.MatchString(e.Name()) {
 			paths = append(paths, filepath.Join(dir, e.Name()))
 		}
+	}
+	return paths, nil
+}
+
+// licensecheck runs Debian's licensecheck once on every file in paths and
+// returns its [licence, copyright] for each.
+func licensecheck(paths []string) (map[string][2]string, error) {
+	found := map[string][2]string{}
+	if len(paths) == 0 {
+		return found, nil
+	}
+	args := append([]string{"--machine", "--copyright", "--shortname-scheme=debian,spdx", "--check=.", "--"}, paths...)
+	out, err := exec.Command("licensecheck", args...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("licensecheck: %w (apt-get install licensecheck)", err)
+	}
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		f := strings.SplitN(l, "\t", 3)
+		if len(f) < 2 {
+			return nil, fmt.Errorf("licensecheck: unexpected output %q", l)
+		}
+		c := ""
+		if len(f) == 3 {
+			c = f[2]
+		}
+		found[f[0]] = [2]string{f[1], c}
+	}
+	for _, p := range paths {
+		if _, ok := found[p]; !ok {
+			return nil, fmt.Errorf("licensecheck said nothing about %s", p)
+		}
+	}
+	return found, nil
+}
+
+// describe names the licence of the licence files at the top of dir from
+// what licensecheck found in them (checked).
+func describe(dir, files, comment string, checked map[string][2]string) (part, error) {
+	paths, err := licenceFiles(dir)
+	if err != nil {
+		return part{}, fmt.Errorf("%s: %w", comment, err)
 	}
 	if len(paths) == 0 {
 		return part{}, fmt.Errorf("%s: %w in %s", comment, errNoLicenceFile, dir)
@@ -257,14 +318,11 @@ func describe(dir, files, comment string) (part, error) {
 	var ids, holders []string
 	var text strings.Builder
 	for _, path := range paths {
-		out, err := exec.Command("licensecheck", "--machine", "--copyright", "--shortname-scheme=debian,spdx", path).Output()
-		if err != nil {
-			return part{}, fmt.Errorf("licensecheck %s: %w (apt-get install licensecheck)", path, err)
+		lc, ok := checked[path]
+		if !ok {
+			return part{}, fmt.Errorf("%s: %s was not given to licensecheck", comment, path)
 		}
-		f := strings.SplitN(strings.TrimRight(string(out), "\n"), "\t", 3)
-		if len(f) < 2 {
-			return part{}, fmt.Errorf("licensecheck %s: unexpected output %q", path, out)
-		}
+		f := []string{path, lc[0], lc[1]}
 		base := strings.ToUpper(filepath.Base(path))
 		id := strings.ReplaceAll(f[1], "and/or", "or")
 		notice := strings.HasPrefix(base, "NOTICE") || strings.HasPrefix(base, "PATENTS")
@@ -296,6 +354,9 @@ func describe(dir, files, comment string) (part, error) {
 				}
 			}
 		}
+		if _, ok := commonLicenses[id]; ok && !notice {
+			continue // referred to, not repeated (/usr/share/common-licenses)
+		}
 		if text.Len() > 0 {
 			text.WriteString("\n")
 		}
@@ -312,17 +373,19 @@ func describe(dir, files, comment string) (part, error) {
 	if p.copyright == "" {
 		p.copyright = "its authors (its licence files name no holder)"
 	}
-	common := true
 	for _, id := range ids {
 		if _, ok := commonLicenses[id]; !ok {
-			common = false
+			p.text = apacheText.ReplaceAllString(text.String(), apacheRef)
 		}
-	}
-	if !common {
-		p.text = text.String()
 	}
 	return p, nil
 }
+
+// apacheText is the Apache License 2.0's terms inside a file that carries
+// another licence too; the copyright file refers to Debian's copy instead.
+var apacheText = regexp.MustCompile(`(?s)Apache License\s+Version 2\.0, January 2004.*?END OF TERMS AND CONDITIONS`)
+
+const apacheRef = "[The terms of the Apache License, Version 2.0: /usr/share/common-licenses/Apache-2.0]"
 
 // errNoLicenceFile is describe's error for a folder without licence files.
 var errNoLicenceFile = errors.New("no licence file")
