@@ -11,6 +11,8 @@
 # complete; DIR/.accesskiosk-sysroot marks a finished one.
 set -euo pipefail
 arch=${ARCH:-arm64}
+# SUITE: the Debian release the image is built from (bookworm, trixie).
+suite=${SUITE:-bookworm}
 dir=${1:?usage: images/deb/sysroot.sh DIR}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
@@ -28,12 +30,19 @@ for deb in "$1"/var/cache/apt/archives/*.deb; do
 done'
 mmdebstrap --variant=extract --architectures="$arch" --include="$packages" \
 	--extract-hook="$collect" \
-	bookworm "$tmp" \
-	"deb $mirror bookworm main" \
-	"deb $mirror bookworm-updates main" \
-	"deb $security bookworm-security main"
+	"$suite" "$tmp" \
+	"deb $mirror $suite main" \
+	"deb $mirror $suite-updates main" \
+	"deb $security $suite-security main"
+# Absolute symbolic links (libz.so -> /lib/aarch64-linux-gnu/libz.so.1...)
+# would point out of the root, at this machine's files: the linker would
+# skip such a .so and link the static archive beside it instead (zlib
+# embedded in the kiosk). Make them relative, inside the root.
+find "$tmp" -type l -lname '/*' | while read -r link; do
+	ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$tmp$(readlink "$link")")" "$link"
+done
 [ -s "$tmp/DEBIAN/symbols" ] || { echo "sysroot: no symbols files collected from the packages" >&2; exit 1; }
-echo "$arch bookworm $packages shlibs" >"$tmp/.accesskiosk-sysroot"
+echo "$arch $suite $packages shlibs" >"$tmp/.accesskiosk-sysroot"
 rm -rf "$dir"
 mv "$tmp" "$dir"
 echo "sysroot: $dir ($arch)"
