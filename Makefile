@@ -19,15 +19,17 @@ FUZZTIME_SLOW ?= 5000x
 # The cross compiler is for the kiosk of the other architecture (images/deb/gobuild.sh).
 DEB_HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 APT_PACKAGES := \
-	pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev bubblewrap xdg-dbus-proxy \
+	gcc libc6-dev curl pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev bubblewrap xdg-dbus-proxy \
 	xvfb xauth xdotool dbus dbus-daemon dbus-x11 at-spi2-core fonts-dejavu-core \
 	cage xwayland grim \
 	chromium chromium-driver \
 	postgresql \
-	iproute2 \
+	iproute2 stress-ng \
+	sane-utils gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
 	dpkg-dev lintian help2man licensecheck \
 	qemu-user-static binfmt-support arch-test socat qemu-system-arm \
+	cups-ipp-utils cups-daemon poppler-utils \
 	$(if $(filter amd64,$(DEB_HOST_ARCH)),gcc-aarch64-linux-gnu,gcc-x86-64-linux-gnu)
 
 .PHONY: help
@@ -37,7 +39,19 @@ help: ## list the targets
 		awk 'BEGIN{FS=":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: ## install the Debian and npm packages the build and tests need (idempotent; fast when done)
+deps: ## check the toolchain, install the Debian and npm packages the build and tests need (idempotent)
+	@# The toolchain Debian 12 does not carry (README): Go 1.26, Node.js >= 20.19 with npm.
+	@ok=1; \
+	gov=$$($(GO) env GOVERSION 2>/dev/null | sed -n 's/^go\([0-9.]*\).*/\1/p'); \
+	if [ -z "$$gov" ] || [ "$$(printf '%s\n' 1.26 "$$gov" | sort -V | head -n1)" != 1.26 ]; then ok=; \
+		echo "deps: Go 1.26 is needed, found $${gov:-none} ($(GO)): install it from https://go.dev/dl/" \
+			"(Debian 12's golang-go is 1.19) and put its bin/ first on PATH"; fi; \
+	nodev=$$(node --version 2>/dev/null | sed -n 's/^v\([0-9.]*\).*/\1/p'); \
+	if [ -z "$$nodev" ] || [ "$$(printf '%s\n' 20.19 "$$nodev" | sort -V | head -n1)" != 20.19 ]; then ok=; \
+		echo "deps: Node.js >= 20.19 is needed (sass's engines), found $${nodev:-none}: install Node.js 20 or 22 LTS" \
+			"from https://nodejs.org/ or NodeSource's Debian repository (Debian 12's nodejs is 18)"; fi; \
+	command -v npm >/dev/null || { ok=; echo "deps: npm is missing: it comes with Node.js from nodejs.org or NodeSource"; }; \
+	[ -n "$$ok" ] && echo "deps: Go $$gov, Node.js $$nodev" || exit 1
 	@missing=""; for p in $(APT_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -47,9 +61,15 @@ deps: ## install the Debian and npm packages the build and tests need (idempoten
 		$$sudo apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
 	else echo "deps: Debian packages present"; fi
+	@# npm: reinstalled when package-lock.json's content changed (a checkout's newer mtime is no
+	@# change), never through a link (npm ci would empty the linked folder of the tree it belongs to).
 	@if [ -f package-lock.json ]; then \
-		if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
-			npm ci --no-audit --no-fund; else echo "deps: npm packages present"; fi; fi
+		want=$$(sha256sum package-lock.json | cut -c1-64); have=$$(cat node_modules/.package-lock.sha256 2>/dev/null); \
+		if [ "$$have" = "$$want" ]; then echo "deps: npm packages present"; \
+		elif [ -L node_modules ]; then \
+			echo "deps: node_modules links to $$(readlink node_modules), installed for another package-lock.json:" \
+				"run make deps there, or rm node_modules here and run make deps"; exit 1; \
+		else npm ci --no-audit --no-fund && echo "$$want" > node_modules/.package-lock.sha256; fi; fi
 
 .PHONY: assets
 assets: ## copy front-end assets from node_modules beside the Go code that embeds them
@@ -61,6 +81,9 @@ assets: ## copy front-end assets from node_modules beside the Go code that embed
 	@# fleet console: GOV.UK Frontend compiled without the GDS Transport font or the crown
 	node_modules/.bin/sass --load-path=node_modules/govuk-frontend/dist --style=compressed --no-source-map --quiet-deps \
 		fleet/console/scss/console.scss fleet/console/assets/console.css
+	@# fleet insights: the standalone page's and the printable report's stylesheets (charts + GOV.UK Frontend)
+	node_modules/.bin/sass --load-path=node_modules/govuk-frontend/dist --style=compressed --no-source-map --quiet-deps \
+		fleet/insights/scss/insights.scss:fleet/insights/assets/insights.css fleet/insights/scss/report.scss:fleet/insights/assets/report.css
 
 .PHONY: build
 build: assets ## build bin/kiosk, bin/agent, bin/fleet, bin/provision
@@ -78,6 +101,24 @@ test: deps assets ## run every test: vet, gofmt, unit and real-component tests, 
 	$(GO) test -count=1 -timeout 40m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 	@$(MAKE) --no-print-directory check-packages
+
+# `make test-under-load`: the kiosk, agent and fleet tests on a machine kept busy by a CPU hog at
+# twice the cores (stress-ng), as CI on a shared developer machine may be. LOAD_PACKAGES to narrow.
+LOAD_PACKAGES ?= ./kiosk/... ./agent/... ./fleet/...
+
+.PHONY: test-under-load
+test-under-load: deps assets ## run the kiosk, agent and fleet tests with a CPU hog at twice the cores (stress-ng)
+	@command -v stress-ng >/dev/null || { echo "test-under-load: stress-ng is missing: run make deps"; exit 1; }
+	@$(GO) test -count=1 -run '^$$' $(LOAD_PACKAGES) >/dev/null # build first, without the hog
+	@hogs=$$(( 2 * $$(nproc) )); start=$$(date +%s); loads=$$(mktemp); \
+	echo "test-under-load: stress-ng --cpu $$hogs beside go test $(LOAD_PACKAGES)"; \
+	stress-ng --cpu $$hogs --timeout 90m --quiet & hog=$$!; \
+	while sleep 15; do cut -d' ' -f1 /proc/loadavg; done > $$loads & sampler=$$!; \
+	trap 'kill $$hog $$sampler 2>/dev/null; wait $$hog $$sampler 2>/dev/null; rm -f $$loads' EXIT; \
+	$(GO) test -count=1 -timeout 60m $(LOAD_PACKAGES); rc=$$?; \
+	echo "test-under-load: $$( [ $$rc = 0 ] && echo PASS || echo FAIL ) in $$(( $$(date +%s) - start ))s;" \
+		"1-min load average $$(sort -n $$loads | sed -n '1p;$$p' | paste -sd- -) ($$(nproc) cores, $$hogs hogs)"; \
+	exit $$rc
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 200000 executions)
@@ -104,14 +145,21 @@ fault-test: ## SIGKILL the updater at 100 random points of download, verify, unp
 bench: deps assets ## print the benchmarks: policy, reset and memory vs Chromium, ingest vs bare net/http, agent
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
 
-# The demo's pieces are separate targets so that each part can add its own.
+# The demo's pieces are separate targets so that each part can add its own. Without a display
+# each runs until the kiosk has shown its home page (and, for the fleet demo, the agent has
+# reported it), for at most DEMO_SECONDS, and fails with the kiosk's log when that did not happen.
 DEMO_DIR     ?= $(CURDIR)/$(BIN)/demo
-DEMO_SECONDS ?= 20
+DEMO_SECONDS ?= 60
 
 .PHONY: screenshots-console
 screenshots-console: assets ## save a PNG of every fleet console page into out/screenshots/
 	@mkdir -p out/screenshots
 	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run 'Screenshots' ./fleet/console/
+
+.PHONY: screenshots-insights
+screenshots-insights: assets ## save the Insights charts (standalone page at 1280 and 320 px, forced colours) and the printable report (PNG, PDF) in out/screenshots/
+	@mkdir -p out/screenshots
+	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./fleet/insights/
 
 .PHONY: soak
 soak: assets ## fleet soak: 10,000 simulated devices for 2 minutes (SOAK_DEVICES, SOAK_DURATION to change)
@@ -125,17 +173,21 @@ demo-fleet: ## run bin/fleet, an agent enrolled with it and bin/kiosk together; 
 	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) DEMO_SECONDS=$(DEMO_SECONDS) fleet/cmd/fleet/demo.sh
 
 .PHONY: demo-kiosk
-demo-kiosk: ## run bin/kiosk on its embedded default (without a display: under Xvfb for DEMO_SECONDS, saving a screenshot)
+demo-kiosk: ## run bin/kiosk on its embedded default (without a display: under Xvfb until home is shown, saving a screenshot)
 	@mkdir -p $(DEMO_DIR)
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
 		echo "demo: kiosk in a window on your display (Ctrl-C to stop)"; \
 		$(BIN)/kiosk --windowed --screenshot $(DEMO_DIR)/kiosk-home.png; \
 	else \
-		echo "demo: no display; running the kiosk under Xvfb for $(DEMO_SECONDS)s"; \
+		echo "demo: no display; running the kiosk under Xvfb until it shows home (at most $(DEMO_SECONDS)s)"; \
 		rm -f $(DEMO_DIR)/kiosk-home.png; \
-		xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
-			timeout -s TERM $(DEMO_SECONDS) $(BIN)/kiosk --windowed --screenshot $(DEMO_DIR)/kiosk-home.png || true; \
-		test -s $(DEMO_DIR)/kiosk-home.png || { echo "demo: no screenshot was saved"; exit 1; }; \
+		xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash -c \
+			'"$$0" --windowed --screenshot "$$1" & k=$$!; end=$$((SECONDS + $$2)); \
+			while [ ! -s "$$1" ] && [ $$SECONDS -lt $$end ] && kill -0 $$k 2>/dev/null; do sleep 0.5; done; \
+			kill $$k 2>/dev/null; wait $$k' \
+			$(BIN)/kiosk $(DEMO_DIR)/kiosk-home.png $(DEMO_SECONDS) > $(DEMO_DIR)/kiosk.log 2>&1 || true; \
+		test -s $(DEMO_DIR)/kiosk-home.png || { echo "demo: FAILED: the kiosk did not show its home page" \
+			"(no screenshot was saved); its log:"; tail -n 60 $(DEMO_DIR)/kiosk.log; exit 1; }; \
 		echo "demo: screenshot of the kiosk's home page: $(DEMO_DIR)/kiosk-home.png"; \
 	fi
 
@@ -151,6 +203,12 @@ screenshots-volunteer: deps assets ## save the volunteer screens (PIN pad, locke
 	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestVolunteerScreenshots$$' -v ./kiosk/ui/ | grep -E 'saved|FAIL|ok|Error'
 	@test -n "$$(ls out/screenshots/kiosk-volunteer-* 2>/dev/null)"
 
+.PHONY: screenshots-assist
+screenshots-assist: deps ## save the console's remote-help viewer while sharing (issue 17) in out/screenshots/console-assist.png
+	@mkdir -p out/screenshots
+	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestRemoteHelpEndToEnd$$' ./fleet/assist/
+	@test -f out/screenshots/console-assist.png
+
 .PHONY: screenshots-kiosk-shell
 screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside a service, keyboard up over a form; also high contrast, Welsh, Polish) at 1280x800 and 800x1280 in out/screenshots/
 	@mkdir -p out/screenshots
@@ -158,7 +216,7 @@ screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside
 	@test -n "$$(ls out/screenshots/kiosk-shell-* 2>/dev/null)"
 
 .PHONY: screenshots
-screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console ## save screenshots of every screen in out/screenshots/
+screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console screenshots-insights screenshots-assist ## save screenshots of every screen in out/screenshots/
 
 # Images and packages (images/README.md). Image builds run as root, niced.
 DEB_ARCHES ?= amd64 arm64

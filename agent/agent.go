@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/sirupsen/logrus"
+
 	"accesskiosk/agent/command"
 	"accesskiosk/agent/discovery"
-	"accesskiosk/agent/fleetclient"
+	"accesskiosk/agent/enrol"
 	"accesskiosk/agent/health"
 	"accesskiosk/agent/kiosklink"
 	"accesskiosk/agent/queue"
@@ -22,11 +23,9 @@ import (
 	"accesskiosk/agent/update"
 	"accesskiosk/fleet/api"
 	"accesskiosk/internal/applog"
+	"accesskiosk/internal/fleetclient"
 	"accesskiosk/internal/version"
 	"accesskiosk/kiosk/bus"
-
-	"github.com/coreos/go-systemd/v22/daemon"
-	"github.com/sirupsen/logrus"
 )
 
 // Agent is a running agent. Most callers only need Run; tests use Start to
@@ -48,7 +47,7 @@ type Agent struct {
 
 	mu     sync.Mutex
 	fleet  *fleetclient.Client
-	id     fleetclient.Identity
+	id     enrol.Identity
 	txtKey string
 
 	wg sync.WaitGroup
@@ -80,20 +79,20 @@ func Start(ctx context.Context, cfg Config, log *logrus.Logger) (*Agent, error) 
 		return nil, fmt.Errorf("open report queue: %w", err)
 	}
 	a.q = q
-	id, err := fleetclient.LoadIdentity(cfg.StateDir)
-	if errors.Is(err, fleetclient.ErrIdentityExposed) {
+	id, err := enrol.LoadIdentity(cfg.StateDir)
+	if errors.Is(err, enrol.ErrIdentityExposed) {
 		// Tighten it and say so: the credential may have been read, and IT
 		// staff can revoke it; refusing to run would help nobody.
 		log.WithError(err).Error("identity file was readable by others; made it 0600")
 		a.reg.Set(health.CodeIdentity, health.Warn, "the device credential file was readable by other users; consider revoking and re-enrolling this device")
-		if cerr := os.Chmod(filepath.Join(cfg.StateDir, fleetclient.IdentityFile), 0o600); cerr == nil {
-			id, err = fleetclient.LoadIdentity(cfg.StateDir)
+		if cerr := os.Chmod(filepath.Join(cfg.StateDir, enrol.IdentityFile), 0o600); cerr == nil {
+			id, err = enrol.LoadIdentity(cfg.StateDir)
 		}
 	}
 	switch {
 	case err == nil:
 		a.id = id
-	case errors.Is(err, fleetclient.ErrNoIdentity):
+	case errors.Is(err, enrol.ErrNoIdentity):
 	default:
 		// A damaged identity must not stop the agent: it keeps reporting
 		// into its queue, stays visible on the network and says why.
@@ -188,7 +187,7 @@ func (a *Agent) Health() *health.Registry { return a.reg }
 func (a *Agent) Queue() *queue.Queue { return a.q }
 
 // Identity is the device identity ("" DeviceID before enrolment).
-func (a *Agent) Identity() fleetclient.Identity {
+func (a *Agent) Identity() enrol.Identity {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.id
@@ -278,201 +277,6 @@ func (a *Agent) snapshot(ctx context.Context) api.Report {
 	return api.Report{Health: h, Sessions: counts, Receipts: receipts, Warnings: a.reg.Wire()}
 }
 
-// connectFleet finds the fleet (configured or by mDNS), enrols if the
-// device has no credential, and hands the client to the reporter.
-func (a *Agent) connectFleet(ctx context.Context) error {
-	log := applog.Component(a.log, "fleet")
-	var fp []byte
-	if a.cfg.Fleet.Fingerprint != "" {
-		fp, _ = ParseFingerprint(a.cfg.Fleet.Fingerprint) // validated at load
-	} else if s := a.Identity().FleetFingerprint; s != "" {
-		// Pinned at first boot (agent/firstboot).
-		var err error
-		if fp, err = ParseFingerprint(s); err != nil {
-			log.WithError(err).Error("the stored identity's fleet fingerprint is damaged")
-		}
-	}
-	wait := func(d time.Duration) bool {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(d):
-			return true
-		}
-	}
-	base := a.cfg.Fleet.URL
-	if base == "" {
-		base = a.Identity().FleetURL
-	}
-	for base == "" {
-		if len(fp) == 0 {
-			log.Error("no fleet.url and no fleet.fingerprint: cannot find a fleet to trust; reports stay queued")
-			a.reg.Set(health.CodeFleetUnreachable, health.Warn, "no fleet configured (fleet.url or fleet.fingerprint)")
-			<-ctx.Done()
-			return nil
-		}
-		fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		u, err := discovery.FindFleet(fctx, a.cfg.Discovery.Interfaces, fp, log)
-		cancel()
-		if err == nil {
-			log.WithField("url", u).Info("found the fleet on the local network")
-			base = u
-			break
-		}
-		a.reg.Set(health.CodeFleetUnreachable, health.Warn, "looking for the fleet on the local network: %v", err)
-		if !wait(time.Minute) {
-			return nil
-		}
-	}
-	c, err := fleetclient.New(fleetclient.Options{
-		BaseURL: base, Fingerprint: fp, Timeout: a.cfg.Report.Timeout, Retries: a.cfg.Report.Retries,
-		BackoffMin: a.cfg.Report.BackoffMin, BackoffMax: min(a.cfg.Report.BackoffMax, 30*time.Second), Log: log,
-	})
-	if err != nil {
-		return err
-	}
-	id := a.Identity()
-	for attempt := 0; id.Credential == ""; attempt++ {
-		id, err = a.enrol(ctx, c, base)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		if !wait(fleetclient.Backoff(5*time.Second, 5*time.Minute, attempt, nil)) {
-			return nil
-		}
-	}
-	c.SetCredential(id.Credential)
-	a.mu.Lock()
-	a.fleet = c
-	a.mu.Unlock()
-	a.kick()
-	if a.cfg.Fleet.URL != "" || len(fp) == 0 {
-		return nil
-	}
-	// The fleet was found by mDNS: if it stops answering for a while (a new
-	// DHCP lease, a moved server), look for it again.
-	for wait(time.Minute) {
-		since := a.rep.FailingSince()
-		if since.IsZero() || time.Since(since) < rediscoverAfter {
-			continue
-		}
-		fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		u, err := discovery.FindFleet(fctx, a.cfg.Discovery.Interfaces, fp, log)
-		cancel()
-		if err != nil || u == base {
-			continue
-		}
-		nc, err := fleetclient.New(fleetclient.Options{
-			BaseURL: u, Fingerprint: fp, Timeout: a.cfg.Report.Timeout, Retries: a.cfg.Report.Retries,
-			BackoffMin: a.cfg.Report.BackoffMin, BackoffMax: min(a.cfg.Report.BackoffMax, 30*time.Second), Log: log,
-		})
-		if err != nil {
-			continue
-		}
-		nc.SetCredential(id.Credential)
-		log.WithFields(logrus.Fields{"old": base, "new": u}).Info("the fleet moved; following it")
-		base = u
-		a.mu.Lock()
-		a.fleet = nc
-		a.id.FleetURL = u
-		saved := a.id
-		a.mu.Unlock()
-		if err := fleetclient.SaveIdentity(a.cfg.StateDir, saved); err != nil {
-			log.WithError(err).Warn("remember the fleet's new address")
-		}
-		a.kick()
-	}
-	return nil
-}
-
-// rediscoverAfter is how long a fleet found by mDNS may fail before the
-// agent looks for it again.
-const rediscoverAfter = 10 * time.Minute
-
-func (a *Agent) enrol(ctx context.Context, c *fleetclient.Client, base string) (fleetclient.Identity, error) {
-	log := applog.Component(a.log, "enrol")
-	token := strings.TrimSpace(a.cfg.Fleet.EnrolToken)
-	if token == "" && a.cfg.Fleet.EnrolTokenFile != "" {
-		b, err := os.ReadFile(a.cfg.Fleet.EnrolTokenFile)
-		if err != nil {
-			a.reg.Set(health.CodeFleetUnreachable, health.Warn, "not enrolled: no enrolment token (%v)", err)
-			log.WithError(err).Error("not enrolled and no enrolment token; reports stay queued")
-			return fleetclient.Identity{}, err
-		}
-		token = strings.TrimSpace(string(b))
-	}
-	if token == "" {
-		err := errors.New("not enrolled and no enrolment token configured")
-		a.reg.Set(health.CodeFleetUnreachable, health.Warn, "%v", err)
-		return fleetclient.Identity{}, err
-	}
-	host, _ := os.Hostname()
-	req := api.EnrolRequest{
-		Token: token, Hostname: host, Arch: runtime.GOARCH, AgentVersion: version.Version,
-		KioskVersion: a.link.Version(), Capability: api.CapabilityVersion,
-	}
-	// With the device's key, enrolling again with the same token after a
-	// lost answer or an unstored credential gets this device back.
-	if key, made, err := fleetclient.DeviceKey(a.cfg.StateDir); err != nil {
-		log.WithError(err).Warn("no device key; enrolling without one (a lost answer would need a new token)")
-	} else {
-		if made {
-			log.Info("device key made")
-		}
-		req.SignEnrol(key)
-	}
-	resp, err := c.Enrol(ctx, req)
-	if err != nil && req.DeviceKey != "" && fleetclient.OlderFleet(err) {
-		log.WithError(err).Warn("the fleet server is older than this agent and does not take the device key; enrolling without it")
-		req.DeviceKey, req.KeyProof = "", ""
-		resp, err = c.Enrol(ctx, req)
-	}
-	if err != nil {
-		var se *fleetclient.StatusError
-		msg := "This kiosk could not join the fleet. Please tell IT staff."
-		if errors.As(err, &se) && !se.Temporary() {
-			switch se.Body.Code {
-			case api.CodeTokenUsed:
-				msg = "This kiosk could not join the fleet: its enrolment token has already been used. Please ask IT staff for a new one."
-			case api.CodeTokenExpired:
-				msg = "This kiosk could not join the fleet: its enrolment token has expired. Please ask IT staff for a new one."
-			case api.CodeTokenUnknown:
-				msg = "This kiosk could not join the fleet: its enrolment token is not known to the fleet. Please ask IT staff."
-			case api.CodeDeviceRevoked:
-				msg = "This kiosk could not join the fleet: IT has withdrawn it. Please ask IT staff for a new enrolment token."
-			}
-			mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			if merr := a.link.ShowMessage(mctx, msg, 5*time.Minute); merr != nil {
-				log.WithError(merr).Debug("could not show the enrolment problem on the kiosk")
-			}
-			cancel()
-		}
-		log.WithError(err).Error("enrolment failed")
-		a.reg.Set(health.CodeFleetUnreachable, health.Warn, "enrolment failed: %v", err)
-		return fleetclient.Identity{}, err
-	}
-	id := fleetclient.Identity{DeviceID: resp.DeviceID, Credential: resp.Credential, Site: resp.Site}
-	if a.cfg.Fleet.URL == "" {
-		id.FleetURL = base // remember the discovered fleet
-	}
-	if resp.Reenrolled {
-		log.WithField("device", resp.DeviceID).Warn("enrolled again with this device's key: the same device, a new credential")
-	}
-	if err := fleetclient.SaveIdentity(a.cfg.StateDir, id); err != nil {
-		log.WithError(err).Error("enrolled, but cannot store the credential (enrolling again with the same token and device key gets it back while the token is valid)")
-		return fleetclient.Identity{}, err
-	}
-	a.mu.Lock()
-	a.id = id
-	a.mu.Unlock()
-	a.reg.Clear(health.CodeFleetUnreachable)
-	log.WithFields(logrus.Fields{"device_id": id.DeviceID, "site": id.Site}).Info("enrolled with the fleet")
-	return id, nil
-}
-
 // watchdog pings systemd while the report loop is turning.
 func (a *Agent) watchdog(ctx context.Context) error {
 	every, err := daemon.SdWatchdogEnabled(false)
@@ -490,128 +294,5 @@ func (a *Agent) watchdog(ctx context.Context) error {
 		} else {
 			a.log.Error("report loop has not turned in time; withholding the watchdog ping")
 		}
-	}
-}
-
-// startUpdater sets up signed updates when configured and finishes any
-// update a crash interrupted. Problems are warnings: the agent keeps
-// running the release it has.
-func (a *Agent) startUpdater(ctx context.Context) {
-	uc := a.cfg.Update
-	if uc.RepoURL == "" {
-		return
-	}
-	log := applog.Component(a.log, "update")
-	root, err := os.ReadFile(uc.TrustedRoot)
-	if err != nil {
-		log.WithError(err).Error("updates are off: cannot read the trusted root")
-		a.reg.Set(health.CodeUpdate, health.Warn, "updates are off: cannot read the trusted root: %v", err)
-		return
-	}
-	dir := uc.Dir
-	if dir == "" {
-		dir = filepath.Join(a.cfg.StateDir, "update")
-	}
-	fleetURL := a.cfg.Fleet.URL
-	if fleetURL == "" {
-		fleetURL = a.Identity().FleetURL
-	}
-	if uc.RepoURL == "fleet" {
-		base := fleetURL
-		if base == "" {
-			log.Warn("updates wait for enrolment: repo_url is the fleet's, and no fleet is known yet")
-			a.reg.Set(health.CodeUpdate, health.Info, "updates start after enrolment (the release repository is the fleet's)")
-			return
-		}
-		uc.RepoURL = strings.TrimSuffix(base, "/") + "/release"
-	}
-	win, _ := update.ParseWindow(uc.Window) // validated at load
-	// The gate also asks that the agent running it is the new release's;
-	// an unstamped build ("dev") cannot say which release it is.
-	self := version.Version
-	if self == "dev" {
-		self = ""
-	}
-	c := update.Config{
-		Dir: dir, RepoURL: uc.RepoURL, TrustedRoot: root, Window: win, Log: log,
-		Kiosk: a.link,
-		Gate:  update.KioskGate{Kiosk: a.link, Reported: a.rep.AcceptedSince, Agent: self},
-	}
-	if a.sys != nil {
-		c.Units = a.sys // restarts the units the release names
-	}
-	if fu := fleetURL; fu != "" && strings.HasPrefix(uc.RepoURL, strings.TrimSuffix(fu, "/")+"/") {
-		// The repository is the fleet's /release: trust the pinned certificate.
-		fps := a.cfg.Fleet.Fingerprint
-		if fps == "" {
-			fps = a.Identity().FleetFingerprint
-		}
-		if fp, err := ParseFingerprint(fps); err == nil {
-			c.TLS = fleetclient.PinnedTLS(fp)
-		}
-	}
-	u, err := update.New(c)
-	if err != nil {
-		log.WithError(err).Error("updates are off")
-		a.reg.Set(health.CodeUpdate, health.Warn, "updates are off: %v", err)
-		return
-	}
-	a.upd = u
-	a.goRun(ctx, func(ctx context.Context) error {
-		a.updating.Lock()
-		defer a.updating.Unlock()
-		f := update.Factory{Version: version.Version, Files: uc.Factory, Units: uc.FactoryUnits}
-		if v, seeded, err := u.Seed(ctx, f); err != nil {
-			log.WithError(err).Warn("no usable current release and no factory release to lay down; the units run the packaged programs")
-		} else if seeded {
-			log.WithField("version", v).Info("laid down the factory release")
-		}
-		if res, err := u.Recover(ctx); err != nil {
-			log.WithError(err).Error("recover an interrupted update")
-		} else if res != nil {
-			a.judgeUpdate(*res)
-		}
-		return nil
-	})
-}
-
-// desired starts an update when the fleet wants a release this device
-// does not run, one at a time, in the background.
-func (a *Agent) desired(ctx context.Context, d api.DesiredState) {
-	if a.upd == nil || d.Release == "" {
-		return
-	}
-	// First: the updater holds its own lock for a whole update, health
-	// gate included, and this runs on the report loop, which the gate
-	// waits for.
-	if !a.updating.TryLock() {
-		return // one update at a time
-	}
-	if cur, err := a.upd.Current(); err == nil && cur == d.Release {
-		a.updating.Unlock()
-		return
-	}
-	if a.upd.Failed(d.Release) {
-		a.updating.Unlock()
-		return // it failed its health gate here before; the fleet sees the warning
-	}
-	a.goRun(ctx, func(ctx context.Context) error {
-		defer a.updating.Unlock()
-		res, _ := a.upd.Apply(ctx, d.Release)
-		a.judgeUpdate(res)
-		a.kick()
-		return nil
-	})
-}
-
-func (a *Agent) judgeUpdate(res update.Result) {
-	switch res.Outcome {
-	case update.OutcomeInstalled, update.OutcomeCurrent:
-		a.reg.Clear(health.CodeUpdate)
-		a.log.WithField("version", res.Version).Info("running release")
-	case update.OutcomeAbandoned:
-		a.reg.Set(health.CodeUpdate, health.Info, "update to %s paused (%s): %s", res.Version, res.Reason, res.Detail)
-	default:
-		a.reg.Set(health.CodeUpdate, health.Warn, "update to %s %s (%s): %s", res.Version, res.Outcome, res.Reason, res.Detail)
 	}
 }

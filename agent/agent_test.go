@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/agent/fleetclient"
-	"accesskiosk/agent/fleetclient/fleettest"
+	"accesskiosk/agent/enrol"
+	"accesskiosk/agent/fakefleet"
 	"accesskiosk/agent/system/systemdtest"
 	"accesskiosk/fleet/api"
 	"accesskiosk/internal/applog"
@@ -69,7 +69,7 @@ func testConfig(t *testing.T, fleetURL, busAddr string) Config {
 	return cfg
 }
 
-func lastReport(fs *fleettest.Server) (api.Report, bool) {
+func lastReport(fs *fakefleet.Server) (api.Report, bool) {
 	r := fs.Reports()
 	if len(r) == 0 {
 		return api.Report{}, false
@@ -88,7 +88,7 @@ func TestAgentInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := fleettest.Start(t, false)
+	fs := fakefleet.Start(t, false)
 	cfg := testConfig(t, fs.URL, addr)
 	os.WriteFile(cfg.Fleet.EnrolTokenFile, []byte(fs.Token+"\n"), 0o600)
 	log, _ := applog.New(io.Discard, "debug")
@@ -106,7 +106,7 @@ func TestAgentInProcess(t *testing.T) {
 	if r.Health.KioskVersion != "kiosk-test" || r.Health.MemTotalBytes == 0 || r.Health.DiskTotalBytes == 0 || r.Health.UptimeSeconds == 0 {
 		t.Errorf("health = %+v", r.Health)
 	}
-	if st, err := os.Stat(filepath.Join(cfg.StateDir, fleetclient.IdentityFile)); err != nil || st.Mode().Perm() != 0o600 {
+	if st, err := os.Stat(filepath.Join(cfg.StateDir, enrol.IdentityFile)); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("identity file: %v, mode %v; want 0600", err, st.Mode().Perm())
 	}
 
@@ -203,7 +203,7 @@ func TestDamagedIdentityIsNotFatal(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t, "", addr)
-			p := filepath.Join(cfg.StateDir, fleetclient.IdentityFile)
+			p := filepath.Join(cfg.StateDir, enrol.IdentityFile)
 			os.WriteFile(p, []byte(tc.body), tc.mode)
 			os.Chmod(p, tc.mode)
 			log, _ := applog.New(io.Discard, "info")

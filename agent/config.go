@@ -7,16 +7,16 @@ package agent
 
 import (
 	_ "embed"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"accesskiosk/agent/update"
 	"accesskiosk/internal/confile"
-
-	"github.com/sirupsen/logrus"
+	"accesskiosk/internal/pin"
 )
 
 //go:embed defaults.yaml
@@ -167,7 +167,7 @@ func (c *Config) validate(doc *confile.Doc) error {
 		}
 	}
 	if c.Fleet.Fingerprint != "" {
-		if _, err := ParseFingerprint(c.Fleet.Fingerprint); err != nil {
+		if _, err := pin.Parse(c.Fleet.Fingerprint); err != nil {
 			return doc.Errorf("fleet.fingerprint", "%v", err)
 		}
 	}
@@ -219,19 +219,6 @@ func (c *Config) validate(doc *confile.Doc) error {
 		}
 	}
 	return nil
-}
-
-// ParseFingerprint decodes a SHA-256 fingerprint written as 64 hex digits,
-// with or without colons, any case, optionally prefixed "sha256:".
-func ParseFingerprint(s string) ([]byte, error) {
-	h := strings.ToLower(strings.TrimSpace(s))
-	h = strings.TrimPrefix(h, "sha256:")
-	h = strings.ReplaceAll(h, ":", "")
-	b, err := hex.DecodeString(h)
-	if err != nil || len(b) != 32 {
-		return nil, fmt.Errorf("want a SHA-256 fingerprint (64 hex digits, colons allowed), got %q", s)
-	}
-	return b, nil
 }
 
 func isLoopbackHost(h string) bool {

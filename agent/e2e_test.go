@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/agent/fleetclient"
+	"github.com/sirupsen/logrus"
+	_ "modernc.org/sqlite"
+
+	"accesskiosk/agent/enrol"
 	"accesskiosk/agent/system/systemdtest"
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/credential"
@@ -22,9 +25,6 @@ import (
 	"accesskiosk/internal/applog"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
-
-	"github.com/sirupsen/logrus"
-	_ "modernc.org/sqlite"
 )
 
 // realFleet is the real fleet server (fleet/server + fleet/store on
@@ -281,7 +281,7 @@ func TestReenrolAfterLostCredential(t *testing.T) {
 	cancel()
 	a.Stop()
 	stopped = true
-	if err := os.Remove(filepath.Join(cfg.StateDir, fleetclient.IdentityFile)); err != nil {
+	if err := os.Remove(filepath.Join(cfg.StateDir, enrol.IdentityFile)); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := fleet.st.ReportCount(ctx, first.ID)

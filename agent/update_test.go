@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"accesskiosk/agent/fleetclient/fleettest"
+	"accesskiosk/agent/fakefleet"
 	"accesskiosk/agent/system/systemdtest"
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/release"
@@ -47,7 +47,7 @@ func TestDesiredReleaseIsInstalled(t *testing.T) {
 		}
 		return "done"
 	}
-	fs := fleettest.Start(t, false)
+	fs := fakefleet.Start(t, false)
 	cfg := testConfig(t, fs.URL, addr)
 	os.WriteFile(cfg.Fleet.EnrolTokenFile, []byte(fs.Token), 0o600)
 	cfg.Update.RepoURL = srv.URL

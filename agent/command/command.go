@@ -21,11 +21,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sirupsen/logrus"
+
 	"accesskiosk/agent/health"
 	"accesskiosk/fleet/api"
+	"accesskiosk/internal/atomicfile"
 	"accesskiosk/kiosk/bus"
-
-	"github.com/sirupsen/logrus"
 )
 
 // KindIdentify puts the device's id and site on its screen, so staff on
@@ -388,23 +389,7 @@ func (e *Executor) save() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("save command journal: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".journal-*")
-	if err != nil {
-		return fmt.Errorf("save command journal: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, e.o.Journal)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(e.o.Journal, b, 0o600); err != nil {
 		return fmt.Errorf("save command journal: %w", err)
 	}
 	return nil

@@ -28,10 +28,12 @@ import (
 	"sync"
 	"time"
 
-	"accesskiosk/agent/fleetclient"
-
 	"github.com/grandcat/zeroconf"
 	"github.com/sirupsen/logrus"
+
+	"accesskiosk/internal/backoff"
+	"accesskiosk/internal/clock"
+	"accesskiosk/internal/pin"
 )
 
 // Service types.
@@ -222,12 +224,15 @@ func (a *Advertiser) register() error {
 
 func (a *Advertiser) watch(ctx context.Context) {
 	defer close(a.done)
+	// A failed re-announcement is tried again sooner than the next check,
+	// backing off up to the check period.
+	retry := backoff.Backoff{Min: min(5*time.Second, a.o.Recheck), Max: a.o.Recheck}
+	wait := a.o.Recheck
 	for {
-		select {
-		case <-ctx.Done():
+		if clock.Sleep(ctx, nil, wait) != nil {
 			return
-		case <-time.After(a.o.Recheck):
 		}
+		wait = a.o.Recheck
 		ifaces, err := Interfaces(a.o.Ifaces)
 		key := addrKey(ifaces)
 		a.mu.Lock()
@@ -238,8 +243,10 @@ func (a *Advertiser) watch(ctx context.Context) {
 				a.srv = nil
 			}
 			if err := a.register(); err != nil {
-				a.o.Log.WithError(err).Warn("re-announce")
-				a.key = key // retry only on the next change
+				a.o.Log.WithError(err).Warn("re-announce failed; trying again")
+				wait = retry.Next()
+			} else {
+				retry.Reset()
 			}
 		}
 		a.mu.Unlock()
@@ -370,9 +377,9 @@ var ErrNoFleet = errors.New("no fleet server with the provisioned certificate fo
 // FindFleet browses for the fleet and returns the base URL
 // (https://ADDR:PORT) of the first one whose TLS certificate matches
 // fingerprint. Fleets with another certificate are refused and logged; if
-// only such fleets answered, the error wraps fleetclient.ErrFingerprint.
-func FindFleet(ctx context.Context, ifaceNames []string, fingerprint []byte, log logrus.FieldLogger) (string, error) {
-	if len(fingerprint) == 0 {
+// only such fleets answered, the error wraps pin.ErrMismatch.
+func FindFleet(ctx context.Context, ifaceNames []string, fingerprint pin.Fingerprint, log logrus.FieldLogger) (string, error) {
+	if fingerprint.IsZero() {
 		return "", errors.New("find fleet: no fingerprint provisioned; refusing to trust a server found by mDNS")
 	}
 	if log == nil {
@@ -404,8 +411,8 @@ func FindFleet(ctx context.Context, ifaceNames []string, fingerprint []byte, log
 	return "", ErrNoFleet
 }
 
-func checkPin(ctx context.Context, addr string, fp []byte) error {
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: fleetclient.PinnedTLS(fp)}
+func checkPin(ctx context.Context, addr string, fp pin.Fingerprint) error {
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: fp.TLSConfig()}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	c, err := d.DialContext(dctx, "tcp", addr)

@@ -19,7 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/agent/fleetclient"
+	"accesskiosk/internal/fleetclient"
+	"accesskiosk/internal/pin"
 )
 
 // These tests run real mDNS between two network namespaces they create: a
@@ -211,7 +212,7 @@ func TestNetnsHelper(t *testing.T) {
 		<-ctx.Done()
 		a.Close()
 	case "find-fleet":
-		fp, _ := hex.DecodeString(os.Getenv("AK_FP"))
+		fp, _ := pin.Parse(os.Getenv("AK_FP"))
 		fctx, fcancel := context.WithTimeout(ctx, 8*time.Second)
 		defer fcancel()
 		url, err := FindFleet(fctx, nil, fp, nil)
@@ -302,7 +303,7 @@ func TestFindFleetAcrossNamespaces(t *testing.T) {
 		t.Errorf("found %v (error %v), want %s", res["url"], res["error"], want)
 	}
 
-	wrong := strings.Repeat("00", 32)
+	wrong := strings.Repeat("11", 32)
 	find2 := n.start(t, n.a, "find-fleet", "AK_FP="+wrong)
 	res = find2.next("find result", 20*time.Second, func(m map[string]any) bool { return m["url"] != nil })
 	if res["url"] != "" || res["fingerprint_refused"] != true {

@@ -1,8 +1,6 @@
 package firstboot
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"bytes"
 	"errors"
 	"fmt"
@@ -11,7 +9,10 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"accesskiosk/provisioning/diskimage"
+	"accesskiosk/internal/atomicfile"
+	"accesskiosk/provisioning/bootfile"
+
+	"accesskiosk/internal/diskimage"
 )
 
 // Boot is where the first-boot file lives: the boot partition.
@@ -45,6 +46,15 @@ func OpenBoot(path string, part int) (Boot, error) {
 		return nil, fmt.Errorf("open boot partition: %w", err)
 	}
 	return im, nil
+}
+
+// fileOn names the first-boot file on b in messages: a path on a mounted
+// partition, "FILE on IMAGE partition N" in an image.
+func fileOn(b Boot) string {
+	if d, ok := b.(Dir); ok {
+		return filepath.Join(string(d), bootfile.FileName)
+	}
+	return bootfile.FileName + " on " + b.String()
 }
 
 // Dir is a mounted boot partition.

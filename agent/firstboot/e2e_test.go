@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,21 +13,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
+	"accesskiosk/agent/firstboot/firstboottest"
+	"accesskiosk/fleet/realfleet"
+	"accesskiosk/internal/diskimage/imagetest"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
 	"accesskiosk/provisioning/cli"
-	"accesskiosk/provisioning/diskimage/imagetest"
-	"accesskiosk/provisioning/fleetclient/fleettest"
-
-	"github.com/sirupsen/logrus"
 )
 
 // device is one kiosk in the end-to-end test: its own bus with the system
 // fakes and the kiosk's bus server, its own card image and state directory.
 type device struct {
 	img, state, cfg, hostnameFile string
-	sys                           *fakeSystem
-	kiosk                         *fakeKiosk
+	sys                           *firstboottest.System
+	kiosk                         *firstboottest.Kiosk
 	busAddr                       string
 }
 
@@ -36,7 +39,7 @@ func newDevice(t *testing.T) *device {
 	d := &device{
 		img: imagetest.GPT(t), state: filepath.Join(dir, "state"), cfg: filepath.Join(dir, "agent.yaml"),
 		hostnameFile: filepath.Join(dir, "hostname"),
-		sys:          startFakeSystem(t, addr), kiosk: startKiosk(t, addr), busAddr: addr,
+		sys:          firstboottest.Start(t, addr), kiosk: firstboottest.StartKiosk(t, addr), busAddr: addr,
 	}
 	yaml := "state_dir: " + d.state + "\nsystem:\n  bus: \"" + addr + "\"\nkiosk:\n  bus: \"" + addr + "\"\n"
 	if err := os.WriteFile(d.cfg, []byte(yaml), 0o600); err != nil {
@@ -49,8 +52,11 @@ func newDevice(t *testing.T) *device {
 func (d *device) firstboot(t *testing.T) (int, string) {
 	t.Helper()
 	var stderr bytes.Buffer
-	code := Main(context.Background(), []string{"--config", d.cfg, "--boot", d.img, "--hostname-file", d.hostnameFile, "--kiosk-wait", "2s", "--attempts", "2"}, &stderr)
-	return code, stderr.String()
+	err := Command(context.Background(), []string{"--i-know-this-is-not-a-kiosk", "--config", d.cfg, "--boot", d.img, "--hostname-file", d.hostnameFile, "--kiosk-wait", "2s", "--attempts", "2"}, io.Discard, &stderr)
+	if err != nil {
+		fmt.Fprintln(&stderr, "agent firstboot:", err)
+	}
+	return ExitStatus(err), stderr.String()
 }
 
 func (d *device) imageHolds(t *testing.T, s string) bool {
@@ -79,7 +85,7 @@ var printedToken = regexp.MustCompile(`(?m)^  (\S{8,})$`)
 // the token is gone from the image afterwards; a second use of the token is
 // refused; an interrupted first boot resumes.
 func TestEndToEnd(t *testing.T) {
-	fl := fleettest.Start(t)
+	fl := realfleet.Start(t)
 	env := map[string]string{cli.APITokenEnv: fl.APIToken}
 	admin := []string{"--fleet", fl.URL, "--fingerprint", fl.Fingerprint}
 	provision(t, env, append([]string{"site", "create", "--id", "riverside", "--name", "Riverside Library"}, admin...)...)
@@ -94,7 +100,7 @@ func TestEndToEnd(t *testing.T) {
 	psk := filepath.Join(dir, "wifi.psk")
 	os.WriteFile(psk, []byte("riverside-reading-room\n"), 0o600)
 	conf := filepath.Join(dir, "firstboot.yaml")
-	provision(t, nil, "config", "--fleet", fl.URL, "--fingerprint", fl.Fingerprint, "--token", token,
+	provision(t, env, "config", "--fleet", fl.URL, "--fingerprint", fl.Fingerprint, "--token", token,
 		"--wifi-ssid", "Riverside Public", "--wifi-psk-file", psk, "--hostname-prefix", "riverside", "--out", conf)
 
 	d1 := newDevice(t)
@@ -145,7 +151,7 @@ func TestEndToEnd(t *testing.T) {
 	out = provision(t, env, append([]string{"token", "create", "--site", "riverside", "--expires", "1h"}, admin...)...)
 	token3 := printedToken.FindStringSubmatch(out)[1]
 	conf3 := filepath.Join(dir, "firstboot3.yaml")
-	provision(t, nil, "config", "--fleet", fl.URL, "--fingerprint", fl.Fingerprint, "--token", token3, "--out", conf3)
+	provision(t, env, "config", "--fleet", fl.URL, "--fingerprint", fl.Fingerprint, "--token", token3, "--out", conf3)
 	d3 := newDevice(t)
 	provision(t, nil, "write", "--config", conf3, "--image", d3.img)
 	boot, err := OpenBoot(d3.img, 0)

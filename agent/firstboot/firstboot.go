@@ -1,5 +1,5 @@
 // Package firstboot is what `agent firstboot` does once, on a kiosk's first
-// boot: read the first-boot file (provisioning/firstboot) from the boot
+// boot: read the first-boot file (provisioning/bootfile) from the boot
 // partition, set the host name, join the Wi-Fi network through
 // NetworkManager when one is given, make the device's own key, enrol with the
 // fleet (pinned by certificate fingerprint) using the enrolment token, store
@@ -37,7 +37,7 @@
 // Files in the agent's state directory (state_dir of the agent's config, on
 // the persistent partition):
 //
-//	identity.json   the agent's identity (agent/fleetclient: device id, credential, site, fleet URL
+//	identity.json   the agent's identity (agent/enrol: device id, credential, site, fleet URL
 //	                and fingerprint) plus hostname and enrolled_unix_ms; 0600
 //	device-key.pem  the device's Ed25519 key (0600); its hash names the host (PREFIX-XXXXXX)
 //	firstboot.json  first boot's progress: the last completed step
@@ -49,39 +49,31 @@
 package firstboot
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	mrand "math/rand/v2"
-	"net/http"
 	"os"
-	"path/filepath"
-	"runtime"
-	"strings"
 	"time"
-
-	agentfleet "accesskiosk/agent/fleetclient"
-	"accesskiosk/fleet/api"
-	"accesskiosk/internal/confile"
-	"accesskiosk/internal/version"
-	"accesskiosk/kiosk/bus"
-	"accesskiosk/provisioning/firstboot"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"
+
+	"accesskiosk/agent/enrol"
+	"accesskiosk/internal/atomicfile"
+	"accesskiosk/internal/confile"
+	"accesskiosk/internal/version"
+	"accesskiosk/kiosk/bus"
+	"accesskiosk/provisioning/bootfile"
 )
 
 // Files in the state directory.
 const (
-	IdentityFile  = agentfleet.IdentityFile
-	DeviceKeyFile = agentfleet.DeviceKeyFile
+	IdentityFile  = enrol.IdentityFile
+	DeviceKeyFile = enrol.DeviceKeyFile
 	StateFile     = "firstboot.json"
 )
 
@@ -113,7 +105,26 @@ var (
 	ErrNoFile = errors.New("no first-boot file on the boot partition and this device is not enrolled")
 	// ErrNeedsPerson marks errors that retrying cannot fix.
 	ErrNeedsPerson = errors.New("needs a person")
+	// ErrNotKiosk: asked to run on a computer that is not a kiosk image.
+	ErrNotKiosk = errors.New("not a kiosk")
 )
+
+// personError is a sentence for a person; it is ErrNeedsPerson and, when
+// set, kind.
+type personError struct {
+	msg  string
+	kind error
+}
+
+func needsPerson(kind error, format string, args ...any) error {
+	return &personError{msg: fmt.Sprintf(format, args...), kind: kind}
+}
+
+func (e *personError) Error() string { return e.msg }
+
+func (e *personError) Is(target error) bool {
+	return target == ErrNeedsPerson || e.kind != nil && target == e.kind
+}
 
 // Config is what Run needs. Boot and StateDir are required.
 type Config struct {
@@ -152,26 +163,6 @@ type Result struct {
 	Hostname    string
 	DeviceID    string
 	Site        string
-}
-
-// Identity is what first boot stores as identity.json: the agent's
-// identity (read by agent/fleetclient.LoadIdentity, with the fleet's URL and
-// pinned fingerprint) plus when and under which host name it enrolled.
-type Identity struct {
-	agentfleet.Identity
-	Hostname       string `json:"hostname,omitempty"`
-	EnrolledUnixMs int64  `json:"enrolled_unix_ms,omitempty"`
-}
-
-type state struct {
-	Step string `json:"step"`
-	// EnrolStartedUnixMs is set just before the first enrolment request:
-	// when a later run finds it set and no credential stored, an earlier
-	// run was cut off while enrolling.
-	EnrolStartedUnixMs int64  `json:"enrol_started_unix_ms,omitempty"`
-	Hostname           string `json:"hostname,omitempty"`
-	DeviceID           string `json:"device_id,omitempty"`
-	UpdatedUnixMs      int64  `json:"updated_unix_ms"`
 }
 
 type runner struct {
@@ -214,18 +205,13 @@ func ExitStatus(err error) int {
 		return ExitOK
 	case errors.As(err, &ce):
 		return ExitBadFile
-	case errors.Is(err, ErrNeedsPerson), errors.Is(err, ErrNoFile):
+	case errors.Is(err, ErrNeedsPerson), errors.Is(err, ErrNoFile), errors.Is(err, ErrNotKiosk):
 		return ExitNeedsPerson
 	}
 	return ExitRetry
 }
 
-func (r *runner) statePath(name string) string { return filepath.Join(r.StateDir, name) }
-
 func (r *runner) run(ctx context.Context) (Result, error) {
-	if err := os.MkdirAll(r.StateDir, 0o700); err != nil {
-		return Result{}, fmt.Errorf("make state directory: %w", err)
-	}
 	st, err := r.loadState()
 	if err != nil {
 		return Result{}, err
@@ -248,32 +234,27 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-
-	name := r.Boot.String() + "/" + firstboot.FileName
-	data, err := r.Boot.ReadFile(firstboot.FileName)
-	if errors.Is(err, fs.ErrNotExist) {
-		if enrolled {
-			r.log.WithField("device_id", idn.DeviceID).Info("no first-boot file, but this device is enrolled; first boot done")
-			return Result{Hostname: idn.Hostname, DeviceID: idn.DeviceID, Site: idn.Site}, r.saveState(state{Step: StepDone, Hostname: idn.Hostname, DeviceID: idn.DeviceID})
-		}
-		r.fail(ctx, fmt.Errorf("%w (%s)", ErrNoFile, name),
-			"This kiosk has not been set up: there is no first-boot file on its card. Ask IT to write one with \"provision config\" and \"provision write\".")
-		return Result{}, fmt.Errorf("%w (%s)", ErrNoFile, name)
+	f, err := r.readFile(ctx, enrolled)
+	if errors.Is(err, ErrNoFile) && enrolled {
+		r.log.WithField("device_id", idn.DeviceID).Info("no first-boot file, but this device is enrolled; first boot done")
+		return Result{Hostname: idn.Hostname, DeviceID: idn.DeviceID, Site: idn.Site}, r.saveState(state{Step: StepDone, Hostname: idn.Hostname, DeviceID: idn.DeviceID})
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("read first-boot file %s: %w", name, err)
-	}
-	f, err := firstboot.Parse(name, data)
-	if err != nil {
-		r.fail(ctx, err, "This kiosk's first-boot file is not valid, so it cannot enrol: "+err.Error()+". Ask IT to write a new one with \"provision config\" and \"provision write\".")
 		return Result{}, err
+	}
+	// Nothing has changed yet: say what is missing before anything does.
+	if err := r.checkServices(ctx, f); err != nil {
+		r.fail(ctx, err, "This kiosk cannot be set up: "+err.Error()+".")
+		return Result{}, err
+	}
+	if err := os.MkdirAll(r.StateDir, 0o700); err != nil {
+		return Result{}, fmt.Errorf("make state directory: %w", err)
 	}
 	if st.Step == "" {
 		if err := r.step(st, StepStarted); err != nil {
 			return Result{}, err
 		}
 	}
-
 	key, err := r.deviceKey()
 	if err != nil {
 		return Result{}, err
@@ -281,64 +262,25 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	if err := r.step(st, StepIdentity); err != nil {
 		return Result{}, err
 	}
-	sum := sha256.Sum256(key.Public().(ed25519.PublicKey))
-	st.Hostname = f.Prefix() + "-" + hex.EncodeToString(sum[:])[:6]
+	if err := r.setHostname(ctx, st, f, key); err != nil {
+		return Result{}, err
+	}
 	log := r.log.WithField("hostname", st.Hostname)
-
-	if r.System == nil {
-		log.Warn("no system bus: host name not set")
-	} else if err := setHostname(ctx, r.System, st.Hostname); err != nil {
+	if err := r.joinWiFi(ctx, log, f); err != nil {
 		return Result{}, err
-	}
-	if r.HostnameFile != "" {
-		if err := atomicfile.Write(r.HostnameFile, []byte(st.Hostname+"\n"), 0o644); err != nil {
-			return Result{}, fmt.Errorf("store host name: %w", err)
-		}
-	}
-	log.Info("host name set")
-	if err := r.step(st, StepHostname); err != nil {
-		return Result{}, err
-	}
-
-	switch {
-	case f.WiFi == nil:
-	case f.SecretsErased:
-		log.WithField("ssid", f.WiFi.SSID).Info("Wi-Fi configured by an earlier run")
-	case r.System == nil:
-		log.Warn("no system bus: Wi-Fi not configured")
-	default:
-		activateErr, err := configureWiFi(ctx, r.System, f.WiFi)
-		if err != nil {
-			return Result{}, err
-		}
-		if activateErr != nil {
-			log.WithError(activateErr).Warn("Wi-Fi stored but not connected yet")
-		} else {
-			log.WithField("ssid", f.WiFi.SSID).Info("Wi-Fi configured and activated")
-		}
 	}
 	if err := r.step(st, StepWiFi); err != nil {
 		return Result{}, err
 	}
-
 	if enrolled {
 		log.WithField("device_id", idn.DeviceID).Info("credential already stored; not enrolling again")
-	} else {
-		if f.SecretsErased {
-			err := fmt.Errorf("%w: the first-boot file's token was erased but no credential is stored in %s", ErrNeedsPerson, r.StateDir)
-			r.fail(ctx, err, "This kiosk cannot enrol: its enrolment token is gone and it holds no credential. Ask IT to create a new token and write the card again.")
-			return Result{}, err
-		}
-		idn, err = r.enrol(ctx, f, st, key)
-		if err != nil {
-			return Result{}, err
-		}
+	} else if idn, err = r.enrol(ctx, f, st, key); err != nil {
+		return Result{}, err
 	}
 	st.DeviceID = idn.DeviceID
 	if err := r.step(st, StepEnrolled); err != nil {
 		return Result{}, err
 	}
-
 	if !f.SecretsErased {
 		if err := r.erase(f, idn.DeviceID); err != nil {
 			return Result{}, err
@@ -356,252 +298,68 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	return Result{Hostname: st.Hostname, DeviceID: idn.DeviceID, Site: idn.Site}, nil
 }
 
-// newFile reports whether the boot partition holds a valid first-boot
-// file that still has its token (not yet used by this device).
-func (r *runner) newFile() bool {
-	data, err := r.Boot.ReadFile(firstboot.FileName)
+// readFile reads and checks the first-boot file. Without one it returns
+// ErrNoFile, and says on screen what IT must do unless the device is
+// enrolled already.
+func (r *runner) readFile(ctx context.Context, enrolled bool) (*bootfile.File, error) {
+	name := fileOn(r.Boot)
+	data, err := r.Boot.ReadFile(bootfile.FileName)
+	if errors.Is(err, fs.ErrNotExist) {
+		err := fmt.Errorf("%w (%s)", ErrNoFile, name)
+		if !enrolled {
+			r.fail(ctx, err, "This kiosk has not been set up: there is no first-boot file on its card. Ask IT to write one with \"provision config\" and \"provision write\".")
+		}
+		return nil, err
+	}
 	if err != nil {
-		return false
+		return nil, fmt.Errorf("read first-boot file %s: %w", name, err)
 	}
-	f, err := firstboot.Parse(firstboot.FileName, data)
-	return err == nil && !f.SecretsErased
+	f, err := bootfile.Parse(name, data)
+	if err != nil {
+		r.fail(ctx, err, "This kiosk's first-boot file is not valid, so it cannot enrol: "+err.Error()+". Ask IT to write a new one with \"provision config\" and \"provision write\".")
+		return nil, err
+	}
+	return f, nil
 }
 
-// retireIdentity moves identity.json aside to identity.json.previous.
-func (r *runner) retireIdentity() error {
-	p := r.statePath(IdentityFile)
-	if err := os.Rename(p, p+".previous"); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("set the old identity aside: %w", err)
-	}
-	return nil
-}
-
-func (r *runner) step(st *state, s string) error {
-	st.Step = s
-	if err := r.saveState(*st); err != nil {
+// setHostname names the device PREFIX-XXXXXX after its key, through
+// hostnamed and in HostnameFile.
+func (r *runner) setHostname(ctx context.Context, st *state, f *bootfile.File, key ed25519.PrivateKey) error {
+	sum := sha256.Sum256(key.Public().(ed25519.PublicKey))
+	st.Hostname = f.Prefix() + "-" + hex.EncodeToString(sum[:])[:6]
+	log := r.log.WithField("hostname", st.Hostname)
+	if r.System == nil {
+		log.Warn("no system bus: host name not set")
+	} else if err := setHostname(ctx, r.System, st.Hostname); err != nil {
 		return err
 	}
-	if r.afterStep != nil {
-		return r.afterStep(s)
+	if r.HostnameFile != "" {
+		if err := atomicfile.Write(r.HostnameFile, []byte(st.Hostname+"\n"), 0o644); err != nil {
+			return fmt.Errorf("store host name: %w", err)
+		}
+	}
+	log.Info("host name set")
+	return r.step(st, StepHostname)
+}
+
+// joinWiFi adds the file's Wi-Fi network to NetworkManager, if any.
+func (r *runner) joinWiFi(ctx context.Context, log logrus.FieldLogger, f *bootfile.File) error {
+	switch {
+	case f.WiFi == nil:
+	case f.SecretsErased:
+		log.WithField("ssid", f.WiFi.SSID).Info("Wi-Fi configured by an earlier run")
+	case r.System == nil:
+		log.Warn("no system bus: Wi-Fi not configured")
+	default:
+		activateErr, err := configureWiFi(ctx, r.System, f.WiFi)
+		if err != nil {
+			return err
+		}
+		if activateErr != nil {
+			log.WithError(activateErr).Warn("Wi-Fi stored but not connected yet")
+		} else {
+			log.WithField("ssid", f.WiFi.SSID).Info("Wi-Fi configured and activated")
+		}
 	}
 	return nil
-}
-
-func (r *runner) loadState() (*state, error) {
-	var st state
-	data, err := os.ReadFile(r.statePath(StateFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return &st, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read first-boot state: %w", err)
-	}
-	if err := json.Unmarshal(data, &st); err != nil {
-		// Written atomically, so this is not a torn write: start over; every
-		// step is safe to repeat.
-		r.log.WithError(err).Warn("first-boot state unreadable; starting from the beginning")
-		return &state{}, nil
-	}
-	return &st, nil
-}
-
-func (r *runner) saveState(st state) error {
-	st.UpdatedUnixMs = time.Now().UnixMilli()
-	b, _ := json.Marshal(st)
-	if err := atomicfile.Write(r.statePath(StateFile), b, 0o600); err != nil {
-		return fmt.Errorf("save first-boot state: %w", err)
-	}
-	return nil
-}
-
-// deviceKey returns the device's Ed25519 key, making and storing it on the
-// first run.
-func (r *runner) deviceKey() (ed25519.PrivateKey, error) {
-	k, made, err := agentfleet.DeviceKey(r.StateDir)
-	if made {
-		r.log.Info("device key made")
-	}
-	return k, err
-}
-
-// LoadIdentity reads identity.json from dir; ok is false when there is none.
-func LoadIdentity(dir string) (idn Identity, ok bool, err error) {
-	if _, err := agentfleet.LoadIdentity(dir); errors.Is(err, agentfleet.ErrNoIdentity) {
-		return Identity{}, false, nil
-	} else if err != nil {
-		return Identity{}, false, fmt.Errorf("%w; move it away and give the device a new token", err)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, IdentityFile))
-	if err != nil {
-		return Identity{}, false, fmt.Errorf("read identity: %w", err)
-	}
-	if err := json.Unmarshal(data, &idn); err != nil {
-		return Identity{}, false, fmt.Errorf("read identity: %w", err)
-	}
-	return idn, true, nil
-}
-
-func (r *runner) loadIdentity() (Identity, bool, error) { return LoadIdentity(r.StateDir) }
-
-func (r *runner) enrol(ctx context.Context, f *firstboot.File, st *state, key ed25519.PrivateKey) (Identity, error) {
-	hostname := st.Hostname
-	log := r.log.WithField("fleet", f.Fleet.URL)
-	// cutOff: a request may have reached the fleet without its answer
-	// reaching us (an earlier run was cut off, or an attempt of this run
-	// failed without an answer).
-	cutOff := st.EnrolStartedUnixMs != 0
-	st.EnrolStartedUnixMs = time.Now().UnixMilli()
-	if err := r.saveState(*st); err != nil {
-		return Identity{}, err
-	}
-	pin, _ := hex.DecodeString(f.Fleet.Fingerprint) // 64 hex digits: firstboot.Parse checked
-	// Retries 0: this loop retries, so that each try is logged and bounded.
-	c, err := agentfleet.New(agentfleet.Options{BaseURL: f.Fleet.URL, Fingerprint: pin, Timeout: r.Timeout, Log: r.log})
-	if err != nil {
-		return Identity{}, fmt.Errorf("%w: %v", ErrNeedsPerson, err)
-	}
-	arch := r.Arch
-	if arch == "" {
-		arch = runtime.GOARCH
-	}
-	req := api.EnrolRequest{Token: f.Token, Hostname: hostname, Arch: arch, AgentVersion: r.AgentVersion, KioskVersion: r.KioskVersion, Capability: api.CapabilityVersion}
-	req.SignEnrol(key)
-	wait := r.Backoff
-	var resp api.EnrolResponse
-	for attempt := 1; ; attempt++ {
-		log.WithField("attempt", attempt).Info("enrolling")
-		resp, err = c.Enrol(ctx, req)
-		if err == nil {
-			break
-		}
-		if req.DeviceKey != "" && agentfleet.OlderFleet(err) {
-			// A fleet server before capability 4 knows no device key:
-			// enrol as its agents did (a lost answer then needs a new token).
-			log.WithError(err).Warn("the fleet server is older than this agent and does not take the device key; enrolling without it (an interrupted enrolment will need a new token)")
-			req.DeviceKey, req.KeyProof = "", ""
-			attempt--
-			continue
-		}
-		if msg, permanent := refusal(err, f); permanent {
-			var se *agentfleet.StatusError
-			if cutOff && errors.As(err, &se) && se.Body.Code == api.CodeTokenUsed {
-				if req.DeviceKey != "" {
-					msg += " (This kiosk may have lost the fleet's answer while it was enrolling. It asked again with its own device key, which gets a kiosk its enrolment back while the token is valid, so the token was used by another kiosk.)"
-				} else {
-					msg += " (This kiosk probably lost the fleet's answer while it was enrolling, switched off or disconnected at that moment: the fleet took the token but the kiosk never received its credential, and this fleet server is too old to give it back. The half-enrolled entry can be removed on the fleet.)"
-				}
-			}
-			err = fmt.Errorf("%w: %w", ErrNeedsPerson, err)
-			r.fail(ctx, err, msg)
-			return Identity{}, err
-		}
-		var se *agentfleet.StatusError
-		if !errors.As(err, &se) {
-			cutOff = true
-		}
-		if attempt >= r.EnrolAttempts || ctx.Err() != nil {
-			r.fail(ctx, err, fmt.Sprintf("This kiosk cannot reach its fleet server at %s to enrol. Check the network cable or Wi-Fi; it will try again.", f.Fleet.URL))
-			return Identity{}, fmt.Errorf("enrol with %s: fleet server unreachable or not answering after %d attempts: %w", f.Fleet.URL, attempt, err)
-		}
-		d := wait/2 + mrand.N(wait/2+1)
-		log.WithError(err).WithField("retry_in", d.Round(time.Millisecond).String()).Warn("enrolment failed; retrying")
-		select {
-		case <-ctx.Done():
-			return Identity{}, ctx.Err()
-		case <-time.After(d):
-		}
-		wait = min(wait*2, time.Minute)
-	}
-	idn := Identity{
-		Identity: agentfleet.Identity{
-			DeviceID: resp.DeviceID, Credential: resp.Credential, Site: resp.Site,
-			FleetURL: f.Fleet.URL, FleetFingerprint: f.Fleet.Fingerprint,
-		},
-		Hostname: hostname, EnrolledUnixMs: time.Now().UnixMilli(),
-	}
-	b, _ := json.MarshalIndent(idn, "", "  ")
-	if err := atomicfile.Write(r.statePath(IdentityFile), b, 0o600); err != nil {
-		return Identity{}, fmt.Errorf("store credential (the fleet has enrolled this device: once this is fixed, first boot gets the enrolment back with the same token and device key while the token is valid): %w", err)
-	}
-	if resp.Reenrolled {
-		log.WithFields(logrus.Fields{"device_id": idn.DeviceID, "site": idn.Site}).Warn("enrolled again: an earlier first boot was cut off after the fleet took the token; the fleet gave this device back with a new credential")
-	}
-	log.WithFields(logrus.Fields{"device_id": idn.DeviceID, "site": idn.Site}).Info("enrolled; credential stored")
-	return idn, nil
-}
-
-// refusal says whether err is one that retrying cannot fix, and what to
-// show on screen.
-func refusal(err error, f *firstboot.File) (string, bool) {
-	const again = " Ask IT to create a new token (provision token create) and write the card again (provision config, provision write)."
-	if errors.Is(err, agentfleet.ErrFingerprint) {
-		return fmt.Sprintf("This kiosk will not enrol: the server at %s is not the one it was set up for (its certificate fingerprint differs). Ask IT to check the fingerprint given to provision config.", f.Fleet.URL), true
-	}
-	var se *agentfleet.StatusError
-	if !errors.As(err, &se) {
-		return "", false
-	}
-	switch se.Body.Code {
-	case api.CodeTokenUsed:
-		return "This kiosk cannot enrol: its enrolment token has already been used." + again, true
-	case api.CodeTokenExpired:
-		return "This kiosk cannot enrol: its enrolment token has expired." + again, true
-	case api.CodeTokenRevoked:
-		return "This kiosk cannot enrol: its enrolment token has been revoked." + again, true
-	case api.CodeDeviceRevoked:
-		return "This kiosk cannot enrol: IT has withdrawn it from the fleet." + again, true
-	case api.CodeTokenUnknown:
-		return "This kiosk cannot enrol: the fleet server does not know its enrolment token (revoked, mistyped or for another server)." + again, true
-	}
-	if !se.Temporary() && se.Status != http.StatusRequestTimeout {
-		return "This kiosk cannot enrol: the fleet server refused it (" + se.Error() + ")." + again, true
-	}
-	return "", false
-}
-
-// erase rewrites the boot file without secrets and checks the result.
-func (r *runner) erase(f *firstboot.File, deviceID string) error {
-	out, err := f.Erased(deviceID).Marshal()
-	if err != nil {
-		return fmt.Errorf("erase secrets: %w", err)
-	}
-	if err := r.Boot.WriteFile(firstboot.FileName, out); err != nil {
-		return fmt.Errorf("erase secrets from %s: %w", r.Boot, err)
-	}
-	back, err := r.Boot.ReadFile(firstboot.FileName)
-	if err != nil {
-		return fmt.Errorf("check erased first-boot file: %w", err)
-	}
-	if strings.Contains(string(back), f.Token) || (f.WiFi != nil && f.WiFi.PSK != "" && strings.Contains(string(back), f.WiFi.PSK)) {
-		return fmt.Errorf("erase secrets from %s: the secrets are still there after rewriting", r.Boot)
-	}
-	return nil
-}
-
-// fail logs err and shows msg on the kiosk's screen.
-func (r *runner) fail(ctx context.Context, err error, msg string) {
-	r.log.WithError(err).Error("first boot stopped: " + msg)
-	r.show(ctx, msg, 10*time.Minute)
-}
-
-// show puts msg on the kiosk's screen, waiting up to KioskWait for the
-// kiosk to come up.
-func (r *runner) show(ctx context.Context, msg string, d time.Duration) {
-	if r.Kiosk == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, r.KioskWait)
-	defer cancel()
-	for {
-		err := r.Kiosk.ShowMessage(ctx, msg, d)
-		if err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			r.log.WithError(err).Warn("could not show the message on the kiosk's screen")
-			return
-		case <-time.After(time.Second):
-		}
-	}
 }

@@ -13,31 +13,31 @@ import (
 	"testing"
 	"time"
 
-	agentfleet "accesskiosk/agent/fleetclient"
-	"accesskiosk/fleet/api"
-	"accesskiosk/kiosk/bus"
-	"accesskiosk/kiosk/bus/bustest"
-	"accesskiosk/provisioning/diskimage"
-	"accesskiosk/provisioning/diskimage/imagetest"
-	"accesskiosk/provisioning/firstboot"
-	"accesskiosk/provisioning/fleetclient"
-	"accesskiosk/provisioning/fleetclient/fleettest"
-
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"
+
+	"accesskiosk/agent/firstboot/firstboottest"
+	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/realfleet"
+	"accesskiosk/internal/diskimage"
+	"accesskiosk/internal/diskimage/imagetest"
+	"accesskiosk/internal/fleetclient"
+	"accesskiosk/kiosk/bus"
+	"accesskiosk/kiosk/bus/bustest"
+	"accesskiosk/provisioning/bootfile"
 )
 
 type rig struct {
 	t        testing.TB
 	img      string
 	state    string
-	sys      *fakeSystem
+	sys      *firstboottest.System
 	sysConn  *dbus.Conn
-	kiosk    *fakeKiosk
+	kiosk    *firstboottest.Kiosk
 	kclient  *bus.Client
 	fleetURL string
 	fleetFP  string
-	fleet    *fleettest.Fleet
+	fleet    *realfleet.Fleet
 	admin    *fleetclient.Client
 	site     string
 	logs     *syncBuffer
@@ -65,15 +65,15 @@ func (s *syncBuffer) String() string {
 func newRig(t testing.TB) *rig {
 	t.Helper()
 	addr := bustest.Start(t)
-	f := fleettest.Start(t)
+	f := realfleet.Start(t)
 	admin := f.Admin
 	if _, err := admin.CreateSite(context.Background(), "central", "Central Library"); err != nil {
 		t.Fatal(err)
 	}
 	r := &rig{
 		t: t, img: imagetest.GPT(t), state: filepath.Join(t.TempDir(), "state"),
-		sys: startFakeSystem(t, addr), sysConn: bustest.Conn(t, addr),
-		kiosk: startKiosk(t, addr), kclient: bus.NewClient(bustest.Conn(t, addr)),
+		sys: firstboottest.Start(t, addr), sysConn: bustest.Conn(t, addr),
+		kiosk: firstboottest.StartKiosk(t, addr), kclient: bus.NewClient(bustest.Conn(t, addr)),
 		fleetURL: f.URL, fleetFP: f.Fingerprint, fleet: f, admin: admin, site: "central",
 		logs: &syncBuffer{},
 	}
@@ -89,13 +89,13 @@ func (r *rig) token(ttl time.Duration, uses int) string {
 	return tok.Secret
 }
 
-func (r *rig) file(token string) *firstboot.File {
-	return &firstboot.File{
+func (r *rig) file(token string) *bootfile.File {
+	return &bootfile.File{
 		Version:           1,
-		Fleet:             firstboot.Fleet{URL: r.fleetURL, Fingerprint: r.fleetFP},
+		Fleet:             bootfile.Fleet{URL: r.fleetURL, Fingerprint: r.fleetFP},
 		Token:             token,
 		HostnamePrefix:    "central",
-		WiFi:              &firstboot.WiFi{SSID: "Library Public", PSK: "correct horse battery staple"},
+		WiFi:              &bootfile.WiFi{SSID: "Library Public", PSK: "correct horse battery staple"},
 		SSHAuthorizedKeys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB it@council.example"},
 	}
 }
@@ -107,12 +107,12 @@ func (r *rig) writeRaw(data []byte) {
 		r.t.Fatal(err)
 	}
 	defer im.Close()
-	if err := im.WriteFile(firstboot.FileName, data); err != nil {
+	if err := im.WriteFile(bootfile.FileName, data); err != nil {
 		r.t.Fatal(err)
 	}
 }
 
-func (r *rig) write(f *firstboot.File) {
+func (r *rig) write(f *bootfile.File) {
 	r.t.Helper()
 	data, err := f.Marshal()
 	if err != nil {
@@ -128,7 +128,7 @@ func (r *rig) readBoot() []byte {
 		r.t.Fatal(err)
 	}
 	defer im.Close()
-	data, err := im.ReadFile(firstboot.FileName)
+	data, err := im.ReadFile(bootfile.FileName)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -171,20 +171,20 @@ func mode(t testing.TB, p string) os.FileMode {
 }
 
 // checkEnrolled checks everything a finished first boot leaves behind.
-func (r *rig) checkEnrolled(res Result, f *firstboot.File) {
+func (r *rig) checkEnrolled(res Result, f *bootfile.File) {
 	t := r.t
 	t.Helper()
 	if !strings.HasPrefix(res.Hostname, "central-") || len(res.Hostname) != len("central-")+6 {
 		t.Errorf("hostname: got %q, want central-XXXXXX", res.Hostname)
 	}
-	r.sys.mu.Lock()
-	if r.sys.static != res.Hostname || r.sys.transient != res.Hostname {
-		t.Errorf("hostnamed: static %q, transient %q; want %q", r.sys.static, r.sys.transient, res.Hostname)
+	r.sys.Lock()
+	if r.sys.Static != res.Hostname || r.sys.Transient != res.Hostname {
+		t.Errorf("hostnamed: static %q, transient %q; want %q", r.sys.Static, r.sys.Transient, res.Hostname)
 	}
-	if len(r.sys.conns) != 1 {
-		t.Errorf("NetworkManager has %d connections, want 1", len(r.sys.conns))
+	if len(r.sys.Conns) != 1 {
+		t.Errorf("NetworkManager has %d connections, want 1", len(r.sys.Conns))
 	}
-	for _, c := range r.sys.conns {
+	for _, c := range r.sys.Conns {
 		if got := string(c["802-11-wireless"]["ssid"].Value().([]byte)); got != f.WiFi.SSID {
 			t.Errorf("Wi-Fi ssid: got %q", got)
 		}
@@ -192,10 +192,10 @@ func (r *rig) checkEnrolled(res Result, f *firstboot.File) {
 			t.Errorf("Wi-Fi psk not handed to NetworkManager")
 		}
 	}
-	if len(r.sys.activated) == 0 {
+	if len(r.sys.Activated) == 0 {
 		t.Error("Wi-Fi never activated")
 	}
-	r.sys.mu.Unlock()
+	r.sys.Unlock()
 
 	if b, err := os.ReadFile(filepath.Join(r.state, "hostname")); err != nil || string(b) != res.Hostname+"\n" {
 		t.Errorf("hostname file: %q, %v", b, err)
@@ -204,7 +204,7 @@ func (r *rig) checkEnrolled(res Result, f *firstboot.File) {
 	if err != nil || !ok {
 		t.Fatalf("identity: %v %v", ok, err)
 	}
-	wantFP, _ := firstboot.ParseFingerprint(r.fleetFP)
+	wantFP := r.fleet.Pin.Hex()
 	if idn.DeviceID != res.DeviceID || idn.Site != "central" || idn.FleetURL != r.fleetURL || idn.FleetFingerprint != wantFP {
 		t.Errorf("identity: got %+v", idn)
 	}
@@ -214,7 +214,7 @@ func (r *rig) checkEnrolled(res Result, f *firstboot.File) {
 		}
 	}
 	boot := r.readBoot()
-	back, err := firstboot.Parse("boot", boot)
+	back, err := bootfile.Parse("boot", boot)
 	if err != nil {
 		t.Fatalf("erased boot file does not parse: %v\n%s", err, boot)
 	}
@@ -261,8 +261,8 @@ func TestFirstBootEnrols(t *testing.T) {
 	r2 := newRigSharing(t, r)
 	r2.write(f)
 	_, err = r2.run(nil)
-	var se *agentfleet.StatusError
-	if !errors.As(err, &se) || se.Body.Code != api.CodeTokenUsed || ExitStatus(err) != ExitNeedsPerson {
+	var se *fleetclient.Error
+	if !errors.As(err, &se) || se.Code != api.CodeTokenUsed || ExitStatus(err) != ExitNeedsPerson {
 		t.Errorf("second device with the same token: got %v (exit %d), want token used, exit %d", err, ExitStatus(err), ExitNeedsPerson)
 	}
 	if msgs := r2.kiosk.Messages(); len(msgs) == 0 || !strings.Contains(msgs[len(msgs)-1], "already been used") {
@@ -282,8 +282,8 @@ func newRigSharing(t testing.TB, r *rig) *rig {
 	addr := bustest.Start(t)
 	return &rig{
 		t: t, img: imagetest.GPT(t), state: filepath.Join(t.TempDir(), "state"),
-		sys: startFakeSystem(t, addr), sysConn: bustest.Conn(t, addr),
-		kiosk: startKiosk(t, addr), kclient: bus.NewClient(bustest.Conn(t, addr)),
+		sys: firstboottest.Start(t, addr), sysConn: bustest.Conn(t, addr),
+		kiosk: firstboottest.StartKiosk(t, addr), kclient: bus.NewClient(bustest.Conn(t, addr)),
 		fleetURL: r.fleetURL, fleetFP: r.fleetFP, fleet: r.fleet, admin: r.admin, site: r.site,
 		logs: &syncBuffer{},
 	}
@@ -314,8 +314,8 @@ func TestInterruptedFirstBootResumes(t *testing.T) {
 			if got := r.fleet.Enrolled(); got != 1 {
 				t.Errorf("fleet enrolled %d devices, want exactly 1", got)
 			}
-			if r.sys.adds != 1 {
-				t.Errorf("NetworkManager AddConnection called %d times, want 1", r.sys.adds)
+			if r.sys.Adds != 1 {
+				t.Errorf("NetworkManager AddConnection called %d times, want 1", r.sys.Adds)
 			}
 		})
 	}
@@ -347,7 +347,7 @@ func TestBadInput(t *testing.T) {
 			f.Fleet.Fingerprint = strings.Repeat("ab", 32)
 			data, _ := f.Marshal()
 			return data
-		}, "does not match the provisioned fingerprint", ExitNeedsPerson, "not the one it was set up for"},
+		}, "does not match the pinned fingerprint", ExitNeedsPerson, "not the one it was set up for"},
 		{"unreachable fleet", func(r *rig) []byte {
 			f := r.file(r.token(time.Hour, 1))
 			f.Fleet.URL = closedURL(r.t)
@@ -361,7 +361,7 @@ func TestBadInput(t *testing.T) {
 			return data
 		}, "expired", ExitNeedsPerson, "has expired"},
 		{"unknown token", func(r *rig) []byte {
-			data, _ := r.file("ake_notatokenthisfleetmade").Marshal()
+			data, _ := r.file("ake_" + strings.Repeat("unknown", 8)[:52]).Marshal() // well-formed, never made by this fleet
 			return data
 		}, "token_unknown", ExitNeedsPerson, "does not know its enrolment token"},
 	}

@@ -11,16 +11,17 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"accesskiosk/agent/health"
-	"accesskiosk/fleet/api"
-	"accesskiosk/kiosk/bus"
-
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"
+
+	"accesskiosk/agent/health"
+	"accesskiosk/fleet/api"
+	"accesskiosk/internal/backoff"
+	"accesskiosk/internal/ident"
+	"accesskiosk/kiosk/bus"
 )
 
 // StateGone is the kiosk state reported when the kiosk is not on the bus.
@@ -84,19 +85,23 @@ func New(o Options) *Link {
 var ErrNoKiosk = errors.New("kiosk is not on the bus")
 
 // Run connects to the bus and follows the kiosk until ctx ends,
-// reconnecting (every few seconds) when the bus connection is lost.
+// reconnecting (after 1 to 5 s, backing off) when the bus connection is
+// lost.
 func (l *Link) Run(ctx context.Context) error {
+	retry := backoff.Backoff{Min: time.Second, Max: 5 * time.Second}
 	for {
+		start := time.Now()
 		err := l.follow(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
+		if time.Since(start) > time.Minute {
+			retry.Reset() // it was followed a while: a new outage
+		}
 		l.o.Log.WithError(err).Warn("lost the kiosk's bus; reconnecting")
 		l.setGone("cannot reach the kiosk's D-Bus: " + errString(err))
-		select {
-		case <-ctx.Done():
+		if retry.Wait(ctx) != nil {
 			return nil
-		case <-time.After(5 * time.Second):
 		}
 	}
 }
@@ -329,31 +334,26 @@ func (l *Link) Take() (api.SessionCounts, []api.Receipt) {
 	out := make([]api.Receipt, len(ended))
 	for i, r := range ended {
 		out[i] = api.Receipt{
-			Reason: ident(reasons[i], "unknown"), Cleared: idents(r.Cleared), Failed: idents(r.Failed), ResetMs: r.ResetMs, SessionMs: r.SessionMs,
-			EndedUnixMs: r.EndedUnixMs, Assisted: r.Assisted, Category: ident(r.Category, ""), Outcome: ident(r.Outcome, ""),
+			Reason: label(reasons[i], "unknown"), Cleared: labels(r.Cleared), Failed: labels(r.Failed), ResetMs: r.ResetMs, SessionMs: r.SessionMs,
+			EndedUnixMs: r.EndedUnixMs, Assisted: r.Assisted, Category: label(r.Category, ""), Outcome: label(r.Outcome, ""),
 		}
 	}
 	return c, out
 }
 
-// ident returns s if it is a short identifier (letters, digits, . _ : - +),
+// label returns s if it is a label (ident.Label: what fleet/api accepts),
 // else def: receipts carry labels only, never free text.
-func ident(s, def string) string {
-	if s == "" || len(s) > 64 {
+func label(s, def string) string {
+	if !ident.Label.Valid(s) {
 		return def
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:-+", r)) {
-			return def
-		}
 	}
 	return s
 }
 
-func idents(v []string) []string {
+func labels(v []string) []string {
 	out := make([]string, 0, len(v))
 	for _, s := range v {
-		if s = ident(s, ""); s != "" && len(out) < 32 {
+		if s = label(s, ""); s != "" && len(out) < 32 {
 			out = append(out, s)
 		}
 	}

@@ -34,6 +34,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"accesskiosk/internal/atomicfile"
 )
 
 // Limits bound the queue. Zero values mean the defaults.
@@ -98,7 +100,6 @@ type Queue struct {
 
 const (
 	suffix     = ".rep"
-	tmpPrefix  = ".tmp-"
 	stateFile  = "state.json"
 	corruptDir = "corrupt"
 	magic      = "akq1"
@@ -143,7 +144,7 @@ func Open(dir string, lim Limits) (*Queue, error) {
 		switch {
 		case de.IsDir() || name == stateFile:
 			continue
-		case strings.HasPrefix(name, tmpPrefix):
+		case atomicfile.IsTemp(name):
 			os.Remove(filepath.Join(dir, name)) // an interrupted write
 			continue
 		}
@@ -222,46 +223,14 @@ func header(data []byte) string {
 
 func headerLen(data []byte) int { return len(header(data)) }
 
-// write puts data under name crash-safely.
+// write puts data under name crash-safely (internal/atomicfile), behind
+// its header.
 func (q *Queue) write(name string, data []byte) error {
-	f, err := os.CreateTemp(q.dir, tmpPrefix)
-	if err != nil {
+	h := header(data)
+	b := make([]byte, 0, len(h)+len(data))
+	b = append(append(b, h...), data...)
+	if err := atomicfile.Write(filepath.Join(q.dir, name), b, 0o600); err != nil {
 		return fmt.Errorf("write queue entry: %w", err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write queue entry: %w", err)
-	}
-	if _, err := f.WriteString(header(data)); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write queue entry: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(q.dir, name)); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write queue entry: %w", err)
-	}
-	return syncDir(q.dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync queue directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync queue directory: %w", err)
 	}
 	return nil
 }
@@ -461,30 +430,7 @@ func (q *Queue) saveState() {
 
 func (q *Queue) saveStateErr() error {
 	b, _ := json.Marshal(state{LastSeq: q.lastSeq, Dropped: q.dropped, Corrupt: q.corrupt})
-	return writeFileAtomic(q.dir, stateFile, b)
-}
-
-func writeFileAtomic(dir, name string, data []byte) error {
-	f, err := os.CreateTemp(dir, tmpPrefix)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return syncDir(dir)
+	return atomicfile.Write(filepath.Join(q.dir, stateFile), b, 0o600)
 }
 
 // quarantine moves a damaged or unknown file to corrupt/, keeping at most

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"accesskiosk/internal/atomicfile"
 )
 
 var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
@@ -144,7 +146,8 @@ func TestCorruptFileIsQuarantined(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "junk.txt"), []byte("x"), 0o600)
-	os.WriteFile(filepath.Join(dir, tmpPrefix+"123"), []byte("half"), 0o600)
+	leftover := "." + fileName(4, t0) + ".tmp-123" // as internal/atomicfile names it
+	os.WriteFile(filepath.Join(dir, leftover), []byte("half"), 0o600)
 
 	q = open(t, dir, Limits{})
 	items := q.Peek(t0, 10, 1<<20)
@@ -157,7 +160,7 @@ func TestCorruptFileIsQuarantined(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, corruptDir, fileName(2, t0))); err != nil {
 		t.Errorf("damaged file not kept in corrupt/: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, tmpPrefix+"123")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, leftover)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("temp file left behind: %v", err)
 	}
 }
@@ -221,7 +224,7 @@ func TestSIGKILLMidWrite(t *testing.T) {
 		cmd.Wait()
 		if des, _ := os.ReadDir(dir); true {
 			for _, de := range des {
-				if strings.HasPrefix(de.Name(), tmpPrefix) {
+				if atomicfile.IsTemp(de.Name()) {
 					midWrite++
 					break
 				}
@@ -266,7 +269,7 @@ func TestSIGKILLMidWrite(t *testing.T) {
 		q.Remove(next)
 		des, _ := os.ReadDir(dir)
 		for _, de := range des {
-			if strings.HasPrefix(de.Name(), tmpPrefix) {
+			if atomicfile.IsTemp(de.Name()) {
 				t.Fatalf("kill %d: Open left temp file %s", i, de.Name())
 			}
 		}

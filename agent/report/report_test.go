@@ -5,32 +5,54 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"accesskiosk/agent/clock"
+	"github.com/sirupsen/logrus"
+
 	"accesskiosk/agent/command"
-	"accesskiosk/agent/fleetclient"
-	"accesskiosk/agent/fleetclient/fleettest"
+	"accesskiosk/agent/fakefleet"
 	"accesskiosk/agent/health"
 	"accesskiosk/agent/queue"
 	"accesskiosk/agent/report"
 	"accesskiosk/fleet/api"
+	"accesskiosk/internal/clock"
+	"accesskiosk/internal/fleetclient"
 )
 
 var t0 = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 
 type rig struct {
-	fleet *fleettest.Server
+	fleet *fakefleet.Server
 	clk   *clock.Fast
 	q     *queue.Queue
 	rep   *report.Reporter
 	reg   *health.Registry
 	kiosk *kioskDouble
 	exec  *command.Executor
+	logs  *logBuffer
+}
+
+// logBuffer keeps the reporter's log lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // kioskDouble records what the executor asked of the kiosk; the real
@@ -57,7 +79,7 @@ func (k *kioskDouble) ShowMessage(ctx context.Context, text string, d time.Durat
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	fs := fleettest.Start(t, false)
+	fs := fakefleet.Start(t, false)
 	c, err := fleetclient.New(fleetclient.Options{BaseURL: fs.URL, Timeout: 5 * time.Second, Retries: 1, BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +101,9 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{fleet: fs, clk: clk, q: q, reg: reg, kiosk: kd, exec: ex}
+	r := &rig{fleet: fs, clk: clk, q: q, reg: reg, kiosk: kd, exec: ex, logs: &logBuffer{}}
+	log := logrus.New()
+	log.SetOutput(r.logs)
 	r.rep = report.New(report.Options{
 		Queue:    q,
 		Snapshot: func(context.Context) api.Report { return api.Report{Warnings: reg.Wire()} },
@@ -89,8 +113,45 @@ func newRig(t *testing.T) *rig {
 		Clock:    clk,
 		Interval: 30 * time.Second, Jitter: 5 * time.Second,
 		BackoffMin: 2 * time.Second, BackoffMax: 5 * time.Minute,
+		Log: log,
 	})
 	return r
+}
+
+// The agent says when things go well too: the first report the fleet
+// accepts, and the fleet back after an outage.
+func TestLogsGoodNews(t *testing.T) {
+	r := newRig(t)
+	outageEnd := t0.Add(10 * time.Minute)
+	r.fleet.SetFault(func() fakefleet.Fault {
+		if r.clk.Now().Before(outageEnd) {
+			return fakefleet.Drop
+		}
+		return fakefleet.OK
+	})
+	r.run(t, func() bool { return r.clk.Now().After(outageEnd) && r.rep.Accepted() >= 1 })
+	logs := r.logs.String()
+	if strings.Count(logs, "first report accepted by the fleet") != 1 {
+		t.Errorf("want one line saying the first report was accepted:\n%s", logs)
+	}
+	if !regexp.MustCompile(`fleet reachable again after \d+ failures`).MatchString(logs) {
+		t.Errorf("no line saying the fleet is reachable again:\n%s", logs)
+	}
+	// The second outage: no second "first report", a second recovery.
+	before := strings.Count(logs, "fleet reachable again")
+	outage2 := r.clk.Now().Add(10 * time.Minute)
+	r.fleet.SetFault(func() fakefleet.Fault {
+		if r.clk.Now().Before(outage2) {
+			return fakefleet.Unavailable
+		}
+		return fakefleet.OK
+	})
+	sent := r.rep.Accepted()
+	r.run(t, func() bool { return r.clk.Now().After(outage2) && r.rep.Accepted() > sent })
+	logs = r.logs.String()
+	if strings.Count(logs, "first report accepted") != 1 || strings.Count(logs, "fleet reachable again") != before+1 {
+		t.Errorf("after a second outage:\n%s", logs)
+	}
 }
 
 // run runs the reporter until done says stop (checked in real time, bounded).
@@ -122,18 +183,18 @@ func TestOutageHourThenBack(t *testing.T) {
 	r := newRig(t)
 	outageEnd := t0.Add(time.Hour)
 	var n int
-	r.fleet.SetFault(func() fleettest.Fault {
+	r.fleet.SetFault(func() fakefleet.Fault {
 		n++
 		if r.clk.Now().Before(outageEnd) {
 			if n%2 == 0 {
-				return fleettest.Unavailable
+				return fakefleet.Unavailable
 			}
-			return fleettest.Drop
+			return fakefleet.Drop
 		}
 		if n%3 == 0 && r.clk.Now().Before(outageEnd.Add(20*time.Minute)) {
-			return fleettest.LoseAnswer
+			return fakefleet.LoseAnswer
 		}
-		return fleettest.OK
+		return fakefleet.OK
 	})
 	sawWarning := false
 	r.run(t, func() bool {
@@ -186,12 +247,12 @@ func TestCommandsRunOnceAndAreAcked(t *testing.T) {
 	r.fleet.Queue(api.Command{ID: "c3", Kind: api.CommandShowMessage, Text: "Closing in 10 minutes", Seconds: 60})
 	// Lose the answers now and then so commands come again.
 	var n int
-	r.fleet.SetFault(func() fleettest.Fault {
+	r.fleet.SetFault(func() fakefleet.Fault {
 		n++
 		if n%2 == 0 {
-			return fleettest.LoseAnswer
+			return fakefleet.LoseAnswer
 		}
-		return fleettest.OK
+		return fakefleet.OK
 	})
 	r.run(t, func() bool { return len(r.fleet.Acks()) >= 3 && r.clk.Now().After(t0.Add(10*time.Minute)) })
 	status := map[string]string{}

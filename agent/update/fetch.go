@@ -1,8 +1,6 @@
 package update
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -24,7 +22,9 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata/config"
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 
-	"accesskiosk/fleet/release"
+	"accesskiosk/fleet/release/target"
+	"accesskiosk/internal/atomicfile"
+	"accesskiosk/internal/backoff"
 )
 
 // tufFetcher lets go-tuf download metadata through the agent's retrying
@@ -134,7 +134,7 @@ func (u *Updater) download(ctx context.Context, name string, tf *metadata.Target
 		return final, nil // verified by an earlier run
 	}
 	part := final + ".part"
-	url := strings.TrimSuffix(u.cfg.RepoURL, "/") + "/targets/" + release.TargetPath(name, hexSum)
+	url := strings.TrimSuffix(u.cfg.RepoURL, "/") + "/targets/" + target.TargetPath(name, hexSum)
 	for fresh := false; ; fresh = true {
 		if err := u.fetch(ctx, url, part, tf.Length); err != nil {
 			return "", err
@@ -187,7 +187,8 @@ func (u *Updater) fetch(ctx context.Context, url, part string, length int64) err
 	if have > 0 {
 		u.resumedFrom = have
 	}
-	stalls := 0
+	// Attempts that made no progress back off; progress starts afresh.
+	stalls := backoff.Backoff{Min: u.cfg.RetryWait, Max: 8 * u.cfg.RetryWait}
 	for have < length {
 		if err := ctx.Err(); err != nil {
 			return fail(ReasonCancelled, err)
@@ -202,17 +203,14 @@ func (u *Updater) fetch(ctx context.Context, url, part string, length int64) err
 			return err
 		}
 		if have == before {
-			stalls++
-			if stalls >= maxFetchAttempts {
+			if stalls.Failures()+1 >= maxFetchAttempts {
 				return err
 			}
-			select {
-			case <-ctx.Done():
+			if stalls.Wait(ctx) != nil {
 				return fail(ReasonCancelled, ctx.Err())
-			case <-time.After(time.Duration(stalls) * u.cfg.RetryWait):
 			}
 		} else {
-			stalls = 0
+			stalls.Reset()
 		}
 		u.log.WithError(err).WithField("have", have).Info("download interrupted; resuming")
 	}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/release/bundle"
+	"accesskiosk/fleet/release/target"
 )
 
 // Factory is the release the Debian packages installed (the binaries in
@@ -152,7 +152,7 @@ func (u *Updater) Seed(ctx context.Context, f Factory) (string, bool, error) {
 	if err := os.RemoveAll(u.releaseDir(f.Version)); err != nil {
 		return "", false, fmt.Errorf("seed the factory release: %w", err)
 	}
-	c := release.Custom{Kind: release.KindBundle, Version: f.Version, Arch: u.cfg.Arch, TarSHA256: hex.EncodeToString(h.Sum(nil)), TarLength: cw.n, UnpackedBytes: m.Size()}
+	c := target.Custom{Kind: target.KindBundle, Version: f.Version, Arch: u.cfg.Arch, TarSHA256: hex.EncodeToString(h.Sum(nil)), TarLength: cw.n, UnpackedBytes: m.Size()}
 	if err := u.unpack(tarPath, u.releaseDir(f.Version), c); err != nil {
 		return "", false, fmt.Errorf("seed the factory release: %w", err)
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 
-	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/release/bundle"
+	"accesskiosk/fleet/release/target"
 )
 
 // obtainTar produces the verified uncompressed tar of the release in
@@ -23,7 +23,7 @@ import (
 // repository signed one and this device has that base, otherwise
 // decompressed from the full bundle. Either way it is checked against the
 // signed TarSHA256 and TarLength.
-func (u *Updater) obtainTar(ctx context.Context, up *updater.Updater, cur string, tf *metadata.TargetFiles, c release.Custom, res *Result) (string, error) {
+func (u *Updater) obtainTar(ctx context.Context, up *updater.Updater, cur string, tf *metadata.TargetFiles, c target.Custom, res *Result) (string, error) {
 	out := u.stagedTar(c.Version)
 	if st, err := os.Stat(out); err == nil && st.Size() == c.TarLength {
 		return out, nil // rebuilt and verified before an interruption
@@ -42,7 +42,7 @@ func (u *Updater) obtainTar(ctx context.Context, up *updater.Updater, cur string
 		}
 	}
 	u.phase(PhaseDownload)
-	file, err := u.download(ctx, release.BundleTarget(c.Arch, c.Version), tf)
+	file, err := u.download(ctx, target.BundleTarget(c.Arch, c.Version), tf)
 	res.Fetched += u.fetched(tf.Length)
 	if err != nil {
 		return "", err
@@ -69,7 +69,7 @@ func (u *Updater) fetched(length int64) int64 { return length - u.resumedFrom }
 
 var errNoDelta = errors.New("no delta for this update")
 
-func (u *Updater) tryDelta(ctx context.Context, up *updater.Updater, cur string, c release.Custom, out string, res *Result) error {
+func (u *Updater) tryDelta(ctx context.Context, up *updater.Updater, cur string, c target.Custom, out string, res *Result) error {
 	base := filepath.Join(u.cfg.Dir, basesDir, cur+".tar")
 	st, err := os.Stat(base)
 	if err != nil || st.Size() > u.cfg.MaxDeltaBase {
@@ -79,13 +79,13 @@ func (u *Updater) tryDelta(ctx context.Context, up *updater.Updater, cur string,
 	if err != nil || curCustom.TarSHA256 == "" || curCustom.TarLength != st.Size() {
 		return errNoDelta
 	}
-	name := release.DeltaTarget(c.Arch, cur, c.Version)
+	name := target.DeltaTarget(c.Arch, cur, c.Version)
 	dtf, err := up.GetTargetInfo(name)
 	if err != nil {
 		return errNoDelta
 	}
-	dc, err := release.ParseCustom(dtf)
-	if err != nil || dc.Kind != release.KindDelta || dc.From != cur || dc.Version != c.Version || dc.TarSHA256 != c.TarSHA256 {
+	dc, err := target.ParseCustom(dtf)
+	if err != nil || dc.Kind != target.KindDelta || dc.From != cur || dc.Version != c.Version || dc.TarSHA256 != c.TarSHA256 {
 		return fail(ReasonBadBundle, fmt.Errorf("delta %s: custom metadata does not match the release", name))
 	}
 	oldTar, err := os.ReadFile(base)
@@ -106,7 +106,7 @@ func (u *Updater) tryDelta(ctx context.Context, up *updater.Updater, cur string,
 		return fail(ReasonLocal, err)
 	}
 	defer in.Close()
-	rc, err := release.DecodeDelta(in, oldTar)
+	rc, err := target.DecodeDelta(in, oldTar)
 	if err != nil {
 		return fail(ReasonBadBundle, err)
 	}
@@ -116,7 +116,7 @@ func (u *Updater) tryDelta(ctx context.Context, up *updater.Updater, cur string,
 
 // writeTar streams r into out (through a temp file), checking the signed
 // length and SHA-256 of the tar.
-func (u *Updater) writeTar(out string, r io.Reader, c release.Custom) error {
+func (u *Updater) writeTar(out string, r io.Reader, c target.Custom) error {
 	u.phase(PhaseVerify)
 	tmp := out + ".tmp"
 	f, err := os.Create(tmp)
@@ -200,7 +200,7 @@ func (u *Updater) InstallFile(ctx context.Context, bundlePath string) (string, e
 		os.Remove(tmp)
 		return "", fmt.Errorf("install %s: %w", bundlePath, err)
 	}
-	c := release.Custom{Kind: release.KindBundle, Version: m.Version, Arch: m.Arch, TarSHA256: hex.EncodeToString(h.Sum(nil)), TarLength: n, UnpackedBytes: m.Size()}
+	c := target.Custom{Kind: target.KindBundle, Version: m.Version, Arch: m.Arch, TarSHA256: hex.EncodeToString(h.Sum(nil)), TarLength: n, UnpackedBytes: m.Size()}
 	if err := os.Rename(tmp, u.stagedTar(m.Version)); err != nil {
 		return "", err
 	}

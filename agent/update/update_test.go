@@ -21,6 +21,7 @@ import (
 	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/release/bundle"
 	"accesskiosk/fleet/release/releasetest"
+	"accesskiosk/fleet/release/target"
 	"accesskiosk/kiosk/bus"
 )
 
@@ -208,7 +209,7 @@ func targetFile(t testing.TB, f *fixture, rel release.Release) string {
 			hash = x.Hashes["sha256"].String()
 		}
 	}
-	return filepath.Join(f.repo.Dir(), "targets", release.TargetPath(rel.Target, hash))
+	return filepath.Join(f.repo.Dir(), "targets", target.TargetPath(rel.Target, hash))
 }
 
 func TestRefusals(t *testing.T) {
@@ -377,19 +378,38 @@ func TestWaitsForSessionToEnd(t *testing.T) {
 	// Cancelled while waiting: abandoned, old release untouched, resumes later.
 	f.repo.Add(t, "1.2.0", "amd64", releasetest.Files("1.2.0", 100, 3))
 	busy := &sessionKiosk{state: bus.StateInSession, asked: -1 << 30}
-	u2 := f.updater(t, func(c *Config) { c.Kiosk = busy })
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	waiting := make(chan struct{})
+	var once sync.Once
+	u2 := f.updater(t, func(c *Config) {
+		c.Kiosk = busy
+		c.Progress = func(p, _ string) {
+			if p == PhaseWait {
+				once.Do(func() { close(waiting) })
+			}
+		}
+	})
+	// Cancelled only once Last and Failed have answered: if they waited for
+	// the update, they would answer after the 30 s bound, not within 5 s.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	lastAnswered := make(chan time.Duration, 1)
 	go func() {
-		time.Sleep(300 * time.Millisecond) // the update is waiting for the session
+		defer cancel()
+		select {
+		case <-waiting: // the update is waiting for the session
+		case <-ctx.Done():
+			lastAnswered <- -1
+			return
+		}
 		start := time.Now()
 		u2.Last()
 		u2.Failed("1.2.0")
 		lastAnswered <- time.Since(start)
 	}()
 	res, err := u2.Apply(ctx, "1.2.0")
-	if d := <-lastAnswered; d > 100*time.Millisecond {
+	if d := <-lastAnswered; d < 0 {
+		t.Errorf("the update never waited for the session: %+v, %v", res, err)
+	} else if d > 5*time.Second {
 		t.Errorf("Last() took %s while an update waited: the report would stall", d)
 	}
 	if ReasonOf(err) != ReasonCancelled || res.Outcome != OutcomeAbandoned {

@@ -4,8 +4,9 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
-	"strings"
 	"unicode/utf8"
+
+	"accesskiosk/internal/ident"
 )
 
 // Field limits checked by Validate. Both ends use them: the agent before it
@@ -50,16 +51,13 @@ func checkStr(field, s string, max int, required bool) error {
 	return nil
 }
 
-// checkIdent allows only [A-Za-z0-9._:-], the alphabet of IDs and codes.
+// checkIdent allows only ident.Label's characters, the alphabet of IDs and codes.
 func checkIdent(field, s string, max int, required bool) error {
 	if err := checkStr(field, s, max, required); err != nil {
 		return err
 	}
-	for _, r := range s {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:-+", r)
-		if !ok {
-			return bad(field, "may contain only letters, digits and . _ : - +")
-		}
+	if !ident.Label.Chars(s) {
+		return bad(field, "may contain only %s", ident.Label)
 	}
 	return nil
 }
@@ -266,13 +264,8 @@ func (r *Report) validate(f string) error {
 // command: exactly VolunteerCodeLen ASCII digits, 1..MaxVolunteerCodeSeconds.
 // The error names the field but never repeats the code.
 func CheckVolunteerCode(code string, seconds int) error {
-	if len(code) != VolunteerCodeLen {
+	if len(code) != VolunteerCodeLen || !ident.VolunteerCode.Valid(code) {
 		return bad("text", "a volunteer code must be exactly %d digits", VolunteerCodeLen)
-	}
-	for i := 0; i < len(code); i++ {
-		if code[i] < '0' || code[i] > '9' {
-			return bad("text", "a volunteer code must be exactly %d digits", VolunteerCodeLen)
-		}
 	}
 	if seconds < 1 || seconds > MaxVolunteerCodeSeconds {
 		return bad("seconds", "must be 1 to %d for a volunteer code", MaxVolunteerCodeSeconds)

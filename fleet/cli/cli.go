@@ -6,109 +6,65 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"net"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/coreos/go-systemd/v22/daemon"
-	"github.com/grandcat/zeroconf"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
-	"accesskiosk/fleet/alert"
-	"accesskiosk/fleet/api"
-	"accesskiosk/fleet/console"
-	"accesskiosk/fleet/release"
-	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
-	"accesskiosk/fleet/tlscert"
-	"accesskiosk/internal/applog"
+	"accesskiosk/internal/cmdline"
 	"accesskiosk/internal/confile"
 	"accesskiosk/internal/version"
 )
 
-const usage = `fleet: the Access Kiosk fleet server
+const intro = `fleet: the Access Kiosk fleet server, its console and its release repository.
 
-  fleet serve --addr HOST:PORT --data DIR [--db postgres://...] [--config FILE]
-              [--tls-cert FILE --tls-key FILE] [--plain-http] [--mdns=false] [--log-level LEVEL]
-  fleet admin create --data DIR --user NAME [--role admin|viewer] [--password-file FILE]
-  fleet admin api-token --data DIR --user NAME
-  fleet admin site --data DIR --id ID [--name NAME]
-  fleet admin enrol-token --data DIR --site ID [--uses N] [--expires 168h]
-  fleet release ...   signed releases and ring rollouts (fleet release help)
-  fleet version
-
-The admin commands take --db too, to work on a PostgreSQL store.
-`
+The admin commands take --db too, to work on a PostgreSQL store.`
 
 // Main runs the command line and returns the exit status: 0, 1 for a
 // failure, 2 for bad flags or config.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	err := run(ctx, args, stdout, stderr)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(stderr, "fleet:", err)
+	return cmdline.Status(stderr, "fleet", run(ctx, args, stdout, stderr))
+}
+
+func commands(stdout, stderr io.Writer) []cmdline.Command {
+	cmds := []cmdline.Command{
+		{Name: "serve", Summary: "run the fleet server", Synopsis: serveSynopsis,
+			Run: func(ctx context.Context, args []string) error { return serveCmd(ctx, args, stdout, stderr) }},
 	}
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	return confile.ExitStatus(err)
+	cmds = append(cmds, adminCommands(stdout, stderr)...)
+	cmds = append(cmds, releaseCommands(stdout, stderr)...)
+	return append(cmds, cmdline.Command{Name: "version", Summary: "print the version",
+		Run: func(context.Context, []string) error { fmt.Fprintln(stdout, version.Version); return nil }})
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return confile.FlagError("command", "missing: serve, admin or version")
+	cmds := commands(stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "help", "-h", "--help":
+			cmdline.Usage(stdout, "fleet", intro, cmds)
+			return nil
+		case "--version":
+			fmt.Fprintln(stdout, version.Version)
+			return nil
+		}
 	}
-	switch args[0] {
-	case "serve":
-		return serveCmd(ctx, args[1:], stdout, stderr)
-	case "admin":
-		return adminCmd(ctx, args[1:], stdout, stderr)
-	case "release":
-		return release.CommandWith(ctx, args[1:], stdout, stderr, release.CommandOptions{Unknown: unknownTargets})
-	case "version", "--version":
-		fmt.Fprintln(stdout, version.Version)
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
+	c, rest, err := cmdline.Find(cmds, args)
+	if err != nil {
+		return err
 	}
-	fmt.Fprint(stderr, usage)
-	return confile.FlagError("command", "unknown command %q", args[0])
+	return c.Run(ctx, rest)
 }
 
-// flagSet returns a FlagSet whose parse errors become confile errors.
-func flagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		msg := err.Error()
-		name := "flags"
-		if i := strings.Index(msg, "-"); i >= 0 && strings.Contains(msg, "flag") {
-			f := strings.Fields(msg[i:])[0]
-			name = strings.TrimRight(f, ":")
-		}
-		return confile.FlagError(name, "%s", msg)
-	}
-	if fs.NArg() > 0 {
-		return confile.FlagError(fs.Arg(0), "unexpected argument %q", fs.Arg(0))
-	}
-	return nil
+// flagSet returns the flag set of `fleet NAME`.
+func flagSet(name, synopsis string) *cmdline.FlagSet {
+	return cmdline.NewFlagSet("fleet "+name, synopsis)
 }
 
 // storeFlags are the flags every command that opens the store shares.
@@ -117,19 +73,46 @@ type storeFlags struct {
 	db   string
 }
 
-func (sf *storeFlags) add(fs *flag.FlagSet) {
-	fs.StringVar(&sf.data, "data", "", "data directory (SQLite store, TLS certificate)")
-	fs.StringVar(&sf.db, "db", "", "PostgreSQL connection string (postgres://...); default: SQLite in --data")
+func (sf *storeFlags) add(fs *cmdline.FlagSet) {
+	fs.StringVar(&sf.data, "data", "", "the fleet's data `DIR` (SQLite store, TLS certificate)")
+	fs.StringVar(&sf.db, "db", "", "PostgreSQL store, a postgres://... `URL`; default: SQLite in --data")
 }
 
-func (sf *storeFlags) check() error {
+// check checks the flags and that --data is a directory that exists: a
+// mistyped path must not become a new, empty store. Only `admin create`
+// makes the directory (create).
+func (sf *storeFlags) check(create ...bool) error {
 	if sf.db != "" && !strings.HasPrefix(sf.db, "postgres://") && !strings.HasPrefix(sf.db, "postgresql://") {
 		return confile.FlagError("db", "must be a postgres:// URL")
 	}
 	if sf.data == "" && sf.db == "" {
 		return confile.FlagError("data", "is required (the directory for the store)")
 	}
+	if sf.data == "" {
+		return nil
+	}
+	st, err := os.Stat(sf.data)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && len(create) > 0 && create[0]:
+		if err := os.MkdirAll(sf.data, 0o700); err != nil {
+			return fmt.Errorf("make the data directory: %w", err)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		return confile.FlagError("data", "%s does not exist (fleet admin create makes it; is the path right?)", sf.data)
+	case err != nil:
+		return confile.FlagError("data", "%v", err)
+	case !st.IsDir():
+		return confile.FlagError("data", "%s is not a directory", sf.data)
+	}
 	return nil
+}
+
+// where names the store in messages.
+func (sf *storeFlags) where() string {
+	if sf.db != "" {
+		return "the PostgreSQL store"
+	}
+	return filepath.Join(sf.data, "fleet.db")
 }
 
 func (sf *storeFlags) open(ctx context.Context, log logrus.FieldLogger) (*store.Store, error) {
@@ -137,213 +120,4 @@ func (sf *storeFlags) open(ctx context.Context, log logrus.FieldLogger) (*store.
 		return store.Open(ctx, store.Config{Dialect: store.Postgres, DSN: sf.db}, log)
 	}
 	return store.Open(ctx, store.Config{Dialect: store.SQLite, Path: filepath.Join(sf.data, "fleet.db")}, log)
-}
-
-// ServeOptions are `fleet serve`'s flags.
-type ServeOptions struct {
-	Addr      string
-	Store     storeFlags
-	Config    string
-	TLSCert   string
-	TLSKey    string
-	PlainHTTP bool
-	LogLevel  string
-	// MDNS advertises the fleet as _accesskiosk-fleet._tcp on the local
-	// networks, so agents without a configured URL find it (they trust it
-	// only if its certificate matches their pinned fingerprint).
-	MDNS bool
-}
-
-func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var o ServeOptions
-	fs := flagSet("serve", stderr)
-	fs.StringVar(&o.Addr, "addr", "", "address to listen on, HOST:PORT (e.g. 0.0.0.0:8443)")
-	o.Store.add(fs)
-	fs.StringVar(&o.Config, "config", "", "YAML config file (optional)")
-	fs.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate (PEM); default: self-signed, made on first start in DATA/tls")
-	fs.StringVar(&o.TLSKey, "tls-key", "", "TLS key (PEM) for --tls-cert")
-	fs.BoolVar(&o.PlainHTTP, "plain-http", false, "serve plain HTTP (only behind a TLS proxy or on loopback)")
-	fs.StringVar(&o.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.BoolVar(&o.MDNS, "mdns", true, "advertise the fleet on the local networks (mDNS _accesskiosk-fleet._tcp) for agents to find")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if o.Addr == "" {
-		return confile.FlagError("addr", "is required, e.g. --addr 0.0.0.0:8443")
-	}
-	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
-		return confile.FlagError("addr", "must be HOST:PORT: %v", err)
-	}
-	if err := o.Store.check(); err != nil {
-		return err
-	}
-	if o.Store.data == "" && !o.PlainHTTP && o.TLSCert == "" {
-		return confile.FlagError("data", "is required to keep the self-signed TLS certificate (or give --tls-cert)")
-	}
-	if (o.TLSCert == "") != (o.TLSKey == "") {
-		return confile.FlagError("tls-key", "--tls-cert and --tls-key go together")
-	}
-	if o.PlainHTTP && o.TLSCert != "" {
-		return confile.FlagError("plain-http", "cannot be used with --tls-cert")
-	}
-	if _, err := logrus.ParseLevel(o.LogLevel); err != nil {
-		return confile.FlagError("log-level", "%v", err)
-	}
-	cfg := DefaultConfig()
-	if o.Config != "" {
-		var err error
-		if cfg, err = LoadConfig(o.Config); err != nil {
-			return err
-		}
-	}
-	log, _ := applog.New(stderr, o.LogLevel)
-	ln, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.Addr, err)
-	}
-	return Serve(ctx, ln, o, cfg, log, stdout)
-}
-
-// Serve runs the fleet server on ln until ctx is done. It opens the store,
-// makes or loads the TLS certificate (printing its fingerprint to stdout),
-// and starts the alert watcher and the pruning of old reports.
-func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log *logrus.Logger, stdout io.Writer) error {
-	defer ln.Close()
-	st, err := o.Store.open(ctx, log)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
-	var tlsCfg *tls.Config
-	scheme := "http"
-	if !o.PlainHTTP {
-		var cert tls.Certificate
-		if o.TLSCert != "" {
-			cert, err = tlscert.Load(o.TLSCert, o.TLSKey)
-		} else {
-			var created bool
-			cert, created, err = tlscert.LoadOrCreate(filepath.Join(o.Store.data, "tls"), certHosts(ln.Addr()))
-			if created {
-				log.Info("created a self-signed TLS certificate")
-			}
-		}
-		if err != nil {
-			return err
-		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		scheme = "https"
-		fmt.Fprintf(stdout, "fleet: TLS certificate SHA-256 fingerprint %s\n", tlscert.Fingerprint(cert.Certificate[0]))
-	} else if !isLoopback(ln.Addr()) {
-		log.Warn("serving plain HTTP on a non-loopback address: put a TLS proxy in front, device credentials travel in every request")
-	}
-
-	reg := prometheus.NewRegistry()
-	rules := alert.Rules{
-		OfflineAfter: cfg.Alerts.OfflineAfter, DiskLowPercent: cfg.Alerts.DiskLowPercent,
-		HotCelsius: cfg.Alerts.HotCelsius, CrashLoopRestarts: cfg.Alerts.CrashLoopRestarts,
-	}
-	watcher, err := alert.NewWatcher(alert.WatcherConfig{
-		Store: st, Rules: rules, WebhookURL: cfg.Alerts.WebhookURL, Log: applog.Component(log, "alert"), Registry: reg,
-	})
-	if err != nil {
-		return err
-	}
-	var srv *server.Server
-	con, err := console.New(console.Config{
-		Store: st, Log: applog.Component(log, "console"), CouncilName: cfg.CouncilName,
-		SessionTTL: cfg.SessionTTL, SecureCookies: tlsCfg != nil, Rules: rules,
-		ForgetDevice: func(id string) { srv.ForgetDevice(id) }, ReleaseDir: releaseDir(o.Store.data),
-	})
-	if err != nil {
-		return err
-	}
-	relHandler, relDesired, err := releaseServing(o.Store.data, applog.Component(log, "release"))
-	if err != nil {
-		return err
-	}
-	srv, err = server.New(server.Config{
-		Store: st, Log: applog.Component(log, "server"), Registry: reg, Console: con,
-		Release: relHandler, DesiredRelease: relDesired,
-		ReportInterval: cfg.ReportInterval, RatePerSecond: cfg.RatePerSecond, RateBurst: cfg.RateBurst,
-	})
-	if err != nil {
-		return err
-	}
-	go watcher.Run(ctx, cfg.Alerts.Interval)
-	go prune(ctx, st, cfg.Retention, log)
-
-	if o.MDNS && tlsCfg != nil && !isLoopback(ln.Addr()) {
-		if ta, ok := ln.Addr().(*net.TCPAddr); ok {
-			host, _ := os.Hostname()
-			mdns, err := zeroconf.Register("Access Kiosk fleet on "+host, "_accesskiosk-fleet._tcp", "local.", ta.Port,
-				[]string{"v=" + strconv.Itoa(api.CapabilityVersion)}, nil)
-			if err != nil {
-				log.WithError(err).Warn("cannot advertise the fleet by mDNS; agents need its URL")
-			} else {
-				defer mdns.Shutdown()
-				log.Info("advertising the fleet by mDNS as _accesskiosk-fleet._tcp")
-			}
-		}
-	}
-	fmt.Fprintf(stdout, "fleet: %s serving the console and device API at %s://%s/\n", version.Version, scheme, displayAddr(ln.Addr()))
-	if relHandler != nil {
-		fmt.Fprintf(stdout, "fleet: serving signed releases at /release/ (agents: repo_url %s://%s/release)\n", scheme, displayAddr(ln.Addr()))
-	}
-	daemon.SdNotify(false, daemon.SdNotifyReady)
-	err = srv.Run(ctx, ln, tlsCfg)
-	daemon.SdNotify(false, daemon.SdNotifyStopping)
-	return err
-}
-
-func prune(ctx context.Context, st *store.Store, keep time.Duration, log logrus.FieldLogger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if err := st.Prune(ctx, keep); err != nil && ctx.Err() == nil {
-			log.WithError(err).Warn("pruning old reports failed")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func isLoopback(a net.Addr) bool {
-	ta, ok := a.(*net.TCPAddr)
-	return ok && ta.IP.IsLoopback()
-}
-
-// certHosts are the names a self-signed certificate covers.
-func certHosts(a net.Addr) []string {
-	hosts := []string{"localhost", "127.0.0.1", "::1"}
-	if h, err := os.Hostname(); err == nil {
-		hosts = append(hosts, h, h+".local")
-	}
-	if ta, ok := a.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() && !ta.IP.IsLoopback() {
-		hosts = append(hosts, ta.IP.String())
-	}
-	if ifs, err := net.InterfaceAddrs(); err == nil {
-		for _, ia := range ifs {
-			if ipn, ok := ia.(*net.IPNet); ok && !ipn.IP.IsLoopback() && !ipn.IP.IsLinkLocalUnicast() {
-				hosts = append(hosts, ipn.IP.String())
-			}
-		}
-	}
-	return hosts
-}
-
-func displayAddr(a net.Addr) string {
-	ta, ok := a.(*net.TCPAddr)
-	if !ok {
-		return a.String()
-	}
-	if ta.IP.IsUnspecified() {
-		if h, err := os.Hostname(); err == nil {
-			return net.JoinHostPort(h, fmt.Sprint(ta.Port))
-		}
-	}
-	return ta.String()
 }

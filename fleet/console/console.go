@@ -14,13 +14,14 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/fleet/alert"
+	"accesskiosk/fleet/password"
 	"accesskiosk/fleet/release"
+	"accesskiosk/fleet/server/throttle"
 	"accesskiosk/fleet/store"
 	"accesskiosk/internal/version"
 )
@@ -51,11 +52,23 @@ type Config struct {
 	// ReleaseDir is the fleet's release repository (fleet/release
 	// RepoDir), for the Releases page; its rollouts file is edited there.
 	// "" or a directory without a repository: the page says how to make one.
-	ReleaseDir string
+	// ReleaseStorage and Rollouts, when set, take its place (several
+	// replicas keep both in the database: fleet/shared).
+	ReleaseDir     string
+	ReleaseStorage release.Storage
+	Rollouts       release.Rollouts
 	// RolloutLockWait bounds how long an edit waits while another process
 	// (`fleet release rollout`) writes the rollouts file; 0 means
 	// release.DefaultLockWait. Then the page says to try again.
 	RolloutLockWait time.Duration
+	// Throttle keeps the sign-in rate limits and backoff (nil: in this
+	// process's memory; several replicas would share one in the database).
+	Throttle throttle.State
+	// SignIn bounds sign-in attempts; zero fields take DefaultSignIn's.
+	SignIn SignInLimits
+	// Passwords bounds how many password derivations run at once (nil: a
+	// gate of password.MachineSlots()).
+	Passwords *password.Gate
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -68,15 +81,7 @@ type Console struct {
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 
-	mu       sync.Mutex
-	failures map[string]*failure // sign-in failures by user name
-
-	rolloutFile *release.RolloutFile // one, so its lock orders the console's edits
-}
-
-type failure struct {
-	n     int
-	until time.Time
+	rollouts release.Rollouts // one, so its lock orders the console's edits
 }
 
 const cookieName = "ak_session"
@@ -98,9 +103,20 @@ func New(cfg Config) (*Console, error) {
 	if cfg.ForgetDevice == nil {
 		cfg.ForgetDevice = func(string) {}
 	}
-	c := &Console{cfg: cfg, st: cfg.Store, log: cfg.Log, failures: map[string]*failure{}}
-	c.rolloutFile = release.OpenRollouts(release.RolloutsPath(cfg.ReleaseDir))
-	c.rolloutFile.LockWait = cfg.RolloutLockWait
+	if cfg.Throttle == nil {
+		cfg.Throttle = throttle.NewMemory(cfg.Now, 0)
+	}
+	cfg.SignIn = cfg.SignIn.withDefaults()
+	if cfg.Passwords == nil {
+		cfg.Passwords = password.NewGate(password.MachineSlots())
+	}
+	c := &Console{cfg: cfg, st: cfg.Store, log: cfg.Log}
+	c.rollouts = cfg.Rollouts
+	if c.rollouts == nil {
+		f := release.OpenRollouts(release.RolloutsPath(cfg.ReleaseDir))
+		f.LockWait = cfg.RolloutLockWait
+		c.rollouts = f
+	}
 	if err := c.parse(); err != nil {
 		return nil, err
 	}
@@ -205,10 +221,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		p.CanAct = u.Role == store.RoleAdmin
 	}
 	if p.Flash == "" {
-		p.Flash = r.URL.Query().Get("done")
-		if len(p.Flash) > 200 {
-			p.Flash = ""
-		}
+		p.Flash = flash(r.URL.Query())
 	}
 	for _, n := range nav {
 		n.Current = n.Href == r.URL.Path || n.Href != "/" && strings.HasPrefix(r.URL.Path, n.Href)

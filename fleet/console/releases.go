@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -60,18 +58,20 @@ type releasesData struct {
 
 // releaseRepo opens the repository; nil (and no error) when the fleet has none.
 func (c *Console) releaseRepo() (*release.Repo, error) {
-	dir := c.cfg.ReleaseDir
-	if dir == "" {
-		return nil, nil
-	}
-	if _, err := os.Stat(filepath.Join(dir, "metadata", "root.json")); errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+	st := c.cfg.ReleaseStorage
+	if st == nil {
+		if c.cfg.ReleaseDir == "" {
+			return nil, nil
+		}
+		st = release.DirStorage(c.cfg.ReleaseDir)
 	}
 	log, _ := c.log.(*logrus.Entry)
-	return release.Open(dir, release.Options{Log: log})
+	repo, err := release.OpenStorage(st, release.Options{Log: log})
+	if errors.Is(err, release.ErrNoRepository) {
+		return nil, nil
+	}
+	return repo, err
 }
-
-func (c *Console) rollouts() *release.RolloutFile { return c.rolloutFile }
 
 func (c *Console) releasesPage(w http.ResponseWriter, r *http.Request, status int, p page, d releasesData) {
 	p.Title = "Releases"
@@ -96,7 +96,7 @@ func (c *Console) releasesPage(w http.ResponseWriter, r *http.Request, status in
 			d.Versions = append(d.Versions, rel.Version)
 		}
 	}
-	rs, err := c.rollouts().List()
+	rs, err := c.rollouts.List()
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -287,6 +287,14 @@ func (c *Console) canaryForm(r *http.Request) (pick canaryPick, msg, field strin
 			pick.Text = append(pick.Text, "kiosk "+d.Hostname)
 		}
 	}
+	msg, field = canaryProblems(unknownSites, unknownKiosks, ambiguous)
+	return pick, msg, field, nil
+}
+
+// canaryProblems says in a sentence which canary sites and kiosks were not
+// found or named more than one kiosk, and which field to point at; "" when
+// all were found.
+func canaryProblems(unknownSites, unknownKiosks, ambiguous []string) (msg, field string) {
 	var parts []string
 	field = "canary_kiosks"
 	if len(unknownSites) > 0 {
@@ -299,10 +307,10 @@ func (c *Console) canaryForm(r *http.Request) (pick canaryPick, msg, field strin
 	if len(ambiguous) > 0 {
 		parts = append(parts, "More than one kiosk is called "+strings.Join(ambiguous, ", ")+": give its id instead (on its kiosk page)")
 	}
-	if len(parts) > 0 {
-		return pick, strings.Join(parts, ". ") + ". Nothing was changed.", field, nil
+	if len(parts) == 0 {
+		return "", ""
 	}
-	return pick, "", "", nil
+	return strings.Join(parts, ". ") + ". Nothing was changed.", field
 }
 
 // either is one when n is 1, else many.
@@ -313,16 +321,11 @@ func either(n int, one, many string) string {
 	return many
 }
 
-// startRollout checks the form (release, canary sites and kiosks,
-// percentage rings), asks for confirmation, then stores the rollout at its
-// canary ring.
-func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
-	if !readForm(w, r) {
-		return
-	}
-	version := strings.TrimSpace(r.PostFormValue("release"))
-	percent := strings.TrimSpace(r.PostFormValue("percent"))
-	d := releasesData{FormRelease: version, FormPercent: percent}
+// rolloutFormEcho is the start-rollout form as given, to show again with
+// an error: the release, the percentages, the ticked canary sites and the
+// canary kiosks as one comma-separated field.
+func rolloutFormEcho(r *http.Request) releasesData {
+	d := releasesData{FormRelease: strings.TrimSpace(r.PostFormValue("release")), FormPercent: strings.TrimSpace(r.PostFormValue("percent"))}
 	kiosks := []string{}
 	for _, v := range canaryValues(r) {
 		if id, ok := strings.CutPrefix(v, "device:"); ok {
@@ -335,6 +338,38 @@ func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
 		kiosks = append(kiosks, k)
 	}
 	d.FormKiosks = strings.Join(kiosks, ", ")
+	return d
+}
+
+// rolloutRings is the canary ring, a ring per percentage ("10, 50%",
+// increasing, 1 to 99, at most 5) and the final ring of all kiosks; msg
+// says in a sentence what is wrong with percent.
+func rolloutRings(canary release.Ring, percent string) (rings []release.Ring, msg string) {
+	rings = []release.Ring{canary}
+	last := 0
+	for _, s := range strings.FieldsFunc(percent, func(r rune) bool { return r == ',' || r == ' ' }) {
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "%"))
+		if err != nil || n < 1 || n > 99 || n <= last {
+			return nil, "Enter percentages between 1 and 99, smallest first, separated by commas, like 10, 50"
+		}
+		last = n
+		rings = append(rings, release.Ring{Name: strconv.Itoa(n) + "%", Percent: n})
+	}
+	if len(rings) > 6 {
+		return nil, "Enter at most 5 percentages"
+	}
+	return append(rings, release.Ring{Name: "all", All: true}), ""
+}
+
+// startRollout checks the form (release, canary sites and kiosks,
+// percentage rings), asks for confirmation, then stores the rollout at its
+// canary ring.
+func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
+	if !readForm(w, r) {
+		return
+	}
+	d := rolloutFormEcho(r)
+	version, percent := d.FormRelease, d.FormPercent
 	bad := func(msg, fieldID string) {
 		c.releasesPage(w, r, http.StatusBadRequest, page{Error: msg, ErrorField: fieldID}, d)
 	}
@@ -366,24 +401,11 @@ func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
 	}
 	canaryRing := release.Ring{Name: "canary", Sites: pick.Sites, Devices: pick.Devices}
 	canaryText := strings.Join(pick.Text, ", ")
-	rings := []release.Ring{canaryRing}
-	last := 0
-	if percent != "" {
-		for _, s := range strings.FieldsFunc(percent, func(r rune) bool { return r == ',' || r == ' ' }) {
-			n, err := strconv.Atoi(strings.TrimSuffix(s, "%"))
-			if err != nil || n < 1 || n > 99 || n <= last {
-				bad("Enter percentages between 1 and 99, smallest first, separated by commas, like 10, 50", "percent")
-				return
-			}
-			last = n
-			rings = append(rings, release.Ring{Name: strconv.Itoa(n) + "%", Percent: n})
-		}
-	}
-	if len(rings) > 6 {
-		bad("Enter at most 5 percentages", "percent")
+	rings, msg := rolloutRings(canaryRing, percent)
+	if msg != "" {
+		bad(msg, "percent")
 		return
 	}
-	rings = append(rings, release.Ring{Name: "all", All: true})
 	var names []string
 	for _, g := range rings {
 		names = append(names, g.Name)
@@ -404,7 +426,7 @@ func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
 		bad(err.Error(), "release")
 		return
 	}
-	if err := c.rollouts().UpdateContext(r.Context(), func(rs []release.Rollout) ([]release.Rollout, error) {
+	if err := c.rollouts.UpdateContext(r.Context(), func(rs []release.Rollout) ([]release.Rollout, error) {
 		for _, x := range rs {
 			if x.ID == rid {
 				return nil, fmt.Errorf("rollout %s exists: %w", rid, store.ErrExists)
@@ -422,7 +444,7 @@ func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.st.Audit(r.Context(), u.Name, "rollout.start", rid, "release "+version+", rings "+strings.Join(names, ", ")+", canary "+canaryAudit(canaryRing))
-	http.Redirect(w, r, "/releases?done="+url.QueryEscape("Rollout "+rid+" started: the canary gets "+version+" at its next report."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/releases", doneRolloutStarted), http.StatusSeeOther)
 }
 
 var rolloutActions = map[string]struct {
@@ -454,7 +476,7 @@ func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", page{Title: "Rollout not found", Data: "This fleet has no release repository, so there is no rollout with that id."})
 		return
 	}
-	rs, err := c.rollouts().List()
+	rs, err := c.rollouts.List()
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -477,7 +499,7 @@ func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var after release.Rollout
-	err = c.rollouts().UpdateContext(r.Context(), func(rs []release.Rollout) ([]release.Rollout, error) {
+	err = c.rollouts.UpdateContext(r.Context(), func(rs []release.Rollout) ([]release.Rollout, error) {
 		for i := range rs {
 			if rs[i].ID == id {
 				if err := apply(&rs[i], action); err != nil {
@@ -501,7 +523,7 @@ func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
 	}
 	detail := fmt.Sprintf("release %s, now %s at ring %q", after.Release, after.State, after.Rings[after.Stage].Name)
 	c.st.Audit(r.Context(), user(r).Name, "rollout."+action, id, detail)
-	http.Redirect(w, r, "/releases?done="+url.QueryEscape(a.done+": rollout "+id+" is "+after.State+" at ring "+after.Rings[after.Stage].Name+"."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/releases", doneRollout+action), http.StatusSeeOther)
 }
 
 // canaryAudit names a canary ring's sites and kiosks by id, for the audit log.

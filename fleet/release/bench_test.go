@@ -10,8 +10,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/release/bundle"
+	"accesskiosk/fleet/release/target"
 )
 
 // programs the delta benchmark builds, the first that exists wins (the
@@ -70,12 +70,12 @@ func measureDelta(b *testing.B, oldTree, newTree string) {
 	b.ResetTimer()
 	for b.Loop() {
 		delta.Reset()
-		if err := release.EncodeDelta(&delta, bytes.NewReader(newTar), oldTar); err != nil {
+		if err := target.EncodeDelta(&delta, bytes.NewReader(newTar), oldTar); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
-	rc, err := release.DecodeDelta(bytes.NewReader(delta.Bytes()), oldTar)
+	rc, err := target.DecodeDelta(bytes.NewReader(delta.Bytes()), oldTar)
 	if err != nil {
 		b.Fatal(err)
 	}

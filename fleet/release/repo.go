@@ -14,7 +14,10 @@
 // version signed by the old and the new root keys, so devices follow the
 // chain from the root their image carries.
 //
-// # Layout of the repository directory
+// # Layout of the repository's files
+//
+// A Storage keeps them: a directory on one fleet server (DirStorage), or
+// the shared PostgreSQL for several replicas (fleet/store.ReleaseFiles).
 //
 //	keys/snapshot.key, keys/timestamp.key   online keys (0600)
 //	metadata/N.root.json, root.json         every root version, and the newest
@@ -24,89 +27,27 @@
 //
 // # Targets
 //
-// A release VERSION for ARCH is the target "ARCH/VERSION.tar.zst" (a
-// bundle, see package bundle). Its custom metadata (Custom) carries the
-// version, the architecture, a serial that increases with every release
-// added (devices refuse a serial lower than the one they run: the rollback
-// defence for releases), and the SHA-256 and length of the uncompressed tar.
-// When a previous release of the same architecture exists, Add also signs a
-// delta "ARCH/delta/FROM/VERSION.zst": the new tar compressed with zstd using
-// the old tar as a raw dictionary (patch-from). A device holding FROM's tar
-// rebuilds the new tar from it and checks it against TarSHA256.
+// Package target defines the targets' names, their signed custom metadata
+// and the delta format; package bundle the bundles. Add gives every release
+// a serial that increases with every release added (devices refuse a serial
+// lower than the one they run: the rollback defence for releases) and, when
+// a previous release of the same architecture exists, a delta from it.
 package release
 
 import (
-	"accesskiosk/internal/atomicfile"
-
-	"bytes"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/hex"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/sirupsen/logrus"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
-
-	"accesskiosk/fleet/release/bundle"
 )
-
-// Target kinds in Custom.Kind.
-const (
-	KindBundle = "bundle"
-	KindDelta  = "delta"
-)
-
-// Custom is the custom metadata signed with every target.
-type Custom struct {
-	Kind    string `json:"kind"`
-	Version string `json:"version"`
-	Arch    string `json:"arch"`
-	// Serial increases by one with every release added to the repository.
-	Serial int64 `json:"serial"`
-	// TarSHA256 and TarLength describe the uncompressed bundle tar of
-	// Version (for a delta: the tar it rebuilds).
-	TarSHA256 string `json:"tar_sha256"`
-	TarLength int64  `json:"tar_length"`
-	// UnpackedBytes is the sum of the bundle's file sizes.
-	UnpackedBytes int64 `json:"unpacked_bytes"`
-	// From is the version a delta applies to.
-	From string `json:"from,omitempty"`
-}
-
-// BundleTarget names the full bundle of version for arch.
-func BundleTarget(arch, version string) string { return arch + "/" + version + ".tar.zst" }
-
-// DeltaTarget names the delta from one version to another for arch.
-func DeltaTarget(arch, from, to string) string { return arch + "/delta/" + from + "/" + to + ".zst" }
-
-// TargetPath is the path, under the targets URL, where the target name
-// with the given SHA-256 (hex) is served (TUF consistent snapshot naming).
-func TargetPath(name, sha256hex string) string {
-	return path.Join(path.Dir(name), sha256hex+"."+path.Base(name))
-}
-
-// ParseCustom decodes a target's custom metadata.
-func ParseCustom(tf *metadata.TargetFiles) (Custom, error) {
-	var c Custom
-	if tf == nil || tf.Custom == nil {
-		return c, errors.New("target has no custom metadata")
-	}
-	if err := json.Unmarshal(*tf.Custom, &c); err != nil {
-		return c, fmt.Errorf("decode target custom metadata: %w", err)
-	}
-	return c, nil
-}
 
 // Expiry of each role's metadata when signed.
 type Expiry struct {
@@ -128,9 +69,12 @@ type Options struct {
 	MaxDeltaBase int64
 }
 
-// Repo is a TUF repository in a directory. It is safe for concurrent use.
+// Repo is a TUF repository whose files a Storage keeps. It is safe for
+// concurrent use, and several processes (or replicas, with a shared
+// Storage) may use one repository: changes take the Storage's lock and
+// start from the files as stored.
 type Repo struct {
-	dir string
+	st  Storage
 	opt Options
 
 	mu        sync.Mutex
@@ -158,9 +102,35 @@ func (o *Options) fill() {
 	}
 }
 
-func (r *Repo) metaDir() string    { return filepath.Join(r.dir, "metadata") }
-func (r *Repo) targetsDir() string { return filepath.Join(r.dir, "targets") }
-func (r *Repo) keysDir() string    { return filepath.Join(r.dir, "keys") }
+// RepoDir is where the fleet keeps its release repository inside its data directory.
+func RepoDir(dataDir string) string { return filepath.Join(dataDir, "release") }
+
+// bg is the context of storage calls made by Repo methods that take none;
+// every storage call is bounded.
+func bg() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Minute)
+}
+
+func (r *Repo) readFile(name string) ([]byte, error) {
+	ctx, cancel := bg()
+	defer cancel()
+	return r.st.ReadFile(ctx, name)
+}
+
+func (r *Repo) writeFile(name string, data []byte, private bool) error {
+	ctx, cancel := bg()
+	defer cancel()
+	return r.st.WriteFile(ctx, name, data, private)
+}
+
+// readMeta reads metadata/NAME from the repository's storage.
+func readMeta[T metadata.Roles](r *Repo, name string) (*metadata.Metadata[T], error) {
+	data, err := r.readFile(metaPrefix + name)
+	if err != nil {
+		return nil, err
+	}
+	return new(metadata.Metadata[T]).FromBytes(data)
+}
 
 // GenerateOfflineKeys writes new root and targets keys into dir (created
 // 0700). It refuses to overwrite existing keys.
@@ -184,15 +154,23 @@ func GenerateOfflineKeys(dir string) error {
 // Init creates a repository in dir (which must be empty or absent) trusting
 // the offline keys in offlineDir, with new online keys, and returns it.
 func Init(dir, offlineDir string, opt Options) (*Repo, error) {
+	return InitStorage(DirStorage(dir), offlineDir, opt)
+}
+
+// InitStorage creates a repository in st (which must hold none) trusting
+// the offline keys in offlineDir, with new online keys, and returns it.
+func InitStorage(st Storage, offlineDir string, opt Options) (*Repo, error) {
 	opt.fill()
-	r := &Repo{dir: dir, opt: opt, online: map[string]*signingKey{}}
-	if _, err := os.Stat(filepath.Join(r.metaDir(), "root.json")); err == nil {
-		return nil, fmt.Errorf("init release repository %s: already initialised", dir)
+	r := &Repo{st: st, opt: opt, online: map[string]*signingKey{}}
+	unlock, err := r.lockStorage()
+	if err != nil {
+		return nil, fmt.Errorf("init release repository %s: %w", st, err)
 	}
-	for _, d := range []string{r.keysDir(), r.metaDir(), r.targetsDir()} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("init release repository: %w", err)
-		}
+	defer unlock()
+	if _, err := r.readFile(metaPrefix + "root.json"); err == nil {
+		return nil, fmt.Errorf("init release repository %s: already initialised", st)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("init release repository %s: %w", st, err)
 	}
 	keys := map[string]*signingKey{}
 	for _, role := range OfflineRoles {
@@ -203,7 +181,7 @@ func Init(dir, offlineDir string, opt Options) (*Repo, error) {
 		keys[role] = k
 	}
 	for _, role := range OnlineRoles {
-		k, err := generateKey(r.keysDir(), role)
+		k, err := r.generateOnlineKey(role, false)
 		if err != nil {
 			return nil, fmt.Errorf("init release repository: %w", err)
 		}
@@ -231,36 +209,41 @@ func Init(dir, offlineDir string, opt Options) (*Repo, error) {
 
 // Open loads the repository in dir with its online keys.
 func Open(dir string, opt Options) (*Repo, error) {
+	return OpenStorage(DirStorage(dir), opt)
+}
+
+// ErrNoRepository is returned by Open and OpenStorage when the storage
+// holds no repository (`fleet release init` makes one).
+var ErrNoRepository = errors.New("no release repository")
+
+// OpenStorage loads the repository kept in st with its online keys.
+func OpenStorage(st Storage, opt Options) (*Repo, error) {
 	opt.fill()
-	r := &Repo{dir: dir, opt: opt, online: map[string]*signingKey{}}
-	var err error
-	if r.root, err = new(metadata.Metadata[metadata.RootType]).FromFile(filepath.Join(r.metaDir(), "root.json")); err != nil {
-		return nil, fmt.Errorf("open release repository %s (run `fleet release init` first): %w", dir, err)
+	r := &Repo{st: st, opt: opt, online: map[string]*signingKey{}}
+	if _, err := r.readFile(metaPrefix + "root.json"); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("open release repository %s (run `fleet release init` first): %w", st, ErrNoRepository)
 	}
-	if r.targets, err = new(metadata.Metadata[metadata.TargetsType]).FromFile(filepath.Join(r.metaDir(), "targets.json")); err != nil {
-		return nil, fmt.Errorf("open release repository %s: %w", dir, err)
+	if err := r.reload(); err != nil {
+		return nil, fmt.Errorf("open release repository %s: %w", st, err)
 	}
-	if r.snapshot, err = new(metadata.Metadata[metadata.SnapshotType]).FromFile(filepath.Join(r.metaDir(), "snapshot.json")); err != nil {
-		return nil, fmt.Errorf("open release repository %s: %w", dir, err)
-	}
-	if r.timestamp, err = new(metadata.Metadata[metadata.TimestampType]).FromFile(filepath.Join(r.metaDir(), "timestamp.json")); err != nil {
-		return nil, fmt.Errorf("open release repository %s: %w", dir, err)
-	}
-	for _, role := range OnlineRoles {
-		k, err := loadKey(r.keysDir(), role)
-		if err != nil {
-			return nil, fmt.Errorf("open release repository %s: %w", dir, err)
-		}
+	for role, k := range r.online {
 		if !contains(r.root.Signed.Roles[role].KeyIDs, k.id) {
-			return nil, fmt.Errorf("open release repository %s: %s key %s is not trusted by root v%d", dir, role, k.id, r.root.Signed.Version)
+			return nil, fmt.Errorf("open release repository %s: %s key %s is not trusted by root v%d", st, role, k.id, r.root.Signed.Version)
 		}
-		r.online[role] = k
 	}
 	return r, nil
 }
 
-// Dir is the repository directory.
-func (r *Repo) Dir() string { return r.dir }
+// Dir is the repository directory ("" when its storage is not a directory).
+func (r *Repo) Dir() string {
+	if d, ok := r.st.(DirStorage); ok {
+		return string(d)
+	}
+	return ""
+}
+
+// Storage is where the repository keeps its files.
+func (r *Repo) Storage() Storage { return r.st }
 
 // RootJSON returns the newest signed root metadata: what an image carries
 // as its trusted root.
@@ -281,605 +264,3 @@ func contains(s []string, v string) bool {
 	}
 	return false
 }
-
-// writeRoot signs root with the given keys and writes N.root.json and root.json.
-func (r *Repo) writeRoot(keys ...*signingKey) error {
-	r.root.ClearSignatures()
-	for _, k := range keys {
-		s, err := k.signer()
-		if err != nil {
-			return err
-		}
-		if _, err := r.root.Sign(s); err != nil {
-			return fmt.Errorf("sign root: %w", err)
-		}
-	}
-	data, err := r.root.ToBytes(true)
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.Write(filepath.Join(r.metaDir(), fmt.Sprintf("%d.root.json", r.root.Signed.Version)), data, 0o644); err != nil {
-		return err
-	}
-	return atomicfile.Write(filepath.Join(r.metaDir(), "root.json"), data, 0o644)
-}
-
-func sign[T metadata.Roles](m *metadata.Metadata[T], k *signingKey) error {
-	m.ClearSignatures()
-	s, err := k.signer()
-	if err != nil {
-		return err
-	}
-	_, err = m.Sign(s)
-	return err
-}
-
-// publishTargets signs targets (bumping its version when bump) with the
-// offline targets key, then a new snapshot and timestamp with the online
-// keys, and writes them in the order a client reads them backwards:
-// targets, snapshot, timestamp.
-func (r *Repo) publishTargets(targetsKey *signingKey, bump bool) error {
-	if !contains(r.root.Signed.Roles[metadata.TARGETS].KeyIDs, targetsKey.id) {
-		return fmt.Errorf("targets key %s is not the one root v%d trusts", targetsKey.id, r.root.Signed.Version)
-	}
-	now := r.opt.Now().UTC()
-	if bump {
-		r.targets.Signed.Version++
-	}
-	r.targets.Signed.Expires = now.Add(r.opt.Expiry.Targets)
-	if err := sign(r.targets, targetsKey); err != nil {
-		return fmt.Errorf("sign targets: %w", err)
-	}
-	data, err := r.targets.ToBytes(true)
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.Write(filepath.Join(r.metaDir(), fmt.Sprintf("%d.targets.json", r.targets.Signed.Version)), data, 0o644); err != nil {
-		return err
-	}
-	if err := atomicfile.Write(filepath.Join(r.metaDir(), "targets.json"), data, 0o644); err != nil {
-		return err
-	}
-	return r.publishSnapshot(now, bump)
-}
-
-func (r *Repo) publishSnapshot(now time.Time, bump bool) error {
-	if bump {
-		r.snapshot.Signed.Version++
-	}
-	r.snapshot.Signed.Meta["targets.json"] = metadata.MetaFile(r.targets.Signed.Version)
-	r.snapshot.Signed.Expires = now.Add(r.opt.Expiry.Snapshot)
-	if err := sign(r.snapshot, r.online[metadata.SNAPSHOT]); err != nil {
-		return fmt.Errorf("sign snapshot: %w", err)
-	}
-	data, err := r.snapshot.ToBytes(true)
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.Write(filepath.Join(r.metaDir(), fmt.Sprintf("%d.snapshot.json", r.snapshot.Signed.Version)), data, 0o644); err != nil {
-		return err
-	}
-	if err := atomicfile.Write(filepath.Join(r.metaDir(), "snapshot.json"), data, 0o644); err != nil {
-		return err
-	}
-	return r.publishTimestamp(now, bump)
-}
-
-func (r *Repo) publishTimestamp(now time.Time, bump bool) error {
-	if bump {
-		r.timestamp.Signed.Version++
-	}
-	r.timestamp.Signed.Meta["snapshot.json"] = metadata.MetaFile(r.snapshot.Signed.Version)
-	r.timestamp.Signed.Expires = now.Add(r.opt.Expiry.Timestamp)
-	if err := sign(r.timestamp, r.online[metadata.TIMESTAMP]); err != nil {
-		return fmt.Errorf("sign timestamp: %w", err)
-	}
-	data, err := r.timestamp.ToBytes(true)
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(filepath.Join(r.metaDir(), "timestamp.json"), data, 0o644)
-}
-
-// Refresh re-signs snapshot and timestamp with the online keys when less
-// than half of their lifetime is left. The fleet calls it periodically; the
-// Handler calls it too before serving timestamp.json.
-func (r *Repo) Refresh() error {
-	if !r.needsRefresh() {
-		return nil
-	}
-	unlock, err := r.lock()
-	if err != nil {
-		return fmt.Errorf("refresh: %w", err)
-	}
-	defer unlock()
-	now := r.opt.Now().UTC()
-	switch {
-	case r.snapshot.Signed.Expires.Sub(now) < r.opt.Expiry.Snapshot/2:
-		r.opt.Log.WithField("snapshot_version", r.snapshot.Signed.Version+1).Info("re-signing snapshot and timestamp before they expire")
-		if err := r.publishSnapshot(now, true); err != nil {
-			return fmt.Errorf("refresh snapshot: %w", err)
-		}
-	case r.timestamp.Signed.Expires.Sub(now) < r.opt.Expiry.Timestamp/2:
-		r.opt.Log.WithField("timestamp_version", r.timestamp.Signed.Version+1).Info("re-signing timestamp before it expires")
-		if err := r.publishTimestamp(now, true); err != nil {
-			return fmt.Errorf("refresh timestamp: %w", err)
-		}
-	}
-	return nil
-}
-
-func (r *Repo) needsRefresh() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.opt.Now().UTC()
-	return r.snapshot.Signed.Expires.Sub(now) < r.opt.Expiry.Snapshot/2 ||
-		r.timestamp.Signed.Expires.Sub(now) < r.opt.Expiry.Timestamp/2
-}
-
-// lock takes the repository for a change: the in-process mutex and an
-// exclusive flock on DIR/.lock, so `fleet release add` in one process and
-// the serving fleet re-signing the timestamp in another never interleave.
-// It then reloads the metadata and online keys from disk, which are the
-// truth another process may have changed.
-func (r *Repo) lock() (func(), error) {
-	r.mu.Lock()
-	f, err := os.OpenFile(filepath.Join(r.dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		r.mu.Unlock()
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		r.mu.Unlock()
-		return nil, fmt.Errorf("lock %s: %w", r.dir, err)
-	}
-	unlock := func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-		r.mu.Unlock()
-	}
-	if err := r.reload(); err != nil {
-		unlock()
-		return nil, err
-	}
-	return unlock, nil
-}
-
-// reload reads the newest metadata and the online keys from disk.
-func (r *Repo) reload() error {
-	root, err := new(metadata.Metadata[metadata.RootType]).FromFile(filepath.Join(r.metaDir(), "root.json"))
-	if err != nil {
-		return fmt.Errorf("reload root: %w", err)
-	}
-	targets, err := new(metadata.Metadata[metadata.TargetsType]).FromFile(filepath.Join(r.metaDir(), "targets.json"))
-	if err != nil {
-		return fmt.Errorf("reload targets: %w", err)
-	}
-	snapshot, err := new(metadata.Metadata[metadata.SnapshotType]).FromFile(filepath.Join(r.metaDir(), "snapshot.json"))
-	if err != nil {
-		return fmt.Errorf("reload snapshot: %w", err)
-	}
-	timestamp, err := new(metadata.Metadata[metadata.TimestampType]).FromFile(filepath.Join(r.metaDir(), "timestamp.json"))
-	if err != nil {
-		return fmt.Errorf("reload timestamp: %w", err)
-	}
-	online := map[string]*signingKey{}
-	for _, role := range OnlineRoles {
-		k, err := loadKey(r.keysDir(), role)
-		if err != nil {
-			return err
-		}
-		online[role] = k
-	}
-	r.root, r.targets, r.snapshot, r.timestamp, r.online = root, targets, snapshot, timestamp, online
-	return nil
-}
-
-// Release is one bundle in the repository.
-type Release struct {
-	Target string
-	Custom
-	Length int64
-	// Delta is the delta target to this release, "" if none; DeltaLength its size.
-	Delta       string
-	DeltaLength int64
-}
-
-// Releases lists the repository's bundles, newest (highest serial) first.
-func (r *Repo) Releases() []Release {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.reload(); err != nil { // another process may have added one
-		r.opt.Log.WithError(err).Warn("listing releases from memory")
-	}
-	return r.releasesLocked()
-}
-
-func (r *Repo) releasesLocked() []Release {
-	var out []Release
-	deltas := map[string]Release{}
-	for name, tf := range r.targets.Signed.Targets {
-		c, err := ParseCustom(tf)
-		if err != nil {
-			continue
-		}
-		rel := Release{Target: name, Custom: c, Length: tf.Length}
-		if c.Kind == KindDelta {
-			deltas[c.Arch+"/"+c.Version] = rel
-			continue
-		}
-		out = append(out, rel)
-	}
-	for i := range out {
-		if d, ok := deltas[out[i].Arch+"/"+out[i].Version]; ok {
-			out[i].Delta, out[i].DeltaLength = d.Target, d.Length
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Serial != out[j].Serial {
-			return out[i].Serial > out[j].Serial
-		}
-		return out[i].Arch < out[j].Arch
-	})
-	return out
-}
-
-// ErrReleaseExists is returned by Add for a version already in the
-// repository for the bundle's architecture.
-var ErrReleaseExists = errors.New("release already exists")
-
-// Add copies the bundle file into the repository, signs it (and, when a
-// previous release of the same architecture exists, a delta from it) with
-// the offline targets key in offlineDir, and publishes new snapshot and
-// timestamp metadata. The bundle is checked first: a bad bundle is refused
-// and nothing changes.
-func (r *Repo) Add(offlineDir, bundlePath string) (Release, error) {
-	targetsKey, err := loadKey(offlineDir, metadata.TARGETS)
-	if err != nil {
-		return Release{}, fmt.Errorf("add release: %w", err)
-	}
-	m, err := bundle.ReadFileManifest(bundlePath)
-	if err != nil {
-		return Release{}, fmt.Errorf("add release: %w", err)
-	}
-	unlock, err := r.lock()
-	if err != nil {
-		return Release{}, fmt.Errorf("add release: %w", err)
-	}
-	defer unlock()
-	name := BundleTarget(m.Arch, m.Version)
-	if _, ok := r.targets.Signed.Targets[name]; ok {
-		return Release{}, fmt.Errorf("add release %s for %s: %w", m.Version, m.Arch, ErrReleaseExists)
-	}
-	var serial int64
-	var prev *Release
-	for _, rel := range r.releasesLocked() {
-		serial = max(serial, rel.Serial)
-		if rel.Arch == m.Arch && prev == nil {
-			p := rel
-			prev = &p
-		}
-	}
-	serial++
-
-	// Hash the bundle and its tar while checking every file against the manifest.
-	tarSum, tarLen, err := checkBundle(bundlePath)
-	if err != nil {
-		return Release{}, fmt.Errorf("add release %s: %w", bundlePath, err)
-	}
-	custom := Custom{Kind: KindBundle, Version: m.Version, Arch: m.Arch, Serial: serial, TarSHA256: tarSum, TarLength: tarLen, UnpackedBytes: m.Size()}
-	tf, err := r.storeTarget(name, bundlePath, custom)
-	if err != nil {
-		return Release{}, fmt.Errorf("add release: %w", err)
-	}
-	added := map[string]*metadata.TargetFiles{name: tf}
-	rel := Release{Target: name, Custom: custom, Length: tf.Length}
-
-	if prev != nil && prev.TarLength <= r.opt.MaxDeltaBase {
-		dname := DeltaTarget(m.Arch, prev.Version, m.Version)
-		dtf, err := r.makeDelta(prev, bundlePath, dname, custom)
-		switch {
-		case err != nil:
-			r.opt.Log.WithError(err).WithField("from", prev.Version).Warn("no delta for this release; devices download the full bundle")
-		case dtf != nil:
-			added[dname] = dtf
-			rel.Delta, rel.DeltaLength = dname, dtf.Length
-		}
-	}
-	for n, t := range added {
-		r.targets.Signed.Targets[n] = t
-	}
-	if err := r.publishTargets(targetsKey, true); err != nil {
-		for n := range added {
-			delete(r.targets.Signed.Targets, n)
-		}
-		r.targets.Signed.Version--
-		return Release{}, fmt.Errorf("add release: %w", err)
-	}
-	r.opt.Log.WithFields(logrus.Fields{"version": m.Version, "arch": m.Arch, "serial": serial, "bytes": tf.Length, "delta_bytes": rel.DeltaLength}).Info("release added")
-	return rel, nil
-}
-
-// checkBundle decompresses a bundle file, unpacking nothing but checking
-// its manifest and every file, and returns the SHA-256 and length of its tar.
-func checkBundle(name string) (string, int64, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	zr, err := bundle.NewDecoder(f)
-	if err != nil {
-		return "", 0, err
-	}
-	defer zr.Close()
-	h := sha256.New()
-	cr := &countingReader{r: io.TeeReader(zr, h)}
-	if err := bundle.Verify(cr); err != nil {
-		return "", 0, err
-	}
-	if _, err := io.Copy(io.Discard, cr); err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), cr.n, nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// storeTarget copies src into the targets directory under its consistent
-// snapshot name and returns its signed description.
-func (r *Repo) storeTarget(name, src string, c Custom) (*metadata.TargetFiles, error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return nil, err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(r.targetsDir(), ".add-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	h256, h512 := sha256.New(), sha512.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h256, h512), in)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store target %s: %w", name, err)
-	}
-	sum := h256.Sum(nil)
-	dst := filepath.Join(r.targetsDir(), filepath.FromSlash(TargetPath(name, hex.EncodeToString(sum))))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return nil, fmt.Errorf("store target %s: %w", name, err)
-	}
-	if err := atomicfile.SyncDir(filepath.Dir(dst)); err != nil {
-		return nil, err
-	}
-	cj, err := json.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
-	raw := json.RawMessage(cj)
-	return &metadata.TargetFiles{Length: n, Hashes: metadata.Hashes{"sha256": sum, "sha512": h512.Sum(nil)}, Custom: &raw, Path: name}, nil
-}
-
-// targetFile returns the stored file of a target already in the metadata.
-func (r *Repo) targetFile(name string) (string, error) {
-	tf, ok := r.targets.Signed.Targets[name]
-	if !ok {
-		return "", fmt.Errorf("target %s not in the repository", name)
-	}
-	return filepath.Join(r.targetsDir(), filepath.FromSlash(TargetPath(name, hex.EncodeToString(tf.Hashes["sha256"])))), nil
-}
-
-// makeDelta writes a patch-from delta of the new bundle's tar against the
-// previous release's tar. It returns nil (no delta) when the delta is not
-// clearly smaller than the full bundle.
-func (r *Repo) makeDelta(prev *Release, bundlePath, name string, c Custom) (*metadata.TargetFiles, error) {
-	prevFile, err := r.targetFile(prev.Target)
-	if err != nil {
-		return nil, err
-	}
-	oldTar, err := readTar(prevFile, prev.TarLength)
-	if err != nil {
-		return nil, fmt.Errorf("read previous release %s: %w", prev.Version, err)
-	}
-	in, err := os.Open(bundlePath)
-	if err != nil {
-		return nil, err
-	}
-	defer in.Close()
-	zr, err := bundle.NewDecoder(in)
-	if err != nil {
-		return nil, err
-	}
-	defer zr.Close()
-	tmp, err := os.CreateTemp(r.targetsDir(), ".delta-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	if err := EncodeDelta(tmp, zr, oldTar); err != nil {
-		return nil, err
-	}
-	full, err := os.Stat(bundlePath)
-	if err != nil {
-		return nil, err
-	}
-	st, err := tmp.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() >= full.Size()*9/10 {
-		r.opt.Log.WithFields(logrus.Fields{"delta_bytes": st.Size(), "full_bytes": full.Size()}).Info("delta not smaller than the bundle; skipped")
-		return nil, nil
-	}
-	c.Kind, c.From = KindDelta, prev.Version
-	return r.storeTarget(name, tmp.Name(), c)
-}
-
-// readTar decompresses a stored bundle into memory, refusing more than limit bytes.
-func readTar(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	zr, err := bundle.NewDecoder(f)
-	if err != nil {
-		return nil, err
-	}
-	defer zr.Close()
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, io.LimitReader(zr, limit+1)); err != nil {
-		return nil, err
-	}
-	if int64(buf.Len()) != limit {
-		return nil, fmt.Errorf("tar is %d bytes, metadata says %d", buf.Len(), limit)
-	}
-	return buf.Bytes(), nil
-}
-
-// deltaWindow is the zstd window a delta uses: it must reach back over the
-// whole dictionary (the old tar) for matches far apart to be found.
-func deltaWindow(base int) int {
-	w := zstd.MinWindowSize
-	for w < base+(8<<20) && w < zstd.MaxWindowSize {
-		w <<= 1
-	}
-	return w
-}
-
-// EncodeDelta compresses the new tar read from r to w with zstd, using
-// oldTar as a raw dictionary (patch-from).
-func EncodeDelta(w io.Writer, r io.Reader, oldTar []byte) error {
-	zw, err := zstd.NewWriter(w, zstd.WithEncoderDictRaw(1, oldTar), zstd.WithWindowSize(deltaWindow(len(oldTar))),
-		zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		return fmt.Errorf("encode delta: %w", err)
-	}
-	if _, err := io.Copy(zw, r); err != nil {
-		zw.Close()
-		return fmt.Errorf("encode delta: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return fmt.Errorf("encode delta: %w", err)
-	}
-	return nil
-}
-
-// DecodeDelta returns a reader of the tar a delta rebuilds from oldTar.
-// Close it when done.
-func DecodeDelta(r io.Reader, oldTar []byte) (io.ReadCloser, error) {
-	zr, err := zstd.NewReader(r, zstd.WithDecoderDictRaw(1, oldTar), zstd.WithDecoderConcurrency(1),
-		zstd.WithDecoderMaxWindow(uint64(deltaWindow(len(oldTar)))))
-	if err != nil {
-		return nil, fmt.Errorf("decode delta: %w", err)
-	}
-	return zr.IOReadCloser(), nil
-}
-
-// Rotate replaces the key of role (root, targets, snapshot or timestamp)
-// with a new one. The new root version is signed by the old root key and,
-// for a root rotation, also by the new one, so devices holding the old
-// root accept it. Offline keys are rewritten in offlineDir (the old key is
-// kept as ROLE.key.old), online keys in the repository. Targets, snapshot
-// and timestamp are re-signed.
-func (r *Repo) Rotate(offlineDir, role string) error {
-	unlock, err := r.lock()
-	if err != nil {
-		return fmt.Errorf("rotate %s key: %w", role, err)
-	}
-	defer unlock()
-	oldRoot, err := loadKey(offlineDir, metadata.ROOT)
-	if err != nil {
-		return fmt.Errorf("rotate %s key: %w", role, err)
-	}
-	targetsKey, err := loadKey(offlineDir, metadata.TARGETS)
-	if err != nil {
-		return fmt.Errorf("rotate %s key: %w", role, err)
-	}
-	var dir string
-	switch role {
-	case metadata.ROOT, metadata.TARGETS:
-		dir = offlineDir
-	case metadata.SNAPSHOT, metadata.TIMESTAMP:
-		dir = r.keysDir()
-	default:
-		return fmt.Errorf("rotate key: unknown role %q (root, targets, snapshot, timestamp)", role)
-	}
-	old, err := loadKey(dir, role)
-	if err != nil {
-		return fmt.Errorf("rotate %s key: %w", role, err)
-	}
-	keyName := filepath.Join(dir, role+keyFileSuffix)
-	if err := os.Rename(keyName, keyName+".old"); err != nil {
-		return fmt.Errorf("rotate %s key: %w", role, err)
-	}
-	nk, err := generateKey(dir, role)
-	if err != nil {
-		return fmt.Errorf("rotate %s key: %w", role, err)
-	}
-	if err := r.root.Signed.RevokeKey(old.id, role); err != nil {
-		return fmt.Errorf("rotate %s key: %w", role, err)
-	}
-	if err := r.root.Signed.AddKey(nk.tuf, role); err != nil {
-		return fmt.Errorf("rotate %s key: %w", role, err)
-	}
-	r.root.Signed.Version++
-	r.root.Signed.Expires = r.opt.Now().UTC().Add(r.opt.Expiry.Root)
-	signers := []*signingKey{oldRoot}
-	switch role {
-	case metadata.ROOT:
-		signers = append(signers, nk)
-	case metadata.TARGETS:
-		targetsKey = nk
-	default:
-		r.online[role] = nk
-	}
-	if err := r.writeRoot(signers...); err != nil {
-		return fmt.Errorf("rotate %s key: %w", role, err)
-	}
-	if err := r.publishTargets(targetsKey, true); err != nil {
-		return fmt.Errorf("rotate %s key: %w", role, err)
-	}
-	r.opt.Log.WithFields(logrus.Fields{"role": role, "root_version": r.root.Signed.Version}).Info("key rotated")
-	return nil
-}
-
-// Resign re-signs targets with a fresh expiry using the offline targets key
-// (IT staff run it before the targets metadata expires).
-func (r *Repo) Resign(offlineDir string) error {
-	k, err := loadKey(offlineDir, metadata.TARGETS)
-	if err != nil {
-		return fmt.Errorf("re-sign targets: %w", err)
-	}
-	unlock, err := r.lock()
-	if err != nil {
-		return fmt.Errorf("re-sign targets: %w", err)
-	}
-	defer unlock()
-	return r.publishTargets(k, true)
-}
-
-func validVersion(v string) bool { return bundle.ValidVersion(v) }

@@ -19,6 +19,7 @@ import (
 	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/release/bundle"
 	"accesskiosk/fleet/release/releasetest"
+	"accesskiosk/fleet/release/target"
 )
 
 // client refreshes TUF metadata from url trusting root, with a fresh cache.
@@ -56,7 +57,7 @@ func TestAddServeVerifyWithRealTUFClient(t *testing.T) {
 	if v1.Delta != "" {
 		t.Errorf("first release has a delta %q", v1.Delta)
 	}
-	if v2.Delta != release.DeltaTarget("amd64", "1.0.0", "1.1.0") {
+	if v2.Delta != target.DeltaTarget("amd64", "1.0.0", "1.1.0") {
 		t.Fatalf("second release delta = %q", v2.Delta)
 	}
 	if v2.DeltaLength*10 > v2.Length {
@@ -79,11 +80,11 @@ func TestAddServeVerifyWithRealTUFClient(t *testing.T) {
 		if err != nil {
 			t.Fatalf("target %s: %v", name, err)
 		}
-		c, err := release.ParseCustom(tf)
+		c, err := target.ParseCustom(tf)
 		if err != nil {
 			t.Fatal(err)
 		}
-		url := srv.URL + "/targets/" + release.TargetPath(name, hex.EncodeToString(tf.Hashes["sha256"]))
+		url := srv.URL + "/targets/" + target.TargetPath(name, hex.EncodeToString(tf.Hashes["sha256"]))
 		body := get(t, url, "")
 		if err := tf.VerifyLengthHashes(body); err != nil {
 			t.Errorf("%s: served bytes fail the signed hashes: %v", name, err)
@@ -93,10 +94,10 @@ func TestAddServeVerifyWithRealTUFClient(t *testing.T) {
 		if !bytes.Equal(half, body[len(body)/2:]) {
 			t.Errorf("%s: range request returned %d bytes, want the %d-byte tail", name, len(half), len(body)-len(body)/2)
 		}
-		if c.Kind == release.KindDelta {
+		if c.Kind == target.KindDelta {
 			// The delta rebuilds 1.1.0's tar from 1.0.0's.
 			oldTar := tarOf(t, repo, up, v1.Target)
-			rc, err := release.DecodeDelta(bytes.NewReader(body), oldTar)
+			rc, err := target.DecodeDelta(bytes.NewReader(body), oldTar)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +122,7 @@ func tarOf(t testing.TB, repo *releasetest.Repo, up *updater.Updater, name strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(repo.Dir(), "targets", release.TargetPath(name, hex.EncodeToString(tf.Hashes["sha256"]))))
+	f, err := os.Open(filepath.Join(repo.Dir(), "targets", target.TargetPath(name, hex.EncodeToString(tf.Hashes["sha256"]))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +205,7 @@ func TestRotateKeysClientFollowsRootChain(t *testing.T) {
 	if got := up.GetTrustedMetadataSet().Root.Signed.Version; got != 5 {
 		t.Errorf("client root version = %d, want 5 after four rotations", got)
 	}
-	if _, err := up.GetTargetInfo(release.BundleTarget("amd64", "1.1.0")); err != nil {
+	if _, err := up.GetTargetInfo(target.BundleTarget("amd64", "1.1.0")); err != nil {
 		t.Errorf("release added after rotation: %v", err)
 	}
 	// The repository reopens with its rotated online keys.
@@ -291,7 +292,7 @@ func TestServerAndCommandShareTheRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := client(t, srv.URL, root)
-	if _, err := up.GetTargetInfo(release.BundleTarget("amd64", "1.1.0")); err != nil {
+	if _, err := up.GetTargetInfo(target.BundleTarget("amd64", "1.1.0")); err != nil {
 		t.Errorf("release added by the other process lost after the server re-signed: %v", err)
 	}
 	if got := len(server.Releases()); got != 2 {

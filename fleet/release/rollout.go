@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Rollout states.
@@ -208,4 +210,41 @@ func (r *Rollout) Progress(devices []Device) []Progress {
 		}
 	}
 	return out
+}
+
+// ParseRing reads a ring as `fleet release rollout start --ring` takes it:
+// NAME=SPEC with SPEC "all", "N%" or a list of device:ID and site:ID.
+func ParseRing(s string) (Ring, error) {
+	name, spec, ok := strings.Cut(s, "=")
+	if !ok || name == "" || spec == "" {
+		return Ring{}, fmt.Errorf("ring %q: want NAME=SPEC", s)
+	}
+	g := Ring{Name: name}
+	switch {
+	case spec == "all":
+		g.All = true
+	case strings.HasSuffix(spec, "%"):
+		n, err := strconv.Atoi(strings.TrimSuffix(spec, "%"))
+		if err != nil || n < 1 || n > 100 {
+			return Ring{}, fmt.Errorf("ring %q: percentage must be 1%%..100%%", s)
+		}
+		g.Percent = n
+	default:
+		for _, item := range strings.Split(spec, ",") {
+			kind, v, ok := strings.Cut(item, ":")
+			switch {
+			case ok && kind == "device" && v != "":
+				if !slices.Contains(g.Devices, v) {
+					g.Devices = append(g.Devices, v)
+				}
+			case ok && kind == "site" && v != "":
+				if !slices.Contains(g.Sites, v) {
+					g.Sites = append(g.Sites, v)
+				}
+			default:
+				return Ring{}, fmt.Errorf("ring %q: %q is not device:ID or site:NAME", s, item)
+			}
+		}
+	}
+	return g, nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"accesskiosk/fleet/api"
@@ -20,35 +19,88 @@ type IngestItem struct {
 	DeviceID string
 	SiteID   string
 	Batch    *api.ReportBatch
+	// CredHash, when set, is the hash of the credential the batch came
+	// with: it is stored only if that is still the device's credential
+	// and the device is not withdrawn (else Refused is
+	// ErrCredentialWithdrawn). The check is in the ingest transaction, so
+	// a withdrawal or re-enrolment made through any replica refuses the
+	// next report at once, whatever a replica has cached.
+	CredHash string
+	// Reports and Sessions are the device's budgets (a zero Burst: none):
+	// the batch's reports, and its sessions (BatchSessions), are taken
+	// from token buckets kept in the device's row, in the same
+	// transaction, so every replica draws on one budget. A batch the
+	// budget cannot pay for is not stored (Refused is ErrOverBudget).
+	Reports, Sessions Budget
+	// SessionsPerHour bounds the device's wipe receipts (one per session)
+	// that end in any one clock hour: receipts beyond it are not stored,
+	// since one kiosk has one screen and a session takes time. 0: no bound.
+	SessionsPerHour int
+}
+
+// Budget is a token bucket: Burst tokens at most (a bucket starts full),
+// PerSecond added each second.
+type Budget struct {
+	PerSecond, Burst float64
 }
 
 // IngestResult is what the device is told.
 type IngestResult struct {
+	// Refused, when not nil, says the batch was not stored at all:
+	// ErrCredentialWithdrawn or ErrOverBudget (then Wait is how long until
+	// the budget could pay for it). The other fields are empty.
+	Refused error
+	Wait    time.Duration
+
 	Accepted []string      // every report ID of the batch (new or already held)
 	New      int           // how many were not held before
 	Commands []api.Command // pending commands, oldest first
+	// Dropped counts receipts not stored because their hour already held
+	// SessionsPerHour of the device's sessions.
+	Dropped int
+}
+
+// Why Ingest refused a batch.
+var (
+	ErrCredentialWithdrawn = errors.New("the device's credential was withdrawn or replaced")
+	ErrOverBudget          = errors.New("more than the device's budget")
+)
+
+// BatchSessions is how many sessions a batch tells of: each report's
+// receipts, or its session count where that is larger.
+func BatchSessions(b *api.ReportBatch) int {
+	n := 0
+	for _, r := range b.Reports {
+		n += max(len(r.Receipts), r.Sessions.Ended)
+	}
+	return n
 }
 
 // The ingest statements ('?' placeholders).
 const (
-	qDeviceReport = `UPDATE devices SET last_seen_unix_ms = ?, last_report = ?, last_report_unix_ms = ?, kiosk_state = ?,
+	qDeviceReport = `UPDATE devices SET last_seen_unix_ms = ?, last_report = ?, last_report_unix_ms = ?, kiosk_state = ?, critical = ?,
 					agent_version = CASE WHEN ? = '' THEN agent_version ELSE ? END,
-					kiosk_version = CASE WHEN ? = '' THEN kiosk_version ELSE ? END
+					kiosk_version = CASE WHEN ? = '' THEN kiosk_version ELSE ? END,
+					budget_unix_ms = ?, budget_reports = ?, budget_sessions = ?
 					WHERE id = ? AND last_report_unix_ms <= ? RETURNING command_seq, commands_seen_seq`
-	qDeviceSeen = `UPDATE devices SET last_seen_unix_ms = ? WHERE id = ? RETURNING command_seq, commands_seen_seq`
-	qAck        = `UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?,
+	qDeviceSeen = `UPDATE devices SET last_seen_unix_ms = ?, budget_unix_ms = ?, budget_reports = ?, budget_sessions = ?
+					WHERE id = ? RETURNING command_seq, commands_seen_seq`
+	qAck = `UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?,
 					text = CASE WHEN kind = ? THEN '' ELSE text END
 					WHERE id = ? AND device_id = ? AND acked_unix_ms = 0`
 	qCommandsSeen = `UPDATE devices SET commands_seen_seq = ? WHERE id = ? AND commands_seen_seq < ?`
 	qPending      = `SELECT id, kind, text, seconds, issued_unix_ms FROM commands
 		WHERE device_id = ? AND acked_unix_ms = 0 AND expires_unix_ms > ? ORDER BY issued_unix_ms, id`
+	qHourReceipts = `SELECT COUNT(*) FROM receipts WHERE device_id = ? AND ended_unix_ms >= ? AND ended_unix_ms < ?`
 )
 
 // Ingest stores many devices' batches in one transaction (group commit):
-// reports are inserted once by (device, report id), receipts with them,
-// each device's newest report and last-seen time are updated, acks close
-// their commands, and the devices' pending commands are read back. Either
-// all items are stored or none.
+// each item's credential and budgets are checked first (a refused item is
+// left out, with Refused set), reports are inserted once by (device,
+// report id), receipts with them, each device's newest report and
+// last-seen time are updated, acks close their commands, and the devices'
+// pending commands are read back. Either all admitted items are stored or
+// none.
 func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult, error) {
 	now := s.nowMs()
 	out := make([]IngestResult, len(items))
@@ -58,12 +110,35 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		pc := s.newTxCache(tx)
 		defer pc.close()
-		fresh, err := s.insertReports(ctx, pc, items, now)
+		for i := range out {
+			out[i] = IngestResult{}
+		}
+		budgets, err := s.admit(ctx, pc, items, out, now)
 		if err != nil {
 			return err
 		}
+		admitted := items
+		if len(budgets) < len(items) || refusedAny(out) {
+			admitted = make([]IngestItem, 0, len(items))
+			for i, it := range items {
+				if out[i].Refused == nil {
+					admitted = append(admitted, it)
+				}
+			}
+		}
+		fresh, dropped, err := s.insertReports(ctx, pc, admitted, now)
+		if err != nil {
+			return err
+		}
+		k := -1
 		for i, it := range items {
 			res := &out[i]
+			if res.Refused != nil {
+				continue
+			}
+			k++
+			b := budgets[it.DeviceID]
+			res.Dropped = dropped[k]
 			var newest *api.Report
 			for ri := range it.Batch.Reports {
 				r := &it.Batch.Reports[ri]
@@ -86,19 +161,20 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 			if newest != nil {
 				slim := *newest
 				slim.Receipts = nil
-				b, err2 := json.Marshal(&slim)
+				b2, err2 := json.Marshal(&slim)
 				if err2 != nil {
 					return err2
 				}
 				err = pc.QueryRowContext(ctx, s.q(qDeviceReport),
-					now, string(b), newest.CreatedUnixMs, newest.Health.KioskState,
+					now, string(b2), newest.CreatedUnixMs, newest.Health.KioskState, b2i(Critical(newest)),
 					newest.Health.AgentVersion, newest.Health.AgentVersion, newest.Health.KioskVersion, newest.Health.KioskVersion,
+					b.atMs, b.reports, b.sessions,
 					it.DeviceID, newest.CreatedUnixMs).Scan(&cmdSeq, &seenSeq)
 			}
 			if errors.Is(err, sql.ErrNoRows) {
 				// No new report, or only older ones than held: just seen now.
 				err = pc.QueryRowContext(ctx, s.q(qDeviceSeen),
-					now, it.DeviceID).Scan(&cmdSeq, &seenSeq)
+					now, b.atMs, b.reports, b.sessions, it.DeviceID).Scan(&cmdSeq, &seenSeq)
 			}
 			if err != nil {
 				return fmt.Errorf("update device %s: %w", it.DeviceID, err)
@@ -133,135 +209,129 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 	return out, nil
 }
 
-// txCache gives a transaction its statements, each prepared once per
-// transaction at most, so a group commit parses the device update once,
-// not once per device. On SQLite (one writer connection) the statements
-// are prepared once for the life of the store and only bound to each
-// transaction, so a commit parses no SQL at all.
-type txCache struct {
-	tx   *sql.Tx
-	keep *stmtCache // nil: prepare per transaction
-	m    map[string]*sql.Stmt
-}
-
-func (s *Store) newTxCache(tx *sql.Tx) *txCache {
-	c := &txCache{tx: tx, m: map[string]*sql.Stmt{}}
-	if s.dialect == SQLite {
-		c.keep = &s.stmts
-	}
-	return c
-}
-
-// stmtCache keeps the writer's prepared statements. The ingest statements
-// are a bounded set (multi-row inserts of 1..chunkRows rows and a few
-// updates), so it is bounded too.
-type stmtCache struct {
-	mu sync.Mutex
-	m  map[string]*sql.Stmt
-}
-
-const maxKeptStmts = 4 * chunkRows
-
-func (k *stmtCache) peek(q string) *sql.Stmt {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.m[q]
-}
-
-// prepare keeps q prepared. It needs the writer connection, so it must not
-// be called inside a write transaction (SQLite has one writer connection).
-func (k *stmtCache) prepare(ctx context.Context, db *sql.DB, q string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if _, ok := k.m[q]; ok {
-		return nil
-	}
-	st, err := db.PrepareContext(ctx, q)
-	if err != nil {
-		return err
-	}
-	if k.m == nil || len(k.m) >= maxKeptStmts {
-		for _, old := range k.m {
-			old.Close()
-		}
-		k.m = map[string]*sql.Stmt{}
-	}
-	k.m[q] = st
-	return nil
-}
-
-func (k *stmtCache) peekOrNil(q string) *sql.Stmt {
-	if k == nil {
-		return nil
-	}
-	return k.peek(q)
-}
-
-func (k *stmtCache) close() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for _, st := range k.m {
-		st.Close()
-	}
-	k.m = nil
-}
-
-func (c *txCache) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	if st, ok := c.m[q]; ok {
-		return st, nil
-	}
-	var st *sql.Stmt
-	var err error
-	if kept := c.keep.peekOrNil(q); kept != nil {
-		st = c.tx.StmtContext(ctx, kept)
-	} else {
-		st, err = c.tx.PrepareContext(ctx, q)
-	}
-	if err != nil {
-		return nil, err
-	}
-	c.m[q] = st
-	return st, nil
-}
-
-func (c *txCache) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	st, err := c.stmt(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(ctx, args...)
-}
-
-func (c *txCache) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	st, err := c.stmt(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(ctx, args...)
-}
-
-// QueryRowContext returns a row whose Scan reports a prepare error.
-func (c *txCache) QueryRowContext(ctx context.Context, q string, args ...any) rowScanner {
-	st, err := c.stmt(ctx, q)
-	if err != nil {
-		return errRow{err}
-	}
-	return st.QueryRowContext(ctx, args...)
-}
-
-func (c *txCache) close() {
-	for _, st := range c.m {
-		st.Close()
-	}
-}
-
-type rowScanner interface{ Scan(dest ...any) error }
-
-type errRow struct{ err error }
-
-func (r errRow) Scan(...any) error { return r.err }
-
 type reportKey struct{ device, id string }
+
+// Critical reports whether a report carries a critical warning or says
+// the kiosk program is gone (what the console counts as needing attention).
+func Critical(r *api.Report) bool {
+	if r.Health.KioskState == "gone" {
+		return true
+	}
+	for _, w := range r.Warnings {
+		if w.Severity == "critical" {
+			return true
+		}
+	}
+	return false
+}
+
+func refusedAny(out []IngestResult) bool {
+	for _, r := range out {
+		if r.Refused != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// budgetRow is a device's budgets as of atMs (0: full).
+type budgetRow struct {
+	atMs              int64
+	reports, sessions float64
+}
+
+// take takes n from a bucket holding have tokens as of atMs (0: full),
+// and returns what is left, or ok false and how long until n could be taken.
+func take(b Budget, have float64, atMs, now int64, n float64) (left float64, ok bool, wait time.Duration) {
+	if b.Burst <= 0 || b.PerSecond <= 0 {
+		return have, true, 0
+	}
+	if atMs == 0 {
+		have = b.Burst
+	} else {
+		have = min(b.Burst, have+float64(max(0, now-atMs))/1000*b.PerSecond)
+	}
+	if have >= n {
+		return have - n, true, 0
+	}
+	fill := time.Duration(b.Burst / b.PerSecond * float64(time.Second))
+	if n > b.Burst {
+		return have, false, fill
+	}
+	return have, false, min(fill, time.Duration((n-have)/b.PerSecond*float64(time.Second)))
+}
+
+func (s *Store) admitQ(n int) string {
+	q := `SELECT id, cred_hash, revoked_unix_ms, budget_unix_ms, budget_reports, budget_sessions FROM devices
+			WHERE id IN (?` + strings.Repeat(", ?", n-1) + `) ORDER BY id`
+	if s.dialect == Postgres {
+		q += ` FOR NO KEY UPDATE`
+	}
+	return q
+}
+
+// admit reads (and on PostgreSQL locks, in id order so groups never
+// deadlock) the rows of the items' devices, refuses items whose
+// credential is no longer the device's or whose budgets cannot pay, and
+// returns every admitted device's budgets after the group.
+func (s *Store) admit(ctx context.Context, pc *txCache, items []IngestItem, out []IngestResult, now int64) (map[string]budgetRow, error) {
+	type devRow struct {
+		cred    string
+		revoked int64
+		budgetRow
+	}
+	ids := make([]any, 0, len(items))
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		if !seen[it.DeviceID] {
+			seen[it.DeviceID] = true
+			ids = append(ids, it.DeviceID)
+		}
+	}
+	rows := make(map[string]*devRow, len(ids))
+	for lo := 0; lo < len(ids); lo += chunkRows {
+		chunk := ids[lo:min(lo+chunkRows, len(ids))]
+		res, err := pc.QueryContext(ctx, s.q(s.admitQ(len(chunk))), chunk...)
+		if err != nil {
+			return nil, fmt.Errorf("read devices: %w", err)
+		}
+		for res.Next() {
+			var id string
+			d := &devRow{}
+			if err := res.Scan(&id, &d.cred, &d.revoked, &d.atMs, &d.reports, &d.sessions); err != nil {
+				res.Close()
+				return nil, fmt.Errorf("read devices: %w", err)
+			}
+			rows[id] = d
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("read devices: %w", err)
+		}
+	}
+	budgets := make(map[string]budgetRow, len(rows))
+	for i, it := range items {
+		d := rows[it.DeviceID]
+		if d == nil || it.CredHash != "" && (d.revoked != 0 || !credential.Equal(d.cred, it.CredHash)) {
+			out[i].Refused = ErrCredentialWithdrawn
+			continue
+		}
+		reports, sessions := float64(len(it.Batch.Reports)), float64(BatchSessions(it.Batch))
+		if reports > 0 {
+			r, ok1, w1 := take(it.Reports, d.reports, d.atMs, now, reports)
+			sess, ok2, w2 := take(it.Sessions, d.sessions, d.atMs, now, sessions)
+			if !ok1 || !ok2 {
+				out[i].Refused, out[i].Wait = ErrOverBudget, max(w1, w2)
+				continue
+			}
+			if it.Reports.Burst > 0 || it.Sessions.Burst > 0 {
+				d.reports, d.sessions, d.atMs = r, sess, now
+			}
+		}
+		budgets[it.DeviceID] = d.budgetRow
+	}
+	return budgets, nil
+}
 
 // Multi-row statements share one statement's overhead among many rows;
 // chunks stay far below SQLite's and PostgreSQL's parameter limits.
@@ -324,6 +394,19 @@ func (s *Store) warm(ctx context.Context, items []IngestItem) {
 	if receipts%chunkRows > 0 {
 		qs = append(qs, s.insertReceiptsQ(receipts%chunkRows))
 	}
+	if receipts > 0 {
+		qs = append(qs, qHourReceipts)
+	}
+	devices := map[string]bool{}
+	for _, it := range items {
+		devices[it.DeviceID] = true
+	}
+	if len(devices) >= chunkRows {
+		qs = append(qs, s.admitQ(chunkRows))
+	}
+	if len(devices)%chunkRows > 0 {
+		qs = append(qs, s.admitQ(len(devices)%chunkRows))
+	}
 	for _, q := range qs {
 		if s.stmts.peek(q) == nil {
 			if err := s.stmts.prepare(ctx, s.w, q); err != nil {
@@ -333,20 +416,37 @@ func (s *Store) warm(ctx context.Context, items []IngestItem) {
 	}
 }
 
-// insertReports inserts every report of items with multi-row INSERTs and
-// returns the ones that were not held before; their receipts are inserted
-// too.
-func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestItem, now int64) (map[reportKey]bool, error) {
-	type row struct {
-		it *IngestItem
-		r  *api.Report
-	}
-	var rows []row
+// reportRow is one report of an ingest item.
+type reportRow struct {
+	item int // index in the items
+	it   *IngestItem
+	r    *api.Report
+}
+
+// insertReports inserts every report of items with multi-row INSERTs, and
+// the receipts of those that were not held before; it returns those
+// reports and, per item, how many receipts were over its hourly bound.
+func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestItem, now int64) (map[reportKey]bool, []int, error) {
+	var rows []reportRow
 	for i := range items {
 		for ri := range items[i].Batch.Reports {
-			rows = append(rows, row{&items[i], &items[i].Batch.Reports[ri]})
+			rows = append(rows, reportRow{i, &items[i], &items[i].Batch.Reports[ri]})
 		}
 	}
+	fresh, err := s.insertReportRows(ctx, pc, rows, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	dropped := make([]int, len(items))
+	if err := s.insertReceipts(ctx, pc, rows, fresh, dropped); err != nil {
+		return nil, nil, err
+	}
+	return fresh, dropped, nil
+}
+
+// insertReportRows inserts rows' reports, ignoring those already held,
+// and returns the ones it inserted.
+func (s *Store) insertReportRows(ctx context.Context, pc *txCache, rows []reportRow, now int64) (map[reportKey]bool, error) {
 	fresh := make(map[reportKey]bool, len(rows))
 	args := make([]any, 0, chunkRows*reportCols)
 	for lo := 0; lo < len(rows); lo += chunkRows {
@@ -382,8 +482,20 @@ func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestIt
 			return nil, fmt.Errorf("insert reports: %w", err)
 		}
 	}
-	// Receipts of the new reports.
-	args = args[:0]
+	return fresh, nil
+}
+
+// insertReceipts inserts the receipts of the fresh reports among rows. A
+// receipt whose clock hour already holds its item's SessionsPerHour
+// receipts of the device (stored before, or earlier in this group) is not
+// stored; dropped[item] counts them.
+func (s *Store) insertReceipts(ctx context.Context, pc *txCache, rows []reportRow, fresh map[reportKey]bool, dropped []int) error {
+	type hourKey struct {
+		device string
+		hour   int64
+	}
+	held := map[hourKey]int{}
+	args := make([]any, 0, chunkRows*receiptCols)
 	n := 0
 	flush := func() error {
 		if n == 0 {
@@ -396,6 +508,7 @@ func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestIt
 		args, n = args[:0], 0
 		return nil
 	}
+	const hourMs = int64(time.Hour / time.Millisecond)
 	for _, x := range rows {
 		if !fresh[reportKey{x.it.DeviceID, x.r.ID}] {
 			continue
@@ -405,19 +518,31 @@ func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestIt
 			if ended == 0 {
 				ended = x.r.CreatedUnixMs
 			}
+			if limit := x.it.SessionsPerHour; limit > 0 {
+				k := hourKey{x.it.DeviceID, ended - ended%hourMs}
+				have, ok := held[k]
+				if !ok {
+					if err := pc.QueryRowContext(ctx, s.q(qHourReceipts), k.device, k.hour, k.hour+hourMs).Scan(&have); err != nil {
+						return fmt.Errorf("count receipts of %s: %w", k.device, err)
+					}
+				}
+				if have >= limit {
+					held[k] = have
+					dropped[x.item]++
+					continue
+				}
+				held[k] = have + 1
+			}
 			args = append(args, x.it.DeviceID, x.r.ID, ci, x.it.SiteID, ended, rc.SessionMs, rc.ResetMs,
 				rc.Reason, b2i(rc.Assisted), rc.Category, rc.Outcome, strings.Join(rc.Cleared, ","), strings.Join(rc.Failed, ","))
 			if n++; n == chunkRows {
 				if err := flush(); err != nil {
-					return nil, err
+					return err
 				}
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	return fresh, nil
+	return flush()
 }
 
 func b2i(b bool) int {
@@ -425,227 +550,4 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func pendingCommands(ctx context.Context, db querier, q func(string) string, device string, now int64) ([]api.Command, error) {
-	rows, err := db.QueryContext(ctx, q(qPending), device, now)
-	if err != nil {
-		return nil, fmt.Errorf("pending commands for %s: %w", device, err)
-	}
-	defer rows.Close()
-	var out []api.Command
-	for rows.Next() {
-		var c api.Command
-		if err := rows.Scan(&c.ID, &c.Kind, &c.Text, &c.Seconds, &c.IssuedUnixMs); err != nil {
-			return nil, err
-		}
-		if c.Kind == api.CommandVolunteerCode {
-			// The code expires a fixed time after it was issued, however
-			// late the device fetches it: send what is left.
-			left := (c.IssuedUnixMs + int64(c.Seconds)*1000 - now + 999) / 1000
-			c.Seconds = int(max(1, min(left, int64(c.Seconds))))
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
-// Command is a command with its outcome, as the console shows it.
-type Command struct {
-	api.Command
-	DeviceID      string
-	IssuedBy      string
-	ExpiresUnixMs int64
-	Status        string // "" pending, api.AckDone/AckFailed/AckRefused, or "expired"
-	Detail        string
-	AckedUnixMs   int64
-}
-
-// CommandTTL is how long a command waits for its device before it expires:
-// ending a session an hour late would end someone else's.
-const CommandTTL = time.Hour
-
-// IssueCommand queues a command for a device.
-func (s *Store) IssueCommand(ctx context.Context, device, by string, c api.Command) (Command, error) {
-	now := s.nowMs()
-	c.ID = credential.ID(8)
-	c.IssuedUnixMs = now
-	cmd := Command{Command: c, DeviceID: device, IssuedBy: by, ExpiresUnixMs: now + CommandTTL.Milliseconds()}
-	if c.Kind == api.CommandVolunteerCode {
-		// A volunteer code is worthless after its lifetime: the command
-		// expires with it, and Prune or the ack blanks the code.
-		cmd.ExpiresUnixMs = now + int64(c.Seconds)*1000
-	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET command_seq = command_seq + 1 WHERE id = ?`), device)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrNotFound
-		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO commands (id, device_id, kind, text, seconds, issued_by, issued_unix_ms, expires_unix_ms)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), c.ID, device, c.Kind, c.Text, c.Seconds, by, now, cmd.ExpiresUnixMs)
-		return err
-	})
-	if err != nil {
-		return Command{}, fmt.Errorf("issue %s to %s: %w", c.Kind, device, err)
-	}
-	return cmd, nil
-}
-
-// Commands lists a device's most recent commands, newest first.
-func (s *Store) Commands(ctx context.Context, device string, limit int) ([]Command, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, kind, text, seconds, issued_by, issued_unix_ms, expires_unix_ms, status, detail, acked_unix_ms
-		FROM commands WHERE device_id = ? ORDER BY issued_unix_ms DESC, id LIMIT ?`), device, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list commands of %s: %w", device, err)
-	}
-	defer rows.Close()
-	now := s.nowMs()
-	var out []Command
-	for rows.Next() {
-		c := Command{DeviceID: device}
-		if err := rows.Scan(&c.ID, &c.Kind, &c.Text, &c.Seconds, &c.IssuedBy, &c.IssuedUnixMs, &c.ExpiresUnixMs, &c.Status, &c.Detail, &c.AckedUnixMs); err != nil {
-			return nil, err
-		}
-		if c.Kind == api.CommandVolunteerCode {
-			c.Text = "" // never shown again, even while pending
-		}
-		if c.Status == "" && c.ExpiresUnixMs <= now {
-			c.Status = "expired"
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
-// PendingCommands returns the commands a device has not acknowledged yet.
-func (s *Store) PendingCommands(ctx context.Context, device string) ([]api.Command, error) {
-	return pendingCommands(ctx, s.r, s.q, device, s.nowMs())
-}
-
-// Point is one report's figures, for charts over time.
-type Point struct {
-	CreatedUnixMs int64
-	Load1         float64
-	TempC         float64
-	MemAvail      int64
-	MemTotal      int64
-	DiskFree      int64
-	DiskTotal     int64
-	KioskState    string
-	SessionsEnded int
-	WipeFailures  int
-	KioskRestarts int
-}
-
-// History returns a device's reports made since since, oldest first.
-func (s *Store) History(ctx context.Context, device string, since time.Time) ([]Point, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT created_unix_ms, load1, temp_c, mem_avail, mem_total, disk_free, disk_total, kiosk_state,
-		sessions_ended, wipe_failures, kiosk_restarts FROM reports WHERE device_id = ? AND created_unix_ms >= ? ORDER BY created_unix_ms`),
-		device, since.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("history of %s: %w", device, err)
-	}
-	defer rows.Close()
-	var out []Point
-	for rows.Next() {
-		var p Point
-		if err := rows.Scan(&p.CreatedUnixMs, &p.Load1, &p.TempC, &p.MemAvail, &p.MemTotal, &p.DiskFree, &p.DiskTotal, &p.KioskState,
-			&p.SessionsEnded, &p.WipeFailures, &p.KioskRestarts); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
-// ReceiptRow is a stored wipe receipt.
-type ReceiptRow struct {
-	api.Receipt
-	DeviceID string
-	SiteID   string
-}
-
-// Receipts returns a device's most recent wipe receipts, newest first.
-func (s *Store) Receipts(ctx context.Context, device string, limit int) ([]ReceiptRow, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT site_id, ended_unix_ms, session_ms, reset_ms, reason, assisted, category, outcome, cleared, failed
-		FROM receipts WHERE device_id = ? ORDER BY ended_unix_ms DESC LIMIT ?`), device, limit)
-	if err != nil {
-		return nil, fmt.Errorf("receipts of %s: %w", device, err)
-	}
-	defer rows.Close()
-	var out []ReceiptRow
-	for rows.Next() {
-		r := ReceiptRow{DeviceID: device}
-		var assisted int
-		var cleared, failed string
-		if err := rows.Scan(&r.SiteID, &r.EndedUnixMs, &r.SessionMs, &r.ResetMs, &r.Reason, &assisted, &r.Category, &r.Outcome, &cleared, &failed); err != nil {
-			return nil, err
-		}
-		r.Assisted = assisted != 0
-		r.Cleared = splitList(cleared)
-		r.Failed = splitList(failed)
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-func splitList(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
-}
-
-// ReportCount returns how many reports are held for device ("" for all) and
-// how many distinct report ids that is (equal unless something duplicated).
-func (s *Store) ReportCount(ctx context.Context, device string) (int64, error) {
-	var n int64
-	q := `SELECT COUNT(*) FROM reports`
-	var args []any
-	if device != "" {
-		q += ` WHERE device_id = ?`
-		args = append(args, device)
-	}
-	err := s.r.QueryRowContext(ctx, s.q(q), args...).Scan(&n)
-	return n, err
-}
-
-// ForgetExpiredVolunteerCodes blanks the code of every volunteer_code
-// command past its expiry that its device never acknowledged (acknowledged
-// ones were blanked on the ack). Prune calls it.
-func (s *Store) ForgetExpiredVolunteerCodes(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, s.q(`UPDATE commands SET text = '' WHERE kind = ? AND text <> '' AND expires_unix_ms <= ?`),
-		api.CommandVolunteerCode, s.nowMs()); err != nil {
-		return fmt.Errorf("forget expired volunteer codes: %w", err)
-	}
-	return nil
-}
-
-// Prune deletes reports and receipts older than keep and finished web
-// sessions, so the database stays bounded.
-func (s *Store) Prune(ctx context.Context, keep time.Duration) error {
-	cut := s.now().Add(-keep).UnixMilli()
-	for _, q := range []string{
-		`DELETE FROM reports WHERE created_unix_ms < ?`,
-		`DELETE FROM receipts WHERE ended_unix_ms < ?`,
-		`DELETE FROM alerts WHERE closed_unix_ms <> 0 AND closed_unix_ms < ?`,
-	} {
-		if _, err := s.w.ExecContext(ctx, s.q(q), cut); err != nil {
-			return fmt.Errorf("prune: %w", err)
-		}
-	}
-	if _, err := s.w.ExecContext(ctx, s.q(`DELETE FROM web_sessions WHERE expires_unix_ms < ?`), s.nowMs()); err != nil {
-		return fmt.Errorf("prune sessions: %w", err)
-	}
-	if err := s.ForgetExpiredVolunteerCodes(ctx); err != nil {
-		return err
-	}
-	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -25,9 +26,20 @@ func Write(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
+// tempMark is in the name of every temporary file Write makes (and leaves
+// behind only when the process dies mid-write): see IsTemp.
+const tempMark = ".tmp-"
+
+// IsTemp reports whether name (a base name) is a temporary file Write left
+// behind: the program was killed between creating and renaming it. A
+// program that scans its directory removes these.
+func IsTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, tempMark)
+}
+
 func write(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempMark+"*")
 	if err != nil {
 		return err
 	}

@@ -58,3 +58,22 @@ func TestWriteFailureLeavesOldFileAndNoTemp(t *testing.T) {
 		t.Error("write into a missing directory succeeded")
 	}
 }
+
+func TestIsTemp(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "state.json")
+	// A temporary file as Write makes it, left behind by a kill.
+	f, err := os.CreateTemp(dir, "."+filepath.Base(p)+tempMark+"*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if !IsTemp(filepath.Base(f.Name())) {
+		t.Errorf("IsTemp(%q) = false for Write's own temporary file", filepath.Base(f.Name()))
+	}
+	for _, name := range []string{"state.json", "00000000000000000001-1700000000000.rep", ".hidden"} {
+		if IsTemp(name) {
+			t.Errorf("IsTemp(%q) = true", name)
+		}
+	}
+}

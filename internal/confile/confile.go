@@ -197,32 +197,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 	}
 	t := v.Type()
 
-	// Types that decode themselves.
-	if v.CanAddr() && reflect.PointerTo(t).Implements(yamlUnmarshalerType) {
-		if err := n.Decode(v.Addr().Interface()); err != nil {
-			return d.errAt(n, key, "%s", cleanYAMLError(err))
-		}
-		return nil
-	}
-	if t == durationType {
-		if n.Kind != yaml.ScalarNode {
-			return d.errAt(n, key, "want a duration such as 30s or 5m, got %s", kindName(n))
-		}
-		dur, err := time.ParseDuration(n.Value)
-		if err != nil {
-			return d.errAt(n, key, "want a duration such as 30s or 5m, got %q", n.Value)
-		}
-		v.SetInt(int64(dur))
-		return nil
-	}
-	if v.CanAddr() && reflect.PointerTo(t).Implements(textUnmarshalerType) {
-		if n.Kind != yaml.ScalarNode {
-			return d.errAt(n, key, "want a single value, got %s", kindName(n))
-		}
-		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
-			return d.errAt(n, key, "%v", err)
-		}
-		return nil
+	if done, err := d.decodeSelf(n, v, key); done {
+		return err
 	}
 
 	switch t.Kind() {
@@ -286,7 +262,45 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 		return nil
 	}
 
-	// Plain scalars.
+	return d.decodeScalar(n, v, key)
+}
+
+// decodeSelf decodes the types that decode themselves (yaml.Unmarshaler,
+// time.Duration, encoding.TextUnmarshaler); done is false for the others.
+func (d *decoder) decodeSelf(n *yaml.Node, v reflect.Value, key string) (done bool, err error) {
+	t := v.Type()
+	if v.CanAddr() && reflect.PointerTo(t).Implements(yamlUnmarshalerType) {
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			return true, d.errAt(n, key, "%s", cleanYAMLError(err))
+		}
+		return true, nil
+	}
+	if t == durationType {
+		if n.Kind != yaml.ScalarNode {
+			return true, d.errAt(n, key, "want a duration such as 30s or 5m, got %s", kindName(n))
+		}
+		dur, err := time.ParseDuration(n.Value)
+		if err != nil {
+			return true, d.errAt(n, key, "want a duration such as 30s or 5m, got %q", n.Value)
+		}
+		v.SetInt(int64(dur))
+		return true, nil
+	}
+	if v.CanAddr() && reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		if n.Kind != yaml.ScalarNode {
+			return true, d.errAt(n, key, "want a single value, got %s", kindName(n))
+		}
+		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
+			return true, d.errAt(n, key, "%v", err)
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// decodeScalar decodes a plain scalar: a string, bool or number.
+func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, key string) error {
+	t := v.Type()
 	if n.Kind != yaml.ScalarNode {
 		return d.errAt(n, key, "want %s, got %s", scalarWant(t), kindName(n))
 	}
@@ -334,7 +348,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) error 
 		}
 		idx, ok := fields[k.Value]
 		if !ok {
-			return d.errAt(k, sub, "unknown key%s", suggest(k.Value, fields))
+			return d.errAt(k, sub, "unknown key%s", suggestKey(k.Value, fields))
 		}
 		if seen[k.Value] {
 			return d.errAt(k, sub, "key appears twice")
@@ -379,17 +393,39 @@ func structFields(t reflect.Type) map[string][]int {
 	return out
 }
 
-// suggest names the known keys, or the closest one, for an unknown key.
-func suggest(got string, fields map[string][]int) string {
+func suggestKey(got string, fields map[string][]int) string {
 	names := make([]string, 0, len(fields))
 	for k := range fields {
 		names = append(names, k)
 	}
+	return Suggest(got, names, "keys")
+}
+
+// Suggest names, for an unknown name got, the closest of known as
+// ` (did you mean "x"?)`: within two edits, or else the only one that
+// starts with the same two letters (--adress: --addr). Otherwise it lists
+// them all as ` (known WHAT: a, b, c)`; "" when known is empty. Config
+// keys, flags and subcommands are all suggested this way.
+func Suggest(got string, known []string, what string) string {
+	names := append([]string(nil), known...)
 	sort.Strings(names)
 	best, bestD := "", 3
 	for _, k := range names {
-		if dd := editDistance(strings.ToLower(got), k); dd < bestD {
+		if dd := editDistance(strings.ToLower(got), strings.ToLower(k)); dd < bestD {
 			best, bestD = k, dd
+		}
+	}
+	if best == "" {
+		stem := func(s string) string { return strings.ToLower(strings.TrimLeft(s, "-")) }
+		g := stem(got)
+		for _, k := range names {
+			if len(g) >= 2 && strings.HasPrefix(stem(k), g[:2]) {
+				if best != "" {
+					best = "" // more than one: no guess
+					break
+				}
+				best = k
+			}
 		}
 	}
 	if best != "" {
@@ -398,7 +434,7 @@ func suggest(got string, fields map[string][]int) string {
 	if len(names) == 0 {
 		return ""
 	}
-	return " (known keys: " + strings.Join(names, ", ") + ")"
+	return " (known " + what + ": " + strings.Join(names, ", ") + ")"
 }
 
 func editDistance(a, b string) int {

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"accesskiosk/internal/ident"
 )
 
 // The well-known name, object path and interface of the kiosk.
@@ -80,22 +82,11 @@ const (
 	ReasonFleetCommand = "fleet_command" // IT staff, through the agent
 	ReasonHandover     = "handover"      // a volunteer handed the kiosk back
 	ReasonShutdown     = "shutdown"      // the kiosk is stopping
-	maxReasonLen       = 64
 )
 
 // ValidReason reports whether r is an acceptable reason: short, lower-case
 // ASCII letters, digits and underscores. Reasons are labels, never free text.
-func ValidReason(r string) bool {
-	if r == "" || len(r) > maxReasonLen {
-		return false
-	}
-	for _, c := range r {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+func ValidReason(r string) bool { return ident.Reason.Valid(r) }
 
 // Status is the decoded answer of the Status method.
 type Status struct {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/introspect"
+
+	"accesskiosk/internal/ident"
 )
 
 // Error names returned to callers.
@@ -60,10 +62,8 @@ func CheckVolunteerCode(code string, seconds uint32) error {
 	if len(code) != VolunteerCodeLen {
 		return fmt.Errorf("code must be exactly %d digits (got %d characters)", VolunteerCodeLen, utf8.RuneCountInString(code))
 	}
-	for i := 0; i < len(code); i++ {
-		if code[i] < '0' || code[i] > '9' {
-			return fmt.Errorf("code must be exactly %d digits 0-9", VolunteerCodeLen)
-		}
+	if !ident.VolunteerCode.Chars(code) {
+		return fmt.Errorf("code must be exactly %d digits 0-9", VolunteerCodeLen)
 	}
 	if seconds < 1 || seconds > MaxVolunteerCodeSeconds {
 		return fmt.Errorf("seconds must be 1 to %d (got %d)", MaxVolunteerCodeSeconds, seconds)

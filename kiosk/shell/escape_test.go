@@ -174,9 +174,14 @@ func TestEscape(t *testing.T) {
 				}
 			}
 			if v.click {
-				// Let the page lay out before the click.
-				waitFor(3*time.Second, func() bool { return ts.uri(t) == page })
-				time.Sleep(300 * time.Millisecond)
+				// The page is loaded (and so laid out) before the click, or the
+				// click lands on nothing and the vector proves nothing. Asked of
+				// the document: the view's URI changes as the load starts.
+				if !waitFor(10*time.Second, func() bool {
+					return evalIn(t, ts.service, `document.readyState === "complete" && location.href === `+jsQuote(page)) == "true"
+				}) {
+					t.Fatalf("vector page not loaded before the click: view on %q", ts.uri(t))
+				}
 				click(t)
 			}
 			if v.control {

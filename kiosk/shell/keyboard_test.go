@@ -124,13 +124,18 @@ func TestKeyboardLayout(t *testing.T) {
 func (ts *testShell) keyID(t testing.TB, label string) int {
 	t.Helper()
 	id := 0
-	webkittest.Do(t, func() {
-		for i, k := range ts.s.kb.keys {
-			if k.label == label {
-				id = kbBase + i
-				return
+	// A tap that changes the layer (shift, 123, accents) is an X event the
+	// loop handles after the tap returns: wait for the new layout.
+	waitFor(5*time.Second, func() bool {
+		webkittest.Do(t, func() {
+			for i, k := range ts.s.kb.keys {
+				if k.label == label {
+					id = kbBase + i
+					return
+				}
 			}
-		}
+		})
+		return id != 0
 	})
 	if id == 0 {
 		t.Fatalf("no key %q on the keyboard", label)
@@ -138,7 +143,6 @@ func (ts *testShell) keyID(t testing.TB, label string) int {
 	return id
 }
 
-// tap clicks a key of the native keyboard with a real (XTEST) mouse click.
 // taps taps the keys labelled labels, in order.
 func (ts *testShell) taps(t testing.TB, labels ...string) {
 	t.Helper()
@@ -147,9 +151,27 @@ func (ts *testShell) taps(t testing.TB, labels ...string) {
 	}
 }
 
+// tap clicks a key of the native keyboard with a real (XTEST) mouse click.
+// The click reaches the GTK loop some time after xdotool returns, so a tap
+// that changes the layout (shift, 123, ABC, the accents key, a letter on
+// the one-letter shift or accents layer) waits until the new layout is on
+// the keyboard: the next tap looks its key up there. Taps that only type
+// need no wait: their clicks reach the keys in order.
 func (ts *testShell) tap(t testing.TB, label string) {
 	t.Helper()
 	id := ts.keyID(t, label)
+	var before string
+	var relayout bool
+	webkittest.Do(t, func() {
+		k := ts.s.kb.keys[id-kbBase]
+		switch k.do {
+		case "shift", "symbols", "letters", "accents":
+			relayout = true
+		case "":
+			relayout = ts.s.kb.layer == layerShift || ts.s.kb.layer == layerAccents
+		}
+		before = ts.layout()
+	})
 	var r webkit.Rect
 	if !waitFor(3*time.Second, func() bool { // a new layout is laid out on the next frame
 		var ok bool
@@ -159,6 +181,25 @@ func (ts *testShell) tap(t testing.TB, label string) {
 		t.Fatalf("key %q is not on screen", label)
 	}
 	clickAt(t, r)
+	if !relayout {
+		return
+	}
+	var after string
+	if !waitFor(10*time.Second, func() bool {
+		webkittest.Do(t, func() { after = ts.layout() })
+		return after != before
+	}) {
+		t.Fatalf("tapped %q: the keyboard still shows %s", label, after)
+	}
+}
+
+// layout is the labels of the keys on the keyboard (GTK thread).
+func (ts *testShell) layout() string {
+	var b strings.Builder
+	for _, k := range ts.s.kb.keys {
+		b.WriteString(k.label + " ")
+	}
+	return b.String()
 }
 
 // press presses a key through the binding (as a tap does).
@@ -294,6 +335,7 @@ func TestKeyboardTypesIntoPage(t *testing.T) {
 	typed("name", "hi")
 	ts.tap(t, "123")
 	ts.tap(t, "4")
+	typed("name", "hi4") // the click is on its way; the binding's press would overtake it
 	ts.press(t, "2")
 	ts.press(t, "ABC")
 	ts.press(t, "space")
@@ -312,6 +354,7 @@ func TestKeyboardTypesIntoPage(t *testing.T) {
 	}
 	ts.tap(t, "a")
 	ts.tap(t, "@")
+	typed("email", "a@")
 	ts.press(t, "b")
 	ts.tap(t, ".com")
 	typed("email", "a@b.com")

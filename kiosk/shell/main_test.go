@@ -19,6 +19,7 @@ import (
 
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/config"
+	"accesskiosk/kiosk/ui"
 	"accesskiosk/kiosk/webkit/webkittest"
 )
 
@@ -146,6 +147,16 @@ type endedEvent struct {
 	reason string
 	ms     int64
 	whole  bool
+}
+
+// defaultUIConfig is the built-in pages' part of the embedded default config.
+func defaultUIConfig(t testing.TB) ui.Config {
+	t.Helper()
+	c, err := config.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.UI
 }
 
 // startPagesShell starts a shell on cfg with the built-in pages (quiet),

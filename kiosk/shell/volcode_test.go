@@ -54,7 +54,7 @@ func TestVolunteerCodeFromTheBus(t *testing.T) {
 	log := logrus.New()
 	log.SetOutput(logs)
 	log.SetLevel(logrus.DebugLevel)
-	pages, err := ui.New(ui.DefaultConfig(), lib, log)
+	pages, err := ui.New(defaultUIConfig(t), lib, log)
 	if err != nil {
 		t.Fatal(err)
 	}

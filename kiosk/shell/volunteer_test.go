@@ -67,7 +67,7 @@ func TestVolunteerSession(t *testing.T) {
 	}
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	pages, err := ui.New(ui.DefaultConfig(), lib, log)
+	pages, err := ui.New(defaultUIConfig(t), lib, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +110,20 @@ func TestVolunteerSession(t *testing.T) {
 		t.Fatalf("first signal %+v, want SessionStarted", ev)
 	}
 	webkittest.Do(t, func() { ts.s.button(toolVolunteer) })
+	// The PIN page's script takes the keys once it has run (a deferred
+	// script: by the time the document is complete). The view's URI
+	// changes when a load starts, while the page before is still there to
+	// take (and lose) the keys: so ask the document itself.
+	scriptRan := func(u string) {
+		t.Helper()
+		if !waitFor(10*time.Second, func() bool {
+			return evalIn(t, ts.service, `document.readyState === "complete" && location.href === `+jsQuote(u)) == "true"
+		}) {
+			t.Fatalf("the page %s did not finish loading; view on %q", u, ts.uri(t))
+		}
+	}
 	waitURI("kiosk://volunteer")
-	time.Sleep(300 * time.Millisecond) // the page's script is running
+	scriptRan("kiosk://volunteer")
 
 	// A wrong PIN, typed on the real keyboard: the page says so.
 	key(t, "1", "1", "1", "1", "Return")
@@ -119,7 +131,7 @@ func TestVolunteerSession(t *testing.T) {
 	if assisted() {
 		t.Fatal("assisted after a wrong PIN")
 	}
-	time.Sleep(300 * time.Millisecond)
+	scriptRan("kiosk://volunteer?left=4&state=wrong")
 	key(t, "4", "0", "7", "1", "Return")
 	// The service picker opens beside the home page.
 	waitURI("kiosk://home")

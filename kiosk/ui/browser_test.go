@@ -137,7 +137,7 @@ func TestAccessibility(t *testing.T) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/", newTestPages(t, DefaultConfig()))
+	mux.Handle("/", newTestPages(t, defaultConfig(t)))
 	// A positive control: a page axe must fault, so that a harness that
 	// silently checks nothing cannot pass.
 	mux.HandleFunc("/control", func(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +214,7 @@ func TestScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	base := serve(t, newTestPages(t, DefaultConfig()))
+	base := serve(t, newTestPages(t, defaultConfig(t)))
 
 	type shot struct{ name, path string }
 	var shots []shot

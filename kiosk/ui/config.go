@@ -1,12 +1,13 @@
 package ui
 
 import (
-	"accesskiosk/kiosk/guides"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"accesskiosk/kiosk/guides"
 
 	"accesskiosk/internal/confile"
 )
@@ -14,7 +15,7 @@ import (
 // Config is what the built-in pages show: the council, its tiles, where
 // extra guides live and which languages are offered. The kiosk config embeds
 // it (see the package doc); every field's comment says what its zero value
-// means. Start from DefaultConfig, decode the file over it, then call
+// means. Decode the file into it, then call
 // Validate with the file's *confile.Doc.
 type Config struct {
 	// Council is who runs this kiosk. Its name is required.

@@ -129,7 +129,7 @@ func TestPageMessages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	base := serve(t, newTestPages(t, DefaultConfig()))
+	base := serve(t, newTestPages(t, defaultConfig(t)))
 	ctx := browser(t, 1280, 800)
 	addScripts(t, ctx, stubHandler)
 	tests := []struct {

@@ -64,9 +64,9 @@
 // screenshots drive them over plain HTTP.
 //
 // Config is embedded in the kiosk config (for example under `ui:`) and
-// checked with Config.Validate(doc, "ui"); DefaultConfig is a realistic
-// council whose tile URLs (Config.ServiceURLs) the default allowlist must
-// allow.
+// checked with Config.Validate(doc, "ui"). The default council (a realistic
+// one whose tile URLs, Config.ServiceURLs, the default allowlist allows) is
+// the ui: section of kiosk/config/default.yaml: its data lives there only.
 package ui
 
 import (

@@ -32,7 +32,7 @@ var axeVolunteerPaths = []string{
 }
 
 func TestVolunteerPages(t *testing.T) {
-	p := newTestPages(t, DefaultConfig())
+	p := newTestPages(t, defaultConfig(t))
 	for _, lang := range Languages() {
 		for _, path := range volunteerPaths {
 			w := get(t, p, withQuery(path, "lang="+lang))
@@ -116,7 +116,7 @@ func TestVolunteerScreensPost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	base := serve(t, newTestPages(t, DefaultConfig()))
+	base := serve(t, newTestPages(t, defaultConfig(t)))
 	ctx := browser(t, 1280, 800)
 	installFakeHandler(t, ctx)
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -196,7 +196,7 @@ func TestVolunteerAccessibility(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := serve(t, newTestPages(t, DefaultConfig()))
+	base := serve(t, newTestPages(t, defaultConfig(t)))
 	ctx := browser(t, 1280, 800)
 	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: string(axeSrc)})
@@ -243,7 +243,7 @@ func TestVolunteerScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	base := serve(t, newTestPages(t, DefaultConfig()))
+	base := serve(t, newTestPages(t, defaultConfig(t)))
 	shots := []struct{ name, path string }{
 		{"pin", "/volunteer"},
 		{"pin-wrong", "/volunteer?state=wrong&left=2"},

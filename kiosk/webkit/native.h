@@ -1,5 +1,5 @@
-// C side of the kiosk/webkit binding. Every callback from GTK or WebKit into
-// Go goes through akDispatch (exported from dispatch.go) with a
+// C side of the kiosk/webkit binding: what the Go files call. Every callback
+// from GTK or WebKit into Go goes through akDispatch (exported from loop.go) with a
 // runtime/cgo.Handle as its first argument; C never keeps a Go pointer.
 #ifndef AK_NATIVE_H
 #define AK_NATIVE_H
@@ -64,13 +64,9 @@ extern int akDispatch(uintptr_t h, akEvent *ev);
 int ak_init(void);
 void ak_invoke(uintptr_t h);
 guint64 ak_input_count_get(void);
-gint64 ak_idle_us(void);
 void ak_clear_clipboards(void);
-char *ak_clipboard_text(void);
 
 WebKitWebContext *ak_context_new(uintptr_t h, const char *scheme, int cache_model);
-int ak_context_ephemeral(WebKitWebContext *ctx);
-int ak_context_sandboxed(WebKitWebContext *ctx);
 void ak_context_destroy(WebKitWebContext *ctx);
 void ak_scheme_finish(WebKitURISchemeRequest *req, int status, const char *ctype, const void *body, gsize len);
 
@@ -90,7 +86,6 @@ const char *ak_window_banner_text(akWindow *w);
 void ak_window_destroy(akWindow *w);
 void ak_window_set_guide(akWindow *w, WebKitWebView *v, const char *title, const char *close_label, int close_id);
 void ak_window_split(akWindow *w, int *shown, int *vertical, int *pos);
-void ak_window_set_split_position(akWindow *w, int pos);
 void ak_window_kb_clear(akWindow *w);
 void ak_window_kb_row(akWindow *w);
 void ak_window_kb_key(akWindow *w, const char *label, const char *name, int id, int width, int style);

@@ -21,25 +21,14 @@ func Invoke(f func()) {}
 // InputCount is always 0.
 func InputCount() uint64 { return 0 }
 
-func idleMicros() int64 { return -1 }
-
 // ClearClipboards does nothing.
 func ClearClipboards() {}
-
-// ClipboardText is always "".
-func ClipboardText() string { return "" }
 
 // Context is unusable in this build.
 type Context struct{}
 
 // NewContext fails with ErrUnavailable.
 func NewContext(o ContextOptions) (*Context, error) { return nil, ErrUnavailable }
-
-// Ephemeral is false.
-func (c *Context) Ephemeral() bool { return false }
-
-// Sandboxed is false.
-func (c *Context) Sandboxed() bool { return false }
 
 // Destroy does nothing.
 func (c *Context) Destroy() {}
@@ -53,9 +42,6 @@ func NewView(ctx *Context, o ViewOptions) *View { return &View{} }
 // LoadURI does nothing.
 func (v *View) LoadURI(uri string) {}
 
-// LoadAlternateHTML does nothing.
-func (v *View) LoadAlternateHTML(html, contentURI, baseURI string) {}
-
 // URI is "".
 func (v *View) URI() string { return "" }
 
@@ -67,9 +53,6 @@ func (v *View) CanGoBack() bool { return false }
 
 // GoBack does nothing.
 func (v *View) GoBack() {}
-
-// HistoryLength is 0.
-func (v *View) HistoryLength() int { return 0 }
 
 // Reload does nothing.
 func (v *View) Reload() {}

@@ -24,7 +24,6 @@ package webkit
 import (
 	"errors"
 	"net/http"
-	"time"
 )
 
 // ErrUnavailable is returned where the binding was built without cgo or off Linux.
@@ -200,16 +199,6 @@ type PanelButton struct {
 	ID        int
 	Label     string
 	Secondary bool
-}
-
-// IdleFor is how long since the last key press, button press, touch or
-// scroll anywhere in the process's windows; ok is false before any input.
-func IdleFor() (d time.Duration, ok bool) {
-	us := idleMicros()
-	if us < 0 {
-		return 0, false
-	}
-	return time.Duration(us) * time.Microsecond, true
 }
 
 // KeyStyle is how an on-screen keyboard key looks.

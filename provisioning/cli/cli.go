@@ -1,12 +1,14 @@
 // Package cli is bin/provision: the commands IT staff run to enrol kiosks.
 //
-//	provision site create  --fleet URL [--fingerprint FP] --id ID [--name NAME]
-//	provision token create --fleet URL [--fingerprint FP] --site ID [--expires 7d] [--uses 1] [--qr-png FILE]
-//	provision token list   --fleet URL [--fingerprint FP] [--site ID]
-//	provision device list  --fleet URL [--fingerprint FP] [--site ID]   (kiosks as they enrol)
+//	provision site create  --fleet URL --fingerprint FP --id ID [--name NAME]
+//	provision token create --fleet URL --fingerprint FP --site ID [--expires 7d] [--uses 1] [--qr-png FILE]
+//	provision token list   --fleet URL --fingerprint FP [--site ID]
+//	provision device list  --fleet URL --fingerprint FP [--site ID]   (kiosks as they enrol)
 //	provision config --fleet URL --fingerprint FP --token T [--wifi-ssid S --wifi-psk-file F | --wifi-open] [--wifi-hidden]
 //	                 [--ssh-key FILE]... [--hostname-prefix P] [--out accesskiosk-firstboot.yaml]
 //	provision write  --config FILE (--image FILE.img | --device /dev/sdX) [--partition N]
+//
+// The table of commands is commands(); main calls Main.
 //
 // The site and token commands call the fleet's staff admin API with a staff
 // API token taken from the environment (ACCESSKIOSK_API_TOKEN) or a file
@@ -23,15 +25,11 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
-	"time"
 
-	"accesskiosk/internal/confile"
+	"accesskiosk/internal/cmdline"
 )
 
 // Env is what the commands touch outside their arguments; tests replace it.
@@ -51,110 +49,56 @@ func (e Env) getenv(k string) string {
 // APITokenEnv is the environment variable holding the staff API token.
 const APITokenEnv = "ACCESSKIOSK_API_TOKEN"
 
-const usage = `provision: enrol Access Kiosk devices.
+const intro = `provision: enrol Access Kiosk devices.
 
-  provision site create  --fleet URL [--fingerprint FP] --id ID [--name NAME]
-  provision token create --fleet URL [--fingerprint FP] --site ID [--expires 7d] [--uses 1] [--qr-png FILE]
-  provision token list   --fleet URL [--fingerprint FP] [--site ID]
-  provision device list  --fleet URL [--fingerprint FP] [--site ID]   (kiosks as they enrol)
-  provision config --fleet URL --fingerprint FP --token T [--wifi-ssid S (--wifi-psk-file F | --wifi-open)] [--wifi-hidden]
-                   [--ssh-key FILE]... [--hostname-prefix P] [--out accesskiosk-firstboot.yaml]
-  provision write  --config FILE (--image FILE.img | --device /dev/sdX) [--partition N]
+The site, token and device commands need a staff API token in $ACCESSKIOSK_API_TOKEN
+or in the file given by --api-token-file.`
 
-The site and token commands need a staff API token in $ACCESSKIOSK_API_TOKEN
-or in the file given by --api-token-file. "provision COMMAND -h" lists a
-command's flags.
-`
+func commands(env Env) []cmdline.Command {
+	run := func(f func(context.Context, []string, Env) error) func(context.Context, []string) error {
+		return func(ctx context.Context, args []string) error { return f(ctx, args, env) }
+	}
+	return []cmdline.Command{
+		{Name: "site create", Synopsis: siteCreateSynopsis, Summary: "add a site on the fleet", Run: run(siteCreate)},
+		{Name: "token create", Synopsis: tokenCreateSynopsis, Summary: "make an enrolment token (printed with a QR code)", Run: run(tokenCreate)},
+		{Name: "token list", Synopsis: listSynopsis, Summary: "enrolment tokens with their uses", Run: run(tokenList)},
+		{Name: "device list", Synopsis: listSynopsis, Summary: "kiosks as they enrol", Run: run(deviceList)},
+		{Name: "config", Synopsis: configSynopsis, Summary: "write the first-boot file for a card", Run: run(config)},
+		{Name: "write", Synopsis: writeSynopsis, Summary: "put the first-boot file onto an image or a card", Run: run(write)},
+	}
+}
+
+// Main runs `provision ARGS...` and returns the exit status (0, 1 for a
+// failure, 2 for bad flags or a bad file).
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return cmdline.Status(stderr, "provision", Run(ctx, args, Env{Stdout: stdout, Stderr: stderr}))
+}
 
 // Run runs the command in args (without the program name). Errors that are
 // *confile.Error mean bad flags or a bad file (exit status 2).
 func Run(ctx context.Context, args []string, env Env) error {
-	if len(args) == 0 {
-		fmt.Fprint(env.Stderr, usage)
-		return &confile.Error{File: "command line", Msg: "no command given"}
-	}
-	cmd := args[0]
-	if (cmd == "site" || cmd == "token" || cmd == "device") && len(args) > 1 && !strings.HasPrefix(args[1], "-") {
-		cmd += " " + args[1]
-		args = args[1:]
-	}
-	rest := args[1:]
-	switch cmd {
-	case "site create":
-		return siteCreate(ctx, rest, env)
-	case "token create":
-		return tokenCreate(ctx, rest, env)
-	case "token list":
-		return tokenList(ctx, rest, env)
-	case "device list":
-		return deviceList(ctx, rest, env)
-	case "config":
-		return config(rest, env)
-	case "write":
-		return write(rest, env)
-	case "help", "-h", "--help":
-		fmt.Fprint(env.Stdout, usage)
+	cmds := commands(env)
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		cmdline.Usage(env.Stdout, "provision", intro, cmds)
 		return nil
 	}
-	fmt.Fprint(env.Stderr, usage)
-	return &confile.Error{File: "command line", Msg: fmt.Sprintf("unknown command %q", strings.Join(args[:min(len(args), 2)], " "))}
-}
-
-// errHelp is returned for -h: the usage was printed, nothing failed.
-var errHelp = flag.ErrHelp
-
-// parse parses a subcommand's flags, turning flag's errors into
-// confile-style ones.
-func parse(fs *flag.FlagSet, args []string, env Env) error {
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(env.Stdout)
-		fs.PrintDefaults()
-		return errHelp
-	}
+	c, rest, err := cmdline.Find(cmds, args)
 	if err != nil {
-		msg := err.Error()
-		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-			return confile.FlagError(name, "unknown flag (see %s -h)", fs.Name())
-		}
-		if i := strings.Index(msg, " for flag -"); i > 0 {
-			rest := msg[i+len(" for flag -"):]
-			name, detail, _ := strings.Cut(rest, ": ")
-			return confile.FlagError(name, "%s", detail)
-		}
-		if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
-			return confile.FlagError(name, "needs a value")
-		}
-		return &confile.Error{File: "command line", Msg: msg}
+		return err
 	}
-	if fs.NArg() > 0 {
-		return &confile.Error{File: "command line", Msg: fmt.Sprintf("%s: unexpected argument %q (every value goes after a --flag)", fs.Name(), fs.Arg(0))}
-	}
-	return nil
+	return ignoreHelp(c.Run(ctx, rest))
 }
 
-// Duration is a flag value that also accepts days ("7d").
-type Duration struct{ D time.Duration }
+// flagSet returns the flag set of `provision NAME`.
+func flagSet(name, synopsis string) *cmdline.FlagSet {
+	return cmdline.NewFlagSet("provision "+name, synopsis)
+}
 
-func (d *Duration) String() string { return d.D.String() }
-
-// Set parses "7d", "36h", "90m" and the like.
-func (d *Duration) Set(s string) error {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.ParseFloat(n, 64)
-		if err != nil || days <= 0 {
-			return fmt.Errorf("want a duration such as 7d, 12h or 30m, got %q", s)
-		}
-		d.D = time.Duration(days * float64(24*time.Hour))
+func ignoreHelp(err error) error {
+	if errors.Is(err, cmdline.ErrHelp) {
 		return nil
 	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v <= 0 {
-		return fmt.Errorf("want a duration such as 7d, 12h or 30m, got %q", s)
-	}
-	d.D = v
-	return nil
+	return err
 }
 
 // multi is a repeatable string flag.

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"accesskiosk/provisioning/diskimage"
-	"accesskiosk/provisioning/diskimage/imagetest"
-	"accesskiosk/provisioning/firstboot"
+	"accesskiosk/internal/diskimage"
+	"accesskiosk/internal/diskimage/imagetest"
+	"accesskiosk/provisioning/bootfile"
 )
 
 // TestWriteDevice writes onto a real block device: a loop device over an
@@ -36,7 +36,7 @@ func TestWriteDevice(t *testing.T) {
 	t.Cleanup(func() { exec.Command(losetup, "--detach", dev).Run() })
 
 	cfg := t.TempDir() + "/fb.yaml"
-	if _, err := run(t, nil, "config", "--fleet", "https://fleet.example", "--fingerprint", strings.Repeat("ab", 32), "--token", "ake_devicetest1", "--out", cfg); err != nil {
+	if _, err := run(t, nil, "config", "--fleet", "https://fleet.example", "--fingerprint", strings.Repeat("ab", 32), "--token", tok, "--offline", "--out", cfg); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := run(t, nil, "write", "--config", cfg, "--device", dev); err != nil {
@@ -48,7 +48,7 @@ func TestWriteDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer im.Close()
-	got, err := im.ReadFile(firstboot.FileName)
+	got, err := im.ReadFile(bootfile.FileName)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Errorf("after writing %s the image holds %q, %v", dev, got, err)
 	}

@@ -1,130 +1,27 @@
 package cli
 
 import (
-	"accesskiosk/internal/atomicfile"
-
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
-	"strings"
 
 	"accesskiosk/internal/confile"
-	"accesskiosk/provisioning/diskimage"
-	"accesskiosk/provisioning/firstboot"
+	"accesskiosk/internal/diskimage"
+	"accesskiosk/provisioning/bootfile"
 )
 
-func config(args []string, env Env) error {
-	fs := flag.NewFlagSet("provision config", flag.ContinueOnError)
-	fleetURL := fs.String("fleet", "", "fleet server address, https://HOST[:PORT] (required)")
-	fp := fs.String("fingerprint", "", "SHA-256 fingerprint of the fleet's TLS certificate, as `fleet serve` printed it (required)")
-	token := fs.String("token", "", "enrolment token from `provision token create` (required)")
-	ssid := fs.String("wifi-ssid", "", "Wi-Fi network name (leave out for wired networks)")
-	pskFile := fs.String("wifi-psk-file", "", "file holding the Wi-Fi passphrase (never given on the command line)")
-	open := fs.Bool("wifi-open", false, "the Wi-Fi network has no passphrase")
-	hidden := fs.Bool("wifi-hidden", false, "the Wi-Fi network does not broadcast its name")
-	var sshKeys multi
-	fs.Var(&sshKeys, "ssh-key", "OpenSSH public key file allowing SSH logins (repeatable); without one the kiosk runs no SSH")
-	prefix := fs.String("hostname-prefix", firstboot.DefaultHostnamePrefix, "kiosks are named PREFIX-XXXXXX")
-	out := fs.String("out", firstboot.FileName, "where to write the first-boot file (mode 0600)")
-	if err := parse(fs, args, env); err != nil {
-		return ignoreHelp(err)
-	}
-	f := &firstboot.File{Version: firstboot.Version}
-	switch {
-	case *fleetURL == "":
-		return confile.FlagError("fleet", "missing: want the fleet server's https:// address")
-	case *fp == "":
-		return confile.FlagError("fingerprint", "missing: want the SHA-256 fingerprint `fleet serve` printed (devices trust exactly that certificate)")
-	case *token == "":
-		return confile.FlagError("token", "missing: want an enrolment token from `provision token create`")
-	}
-	if err := firstboot.CheckFleetURL(*fleetURL); err != nil {
-		return confile.FlagError("fleet", "%v", err)
-	}
-	norm, err := firstboot.ParseFingerprint(*fp)
-	if err != nil {
-		return confile.FlagError("fingerprint", "%v", err)
-	}
-	if err := firstboot.CheckToken(*token); err != nil {
-		return confile.FlagError("token", "%v", err)
-	}
-	if err := firstboot.CheckHostnamePrefix(*prefix); err != nil {
-		return confile.FlagError("hostname-prefix", "%v", err)
-	}
-	f.Fleet = firstboot.Fleet{URL: strings.TrimSuffix(*fleetURL, "/"), Fingerprint: norm}
-	f.Token = *token
-	if *prefix != firstboot.DefaultHostnamePrefix {
-		f.HostnamePrefix = *prefix
-	}
+// writeSynopsis is `provision write`'s flags.
+const writeSynopsis = "--config FILE (--image FILE.img | --device /dev/sdX) [--partition N]"
 
-	switch {
-	case *ssid == "" && (*pskFile != "" || *open || *hidden):
-		return confile.FlagError("wifi-ssid", "missing: the other --wifi flags need the network's name")
-	case *ssid != "":
-		w := &firstboot.WiFi{SSID: *ssid, Open: *open, Hidden: *hidden}
-		if len(*ssid) > 32 {
-			return confile.FlagError("wifi-ssid", "is %d bytes; a Wi-Fi network name is at most 32", len(*ssid))
-		}
-		switch {
-		case *open && *pskFile != "":
-			return confile.FlagError("wifi-open", "an open network has no passphrase: drop --wifi-psk-file or --wifi-open")
-		case !*open && *pskFile == "":
-			return confile.FlagError("wifi-psk-file", "missing: give the file holding the passphrase, or --wifi-open for a network without one")
-		case *pskFile != "":
-			b, err := os.ReadFile(*pskFile)
-			if err != nil {
-				return confile.FlagError("wifi-psk-file", "cannot read: %v", err)
-			}
-			psk := strings.TrimRight(string(b), "\r\n")
-			if err := firstboot.CheckPSK(psk); err != nil {
-				return confile.FlagError("wifi-psk-file", "%s: %v", *pskFile, err)
-			}
-			w.PSK = psk
-		}
-		f.WiFi = w
-	}
-	for _, p := range sshKeys {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return confile.FlagError("ssh-key", "cannot read: %v", err)
-		}
-		n := 0
-		for i, line := range strings.Split(string(b), "\n") {
-			line = strings.TrimSpace(line)
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			if err := firstboot.CheckSSHKey(line); err != nil {
-				return confile.FlagError("ssh-key", "%s:%d: %v", p, i+1, err)
-			}
-			f.SSHAuthorizedKeys = append(f.SSHAuthorizedKeys, line)
-			n++
-		}
-		if n == 0 {
-			return confile.FlagError("ssh-key", "%s holds no public key", p)
-		}
-	}
-	data, err := f.Marshal()
-	if err != nil {
+func write(_ context.Context, args []string, env Env) error {
+	fs := flagSet("write", writeSynopsis)
+	cfg := fs.String("config", "", "first-boot `FILE` made by `provision config` (required)")
+	image := fs.String("image", "", "disk image `FILE` to write into")
+	device := fs.String("device", "", "card or disk block `DEVICE` to write onto, e.g. /dev/sdb (needs root; unmount it first)")
+	part := fs.Int("partition", 0, "number `N` of the FAT boot partition (default: the first FAT partition)")
+	if err := fs.Parse(args, env.Stdout); err != nil {
 		return err
-	}
-	if err := atomicfile.Write(*out, data, 0o600); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "wrote %s (mode 0600; it holds the enrolment token%s)\nNext: provision write --config %s --image FILE.img (or --device /dev/sdX)\n",
-		*out, map[bool]string{true: " and the Wi-Fi passphrase"}[f.WiFi != nil && f.WiFi.PSK != ""], *out)
-	return nil
-}
-
-func write(args []string, env Env) error {
-	fs := flag.NewFlagSet("provision write", flag.ContinueOnError)
-	cfg := fs.String("config", "", "first-boot file made by `provision config` (required)")
-	image := fs.String("image", "", "disk image file to write into")
-	device := fs.String("device", "", "card or disk block device to write onto, e.g. /dev/sdb (needs root; unmount it first)")
-	part := fs.Int("partition", 0, "number of the FAT boot partition (default: the first FAT partition)")
-	if err := parse(fs, args, env); err != nil {
-		return ignoreHelp(err)
 	}
 	if *cfg == "" {
 		return confile.FlagError("config", "missing: want the first-boot file from `provision config`")
@@ -139,7 +36,7 @@ func write(args []string, env Env) error {
 	if err != nil {
 		return confile.FlagError("config", "cannot read: %v", err)
 	}
-	f, err := firstboot.Parse(*cfg, data)
+	f, err := bootfile.Parse(*cfg, data)
 	if err != nil {
 		return err
 	}
@@ -168,7 +65,7 @@ func write(args []string, env Env) error {
 		}
 		return err
 	}
-	if err := im.WriteFile(firstboot.FileName, data); err != nil {
+	if err := im.WriteFile(bootfile.FileName, data); err != nil {
 		im.Close()
 		return err
 	}
@@ -176,6 +73,6 @@ func write(args []string, env Env) error {
 	if err := im.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "wrote %s onto %s\n", firstboot.FileName, where)
+	fmt.Fprintf(env.Stdout, "wrote %s onto %s\n", bootfile.FileName, where)
 	return nil
 }

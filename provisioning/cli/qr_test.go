@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"accesskiosk/provisioning/fleetclient/fleettest"
+	"accesskiosk/fleet/realfleet"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
@@ -82,7 +82,7 @@ func terminalQR(t testing.TB, out string) image.Image {
 }
 
 func TestTokenQRCodeScans(t *testing.T) {
-	f := fleettest.Start(t)
+	f := realfleet.Start(t)
 	env := map[string]string{APITokenEnv: f.APIToken}
 	if _, err := run(t, env, "site", "create", "--fleet", f.URL, "--fingerprint", f.Fingerprint, "--id", "central"); err != nil {
 		t.Fatal(err)

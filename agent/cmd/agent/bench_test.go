@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/agent/fleetclient/fleettest"
+	"accesskiosk/agent/fakefleet"
 	"accesskiosk/agent/system/systemdtest"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
@@ -91,7 +91,7 @@ func BenchmarkAgentIdle(b *testing.B) {
 	if _, err := bus.Serve(bustest.Conn(b, addr), idleShell{}); err != nil {
 		b.Fatal(err)
 	}
-	fs := fleettest.Start(b, false)
+	fs := fakefleet.Start(b, false)
 	os.WriteFile(filepath.Join(dir, "token"), []byte(fs.Token), 0o600)
 	cfg := fmt.Sprintf(`log_level: warn
 state_dir: %s/state

@@ -43,6 +43,8 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
+
+	"accesskiosk/internal/ident"
 )
 
 // FormatVersion is the bundle format this package writes and reads.
@@ -90,15 +92,14 @@ func (m *Manifest) Size() int64 {
 }
 
 var (
-	versionRE = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$`)
-	archRE    = regexp.MustCompile(`^[a-z0-9]{2,16}$`)
-	unitRE    = regexp.MustCompile(`^[A-Za-z0-9@._-]+\.(service|target|timer|socket|path)$`)
-	hexRE     = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	archRE = regexp.MustCompile(`^[a-z0-9]{2,16}$`)
+	unitRE = regexp.MustCompile(`^[A-Za-z0-9@._-]+\.(service|target|timer|socket|path)$`)
+	hexRE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
 // ValidVersion reports whether v can name a release: letters, digits and
 // ". _ + -", at most 64 characters, safe as a file name.
-func ValidVersion(v string) bool { return versionRE.MatchString(v) }
+func ValidVersion(v string) bool { return ident.Version.Valid(v) }
 
 // Validate checks a manifest without touching any file.
 func (m *Manifest) Validate() error {

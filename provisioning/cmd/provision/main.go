@@ -4,22 +4,8 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
-	"accesskiosk/internal/confile"
+	"accesskiosk/internal/cmdline"
 	"accesskiosk/provisioning/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := cli.Run(ctx, os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr})
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "provision:", err)
-	}
-	os.Exit(confile.ExitStatus(err))
-}
+func main() { cmdline.Exit(cli.Main) }

@@ -1,0 +1,26 @@
+// Package layout holds no code: it writes down the floors of the module
+// and its test (deps_test.go) enforces them on every package's imports.
+//
+//	deployables   kiosk/  agent/  fleet/  provisioning/  images/
+//	              each imports only its own folder, the contracts and internal/
+//	contracts     fleet/api  kiosk/bus  fleet/release/bundle  fleet/release/target  provisioning/bootfile
+//	              what two deployables share; they import no deployable package
+//	internal      internal/...: libraries every program uses; they import no deployable package
+//
+// Test support (packages named *test, fakefleet, realfleet) may import
+// anything, and only tests import it.
+package layout
+
+// Contracts are the packages two deployables share: the wire between agent
+// and fleet, the kiosk's D-Bus contract, the release format and the
+// first-boot file format.
+var Contracts = []string{
+	"accesskiosk/fleet/api",
+	"accesskiosk/kiosk/bus",
+	"accesskiosk/fleet/release/bundle",
+	"accesskiosk/fleet/release/target",
+	"accesskiosk/provisioning/bootfile",
+}
+
+// Deployables are the top-level folders that each build programs or images.
+var Deployables = []string{"kiosk", "agent", "fleet", "provisioning", "images"}

@@ -1,0 +1,244 @@
+package shell
+
+import (
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/sirupsen/logrus"
+
+	"accesskiosk/kiosk/bus"
+	"accesskiosk/kiosk/webkit"
+)
+
+// This file is the session lifecycle: idle → first input starts a session
+// → no input for idle_timeout → countdown → end → wipe → home.
+
+type pendingReset struct {
+	reason      string
+	t0          time.Time
+	receipt     bus.Receipt
+	tab         *tab
+	deadline    time.Time
+	homeShown   bool // home_url finished loading; ResetMs is set
+	waitDestroy bool // the old view is still to be destroyed (after a crash)
+}
+
+// crashDestroyDelay is how long a crashed view is kept, detached, before
+// it is destroyed.
+const crashDestroyDelay = 1500 * time.Millisecond
+
+func (s *Shell) ticker() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopTick:
+			return
+		case <-t.C:
+			webkit.Invoke(s.tick)
+		}
+	}
+}
+
+// tick runs on the GTK loop: idle timer, warning countdown, watchdog.
+func (s *Shell) tick() {
+	if s.closed {
+		return
+	}
+	now := s.now()
+	if s.watchdog > 0 && now.Sub(s.lastPing) >= s.watchdog {
+		s.lastPing = now
+		s.notify(daemon.SdNotifyWatchdog)
+	}
+	if s.reset != nil && now.After(s.reset.deadline) {
+		s.log.Warn("home page did not finish loading after a reset; carrying on")
+		s.finishReset()
+	}
+	if c := webkit.InputCount(); c != s.lastCount {
+		s.lastCount = c
+		s.lastInput = now
+		s.input(now)
+	}
+	switch s.state {
+	case bus.StateInSession:
+		if now.Sub(s.lastInput) >= s.idleTimeout() {
+			s.warnStart = now
+			s.setState(bus.StateWarning)
+			s.win.ShowPanel(s.tr("idle.title"), s.countdown(s.cfg.Session.IdleWarning),
+				[]webkit.PanelButton{{ID: panelStillHere, Label: s.tr("shell.idle.yes")}})
+		}
+	case bus.StateWarning:
+		left := s.cfg.Session.IdleWarning - now.Sub(s.warnStart)
+		if left <= 0 {
+			s.endSession(bus.ReasonIdle)
+			return
+		}
+		if text := s.countdown(left); text != s.panelText {
+			s.panelText = text // only when the seconds change: each change re-lays out the window
+			s.win.SetPanelText(text)
+		}
+	}
+}
+
+func (s *Shell) countdown(left time.Duration) string {
+	secs := int((left + time.Second - 1) / time.Second)
+	if secs == 1 {
+		return s.tr("shell.idle.body1")
+	}
+	return s.tr("shell.idle.body", secs)
+}
+
+// input is called when new input arrived since the last tick.
+func (s *Shell) input(now time.Time) {
+	switch s.state {
+	case bus.StateIdle:
+		s.sessionStart = now
+		s.setState(bus.StateInSession)
+		ms := now.UnixMilli()
+		s.mu.Lock()
+		s.status.SessionStartedUnixMs = ms
+		s.mu.Unlock()
+		s.log.Info("session started")
+		webkit.Invoke(s.prewarm)
+		s.emit(func() {
+			if s.server != nil {
+				s.server.SessionStarted(ms)
+			}
+		})
+	case bus.StateWarning:
+		s.win.HidePanel()
+		s.setState(bus.StateInSession)
+	}
+}
+
+// endSession ends the session (if any) and wipes: a fresh view and data
+// manager, empty clipboards, default zoom, home_url. On the GTK thread.
+func (s *Shell) endSession(reason string) {
+	if s.closed || s.reset != nil {
+		return // a reset is already under way; it wipes everything anyway
+	}
+	now := s.now()
+	r := &pendingReset{reason: reason, t0: now, deadline: now.Add(10 * time.Second)}
+	r.receipt.EndedUnixMs = now.UnixMilli()
+	s.finishVolunteer(&r.receipt)
+	if !s.sessionStart.IsZero() {
+		r.receipt.StartedUnixMs = s.sessionStart.UnixMilli()
+		r.receipt.SessionMs = now.Sub(s.sessionStart).Milliseconds()
+	}
+	s.setState(bus.StateResetting)
+	s.win.HidePanel()
+	s.win.Banner("")
+	s.msgGen++
+
+	cleared, failed := []string{}, []string{}
+	old := s.cur
+	s.hideKeyboard()
+	s.win.SetGuide(nil, "", "", 0)
+	s.cur, s.view = nil, nil
+	s.win.SetView(nil)
+	if reason == bus.ReasonWebCrash {
+		// WebKit still has tasks queued for a view whose web process just
+		// died; destroying it now crashes the UI process. Detached, it shows
+		// nothing and takes no input; it is destroyed shortly, and the
+		// receipt waits for that.
+		r.waitDestroy = true
+		time.AfterFunc(crashDestroyDelay, func() {
+			webkit.Invoke(func() {
+				old.destroy()
+				r.waitDestroy = false
+				if s.reset == r && r.homeShown {
+					s.finishReset()
+				}
+			})
+		})
+	} else {
+		old.destroy() // the views (service and guide), their web processes, back/forward lists, ephemeral website data
+	}
+	cleared = append(cleared, bus.ClearedWebView, bus.ClearedHistory, bus.ClearedWebsiteData)
+	webkit.ClearClipboards()
+	cleared = append(cleared, bus.ClearedClipboard)
+
+	s.resetPrefs()
+	next := s.spare
+	s.spare = nil
+	if next == nil {
+		var err error
+		if next, err = s.newTab(); err != nil {
+			s.log.WithError(err).Error("cannot make a fresh web view")
+			failed = append(failed, bus.ClearedWebView)
+		}
+	}
+	if next != nil {
+		cleared = append(cleared, bus.ClearedSettings) // a fresh view has the configured zoom and settings
+		s.show(next)
+	}
+	r.receipt.Cleared, r.receipt.Failed = cleared, failed
+	r.tab = next
+	s.reset = r
+	s.sessionStart = time.Time{}
+	switch {
+	case next == nil:
+		s.finishReset()
+	case next.loaded && !next.provisional:
+		s.finishReset() // the spare already shows home_url
+	default:
+		next.view.LoadURI(s.cfg.HomeURL)
+	}
+}
+
+// finishReset is called when home_url has loaded after a wipe (and again
+// when a crashed view has been destroyed): the session is over.
+func (s *Shell) finishReset() {
+	r := s.reset
+	if !r.homeShown {
+		r.homeShown = true
+		r.receipt.ResetMs = s.now().Sub(r.t0).Milliseconds()
+		s.lastCount = webkit.InputCount()
+		s.setState(bus.StateIdle)
+	}
+	if r.waitDestroy && s.now().Before(r.deadline) {
+		return
+	}
+	s.reset = nil
+	s.mu.Lock()
+	s.status.SessionsEnded++
+	if s.state == bus.StateIdle {
+		s.status.SessionStartedUnixMs = 0
+	}
+	s.mu.Unlock()
+	s.log.WithFields(logrus.Fields{"reason": r.reason, "reset_ms": r.receipt.ResetMs, "session_ms": r.receipt.SessionMs}).Info("session ended and wiped")
+	receipt, reason := r.receipt, r.reason
+	s.emit(func() {
+		if s.server != nil {
+			s.server.SessionEnded(reason, receipt)
+		}
+	})
+	if s.opts.Observer.SessionEnded != nil {
+		s.opts.Observer.SessionEnded(reason, receipt)
+	}
+}
+
+func (s *Shell) setState(st string) {
+	s.state = st
+	s.mu.Lock()
+	s.status.State = st
+	s.mu.Unlock()
+	if s.opts.Observer.StateChanged != nil {
+		s.opts.Observer.StateChanged(st)
+	}
+}
+
+// showMessage puts staff text in the banner for d. On the GTK thread.
+func (s *Shell) showMessage(text string, d time.Duration) {
+	s.msgGen++
+	gen := s.msgGen
+	s.win.Banner(text)
+	time.AfterFunc(d, func() {
+		webkit.Invoke(func() {
+			if !s.closed && s.msgGen == gen {
+				s.win.Banner(s.indicator())
+			}
+		})
+	})
+}

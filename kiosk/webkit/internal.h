@@ -1,0 +1,43 @@
+// Shared between the binding's C files; not part of the API Go calls
+// (native.h is).
+#ifndef AK_INTERNAL_H
+#define AK_INTERNAL_H
+
+#include "native.h"
+
+// ak_emit hands an event to Go (akDispatch) and returns its verdict.
+int ak_emit(uintptr_t h, int kind, const char *uri, const char *str, int flags, int num);
+
+// ak_split_dragging is set while a finger or the mouse holds the split
+// view's handle (loop.c watches the events; split.c reads it).
+extern int ak_split_dragging;
+
+// ak_css styles the window (style.c).
+extern const char *ak_css;
+
+struct akWindow {
+	GtkWidget *win, *toolbar, *title, *banner, *banner_label, *content, *panel, *panel_title, *panel_text, *panel_buttons;
+	// Split view: content holds paned; paned's first child is the service
+	// slot, its second the guide pane (a header with a Close button over
+	// the guide slot), hidden when no guide is shown.
+	GtkWidget *paned, *service_slot, *guide_pane, *guide_title, *guide_close, *guide_slot;
+	// On-screen keyboard: rows of buttons that never take focus, packed
+	// under content so that it takes space from the views.
+	GtkWidget *keyboard;
+	int vertical;     // the paned is stacked (portrait)
+	int want_split;   // the split needs positioning at the next allocation
+	guint relayout;   // idle source re-laying out the split
+	double share;     // the service's share of the paned
+	int last_size;    // the paned's size (along its orientation) last seen
+	int placing;      // the handle is being set by the code, not dragged
+	uintptr_t h;
+};
+
+void ak_name(GtkWidget *w, const char *name);
+void ak_button_clicked(GtkButton *b, gpointer data);
+void ak_slot_set(GtkWidget *slot, WebKitWebView *v);
+void ak_split_build(akWindow *w);
+void ak_split_watch(akWindow *w);
+void ak_split_unwatch(akWindow *w);
+
+#endif
