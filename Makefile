@@ -25,6 +25,7 @@ APT_PACKAGES := \
 	chromium chromium-driver \
 	postgresql \
 	iproute2 stress-ng \
+	sane-utils gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
 	qemu-user-static binfmt-support arch-test socat qemu-system-arm \
 	cups-ipp-utils cups-daemon poppler-utils \
@@ -79,6 +80,9 @@ assets: ## copy front-end assets from node_modules beside the Go code that embed
 	@# fleet console: GOV.UK Frontend compiled without the GDS Transport font or the crown
 	node_modules/.bin/sass --load-path=node_modules/govuk-frontend/dist --style=compressed --no-source-map --quiet-deps \
 		fleet/console/scss/console.scss fleet/console/assets/console.css
+	@# fleet insights: the standalone page's and the printable report's stylesheets (charts + GOV.UK Frontend)
+	node_modules/.bin/sass --load-path=node_modules/govuk-frontend/dist --style=compressed --no-source-map --quiet-deps \
+		fleet/insights/scss/insights.scss:fleet/insights/assets/insights.css fleet/insights/scss/report.scss:fleet/insights/assets/report.css
 
 .PHONY: build
 build: assets ## build bin/kiosk, bin/agent, bin/fleet, bin/provision
@@ -150,6 +154,11 @@ screenshots-console: assets ## save a PNG of every fleet console page into out/s
 	@mkdir -p out/screenshots
 	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run 'Screenshots' ./fleet/console/
 
+.PHONY: screenshots-insights
+screenshots-insights: assets ## save the Insights charts (standalone page at 1280 and 320 px, forced colours) and the printable report (PNG, PDF) in out/screenshots/
+	@mkdir -p out/screenshots
+	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./fleet/insights/
+
 .PHONY: soak
 soak: assets ## fleet soak: 10,000 simulated devices for 2 minutes (SOAK_DEVICES, SOAK_DURATION to change)
 	SOAK_DEVICES=$${SOAK_DEVICES:-10000} SOAK_DURATION=$${SOAK_DURATION:-2m} $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./fleet/server/
@@ -199,7 +208,7 @@ screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside
 	@test -n "$$(ls out/screenshots/kiosk-shell-* 2>/dev/null)"
 
 .PHONY: screenshots
-screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console ## save screenshots of every screen in out/screenshots/
+screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console screenshots-insights ## save screenshots of every screen in out/screenshots/
 
 # Images and packages (images/README.md). Image builds run as root, niced.
 DEB_ARCHES ?= amd64 arm64

@@ -26,10 +26,14 @@ const (
 	TooHot     = "too_hot"
 	CrashLoop  = "crash_loop"
 	WipeFailed = "wipe_failed"
+	// DeviceFlooding: the fleet refused or dropped some of what the device
+	// sent in the last hour for being more than one kiosk can produce (a
+	// stolen credential, or a broken agent).
+	DeviceFlooding = "device_flooding"
 )
 
 // Kinds lists every kind, in the order the console shows them.
-var Kinds = []string{WipeFailed, CrashLoop, Offline, TooHot, DiskLow}
+var Kinds = []string{WipeFailed, DeviceFlooding, CrashLoop, Offline, TooHot, DiskLow}
 
 // Title is a short description of a kind for people.
 func Title(kind string) string {
@@ -44,6 +48,8 @@ func Title(kind string) string {
 		return "Kiosk keeps restarting"
 	case WipeFailed:
 		return "Session wipe failed"
+	case DeviceFlooding:
+		return "Sending more than a kiosk can"
 	}
 	return kind
 }
@@ -98,6 +104,9 @@ func (r Rules) Evaluate(d store.Device, wipeFailures int, now time.Time) []Findi
 		} else if warn["kiosk_crash_loop"] || warn["crash_loop"] {
 			out = append(out, Finding{CrashLoop, "the agent reports the kiosk is crash-looping"})
 		}
+	}
+	if d.FloodingUnixMs > 0 && now.Sub(time.UnixMilli(d.FloodingUnixMs)) < time.Hour {
+		out = append(out, Finding{DeviceFlooding, d.FloodingDetail})
 	}
 	if wipeFailures > 0 {
 		out = append(out, Finding{WipeFailed, fmt.Sprintf("%d session wipe(s) failed in the last 24 hours", wipeFailures)})

@@ -6,20 +6,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
+	"unicode"
+	"unicode/utf8"
 
-	"accesskiosk/fleet/password"
 	"accesskiosk/fleet/store"
 )
 
 type userKey struct{}
-
-// Sign-in throttling: after maxFailures wrong passwords for one user name,
-// sign-in for that name waits lockout.
-const (
-	maxFailures = 5
-	lockout     = time.Minute
-)
 
 // auth requires a signed-in user; admin says the role must be admin.
 func (c *Console) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
@@ -57,8 +50,21 @@ func user(r *http.Request) store.User {
 
 type loginData struct{ Next, User string }
 
+// safeNext is next if it is a path on this console, else "/". Browsers
+// drop tabs and newlines from a URL and read a backslash as a slash, so
+// "/\t/evil.example" would be "//evil.example", another site: any control
+// character, space or backslash, and anything with a scheme or host, gives "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	for _, r := range next {
+		if r <= ' ' || r == '\\' || r >= 0x7f && r <= 0x9f || r == utf8.RuneError || unicode.IsSpace(r) {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
 	return next
@@ -66,68 +72,6 @@ func safeNext(next string) string {
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "login", page{Title: "Sign in", Data: loginData{Next: safeNext(r.URL.Query().Get("next"))}})
-}
-
-func (c *Console) login(w http.ResponseWriter, r *http.Request) {
-	if !readForm(w, r) {
-		return
-	}
-	name := strings.TrimSpace(r.PostFormValue("user"))
-	pw := r.PostFormValue("password")
-	next := safeNext(r.PostFormValue("next"))
-	bad := func(msg string) {
-		c.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in", Error: msg, ErrorField: "user", Data: loginData{Next: next, User: name}})
-	}
-	now := c.cfg.Now()
-	c.mu.Lock()
-	f := c.failures[name]
-	locked := f != nil && now.Before(f.until)
-	c.mu.Unlock()
-	if locked {
-		bad("Too many wrong passwords for this user. Wait a minute and try again.")
-		return
-	}
-	u, err := c.st.User(r.Context(), name)
-	ok := false
-	if err == nil && !u.Disabled {
-		ok, err = password.Verify(pw, u.PasswordHash)
-		if err != nil {
-			c.log.WithError(err).WithField("user", name).Error("stored password hash unreadable")
-		}
-	} else {
-		// Spend the same time for unknown users, so timing does not tell which names exist.
-		password.Verify(pw, dummyHash)
-	}
-	if !ok {
-		c.mu.Lock()
-		if len(c.failures) > 10000 {
-			clear(c.failures)
-		}
-		if f = c.failures[name]; f == nil {
-			f = &failure{}
-			c.failures[name] = f
-		}
-		f.n++
-		if f.n >= maxFailures {
-			f.until, f.n = now.Add(lockout), 0
-		}
-		c.mu.Unlock()
-		c.log.WithField("user", name).Warn("console sign-in failed")
-		bad("The user name or password is wrong.")
-		return
-	}
-	c.mu.Lock()
-	delete(c.failures, name)
-	c.mu.Unlock()
-	secret, err := c.st.CreateWebSession(r.Context(), u.Name, c.cfg.SessionTTL)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.st.Audit(r.Context(), u.Name, "login", u.Name, "")
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: secret, Path: "/", HttpOnly: true, Secure: c.cfg.SecureCookies,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(c.cfg.SessionTTL.Seconds())})
-	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
@@ -140,8 +84,3 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, Secure: c.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
-
-var dummyHash = func() string {
-	h, _ := password.Hash("not a real password at all")
-	return h
-}()

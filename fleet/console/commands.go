@@ -3,11 +3,11 @@ package console
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/store"
+	"accesskiosk/internal/ident"
 )
 
 type confirmData struct {
@@ -44,8 +44,8 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request) {
 		d.Question, d.Button = "Identify "+dev.Hostname+"?", "Identify"
 		d.Explain = "The kiosk shows its name on screen for a few seconds, so you can tell which one it is."
 	case api.CommandShowMessage:
-		if text == "" || len(text) > 200 {
-			c.render(w, r, http.StatusBadRequest, "error", page{Title: "Message needed", Data: "Write a message of 1 to 200 characters to show on the kiosk."})
+		if text == "" || len(text) > 200 || !ident.Text.Chars(text) {
+			c.render(w, r, http.StatusBadRequest, "error", page{Title: "Message needed", Data: "Write a message of 1 to 200 characters, without control characters, to show on the kiosk."})
 			return
 		}
 		d.Question, d.Button = "Show this message on "+dev.Hostname+"?", "Show message"
@@ -81,7 +81,7 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request) {
 		detail += ": " + text
 	}
 	c.st.Audit(r.Context(), u.Name, "command."+kind, dev.ID, detail+" (command "+issued.ID+", "+dev.Hostname+")")
-	http.Redirect(w, r, "/kiosks/"+dev.ID+"?done="+url.QueryEscape(commandLabels[kind]+" sent; the kiosk picks it up at its next report."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/kiosks/"+dev.ID, doneCommandSent+kind), http.StatusSeeOther)
 }
 
 // revokeDevice withdraws a kiosk's credential: its next report is refused.
@@ -96,5 +96,5 @@ func (c *Console) revokeDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	c.cfg.ForgetDevice(dev.ID)
 	c.st.Audit(r.Context(), user(r).Name, "device.revoke", dev.ID, dev.Hostname)
-	http.Redirect(w, r, "/kiosks/"+dev.ID+"?done="+url.QueryEscape("Credential withdrawn."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/kiosks/"+dev.ID, doneCredentialWithdrawn), http.StatusSeeOther)
 }

@@ -14,13 +14,14 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/fleet/alert"
+	"accesskiosk/fleet/password"
 	"accesskiosk/fleet/release"
+	"accesskiosk/fleet/server/throttle"
 	"accesskiosk/fleet/store"
 	"accesskiosk/internal/version"
 )
@@ -56,6 +57,14 @@ type Config struct {
 	// (`fleet release rollout`) writes the rollouts file; 0 means
 	// release.DefaultLockWait. Then the page says to try again.
 	RolloutLockWait time.Duration
+	// Throttle keeps the sign-in rate limits and backoff (nil: in this
+	// process's memory; several replicas would share one in the database).
+	Throttle throttle.State
+	// SignIn bounds sign-in attempts; zero fields take DefaultSignIn's.
+	SignIn SignInLimits
+	// Passwords bounds how many password derivations run at once (nil: a
+	// gate of password.MachineSlots()).
+	Passwords *password.Gate
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -68,15 +77,7 @@ type Console struct {
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 
-	mu       sync.Mutex
-	failures map[string]*failure // sign-in failures by user name
-
 	rolloutFile *release.RolloutFile // one, so its lock orders the console's edits
-}
-
-type failure struct {
-	n     int
-	until time.Time
 }
 
 const cookieName = "ak_session"
@@ -98,7 +99,14 @@ func New(cfg Config) (*Console, error) {
 	if cfg.ForgetDevice == nil {
 		cfg.ForgetDevice = func(string) {}
 	}
-	c := &Console{cfg: cfg, st: cfg.Store, log: cfg.Log, failures: map[string]*failure{}}
+	if cfg.Throttle == nil {
+		cfg.Throttle = throttle.NewMemory(cfg.Now, 0)
+	}
+	cfg.SignIn = cfg.SignIn.withDefaults()
+	if cfg.Passwords == nil {
+		cfg.Passwords = password.NewGate(password.MachineSlots())
+	}
+	c := &Console{cfg: cfg, st: cfg.Store, log: cfg.Log}
 	c.rolloutFile = release.OpenRollouts(release.RolloutsPath(cfg.ReleaseDir))
 	c.rolloutFile.LockWait = cfg.RolloutLockWait
 	if err := c.parse(); err != nil {
@@ -205,10 +213,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		p.CanAct = u.Role == store.RoleAdmin
 	}
 	if p.Flash == "" {
-		p.Flash = r.URL.Query().Get("done")
-		if len(p.Flash) > 200 {
-			p.Flash = ""
-		}
+		p.Flash = flash(r.URL.Query())
 	}
 	for _, n := range nav {
 		n.Current = n.Href == r.URL.Path || n.Href != "/" && strings.HasPrefix(r.URL.Path, n.Href)

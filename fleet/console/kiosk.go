@@ -16,6 +16,9 @@ type chart struct {
 	Title, Now, Min, Max string
 	Points               string
 	W, H                 int
+	// Empty, when set, is shown instead of the chart: no report had a
+	// reading ("no sensor").
+	Empty string
 }
 
 type action struct{ Kind, Text, Class string }
@@ -85,7 +88,8 @@ func (c *Console) kiosk(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(hist) > 0 {
 		d.Charts = []chart{
-			makeChart("Temperature", hist, func(p store.Point) float64 { return p.TempC }, "%.0f °C"),
+			// 0 °C is what a kiosk without a sensor reports (api.Health).
+			sensorChart(makeChart("Temperature", withTemp(hist), func(p store.Point) float64 { return p.TempC }, "%.0f °C"), hist),
 			makeChart("Load", hist, func(p store.Point) float64 { return p.Load1 }, "%.2f"),
 			makeChart("Disk free", hist, func(p store.Point) float64 { return pct(p.DiskFree, p.DiskTotal) }, "%.0f%%"),
 		}
@@ -107,10 +111,37 @@ func pct(a, b int64) float64 {
 	return float64(a) / float64(b) * 100
 }
 
+// withTemp is the points of hist that carry a temperature (0 means the
+// kiosk has no sensor).
+func withTemp(hist []store.Point) []store.Point {
+	var out []store.Point
+	for _, p := range hist {
+		if p.TempC != 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// sensorChart says "no sensor" for the temperature chart when no report
+// had a reading, and "now: no sensor" when the latest had none.
+func sensorChart(c chart, hist []store.Point) chart {
+	if c.Points == "" {
+		return chart{Title: c.Title, Empty: "No temperature: this kiosk has no sensor (or did not report one)."}
+	}
+	if hist[len(hist)-1].TempC == 0 {
+		c.Now = "no sensor"
+	}
+	return c
+}
+
 // makeChart draws at most 288 points (one per 5 minutes over 24 h) as an
 // SVG polyline; no JavaScript needed.
 func makeChart(title string, hist []store.Point, f func(store.Point) float64, format string) chart {
 	const w, h = 288, 60
+	if len(hist) == 0 {
+		return chart{Title: title, W: w, H: h}
+	}
 	step := 1
 	if len(hist) > w {
 		step = (len(hist) + w - 1) / w

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"accesskiosk/fleet/alert"
+	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/store"
 )
 
@@ -32,7 +34,7 @@ func (c *Console) classify(d store.Device, alerted map[string]bool) kioskRow {
 		st = stNever
 	case now.Sub(time.UnixMilli(d.LastSeenUnixMs)) > store.OnlineWindow:
 		st = stOffline
-	case alerted[d.ID]:
+	case alerted[d.ID] || len(criticalWarnings(d)) > 0:
 		st = stAttention
 	case d.KioskState == "in_session" || d.KioskState == "warning":
 		st = stSession
@@ -59,4 +61,95 @@ func (c *Console) alerted(r *http.Request) (map[string]bool, []store.AlertRow, e
 		m[a.DeviceID] = true
 	}
 	return m, alerts, nil
+}
+
+// criticalWarnings are the critical warnings of a device's last report. A
+// kiosk program the agent reports gone is one even if the agent did not
+// say so in a warning (an agent older than the kiosk_gone warning).
+func criticalWarnings(d store.Device) []api.Warning {
+	if d.Last == nil {
+		return nil
+	}
+	var out []api.Warning
+	gone := false
+	for _, w := range d.Last.Warnings {
+		if w.Severity == "critical" {
+			out = append(out, w)
+			gone = gone || w.Code == warnKioskGone
+		}
+	}
+	if !gone && d.Last.Health.KioskState == "gone" {
+		out = append(out, api.Warning{Code: warnKioskGone, Severity: "critical", Text: "the agent reports the kiosk program is not running"})
+	}
+	return out
+}
+
+// warnKioskGone is the agent's warning that the kiosk program is not on
+// its bus (agent/health.CodeKioskGone).
+const warnKioskGone = "kiosk_gone"
+
+// warningTitles name the agent's warning codes (agent/health) for people;
+// other codes show as they are.
+var warningTitles = map[string]string{
+	warnKioskGone:          "Kiosk program not running",
+	"kiosk_crash_loop":     "Kiosk keeps restarting",
+	"wipe_failed":          "Session wipe failed",
+	"identity":             "Kiosk identity unusable",
+	"queue_write_failed":   "Cannot keep reports",
+	"queue_corrupt":        "Report queue damaged",
+	"system_bus":           "No system bus",
+	"disk_low":             "Disk nearly full",
+	"data_disk_low":        "Data disk nearly full",
+	"hot":                  "Too hot",
+	"memory_low":           "Memory low",
+	"update":               "Update problem",
+	"clock_unsynchronised": "Clock not synchronised",
+	"software_renderer":    "Drawing without the GPU",
+}
+
+func warningTitle(code string) string {
+	if t, ok := warningTitles[code]; ok {
+		return t
+	}
+	return code
+}
+
+// problem is one line of the overview's "Needs attention": an open alert
+// or a critical warning of an online kiosk.
+type problem struct {
+	DeviceID, Hostname, Site string
+	Title, Detail            string
+	Critical                 bool  // a warning the kiosk reports now, not an alert
+	SinceUnixMs              int64 // the alert's opening, or the report's time
+}
+
+// attention returns the kiosks that need attention (an open alert, or
+// online with a critical warning) and their problems, alerts first.
+func (c *Console) attention(r *http.Request) (map[string]bool, []problem, error) {
+	_, alerts, err := c.alerted(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	devs, err := c.st.Devices(r.Context(), store.DeviceFilter{Critical: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	need := map[string]bool{}
+	var out []problem
+	for _, a := range alerts {
+		need[a.DeviceID] = true
+		out = append(out, problem{DeviceID: a.DeviceID, Hostname: a.Hostname, Site: a.Site, Title: alert.Title(a.Kind), Detail: a.Detail, SinceUnixMs: a.OpenedUnixMs})
+	}
+	online := c.cfg.Now().Add(-store.OnlineWindow).UnixMilli()
+	for _, d := range devs {
+		if d.LastSeenUnixMs < online {
+			continue // offline: counted as offline, and alerted once it has been long enough
+		}
+		for _, w := range criticalWarnings(d) {
+			need[d.ID] = true
+			out = append(out, problem{DeviceID: d.ID, Hostname: d.Hostname, Site: d.Site, Title: warningTitle(w.Code), Detail: w.Text,
+				Critical: true, SinceUnixMs: d.LastReportUnixMs})
+		}
+	}
+	return need, out, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -444,7 +443,7 @@ func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.st.Audit(r.Context(), u.Name, "rollout.start", rid, "release "+version+", rings "+strings.Join(names, ", ")+", canary "+canaryAudit(canaryRing))
-	http.Redirect(w, r, "/releases?done="+url.QueryEscape("Rollout "+rid+" started: the canary gets "+version+" at its next report."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/releases", doneRolloutStarted), http.StatusSeeOther)
 }
 
 var rolloutActions = map[string]struct {
@@ -523,7 +522,7 @@ func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
 	}
 	detail := fmt.Sprintf("release %s, now %s at ring %q", after.Release, after.State, after.Rings[after.Stage].Name)
 	c.st.Audit(r.Context(), user(r).Name, "rollout."+action, id, detail)
-	http.Redirect(w, r, "/releases?done="+url.QueryEscape(a.done+": rollout "+id+" is "+after.State+" at ring "+after.Rings[after.Stage].Name+"."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/releases", doneRollout+action), http.StatusSeeOther)
 }
 
 // canaryAudit names a canary ring's sites and kiosks by id, for the audit log.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/store"
+	"accesskiosk/internal/ident"
 )
 
 type sitesData struct {
@@ -54,8 +54,12 @@ func (c *Console) createSite(w http.ResponseWriter, r *http.Request) {
 		name = id
 	}
 	d := sitesData{FormID: id, FormName: name}
-	if !siteID(id) || len(name) > api.MaxSiteNameLen {
+	if !ident.SiteID.Valid(id) {
 		c.sitesPage(w, r, http.StatusBadRequest, page{Error: "Enter a site id of lower-case letters, digits and hyphens, like central-library", ErrorField: "site-id"}, d)
+		return
+	}
+	if len(name) > api.MaxSiteNameLen || !ident.Text.Chars(name) {
+		c.sitesPage(w, r, http.StatusBadRequest, page{Error: "Enter a site name of at most 100 characters, without control characters", ErrorField: "site-name"}, d)
 		return
 	}
 	if _, err := c.st.CreateSite(r.Context(), id, name); errors.Is(err, store.ErrExists) {
@@ -66,19 +70,7 @@ func (c *Console) createSite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.st.Audit(r.Context(), user(r).Name, "site.create", id, name)
-	http.Redirect(w, r, "/sites?done="+url.QueryEscape("Site "+name+" added."), http.StatusSeeOther)
-}
-
-func siteID(s string) bool {
-	if s == "" || len(s) > api.MaxSiteIDLen || s[0] == '-' {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return false
-		}
-	}
-	return true
+	http.Redirect(w, r, doneURL("/sites", doneSiteAdded), http.StatusSeeOther)
 }
 
 func (c *Console) createToken(w http.ResponseWriter, r *http.Request) {
@@ -121,5 +113,5 @@ func (c *Console) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.st.Audit(r.Context(), user(r).Name, "token.revoke", id, "")
-	http.Redirect(w, r, "/sites?done="+url.QueryEscape("Token "+id+" withdrawn."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/sites", doneTokenWithdrawn), http.StatusSeeOther)
 }

@@ -60,14 +60,16 @@ func (c *Console) usageCSV(w http.ResponseWriter, r *http.Request) {
 	cw.Write([]string{"site_id", "site", d.Period + "_start", "sessions", "assisted", "median_session_seconds", "median_reset_ms", "max_reset_ms", "wipe_failures", "help_categories",
 		"assisted_percent", "outcomes"})
 	for _, row := range d.Rows {
-		cw.Write([]string{row.Site, csvSafe(row.SiteName), row.Start.Format("2006-01-02"), strconv.Itoa(row.Sessions), strconv.Itoa(row.Assisted),
+		cw.Write([]string{csvSafe(row.Site), csvSafe(row.SiteName), row.Start.Format("2006-01-02"), strconv.Itoa(row.Sessions), strconv.Itoa(row.Assisted),
 			strconv.FormatInt(row.MedianSessionMs/1000, 10), strconv.FormatInt(row.MedianResetMs, 10), strconv.FormatInt(row.MaxResetMs, 10),
-			strconv.Itoa(row.WipeFailures), row.Categories, strconv.Itoa(row.AssistedPercent()), row.Outcomes})
+			strconv.Itoa(row.WipeFailures), csvSafe(row.Categories), strconv.Itoa(row.AssistedPercent()), csvSafe(row.Outcomes)})
 	}
 	cw.Flush()
 }
 
-// csvSafe stops a spreadsheet from reading a cell as a formula.
+// csvSafe stops a spreadsheet from reading a cell as a formula: every text
+// cell goes through it (identifiers from a kiosk's config may start with +
+// or -).
 func csvSafe(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s

@@ -1,13 +1,14 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"accesskiosk/fleet/password"
 	"accesskiosk/fleet/store"
+	"accesskiosk/internal/ident"
 )
 
 type usersData struct {
@@ -41,14 +42,20 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	name := strings.TrimSpace(r.PostFormValue("user"))
 	role := r.PostFormValue("role")
-	if !validName(name) {
+	if !ident.UserName.Valid(name) {
 		c.usersPage(w, r, http.StatusBadRequest, page{Error: "Enter a user name of letters, digits and . _ @ -", ErrorField: "new-user"}, usersData{})
 		return
 	}
 	if role != store.RoleAdmin && role != store.RoleViewer {
 		role = store.RoleViewer
 	}
-	hash, err := password.Hash(r.PostFormValue("password"))
+	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.SignIn.SlotWait)
+	defer cancel()
+	hash, err := c.cfg.Passwords.Hash(ctx, r.PostFormValue("password"))
+	if errors.Is(err, password.ErrBusy) {
+		c.usersPage(w, r, http.StatusServiceUnavailable, page{Error: "The console is busy checking sign-ins. Try again in a few seconds.", ErrorField: "new-password"}, usersData{})
+		return
+	}
 	if err != nil {
 		c.usersPage(w, r, http.StatusBadRequest, page{Error: "The password must be at least 10 characters", ErrorField: "new-password"}, usersData{})
 		return
@@ -61,19 +68,7 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.st.Audit(r.Context(), user(r).Name, "user.create", name, "role "+role)
-	http.Redirect(w, r, "/users?done="+url.QueryEscape(name+" added as "+role+"."), http.StatusSeeOther)
-}
-
-func validName(n string) bool {
-	if n == "" || len(n) > 64 {
-		return false
-	}
-	for _, r := range n {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-", r)) {
-			return false
-		}
-	}
-	return true
+	http.Redirect(w, r, doneURL("/users", doneUserAdded), http.StatusSeeOther)
 }
 
 func (c *Console) createAPIToken(w http.ResponseWriter, r *http.Request) {
@@ -94,5 +89,5 @@ func (c *Console) revokeAPIToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.st.Audit(r.Context(), user(r).Name, "api_token.revoke", id, "")
-	http.Redirect(w, r, "/users?done="+url.QueryEscape("API token withdrawn."), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL("/users", doneAPITokenWithdrawn), http.StatusSeeOther)
 }

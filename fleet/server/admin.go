@@ -3,17 +3,15 @@ package server
 import (
 	"errors"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/credential"
+	"accesskiosk/fleet/server/throttle"
 	"accesskiosk/fleet/store"
+	"accesskiosk/internal/ident"
 )
-
-// SiteIDPattern is what a site id must look like.
-var SiteIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 type adminHandler func(w http.ResponseWriter, r *http.Request, u store.User)
 
@@ -26,9 +24,7 @@ func (s *Server) admin(write bool, h adminHandler) http.HandlerFunc {
 			writeError(w, http.StatusUnauthorized, api.CodeUnauthorized, "send a staff API token as Authorization: Bearer akapi_...")
 			return
 		}
-		if ok, wait := s.limiter.allow("admin:" + remoteIP(r)); !ok {
-			retryAfter(w, wait)
-			writeError(w, http.StatusTooManyRequests, api.CodeRateLimited, "too many admin requests; try again shortly")
+		if s.limited(w, r, s.anon, keyAdminAddr+throttle.ClientAddr(r), s.deviceRule(), 1, "too many admin requests; try again shortly") {
 			return
 		}
 		u, err := s.store.APITokenUser(r.Context(), tok)
@@ -58,13 +54,17 @@ func (s *Server) handleListSites(w http.ResponseWriter, r *http.Request, _ store
 	writeJSON(w, http.StatusOK, api.SiteList{Sites: nonNil(sites)})
 }
 
-// ValidateSite checks a new site's id and name; the message is for people.
+// ValidateSite checks a new site's id (ident.SiteID) and name (at most
+// api.MaxSiteNameLen bytes of ident.Text); the message is for people.
 func ValidateSite(id, name string) error {
-	if !SiteIDPattern.MatchString(id) {
+	if !ident.SiteID.Valid(id) {
 		return errors.New("site id must be 1 to 63 lower-case letters, digits or '-', starting with a letter or digit (e.g. central-library)")
 	}
-	if len(name) > api.MaxSiteNameLen || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return errors.New("site name must be at most 100 characters, with no control characters")
+	if len(name) > api.MaxSiteNameLen {
+		return errors.New("site name must be at most 100 characters")
+	}
+	if err := CheckText(name); err != nil {
+		return errors.New("site name " + err.Error())
 	}
 	return nil
 }
@@ -146,6 +146,31 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, u sto
 	}
 	s.store.Audit(r.Context(), u.Name, "token.create", tok.ID, "via API for site "+req.Site)
 	writeJSON(w, http.StatusCreated, tok)
+}
+
+// handleCheckToken tells a staff member (provision config, before writing
+// a card) whether an enrolment token's secret is one this fleet made, and
+// its state. Nothing is spent or logged beyond the token's id.
+func (s *Server) handleCheckToken(w http.ResponseWriter, r *http.Request, _ store.User) {
+	var req api.CheckTokenRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Token == "" || len(req.Token) > api.MaxTokenLen {
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "token: want the enrolment token's secret")
+		return
+	}
+	tok, err := s.store.TokenBySecret(r.Context(), req.Token)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, api.CodeTokenUnknown, "this fleet did not make that enrolment token")
+		return
+	}
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	tok.Expired = s.cfg.Now().UnixMilli() >= tok.ExpiresUnixMs
+	writeJSON(w, http.StatusOK, tok)
 }
 
 func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request, u store.User) {

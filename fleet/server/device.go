@@ -1,14 +1,9 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,94 +11,19 @@ import (
 
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/credential"
+	"accesskiosk/fleet/server/throttle"
 	"accesskiosk/fleet/store"
 )
 
-// writeError sends an api.Error body. msg is for the client; never pass
-// internal detail (log that instead).
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(api.Error{Code: code, Message: msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-// decode reads a JSON body strictly into v: a Content-Type other than JSON,
-// a body over api.MaxBodyBytes, unknown fields, wrong types and trailing
-// data are refused with a 4xx naming the problem. It returns false when it
-// has answered.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			writeError(w, http.StatusUnsupportedMediaType, api.CodeMediaType, "the body must be JSON (Content-Type: application/json)")
-			return false
-		}
-	}
-	if r.ContentLength > api.MaxBodyBytes {
-		writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge, fmt.Sprintf("the body is larger than %d bytes", api.MaxBodyBytes))
-		return false
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, api.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge, fmt.Sprintf("the body is larger than %d bytes", api.MaxBodyBytes))
-			return false
-		}
-		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "could not read the body")
-		return false
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "the body is not valid JSON for this endpoint: "+jsonProblem(err))
-		return false
-	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "the body has data after its JSON object")
-		return false
-	}
-	return true
-}
-
-func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("syntax error at byte %d", se.Offset)
-	case errors.As(err, &te):
-		return fmt.Sprintf("field %q must be %s, not %s", te.Field, te.Type, te.Value)
-	case errors.Is(err, io.EOF):
-		return "the body is empty"
-	}
-	msg := err.Error()
-	if strings.HasPrefix(msg, "json: unknown field") {
-		return strings.TrimPrefix(msg, "json: ")
-	}
-	return "malformed"
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// deviceRule is the request rate of one device, and of one address for
+// enrolment and the admin API.
+func (s *Server) deviceRule() throttle.Rule {
+	return throttle.Rule{Rate: s.cfg.RatePerSecond, Burst: float64(s.cfg.RateBurst)}
 }
 
 func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
-	if ok, wait := s.limiter.allow("enrol:" + remoteIP(r)); !ok {
-		retryAfter(w, wait)
-		writeError(w, http.StatusTooManyRequests, api.CodeRateLimited, "too many enrolment attempts from this address; try again later")
+	if s.limited(w, r, s.anon, keyEnrolAddr+throttle.ClientAddr(r), s.deviceRule(), 1, "too many enrolment attempts from this address; try again later") ||
+		s.limited(w, r, s.anon, keyEnrolGlobal, s.cfg.Limits.EnrolGlobal, 1, "the fleet is getting too many enrolment attempts; try again later") {
 		return
 	}
 	var req api.EnrolRequest
@@ -195,9 +115,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if ok, wait := s.limiter.allow(dev.ID); !ok {
-		retryAfter(w, wait)
-		writeError(w, http.StatusTooManyRequests, api.CodeRateLimited, "this device is reporting too often; slow down")
+	if s.limited(w, r, s.devices, keyReport+dev.ID, s.deviceRule(), 1, "this device is reporting too often; slow down") {
 		return
 	}
 	var b api.ReportBatch
@@ -208,7 +126,11 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, api.CodeBadRequest, err.Error())
 		return
 	}
-	res, err := s.ingest.submit(r.Context(), store.IngestItem{DeviceID: dev.ID, SiteID: dev.Site, Batch: &b})
+	clampTimes(&b, s.cfg.Now())
+	if !s.deviceBudget(w, r, dev, &b) {
+		return
+	}
+	res, err := s.ingest.submit(r.Context(), store.IngestItem{DeviceID: dev.ID, SiteID: dev.Site, Batch: &b, SessionsPerHour: s.cfg.Limits.SessionsPerHour})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return
@@ -217,6 +139,10 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		retryAfter(w, 5*time.Second)
 		writeError(w, http.StatusServiceUnavailable, api.CodeInternal, "the server could not store the reports; they were not accepted, send them again")
 		return
+	}
+	if res.Dropped > 0 {
+		s.flooding(r.Context(), dev.ID, fmt.Sprintf("sent %d sessions for clock hours that already held %d of its sessions, more than one kiosk has; not stored",
+			res.Dropped, s.cfg.Limits.SessionsPerHour))
 	}
 	s.metrics.reports.Add(float64(res.New))
 	s.metrics.duplicates.Add(float64(len(res.Accepted) - res.New))

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +20,11 @@ type metrics struct {
 	// reenrolments: devices that enrolled again with their key and token.
 	reenrolments prometheus.Counter
 	latency      *prometheus.HistogramVec
+	// panics: handlers that panicked (answered 400, logged with the stack).
+	panics prometheus.Counter
+	// floods: device batches refused or cut for being more than one kiosk
+	// can produce.
+	floods prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry, st *store.Store) (*metrics, error) {
@@ -45,8 +49,14 @@ func newMetrics(reg *prometheus.Registry, st *store.Store) (*metrics, error) {
 			Help:    "HTTP request latency by route and status code.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "code"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fleet_http_panics_total", Help: "Requests whose handler panicked (answered 400; the stack is in the log). Always a bug.",
+		}),
+		floods: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fleet_device_floods_total", Help: "Device report batches refused or cut for being more than one kiosk can produce (see the device_flooding alert).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.reports, m.duplicates, m.acks, m.enrolments, m.reenrolments, m.latency,
+	for _, c := range []prometheus.Collector{m.reports, m.duplicates, m.acks, m.enrolments, m.reenrolments, m.latency, m.panics, m.floods,
 		&deviceCollector{st: st}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -55,65 +65,24 @@ func newMetrics(reg *prometheus.Registry, st *store.Store) (*metrics, error) {
 	return m, nil
 }
 
-// route names a request for the latency label without unbounded values
-// (no device ids or tokens in labels).
+// route is a request's label: the pattern of the ServeMux route that
+// served it, without the method ("/api/v1/report", "/kiosks/{id}"), so
+// the label has as many values as there are routes, whatever paths
+// clients send. The pattern is the innermost mux's (the console's own for
+// its pages), read after serving. Catch-alls, redirects and refusals
+// before any route count as "other".
 func route(r *http.Request) string {
-	p := r.URL.Path
-	switch {
-	case strings.HasPrefix(p, "/api/"):
-		if strings.HasPrefix(p, "/api/v1/admin/tokens/") {
-			return "/api/v1/admin/tokens/{id}"
-		}
-		return p
-	case p == "/healthz" || p == "/metrics":
-		return p
-	case strings.HasPrefix(p, "/static/"):
-		return "/static/"
-	case strings.HasPrefix(p, "/kiosks/"):
-		return "/kiosks/{id}"
-	default:
-		for _, known := range []string{"/", "/login", "/logout", "/kiosks", "/sites", "/audit", "/usage", "/usage.csv", "/users", "/api-tokens", "/alerts"} {
-			if p == known {
-				return p
-			}
-		}
+	p := r.Pattern
+	if _, path, ok := strings.Cut(p, " "); ok {
+		p = path
+	}
+	switch p {
+	case "", "/", "/api/":
 		return "other"
+	case "/{$}":
+		return "/"
 	}
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(c int) {
-	if w.code == 0 {
-		w.code = c
-	}
-	w.ResponseWriter.WriteHeader(c)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// instrument times every request; mux is unused but keeps the call site
-// honest about what is wrapped.
-func (m *metrics) instrument(_ *http.ServeMux, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		h.ServeHTTP(sw, r)
-		if sw.code == 0 {
-			sw.code = http.StatusOK
-		}
-		m.latency.WithLabelValues(route(r), strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
-	})
+	return p
 }
 
 var devicesDesc = prometheus.NewDesc("fleet_devices", "Enrolled devices by site and state (online, offline, never_reported, in_session).",

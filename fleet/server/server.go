@@ -22,6 +22,7 @@ import (
 
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/release"
+	"accesskiosk/fleet/server/throttle"
 	"accesskiosk/fleet/store"
 )
 
@@ -50,6 +51,16 @@ type Config struct {
 	// device should run ("" for no change), from its id, site and the
 	// agent version it reported (fleet/release rollouts).
 	DesiredRelease func(deviceID, site, running string) string
+	// Throttle keeps the per-address and global limits of enrolment and
+	// the admin API (nil: in this process's memory, at most
+	// throttle.DefaultMaxKeys keys). DeviceThrottle keeps each enrolled
+	// device's limits (nil: in memory, a few buckets per device). Several
+	// replicas would share them in the database.
+	Throttle       throttle.State
+	DeviceThrottle throttle.State
+	// Limits bound enrolment and what one device can store; zero fields
+	// take DefaultLimits'.
+	Limits Limits
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -60,7 +71,8 @@ type Server struct {
 	log     logrus.FieldLogger
 	store   *store.Store
 	ingest  *ingester
-	limiter *limiter
+	anon    throttle.State // keyed by client address
+	devices throttle.State // keyed by device id
 	auth    *authCache
 	metrics *metrics
 	handler http.Handler
@@ -92,11 +104,21 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if cfg.Throttle == nil {
+		cfg.Throttle = throttle.NewMemory(cfg.Now, 0)
+	}
+	if cfg.DeviceThrottle == nil {
+		// Device ids come only from authenticated requests: as many as
+		// the fleet has kiosks, a few buckets each.
+		cfg.DeviceThrottle = throttle.NewMemory(cfg.Now, 1<<30)
+	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	s := &Server{
 		cfg:     cfg,
 		log:     cfg.Log,
 		store:   cfg.Store,
-		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst, cfg.Now),
+		anon:    cfg.Throttle,
+		devices: cfg.DeviceThrottle,
 		auth:    newAuthCache(cfg.Store, 30*time.Second, cfg.Now),
 	}
 	var err error
@@ -113,6 +135,7 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET "+api.PathAdminTokens, s.admin(false, s.handleListTokens))
 	mux.HandleFunc("POST "+api.PathAdminTokens, s.admin(true, s.handleCreateToken))
 	mux.HandleFunc("DELETE "+api.PathAdminToken+"{id}", s.admin(true, s.handleRevokeToken))
+	mux.HandleFunc("POST "+api.PathAdminTokenCheck, s.admin(false, s.handleCheckToken))
 	mux.HandleFunc("GET "+api.PathAdminDevices, s.admin(false, s.handleListDevices))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such API endpoint or method: "+r.Method+" "+r.URL.Path)
@@ -130,7 +153,7 @@ func New(cfg Config) (*Server, error) {
 		s.log.WithField("path", r.URL.Path).Warn("refused a cross-origin request")
 		http.Error(w, "Refused: this request came from another site. Go back to the console and try again.", http.StatusForbidden)
 	}))
-	s.handler = s.metrics.instrument(mux, cop.Handler(mux))
+	s.handler = s.wrap(cop.Handler(mux))
 	return s, nil
 }
 

@@ -28,14 +28,18 @@ type fixture struct {
 	clock *time.Time
 }
 
-func newFixture(t *testing.T, st *store.Store) *fixture {
+func newFixture(t *testing.T, st *store.Store, opts ...func(*server.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	clock := time.Now()
 	f := &fixture{t: t, st: st, clock: &clock}
 	now := func() time.Time { return *f.clock }
 	st.SetClock(now)
-	srv, err := server.New(server.Config{Store: st, Log: storetest.Logger(t), Now: now, RateBurst: 20, RatePerSecond: 1})
+	cfg := server.Config{Store: st, Log: storetest.Logger(t), Now: now, RateBurst: 20, RatePerSecond: 1}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

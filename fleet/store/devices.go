@@ -101,6 +101,24 @@ func (s *Store) Tokens(ctx context.Context, site string) ([]Token, error) {
 	return out, rows.Err()
 }
 
+// TokenBySecret returns the enrolment token whose secret is given (looked
+// up by its hash; nothing is spent). ErrNotFound when the fleet never made
+// it.
+func (s *Store) TokenBySecret(ctx context.Context, secret string) (Token, error) {
+	var t Token
+	var revoked int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT id, site_id, created_by, created_unix_ms, expires_unix_ms, max_uses, uses, revoked_unix_ms
+		FROM enrol_tokens WHERE hash = ?`), credential.Hash(secret)).Scan(&t.ID, &t.Site, &t.CreatedBy, &t.CreatedUnixMs, &t.ExpiresUnixMs, &t.MaxUses, &t.Uses, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, ErrNotFound
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("look up token: %w", err)
+	}
+	t.Revoked = revoked != 0
+	return t, nil
+}
+
 // RevokeToken stops a token from enrolling more devices. ErrNotFound if no
 // such token.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
@@ -271,6 +289,15 @@ func (s *Store) RevokeDevice(ctx context.Context, id string) error {
 	return nil
 }
 
+// MarkFlooding records that the fleet refused or dropped some of what a
+// device sent for being more than one kiosk can produce, and what.
+func (s *Store) MarkFlooding(ctx context.Context, id, detail string) error {
+	if _, err := s.w.ExecContext(ctx, s.q(`UPDATE devices SET flooding_unix_ms = ?, flooding_detail = ? WHERE id = ?`), s.nowMs(), detail, id); err != nil {
+		return fmt.Errorf("mark %s flooding: %w", id, err)
+	}
+	return nil
+}
+
 // Device is a kiosk with its latest report.
 type Device struct {
 	api.Device
@@ -278,6 +305,11 @@ type Device struct {
 	LastReportUnixMs int64
 	// Last is the newest report received, without its receipts; nil if none.
 	Last *api.Report
+	// FloodingUnixMs is when the fleet last refused or dropped some of
+	// what the device sent for being more than one kiosk can produce (0:
+	// never), and FloodingDetail says what.
+	FloodingUnixMs int64
+	FloodingDetail string
 }
 
 // DeviceFilter narrows Devices.
@@ -286,10 +318,13 @@ type DeviceFilter struct {
 	Search   string // substring of hostname or id
 	Revoked  bool   // include revoked devices
 	DeviceID string // one device
+	// Critical: only devices whose last report carries a critical warning
+	// or says the kiosk program is gone.
+	Critical bool
 }
 
 const deviceCols = `d.id, d.site_id, s.name, d.hostname, d.arch, d.agent_version, d.kiosk_version, d.enrolled_unix_ms,
-	d.revoked_unix_ms, d.last_seen_unix_ms, d.last_report_unix_ms, d.kiosk_state, d.last_report`
+	d.revoked_unix_ms, d.last_seen_unix_ms, d.last_report_unix_ms, d.kiosk_state, d.last_report, d.flooding_unix_ms, d.flooding_detail`
 
 // Devices lists devices matching f, by site then hostname.
 func (s *Store) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) {
@@ -305,6 +340,10 @@ func (s *Store) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) {
 	}
 	if !f.Revoked && f.DeviceID == "" {
 		q += ` AND d.revoked_unix_ms = 0`
+	}
+	if f.Critical {
+		// The stored report is JSON as encoding/json writes it.
+		q += ` AND (d.last_report LIKE '%"severity":"critical"%' OR d.kiosk_state = 'gone')`
 	}
 	if f.Search != "" {
 		q += ` AND (d.hostname LIKE ? OR d.id LIKE ?)`
@@ -322,7 +361,7 @@ func (s *Store) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) {
 		var revoked int64
 		var last string
 		if err := rows.Scan(&d.ID, &d.Site, &d.SiteName, &d.Hostname, &d.Arch, &d.AgentVersion, &d.KioskVersion, &d.EnrolledUnixMs,
-			&revoked, &d.LastSeenUnixMs, &d.LastReportUnixMs, &d.KioskState, &last); err != nil {
+			&revoked, &d.LastSeenUnixMs, &d.LastReportUnixMs, &d.KioskState, &last, &d.FloodingUnixMs, &d.FloodingDetail); err != nil {
 			return nil, fmt.Errorf("list devices: %w", err)
 		}
 		d.Revoked = revoked != 0

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"accesskiosk/fleet/api"
 )
@@ -17,6 +18,10 @@ type IngestItem struct {
 	DeviceID string
 	SiteID   string
 	Batch    *api.ReportBatch
+	// SessionsPerHour bounds the device's wipe receipts (one per session)
+	// that end in any one clock hour: receipts beyond it are not stored,
+	// since one kiosk has one screen and a session takes time. 0: no bound.
+	SessionsPerHour int
 }
 
 // IngestResult is what the device is told.
@@ -24,6 +29,9 @@ type IngestResult struct {
 	Accepted []string      // every report ID of the batch (new or already held)
 	New      int           // how many were not held before
 	Commands []api.Command // pending commands, oldest first
+	// Dropped counts receipts not stored because their hour already held
+	// SessionsPerHour of the device's sessions.
+	Dropped int
 }
 
 // The ingest statements ('?' placeholders).
@@ -39,6 +47,7 @@ const (
 	qCommandsSeen = `UPDATE devices SET commands_seen_seq = ? WHERE id = ? AND commands_seen_seq < ?`
 	qPending      = `SELECT id, kind, text, seconds, issued_unix_ms FROM commands
 		WHERE device_id = ? AND acked_unix_ms = 0 AND expires_unix_ms > ? ORDER BY issued_unix_ms, id`
+	qHourReceipts = `SELECT COUNT(*) FROM receipts WHERE device_id = ? AND ended_unix_ms >= ? AND ended_unix_ms < ?`
 )
 
 // Ingest stores many devices' batches in one transaction (group commit):
@@ -55,12 +64,13 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		pc := s.newTxCache(tx)
 		defer pc.close()
-		fresh, err := s.insertReports(ctx, pc, items, now)
+		fresh, dropped, err := s.insertReports(ctx, pc, items, now)
 		if err != nil {
 			return err
 		}
 		for i, it := range items {
 			res := &out[i]
+			res.Dropped = dropped[i]
 			var newest *api.Report
 			for ri := range it.Batch.Reports {
 				r := &it.Batch.Reports[ri]
@@ -193,6 +203,9 @@ func (s *Store) warm(ctx context.Context, items []IngestItem) {
 	if receipts%chunkRows > 0 {
 		qs = append(qs, s.insertReceiptsQ(receipts%chunkRows))
 	}
+	if receipts > 0 {
+		qs = append(qs, qHourReceipts)
+	}
 	for _, q := range qs {
 		if s.stmts.peek(q) == nil {
 			if err := s.stmts.prepare(ctx, s.w, q); err != nil {
@@ -202,20 +215,37 @@ func (s *Store) warm(ctx context.Context, items []IngestItem) {
 	}
 }
 
-// insertReports inserts every report of items with multi-row INSERTs and
-// returns the ones that were not held before; their receipts are inserted
-// too.
-func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestItem, now int64) (map[reportKey]bool, error) {
-	type row struct {
-		it *IngestItem
-		r  *api.Report
-	}
-	var rows []row
+// reportRow is one report of an ingest item.
+type reportRow struct {
+	item int // index in the items
+	it   *IngestItem
+	r    *api.Report
+}
+
+// insertReports inserts every report of items with multi-row INSERTs, and
+// the receipts of those that were not held before; it returns those
+// reports and, per item, how many receipts were over its hourly bound.
+func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestItem, now int64) (map[reportKey]bool, []int, error) {
+	var rows []reportRow
 	for i := range items {
 		for ri := range items[i].Batch.Reports {
-			rows = append(rows, row{&items[i], &items[i].Batch.Reports[ri]})
+			rows = append(rows, reportRow{i, &items[i], &items[i].Batch.Reports[ri]})
 		}
 	}
+	fresh, err := s.insertReportRows(ctx, pc, rows, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	dropped := make([]int, len(items))
+	if err := s.insertReceipts(ctx, pc, rows, fresh, dropped); err != nil {
+		return nil, nil, err
+	}
+	return fresh, dropped, nil
+}
+
+// insertReportRows inserts rows' reports, ignoring those already held,
+// and returns the ones it inserted.
+func (s *Store) insertReportRows(ctx context.Context, pc *txCache, rows []reportRow, now int64) (map[reportKey]bool, error) {
 	fresh := make(map[reportKey]bool, len(rows))
 	args := make([]any, 0, chunkRows*reportCols)
 	for lo := 0; lo < len(rows); lo += chunkRows {
@@ -251,8 +281,20 @@ func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestIt
 			return nil, fmt.Errorf("insert reports: %w", err)
 		}
 	}
-	// Receipts of the new reports.
-	args = args[:0]
+	return fresh, nil
+}
+
+// insertReceipts inserts the receipts of the fresh reports among rows. A
+// receipt whose clock hour already holds its item's SessionsPerHour
+// receipts of the device (stored before, or earlier in this group) is not
+// stored; dropped[item] counts them.
+func (s *Store) insertReceipts(ctx context.Context, pc *txCache, rows []reportRow, fresh map[reportKey]bool, dropped []int) error {
+	type hourKey struct {
+		device string
+		hour   int64
+	}
+	held := map[hourKey]int{}
+	args := make([]any, 0, chunkRows*receiptCols)
 	n := 0
 	flush := func() error {
 		if n == 0 {
@@ -265,6 +307,7 @@ func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestIt
 		args, n = args[:0], 0
 		return nil
 	}
+	const hourMs = int64(time.Hour / time.Millisecond)
 	for _, x := range rows {
 		if !fresh[reportKey{x.it.DeviceID, x.r.ID}] {
 			continue
@@ -274,19 +317,31 @@ func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestIt
 			if ended == 0 {
 				ended = x.r.CreatedUnixMs
 			}
+			if limit := x.it.SessionsPerHour; limit > 0 {
+				k := hourKey{x.it.DeviceID, ended - ended%hourMs}
+				have, ok := held[k]
+				if !ok {
+					if err := pc.QueryRowContext(ctx, s.q(qHourReceipts), k.device, k.hour, k.hour+hourMs).Scan(&have); err != nil {
+						return fmt.Errorf("count receipts of %s: %w", k.device, err)
+					}
+				}
+				if have >= limit {
+					held[k] = have
+					dropped[x.item]++
+					continue
+				}
+				held[k] = have + 1
+			}
 			args = append(args, x.it.DeviceID, x.r.ID, ci, x.it.SiteID, ended, rc.SessionMs, rc.ResetMs,
 				rc.Reason, b2i(rc.Assisted), rc.Category, rc.Outcome, strings.Join(rc.Cleared, ","), strings.Join(rc.Failed, ","))
 			if n++; n == chunkRows {
 				if err := flush(); err != nil {
-					return nil, err
+					return err
 				}
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	return fresh, nil
+	return flush()
 }
 
 func b2i(b bool) int {

@@ -19,10 +19,28 @@ func (s *Store) ForgetExpiredVolunteerCodes(ctx context.Context) error {
 	return nil
 }
 
-// Prune deletes reports and receipts older than keep and finished web
-// sessions, so the database stays bounded.
+// ClockAhead is how far ahead of the fleet's clock a report or receipt
+// may be dated: the ingest dates later ones now, and Prune deletes any
+// held (from before that rule, or a clock that went back).
+const ClockAhead = 5 * time.Minute
+
+// Prune deletes reports and receipts older than keep or dated more than
+// ClockAhead in the future, and finished web sessions, so the database
+// stays bounded.
 func (s *Store) Prune(ctx context.Context, keep time.Duration) error {
 	cut := s.now().Add(-keep).UnixMilli()
+	ahead := s.now().Add(ClockAhead).UnixMilli()
+	for _, q := range []string{
+		`DELETE FROM reports WHERE created_unix_ms > ?`,
+		`DELETE FROM receipts WHERE ended_unix_ms > ?`,
+		// A future report held as newest would keep the next real one from
+		// showing until that future time.
+		`UPDATE devices SET last_report_unix_ms = 0 WHERE last_report_unix_ms > ?`,
+	} {
+		if _, err := s.w.ExecContext(ctx, s.q(q), ahead); err != nil {
+			return fmt.Errorf("prune future rows: %w", err)
+		}
+	}
 	for _, q := range []string{
 		`DELETE FROM reports WHERE created_unix_ms < ?`,
 		`DELETE FROM receipts WHERE ended_unix_ms < ?`,

@@ -159,6 +159,13 @@ var migrations = [][]string{
 		`ALTER TABLE devices ADD COLUMN device_key TEXT NOT NULL DEFAULT ''`,
 		`CREATE UNIQUE INDEX devices_token_key ON devices(token_id, device_key) WHERE device_key <> ''`,
 	},
+	4: {
+		// A device that sent more than one kiosk can produce (the fleet
+		// refused or dropped some of it): when last, and what; the alert
+		// device_flooding reads them.
+		`ALTER TABLE devices ADD COLUMN flooding_unix_ms BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE devices ADD COLUMN flooding_detail TEXT NOT NULL DEFAULT ''`,
+	},
 }
 
 // SchemaVersion is the newest migration.

@@ -37,6 +37,17 @@ func (c Class) Chars(s string) bool {
 	return true
 }
 
+// First returns the first character of s the class does not allow, and
+// false when there is none (length is not checked).
+func (c Class) First(s string) (rune, bool) {
+	for i, r := range s {
+		if !c.allowed(r, i, len(s)) {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
 // String is What.
 func (c Class) String() string { return c.What }
 
@@ -95,4 +106,28 @@ var (
 	// VolunteerCode is a one-time volunteer code: exactly 8 digits.
 	VolunteerCode = Class{Min: 8, Max: 8, What: "8 digits",
 		allowed: func(r rune, _, _ int) bool { return digit(r) }}
+
+	// Text is free text that people read (a site name, a warning, a
+	// message for a kiosk's screen, a version string): any characters but
+	// the C0 and C1 controls (tab is allowed), DEL, the Unicode controls
+	// that reorder text (bidi embeddings, overrides, isolates and marks:
+	// "invoice\u202Efdp.exe" shows as "invoiceexe.pdf") and the line and
+	// paragraph separators; at most 500 bytes. Right-to-left letters are
+	// fine. Fields with another length limit check Chars and their own
+	// length.
+	Text = Class{Min: 0, Max: 500, What: "text without control characters, bidirectional controls or line separators",
+		allowed: func(r rune, _, _ int) bool { return !textControl(r) }}
 )
+
+// textControl is what Text refuses.
+func textControl(r rune) bool {
+	switch {
+	case r < 0x20 && r != '\t', r >= 0x7f && r <= 0x9f:
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	case r == 0x2028, r == 0x2029:
+		return true
+	}
+	return false
+}

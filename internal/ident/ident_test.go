@@ -33,6 +33,10 @@ func TestClasses(t *testing.T) {
 		{"Secret", Secret,
 			[]string{"ake_ABCDEFGH", "akapi_x-y.z~!"},
 			[]string{"short", "has space inside", "tab\tinside", "ü-not-ascii", strings.Repeat("a", 257)}},
+		{"Text", Text,
+			[]string{"", "Central Library", "tab\there", "Llyfrgell Ganolog – ŵ", "مكتبة المدينة", "日本語", strings.Repeat("a", 500)},
+			[]string{"new\nline", "cr\r", "nul\x00", "del\x7f", "c1\u0085", "csi\u009b31m", "rlo\u202egnp.exe", "lre\u202a", "isolate\u2067",
+				"lrm\u200e", "alm\u061c", "ls\u2028", "ps\u2029", strings.Repeat("a", 501)}},
 		{"VolunteerCode", VolunteerCode,
 			[]string{"01234567"},
 			[]string{"1234567", "123456789", "1234567a", ""}},
@@ -52,6 +56,15 @@ func TestClasses(t *testing.T) {
 				t.Error("no description")
 			}
 		})
+	}
+}
+
+func TestFirst(t *testing.T) {
+	if r, bad := Text.First("disk \u202egnp.exe"); !bad || r != 0x202e {
+		t.Errorf("First = %U, %v; want U+202E, true", r, bad)
+	}
+	if _, bad := Text.First("fine"); bad {
+		t.Error("First found a bad character in fine text")
 	}
 }
 

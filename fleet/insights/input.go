@@ -1,0 +1,381 @@
+package insights
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Dimension is one kind of thing the kiosk counts per session, as
+// identifiers from its configuration (never a URL or anything typed).
+type Dimension string
+
+const (
+	// Services: a service page reached, by the id of the allowlist rule
+	// that let it through.
+	Services Dimension = "service"
+	// Tiles: a home-screen tile opened, by tile id.
+	Tiles Dimension = "tile"
+	// Guides: an assisted-digital guide opened, by guide id.
+	Guides Dimension = "guide"
+	// Features: an accessibility feature used in the session: "keyboard"
+	// (on-screen keyboard), "high_contrast", "large_text", and "scan",
+	// "print", "remote_help" where the kiosk has them.
+	Features Dimension = "feature"
+	// Languages: a language other than the kiosk's default chosen in the
+	// session, by language code ("cy", "pl").
+	Languages Dimension = "language"
+	// Categories: what a volunteer helped with (the volunteer category of
+	// an assisted session; at most one per session).
+	Categories Dimension = "category"
+)
+
+// Dimensions lists every Dimension in the order the page shows them.
+var Dimensions = []Dimension{Services, Tiles, Guides, Features, Languages, Categories}
+
+// Outcome indexes Figures.Outcomes and Bucket.Outcomes.
+type Outcome int
+
+const (
+	Done      Outcome = iota // done there and then ("done")
+	FollowUp                 // needs a follow-up ("needs_follow_up")
+	Referred                 // referred elsewhere ("referred_elsewhere")
+	NoOutcome                // assisted, no outcome recorded
+	nOutcomes
+)
+
+// OutcomeIDs are the outcomes' identifiers in exports (the volunteer
+// receipt's words, and "none").
+var OutcomeIDs = [nOutcomes]string{"done", "needs_follow_up", "referred_elsewhere", "none"}
+
+// OutcomeNames are the outcomes as a librarian reads them.
+var OutcomeNames = [nOutcomes]string{"Done there and then", "Needs a follow-up", "Referred elsewhere", "No outcome recorded"}
+
+// Input is everything Build needs, as the store fills it: sessions
+// counted per site and per clock hour, and per site and day for each
+// identifier of each Dimension. Nothing in it names a device or a person.
+// Entries outside the period asked for are ignored, so the store may fill
+// a wider range; Build needs at least every month of the period, for every
+// site in scope (all of Sites when figures are for all sites).
+type Input struct {
+	// Sites lists every site (all of them, including sites with no
+	// sessions, so that a quiet site shows as "fewer than 5" rather than
+	// not at all). IDs are unique.
+	Sites []Site
+	// Hours has one entry per site and local clock hour in which at least
+	// one session started; no two entries for the same site, date and hour.
+	Hours []HourCount
+	// Items has one entry per site, local date, dimension and identifier
+	// that at least one session used; no two for the same four.
+	Items []ItemCount
+	// Labels gives, per dimension, the identifiers the kiosks are
+	// configured with and the words to show for each ("council_tax":
+	// "Council tax"). Optional; an identifier without a label is shown as
+	// it is. Give the whole vocabulary when it is known: identifiers with
+	// no sessions are then treated like small ones, which makes the rule
+	// safer, not weaker.
+	Labels map[Dimension]map[string]string
+}
+
+// Site is a site as the figures need it.
+type Site struct {
+	ID   string
+	Name string // shown; "" shows the ID
+	// Hours are the site's opening hours; zero means not set.
+	Hours Week
+}
+
+// HourCount counts the sessions that started at one site in one local
+// clock hour (the kiosk reports a session's start rounded down to the
+// hour). Outcomes are of assisted sessions, so Done+FollowUp+Referred ≤
+// Assisted ≤ Sessions; the rest of Assisted had no outcome recorded.
+type HourCount struct {
+	Site     string
+	Date     Date
+	Hour     int // 0-23
+	Sessions int
+	Assisted int // sessions a volunteer helped with
+	Done     int // outcome "done"
+	FollowUp int // outcome "needs_follow_up"
+	Referred int // outcome "referred_elsewhere"
+}
+
+// ItemCount counts the sessions at one site on one local date that used
+// an identifier of a dimension (a session that opened a guide twice counts
+// once). Each is at most that day's sessions (for Categories, its assisted
+// sessions, and the categories of a day together at most those).
+type ItemCount struct {
+	Site     string
+	Date     Date
+	Dim      Dimension
+	ID       string
+	Sessions int
+}
+
+// maxErrors bounds how many problems one error lists.
+const maxErrors = 10
+
+// Validate checks the whole input and returns every problem found (up to
+// ten), each naming the entry (hours[12], items[3], sites[0]) and what is
+// wrong. Build checks the same, but only of the entries it uses.
+func (in *Input) Validate() error {
+	_, err := in.index("", Date{}, Date{})
+	return err
+}
+
+// inputIndex is the input's entries for one scope and range of dates,
+// checked, and grouped by site and month for Build.
+type inputIndex struct {
+	site   map[string]int // id → position in Input.Sites
+	from   Date           // first day of the first month
+	months int
+	hours  [][]int32 // [site*months + month] → positions in Input.Hours
+	items  [][]int32
+	vocab  map[Dimension]map[string]bool
+}
+
+func (x *inputIndex) slot(site int, d Date) int {
+	return site*x.months + (d.Year-x.from.Year)*12 + int(d.Month) - int(x.from.Month)
+}
+
+// index checks and groups the entries of site (every site when "") dated
+// from the first of from's month up to to; a zero from means every entry.
+// Other sites' entries are not looked at; entries outside the dates only
+// have their site and date checked.
+func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
+	var errs []error
+	add := func(format string, a ...any) bool {
+		errs = append(errs, fmt.Errorf(format, a...))
+		return len(errs) < maxErrors
+	}
+	x := &inputIndex{site: map[string]int{}, vocab: map[Dimension]map[string]bool{}}
+	for i, s := range in.Sites {
+		switch _, dup := x.site[s.ID]; {
+		case !validID(s.ID):
+			add("sites[%d]: id %q: use 1 to 64 letters, digits, '.', '_', ':' or '-'", i, s.ID)
+		case dup:
+			add("sites[%d]: id %q is given twice", i, s.ID)
+		case !validText(s.Name):
+			add("sites[%d] (%s): name: at most 200 printable characters", i, s.ID)
+		}
+		if err := s.Hours.Validate(); err != nil {
+			add("sites[%d] (%s): %v", i, s.ID, err)
+		}
+		if _, dup := x.site[s.ID]; !dup {
+			x.site[s.ID] = i
+		}
+	}
+	for _, d := range Dimensions {
+		x.vocab[d] = map[string]bool{}
+	}
+	for dim, labels := range in.Labels {
+		if !knownDim(dim) {
+			add("labels: dimension %q is not one of service, tile, guide, feature, language, category", dim)
+			continue
+		}
+		for id, l := range labels {
+			if !validID(id) || !validText(l) {
+				add("labels[%s][%q]: the id or its label is not allowed", dim, id)
+			}
+			x.vocab[dim][id] = true
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if from == (Date{}) {
+		lo, hi := Date{2200, time.December, 31}, Date{2000, time.January, 1}
+		for _, h := range in.Hours {
+			if h.Date.Valid() {
+				lo, hi = minDate(lo, h.Date), maxDate(hi, h.Date)
+			}
+		}
+		for _, it := range in.Items {
+			if it.Date.Valid() {
+				lo, hi = minDate(lo, it.Date), maxDate(hi, it.Date)
+			}
+		}
+		from, to = lo, hi.AddDays(1)
+		if to.Before(from) {
+			from, to = hi, hi
+		}
+	}
+	x.from = from.firstOfMonth()
+	for d := x.from; d.Before(to); d = d.nextMonth() {
+		x.months++
+	}
+	first, ndays := x.from.ordinal(), to.ordinal()-x.from.ordinal()
+	ndays = max(ndays, 0)
+	x.hours = make([][]int32, len(in.Sites)*x.months)
+	x.items = make([][]int32, len(in.Sites)*x.months)
+	scope := -1
+	if site != "" {
+		si, ok := x.site[site]
+		if !ok {
+			return nil, fmt.Errorf("site %q: no such site", site)
+		}
+		scope = si
+	}
+	use := func(si int, d Date) bool {
+		n := d.ordinal() - first
+		return (scope < 0 || si == scope) && n >= 0 && n < ndays
+	}
+	dayN := make([]int32, 2*len(in.Sites)*ndays) // sessions, assisted per site and day
+	seenHour := make([]uint32, len(in.Sites)*ndays)
+	for i, h := range in.Hours {
+		if site != "" && h.Site != site {
+			continue // another site's: not looked at
+		}
+		si, known := x.site[h.Site]
+		ok := true
+		switch {
+		case !known:
+			ok = add("hours[%d]: site %q is not in sites", i, h.Site)
+		case !h.Date.Valid():
+			ok = add("hours[%d]: date %s is not a calendar day", i, h.Date)
+		case !use(si, h.Date):
+			continue
+		case h.Hour < 0 || h.Hour > 23:
+			ok = add("hours[%d]: hour %d is not 0 to 23", i, h.Hour)
+		case h.Sessions < 0 || h.Assisted < 0 || h.Done < 0 || h.FollowUp < 0 || h.Referred < 0:
+			ok = add("hours[%d]: a count is negative", i)
+		case h.Assisted > h.Sessions:
+			ok = add("hours[%d]: %s %s %02d:00: assisted %d is more than sessions %d", i, h.Site, h.Date, h.Hour, h.Assisted, h.Sessions)
+		case h.Done+h.FollowUp+h.Referred > h.Assisted:
+			ok = add("hours[%d]: %s %s %02d:00: outcomes add up to more than assisted %d", i, h.Site, h.Date, h.Hour, h.Assisted)
+		case h.Sessions > 1_000_000:
+			ok = add("hours[%d]: %d sessions in an hour is not a count a kiosk makes", i, h.Sessions)
+		default:
+			day := si*ndays + h.Date.ordinal() - first
+			if seenHour[day]&(1<<h.Hour) != 0 {
+				ok = add("hours[%d]: %s %s %02d:00 is given twice", i, h.Site, h.Date, h.Hour)
+				break
+			}
+			seenHour[day] |= 1 << h.Hour
+			dayN[2*day] += int32(h.Sessions)
+			dayN[2*day+1] += int32(h.Assisted)
+			slot := x.slot(si, h.Date)
+			x.hours[slot] = append(x.hours[slot], int32(i))
+		}
+		if !ok {
+			return nil, errors.Join(errs...)
+		}
+	}
+	ids := map[Dimension]map[string]uint16{}
+	for _, d := range Dimensions {
+		ids[d] = map[string]uint16{}
+	}
+	seenItem := make([][]uint16, len(in.Sites)*ndays)
+	cats := make([]int32, len(in.Sites)*ndays)
+	for i, it := range in.Items {
+		if site != "" && it.Site != site {
+			continue
+		}
+		si, known := x.site[it.Site]
+		ok := true
+		switch {
+		case !known:
+			ok = add("items[%d]: site %q is not in sites", i, it.Site)
+		case !it.Date.Valid():
+			ok = add("items[%d]: date %s is not a calendar day", i, it.Date)
+		case !use(si, it.Date):
+			continue
+		case !knownDim(it.Dim):
+			ok = add("items[%d]: dimension %q is not one of service, tile, guide, feature, language, category", i, it.Dim)
+		case !validID(it.ID):
+			ok = add("items[%d]: %s id %q: use 1 to 64 letters, digits, '.', '_', ':' or '-'", i, it.Dim, it.ID)
+		case it.Sessions < 0:
+			ok = add("items[%d]: sessions is negative", i)
+		default:
+			day := si*ndays + it.Date.ordinal() - first
+			n, assisted := dayN[2*day], dayN[2*day+1]
+			id, seen := ids[it.Dim][it.ID]
+			if !seen {
+				if len(ids[it.Dim]) >= 1<<16-1 {
+					ok = add("items[%d]: more than 65,535 %s identifiers", i, it.Dim)
+					break
+				}
+				id = uint16(len(ids[it.Dim]))
+				ids[it.Dim][it.ID] = id
+			}
+			key := id<<3 | uint16(dimIndex(it.Dim))
+			if seen && slices.Contains(seenItem[day], key) {
+				ok = add("items[%d]: %s %s %s %q is given twice", i, it.Site, it.Date, it.Dim, it.ID)
+				break
+			}
+			switch {
+			case it.Dim != Categories && int32(it.Sessions) > n:
+				ok = add("items[%d]: %s %s: %s %q has %d sessions, more than the %d that day", i, it.Site, it.Date, it.Dim, it.ID, it.Sessions, n)
+			case it.Dim == Categories && cats[day]+int32(it.Sessions) > assisted:
+				ok = add("items[%d]: %s %s: categories add up to more than the %d assisted sessions that day", i, it.Site, it.Date, assisted)
+			default:
+				seenItem[day] = append(seenItem[day], key)
+				if it.Dim == Categories {
+					cats[day] += int32(it.Sessions)
+				}
+				x.vocab[it.Dim][it.ID] = true
+				slot := x.slot(si, it.Date)
+				x.items[slot] = append(x.items[slot], int32(i))
+			}
+		}
+		if !ok {
+			return nil, errors.Join(errs...)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return x, nil
+}
+
+func dimIndex(d Dimension) int { return slices.Index(Dimensions, d) }
+
+func minDate(a, b Date) Date {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxDate(a, b Date) Date {
+	if a.Before(b) {
+		return b
+	}
+	return a
+}
+
+func knownDim(d Dimension) bool {
+	for _, k := range Dimensions {
+		if d == k {
+			return true
+		}
+	}
+	return false
+}
+
+func validID(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == ':' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func validText(s string) bool {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 200 {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,164 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/server/throttle"
+	"accesskiosk/fleet/store"
+)
+
+// Limits bound what anonymous clients and each enrolled device can make
+// the server do. Zero fields take DefaultLimits'.
+type Limits struct {
+	// EnrolGlobal bounds enrolment attempts from every address together
+	// (each address is also held to the device request rate).
+	EnrolGlobal throttle.Rule
+	// DeviceReports bounds the reports one device may have stored: a
+	// bucket refilled by the hour. A kiosk back from a long time offline
+	// sends its queue at this pace; the rest waits (429, Retry-After).
+	DeviceReports throttle.Rule
+	// SessionsPerHour bounds one device's sessions (wipe receipts, or the
+	// session counts of its reports where larger): this many received in
+	// any hour, and this many stored for any clock hour by when they
+	// ended. One kiosk has one screen, and a session takes at least
+	// MinSession.
+	SessionsPerHour int
+}
+
+// MinSession is the least time a real session takes: a touch to start it,
+// End session and its confirmation, and the reset.
+const MinSession = 2 * time.Second
+
+// DefaultLimits are a server's limits when its Config leaves them zero.
+var DefaultLimits = Limits{
+	EnrolGlobal: throttle.Rule{Rate: 5, Burst: 100},
+	// One report every 2.5 s: the shortest report interval the fleet
+	// tells devices (5 s) and a report when a session starts and ends.
+	DeviceReports:   throttle.Rule{Rate: 1440.0 / 3600, Burst: 1440},
+	SessionsPerHour: int(time.Hour / MinSession),
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.EnrolGlobal.Rate > 0 && l.EnrolGlobal.Burst > 0 {
+		d.EnrolGlobal = l.EnrolGlobal
+	}
+	if l.DeviceReports.Rate > 0 && l.DeviceReports.Burst > 0 {
+		d.DeviceReports = l.DeviceReports
+	}
+	if l.SessionsPerHour > 0 {
+		d.SessionsPerHour = l.SessionsPerHour
+	}
+	return d
+}
+
+// Throttle keys.
+const (
+	keyEnrolAddr   = "enrol:"      // + client address
+	keyEnrolGlobal = "enrol:*"     //
+	keyAdminAddr   = "admin:"      // + client address
+	keyReport      = "report:"     // + device id: requests
+	keyReportRows  = "rows:"       // + device id: stored reports
+	keySessions    = "sessions:"   // + device id: sessions received
+	keyFloodMark   = "flood-mark:" // + device id: at most one MarkFlooding a minute
+)
+
+// limited takes n tokens from key's bucket in st; when there are not
+// enough it answers 429 with Retry-After and msg and returns false. A
+// failing st answers 503.
+func (s *Server) limited(w http.ResponseWriter, r *http.Request, st throttle.State, key string, rule throttle.Rule, n float64, msg string) bool {
+	ok, wait, err := st.Take(r.Context(), key, rule, n)
+	if err != nil {
+		s.log.WithError(err).Error("rate limit state")
+		retryAfter(w, 5*time.Second)
+		writeError(w, http.StatusServiceUnavailable, api.CodeInternal, "the server cannot check its limits right now; try again")
+		return true
+	}
+	if !ok {
+		retryAfter(w, wait)
+		writeError(w, http.StatusTooManyRequests, api.CodeRateLimited, msg)
+		return true
+	}
+	return false
+}
+
+// clampTimes dates a batch's reports and receipts that are more than
+// store.ClockAhead ahead of now as now: a kiosk's clock may be wrong, and
+// a future date would hold a report "newest" and keep a receipt from ever
+// being pruned.
+func clampTimes(b *api.ReportBatch, now time.Time) {
+	latest := now.Add(store.ClockAhead).UnixMilli()
+	for i := range b.Reports {
+		r := &b.Reports[i]
+		if r.CreatedUnixMs > latest {
+			r.CreatedUnixMs = now.UnixMilli()
+		}
+		for j := range r.Receipts {
+			if r.Receipts[j].EndedUnixMs > latest {
+				r.Receipts[j].EndedUnixMs = now.UnixMilli()
+			}
+		}
+	}
+}
+
+// batchSessions is how many sessions a batch tells of: each report's
+// receipts, or its session count where that is larger.
+func batchSessions(b *api.ReportBatch) int {
+	n := 0
+	for _, r := range b.Reports {
+		n += max(len(r.Receipts), r.Sessions.Ended)
+	}
+	return n
+}
+
+// deviceBudget takes a batch's reports and sessions from the device's
+// budgets, or answers 429 (nothing taken) and marks the device flooding.
+// It returns false when it has answered.
+func (s *Server) deviceBudget(w http.ResponseWriter, r *http.Request, dev store.DeviceAuth, b *api.ReportBatch) bool {
+	ctx := r.Context()
+	reports, sessions := float64(len(b.Reports)), float64(batchSessions(b))
+	if reports == 0 {
+		return true
+	}
+	lim := s.cfg.Limits
+	sessRule := throttle.Rule{Rate: float64(lim.SessionsPerHour) / 3600, Burst: float64(lim.SessionsPerHour)}
+	ok, wait, err := s.devices.Take(ctx, keyReportRows+dev.ID, lim.DeviceReports, reports)
+	if err == nil && ok && sessions > 0 {
+		if ok, wait, err = s.devices.Take(ctx, keySessions+dev.ID, sessRule, sessions); err == nil && !ok {
+			s.devices.Take(ctx, keyReportRows+dev.ID, lim.DeviceReports, -reports)
+		}
+	}
+	if err != nil {
+		s.log.WithError(err).Error("device budget state")
+		retryAfter(w, 5*time.Second)
+		writeError(w, http.StatusServiceUnavailable, api.CodeInternal, "the server cannot check its limits right now; try again")
+		return false
+	}
+	if ok {
+		return true
+	}
+	s.flooding(ctx, dev.ID, fmt.Sprintf("sent %d reports and %d sessions at once, more than one kiosk produces; refused (it may send %.0f reports an hour and %d sessions)",
+		len(b.Reports), int(sessions), lim.DeviceReports.Burst, lim.SessionsPerHour))
+	retryAfter(w, wait)
+	writeError(w, http.StatusTooManyRequests, api.CodeRateLimited,
+		"this kiosk is sending more reports or sessions than one kiosk produces; the rest must wait: send it again later")
+	return false
+}
+
+// flooding records (at most once a minute per device) that the device
+// sent more than one kiosk can produce: the log, the metric and the
+// device_flooding alert.
+func (s *Server) flooding(ctx context.Context, id, detail string) {
+	s.metrics.floods.Inc()
+	if ok, _, _ := s.devices.Take(ctx, keyFloodMark+id, throttle.Rule{Rate: 1.0 / 60, Burst: 1}, 1); !ok {
+		return
+	}
+	s.log.WithField("device", id).Warn("device flooding: " + detail)
+	if err := s.store.MarkFlooding(ctx, id, detail); err != nil {
+		s.log.WithError(err).Error("mark a device flooding")
+	}
+}
