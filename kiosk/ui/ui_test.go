@@ -363,7 +363,7 @@ func TestValidateFromFile(t *testing.T) {
 		{"translation language", strings.Replace(good, "    - title: Pay\n", "    - title: Pay\n      translations:\n        de: {title: Zahlen}\n", 1), `k.yaml:7: ui.tiles[0].translations.de: no built-in pages in "de"; choose from en, cy, pl`},
 		{"guide id", strings.Replace(good, "url: https://testshire.gov.uk/pay", "url: https://testshire.gov.uk/pay\n          guide: Pay Tax", 1), `k.yaml:9: ui.tiles[0].tiles[0].guide: want a guide ID such as pay-council-tax (its file name without .md), got "Pay Tax"`},
 		{"guides dir", good + "  guides_dir: /nonexistent/guides\n", "k.yaml:9: ui.guides_dir: cannot read guides directory: /nonexistent/guides: no such file or directory"},
-		{"unknown key", good + "  colour: red\n", "k.yaml:9: ui.colour: unknown key (known keys: council, guides_dir, keyboard, languages, tiles, welcome)"},
+		{"unknown key", good + "  colour: red\n", "k.yaml:9: ui.colour: unknown key (did you mean \"council\"?)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
