@@ -216,7 +216,7 @@ window.addEventListener('load', function () {
 </script><p>payment frame</p>`,
 	})
 	base := serve(t, "127.0.0.1", map[string]string{
-		"/top":  `<!doctype html><title>top</title><p>service</p>`,
+		"/top": `<!doctype html><title>top</title><p>service</p>`,
 		"/host": `<!doctype html><title>host</title><script>addEventListener('message', function (e) { document.title = 'frame ' + e.data; });</script>
 <iframe id=f src="` + other + `/frame"></iframe>`,
 	})
@@ -266,4 +266,3 @@ func waitUntil(d time.Duration, cond func() bool) bool {
 	}
 	return cond()
 }
-
