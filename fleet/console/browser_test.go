@@ -415,7 +415,7 @@ func TestScreenshots(t *testing.T) {
 	shot("06-kiosk-in-session", "/kiosks/"+devs["central-1"], "central-1")
 	shot("07-confirm", "", "End the session", chromedp.Click(chromedp.ID("cmd-end_session")), chromedp.WaitVisible(chromedp.ID("confirm")))
 	shot("08-sites", "/sites", "Sites and enrolment")
-	shot("09-token", "", "Sites and enrolment", chromedp.Click(chromedp.ID("make-token")), chromedp.WaitVisible(chromedp.ID("token-secret")))
+	shot("09-token", "", "New enrolment token", chromedp.Click(chromedp.ID("make-token")), chromedp.WaitVisible(chromedp.ID("token-secret")))
 	shot("10-usage", "/usage", "Usage")
 	shot("11-usage-weekly", "/usage?period=week&days=30", "Usage")
 	// A rollout of 1.1.0 reached its 50% ring; one of 1.2.0 waits at its canary.

@@ -69,7 +69,10 @@ type Input struct {
 	// one session started; no two entries for the same site, date and hour.
 	Hours []HourCount
 	// Items has one entry per site, local date, dimension and identifier
-	// that at least one session used; no two for the same four.
+	// that at least one session used; no two for the same four. An entry
+	// may instead count a whole month (ItemCount.Month), since no figure
+	// is finer than a month; an identifier's month is then given that way
+	// only.
 	Items []ItemCount
 	// Labels gives, per dimension, the identifiers the kiosks are
 	// configured with and the words to show for each ("council_tax":
@@ -108,8 +111,13 @@ type HourCount struct {
 // once). Each is at most that day's sessions (for Categories, its assisted
 // sessions, and the categories of a day together at most those).
 type ItemCount struct {
-	Site     string
-	Date     Date
+	Site string
+	Date Date
+	// Month says the entry counts the sessions of Date's whole month
+	// (Date is then the 1st): each is at most that month's sessions (for
+	// Categories, its assisted sessions, and a month's categories
+	// together at most those).
+	Month    bool
 	Dim      Dimension
 	ID       string
 	Sessions int
@@ -224,6 +232,7 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 		return (scope < 0 || si == scope) && n >= 0 && n < ndays
 	}
 	dayN := make([]int32, 2*len(in.Sites)*ndays) // sessions, assisted per site and day
+	monthN := make([]int32, 2*len(x.hours))      // sessions, assisted per site and month
 	seenHour := make([]uint32, len(in.Sites)*ndays)
 	for i, h := range in.Hours {
 		if site != "" && h.Site != site {
@@ -258,6 +267,8 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 			dayN[2*day] += int32(h.Sessions)
 			dayN[2*day+1] += int32(h.Assisted)
 			slot := x.slot(si, h.Date)
+			monthN[2*slot] += int32(h.Sessions)
+			monthN[2*slot+1] += int32(h.Assisted)
 			x.hours[slot] = append(x.hours[slot], int32(i))
 		}
 		if !ok {
@@ -270,6 +281,15 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 	}
 	seenItem := make([][]uint16, len(in.Sites)*ndays)
 	cats := make([]int32, len(in.Sites)*ndays)
+	// An identifier's month is given per day or as a whole, not both.
+	type monthItem struct {
+		slot int
+		dim  Dimension
+		id   string
+	}
+	how := map[monthItem]int8{} // 1: per day, 2: a whole month (kept only when there are whole months)
+	wholeMonths := slices.ContainsFunc(in.Items, func(it ItemCount) bool { return it.Month })
+	monthCats := make([]int32, len(x.hours))
 	for i, it := range in.Items {
 		if site != "" && it.Site != site {
 			continue
@@ -289,6 +309,27 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 			ok = add("items[%d]: %s id %q: use 1 to 64 letters, digits, '.', '_', ':' or '-'", i, it.Dim, it.ID)
 		case it.Sessions < 0:
 			ok = add("items[%d]: sessions is negative", i)
+		case it.Month && it.Date.Day != 1:
+			ok = add("items[%d]: a whole month's entry is dated the 1st, not %s", i, it.Date)
+		case it.Month:
+			slot := x.slot(si, it.Date)
+			k := monthItem{slot, it.Dim, it.ID}
+			n, assisted := monthN[2*slot], monthN[2*slot+1]
+			switch {
+			case how[k] != 0:
+				ok = add("items[%d]: %s %s %s %q is given twice for the month", i, it.Site, it.Date.Month, it.Dim, it.ID)
+			case it.Dim != Categories && int32(it.Sessions) > n:
+				ok = add("items[%d]: %s %d-%02d: %s %q has %d sessions, more than the %d that month", i, it.Site, it.Date.Year, int(it.Date.Month), it.Dim, it.ID, it.Sessions, n)
+			case it.Dim == Categories && monthCats[slot]+int32(it.Sessions) > assisted:
+				ok = add("items[%d]: %s %d-%02d: categories add up to more than the %d assisted sessions that month", i, it.Site, it.Date.Year, int(it.Date.Month), assisted)
+			default:
+				how[k] = 2
+				if it.Dim == Categories {
+					monthCats[slot] += int32(it.Sessions)
+				}
+				x.vocab[it.Dim][it.ID] = true
+				x.items[slot] = append(x.items[slot], int32(i))
+			}
 		default:
 			day := si*ndays + it.Date.ordinal() - first
 			n, assisted := dayN[2*day], dayN[2*day+1]
@@ -311,10 +352,18 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 				ok = add("items[%d]: %s %s: %s %q has %d sessions, more than the %d that day", i, it.Site, it.Date, it.Dim, it.ID, it.Sessions, n)
 			case it.Dim == Categories && cats[day]+int32(it.Sessions) > assisted:
 				ok = add("items[%d]: %s %s: categories add up to more than the %d assisted sessions that day", i, it.Site, it.Date, assisted)
+			case it.Dim == Categories && wholeMonths && monthCats[x.slot(si, it.Date)]+int32(it.Sessions) > monthN[2*x.slot(si, it.Date)+1]:
+				ok = add("items[%d]: %s %d-%02d: categories add up to more than the %d assisted sessions that month", i, it.Site, it.Date.Year, int(it.Date.Month), monthN[2*x.slot(si, it.Date)+1])
+			case wholeMonths && how[monthItem{x.slot(si, it.Date), it.Dim, it.ID}] == 2:
+				ok = add("items[%d]: %s %s %s %q: its month is also given as a whole", i, it.Site, it.Date, it.Dim, it.ID)
 			default:
 				seenItem[day] = append(seenItem[day], key)
 				if it.Dim == Categories {
 					cats[day] += int32(it.Sessions)
+					monthCats[x.slot(si, it.Date)] += int32(it.Sessions)
+				}
+				if wholeMonths {
+					how[monthItem{x.slot(si, it.Date), it.Dim, it.ID}] = 1
 				}
 				x.vocab[it.Dim][it.ID] = true
 				slot := x.slot(si, it.Date)

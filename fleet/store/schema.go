@@ -166,6 +166,7 @@ var migrations = [][]string{
 		`ALTER TABLE devices ADD COLUMN flooding_unix_ms BIGINT NOT NULL DEFAULT 0`,
 		`ALTER TABLE devices ADD COLUMN flooding_detail TEXT NOT NULL DEFAULT ''`,
 	},
+	5: insightsMigration, // insights.go
 }
 
 // SchemaVersion is the newest migration.
