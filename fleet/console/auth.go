@@ -37,7 +37,7 @@ func (c *Console) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 			if r.Method != http.MethodGet {
-				c.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in", Data: loginData{Next: refererPath(r), Notice: noticeExpiredPost}})
+				c.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in again", Data: loginData{Next: refererPath(r), Notice: noticeExpiredPost}})
 				return
 			}
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -75,18 +75,21 @@ func refererPath(r *http.Request) string {
 	if err != nil || ref.Host != r.Host {
 		return "/"
 	}
-	return safeNext(ref.RequestURI())
+	return withoutCodes(ref)
+}
+
+// withoutCodes is u's path and query, less the codes that belong to one
+// showing of a page (?done=, ?expired=), if it is a path on the console.
+func withoutCodes(u *url.URL) string {
+	q := u.Query()
+	q.Del("done")
+	q.Del("expired")
+	return safeNext((&url.URL{Path: u.Path, RawQuery: q.Encode()}).RequestURI())
 }
 
 // here is the page's own address to come back to, without the codes
 // that belong to one showing of it (?done=, ?expired=).
-func here(r *http.Request) string {
-	q := r.URL.Query()
-	q.Del("done")
-	q.Del("expired")
-	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
-	return safeNext(u.RequestURI())
-}
+func here(r *http.Request) string { return withoutCodes(r.URL) }
 
 // maxSession bounds how long "Stay signed in" can keep a sign-in going:
 // a day after signing in (or SessionTTL, if that is longer).
@@ -148,10 +151,11 @@ func safeNext(next string) string {
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	d := loginData{Next: safeNext(r.URL.Query().Get("next"))}
+	title := "Sign in"
 	if r.URL.Query().Get("expired") == "1" {
-		d.Notice = noticeExpired
+		d.Notice, title = noticeExpired, "Sign in again"
 	}
-	c.render(w, r, http.StatusOK, "login", page{Title: "Sign in", Data: d})
+	c.render(w, r, http.StatusOK, "login", page{Title: title, Data: d})
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {

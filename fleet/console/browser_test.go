@@ -63,7 +63,7 @@ func startFleetWith(t *testing.T, releaseDir string, opts ...func(*console.Confi
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv, err = server.New(server.Config{Store: st, Log: storetest.Logger(t), Console: con})
+	f.srv, err = server.New(server.Config{Store: st, Log: storetest.Logger(t), Console: con, Insights: con.InsightsExports()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,22 +310,15 @@ func listenOther(t *testing.T, hs *http.Server) string {
 	return "http://" + ln.Addr().String() + "/"
 }
 
-// TestScreenshots saves a full-page PNG of every console page, with a
-// realistic fleet behind it, into $SCREENSHOTS (make screenshots) or a
-// temp dir, and checks each page rendered its heading.
-func TestScreenshots(t *testing.T) {
-	dir := os.Getenv("SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+// richFleet is a fleet as a council has it: seven kiosks at three sites
+// with a day of reports, sessions, warnings, alerts and commands, a
+// release repository with two releases, and a month of Insights counts.
+func richFleet(t *testing.T) (*fleet, *releasetest.Repo, map[string]string) {
+	t.Helper()
 	repo := releasetest.NewRepo(t, release.Options{})
 	repo.Add(t, "1.1.0", "arm64", releasetest.Files("1.1.0", 64<<10, 1))
 	repo.Add(t, "1.2.0", "arm64", releasetest.Files("1.2.0", 64<<10, 2))
 	f := startFleetWith(t, repo.Dir())
-	ctx := browser(t)
 	now := time.Now()
 	devs := map[string]string{}
 	type kiosk struct {
@@ -386,6 +379,23 @@ func TestScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	seedInsights(t, f, insightsMonth(), map[int]int{11: 2, 14: 1})
+	return f, repo, devs
+}
+
+// TestScreenshots saves a full-page PNG of every console page, with a
+// realistic fleet behind it, into $SCREENSHOTS (make screenshots) or a
+// temp dir, and checks each page rendered its heading.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, repo, devs := richFleet(t)
+	ctx := browser(t)
 	shot := func(name, path, wantH1 string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if path != "" {

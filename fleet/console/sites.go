@@ -59,17 +59,28 @@ func (c *Console) sitesPage(w http.ResponseWriter, r *http.Request, status int, 
 	c.render(w, r, status, "sites", p)
 }
 
-// hoursText is a week of opening hours in words: "Mon 09:00-17:00, Tue
-// closed, ..." (open days only), or "Not set".
+// hoursText is a week of opening hours in words, days with the same
+// hours together: "Mon–Fri 09:00–17:00; Sat 10:00–13:00" (open days
+// only), or "Not set".
 func hoursText(w insights.Week) string {
 	if !w.Set() {
 		return "Not set"
 	}
+	day := func(i int) string { return strings.ToUpper(insights.DayKeys[i][:1]) + insights.DayKeys[i][1:] }
 	var parts []string
-	for i, k := range insights.DayKeys {
-		if len(w[i]) > 0 {
-			parts = append(parts, strings.ToUpper(k[:1])+k[1:]+" "+strings.ReplaceAll(w.Day(i), "-", "–"))
+	for i := 0; i < 7; {
+		j := i
+		for j+1 < 7 && w.Day(j+1) == w.Day(i) {
+			j++
 		}
+		if len(w[i]) > 0 {
+			days := day(i)
+			if j > i {
+				days += "–" + day(j)
+			}
+			parts = append(parts, days+" "+strings.ReplaceAll(w.Day(i), "-", "–"))
+		}
+		i = j + 1
 	}
 	return strings.Join(parts, "; ")
 }
