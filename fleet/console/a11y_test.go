@@ -310,7 +310,6 @@ func widths(t *testing.T, ctx context.Context) (int, int) {
 	return w[0], w[1]
 }
 
-
 // focusVisible says whether the focused element shows that it has the
 // focus: GOV.UK Frontend's yellow, an outline or a box shadow.
 const focusVisible = `(() => { const e = document.activeElement; if (!e || e === document.body) return false;
@@ -334,7 +333,7 @@ func TestConsoleKeyboard(t *testing.T) {
 	focused := func() (id, tag, text string, visible bool) {
 		var got struct {
 			ID, Tag, Text string
-			Visible      bool
+			Visible       bool
 		}
 		evalJSON(t, ctx, "focus", `(() => { const e = document.activeElement; return {ID: e.id, Tag: e.tagName, Text: (e.textContent || "").trim().slice(0, 40),
 			Visible: `+focusVisible+`}; })()`, &got)

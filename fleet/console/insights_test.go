@@ -108,7 +108,9 @@ func seedInsights(t testing.TB, f *fleet, month time.Time, small map[int]int) {
 	weekdays := func(wd time.Weekday, h int) bool { return wd != time.Sunday && h >= 9 && h < 17 }
 	for _, k := range []kiosk{
 		{"central", "central-1", weekdays, 2.2}, {"central", "central-2", weekdays, 1.6}, {"central", "central-3", weekdays, 1.1},
-		{"north", "north-1", func(wd time.Weekday, h int) bool { return (wd == time.Tuesday || wd == time.Thursday) && h >= 10 && h < 16 }, 1.5},
+		{"north", "north-1", func(wd time.Weekday, h int) bool {
+			return (wd == time.Tuesday || wd == time.Thursday) && h >= 10 && h < 16
+		}, 1.5},
 	} {
 		dev := f.kioskID(t, k.site, k.host)
 		var rcs []api.Receipt
