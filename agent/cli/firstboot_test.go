@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-
 	"accesskiosk/agent"
 	"accesskiosk/agent/fakefleet"
+	"accesskiosk/agent/firstboot/firstboottest"
 	"accesskiosk/internal/applog"
 	"accesskiosk/internal/pin"
 	"accesskiosk/kiosk/bus/bustest"
@@ -36,12 +35,12 @@ func TestFirstbootThenRun(t *testing.T) {
 	// First boot talks to the system bus (hostnamed, NetworkManager) and the
 	// kiosk's bus; a private dbus-daemon with nobody on it stands in for both.
 	busAddr := bustest.Start(t)
-	startHostnamed(t, busAddr)
+	firstboottest.Start(t, busAddr, firstboottest.Hostnamed)
 	cfgPath := filepath.Join(t.TempDir(), "agent.yaml")
 	os.WriteFile(cfgPath, []byte("state_dir: "+state+"\nkiosk:\n  bus: "+busAddr+"\nsystem:\n  bus: "+busAddr+"\ndiscovery:\n  advertise: false\nreport:\n  interval: 200ms\n  jitter: 0s\n"), 0o600)
 
 	var stderr bytes.Buffer
-	if code := runMain([]string{"firstboot", "--boot", boot, "--config", cfgPath, "--hostname-file", "", "--kiosk-wait", "1s"}, &stderr); code != 0 {
+	if code := runMain([]string{"firstboot", "--i-know-this-is-not-a-kiosk", "--boot", boot, "--config", cfgPath, "--hostname-file", "", "--kiosk-wait", "1s"}, &stderr); code != 0 {
 		t.Fatalf("firstboot exit %d:\n%s", code, stderr.String())
 	}
 	after, _ := os.ReadFile(filepath.Join(boot, bootfile.FileName))
@@ -49,7 +48,7 @@ func TestFirstbootThenRun(t *testing.T) {
 		t.Errorf("the token is still on the boot partition:\n%s", after)
 	}
 	// Rerun: already done, still fine.
-	if code := runMain([]string{"firstboot", "--boot", boot, "--config", cfgPath, "--hostname-file", "", "--kiosk-wait", "1s"}, &stderr); code != 0 {
+	if code := runMain([]string{"firstboot", "--i-know-this-is-not-a-kiosk", "--boot", boot, "--config", cfgPath, "--hostname-file", "", "--kiosk-wait", "1s"}, &stderr); code != 0 {
 		t.Fatalf("second firstboot exit %d:\n%s", code, stderr.String())
 	}
 
@@ -76,19 +75,88 @@ func TestFirstbootThenRun(t *testing.T) {
 	}
 }
 
-// hostnamed is the one method of systemd-hostnamed first boot calls, on the
-// test's private bus (systemd cannot run here).
-type hostnamed struct{}
+// offKiosk is a laptop: a first-boot file on a boot directory, an agent
+// config, and a system bus with hostnamed but no NetworkManager and no
+// kiosk.
+type offKiosk struct {
+	boot, state, cfg, file string
+	before                 []byte
+	sys                    *firstboottest.System
+}
 
-func (hostnamed) SetStaticHostname(string, bool) *dbus.Error { return nil }
-func (hostnamed) SetHostname(string, bool) *dbus.Error       { return nil }
+func newOffKiosk(t *testing.T) *offKiosk {
+	o := &offKiosk{boot: t.TempDir(), state: filepath.Join(t.TempDir(), "state")}
+	psk := filepath.Join(t.TempDir(), "psk")
+	os.WriteFile(psk, []byte("correct horse battery\n"), 0o600)
+	f := bootfile.File{Version: bootfile.Version, Fleet: bootfile.Fleet{URL: "https://fleet.example:8443", Fingerprint: pin.Of([]byte("cert")).Hex()},
+		Token: fakefleet.Token, HostnamePrefix: "riverside", WiFi: &bootfile.WiFi{SSID: "Library Public", PSK: "correct horse battery"}}
+	o.before, _ = f.Marshal()
+	o.file = filepath.Join(o.boot, bootfile.FileName)
+	os.WriteFile(o.file, o.before, 0o600)
+	addr := bustest.Start(t)
+	o.sys = firstboottest.Start(t, addr, firstboottest.Hostnamed)
+	o.cfg = filepath.Join(t.TempDir(), "agent.yaml")
+	os.WriteFile(o.cfg, []byte("state_dir: "+o.state+"\nkiosk:\n  bus: "+addr+"\nsystem:\n  bus: "+addr+"\n"), 0o600)
+	return o
+}
 
-func startHostnamed(t *testing.T, addr string) {
-	conn := bustest.Conn(t, addr)
-	if err := conn.Export(hostnamed{}, "/org/freedesktop/hostname1", "org.freedesktop.hostname1"); err != nil {
-		t.Fatal(err)
+// untouched fails the test if first boot changed anything.
+func (o *offKiosk) untouched(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(o.state); err == nil {
+		t.Errorf("the state directory %s was created", o.state)
 	}
-	if _, err := conn.RequestName("org.freedesktop.hostname1", dbus.NameFlagDoNotQueue); err != nil {
-		t.Fatal(err)
+	if after, _ := os.ReadFile(o.file); !bytes.Equal(after, o.before) {
+		t.Error("the first-boot file was changed")
 	}
+	o.sys.Lock()
+	defer o.sys.Unlock()
+	if o.sys.Static != "" || o.sys.Transient != "" {
+		t.Errorf("the host name was set to %q", o.sys.Static)
+	}
+}
+
+// First boot refuses to run on a machine that is not a kiosk image unless
+// told, and --dry-run says what it would do without doing it.
+func TestFirstbootOffAKiosk(t *testing.T) {
+	o := newOffKiosk(t)
+	args := []string{"firstboot", "--config", o.cfg, "--boot", o.boot, "--hostname-file", "", "--kiosk-wait", "1s"}
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), args, &stdout, &stderr)
+	want := "agent firstboot: this computer is not an Access Kiosk image (it has no /usr/share/accesskiosk/kiosk-image): first boot would rename it, add a Wi-Fi network to NetworkManager and enrol it with a fleet; --dry-run shows what it would do, --i-know-this-is-not-a-kiosk does it anyway\n"
+	if code != 2 || stderr.String() != want {
+		t.Errorf("not a kiosk: exit %d\n got %q\nwant %q", code, stderr.String(), want)
+	}
+	o.untouched(t)
+
+	stdout.Reset()
+	stderr.Reset()
+	code = Main(context.Background(), append(args, "--dry-run"), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("--dry-run: exit %d\n%s", code, stderr.String())
+	}
+	for _, want := range []string{
+		"would name this computer riverside-", "through systemd-hostnamed (found on the system bus)",
+		`would add the Wi-Fi network "Library Public" to NetworkManager (NOT on the system bus: a real run would stop here)`,
+		"would enrol with https://fleet.example:8443 (certificate " + pin.Of([]byte("cert")).String() + ") using the enrolment token",
+		"would store the device's credential in " + filepath.Join(o.state, "identity.json"),
+		"would erase the enrolment token and the Wi-Fi passphrase from " + o.file,
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("--dry-run output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	o.untouched(t)
+
+	// Told to run, it still says what it needs first: NetworkManager is
+	// not on this bus, and nothing is changed.
+	stderr.Reset()
+	code = Main(context.Background(), append(args, "--i-know-this-is-not-a-kiosk"), io.Discard, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "first boot needs NetworkManager (org.freedesktop.NetworkManager) on the system bus to join the Wi-Fi network in the first-boot file, and it is not there") {
+		t.Errorf("no NetworkManager: exit %d\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "no kiosk on its bus yet; waiting up to 1s (--kiosk-wait)") || !strings.Contains(stderr.String(), "no kiosk appeared within 1s") {
+		t.Errorf("--kiosk-wait waited silently:\n%s", stderr.String())
+	}
+	o.untouched(t)
 }

@@ -31,6 +31,10 @@ const (
 	LoseAnswer        // store the batch, then close the connection (the answer is lost)
 )
 
+// Token is the enrolment token the fake accepts (once): shaped like a real
+// one (api.CheckEnrolToken), so that it can go into a first-boot file.
+var Token = api.EnrolTokenPrefix + strings.Repeat("fake", 13)
+
 // Server is the fake fleet.
 type Server struct {
 	*httptest.Server
@@ -60,7 +64,7 @@ func (s *Server) SetDesired(d api.DesiredState) {
 // the test ends.
 func Start(t testing.TB, useTLS bool) *Server {
 	t.Helper()
-	s := &Server{Token: "test-token", enrolled: map[string]string{}, byID: map[string]api.Report{}}
+	s := &Server{Token: Token, enrolled: map[string]string{}, byID: map[string]api.Report{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+api.PathEnrol, s.enrol)
 	mux.HandleFunc("POST "+api.PathReport, s.report)

@@ -1,8 +1,6 @@
 package firstboot
 
 import (
-	"accesskiosk/internal/atomicfile"
-
 	"bytes"
 	"errors"
 	"fmt"
@@ -10,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"accesskiosk/internal/atomicfile"
+	"accesskiosk/provisioning/bootfile"
 
 	"accesskiosk/internal/diskimage"
 )
@@ -45,6 +46,15 @@ func OpenBoot(path string, part int) (Boot, error) {
 		return nil, fmt.Errorf("open boot partition: %w", err)
 	}
 	return im, nil
+}
+
+// fileOn names the first-boot file on b in messages: a path on a mounted
+// partition, "FILE on IMAGE partition N" in an image.
+func fileOn(b Boot) string {
+	if d, ok := b.(Dir); ok {
+		return filepath.Join(string(d), bootfile.FileName)
+	}
+	return bootfile.FileName + " on " + b.String()
 }
 
 // Dir is a mounted boot partition.

@@ -2,7 +2,6 @@ package firstboot
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"time"
@@ -22,7 +21,12 @@ const (
 )
 
 // Synopsis is the flags of `agent firstboot`.
-const Synopsis = "[--config FILE] [--boot /boot/firmware | --boot disk.img [--partition N]] [--hostname-file FILE] [--kiosk-wait 30s] [--attempts 5]"
+const Synopsis = "[--config FILE] [--boot /boot/firmware | --boot disk.img [--partition N]] [--hostname-file FILE] [--kiosk-wait 30s] [--attempts 5] [--dry-run | --i-know-this-is-not-a-kiosk]"
+
+// ImageMarker exists on Access Kiosk images only (images/common/rootfs).
+// Elsewhere first boot refuses to run unless told: it renames the
+// machine, adds a Wi-Fi network and enrols it.
+var ImageMarker = "/usr/share/accesskiosk/kiosk-image"
 
 // Command runs `agent firstboot ARGS...`; ExitStatus maps its error to the
 // exit status. The agent's command line (agent/cli) calls it:
@@ -40,8 +44,13 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	hostnameFile := fs.String("hostname-file", DefaultHostnameFile, "where to store the host name for the image to apply on every boot (\"\" for nowhere)")
 	kioskWait := fs.Duration("kiosk-wait", 30*time.Second, "how long to wait for the kiosk to show a message")
 	attempts := fs.Int("attempts", 5, "tries against an unreachable fleet before exiting 1 (the unit retries later)")
+	dryRun := fs.Bool("dry-run", false, "say what first boot would do here, and change nothing")
+	notKiosk := fs.Bool("i-know-this-is-not-a-kiosk", false, "run on a computer that is not an Access Kiosk image: it will be renamed, join the Wi-Fi network and enrol")
 	if err := fs.Parse(args, stdout); err != nil {
 		return err
+	}
+	if _, err := os.Stat(ImageMarker); err != nil && !*dryRun && !*notKiosk {
+		return needsPerson(ErrNotKiosk, "this computer is not an Access Kiosk image (it has no %s): first boot would rename it, add a Wi-Fi network to NetworkManager and enrol it with a fleet; --dry-run shows what it would do, --i-know-this-is-not-a-kiosk does it anyway", ImageMarker)
 	}
 	if *attempts < 1 || *attempts > 100 {
 		return confile.FlagError("attempts", "want 1 to 100, got %d", *attempts)
@@ -65,14 +74,20 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return confile.FlagError("boot", "%v", err)
 	}
 	defer b.Close()
-	sys, err := bus.Connect(ctx, cfg.System.Bus)
-	if err != nil {
-		return fmt.Errorf("first boot needs the system bus (hostnamed, NetworkManager): %w", err)
-	}
-	defer sys.Close()
 	c := Config{
-		Boot: b, StateDir: cfg.StateDir, HostnameFile: *hostnameFile, System: sys,
+		Boot: b, StateDir: cfg.StateDir, HostnameFile: *hostnameFile,
 		KioskWait: *kioskWait, AgentVersion: version.Version, EnrolAttempts: *attempts, Log: log,
+	}
+	sys, err := bus.Connect(ctx, cfg.System.Bus)
+	if err == nil {
+		defer sys.Close()
+		c.System = sys
+	}
+	if *dryRun {
+		return DryRun(ctx, c, stdout)
+	}
+	if err != nil {
+		return needsPerson(nil, "first boot needs the system bus, with systemd-hostnamed and NetworkManager on it: %v", err)
 	}
 	if kc, err := bus.Connect(ctx, cfg.Kiosk.Bus); err != nil {
 		log.WithError(err).Warn("kiosk bus not reachable: messages go to the log only")

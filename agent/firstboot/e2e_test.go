@@ -15,6 +15,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"accesskiosk/agent/firstboot/firstboottest"
 	"accesskiosk/fleet/realfleet"
 	"accesskiosk/internal/diskimage/imagetest"
 	"accesskiosk/kiosk/bus"
@@ -26,8 +27,8 @@ import (
 // fakes and the kiosk's bus server, its own card image and state directory.
 type device struct {
 	img, state, cfg, hostnameFile string
-	sys                           *fakeSystem
-	kiosk                         *fakeKiosk
+	sys                           *firstboottest.System
+	kiosk                         *firstboottest.Kiosk
 	busAddr                       string
 }
 
@@ -38,7 +39,7 @@ func newDevice(t *testing.T) *device {
 	d := &device{
 		img: imagetest.GPT(t), state: filepath.Join(dir, "state"), cfg: filepath.Join(dir, "agent.yaml"),
 		hostnameFile: filepath.Join(dir, "hostname"),
-		sys:          startFakeSystem(t, addr), kiosk: startKiosk(t, addr), busAddr: addr,
+		sys:          firstboottest.Start(t, addr), kiosk: firstboottest.StartKiosk(t, addr), busAddr: addr,
 	}
 	yaml := "state_dir: " + d.state + "\nsystem:\n  bus: \"" + addr + "\"\nkiosk:\n  bus: \"" + addr + "\"\n"
 	if err := os.WriteFile(d.cfg, []byte(yaml), 0o600); err != nil {
@@ -51,7 +52,7 @@ func newDevice(t *testing.T) *device {
 func (d *device) firstboot(t *testing.T) (int, string) {
 	t.Helper()
 	var stderr bytes.Buffer
-	err := Command(context.Background(), []string{"--config", d.cfg, "--boot", d.img, "--hostname-file", d.hostnameFile, "--kiosk-wait", "2s", "--attempts", "2"}, io.Discard, &stderr)
+	err := Command(context.Background(), []string{"--i-know-this-is-not-a-kiosk", "--config", d.cfg, "--boot", d.img, "--hostname-file", d.hostnameFile, "--kiosk-wait", "2s", "--attempts", "2"}, io.Discard, &stderr)
 	if err != nil {
 		fmt.Fprintln(&stderr, "agent firstboot:", err)
 	}
@@ -99,7 +100,7 @@ func TestEndToEnd(t *testing.T) {
 	psk := filepath.Join(dir, "wifi.psk")
 	os.WriteFile(psk, []byte("riverside-reading-room\n"), 0o600)
 	conf := filepath.Join(dir, "firstboot.yaml")
-	provision(t, nil, "config", "--fleet", fl.URL, "--fingerprint", fl.Fingerprint, "--token", token,
+	provision(t, env, "config", "--fleet", fl.URL, "--fingerprint", fl.Fingerprint, "--token", token,
 		"--wifi-ssid", "Riverside Public", "--wifi-psk-file", psk, "--hostname-prefix", "riverside", "--out", conf)
 
 	d1 := newDevice(t)
@@ -150,7 +151,7 @@ func TestEndToEnd(t *testing.T) {
 	out = provision(t, env, append([]string{"token", "create", "--site", "riverside", "--expires", "1h"}, admin...)...)
 	token3 := printedToken.FindStringSubmatch(out)[1]
 	conf3 := filepath.Join(dir, "firstboot3.yaml")
-	provision(t, nil, "config", "--fleet", fl.URL, "--fingerprint", fl.Fingerprint, "--token", token3, "--out", conf3)
+	provision(t, env, "config", "--fleet", fl.URL, "--fingerprint", fl.Fingerprint, "--token", token3, "--out", conf3)
 	d3 := newDevice(t)
 	provision(t, nil, "write", "--config", conf3, "--image", d3.img)
 	boot, err := OpenBoot(d3.img, 0)

@@ -105,7 +105,26 @@ var (
 	ErrNoFile = errors.New("no first-boot file on the boot partition and this device is not enrolled")
 	// ErrNeedsPerson marks errors that retrying cannot fix.
 	ErrNeedsPerson = errors.New("needs a person")
+	// ErrNotKiosk: asked to run on a computer that is not a kiosk image.
+	ErrNotKiosk = errors.New("not a kiosk")
 )
+
+// personError is a sentence for a person; it is ErrNeedsPerson and, when
+// set, kind.
+type personError struct {
+	msg  string
+	kind error
+}
+
+func needsPerson(kind error, format string, args ...any) error {
+	return &personError{msg: fmt.Sprintf(format, args...), kind: kind}
+}
+
+func (e *personError) Error() string { return e.msg }
+
+func (e *personError) Is(target error) bool {
+	return target == ErrNeedsPerson || e.kind != nil && target == e.kind
+}
 
 // Config is what Run needs. Boot and StateDir are required.
 type Config struct {
@@ -186,16 +205,13 @@ func ExitStatus(err error) int {
 		return ExitOK
 	case errors.As(err, &ce):
 		return ExitBadFile
-	case errors.Is(err, ErrNeedsPerson), errors.Is(err, ErrNoFile):
+	case errors.Is(err, ErrNeedsPerson), errors.Is(err, ErrNoFile), errors.Is(err, ErrNotKiosk):
 		return ExitNeedsPerson
 	}
 	return ExitRetry
 }
 
 func (r *runner) run(ctx context.Context) (Result, error) {
-	if err := os.MkdirAll(r.StateDir, 0o700); err != nil {
-		return Result{}, fmt.Errorf("make state directory: %w", err)
-	}
 	st, err := r.loadState()
 	if err != nil {
 		return Result{}, err
@@ -225,6 +241,14 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	}
 	if err != nil {
 		return Result{}, err
+	}
+	// Nothing has changed yet: say what is missing before anything does.
+	if err := r.checkServices(ctx, f); err != nil {
+		r.fail(ctx, err, "This kiosk cannot be set up: "+err.Error()+".")
+		return Result{}, err
+	}
+	if err := os.MkdirAll(r.StateDir, 0o700); err != nil {
+		return Result{}, fmt.Errorf("make state directory: %w", err)
 	}
 	if st.Step == "" {
 		if err := r.step(st, StepStarted); err != nil {
@@ -278,7 +302,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 // ErrNoFile, and says on screen what IT must do unless the device is
 // enrolled already.
 func (r *runner) readFile(ctx context.Context, enrolled bool) (*bootfile.File, error) {
-	name := r.Boot.String() + "/" + bootfile.FileName
+	name := fileOn(r.Boot)
 	data, err := r.Boot.ReadFile(bootfile.FileName)
 	if errors.Is(err, fs.ErrNotExist) {
 		err := fmt.Errorf("%w (%s)", ErrNoFile, name)

@@ -16,6 +16,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"
 
+	"accesskiosk/agent/firstboot/firstboottest"
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/realfleet"
 	"accesskiosk/internal/diskimage"
@@ -30,9 +31,9 @@ type rig struct {
 	t        testing.TB
 	img      string
 	state    string
-	sys      *fakeSystem
+	sys      *firstboottest.System
 	sysConn  *dbus.Conn
-	kiosk    *fakeKiosk
+	kiosk    *firstboottest.Kiosk
 	kclient  *bus.Client
 	fleetURL string
 	fleetFP  string
@@ -71,8 +72,8 @@ func newRig(t testing.TB) *rig {
 	}
 	r := &rig{
 		t: t, img: imagetest.GPT(t), state: filepath.Join(t.TempDir(), "state"),
-		sys: startFakeSystem(t, addr), sysConn: bustest.Conn(t, addr),
-		kiosk: startKiosk(t, addr), kclient: bus.NewClient(bustest.Conn(t, addr)),
+		sys: firstboottest.Start(t, addr), sysConn: bustest.Conn(t, addr),
+		kiosk: firstboottest.StartKiosk(t, addr), kclient: bus.NewClient(bustest.Conn(t, addr)),
 		fleetURL: f.URL, fleetFP: f.Fingerprint, fleet: f, admin: admin, site: "central",
 		logs: &syncBuffer{},
 	}
@@ -176,14 +177,14 @@ func (r *rig) checkEnrolled(res Result, f *bootfile.File) {
 	if !strings.HasPrefix(res.Hostname, "central-") || len(res.Hostname) != len("central-")+6 {
 		t.Errorf("hostname: got %q, want central-XXXXXX", res.Hostname)
 	}
-	r.sys.mu.Lock()
-	if r.sys.static != res.Hostname || r.sys.transient != res.Hostname {
-		t.Errorf("hostnamed: static %q, transient %q; want %q", r.sys.static, r.sys.transient, res.Hostname)
+	r.sys.Lock()
+	if r.sys.Static != res.Hostname || r.sys.Transient != res.Hostname {
+		t.Errorf("hostnamed: static %q, transient %q; want %q", r.sys.Static, r.sys.Transient, res.Hostname)
 	}
-	if len(r.sys.conns) != 1 {
-		t.Errorf("NetworkManager has %d connections, want 1", len(r.sys.conns))
+	if len(r.sys.Conns) != 1 {
+		t.Errorf("NetworkManager has %d connections, want 1", len(r.sys.Conns))
 	}
-	for _, c := range r.sys.conns {
+	for _, c := range r.sys.Conns {
 		if got := string(c["802-11-wireless"]["ssid"].Value().([]byte)); got != f.WiFi.SSID {
 			t.Errorf("Wi-Fi ssid: got %q", got)
 		}
@@ -191,10 +192,10 @@ func (r *rig) checkEnrolled(res Result, f *bootfile.File) {
 			t.Errorf("Wi-Fi psk not handed to NetworkManager")
 		}
 	}
-	if len(r.sys.activated) == 0 {
+	if len(r.sys.Activated) == 0 {
 		t.Error("Wi-Fi never activated")
 	}
-	r.sys.mu.Unlock()
+	r.sys.Unlock()
 
 	if b, err := os.ReadFile(filepath.Join(r.state, "hostname")); err != nil || string(b) != res.Hostname+"\n" {
 		t.Errorf("hostname file: %q, %v", b, err)
@@ -281,8 +282,8 @@ func newRigSharing(t testing.TB, r *rig) *rig {
 	addr := bustest.Start(t)
 	return &rig{
 		t: t, img: imagetest.GPT(t), state: filepath.Join(t.TempDir(), "state"),
-		sys: startFakeSystem(t, addr), sysConn: bustest.Conn(t, addr),
-		kiosk: startKiosk(t, addr), kclient: bus.NewClient(bustest.Conn(t, addr)),
+		sys: firstboottest.Start(t, addr), sysConn: bustest.Conn(t, addr),
+		kiosk: firstboottest.StartKiosk(t, addr), kclient: bus.NewClient(bustest.Conn(t, addr)),
 		fleetURL: r.fleetURL, fleetFP: r.fleetFP, fleet: r.fleet, admin: r.admin, site: r.site,
 		logs: &syncBuffer{},
 	}
@@ -313,8 +314,8 @@ func TestInterruptedFirstBootResumes(t *testing.T) {
 			if got := r.fleet.Enrolled(); got != 1 {
 				t.Errorf("fleet enrolled %d devices, want exactly 1", got)
 			}
-			if r.sys.adds != 1 {
-				t.Errorf("NetworkManager AddConnection called %d times, want 1", r.sys.adds)
+			if r.sys.Adds != 1 {
+				t.Errorf("NetworkManager AddConnection called %d times, want 1", r.sys.Adds)
 			}
 		})
 	}
@@ -360,7 +361,7 @@ func TestBadInput(t *testing.T) {
 			return data
 		}, "expired", ExitNeedsPerson, "has expired"},
 		{"unknown token", func(r *rig) []byte {
-			data, _ := r.file("ake_notatokenthisfleetmade").Marshal()
+			data, _ := r.file("ake_" + strings.Repeat("unknown", 8)[:52]).Marshal() // well-formed, never made by this fleet
 			return data
 		}, "token_unknown", ExitNeedsPerson, "does not know its enrolment token"},
 	}

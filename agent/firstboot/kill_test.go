@@ -110,7 +110,7 @@ func TestKilledFirstBootResumes(t *testing.T) {
 	f := r.file(tok.Secret)
 	r.write(f)
 
-	args := []string{"firstboot", "--config", d.cfg, "--boot", d.img, "--hostname-file", d.hostnameFile, "--kiosk-wait", "1s", "--attempts", "1"}
+	args := []string{"firstboot", "--i-know-this-is-not-a-kiosk", "--config", d.cfg, "--boot", d.img, "--hostname-file", d.hostnameFile, "--kiosk-wait", "1s", "--attempts", "1"}
 	cmd := exec.Command(bin, args...)
 	var logs strings.Builder
 	cmd.Stderr = &logs
@@ -151,9 +151,9 @@ func TestKilledFirstBootResumes(t *testing.T) {
 	if got := fl.Enrolled(); got != 1 {
 		t.Errorf("fleet lists %d kiosks, want 1", got)
 	}
-	d.sys.mu.Lock()
-	adds := d.sys.adds
-	d.sys.mu.Unlock()
+	d.sys.Lock()
+	adds := d.sys.Adds
+	d.sys.Unlock()
 	if adds != 1 {
 		t.Errorf("NetworkManager got %d AddConnection calls, want 1 (the rerun updates)", adds)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"accesskiosk/agent/enrol"
 	"accesskiosk/internal/clock"
+	"accesskiosk/internal/cmdline"
 	"accesskiosk/provisioning/bootfile"
 )
 
@@ -26,13 +27,16 @@ func (r *runner) show(ctx context.Context, msg string, d time.Duration) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.KioskWait)
 	defer cancel()
-	for {
+	for waited := false; ; waited = true {
 		err := r.Kiosk.ShowMessage(ctx, msg, d)
 		if err == nil {
 			return
 		}
+		if !waited {
+			r.log.WithError(err).Infof("no kiosk on its bus yet; waiting up to %s (--kiosk-wait) to show the message on its screen", cmdline.FormatDuration(r.KioskWait))
+		}
 		if clock.Sleep(ctx, nil, time.Second) != nil {
-			r.log.WithError(err).Warn("could not show the message on the kiosk's screen")
+			r.log.WithError(err).Warnf("no kiosk appeared within %s (--kiosk-wait): the message is in this log only", cmdline.FormatDuration(r.KioskWait))
 			return
 		}
 	}

@@ -4,11 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"strings"
 
-	"accesskiosk/provisioning/bootfile"
-
 	"github.com/godbus/dbus/v5"
+
+	"accesskiosk/provisioning/bootfile"
 )
 
 // D-Bus names of the system services first boot uses. These are the real
@@ -117,4 +118,51 @@ func isNoConnection(err error) bool {
 		return strings.HasSuffix(e.Name, ".InvalidConnection")
 	}
 	return false
+}
+
+// service is a system service first boot calls over D-Bus.
+type service struct{ name, what, why string }
+
+// needed lists the services a run with the first-boot file f calls.
+func needed(f *bootfile.File) []service {
+	s := []service{{HostnameName, "systemd-hostnamed", "set the host name"}}
+	if f.WiFi != nil && !f.SecretsErased {
+		s = append(s, service{NMName, "NetworkManager", "join the Wi-Fi network in the first-boot file"})
+	}
+	return s
+}
+
+// onBus reports whether name is on conn's bus: running, or started when
+// first called (activatable, as hostnamed is).
+func onBus(ctx context.Context, conn *dbus.Conn, name string) (bool, error) {
+	var has bool
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, name).Store(&has); err != nil {
+		return false, err
+	}
+	if has {
+		return true, nil
+	}
+	var names []string
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.ListActivatableNames", 0).Store(&names); err != nil {
+		return false, err
+	}
+	return slices.Contains(names, name), nil
+}
+
+// checkServices says, before anything is changed, which service the run
+// needs is not on the system bus.
+func (r *runner) checkServices(ctx context.Context, f *bootfile.File) error {
+	if r.System == nil {
+		return nil
+	}
+	for _, s := range needed(f) {
+		ok, err := onBus(ctx, r.System, s.name)
+		if err != nil {
+			return fmt.Errorf("ask the system bus whether %s is there: %w", s.what, err)
+		}
+		if !ok {
+			return needsPerson(nil, "first boot needs %s (%s) on the system bus to %s, and it is not there (a kiosk image has it; --dry-run shows what first boot would do here)", s.what, s.name, s.why)
+		}
+	}
+	return nil
 }

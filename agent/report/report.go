@@ -350,12 +350,14 @@ func (r *Reporter) sendOnce(parent context.Context, f Fleet) (res sendResult) {
 		r.o.Commands.Sent(batch.Acks)
 	}
 	r.mu.Lock()
+	failures, since, first := r.failures, r.failingSince, r.sent == 0 && len(done) > 0
 	r.failures = 0
 	r.failingSince = time.Time{}
 	r.lastOK = now
 	r.sent += uint64(len(done))
 	r.batchSize = min(r.batchSize*2, api.MaxReportsPerBatch)
 	r.mu.Unlock()
+	r.goodNews(first, failures, since, now, len(done))
 	r.o.Health.Clear(health.CodeFleetUnreachable)
 	r.judgeQueue(false, nil)
 	if d := resp.ReportInterval(0); d > 0 && d != time.Duration(r.interval.Load()) {
@@ -418,6 +420,17 @@ func (r *Reporter) failed(err error, batch api.ReportBatch) sendResult {
 		r.o.Health.Set(health.CodeFleetUnreachable, health.Warn, "%s: %d attempts since %s", what, n, since.UTC().Format(time.RFC3339))
 	}
 	return res
+}
+
+// goodNews logs the first accepted report and the fleet back after
+// failures: the log says when things go well, not only when they do not.
+func (r *Reporter) goodNews(first bool, failures int, since, now time.Time, accepted int) {
+	if first {
+		r.o.Log.WithField("reports", accepted).Info("first report accepted by the fleet")
+	}
+	if failures > 0 {
+		r.o.Log.WithField("down_for", now.Sub(since).Round(time.Second).String()).Infof("fleet reachable again after %d failures", failures)
+	}
 }
 
 func (r *Reporter) dropRefused(seq uint64) {

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"accesskiosk/agent/command"
 	"accesskiosk/agent/fakefleet"
@@ -31,6 +34,25 @@ type rig struct {
 	reg   *health.Registry
 	kiosk *kioskDouble
 	exec  *command.Executor
+	logs  *logBuffer
+}
+
+// logBuffer keeps the reporter's log lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // kioskDouble records what the executor asked of the kiosk; the real
@@ -79,7 +101,9 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{fleet: fs, clk: clk, q: q, reg: reg, kiosk: kd, exec: ex}
+	r := &rig{fleet: fs, clk: clk, q: q, reg: reg, kiosk: kd, exec: ex, logs: &logBuffer{}}
+	log := logrus.New()
+	log.SetOutput(r.logs)
 	r.rep = report.New(report.Options{
 		Queue:    q,
 		Snapshot: func(context.Context) api.Report { return api.Report{Warnings: reg.Wire()} },
@@ -89,8 +113,45 @@ func newRig(t *testing.T) *rig {
 		Clock:    clk,
 		Interval: 30 * time.Second, Jitter: 5 * time.Second,
 		BackoffMin: 2 * time.Second, BackoffMax: 5 * time.Minute,
+		Log: log,
 	})
 	return r
+}
+
+// The agent says when things go well too: the first report the fleet
+// accepts, and the fleet back after an outage.
+func TestLogsGoodNews(t *testing.T) {
+	r := newRig(t)
+	outageEnd := t0.Add(10 * time.Minute)
+	r.fleet.SetFault(func() fakefleet.Fault {
+		if r.clk.Now().Before(outageEnd) {
+			return fakefleet.Drop
+		}
+		return fakefleet.OK
+	})
+	r.run(t, func() bool { return r.clk.Now().After(outageEnd) && r.rep.Accepted() >= 1 })
+	logs := r.logs.String()
+	if strings.Count(logs, "first report accepted by the fleet") != 1 {
+		t.Errorf("want one line saying the first report was accepted:\n%s", logs)
+	}
+	if !regexp.MustCompile(`fleet reachable again after \d+ failures`).MatchString(logs) {
+		t.Errorf("no line saying the fleet is reachable again:\n%s", logs)
+	}
+	// The second outage: no second "first report", a second recovery.
+	before := strings.Count(logs, "fleet reachable again")
+	outage2 := r.clk.Now().Add(10 * time.Minute)
+	r.fleet.SetFault(func() fakefleet.Fault {
+		if r.clk.Now().Before(outage2) {
+			return fakefleet.Unavailable
+		}
+		return fakefleet.OK
+	})
+	sent := r.rep.Accepted()
+	r.run(t, func() bool { return r.clk.Now().After(outage2) && r.rep.Accepted() > sent })
+	logs = r.logs.String()
+	if strings.Count(logs, "first report accepted") != 1 || strings.Count(logs, "fleet reachable again") != before+1 {
+		t.Errorf("after a second outage:\n%s", logs)
+	}
 }
 
 // run runs the reporter until done says stop (checked in real time, bounded).

@@ -3,16 +3,20 @@ package api
 // The staff admin API (capability 2): what `provision` and other scripts call
 // to manage sites and enrolment tokens. Every request carries a staff API
 // token as "Authorization: Bearer akapi_..." (made with
-// `fleet admin token create --user NAME` or on the console's "API tokens"
+// `fleet admin api-token --user NAME` or on the console's "API tokens"
 // page). A token acts with its user's role: viewers may GET, only admins may
 // POST or DELETE. Answers are JSON; errors are an Error body.
 
 // Admin endpoint paths.
 const (
-	PathAdminSites   = "/api/v1/admin/sites"   // GET → SiteList; POST CreateSiteRequest → Site (201)
-	PathAdminTokens  = "/api/v1/admin/tokens"  // GET [?site=ID] → TokenList; POST CreateTokenRequest → CreatedToken (201)
-	PathAdminToken   = "/api/v1/admin/tokens/" // + token ID: DELETE revokes it (204)
-	PathAdminDevices = "/api/v1/admin/devices" // GET [?site=ID] → DeviceList
+	PathAdminSites  = "/api/v1/admin/sites"   // GET → SiteList; POST CreateSiteRequest → Site (201)
+	PathAdminTokens = "/api/v1/admin/tokens"  // GET [?site=ID] → TokenList; POST CreateTokenRequest → CreatedToken (201)
+	PathAdminToken  = "/api/v1/admin/tokens/" // + token ID: DELETE revokes it (204)
+	// PathAdminTokenCheck: POST CheckTokenRequest → Token (200), or 404
+	// CodeTokenUnknown when the fleet never made that secret. Viewers may
+	// ask; nothing is spent.
+	PathAdminTokenCheck = "/api/v1/admin/tokens/check"
+	PathAdminDevices    = "/api/v1/admin/devices" // GET [?site=ID] → DeviceList
 	// PathAdminInsights + FILE (capability 5): GET ?period=KEY[&site=ID]
 	// → the Insights figures of a site (no site: all sites) for a month
 	// ("2026-03"), a quarter ("fy2025-q1") or a financial year ("fy2025"),
@@ -68,6 +72,8 @@ type Token struct {
 	MaxUses       int    `json:"max_uses"`
 	Uses          int    `json:"uses"`
 	Revoked       bool   `json:"revoked"`
+	// Expired is set in PathAdminTokenCheck's answer, by the fleet's clock.
+	Expired bool `json:"expired,omitempty"`
 }
 
 // CreateTokenRequest is POSTed to PathAdminTokens.
@@ -85,6 +91,13 @@ type CreateTokenRequest struct {
 type CreatedToken struct {
 	Token
 	Secret string `json:"secret"`
+}
+
+// CheckTokenRequest is POSTed to PathAdminTokenCheck: is this secret an
+// enrolment token of this fleet, and in what state? `provision config`
+// asks before it writes a token onto a card.
+type CheckTokenRequest struct {
+	Token string `json:"token"`
 }
 
 // TokenList answers GET PathAdminTokens.

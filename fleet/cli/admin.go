@@ -63,14 +63,14 @@ func adminCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := fs.Parse(args, stdout); err != nil {
 		return err
 	}
-	if err := sf.check(); err != nil {
-		return err
-	}
 	if !ident.UserName.Valid(*user) {
 		return confile.FlagError("user", "must be 1 to %d %s", ident.UserName.Max, ident.UserName)
 	}
 	if *role != store.RoleAdmin && *role != store.RoleViewer {
 		return confile.FlagError("role", "must be admin or viewer, not %q", *role)
+	}
+	if err := sf.check(true); err != nil {
+		return err
 	}
 	pw, generated := "", false
 	if *pwFile != "" {
@@ -130,7 +130,7 @@ func adminAPIToken(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	defer st.Close()
 	if _, err := st.User(ctx, *user); err != nil {
-		return confile.FlagError("user", "no such user %q", *user)
+		return confile.FlagError("user", "no such user %q in %s (fleet admin create adds one)", *user, sf.where())
 	}
 	tok, secret, err := st.CreateAPIToken(ctx, *user)
 	if err != nil {

@@ -6,8 +6,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -75,14 +78,41 @@ func (sf *storeFlags) add(fs *cmdline.FlagSet) {
 	fs.StringVar(&sf.db, "db", "", "PostgreSQL store, a postgres://... `URL`; default: SQLite in --data")
 }
 
-func (sf *storeFlags) check() error {
+// check checks the flags and that --data is a directory that exists: a
+// mistyped path must not become a new, empty store. Only `admin create`
+// makes the directory (create).
+func (sf *storeFlags) check(create ...bool) error {
 	if sf.db != "" && !strings.HasPrefix(sf.db, "postgres://") && !strings.HasPrefix(sf.db, "postgresql://") {
 		return confile.FlagError("db", "must be a postgres:// URL")
 	}
 	if sf.data == "" && sf.db == "" {
 		return confile.FlagError("data", "is required (the directory for the store)")
 	}
+	if sf.data == "" {
+		return nil
+	}
+	st, err := os.Stat(sf.data)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && len(create) > 0 && create[0]:
+		if err := os.MkdirAll(sf.data, 0o700); err != nil {
+			return fmt.Errorf("make the data directory: %w", err)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		return confile.FlagError("data", "%s does not exist (fleet admin create makes it; is the path right?)", sf.data)
+	case err != nil:
+		return confile.FlagError("data", "%v", err)
+	case !st.IsDir():
+		return confile.FlagError("data", "%s is not a directory", sf.data)
+	}
 	return nil
+}
+
+// where names the store in messages.
+func (sf *storeFlags) where() string {
+	if sf.db != "" {
+		return "the PostgreSQL store"
+	}
+	return filepath.Join(sf.data, "fleet.db")
 }
 
 func (sf *storeFlags) open(ctx context.Context, log logrus.FieldLogger) (*store.Store, error) {

@@ -201,3 +201,36 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A mistyped --data is refused, naming the path, instead of becoming a new
+// empty store; only admin create makes the directory.
+func TestDataDirectory(t *testing.T) {
+	parent := t.TempDir()
+	typo := filepath.Join(parent, "flet")
+	wantMissing := "fleet: command line: --data: " + typo + " does not exist (fleet admin create makes it; is the path right?)\n"
+	for _, args := range [][]string{
+		{"serve", "--addr", "127.0.0.1:0", "--data", typo},
+		{"admin", "api-token", "--data", typo, "--user", "alice"},
+		{"admin", "site", "--data", typo, "--id", "central"},
+		{"admin", "enrol-token", "--data", typo, "--site", "central"},
+	} {
+		code, _, errOut := run(t, args...)
+		if code != 2 || errOut != wantMissing {
+			t.Errorf("%v: exit %d\n got %q\nwant %q", args, code, errOut, wantMissing)
+		}
+	}
+	if _, err := os.Stat(typo); err == nil {
+		t.Fatal("a refused command made the directory")
+	}
+	dir := filepath.Join(parent, "fleet")
+	if code, _, errOut := run(t, "admin", "create", "--data", dir, "--user", "alice"); code != 0 {
+		t.Fatalf("admin create in a new directory: exit %d %s", code, errOut)
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("admin create made %v, %v; want a 0700 directory", st, err)
+	}
+	code, _, errOut := run(t, "admin", "api-token", "--data", dir, "--user", "bob")
+	if want := "fleet: command line: --user: no such user \"bob\" in " + filepath.Join(dir, "fleet.db") + " (fleet admin create adds one)\n"; code != 2 || errOut != want {
+		t.Errorf("unknown user: exit %d\n got %q\nwant %q", code, errOut, want)
+	}
+}

@@ -148,6 +148,31 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, u sto
 	writeJSON(w, http.StatusCreated, tok)
 }
 
+// handleCheckToken tells a staff member (provision config, before writing
+// a card) whether an enrolment token's secret is one this fleet made, and
+// its state. Nothing is spent or logged beyond the token's id.
+func (s *Server) handleCheckToken(w http.ResponseWriter, r *http.Request, _ store.User) {
+	var req api.CheckTokenRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Token == "" || len(req.Token) > api.MaxTokenLen {
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "token: want the enrolment token's secret")
+		return
+	}
+	tok, err := s.store.TokenBySecret(r.Context(), req.Token)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, api.CodeTokenUnknown, "this fleet did not make that enrolment token")
+		return
+	}
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	tok.Expired = s.cfg.Now().UnixMilli() >= tok.ExpiresUnixMs
+	writeJSON(w, http.StatusOK, tok)
+}
+
 func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request, u store.User) {
 	id := r.PathValue("id")
 	err := s.store.RevokeToken(r.Context(), id)

@@ -101,6 +101,24 @@ func (s *Store) Tokens(ctx context.Context, site string) ([]Token, error) {
 	return out, rows.Err()
 }
 
+// TokenBySecret returns the enrolment token whose secret is given (looked
+// up by its hash; nothing is spent). ErrNotFound when the fleet never made
+// it.
+func (s *Store) TokenBySecret(ctx context.Context, secret string) (Token, error) {
+	var t Token
+	var revoked int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT id, site_id, created_by, created_unix_ms, expires_unix_ms, max_uses, uses, revoked_unix_ms
+		FROM enrol_tokens WHERE hash = ?`), credential.Hash(secret)).Scan(&t.ID, &t.Site, &t.CreatedBy, &t.CreatedUnixMs, &t.ExpiresUnixMs, &t.MaxUses, &t.Uses, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, ErrNotFound
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("look up token: %w", err)
+	}
+	t.Revoked = revoked != 0
+	return t, nil
+}
+
 // RevokeToken stops a token from enrolling more devices. ErrNotFound if no
 // such token.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
@@ -232,7 +250,8 @@ func (s *Store) reenrol(ctx context.Context, tx *sql.Tx, tokenID string, req *ap
 	if n, _ := res.RowsAffected(); n != 1 {
 		return true, ErrDeviceRevoked // revoked between the two statements
 	}
-	return true, nil
+	// The old credential stops working on every replica at once.
+	return true, s.notify(ctx, tx, ChanCredentials, devID)
 }
 
 // DeviceAuth is what authenticating a device needs.
@@ -259,14 +278,22 @@ func (s *Store) DeviceAuth(ctx context.Context, id string) (DeviceAuth, error) {
 	return a, nil
 }
 
-// RevokeDevice withdraws a device's credential.
+// RevokeDevice withdraws a device's credential. Every replica hears of it
+// at once (ChanCredentials), and the ingest refuses the device's next
+// batch whichever replica it reaches.
 func (s *Store) RevokeDevice(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, s.q(`UPDATE devices SET revoked_unix_ms = ? WHERE id = ? AND revoked_unix_ms = 0`), s.nowMs(), id)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET revoked_unix_ms = ? WHERE id = ? AND revoked_unix_ms = 0`), s.nowMs(), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return s.notify(ctx, tx, ChanCredentials, id)
+	})
 	if err != nil {
 		return fmt.Errorf("revoke device %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("revoke device %s: %w", id, ErrNotFound)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,8 +50,9 @@ var insightsMigration = []string{
 		prints BIGINT NOT NULL,
 		assists BIGINT NOT NULL,
 		PRIMARY KEY (site_id, day, hour)
-	)`,
-	`CREATE INDEX insight_hours_day ON insight_hours(day)`,
+	) {{WITHOUT_ROWID}}`,
+	// All sites' hours of a period, read from the index alone.
+	`CREATE INDEX insight_hours_day ON insight_hours(day, site_id, hour, sessions, assisted, done, follow_up, referred)`,
 	`CREATE TABLE insight_items (
 		site_id TEXT NOT NULL,
 		month BIGINT NOT NULL,
@@ -58,8 +60,8 @@ var insightsMigration = []string{
 		item TEXT NOT NULL,
 		sessions BIGINT NOT NULL,
 		PRIMARY KEY (site_id, month, dim, item)
-	)`,
-	`CREATE INDEX insight_items_dim_month ON insight_items(dim, month)`,
+	) {{WITHOUT_ROWID}}`,
+	`CREATE INDEX insight_items_dim_month ON insight_items(dim, month, site_id, item, sessions)`,
 	`CREATE TABLE insight_dropped (
 		device_id TEXT NOT NULL,
 		day BIGINT NOT NULL,
@@ -367,11 +369,24 @@ func (s *Store) InsightSites(ctx context.Context) ([]insights.Site, error) {
 // InsightHours reads the sessions counted per site ("" = every site),
 // local date and hour, for dates from from up to (not including) to.
 func (s *Store) InsightHours(ctx context.Context, site string, from, to insights.Date) ([]insights.HourCount, error) {
-	q := `SELECT site_id, day, hour, sessions, assisted, done, follow_up, referred FROM insight_hours WHERE day >= ? AND day < ?`
+	// An all-sites year is some 100,000 hours, and a row read costs more
+	// than what it holds: one row per site and day, its hours as text
+	// "A B;A B;...", each hour two numbers, A = hour + 32·sessions +
+	// 2^32·assisted and B = done + 2^21·follow-ups + 2^42·referred (the
+	// counts of one site and hour fit: a kiosk stores at most 1,800
+	// sessions an hour).
+	cell := `(hour + 32 * sessions + 4294967296 * assisted) || ' ' || (done + 2097152 * follow_up + 4398046511104 * referred)`
+	agg := `group_concat(` + cell + `, ';')`
+	if s.dialect == Postgres {
+		agg = `string_agg(` + cell + `, ';')`
+	}
+	q := `SELECT site_id, day, ` + agg + ` FROM insight_hours WHERE day >= ? AND day < ?`
 	args := []any{dateNum(from), dateNum(to)}
 	if site != "" {
-		q += ` AND site_id = ?`
+		q += ` AND site_id = ? GROUP BY site_id, day`
 		args = append(args, site)
+	} else {
+		q += ` GROUP BY day, site_id`
 	}
 	rows, err := s.r.QueryContext(ctx, s.q(q), args...)
 	if err != nil {
@@ -379,15 +394,26 @@ func (s *Store) InsightHours(ctx context.Context, site string, from, to insights
 	}
 	defer rows.Close()
 	var out []insights.HourCount
-	var day, hour, n, a, d, f, r int64
+	var day int64
+	var id, cells string
 	for rows.Next() {
-		var h insights.HourCount
-		if err := rows.Scan(&h.Site, &day, &hour, &n, &a, &d, &f, &r); err != nil {
+		if err := rows.Scan(&id, &day, &cells); err != nil {
 			return nil, fmt.Errorf("insights hours: %w", err)
 		}
-		h.Date, h.Hour = numDate(day), int(hour)
-		h.Sessions, h.Assisted, h.Done, h.FollowUp, h.Referred = int(n), int(a), int(d), int(f), int(r)
-		out = append(out, h)
+		date := numDate(day)
+		for cells != "" {
+			var c string
+			c, cells, _ = strings.Cut(cells, ";")
+			as, bs, _ := strings.Cut(c, " ")
+			a, err1 := strconv.ParseInt(as, 10, 64)
+			b, err2 := strconv.ParseInt(bs, 10, 64)
+			if err1 != nil || err2 != nil {
+				return nil, fmt.Errorf("insights hours: %s %s: unreadable %q", id, date, c)
+			}
+			const m21 = 1<<21 - 1
+			out = append(out, insights.HourCount{Site: id, Date: date, Hour: int(a & 31), Sessions: int(a >> 5 & (1<<27 - 1)),
+				Assisted: int(a >> 32), Done: int(b & m21), FollowUp: int(b >> 21 & m21), Referred: int(b >> 42)})
+		}
 	}
 	return out, rows.Err()
 }

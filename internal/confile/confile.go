@@ -197,32 +197,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 	}
 	t := v.Type()
 
-	// Types that decode themselves.
-	if v.CanAddr() && reflect.PointerTo(t).Implements(yamlUnmarshalerType) {
-		if err := n.Decode(v.Addr().Interface()); err != nil {
-			return d.errAt(n, key, "%s", cleanYAMLError(err))
-		}
-		return nil
-	}
-	if t == durationType {
-		if n.Kind != yaml.ScalarNode {
-			return d.errAt(n, key, "want a duration such as 30s or 5m, got %s", kindName(n))
-		}
-		dur, err := time.ParseDuration(n.Value)
-		if err != nil {
-			return d.errAt(n, key, "want a duration such as 30s or 5m, got %q", n.Value)
-		}
-		v.SetInt(int64(dur))
-		return nil
-	}
-	if v.CanAddr() && reflect.PointerTo(t).Implements(textUnmarshalerType) {
-		if n.Kind != yaml.ScalarNode {
-			return d.errAt(n, key, "want a single value, got %s", kindName(n))
-		}
-		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
-			return d.errAt(n, key, "%v", err)
-		}
-		return nil
+	if done, err := d.decodeSelf(n, v, key); done {
+		return err
 	}
 
 	switch t.Kind() {
@@ -286,7 +262,45 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 		return nil
 	}
 
-	// Plain scalars.
+	return d.decodeScalar(n, v, key)
+}
+
+// decodeSelf decodes the types that decode themselves (yaml.Unmarshaler,
+// time.Duration, encoding.TextUnmarshaler); done is false for the others.
+func (d *decoder) decodeSelf(n *yaml.Node, v reflect.Value, key string) (done bool, err error) {
+	t := v.Type()
+	if v.CanAddr() && reflect.PointerTo(t).Implements(yamlUnmarshalerType) {
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			return true, d.errAt(n, key, "%s", cleanYAMLError(err))
+		}
+		return true, nil
+	}
+	if t == durationType {
+		if n.Kind != yaml.ScalarNode {
+			return true, d.errAt(n, key, "want a duration such as 30s or 5m, got %s", kindName(n))
+		}
+		dur, err := time.ParseDuration(n.Value)
+		if err != nil {
+			return true, d.errAt(n, key, "want a duration such as 30s or 5m, got %q", n.Value)
+		}
+		v.SetInt(int64(dur))
+		return true, nil
+	}
+	if v.CanAddr() && reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		if n.Kind != yaml.ScalarNode {
+			return true, d.errAt(n, key, "want a single value, got %s", kindName(n))
+		}
+		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
+			return true, d.errAt(n, key, "%v", err)
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// decodeScalar decodes a plain scalar: a string, bool or number.
+func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, key string) error {
+	t := v.Type()
 	if n.Kind != yaml.ScalarNode {
 		return d.errAt(n, key, "want %s, got %s", scalarWant(t), kindName(n))
 	}

@@ -60,3 +60,24 @@ func (c *Client) Devices(ctx context.Context, site string) ([]api.Device, error)
 	}
 	return l.Devices, nil
 }
+
+// CheckToken asks the fleet about an enrolment token's secret without
+// spending it: which token it is, for which site, its uses and whether it
+// is revoked. A secret the fleet never made is an *Error with
+// api.CodeTokenUnknown.
+func (c *Client) CheckToken(ctx context.Context, secret string) (api.Token, error) {
+	var t api.Token
+	if err := c.do(ctx, http.MethodPost, api.PathAdminTokenCheck, c.apiToken, api.CheckTokenRequest{Token: secret}, &t); err != nil {
+		return api.Token{}, fmt.Errorf("check enrolment token: %w", err)
+	}
+	return t, nil
+}
+
+// RevokeToken stops the enrolment token with this id from enrolling more
+// kiosks.
+func (c *Client) RevokeToken(ctx context.Context, id string) error {
+	if err := c.do(ctx, http.MethodDelete, api.PathAdminToken+url.PathEscape(id), c.apiToken, nil, nil); err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	return nil
+}

@@ -15,6 +15,7 @@ package fleetclient
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,11 +27,11 @@ import (
 	"sync"
 	"time"
 
-	"accesskiosk/fleet/api"
-	"accesskiosk/internal/pin"
-
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/sirupsen/logrus"
+
+	"accesskiosk/fleet/api"
+	"accesskiosk/internal/pin"
 )
 
 // Errors to test with errors.Is.
@@ -44,7 +45,25 @@ var (
 	// ErrUnauthorized: the credential or staff API token was refused, or
 	// its role may not do this.
 	ErrUnauthorized = errors.New("not allowed")
+	// ErrUntrusted: without a pin, the server's certificate is not one the
+	// system's authorities vouch for (a self-signed fleet needs its
+	// fingerprint). The error is an *UntrustedError naming the
+	// certificate's fingerprint.
+	ErrUntrusted = errors.New("the fleet server's certificate is not signed by an authority this computer trusts")
 )
+
+// UntrustedError is ErrUntrusted for the certificate with fingerprint Got.
+type UntrustedError struct {
+	Host string
+	Got  pin.Fingerprint
+}
+
+func (e *UntrustedError) Error() string {
+	return fmt.Sprintf("connect to %s: %v (its certificate's fingerprint is %v)", e.Host, ErrUntrusted, e.Got)
+}
+
+// Is makes errors.Is(err, ErrUntrusted) true.
+func (e *UntrustedError) Is(target error) bool { return target == ErrUntrusted }
 
 // Error is a non-2xx answer from the fleet, with its api.Error body.
 type Error struct {
@@ -106,6 +125,7 @@ type Client struct {
 
 	mu   sync.Mutex
 	cred string
+	seen pin.Fingerprint
 }
 
 // New returns a client for opts.BaseURL.
@@ -144,6 +164,14 @@ func New(opts Options) (*Client, error) {
 	return &Client{base: u, rc: rc, apiToken: opts.APIToken}, nil
 }
 
+// ServerPin is the fingerprint of the certificate the fleet presented in
+// the last answer (zero before one, or over plain HTTP).
+func (c *Client) ServerPin() pin.Fingerprint {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seen
+}
+
 // URL is the fleet's base URL.
 func (c *Client) URL() string { return c.base.String() }
 
@@ -180,6 +208,11 @@ func (c *Client) do(ctx context.Context, method, path, bearer string, in, out an
 		return classify(ctx, c.base.Host, err)
 	}
 	defer resp.Body.Close()
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		c.mu.Lock()
+		c.seen = pin.Of(resp.TLS.PeerCertificates[0].Raw)
+		c.mu.Unlock()
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, api.MaxBodyBytes+1))
 	if err != nil {
 		return fmt.Errorf("read answer from %s: %w: %v", c.base.Host, ErrUnreachable, err)
@@ -213,6 +246,10 @@ func classify(ctx context.Context, host string, err error) error {
 			return fmt.Errorf("connect to %s: %w", host, me)
 		}
 		return fmt.Errorf("connect to %s: %w", host, pin.ErrMismatch)
+	}
+	var cve *tls.CertificateVerificationError
+	if errors.As(err, &cve) && len(cve.UnverifiedCertificates) > 0 {
+		return &UntrustedError{Host: host, Got: pin.Of(cve.UnverifiedCertificates[0].Raw)}
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("connect to %s: %w", host, ctx.Err())

@@ -19,7 +19,8 @@
 //	fleet:
 //	  url: https://fleet.example.gov.uk:8443   # required, https only
 //	  fingerprint: 3f:a4:...:9c       # required: SHA-256 of the fleet's TLS certificate (64 hex digits, colons optional)
-//	token: ak1_...                    # the enrolment token from `provision token create`; required until erased
+//	token: ake_...                    # the enrolment token from `provision token create` (56 characters); required until erased;
+//	                                  # never a staff API token (akapi_...), which is refused
 //	hostname_prefix: kiosk            # optional (default kiosk): hostname is PREFIX-XXXXXX from the device identity
 //	wifi:                             # optional: leave out for wired networks
 //	  ssid: Library Public            # 1 to 32 bytes
@@ -41,6 +42,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"accesskiosk/fleet/api"
 	"accesskiosk/internal/confile"
 	"accesskiosk/internal/ident"
 	"accesskiosk/internal/pin"
@@ -60,7 +62,8 @@ type File struct {
 	// Version of the format; must be Version.
 	Version int   `yaml:"version"`
 	Fleet   Fleet `yaml:"fleet"`
-	// Token is the enrolment token; "" once erased (then SecretsErased is true).
+	// Token is the enrolment token (ake_..., api.CheckEnrolToken); "" once
+	// erased (then SecretsErased is true).
 	Token string `yaml:"token,omitempty"`
 	// HostnamePrefix starts the device's hostname; "" means DefaultHostnamePrefix.
 	HostnamePrefix string `yaml:"hostname_prefix,omitempty"`
@@ -260,17 +263,10 @@ func CheckFleetURL(s string) error {
 	return nil
 }
 
-// CheckToken accepts an enrolment token: an ident.Secret (8 to 256
-// printable ASCII characters without spaces).
-func CheckToken(t string) error {
-	if len(t) < ident.Secret.Min || len(t) > ident.Secret.Max {
-		return fmt.Errorf("want an enrolment token of %d to %d characters, got %d", ident.Secret.Min, ident.Secret.Max, len(t))
-	}
-	if !ident.Secret.Chars(t) {
-		return fmt.Errorf("an enrolment token has no spaces or special characters")
-	}
-	return nil
-}
+// CheckToken accepts an enrolment token of the fleet's shape
+// (api.CheckEnrolToken): a staff API token, a token cut short or anything
+// else is refused, so that no other secret is ever written on a card.
+func CheckToken(t string) error { return api.CheckEnrolToken(t) }
 
 // CheckHostnamePrefix accepts 1 to 50 lower-case letters, digits and
 // hyphens, starting with a letter and not ending with a hyphen, so that

@@ -37,6 +37,26 @@ func (f *fleetFlags) register(fs *cmdline.FlagSet) {
 	fs.StringVar(&f.tokenFile, "api-token-file", "", "`FILE` holding the staff API token (default: $"+APITokenEnv+")")
 }
 
+// apiToken is the staff API token from --api-token-file or the
+// environment.
+func (f *fleetFlags) apiToken(env Env) (string, error) {
+	tok := env.getenv(APITokenEnv)
+	if f.tokenFile != "" {
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return "", confile.FlagError("api-token-file", "cannot read: %v", err)
+		}
+		tok = strings.TrimSpace(string(b))
+		if tok == "" {
+			return "", confile.FlagError("api-token-file", "%s is empty", f.tokenFile)
+		}
+	}
+	if tok == "" {
+		return "", confile.FlagError("api-token-file", "no staff API token: set $%s or give --api-token-file (make one with `fleet admin api-token --user NAME` or on the console's Staff page)", APITokenEnv)
+	}
+	return tok, nil
+}
+
 func (f *fleetFlags) client(env Env) (*fleetclient.Client, error) {
 	if f.url == "" {
 		return nil, confile.FlagError("fleet", "missing: want the fleet server's https:// address")
@@ -51,30 +71,30 @@ func (f *fleetFlags) client(env Env) (*fleetclient.Client, error) {
 			return nil, confile.FlagError("fingerprint", "%v", err)
 		}
 	}
-	tok := env.getenv(APITokenEnv)
-	if f.tokenFile != "" {
-		b, err := os.ReadFile(f.tokenFile)
-		if err != nil {
-			return nil, confile.FlagError("api-token-file", "cannot read: %v", err)
-		}
-		tok = strings.TrimSpace(string(b))
-		if tok == "" {
-			return nil, confile.FlagError("api-token-file", "%s is empty", f.tokenFile)
-		}
-	}
-	if tok == "" {
-		return nil, confile.FlagError("api-token-file", "no staff API token: set $%s or give --api-token-file (create one with `fleet admin token create` or on the console)", APITokenEnv)
+	tok, err := f.apiToken(env)
+	if err != nil {
+		return nil, err
 	}
 	return fleetclient.New(fleetclient.Options{BaseURL: f.url, Pin: fp, APIToken: tok, Timeout: 30 * time.Second})
 }
 
-// explain turns an admin API error into advice.
-func explain(err error) error {
+// explain turns a fleet client error into one sentence saying what to do;
+// doing says what the request was for ("to check the token").
+func (f *fleetFlags) explain(err error, doing string) error {
+	var me *pin.MismatchError
+	var ue *fleetclient.UntrustedError
 	switch {
+	case errors.As(err, &me):
+		return confile.FlagError("fingerprint", "the server at %s has the certificate %v, not %v: check --fingerprint against what fleet serve printed", f.url, me.Got, me.Want)
+	case errors.As(err, &ue):
+		return confile.FlagError("fingerprint", "missing: the fleet at %s has a self-signed certificate (fingerprint %v); give --fingerprint with what fleet serve printed, after checking it is this one", f.url, ue.Got)
 	case errors.Is(err, fleetclient.ErrUnauthorized):
 		return fmt.Errorf("%w (is the staff API token right, and does its user have the admin role?)", err)
-	case errors.Is(err, fleetclient.ErrFingerprint):
-		return fmt.Errorf("%w (check --fingerprint against what `fleet serve` printed)", err)
+	case errors.Is(err, fleetclient.ErrUnreachable):
+		if doing != "" {
+			doing = " " + doing
+		}
+		return fmt.Errorf("cannot reach the fleet at %s%s: %w", f.url, doing, err)
 	}
 	return err
 }
@@ -97,7 +117,7 @@ func siteCreate(ctx context.Context, args []string, env Env) error {
 	}
 	s, err := c.CreateSite(ctx, *id, *name)
 	if err != nil {
-		return explain(err)
+		return ff.explain(err, "")
 	}
 	fmt.Fprintf(env.Stdout, "site %s (%s) created\n", s.ID, s.Name)
 	return nil
@@ -112,6 +132,7 @@ func tokenCreate(ctx context.Context, args []string, env Env) error {
 	uses := fs.Int("uses", 1, "how many kiosks may enrol with it")
 	qrPNG := fs.String("qr-png", "", "also write the QR code as a PNG to this `FILE` (0600), e.g. to print a label")
 	noQR := fs.Bool("no-qr", false, "do not print the QR code")
+	tokenOut := fs.String("token-out", "", "also write the token to this `FILE` (0600), for provision config --token-file")
 	if err := fs.Parse(args, env.Stdout); err != nil {
 		return err
 	}
@@ -122,7 +143,7 @@ func tokenCreate(ctx context.Context, args []string, env Env) error {
 		return confile.FlagError("uses", "want 1 to 10000, got %d", *uses)
 	}
 	if *expires > 90*24*time.Hour || *expires < time.Minute {
-		return confile.FlagError("expires", "want between 1m and 90d, got %s", *expires)
+		return confile.FlagError("expires", "want between 1m and 90d, got %s", cmdline.FormatDuration(*expires))
 	}
 	c, err := ff.client(env)
 	if err != nil {
@@ -130,7 +151,7 @@ func tokenCreate(ctx context.Context, args []string, env Env) error {
 	}
 	t, err := c.CreateToken(ctx, *site, *expires, *uses)
 	if err != nil {
-		return explain(err)
+		return ff.explain(err, "")
 	}
 	exp := time.UnixMilli(t.ExpiresUnixMs).UTC().Format("2006-01-02 15:04 MST")
 	fmt.Fprintf(env.Stdout, "Enrolment token for site %s (id %s), valid until %s for %d kiosk(s):\n\n  %s\n\n",
@@ -152,7 +173,27 @@ func tokenCreate(ctx context.Context, args []string, env Env) error {
 			fmt.Fprintf(env.Stdout, "QR code written to %s\n", *qrPNG)
 		}
 	}
-	fmt.Fprintf(env.Stdout, "Next: provision config --fleet %s --fingerprint FP --token %s ...\n", ff.url, t.Secret)
+	return nextConfig(env, ff, c, t.Secret, *tokenOut)
+}
+
+// nextConfig writes the token to tokenOut (when given) and prints the
+// provision config command to run next, with the fleet's real fingerprint.
+func nextConfig(env Env, ff fleetFlags, c *fleetclient.Client, secret, tokenOut string) error {
+	fp := c.ServerPin()
+	if ff.fingerprint != "" {
+		fp, _ = pin.Parse(ff.fingerprint)
+	}
+	file := "FILE"
+	if tokenOut != "" {
+		if err := atomicfile.Write(tokenOut, []byte(secret+"\n"), 0o600); err != nil {
+			return err
+		}
+		file = tokenOut
+		fmt.Fprintf(env.Stdout, "Token written to %s (mode 0600).\n", tokenOut)
+	} else {
+		fmt.Fprintln(env.Stdout, "Put the token in a file only you can read (or use --token-out FILE next time), then:")
+	}
+	fmt.Fprintf(env.Stdout, "Next: provision config --fleet %s --fingerprint %v --token-file %s [--wifi-ssid SSID --wifi-psk-file FILE]\n", ff.url, fp, file)
 	return nil
 }
 
@@ -170,7 +211,7 @@ func tokenList(ctx context.Context, args []string, env Env) error {
 	}
 	toks, err := c.Tokens(ctx, *site)
 	if err != nil {
-		return explain(err)
+		return ff.explain(err, "")
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tSITE\tUSES\tEXPIRES\tSTATE")
@@ -205,7 +246,7 @@ func deviceList(ctx context.Context, args []string, env Env) error {
 	}
 	devs, err := c.Devices(ctx, *site)
 	if err != nil {
-		return explain(err)
+		return ff.explain(err, "")
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tSITE\tHOSTNAME\tENROLLED\tLAST SEEN\tSTATE")

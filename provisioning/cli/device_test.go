@@ -36,7 +36,7 @@ func TestWriteDevice(t *testing.T) {
 	t.Cleanup(func() { exec.Command(losetup, "--detach", dev).Run() })
 
 	cfg := t.TempDir() + "/fb.yaml"
-	if _, err := run(t, nil, "config", "--fleet", "https://fleet.example", "--fingerprint", strings.Repeat("ab", 32), "--token", "ake_devicetest1", "--out", cfg); err != nil {
+	if _, err := run(t, nil, "config", "--fleet", "https://fleet.example", "--fingerprint", strings.Repeat("ab", 32), "--token", tok, "--offline", "--out", cfg); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := run(t, nil, "write", "--config", cfg, "--device", dev); err != nil {
