@@ -457,5 +457,12 @@ func TestScreenshots(t *testing.T) {
 	shot("12-audit", "/audit", "Audit log")
 	shot("13-staff", "/users", "Staff")
 	shot("14-not-found", "/nothing-here", "Page not found")
+	month := monthKey(insightsMonth())
+	shot("19-insights", "/insights?site=central&period="+month, "Insights: Central Library")
+	shot("19-insights-all-sites", "/insights?period="+month, "Insights: All sites")
+	shot("19-insights-320px", "/insights?site=central&period="+month, "Insights: Central Library", chromedp.EmulateViewport(320, 640))
+	shot("20-opening-hours", "/sites/central/hours", "Opening hours", chromedp.EmulateViewport(1280, 900))
+	shot("21-report", "/insights/report?site=central&period="+month, "Central Library")
+	shot("21-report-all-sites", "/insights/report?period="+month, "All sites")
 	t.Logf("screenshots in %s", dir)
 }

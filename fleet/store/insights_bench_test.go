@@ -120,6 +120,7 @@ func (c benchCouncil) seed(b *testing.B, s *store.Store, daily bool) (hours, ite
 				hourRows = append(hourRows, []any{site, dateNum(d), h, n, assisted, done, fu, assisted / 8, n * 15, 0, n / 10, 0})
 				hours++
 				flush("insight_hours", 12, &hourRows, false)
+				left := assisted // a session has one category at most
 				for _, dim := range insights.Dimensions {
 					for i := range vocab[dim] {
 						p := chance[dim] * (1 + float64(i%5)) / 3
@@ -130,7 +131,8 @@ func (c benchCouncil) seed(b *testing.B, s *store.Store, daily bool) (hours, ite
 							}
 						}
 						if dim == insights.Categories {
-							k = min(k, assisted/3)
+							k = min(k, left)
+							left -= k
 						}
 						if k > 0 {
 							key := fmt.Sprintf("%s %s-%d", dim, dim, i)
