@@ -88,6 +88,8 @@ type consolePage struct {
 	// focus, when set, is the id of the element that must have the focus
 	// once the page has loaded (an error summary or a success banner).
 	focus string
+	// check, when set, is a script that must say true of the page.
+	check string
 }
 
 // TestConsoleAccessibility opens every console page in real headless
@@ -197,6 +199,10 @@ func TestConsoleAccessibility(t *testing.T) {
 			steps: []chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.ID("make-api-token")), chromedp.WaitVisible(chromedp.ID("api-token"))}},
 		consolePage{name: "not-found", path: "/nothing-here", h1: "Page not found"},
 	)
+	add("alice", consolePage{name: "staff-error-keeps-name", variant: true, path: "/users", h1: "Staff", focus: "error-summary",
+		check: `document.getElementById("new-user").value === "dana" && document.getElementById("role-admin").checked && document.getElementById("new-password").value === ""`,
+		steps: append(sendForm("error-summary", map[string]string{"new-user": "dana", "new-password": "short"}, "add-user"),
+			chromedp.Click(chromedp.ID("role-admin")), chromedp.Click(chromedp.ID("add-user")), chromedp.WaitVisible(chromedp.ID("error-summary")))})
 	add("victor",
 		consolePage{name: "viewer-kiosk", path: "/kiosks/" + devs["central-1"], h1: "central-1"},
 		consolePage{name: "viewer-hours", path: "/sites/north/hours", h1: "Opening hours"},
@@ -255,6 +261,28 @@ func TestConsoleAccessibility(t *testing.T) {
 			evalJSON(t, ctx, what+": csp", `window.__csp || []`, &csp)
 			if len(csp) > 0 {
 				t.Errorf("%s: the Content-Security-Policy blocked %v", what, csp)
+			}
+			// Every problem in the error summary is beside its field too,
+			// tied to it: the summary links to the field, the field is
+			// aria-invalid and described by its error message.
+			var unlinked []string
+			evalJSON(t, ctx, what+": errors", `[...document.querySelectorAll(".govuk-error-summary__list a")].flatMap(a => {
+				const id = decodeURIComponent(a.hash.slice(1)), f = document.getElementById(id);
+				if (!f) return ["the summary links to #" + id + ", which is not on the page"];
+				if (f.getAttribute("aria-invalid") !== "true") return ["#" + id + " is not aria-invalid"];
+				const msgs = (f.getAttribute("aria-describedby") || "").split(" ").map(x => document.getElementById(x))
+					.filter(m => m && m.classList.contains("govuk-error-message") && m.textContent.trim().length > 10);
+				return msgs.length ? [] : ["#" + id + " is not described by an error message"];
+			})`, &unlinked)
+			for _, u := range unlinked {
+				t.Errorf("%s: %s", what, u)
+			}
+			if p.check != "" && !acted {
+				var ok bool
+				evalJSON(t, ctx, what+": check", p.check, &ok)
+				if !ok {
+					t.Errorf("%s: %s is not so", what, p.check)
+				}
 			}
 			if p.focus != "" && !acted {
 				var focused string

@@ -81,8 +81,8 @@ func TestHostileReceipts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(in.Hours) != 0 || len(in.Items) != 0 {
-		t.Fatalf("refused batches were counted: %+v %+v", in.Hours, in.Items)
+	if len(in.Cells) != 0 || len(in.Blocks) != 0 || len(in.Items) != 0 {
+		t.Fatalf("refused batches were counted: %+v %+v %+v", in.Cells, in.Blocks, in.Items)
 	}
 
 	// Well formed, not in the vocabulary: dropped and counted.
@@ -102,8 +102,9 @@ func TestHostileReceipts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(in.Hours) != 1 || in.Hours[0].Sessions != 2 || in.Hours[0].Assisted != 1 || in.Hours[0].Done+in.Hours[0].FollowUp+in.Hours[0].Referred != 0 {
-		t.Errorf("hours %+v: want 2 sessions, 1 assisted, no outcome", in.Hours)
+	if len(in.Cells) != 1 || in.Cells[0].Sessions != 2 || len(in.Blocks) != 1 || in.Blocks[0].Sessions != 2 || in.Blocks[0].Assisted != 1 ||
+		in.Blocks[0].Done+in.Blocks[0].FollowUp+in.Blocks[0].Referred != 0 {
+		t.Errorf("cells %+v, blocks %+v: want 2 sessions, 1 assisted, no outcome", in.Cells, in.Blocks)
 	}
 	got := map[string]int{}
 	for _, it := range in.Items {

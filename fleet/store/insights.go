@@ -17,29 +17,43 @@ import (
 )
 
 // The Insights counts (issue 20). Every stored wipe receipt adds its
-// session to two tables of counts, in the same transaction as the receipt:
+// session to tables of counts, in the same transaction as the receipt, at
+// exactly the detail the figures need (insights.Input's Cells, Blocks and
+// whole months' Items):
 //
-//   - insight_hours: per site, local date and the local clock hour the
-//     session started in: sessions, assisted, outcomes, and (kept, not yet
-//     shown) rounded minutes, pages scanned and printed, remote-help
-//     sessions;
+//   - insight_cells: per site, local month, day of the week and clock hour
+//     the session started in: sessions (the heat map; in or out of
+//     opening hours);
+//   - insight_blocks: per site, local month and block of its days (1-7,
+//     8-14, 15-21, 22 to the end): sessions, assisted, outcomes, and (kept,
+//     not yet shown) rounded minutes, pages scanned and printed,
+//     remote-help sessions;
 //   - insight_items: per site, local month, kind ("service", "tile",
 //     "guide", "feature", "language", "category") and identifier: the
-//     sessions that used it. No figure is finer than a month, so nothing
-//     finer is kept.
+//     sessions that used it.
 //
 // Only identifiers of the configured Vocabulary reach them; the others are
 // dropped before anything is stored and counted per kiosk, day and kind in
-// insight_dropped. Nothing in these tables names a session, a time finer
-// than an hour, or anything a resident typed or visited; a session's
-// identifiers are added to monthly totals, so the database cannot say which
-// things one session used together.
+// insight_dropped. Nothing in these tables names a session, a day or a
+// time finer than an hour of a weekday of a month, or anything a resident
+// typed or visited; what one session used is added to monthly totals, so
+// the database cannot say which things a session used together.
 var insightsMigration = []string{
 	`ALTER TABLE sites ADD COLUMN opening_hours TEXT NOT NULL DEFAULT ''`,
-	`CREATE TABLE insight_hours (
+	`CREATE TABLE insight_cells (
 		site_id TEXT NOT NULL,
-		day BIGINT NOT NULL,
+		month BIGINT NOT NULL,
+		weekday BIGINT NOT NULL,
 		hour BIGINT NOT NULL,
+		sessions BIGINT NOT NULL,
+		PRIMARY KEY (site_id, month, weekday, hour)
+	) {{WITHOUT_ROWID}}`,
+	// All sites' cells of a period, read from the index alone.
+	`CREATE INDEX insight_cells_month ON insight_cells(month, site_id, weekday, hour, sessions)`,
+	`CREATE TABLE insight_blocks (
+		site_id TEXT NOT NULL,
+		month BIGINT NOT NULL,
+		block BIGINT NOT NULL,
 		sessions BIGINT NOT NULL,
 		assisted BIGINT NOT NULL,
 		done BIGINT NOT NULL,
@@ -49,10 +63,8 @@ var insightsMigration = []string{
 		scans BIGINT NOT NULL,
 		prints BIGINT NOT NULL,
 		assists BIGINT NOT NULL,
-		PRIMARY KEY (site_id, day, hour)
+		PRIMARY KEY (site_id, month, block)
 	) {{WITHOUT_ROWID}}`,
-	// All sites' hours of a period, read from the index alone.
-	`CREATE INDEX insight_hours_day ON insight_hours(day, site_id, hour, sessions, assisted, done, follow_up, referred)`,
 	`CREATE TABLE insight_items (
 		site_id TEXT NOT NULL,
 		month BIGINT NOT NULL,
@@ -125,12 +137,17 @@ func numDate(n int64) insights.Date {
 	return insights.Date{Year: int(n / 10000), Month: time.Month(n / 100 % 100), Day: int(n % 100)}
 }
 
-type hourKey struct {
-	site      string
-	day, hour int64
+type cellKey struct {
+	site                 string
+	month, weekday, hour int64
 }
 
-type hourCounts struct {
+type blockKey struct {
+	site         string
+	month, block int64
+}
+
+type blockCounts struct {
 	sessions, assisted, done, followUp, referred, minutes, scans, prints, assists int64
 }
 
@@ -149,14 +166,15 @@ type dropKey struct {
 // insightAgg adds up one group commit's receipts before they are written:
 // a few upserts per commit instead of several per receipt.
 type insightAgg struct {
-	cfg   *InsightsConfig
-	hours map[hourKey]*hourCounts
-	items map[itemKey]int64
-	drops map[dropKey]int64
+	cfg    *InsightsConfig
+	cells  map[cellKey]int64
+	blocks map[blockKey]*blockCounts
+	items  map[itemKey]int64
+	drops  map[dropKey]int64
 }
 
 func (s *Store) newInsightAgg() *insightAgg {
-	return &insightAgg{cfg: s.insights(), hours: map[hourKey]*hourCounts{}, items: map[itemKey]int64{}, drops: map[dropKey]int64{}}
+	return &insightAgg{cfg: s.insights(), cells: map[cellKey]int64{}, blocks: map[blockKey]*blockCounts{}, items: map[itemKey]int64{}, drops: map[dropKey]int64{}}
 }
 
 const hourMs = int64(time.Hour / time.Millisecond)
@@ -184,12 +202,14 @@ func (a *insightAgg) add(device, site string, rc *api.Receipt, ended int64) int 
 		start = ended
 	}
 	t := time.UnixMilli(start - start%hourMs).In(a.cfg.Zone)
-	day := dayNum(t)
-	month := day / 100
-	h := a.hours[hourKey{site, day, int64(t.Hour())}]
+	date := insights.DateOf(t)
+	month := monthOf(date)
+	a.cells[cellKey{site, month, int64(date.Weekday()), int64(t.Hour())}]++
+	bk := blockKey{site, month, int64(insights.BlockOf(date))}
+	h := a.blocks[bk]
 	if h == nil {
-		h = &hourCounts{}
-		a.hours[hourKey{site, day, int64(t.Hour())}] = h
+		h = &blockCounts{}
+		a.blocks[bk] = h
 	}
 	h.sessions++
 	h.minutes += minutes
@@ -241,27 +261,48 @@ func (a *insightAgg) add(device, site string, rc *api.Receipt, ended int64) int 
 // the same rows, and taking row locks in one order keeps them from
 // deadlocking.
 func (s *Store) writeInsights(ctx context.Context, pc *txCache, a *insightAgg) error {
-	if len(a.hours) > 0 {
-		keys := make([]hourKey, 0, len(a.hours))
-		for k := range a.hours {
+	if len(a.cells) > 0 {
+		keys := make([]cellKey, 0, len(a.cells))
+		for k := range a.cells {
 			keys = append(keys, k)
 		}
-		slices.SortFunc(keys, func(x, y hourKey) int {
-			return cmp.Or(strings.Compare(x.site, y.site), cmp.Compare(x.day, y.day), cmp.Compare(x.hour, y.hour))
+		slices.SortFunc(keys, func(x, y cellKey) int {
+			return cmp.Or(strings.Compare(x.site, y.site), cmp.Compare(x.month, y.month), cmp.Compare(x.weekday, y.weekday), cmp.Compare(x.hour, y.hour))
+		})
+		err := chunked(len(keys), func(lo, hi int) error {
+			args := make([]any, 0, (hi-lo)*5)
+			for _, k := range keys[lo:hi] {
+				args = append(args, k.site, k.month, k.weekday, k.hour, a.cells[k])
+			}
+			_, err := pc.ExecContext(ctx, s.q(`INSERT INTO insight_cells (site_id, month, weekday, hour, sessions) VALUES `+s.values(hi-lo, 5)+`
+				ON CONFLICT (site_id, month, weekday, hour) DO UPDATE SET sessions = insight_cells.sessions + excluded.sessions`), args...)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("count sessions: %w", err)
+		}
+	}
+	if len(a.blocks) > 0 {
+		keys := make([]blockKey, 0, len(a.blocks))
+		for k := range a.blocks {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(x, y blockKey) int {
+			return cmp.Or(strings.Compare(x.site, y.site), cmp.Compare(x.month, y.month), cmp.Compare(x.block, y.block))
 		})
 		err := chunked(len(keys), func(lo, hi int) error {
 			args := make([]any, 0, (hi-lo)*12)
 			for _, k := range keys[lo:hi] {
-				h := a.hours[k]
-				args = append(args, k.site, k.day, k.hour, h.sessions, h.assisted, h.done, h.followUp, h.referred, h.minutes, h.scans, h.prints, h.assists)
+				h := a.blocks[k]
+				args = append(args, k.site, k.month, k.block, h.sessions, h.assisted, h.done, h.followUp, h.referred, h.minutes, h.scans, h.prints, h.assists)
 			}
-			_, err := pc.ExecContext(ctx, s.q(`INSERT INTO insight_hours (site_id, day, hour, sessions, assisted, done, follow_up, referred, minutes, scans, prints, assists)
-				VALUES `+s.values(hi-lo, 12)+` ON CONFLICT (site_id, day, hour) DO UPDATE SET
-				sessions = insight_hours.sessions + excluded.sessions, assisted = insight_hours.assisted + excluded.assisted,
-				done = insight_hours.done + excluded.done, follow_up = insight_hours.follow_up + excluded.follow_up,
-				referred = insight_hours.referred + excluded.referred, minutes = insight_hours.minutes + excluded.minutes,
-				scans = insight_hours.scans + excluded.scans, prints = insight_hours.prints + excluded.prints,
-				assists = insight_hours.assists + excluded.assists`), args...)
+			_, err := pc.ExecContext(ctx, s.q(`INSERT INTO insight_blocks (site_id, month, block, sessions, assisted, done, follow_up, referred, minutes, scans, prints, assists)
+				VALUES `+s.values(hi-lo, 12)+` ON CONFLICT (site_id, month, block) DO UPDATE SET
+				sessions = insight_blocks.sessions + excluded.sessions, assisted = insight_blocks.assisted + excluded.assisted,
+				done = insight_blocks.done + excluded.done, follow_up = insight_blocks.follow_up + excluded.follow_up,
+				referred = insight_blocks.referred + excluded.referred, minutes = insight_blocks.minutes + excluded.minutes,
+				scans = insight_blocks.scans + excluded.scans, prints = insight_blocks.prints + excluded.prints,
+				assists = insight_blocks.assists + excluded.assists`), args...)
 			return err
 		})
 		if err != nil {
@@ -366,102 +407,77 @@ func (s *Store) InsightSites(ctx context.Context) ([]insights.Site, error) {
 	return out, rows.Err()
 }
 
-// InsightHours reads the sessions counted per site ("" = every site),
-// local date and hour, for dates from from up to (not including) to.
-func (s *Store) InsightHours(ctx context.Context, site string, from, to insights.Date) ([]insights.HourCount, error) {
-	// A longer period is read a month at a time, up to four months at once
-	// on connections of their own (a year of all sites' hours is most of
-	// the Insights page's reading).
-	var parts [][2]insights.Date
-	for a := from; a.Before(to); {
-		b := insights.Date{Year: a.Year, Month: a.Month + 1, Day: 1}
-		if b.Month > time.December {
-			b = insights.Date{Year: a.Year + 1, Month: time.January, Day: 1}
-		}
-		if to.Before(b) {
-			b = to
-		}
-		parts = append(parts, [2]insights.Date{a, b})
-		a = b
-	}
-	if len(parts) <= 1 {
-		return s.insightHours(ctx, site, from, to)
-	}
-	res := make([][]insights.HourCount, len(parts))
-	errs := make([]error, len(parts))
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
-	for i, p := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			res[i], errs[i] = s.insightHours(ctx, site, p[0], p[1])
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	n := 0
-	for _, r := range res {
-		n += len(r)
-	}
-	out := make([]insights.HourCount, 0, n)
-	for _, r := range res {
-		out = append(out, r...)
-	}
-	return out, nil
-}
-
-// insightHours is InsightHours in one query.
-func (s *Store) insightHours(ctx context.Context, site string, from, to insights.Date) ([]insights.HourCount, error) {
-	// An all-sites year is some 100,000 hours, and a row read costs more
-	// than what it holds: one row per site and day, its hours as text
-	// "A B;A B;...", each hour two numbers, A = hour + 32·sessions +
-	// 2^32·assisted and B = done + 2^21·follow-ups + 2^42·referred (the
-	// counts of one site and hour fit: a kiosk stores at most 1,800
-	// sessions an hour).
-	cell := `(hour + 32 * sessions + 4294967296 * assisted) || ' ' || (done + 2097152 * follow_up + 4398046511104 * referred)`
+// InsightCells reads the sessions counted per site ("" = every site),
+// month, weekday and hour, for the months from from's up to (not
+// including) to's month (to is the 1st of a month).
+func (s *Store) InsightCells(ctx context.Context, site string, from, to insights.Date) ([]insights.CellCount, error) {
+	// One row per site and month, its cells as text, "A;A;...", each
+	// A = weekday·24 + hour + 256·sessions: an all-sites year is some
+	// 100,000 cells, and a row read costs more than what it holds.
+	cell := `weekday * 24 + hour + 256 * sessions`
 	agg := `group_concat(` + cell + `, ';')`
 	if s.dialect == Postgres {
-		agg = `string_agg(` + cell + `, ';')`
+		agg = `string_agg((` + cell + `)::text, ';')`
 	}
-	q := `SELECT site_id, day, ` + agg + ` FROM insight_hours WHERE day >= ? AND day < ?`
-	args := []any{dateNum(from), dateNum(to)}
+	q := `SELECT site_id, month, ` + agg + ` FROM insight_cells WHERE month >= ? AND month < ?`
+	args := []any{monthOf(from), monthOf(to)}
 	if site != "" {
-		q += ` AND site_id = ? GROUP BY site_id, day`
+		q += ` AND site_id = ? GROUP BY site_id, month`
 		args = append(args, site)
 	} else {
-		q += ` GROUP BY day, site_id`
+		q += ` GROUP BY month, site_id`
 	}
 	rows, err := s.r.QueryContext(ctx, s.q(q), args...)
 	if err != nil {
-		return nil, fmt.Errorf("insights hours: %w", err)
+		return nil, fmt.Errorf("insights cells: %w", err)
 	}
 	defer rows.Close()
-	var out []insights.HourCount
-	var day int64
+	var out []insights.CellCount
+	var month int64
 	var id, cells string
 	for rows.Next() {
-		if err := rows.Scan(&id, &day, &cells); err != nil {
-			return nil, fmt.Errorf("insights hours: %w", err)
+		if err := rows.Scan(&id, &month, &cells); err != nil {
+			return nil, fmt.Errorf("insights cells: %w", err)
 		}
-		date := numDate(day)
+		m := insights.Date{Year: int(month / 100), Month: time.Month(month % 100), Day: 1}
 		for cells != "" {
 			var c string
 			c, cells, _ = strings.Cut(cells, ";")
-			as, bs, _ := strings.Cut(c, " ")
-			a, err1 := strconv.ParseInt(as, 10, 64)
-			b, err2 := strconv.ParseInt(bs, 10, 64)
-			if err1 != nil || err2 != nil {
-				return nil, fmt.Errorf("insights hours: %s %s: unreadable %q", id, date, c)
+			a, err := strconv.ParseInt(c, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("insights cells: %s %d: unreadable %q", id, month, c)
 			}
-			const m21 = 1<<21 - 1
-			out = append(out, insights.HourCount{Site: id, Date: date, Hour: int(a & 31), Sessions: int(a >> 5 & (1<<27 - 1)),
-				Assisted: int(a >> 32), Done: int(b & m21), FollowUp: int(b >> 21 & m21), Referred: int(b >> 42)})
+			out = append(out, insights.CellCount{Site: id, Month: m, Weekday: int(a&255) / 24, Hour: int(a&255) % 24, Sessions: int(a >> 8)})
 		}
+	}
+	return out, rows.Err()
+}
+
+// InsightBlocks reads the sessions, assisted sessions and outcomes counted
+// per site ("" = every site), month and block of days, for the months
+// from from's up to (not including) to's month.
+func (s *Store) InsightBlocks(ctx context.Context, site string, from, to insights.Date) ([]insights.BlockCount, error) {
+	q := `SELECT site_id, month, block, sessions, assisted, done, follow_up, referred FROM insight_blocks WHERE month >= ? AND month < ?`
+	args := []any{monthOf(from), monthOf(to)}
+	if site != "" {
+		q += ` AND site_id = ?`
+		args = append(args, site)
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("insights blocks: %w", err)
+	}
+	defer rows.Close()
+	var out []insights.BlockCount
+	var month, block, n, a, d, f, r int64
+	for rows.Next() {
+		var b insights.BlockCount
+		if err := rows.Scan(&b.Site, &month, &block, &n, &a, &d, &f, &r); err != nil {
+			return nil, fmt.Errorf("insights blocks: %w", err)
+		}
+		b.Month = insights.Date{Year: int(month / 100), Month: time.Month(month % 100), Day: 1}
+		b.Block, b.Sessions, b.Assisted, b.Done, b.FollowUp, b.Referred = int(block), int(n), int(a), int(d), int(f), int(r)
+		out = append(out, b)
 	}
 	return out, rows.Err()
 }
@@ -471,11 +487,19 @@ func (s *Store) insightHours(ctx context.Context, site string, from, to insights
 // including) to's month (to is the 1st of a month). Each entry counts a
 // whole month (insights.ItemCount.Month).
 func (s *Store) InsightItems(ctx context.Context, site string, dim insights.Dimension, from, to insights.Date) ([]insights.ItemCount, error) {
-	q := `SELECT site_id, month, item, sessions FROM insight_items WHERE dim = ? AND month >= ? AND month < ?`
+	// One row per site and month, its identifiers as "ID N;ID N" (an
+	// identifier has no space or ';': api.Vocabulary.Check).
+	agg := `group_concat(item || ' ' || sessions, ';')`
+	if s.dialect == Postgres {
+		agg = `string_agg(item || ' ' || sessions, ';')`
+	}
+	q := `SELECT site_id, month, ` + agg + ` FROM insight_items WHERE dim = ? AND month >= ? AND month < ?`
 	args := []any{string(dim), monthOf(from), monthOf(to)}
 	if site != "" {
-		q += ` AND site_id = ?`
+		q += ` AND site_id = ? GROUP BY site_id, month`
 		args = append(args, site)
+	} else {
+		q += ` GROUP BY month, site_id`
 	}
 	rows, err := s.r.QueryContext(ctx, s.q(q), args...)
 	if err != nil {
@@ -483,15 +507,23 @@ func (s *Store) InsightItems(ctx context.Context, site string, dim insights.Dime
 	}
 	defer rows.Close()
 	var out []insights.ItemCount
-	var month, n int64
+	var month int64
+	var id, list string
 	for rows.Next() {
-		it := insights.ItemCount{Dim: dim, Month: true}
-		if err := rows.Scan(&it.Site, &month, &it.ID, &n); err != nil {
+		if err := rows.Scan(&id, &month, &list); err != nil {
 			return nil, fmt.Errorf("insights %s counts: %w", dim, err)
 		}
-		it.Date = insights.Date{Year: int(month / 100), Month: time.Month(month % 100), Day: 1}
-		it.Sessions = int(n)
-		out = append(out, it)
+		m := insights.Date{Year: int(month / 100), Month: time.Month(month % 100), Day: 1}
+		for list != "" {
+			var e string
+			e, list, _ = strings.Cut(list, ";")
+			item, ns, _ := strings.Cut(e, " ")
+			n, err := strconv.Atoi(ns)
+			if err != nil {
+				return nil, fmt.Errorf("insights %s counts: %s %d: unreadable %q", dim, id, month, e)
+			}
+			out = append(out, insights.ItemCount{Site: id, Date: m, Month: true, Dim: dim, ID: item, Sessions: n})
+		}
 	}
 	return out, rows.Err()
 }
@@ -499,22 +531,24 @@ func (s *Store) InsightItems(ctx context.Context, site string, dim insights.Dime
 // InsightsInput reads everything insights.Build needs for site ("" = all
 // sites) over the months from from's up to to (the 1st of the month
 // after the last): every site with its opening hours, the sessions per
-// hour and the identifiers per month (one query each, run side by side),
-// and the vocabulary's labels.
+// month, weekday and hour (Cells), per month and block (Blocks), and per
+// month and identifier (Items; one query each, run side by side), and the
+// vocabulary's labels.
 func (s *Store) InsightsInput(ctx context.Context, site string, from, to insights.Date) (*insights.Input, error) {
 	from = insights.Date{Year: from.Year, Month: from.Month, Day: 1}
 	in := &insights.Input{Labels: Labels(s.insights().Vocabulary)}
 	var wg sync.WaitGroup
-	errs := make([]error, 2+len(insights.Dimensions))
+	errs := make([]error, 3+len(insights.Dimensions))
 	run := func(i int, fn func() error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs[i] = fn() }()
 	}
 	run(0, func() (err error) { in.Sites, err = s.InsightSites(ctx); return })
-	run(1, func() (err error) { in.Hours, err = s.InsightHours(ctx, site, from, to); return })
+	run(1, func() (err error) { in.Cells, err = s.InsightCells(ctx, site, from, to); return })
+	run(2, func() (err error) { in.Blocks, err = s.InsightBlocks(ctx, site, from, to); return })
 	items := make([][]insights.ItemCount, len(insights.Dimensions))
 	for i, d := range insights.Dimensions {
-		run(2+i, func() (err error) { items[i], err = s.InsightItems(ctx, site, d, from, to); return })
+		run(3+i, func() (err error) { items[i], err = s.InsightItems(ctx, site, d, from, to); return })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -590,7 +624,8 @@ func (s *Store) pruneInsights(ctx context.Context) error {
 		sql string
 		arg int64
 	}{
-		{`DELETE FROM insight_hours WHERE day < ?`, cut},
+		{`DELETE FROM insight_cells WHERE month < ?`, cut / 100},
+		{`DELETE FROM insight_blocks WHERE month < ?`, cut / 100},
 		{`DELETE FROM insight_items WHERE month < ?`, cut / 100},
 		{`DELETE FROM insight_dropped WHERE day < ?`, cut},
 	} {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,19 +29,33 @@ type benchCouncil struct {
 	days                 int
 }
 
-// seed fills the insight tables as ingesting the council's receipts would:
-// per site, day and opening hour the sessions of its kiosks (about 2.5 an
-// hour each, busier on Tuesday mornings; a third assisted), and per site,
-// month and identifier the sessions that used it (a vocabulary of 20
-// services, 15 tiles, 10 guides, 6 features, 4 languages and 9
-// categories). With daily it also fills bench_items_daily, the same
-// identifiers per day: the alternative the store does not use.
-func (c benchCouncil) seed(b *testing.B, s *store.Store, daily bool) (hours, items, dailyRows int) {
+// seed fills the insight tables as ingesting the council's receipts would,
+// from the sessions of its kiosks per site, day and opening hour (about
+// 2.5 an hour each, busier on Tuesday mornings; a third assisted): per
+// site and month the cells (weekday, hour) and blocks of days, and the
+// sessions that used each identifier (a vocabulary of 20 services, 15
+// tiles, 10 guides, 6 features, 4 languages and 9 categories). With daily
+// it also fills bench_hours_daily and bench_items_daily, the same counts
+// per day and hour and per day and identifier: the alternative the store
+// does not take. It returns the rows of each.
+func (c benchCouncil) seed(b *testing.B, s *store.Store, daily bool) (cells, blocks, items, dailyHours, dailyItems int) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(2026, 20))
 	vocab := map[insights.Dimension]int{insights.Services: 20, insights.Tiles: 15, insights.Guides: 10, insights.Features: 6, insights.Languages: 4, insights.Categories: 9}
 	chance := map[insights.Dimension]float64{insights.Services: 0.12, insights.Tiles: 0.15, insights.Guides: 0.05, insights.Features: 0.05, insights.Languages: 0.02, insights.Categories: 0.12}
 	if daily {
+		without := " WITHOUT ROWID"
+		if s.Dialect() == store.Postgres {
+			without = ""
+		}
+		if err := s.ExecWriter(ctx, `CREATE TABLE bench_hours_daily (site_id TEXT NOT NULL, day BIGINT NOT NULL, hour BIGINT NOT NULL,
+			sessions BIGINT NOT NULL, assisted BIGINT NOT NULL, done BIGINT NOT NULL, follow_up BIGINT NOT NULL, referred BIGINT NOT NULL,
+			PRIMARY KEY (site_id, day, hour))`+without); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.ExecWriter(ctx, `CREATE INDEX bench_hours_daily_day ON bench_hours_daily(day, site_id, hour, sessions, assisted, done, follow_up, referred)`); err != nil {
+			b.Fatal(err)
+		}
 		if err := s.ExecWriter(ctx, `CREATE TABLE IF NOT EXISTS bench_items_daily (site_id TEXT NOT NULL, day BIGINT NOT NULL, dim TEXT NOT NULL,
 			item TEXT NOT NULL, sessions BIGINT NOT NULL, PRIMARY KEY (site_id, day, dim, item))`); err != nil {
 			b.Fatal(err)
@@ -49,7 +64,7 @@ func (c benchCouncil) seed(b *testing.B, s *store.Store, daily bool) (hours, ite
 			b.Fatal(err)
 		}
 	}
-	var hourRows, itemRows, dayRows [][]any
+	var cellRows, blockRows, itemRows, dayHourRows, dayRows [][]any
 	flush := func(table string, cols int, rows *[][]any, force bool) {
 		if len(*rows) < store.ChunkRows && !(force && len(*rows) > 0) {
 			return
@@ -71,7 +86,12 @@ func (c benchCouncil) seed(b *testing.B, s *store.Store, daily bool) (hours, ite
 		}
 		month := map[string]int{}
 		curMonth := int64(0)
+		monthCells := map[[2]int]int{}
+		var monthBlocks [4][5]int
 		flushMonth := func() {
+			if curMonth == 0 {
+				return
+			}
 			keys := make([]string, 0, len(month))
 			for k := range month {
 				keys = append(keys, k)
@@ -85,6 +105,25 @@ func (c benchCouncil) seed(b *testing.B, s *store.Store, daily bool) (hours, ite
 				flush("insight_items", 5, &itemRows, false)
 			}
 			clear(month)
+			ck := make([][2]int, 0, len(monthCells))
+			for k := range monthCells {
+				ck = append(ck, k)
+			}
+			slices.SortFunc(ck, func(a, b [2]int) int { return a[0]*24 + a[1] - b[0]*24 - b[1] })
+			for _, k := range ck {
+				cellRows = append(cellRows, []any{site, curMonth, k[0], k[1], monthCells[k]})
+				cells++
+				flush("insight_cells", 5, &cellRows, false)
+			}
+			clear(monthCells)
+			for bl, v := range monthBlocks {
+				if v[0] > 0 {
+					blockRows = append(blockRows, []any{site, curMonth, bl, v[0], v[1], v[2], v[3], v[4], v[0] * 15, 0, v[0] / 10, 0})
+					blocks++
+					flush("insight_blocks", 12, &blockRows, false)
+				}
+			}
+			monthBlocks = [4][5]int{}
 		}
 		for d := c.from; d.Before(c.from.AddDays(c.days)); d = d.AddDays(1) {
 			if m := monthOf(d); m != curMonth {
@@ -116,10 +155,15 @@ func (c benchCouncil) seed(b *testing.B, s *store.Store, daily bool) (hours, ite
 					continue
 				}
 				assisted := n / 3
-				done, fu := assisted/2, assisted/4
-				hourRows = append(hourRows, []any{site, dateNum(d), h, n, assisted, done, fu, assisted / 8, n * 15, 0, n / 10, 0})
-				hours++
-				flush("insight_hours", 12, &hourRows, false)
+				done, fu, ref := assisted/2, assisted/4, assisted/8
+				monthCells[[2]int{wd, h}] += n
+				bl := &monthBlocks[insights.BlockOf(d)]
+				bl[0], bl[1], bl[2], bl[3], bl[4] = bl[0]+n, bl[1]+assisted, bl[2]+done, bl[3]+fu, bl[4]+ref
+				if daily {
+					dayHourRows = append(dayHourRows, []any{site, dateNum(d), h, n, assisted, done, fu, ref})
+					dailyHours++
+					flush("bench_hours_daily", 8, &dayHourRows, false)
+				}
 				left := assisted // a session has one category at most
 				for _, dim := range insights.Dimensions {
 					for i := range vocab[dim] {
@@ -152,15 +196,17 @@ func (c benchCouncil) seed(b *testing.B, s *store.Store, daily bool) (hours, ite
 					var dim, id string
 					fmt.Sscanf(k, "%s %s", &dim, &id)
 					dayRows = append(dayRows, []any{site, dateNum(d), dim, id, day[k]})
-					dailyRows++
+					dailyItems++
 					flush("bench_items_daily", 5, &dayRows, false)
 				}
 			}
 		}
 		flushMonth()
 	}
-	flush("insight_hours", 12, &hourRows, true)
+	flush("insight_cells", 5, &cellRows, true)
+	flush("insight_blocks", 12, &blockRows, true)
 	flush("insight_items", 5, &itemRows, true)
+	flush("bench_hours_daily", 8, &dayHourRows, true)
 	flush("bench_items_daily", 5, &dayRows, true)
 	if err := s.ExecWriter(ctx, `ANALYZE`); err != nil {
 		b.Fatal(err)
@@ -213,17 +259,65 @@ func loadAverage() string {
 	return f[0]
 }
 
+// dailyHours reads the alternative's hours as the store read them when it
+// kept hours per day (one row per site and day, its hours as text).
+func dailyHours(ctx context.Context, s *store.Store, site string, from, to insights.Date) (int, error) {
+	cell := `(hour + 32 * sessions + 4294967296 * assisted) || ' ' || (done + 2097152 * follow_up + 4398046511104 * referred)`
+	agg := `group_concat(` + cell + `, ';')`
+	if s.Dialect() == store.Postgres {
+		agg = `string_agg(` + cell + `, ';')`
+	}
+	q := `SELECT site_id, day, ` + agg + ` FROM bench_hours_daily WHERE day >= ? AND day < ?`
+	args := []any{dateNum(from), dateNum(to)}
+	if site != "" {
+		q += ` AND site_id = ? GROUP BY site_id, day`
+		args = append(args, site)
+	} else {
+		q += ` GROUP BY day, site_id`
+	}
+	rows, err := s.QueryReader(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var out []insights.HourCount
+	var day int64
+	var id, cells string
+	for rows.Next() {
+		if err := rows.Scan(&id, &day, &cells); err != nil {
+			return 0, err
+		}
+		date := insights.Date{Year: int(day / 10000), Month: time.Month(day / 100 % 100), Day: int(day % 100)}
+		for cells != "" {
+			var c string
+			c, cells, _ = strings.Cut(cells, ";")
+			as, bs, _ := strings.Cut(c, " ")
+			a, err1 := strconv.ParseInt(as, 10, 64)
+			b, err2 := strconv.ParseInt(bs, 10, 64)
+			if err1 != nil || err2 != nil {
+				return 0, fmt.Errorf("unreadable %q", c)
+			}
+			out = append(out, insights.HourCount{Site: id, Date: date, Hour: int(a & 31), Sessions: int(a >> 5 & (1<<27 - 1)),
+				Assisted: int(a >> 32), Done: int(b & (1<<21 - 1)), FollowUp: int(b >> 21 & (1<<21 - 1)), Referred: int(b >> 42)})
+		}
+	}
+	return len(out), rows.Err()
+}
+
 func dateNum(d insights.Date) int64 { return int64(d.Year*10000 + int(d.Month)*100 + d.Day) }
 
 func monthOf(d insights.Date) int64 { return int64(d.Year*100 + int(d.Month)) }
 
 // BenchmarkInsightsQueries times the store's queries behind each Insights
-// chart (sessions per hour: key figures, demand, assisted share, outcomes,
-// sites compared; identifiers per month: each ranking) and the whole page's
-// input (every query side by side), on SQLite and PostgreSQL, over two
-// years of 200 kiosks (50 sites of 4, and 200 sites of 1), for one site or
-// all sites, over a month or a financial year; beside the alternative of
-// keeping identifiers per day. It reports p50 and p99 in ms and the rows read.
+// chart (cells: the heat map, in and out of opening hours, the key
+// figures; blocks: assisted share, outcomes, the key figures; with both,
+// sites compared; identifiers per month: each ranking) and the whole
+// page's input (every query side by side), on SQLite and PostgreSQL, over
+// two years of 200 kiosks (50 sites of 4, and 200 sites of 1), for one
+// site or all sites, over a month or a financial year; beside the
+// alternative of keeping hours and identifiers per day. It reports CPU
+// time per query (this process's: for PostgreSQL the client's part), p50
+// and p99 in ms and the entries read.
 func BenchmarkInsightsQueries(b *testing.B) {
 	ctx := context.Background()
 	log := logrus.New()
@@ -246,9 +340,9 @@ func BenchmarkInsightsQueries(b *testing.B) {
 				}
 				daily := c.sites == 50
 				start := time.Now()
-				hours, items, dailyRows := c.seed(b, s, daily)
-				b.Logf("%s, %d sites × %d kiosks, 2 years: %d hour rows, %d month×identifier rows, %d day×identifier rows (alternative), seeded in %s; load average %s",
-					dialect, c.sites, c.kiosksPerSite, hours, items, dailyRows, time.Since(start).Round(time.Second), loadAverage())
+				cells, blocks, items, dayHours, dayItems := c.seed(b, s, daily)
+				b.Logf("%s, %d sites × %d kiosks, 2 years: %d cells, %d blocks, %d month×identifier rows; alternative: %d day×hour rows, %d day×identifier rows; seeded in %s; load average %s",
+					dialect, c.sites, c.kiosksPerSite, cells, blocks, items, dayHours, dayItems, time.Since(start).Round(time.Second), loadAverage())
 				fy := insights.FinancialYear(2025, time.April)
 				month := insights.MonthOf(2026, time.February)
 				for _, scope := range []struct {
@@ -261,7 +355,8 @@ func BenchmarkInsightsQueries(b *testing.B) {
 						run  func() (int, error)
 					}
 					qs := []query{
-						{"hours", func() (int, error) { h, err := s.InsightHours(ctx, scope.site, from, to); return len(h), err }},
+						{"cells", func() (int, error) { h, err := s.InsightCells(ctx, scope.site, from, to); return len(h), err }},
+						{"blocks", func() (int, error) { h, err := s.InsightBlocks(ctx, scope.site, from, to); return len(h), err }},
 						{"sites", func() (int, error) { h, err := s.InsightSites(ctx); return len(h), err }},
 					}
 					for _, d := range insights.Dimensions {
@@ -272,10 +367,11 @@ func BenchmarkInsightsQueries(b *testing.B) {
 						if err != nil {
 							return 0, err
 						}
-						return len(in.Hours) + len(in.Items), nil
+						return len(in.Cells) + len(in.Blocks) + len(in.Items), nil
 					}})
 					if daily {
-						qs = append(qs, query{"alt-daily-items-service", func() (int, error) { return dailyItems(ctx, s, scope.site, insights.Services, from, to) }})
+						qs = append(qs, query{"alt-daily-hours", func() (int, error) { return dailyHours(ctx, s, scope.site, from, to) }},
+							query{"alt-daily-items-service", func() (int, error) { return dailyItems(ctx, s, scope.site, insights.Services, from, to) }})
 					}
 					for _, q := range qs {
 						b.Run(scope.name+"/"+q.name, func(b *testing.B) {

@@ -124,17 +124,26 @@ func TestInsightsCounts(t *testing.T) {
 			if len(in.Sites) != 2 || in.Sites[0].ID != "central" || !in.Sites[0].Hours.OpenDuring(1, 10) || in.Sites[1].Hours.Set() {
 				t.Errorf("sites = %+v", in.Sites)
 			}
-			marD, julD := insights.Date{Year: 2026, Month: time.March, Day: 3}, insights.Date{Year: 2026, Month: time.July, Day: 1}
-			wantHours := []insights.HourCount{
-				{Site: "central", Date: marD, Hour: 10, Sessions: 4, Assisted: 2, Done: 1, FollowUp: 1},
-				{Site: "north", Date: julD, Hour: 9, Sessions: 1},
-				{Site: "north", Date: julD, Hour: 10, Sessions: 1, Assisted: 1},
+			// 3 March 2026 is a Tuesday, 1 July a Wednesday; both in days 1-7.
+			marM, julM := insights.Date{Year: 2026, Month: time.March, Day: 1}, insights.Date{Year: 2026, Month: time.July, Day: 1}
+			wantCells := []insights.CellCount{
+				{Site: "central", Month: marM, Weekday: 1, Hour: 10, Sessions: 4},
+				{Site: "north", Month: julM, Weekday: 2, Hour: 9, Sessions: 1},
+				{Site: "north", Month: julM, Weekday: 2, Hour: 10, Sessions: 1},
 			}
-			slices.SortFunc(in.Hours, func(x, y insights.HourCount) int {
-				return cmp.Or(strings.Compare(x.Site, y.Site), strings.Compare(x.Date.String(), y.Date.String()), cmp.Compare(x.Hour, y.Hour))
+			slices.SortFunc(in.Cells, func(x, y insights.CellCount) int {
+				return cmp.Or(strings.Compare(x.Site, y.Site), strings.Compare(x.Month.String(), y.Month.String()), cmp.Compare(x.Hour, y.Hour))
 			})
-			if !reflect.DeepEqual(in.Hours, wantHours) {
-				t.Errorf("hours:\n got %+v\nwant %+v", in.Hours, wantHours)
+			if !reflect.DeepEqual(in.Cells, wantCells) {
+				t.Errorf("cells:\n got %+v\nwant %+v", in.Cells, wantCells)
+			}
+			wantBlocks := []insights.BlockCount{
+				{Site: "central", Month: marM, Block: 0, Sessions: 4, Assisted: 2, Done: 1, FollowUp: 1},
+				{Site: "north", Month: julM, Block: 0, Sessions: 2, Assisted: 1},
+			}
+			slices.SortFunc(in.Blocks, func(x, y insights.BlockCount) int { return strings.Compare(x.Site, y.Site) })
+			if !reflect.DeepEqual(in.Blocks, wantBlocks) {
+				t.Errorf("blocks:\n got %+v\nwant %+v", in.Blocks, wantBlocks)
 			}
 			got := map[string]int{}
 			for _, it := range in.Items {
@@ -158,10 +167,10 @@ func TestInsightsCounts(t *testing.T) {
 
 			// One site only.
 			one, err := s.InsightsInput(ctx, "north", insights.Date{Year: 2026, Month: time.July, Day: 1}, insights.Date{Year: 2026, Month: time.August, Day: 1})
-			if err != nil || len(one.Hours) != 2 || len(one.Items) != 3 {
+			if err != nil || len(one.Cells) != 2 || len(one.Blocks) != 1 || len(one.Items) != 3 {
 				t.Errorf("north in July: %+v, %v", one, err)
 			}
-			if _, err := s.InsightsInput(ctx, "nowhere", marD, julD); !errors.Is(err, store.ErrNotFound) {
+			if _, err := s.InsightsInput(ctx, "nowhere", marM, julM); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("an unknown site: %v", err)
 			}
 
@@ -208,7 +217,7 @@ func TestInsightsCounts(t *testing.T) {
 				t.Fatal(err)
 			}
 			in, err = s.InsightsInput(ctx, "", insights.Date{Year: 2026, Month: time.January, Day: 1}, insights.Date{Year: 2027, Month: time.January, Day: 1})
-			if err != nil || len(in.Hours) != 2 || in.Hours[0].Site != "north" || len(in.Items) != 3 {
+			if err != nil || len(in.Cells) != 2 || in.Cells[0].Site != "north" || len(in.Blocks) != 1 || len(in.Items) != 3 {
 				t.Errorf("after pruning in June 2029 (36 months from July 2026): %+v, %v", in, err)
 			}
 		})
