@@ -211,6 +211,44 @@ insights:
 		t.Errorf("cells %+v: want %d sessions, on weekday %d at %02d:00", cells, sessions, weekday, first.Hour())
 	}
 
+	// The Insights figures (what the page, exports and report draw) show
+	// them: in the heat map's cell (when no hour ended mid-test) and in
+	// each ranking, once the month has ended.
+	in, err := st.InsightsInput(ctx, "central", from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	figs, err := insights.Build(in, insights.Options{Rule: insights.Rule{K: 5}, Site: "central",
+		Period: insights.MonthOf(first.Year(), first.Month()), Today: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := figs.Sessions.Value(); !ok || n != sessions {
+		t.Errorf("figures: %d sessions (shown %v), want %d", n, ok, sessions)
+	}
+	if len(cells) == 1 {
+		if n, ok := figs.Heat[cells[0].Weekday][cells[0].Hour].Value(); !ok || n != sessions || cells[0].Hour != first.Hour() {
+			t.Errorf("heat map at weekday %d %02d:00: %d (shown %v), want %d", cells[0].Weekday, cells[0].Hour, n, ok, sessions)
+		}
+	}
+	ranked := map[insights.Dimension]string{insights.Tiles: "pay-council-tax", insights.Services: "council-tax",
+		insights.Guides: "using-this-kiosk", insights.Features: api.FeatureHighContrast}
+	for _, r := range figs.Rankings {
+		id, ok := ranked[r.Dim]
+		if !ok {
+			continue
+		}
+		delete(ranked, r.Dim)
+		if len(r.Items) != 1 || r.Items[0].ID != id {
+			t.Errorf("ranking %s: %+v, want %s alone", r.Dim, r.Items, id)
+		} else if n, ok := r.Items[0].Sessions.Value(); !ok || n != sessions {
+			t.Errorf("ranking %s: %s in %d sessions (shown %v), want %d", r.Dim, id, n, ok, sessions)
+		}
+	}
+	if len(ranked) > 0 {
+		t.Errorf("no ranking for %v", ranked)
+	}
+
 	// Nothing of the service's address reached the fleet's database.
 	stopAgent()
 	a.Stop()
