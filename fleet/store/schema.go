@@ -234,12 +234,16 @@ var migrations = [][]string{
 		`UPDATE devices SET critical = 1 WHERE last_report LIKE '%"severity":"critical"%' OR kiosk_state = 'gone'`,
 		`CREATE INDEX devices_hostname ON devices(hostname, id)`,
 		`CREATE INDEX devices_last_seen ON devices(last_seen_unix_ms)`,
-		`CREATE INDEX alerts_device_open ON alerts(device_id, closed_unix_ms)`,
+		`CREATE INDEX devices_critical ON devices(critical) WHERE critical = 1`,
 		// One open alert per device and kind, so one webhook per event even
 		// should two replicas race (the oldest of any duplicates stays open).
 		`UPDATE alerts SET closed_unix_ms = opened_unix_ms WHERE closed_unix_ms = 0 AND EXISTS (SELECT 1 FROM alerts o
 			WHERE o.device_id = alerts.device_id AND o.kind = alerts.kind AND o.closed_unix_ms = 0 AND o.opened_unix_ms < alerts.opened_unix_ms)`,
 		`CREATE UNIQUE INDEX alerts_one_open ON alerts(device_id, kind) WHERE closed_unix_ms = 0`,
+		// How many alerts a device has open, kept with the alerts (OpenAlert,
+		// CloseAlert), so the console's states need no join.
+		`ALTER TABLE devices ADD COLUMN alerts_open BIGINT NOT NULL DEFAULT 0`,
+		`UPDATE devices SET alerts_open = (SELECT COUNT(*) FROM alerts a WHERE a.device_id = devices.id AND a.closed_unix_ms = 0)`,
 	},
 }
 

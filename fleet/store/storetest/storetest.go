@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -130,6 +132,7 @@ func Postgres(t testing.TB) string {
 		}
 		logf.Close()
 	})
+	pidFiles.Store(port, filepath.Join(data, "postmaster.pid"))
 	dsn := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -168,4 +171,61 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// pidFiles maps the port of each server Postgres started to its
+// postmaster.pid.
+var pidFiles sync.Map
+
+// ServerCPU returns the CPU time (user and system) the PostgreSQL server
+// behind dsn (started by Postgres) has used so far: the postmaster, every
+// backend it has reaped and every one still running. Benchmarks report it
+// beside their own, since the database's work is in another process.
+func ServerCPU(tb testing.TB, dsn string) time.Duration {
+	tb.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port, _ := strconv.Atoi(u.Port())
+	pf, ok := pidFiles.Load(port)
+	if !ok {
+		tb.Fatalf("no PostgreSQL started by this test on port %d", port)
+	}
+	b, err := os.ReadFile(pf.(string))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	master, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	total := time.Duration(0)
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command's closing parenthesis: state is field 3.
+		f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+2:]))
+		if len(f) < 15 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		if pid != master && ppid != master {
+			continue
+		}
+		n := 2 // utime, stime
+		if pid == master {
+			n = 4 // and the reaped children's
+		}
+		for i := 11; i < 11+n; i++ {
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			total += time.Duration(v) * tick
+		}
+	}
+	return total
 }
