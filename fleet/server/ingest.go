@@ -19,15 +19,15 @@ const maxGroup = 256
 // of a commit (an fsync on SQLite) is shared. A request waits for its
 // group's commit before it is answered, so "accepted" always means stored.
 type ingester struct {
-	st   *store.Store
-	log  logrus.FieldLogger
+	st  *store.Store
+	log logrus.FieldLogger
 	// observe, when set, is told of each group commit: how many batches
 	// and how long the transaction took.
 	observe func(batches int, took time.Duration)
-	in   chan *ingestReq
-	wg   sync.WaitGroup
-	once sync.Once
-	quit chan struct{}
+	in      chan *ingestReq
+	wg      sync.WaitGroup
+	once    sync.Once
+	quit    chan struct{}
 }
 
 type ingestReq struct {
