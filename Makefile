@@ -20,13 +20,14 @@ FUZZTIME_SLOW ?= 5000x
 DEB_HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 APT_PACKAGES := \
 	gcc libc6-dev curl pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev bubblewrap xdg-dbus-proxy \
-	xvfb xauth xdotool dbus dbus-daemon dbus-x11 at-spi2-core fonts-dejavu-core \
+	xvfb xauth xdotool dbus dbus-daemon dbus-x11 at-spi2-core fonts-dejavu-core dconf-service dconf-gsettings-backend \
 	cage xwayland grim \
 	chromium chromium-driver \
 	postgresql \
 	iproute2 stress-ng \
 	sane-utils gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
+	dpkg-dev lintian help2man licensecheck \
 	qemu-user-static binfmt-support arch-test socat qemu-system-arm \
 	cups-ipp-utils cups-daemon poppler-utils \
 	$(if $(filter amd64,$(DEB_HOST_ARCH)),gcc-aarch64-linux-gnu,gcc-x86-64-linux-gnu)
@@ -99,6 +100,7 @@ test: deps assets ## run every test: vet, gofmt, unit and real-component tests, 
 	CGO_ENABLED=0 $(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+	@$(MAKE) --no-print-directory check-packages
 
 # `make test-under-load`: the kiosk, agent and fleet tests on a machine kept busy by a CPU hog at
 # twice the cores (stress-ng), as CI on a shared developer machine may be. LOAD_PACKAGES to narrow.
@@ -205,6 +207,12 @@ screenshots-volunteer: deps assets ## save the volunteer screens (PIN pad, locke
 	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestVolunteerScreenshots$$' -v ./kiosk/ui/ | grep -E 'saved|FAIL|ok|Error'
 	@test -n "$$(ls out/screenshots/kiosk-volunteer-* 2>/dev/null)"
 
+.PHONY: screenshots-assist
+screenshots-assist: deps ## save the console's remote-help viewer while sharing (issue 17) in out/screenshots/console-assist.png
+	@mkdir -p out/screenshots
+	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestRemoteHelpEndToEnd$$' ./fleet/assist/
+	@test -f out/screenshots/console-assist.png
+
 .PHONY: screenshots-kiosk-shell
 screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside a service, keyboard up over a form; also high contrast, Welsh, Polish) at 1280x800 and 800x1280 in out/screenshots/
 	@mkdir -p out/screenshots
@@ -212,7 +220,7 @@ screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside
 	@test -n "$$(ls out/screenshots/kiosk-shell-* 2>/dev/null)"
 
 .PHONY: screenshots
-screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console screenshots-insights ## save screenshots of every screen in out/screenshots/
+screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console screenshots-insights screenshots-assist ## save screenshots of every screen in out/screenshots/
 
 # Images and packages (images/README.md). Image builds run as root, niced.
 DEB_ARCHES ?= amd64 arm64
@@ -220,6 +228,14 @@ DEB_ARCHES ?= amd64 arm64
 .PHONY: deb
 deb: deps assets ## build the Debian packages accesskiosk-{fleet,agent,kiosk} (amd64, arm64) into out/deb/
 	images/deb/build.sh $(DEB_ARCHES)
+
+# The packages `make test` checks (CHECK_ARCHES=amd64 arm64 for both).
+CHECK_ARCHES ?= $(DEB_HOST_ARCH)
+
+.PHONY: check-packages
+check-packages: deps assets ## build the packages (CHECK_ARCHES, default this machine's) and check them: lintian 0 errors 0 warnings; systemd-analyze security agent <= 4.5, kiosk <= 5.0, fleet <= 2.1
+	images/deb/build.sh $(CHECK_ARCHES)
+	images/deb/check.sh $(CHECK_ARCHES)
 
 .PHONY: image-x86
 image-x86: ## build the x86-64 UEFI kiosk image into images/x86/build/ (root, mmdebstrap; ~15 min)
