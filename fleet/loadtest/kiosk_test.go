@@ -228,11 +228,12 @@ func pinnedTLS(sum [32]byte) *tls.Config {
 func localAddr(i int) net.IP { return net.IPv4(127, 0, 0, byte(1+i%16)) }
 
 // drive runs the kiosks: each makes a report every interval (the first
-// at a random moment of the first interval, as kiosks switched on over
-// time), sends its queue and keeps what was not accepted. Requests that
-// start in [windowStart, windowEnd) are timed. At windowEnd the kiosks
-// stop making reports and send what they still hold (a few tries).
-func drive(ctx context.Context, kiosks []*kiosk, tlsCfg *tls.Config, interval time.Duration, windowStart, windowEnd time.Time) *counters {
+// at a random moment of the ramp, at least one interval, as kiosks
+// switched on over time), sends its queue and keeps what was not
+// accepted. Requests that start in [windowStart, windowEnd) are timed. At
+// windowEnd the kiosks stop making reports and send what they still hold
+// (a few tries).
+func drive(ctx context.Context, kiosks []*kiosk, tlsCfg *tls.Config, interval, ramp time.Duration, windowStart, windowEnd time.Time) *counters {
 	c := &counters{}
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -241,7 +242,7 @@ func drive(ctx context.Context, kiosks []*kiosk, tlsCfg *tls.Config, interval ti
 		go func() {
 			defer wg.Done()
 			defer k.close()
-			next := start.Add(rand.N(interval))
+			next := start.Add(rand.N(max(interval, ramp)))
 			for {
 				wait := time.Until(next)
 				if !next.Before(windowEnd) {

@@ -33,8 +33,16 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "loadtest: the open-file limit is %d and cannot be raised here (%v): at most %d kiosks keep their connection open, the rest reconnect for each report\n",
 			lim.Max, err, keepCap)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
 }
+
+// connectRate is how many kiosks a second start (open their connection
+// and first report) while a run ramps up: LOADTEST_CONNECT_RATE, 400.
+var connectRate = 400
 
 // keepCap is how many kiosks may keep a connection open: every one is an
 // open file in this process and in a server's (fleet.service gives the
@@ -154,7 +162,11 @@ func run(t testing.TB, s *setup, n int, interval, window time.Duration) result {
 	}
 	r.fsync50, r.fsyncMax = fsyncLatency(os.TempDir())
 	loadBefore := loadavg()
-	windowStart := time.Now().Add(interval)
+	// Kiosks connect over the ramp (at most connectRate new TLS
+	// connections a second, at least one interval), then report for one
+	// more interval before the window opens.
+	ramp := max(interval, time.Duration(float64(n)/float64(connectRate)*float64(time.Second)))
+	windowStart := time.Now().Add(ramp + interval)
 	windowEnd := windowStart.Add(window)
 	// Snapshots of the servers' and this process's CPU at the window's ends.
 	type snap struct {
@@ -198,9 +210,9 @@ func run(t testing.TB, s *setup, n int, interval, window time.Duration) result {
 		}
 		snaps <- end
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), interval+window+5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), ramp+interval+window+5*time.Minute)
 	defer cancel()
-	c := drive(ctx, kiosks, tlsCfg, interval, windowStart, windowEnd)
+	c := drive(ctx, kiosks, tlsCfg, interval, ramp, windowStart, windowEnd)
 	a, b := <-snaps, <-snaps
 	el := b.at.Sub(a.at).Seconds()
 	r.cpu, r.genCPU, r.dbCPU = (b.cpu-a.cpu).Seconds()/el, (b.gen-a.gen).Seconds()/el, (b.db-a.db).Seconds()/el
@@ -349,6 +361,7 @@ func TestLoad(t *testing.T) {
 		t.Skip("LOADTEST unset: `make loadtest` runs it")
 	}
 	n := envInt(t, "LOADTEST_KIOSKS", 20_000)
+	connectRate = max(1, envInt(t, "LOADTEST_CONNECT_RATE", connectRate))
 	interval := envDuration(t, "LOADTEST_INTERVAL", 30*time.Second)
 	window := envDuration(t, "LOADTEST_WINDOW", 60*time.Second)
 	step := envInt(t, "LOADTEST_STEP", 10_000)
@@ -408,11 +421,11 @@ func BenchmarkLoad(b *testing.B) {
 // projection for 100,000 kiosks every 30 s from the knee.
 func summary(w *os.File, results []result, first, bare, knee result) {
 	fmt.Fprintln(w, "\nloadtest summary (2-core machine shared with other work: see the load averages)")
-	fmt.Fprintf(w, "%-13s %7s %9s %9s %7s %8s %8s %5s %5s %8s %6s %5s %8s %10s  %s\n", "setup", "kiosks", "offered/s", "got/s", "p50 ms", "p99 ms", "lost", "5xx", "429",
+	fmt.Fprintf(w, "%-13s %7s %9s %9s %7s %8s %6s %5s %5s %5s %8s %6s %5s %8s %10s  %s\n", "setup", "kiosks", "offered/s", "got/s", "p50 ms", "p99 ms", "lost", "5xx", "429", "err",
 		"RSS MiB", "cores", "gen", "machine", "fsync ms", "load before → after")
 	for _, r := range results {
-		fmt.Fprintf(w, "%-13s %7d %9.1f %9.1f %7.1f %8.1f %8d %5d %5d %8.0f %6.2f %5.2f %8.2f %4.1f/%-5.0f  %s\n", r.setup, r.kiosks, r.offered, r.got, ms(r.p50), ms(r.p99),
-			r.lost(), r.s5xx, r.s429, float64(r.rss+r.dbPSS)/(1<<20), r.cpu+r.dbCPU, r.genCPU, r.machine, ms(r.fsync50), ms(r.fsyncMax), r.load)
+		fmt.Fprintf(w, "%-13s %7d %9.1f %9.1f %7.1f %8.1f %6d %5d %5d %5d %8.0f %6.2f %5.2f %8.2f %4.1f/%-5.0f  %s\n", r.setup, r.kiosks, r.offered, r.got, ms(r.p50), ms(r.p99),
+			r.lost(), r.s5xx, r.s429, r.err+r.other, float64(r.rss+r.dbPSS)/(1<<20), r.cpu+r.dbCPU, r.genCPU, r.machine, ms(r.fsync50), ms(r.fsyncMax), r.load)
 	}
 	fmt.Fprintln(w, "(cores: the fleet's processes and PostgreSQL over the window; gen: the simulated kiosks; machine: every process; fsync: median/worst of 40 probes before the run)")
 	perReport := func(r result) float64 { return (r.cpu + r.dbCPU) / math.Max(r.got, 1) }

@@ -27,12 +27,16 @@ import (
 	"accesskiosk/fleet/tlscert"
 )
 
+// binDir holds the fleet binary built for the tests; TestMain removes it.
+var binDir string
+
 // fleetBinary builds bin/fleet from this tree once per test binary.
 var fleetBinary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "loadtest-bin-")
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	bin := filepath.Join(dir, "fleet")
 	cmd := exec.Command("go", "build", "-o", bin, "accesskiosk/fleet/cmd/fleet")
 	if out, err := cmd.CombinedOutput(); err != nil {
