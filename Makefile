@@ -20,7 +20,7 @@ FUZZTIME_SLOW ?= 5000x
 DEB_HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 APT_PACKAGES := \
 	gcc libc6-dev curl pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev bubblewrap xdg-dbus-proxy \
-	xvfb xauth xdotool dbus dbus-daemon dbus-x11 at-spi2-core fonts-dejavu-core \
+	xvfb xauth xdotool dbus dbus-daemon dbus-x11 at-spi2-core fonts-dejavu-core dconf-service dconf-gsettings-backend \
 	cage xwayland grim \
 	chromium chromium-driver \
 	postgresql \
@@ -201,6 +201,12 @@ screenshots-volunteer: deps assets ## save the volunteer screens (PIN pad, locke
 	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestVolunteerScreenshots$$' -v ./kiosk/ui/ | grep -E 'saved|FAIL|ok|Error'
 	@test -n "$$(ls out/screenshots/kiosk-volunteer-* 2>/dev/null)"
 
+.PHONY: screenshots-assist
+screenshots-assist: deps ## save the console's remote-help viewer while sharing (issue 17) in out/screenshots/console-assist.png
+	@mkdir -p out/screenshots
+	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestRemoteHelpEndToEnd$$' ./fleet/assist/
+	@test -f out/screenshots/console-assist.png
+
 .PHONY: screenshots-kiosk-shell
 screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside a service, keyboard up over a form; also high contrast, Welsh, Polish) at 1280x800 and 800x1280 in out/screenshots/
 	@mkdir -p out/screenshots
@@ -208,7 +214,7 @@ screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside
 	@test -n "$$(ls out/screenshots/kiosk-shell-* 2>/dev/null)"
 
 .PHONY: screenshots
-screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console screenshots-insights ## save screenshots of every screen in out/screenshots/
+screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console screenshots-insights screenshots-assist ## save screenshots of every screen in out/screenshots/
 
 # Images and packages (images/README.md). Image builds run as root, niced.
 DEB_ARCHES ?= amd64 arm64

@@ -147,13 +147,19 @@ type WatcherConfig struct {
 	Registry   *prometheus.Registry // nil: no metrics
 	Client     *http.Client         // nil: a client with a 10s timeout
 	Now        func() time.Time
+	// Leader, when set, is the role a replica must hold to run the checks
+	// (store.Leadership "alerts"): with several replicas on one
+	// PostgreSQL one of them checks and posts each event once; the others
+	// wait and take over should it go. nil: this process always checks.
+	Leader *store.Leadership
 }
 
 // Watcher evaluates the rules over every device periodically.
 type Watcher struct {
-	cfg   WatcherConfig
-	open  *prometheus.GaugeVec
-	hooks chan Event
+	cfg    WatcherConfig
+	open   *prometheus.GaugeVec
+	leader prometheus.Gauge
+	hooks  chan Event
 }
 
 // NewWatcher makes a watcher; start it with Run.
@@ -166,9 +172,12 @@ func NewWatcher(cfg WatcherConfig) (*Watcher, error) {
 	}
 	w := &Watcher{cfg: cfg, hooks: make(chan Event, 1000)}
 	w.open = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "fleet_alerts_open", Help: "Open alerts by kind."}, []string{"kind"})
+	w.leader = prometheus.NewGauge(prometheus.GaugeOpts{Name: "fleet_alerts_leader", Help: "1 while this replica runs the alert checks and posts the webhook (one replica of several does)."})
 	if cfg.Registry != nil {
-		if err := cfg.Registry.Register(w.open); err != nil {
-			return nil, err
+		for _, c := range []prometheus.Collector{w.open, w.leader} {
+			if err := cfg.Registry.Register(c); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return w, nil
@@ -179,9 +188,31 @@ func (w *Watcher) Run(ctx context.Context, interval time.Duration) {
 	go w.deliver(ctx)
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	leading := w.cfg.Leader == nil // one process: no news to log
+	if w.cfg.Leader != nil {
+		defer w.cfg.Leader.Release()
+	}
 	for {
-		if err := w.Check(ctx); err != nil && ctx.Err() == nil {
-			w.cfg.Log.WithError(err).Warn("alert check failed")
+		now, err := w.leading(ctx)
+		if err != nil && ctx.Err() == nil {
+			w.cfg.Log.WithError(err).Warn("cannot tell whether this replica runs the alert checks")
+		}
+		if leading || now {
+			w.leader.Set(b2f(now))
+		}
+		if now != leading {
+			leading = now
+			if leading {
+				w.cfg.Log.Info("this replica runs the alert checks")
+			} else {
+				w.cfg.Log.Info("another replica runs the alert checks")
+				w.open.Reset() // that replica exports the open alerts
+			}
+		}
+		if leading {
+			if err := w.Check(ctx); err != nil && ctx.Err() == nil {
+				w.cfg.Log.WithError(err).Warn("alert check failed")
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -189,6 +220,13 @@ func (w *Watcher) Run(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+func (w *Watcher) leading(ctx context.Context) (bool, error) {
+	if w.cfg.Leader == nil {
+		return true, nil
+	}
+	return w.cfg.Leader.Leading(ctx)
 }
 
 // Check evaluates every device once, opening and closing alerts in the
@@ -231,8 +269,12 @@ func (w *Watcher) check(ctx context.Context) ([]Event, error) {
 			if _, ok := have[k]; ok {
 				continue
 			}
-			if err := st.OpenAlert(ctx, store.AlertRow{DeviceID: d.ID, Kind: f.Kind, OpenedUnixMs: now.UnixMilli(), Detail: f.Detail}); err != nil {
+			opened, err := st.OpenAlert(ctx, store.AlertRow{DeviceID: d.ID, Kind: f.Kind, OpenedUnixMs: now.UnixMilli(), Detail: f.Detail})
+			if err != nil {
 				return nil, err
+			}
+			if !opened {
+				continue // opened meanwhile (by another replica): its event is that one's
 			}
 			events = append(events, Event{Event: "opened", Kind: f.Kind, Title: Title(f.Kind), DeviceID: d.ID,
 				Hostname: d.Hostname, Site: d.Site, Detail: f.Detail, UnixMs: now.UnixMilli()})
@@ -305,4 +347,11 @@ func (w *Watcher) post(ctx context.Context, body []byte) error {
 		return fmt.Errorf("webhook answered %s", resp.Status)
 	}
 	return nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -4,3 +4,8 @@ package cli
 func ServeOptionsForTest(dir string) ServeOptions {
 	return ServeOptions{Store: storeFlags{data: dir}}
 }
+
+// ServeOptionsForTestDB returns the options of `fleet serve --data dir --db dsn`.
+func ServeOptionsForTestDB(dir, dsn string) ServeOptions {
+	return ServeOptions{Store: storeFlags{data: dir, db: dsn}}
+}

@@ -11,26 +11,27 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/fleet/release"
+	"accesskiosk/fleet/shared"
 	"accesskiosk/fleet/store"
 )
 
-// releaseServing opens the release repository in DATA/release when
-// `fleet release init` made one, and returns the handler the server mounts
-// under /release/ and the function that answers each device's desired
-// release from the rollouts beside it. Without a repository both are nil.
-func releaseServing(dataDir string, log *logrus.Entry) (http.Handler, func(id, site, running string) string, error) {
-	if dataDir == "" {
+// releaseServing opens the release repository when `fleet release init`
+// made one (in the database with PostgreSQL, in DATA/release with
+// SQLite), and returns the handler the server mounts under /release/ and
+// the function that answers each device's desired release from the
+// rollouts. Without a repository both are nil.
+func releaseServing(sh *shared.State, log *logrus.Entry) (http.Handler, func(id, site, running string) string, error) {
+	if sh.ReleaseStorage == nil {
 		return nil, nil, nil
 	}
-	dir := release.RepoDir(dataDir)
-	if _, err := os.Stat(filepath.Join(dir, "metadata", "root.json")); errors.Is(err, os.ErrNotExist) {
+	repo, err := release.OpenStorage(sh.ReleaseStorage, release.Options{Log: log})
+	if errors.Is(err, release.ErrNoRepository) {
 		return nil, nil, nil
 	}
-	repo, err := release.Open(dir, release.Options{Log: log})
 	if err != nil {
 		return nil, nil, err
 	}
-	rollouts := release.OpenRollouts(release.RolloutsPath(dir))
+	rollouts := sh.Rollouts
 	desired := func(id, site, running string) string {
 		v, err := rollouts.Desired(release.Device{ID: id, Site: site, Running: running})
 		if err != nil {

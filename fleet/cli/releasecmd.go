@@ -14,6 +14,8 @@ import (
 
 	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/release/bundle"
+	"accesskiosk/fleet/shared"
+	"accesskiosk/fleet/store"
 	"accesskiosk/internal/atomicfile"
 	"accesskiosk/internal/cmdline"
 	"accesskiosk/internal/confile"
@@ -24,24 +26,27 @@ import (
 func releaseCommands(stdout, stderr io.Writer) []cmdline.Command {
 	rc := &releaseCmd{stdout: stdout, stderr: stderr}
 	cmd := func(name, synopsis, summary string, run func(ctx context.Context, args []string) error) cmdline.Command {
-		return cmdline.Command{Name: "release " + name, Synopsis: synopsis, Summary: summary, Run: run}
+		return cmdline.Command{Name: "release " + name, Synopsis: synopsis, Summary: summary, Run: func(ctx context.Context, args []string) error {
+			defer rc.closeStore()
+			return run(ctx, args)
+		}}
 	}
 	return []cmdline.Command{
 		cmd("keys generate", "--offline DIR", "new root and targets keys (keep DIR offline)", rc.keysGenerate),
-		cmd("init", "--data DIR --offline DIR", "create the release repository in DIR/release", rc.init),
-		cmd("keys rotate", "--data DIR --offline DIR --role root|targets|snapshot|timestamp", "replace a role's key", rc.keysRotate),
+		cmd("init", "--data DIR|--db URL --offline DIR", "create the release repository (in DIR/release, or in the PostgreSQL fleet's database)", rc.init),
+		cmd("keys rotate", "--data DIR|--db URL --offline DIR --role root|targets|snapshot|timestamp", "replace a role's key", rc.keysRotate),
 		cmd("bundle", "--version V [--arch A] [--units U,...] --out FILE TREE", "build a bundle from a tree (bin/, units/, pages/, guides/)", rc.bundle),
-		cmd("add", "--data DIR --offline DIR BUNDLE...", "sign and publish bundles", rc.add),
-		cmd("resign", "--data DIR --offline DIR", "re-sign targets before they expire", rc.resign),
-		cmd("list", "--data DIR", "releases, newest first", rc.list),
-		cmd("root", "--data DIR [--out FILE]", "the root metadata an image must carry", rc.root),
-		cmd("rollout start", "--data DIR [--db URL] --id ID --release V --ring NAME=SPEC ...",
+		cmd("add", "--data DIR|--db URL --offline DIR BUNDLE...", "sign and publish bundles", rc.add),
+		cmd("resign", "--data DIR|--db URL --offline DIR", "re-sign targets before they expire", rc.resign),
+		cmd("list", "--data DIR|--db URL", "releases, newest first", rc.list),
+		cmd("root", "--data DIR|--db URL [--out FILE]", "the root metadata an image must carry", rc.root),
+		cmd("rollout start", "--data DIR|--db URL|--db URL --id ID --release V --ring NAME=SPEC ...",
 			"roll a release out ring by ring (SPEC: all | N% | device:ID,site:ID,...; canary first)", rc.rolloutStart),
-		cmd("rollout advance", "--data DIR --id ID", "move a rollout to its next ring", rc.rolloutChange("rollout advance")),
-		cmd("rollout pause", "--data DIR --id ID", "stop a rollout from reaching more kiosks", rc.rolloutChange("rollout pause")),
-		cmd("rollout resume", "--data DIR --id ID", "carry on a paused rollout", rc.rolloutChange("rollout resume")),
-		cmd("rollout abort", "--data DIR --id ID", "end a rollout where it is", rc.rolloutChange("rollout abort")),
-		cmd("rollout list", "--data DIR", "rollouts and their rings", rc.rolloutList),
+		cmd("rollout advance", "--data DIR|--db URL --id ID", "move a rollout to its next ring", rc.rolloutChange("rollout advance")),
+		cmd("rollout pause", "--data DIR|--db URL --id ID", "stop a rollout from reaching more kiosks", rc.rolloutChange("rollout pause")),
+		cmd("rollout resume", "--data DIR|--db URL --id ID", "carry on a paused rollout", rc.rolloutChange("rollout resume")),
+		cmd("rollout abort", "--data DIR|--db URL --id ID", "end a rollout where it is", rc.rolloutChange("rollout abort")),
+		cmd("rollout list", "--data DIR|--db URL", "rollouts and their rings", rc.rolloutList),
 	}
 }
 
@@ -49,6 +54,10 @@ type releaseCmd struct {
 	stdout, stderr io.Writer
 	name           string // the subcommand, set by flags
 	data, offline  string
+	// db is a PostgreSQL fleet store: the repository and rollouts are
+	// kept there (several replicas), not in --data.
+	db string
+	st *store.Store // opened for db
 }
 
 // flags returns the flag set of `fleet release NAME` with --data and
@@ -58,6 +67,7 @@ func (rc *releaseCmd) flags(name, synopsis string, data, offline bool) *cmdline.
 	fs := flagSet("release "+name, synopsis)
 	if data {
 		fs.StringVar(&rc.data, "data", "", "the fleet's data `DIR`")
+		fs.StringVar(&rc.db, "db", "", "a PostgreSQL fleet (postgres://... `URL`): the repository and rollouts are kept in its database, not in --data")
 	}
 	if offline {
 		fs.StringVar(&rc.offline, "offline", "", "the `DIR` of the offline root and targets keys")
@@ -71,6 +81,9 @@ func (rc *releaseCmd) parse(fs *cmdline.FlagSet, args []string, need ...string) 
 		return err
 	}
 	for _, n := range need {
+		if n == "data" && rc.db != "" {
+			continue
+		}
 		if fs.Lookup(n).Value.String() == "" {
 			return confile.FlagError(n, "missing: fleet release %s needs it", rc.name)
 		}
@@ -84,8 +97,59 @@ func (rc *releaseCmd) opt() release.Options {
 	return release.Options{Log: logrus.NewEntry(log)}
 }
 
+// storage is where the repository is: the database with --db, else DATA/release.
+func (rc *releaseCmd) storage() (release.Storage, error) {
+	if rc.db == "" {
+		return release.DirStorage(release.RepoDir(rc.data)), nil
+	}
+	if err := rc.openStore(); err != nil {
+		return nil, err
+	}
+	return shared.ReleaseStorage(rc.st, ""), nil
+}
+
+// rollouts are where the rollouts are: the database with --db, else beside DATA/release.
+func (rc *releaseCmd) rollouts() (release.Rollouts, error) {
+	if rc.db == "" {
+		return release.OpenRollouts(release.RolloutsPath(release.RepoDir(rc.data))), nil
+	}
+	if err := rc.openStore(); err != nil {
+		return nil, err
+	}
+	return shared.Rollouts(rc.st, ""), nil
+}
+
+func (rc *releaseCmd) openStore() error {
+	if rc.st != nil {
+		return nil
+	}
+	sf := storeFlags{data: rc.data, db: rc.db}
+	if err := sf.check(); err != nil {
+		return err
+	}
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	st, err := sf.open(context.Background(), l)
+	if err != nil {
+		return err
+	}
+	rc.st = st
+	return nil
+}
+
+func (rc *releaseCmd) closeStore() {
+	if rc.st != nil {
+		rc.st.Close()
+		rc.st = nil
+	}
+}
+
 func (rc *releaseCmd) open() (*release.Repo, error) {
-	return release.Open(release.RepoDir(rc.data), rc.opt())
+	st, err := rc.storage()
+	if err != nil {
+		return nil, err
+	}
+	return release.OpenStorage(st, rc.opt())
 }
 
 func (rc *releaseCmd) keysGenerate(_ context.Context, args []string) error {
@@ -105,10 +169,18 @@ func (rc *releaseCmd) init(_ context.Context, args []string) error {
 	if err := rc.parse(fs, args, "data", "offline"); err != nil {
 		return err
 	}
-	if _, err := release.Init(release.RepoDir(rc.data), rc.offline, rc.opt()); err != nil {
+	st, err := rc.storage()
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(rc.stdout, "release repository created in %s; give images its root: fleet release root --data %s\n", release.RepoDir(rc.data), rc.data)
+	if _, err := release.InitStorage(st, rc.offline, rc.opt()); err != nil {
+		return err
+	}
+	where := "--data " + rc.data
+	if rc.db != "" {
+		where = "--db URL"
+	}
+	fmt.Fprintf(rc.stdout, "release repository created in %s; give images its root: fleet release root %s\n", st, where)
 	return nil
 }
 
@@ -269,7 +341,6 @@ func (rc *releaseCmd) rolloutStart(ctx context.Context, args []string) error {
 	fs := rc.flags("rollout start", "--data DIR [--db URL] --id ID --release V --ring NAME=SPEC ...", true, false)
 	id := fs.String("id", "", "rollout `ID`")
 	rel := fs.String("release", "", "release `VERSION`")
-	db := fs.String("db", "", "the fleet's PostgreSQL store (postgres://...), to check sites and kiosks; default: SQLite in --data")
 	var rings ringFlags
 	fs.Var(&rings, "ring", "`NAME=SPEC` (repeat, canary first); SPEC: all | N% | device:ID,site:NAME,...")
 	if err := rc.parse(fs, args, "data", "id", "release"); err != nil {
@@ -287,10 +358,14 @@ func (rc *releaseCmd) rolloutStart(ctx context.Context, args []string) error {
 	} else if !r.HasVersion(*rel) {
 		return confile.FlagError("release", "%s is not in the repository (fleet release list)", *rel)
 	}
-	if err := rc.checkRings(ctx, *db, rings); err != nil {
+	if err := rc.checkRings(ctx, rc.db, rings); err != nil {
 		return err
 	}
-	err = release.OpenRollouts(release.RolloutsPath(release.RepoDir(rc.data))).Update(func(rs []release.Rollout) ([]release.Rollout, error) {
+	rollouts, err := rc.rollouts()
+	if err != nil {
+		return err
+	}
+	err = rollouts.UpdateContext(ctx, func(rs []release.Rollout) ([]release.Rollout, error) {
 		for _, x := range rs {
 			if x.ID == *id {
 				return nil, confile.FlagError("id", "rollout %q exists", *id)
@@ -339,7 +414,11 @@ func (rc *releaseCmd) changeRollout(verb string, args []string) error {
 		return err
 	}
 	var state string
-	err := release.OpenRollouts(release.RolloutsPath(release.RepoDir(rc.data))).Update(func(rs []release.Rollout) ([]release.Rollout, error) {
+	rollouts, err := rc.rollouts()
+	if err != nil {
+		return err
+	}
+	err = rollouts.UpdateContext(context.Background(), func(rs []release.Rollout) ([]release.Rollout, error) {
 		for i := range rs {
 			if rs[i].ID != *id {
 				continue
@@ -372,7 +451,11 @@ func (rc *releaseCmd) rolloutList(_ context.Context, args []string) error {
 	if err := rc.parse(fs, args, "data"); err != nil {
 		return err
 	}
-	rs, err := release.OpenRollouts(release.RolloutsPath(release.RepoDir(rc.data))).List()
+	rollouts, err := rc.rollouts()
+	if err != nil {
+		return err
+	}
+	rs, err := rollouts.List()
 	if err != nil {
 		return err
 	}

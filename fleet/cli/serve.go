@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/console"
 	"accesskiosk/fleet/server"
+	"accesskiosk/fleet/shared"
 	"accesskiosk/fleet/store"
 	"accesskiosk/fleet/tlscert"
 	"accesskiosk/internal/applog"
@@ -67,7 +67,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := o.Store.check(); err != nil {
 		return err
 	}
-	if o.Store.data == "" && !o.PlainHTTP && o.TLSCert == "" {
+	if o.Store.data == "" && o.Store.db == "" && !o.PlainHTTP && o.TLSCert == "" {
 		return confile.FlagError("data", "is required to keep the self-signed TLS certificate (or give --tls-cert)")
 	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
@@ -104,6 +104,11 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 		return err
 	}
 	defer st.Close()
+	sh, err := shared.New(shared.Config{Store: st, DataDir: o.Store.data, Log: applog.Component(log, "shared")})
+	if err != nil {
+		return err
+	}
+	log.Info(sh.Describe())
 
 	var tlsCfg *tls.Config
 	scheme := "http"
@@ -113,7 +118,7 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 			cert, err = tlscert.Load(o.TLSCert, o.TLSKey)
 		} else {
 			var created bool
-			cert, created, err = tlscert.LoadOrCreate(filepath.Join(o.Store.data, "tls"), certHosts(ln.Addr()))
+			cert, created, err = sh.TLSCert(ctx, certHosts(ln.Addr()))
 			if created {
 				log.Info("created a self-signed TLS certificate")
 			}
@@ -135,6 +140,7 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	}
 	watcher, err := alert.NewWatcher(alert.WatcherConfig{
 		Store: st, Rules: rules, WebhookURL: cfg.Alerts.WebhookURL, Log: applog.Component(log, "alert"), Registry: reg,
+		Leader: sh.AlertLeader,
 	})
 	if err != nil {
 		return err
@@ -144,11 +150,12 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 		Store: st, Log: applog.Component(log, "console"), CouncilName: cfg.CouncilName,
 		SessionTTL: cfg.SessionTTL, SecureCookies: tlsCfg != nil, Rules: rules,
 		ForgetDevice: func(id string) { srv.ForgetDevice(id) }, ReleaseDir: releaseDir(o.Store.data),
+		ReleaseStorage: sh.ReleaseStorage, Rollouts: sh.Rollouts, Throttle: sh.Throttle,
 	})
 	if err != nil {
 		return err
 	}
-	relHandler, relDesired, err := releaseServing(o.Store.data, applog.Component(log, "release"))
+	relHandler, relDesired, err := releaseServing(sh, applog.Component(log, "release"))
 	if err != nil {
 		return err
 	}
@@ -156,12 +163,14 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 		Store: st, Log: applog.Component(log, "server"), Registry: reg, Console: con,
 		Release: relHandler, DesiredRelease: relDesired,
 		ReportInterval: cfg.ReportInterval, RatePerSecond: cfg.RatePerSecond, RateBurst: cfg.RateBurst,
+		Throttle: sh.Throttle, Listener: sh.Listener,
 	})
 	if err != nil {
 		return err
 	}
+	go sh.Run(ctx)
 	go watcher.Run(ctx, cfg.Alerts.Interval)
-	go prune(ctx, st, cfg.Retention, log)
+	go prune(ctx, st, sh.PruneLeader, cfg.Retention, log)
 
 	if o.MDNS && tlsCfg != nil && !isLoopback(ln.Addr()) {
 		if ta, ok := ln.Addr().(*net.TCPAddr); ok {
@@ -186,12 +195,23 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	return err
 }
 
-func prune(ctx context.Context, st *store.Store, keep time.Duration, log logrus.FieldLogger) {
+// prune deletes old rows hourly; with several replicas only the one
+// holding leader does.
+func prune(ctx context.Context, st *store.Store, leader *store.Leadership, keep time.Duration, log logrus.FieldLogger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
+	if leader != nil {
+		defer leader.Release()
+	}
 	for {
-		if err := st.Prune(ctx, keep); err != nil && ctx.Err() == nil {
-			log.WithError(err).Warn("pruning old reports failed")
+		lead := true
+		if leader != nil {
+			lead, _ = leader.Leading(ctx)
+		}
+		if lead {
+			if err := st.Prune(ctx, keep); err != nil && ctx.Err() == nil {
+				log.WithError(err).Warn("pruning old reports failed")
+			}
 		}
 		select {
 		case <-ctx.Done():

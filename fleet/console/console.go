@@ -52,7 +52,11 @@ type Config struct {
 	// ReleaseDir is the fleet's release repository (fleet/release
 	// RepoDir), for the Releases page; its rollouts file is edited there.
 	// "" or a directory without a repository: the page says how to make one.
-	ReleaseDir string
+	// ReleaseStorage and Rollouts, when set, take its place (several
+	// replicas keep both in the database: fleet/shared).
+	ReleaseDir     string
+	ReleaseStorage release.Storage
+	Rollouts       release.Rollouts
 	// RolloutLockWait bounds how long an edit waits while another process
 	// (`fleet release rollout`) writes the rollouts file; 0 means
 	// release.DefaultLockWait. Then the page says to try again.
@@ -77,7 +81,7 @@ type Console struct {
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 
-	rolloutFile *release.RolloutFile // one, so its lock orders the console's edits
+	rollouts release.Rollouts // one, so its lock orders the console's edits
 }
 
 const cookieName = "ak_session"
@@ -107,8 +111,12 @@ func New(cfg Config) (*Console, error) {
 		cfg.Passwords = password.NewGate(password.MachineSlots())
 	}
 	c := &Console{cfg: cfg, st: cfg.Store, log: cfg.Log}
-	c.rolloutFile = release.OpenRollouts(release.RolloutsPath(cfg.ReleaseDir))
-	c.rolloutFile.LockWait = cfg.RolloutLockWait
+	c.rollouts = cfg.Rollouts
+	if c.rollouts == nil {
+		f := release.OpenRollouts(release.RolloutsPath(cfg.ReleaseDir))
+		f.LockWait = cfg.RolloutLockWait
+		c.rollouts = f
+	}
 	if err := c.parse(); err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -59,18 +58,20 @@ type releasesData struct {
 
 // releaseRepo opens the repository; nil (and no error) when the fleet has none.
 func (c *Console) releaseRepo() (*release.Repo, error) {
-	dir := c.cfg.ReleaseDir
-	if dir == "" {
-		return nil, nil
-	}
-	if _, err := os.Stat(filepath.Join(dir, "metadata", "root.json")); errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+	st := c.cfg.ReleaseStorage
+	if st == nil {
+		if c.cfg.ReleaseDir == "" {
+			return nil, nil
+		}
+		st = release.DirStorage(c.cfg.ReleaseDir)
 	}
 	log, _ := c.log.(*logrus.Entry)
-	return release.Open(dir, release.Options{Log: log})
+	repo, err := release.OpenStorage(st, release.Options{Log: log})
+	if errors.Is(err, release.ErrNoRepository) {
+		return nil, nil
+	}
+	return repo, err
 }
-
-func (c *Console) rollouts() *release.RolloutFile { return c.rolloutFile }
 
 func (c *Console) releasesPage(w http.ResponseWriter, r *http.Request, status int, p page, d releasesData) {
 	p.Title = "Releases"
@@ -95,7 +96,7 @@ func (c *Console) releasesPage(w http.ResponseWriter, r *http.Request, status in
 			d.Versions = append(d.Versions, rel.Version)
 		}
 	}
-	rs, err := c.rollouts().List()
+	rs, err := c.rollouts.List()
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -425,7 +426,7 @@ func (c *Console) startRollout(w http.ResponseWriter, r *http.Request) {
 		bad(err.Error(), "release")
 		return
 	}
-	if err := c.rollouts().UpdateContext(r.Context(), func(rs []release.Rollout) ([]release.Rollout, error) {
+	if err := c.rollouts.UpdateContext(r.Context(), func(rs []release.Rollout) ([]release.Rollout, error) {
 		for _, x := range rs {
 			if x.ID == rid {
 				return nil, fmt.Errorf("rollout %s exists: %w", rid, store.ErrExists)
@@ -475,7 +476,7 @@ func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", page{Title: "Rollout not found", Data: "This fleet has no release repository, so there is no rollout with that id."})
 		return
 	}
-	rs, err := c.rollouts().List()
+	rs, err := c.rollouts.List()
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -498,7 +499,7 @@ func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var after release.Rollout
-	err = c.rollouts().UpdateContext(r.Context(), func(rs []release.Rollout) ([]release.Rollout, error) {
+	err = c.rollouts.UpdateContext(r.Context(), func(rs []release.Rollout) ([]release.Rollout, error) {
 		for i := range rs {
 			if rs[i].ID == id {
 				if err := apply(&rs[i], action); err != nil {

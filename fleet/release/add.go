@@ -8,9 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -19,7 +19,6 @@ import (
 
 	"accesskiosk/fleet/release/bundle"
 	"accesskiosk/fleet/release/target"
-	"accesskiosk/internal/atomicfile"
 )
 
 // Release is one bundle in the repository.
@@ -182,43 +181,32 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// storeTarget copies src into the targets directory under its consistent
-// snapshot name and returns its signed description.
+// storeTarget copies src into the repository's storage under its
+// consistent snapshot name and returns its signed description.
 func (r *Repo) storeTarget(name, src string, c target.Custom) (*metadata.TargetFiles, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return nil, err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(r.targetsDir(), ".add-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
 	h256, h512 := sha256.New(), sha512.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h256, h512), in)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	n, err := io.Copy(io.MultiWriter(h256, h512), in)
 	if err != nil {
 		return nil, fmt.Errorf("store target %s: %w", name, err)
 	}
 	sum := h256.Sum(nil)
-	dst := filepath.Join(r.targetsDir(), filepath.FromSlash(target.TargetPath(name, hex.EncodeToString(sum))))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if _, err := in.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
+	ctx, cancel := bg()
+	defer cancel()
+	// The content must be what was hashed: a file changed meanwhile is refused.
+	put, err := r.st.PutFile(ctx, targetName(name, hex.EncodeToString(sum)), &hashCheck{r: io.LimitReader(in, n), h: sha256.New(), want: sum, n: n})
+	if err != nil {
 		return nil, fmt.Errorf("store target %s: %w", name, err)
 	}
-	if err := atomicfile.SyncDir(filepath.Dir(dst)); err != nil {
-		return nil, err
+	if put != n {
+		return nil, fmt.Errorf("store target %s: stored %d bytes of %d", name, put, n)
 	}
 	cj, err := json.Marshal(c)
 	if err != nil {
@@ -228,13 +216,32 @@ func (r *Repo) storeTarget(name, src string, c target.Custom) (*metadata.TargetF
 	return &metadata.TargetFiles{Length: n, Hashes: metadata.Hashes{"sha256": sum, "sha512": h512.Sum(nil)}, Custom: &raw, Path: name}, nil
 }
 
-// targetFile returns the stored file of a target already in the metadata.
+// hashCheck reads n bytes from r and fails at the end unless they hash to want.
+type hashCheck struct {
+	r    io.Reader
+	h    hash.Hash
+	want []byte
+	n    int64
+	read int64
+}
+
+func (c *hashCheck) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.h.Write(p[:n])
+	c.read += int64(n)
+	if err == io.EOF && (c.read != c.n || !bytes.Equal(c.h.Sum(nil), c.want)) {
+		return n, errors.New("the file changed while it was being added")
+	}
+	return n, err
+}
+
+// targetFile returns the storage name of a target already in the metadata.
 func (r *Repo) targetFile(name string) (string, error) {
 	tf, ok := r.targets.Signed.Targets[name]
 	if !ok {
 		return "", fmt.Errorf("target %s not in the repository", name)
 	}
-	return filepath.Join(r.targetsDir(), filepath.FromSlash(target.TargetPath(name, hex.EncodeToString(tf.Hashes["sha256"])))), nil
+	return targetName(name, hex.EncodeToString(tf.Hashes["sha256"])), nil
 }
 
 // makeDelta writes a patch-from delta of the new bundle's tar against the
@@ -245,7 +252,7 @@ func (r *Repo) makeDelta(prev *Release, bundlePath, name string, c target.Custom
 	if err != nil {
 		return nil, err
 	}
-	oldTar, err := readTar(prevFile, prev.TarLength)
+	oldTar, err := r.readTar(prevFile, prev.TarLength)
 	if err != nil {
 		return nil, fmt.Errorf("read previous release %s: %w", prev.Version, err)
 	}
@@ -259,7 +266,7 @@ func (r *Repo) makeDelta(prev *Release, bundlePath, name string, c target.Custom
 		return nil, err
 	}
 	defer zr.Close()
-	tmp, err := os.CreateTemp(r.targetsDir(), ".delta-*")
+	tmp, err := os.CreateTemp("", "accesskiosk-delta-*")
 	if err != nil {
 		return nil, err
 	}
@@ -285,8 +292,10 @@ func (r *Repo) makeDelta(prev *Release, bundlePath, name string, c target.Custom
 }
 
 // readTar decompresses a stored bundle into memory, refusing more than limit bytes.
-func readTar(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
+func (r *Repo) readTar(name string, limit int64) ([]byte, error) {
+	ctx, cancel := bg()
+	defer cancel()
+	f, err := r.st.Open(ctx, name)
 	if err != nil {
 		return nil, err
 	}

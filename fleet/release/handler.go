@@ -1,10 +1,10 @@
 package release
 
 import (
+	"errors"
+	"io/fs"
 	"net/http"
-	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -39,7 +39,7 @@ func (r *Repo) Handler() http.Handler {
 				}
 			}
 			w.Header().Set("Cache-Control", "no-cache")
-			r.serveFile(w, req, filepath.Join(r.metaDir(), name), "")
+			r.serveFile(w, req, metaPrefix+name, "")
 		case strings.HasPrefix(p, "/targets/"):
 			rel := strings.TrimPrefix(p, "/targets/")
 			if rel == "" || path.Clean(rel) != rel || strings.HasPrefix(rel, "../") || rel == ".." || strings.HasPrefix(path.Base(rel), ".") {
@@ -48,7 +48,7 @@ func (r *Repo) Handler() http.Handler {
 			}
 			hash, _, _ := strings.Cut(path.Base(rel), ".")
 			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-			r.serveFile(w, req, filepath.Join(r.targetsDir(), filepath.FromSlash(rel)), `"`+hash+`"`)
+			r.serveFile(w, req, targetsPrefix+rel, `"`+hash+`"`)
 		default:
 			http.NotFound(w, req)
 		}
@@ -56,9 +56,9 @@ func (r *Repo) Handler() http.Handler {
 }
 
 func (r *Repo) serveFile(w http.ResponseWriter, req *http.Request, name, etag string) {
-	f, err := os.Open(name)
+	f, err := r.st.Open(req.Context(), name)
 	if err != nil {
-		if !os.IsNotExist(err) {
+		if !errors.Is(err, fs.ErrNotExist) && req.Context().Err() == nil {
 			r.opt.Log.WithError(err).Error("release handler: open")
 		}
 		w.Header().Del("Cache-Control")
@@ -66,16 +66,10 @@ func (r *Repo) serveFile(w http.ResponseWriter, req *http.Request, name, etag st
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		w.Header().Del("Cache-Control")
-		http.NotFound(w, req)
-		return
-	}
 	if etag != "" {
 		w.Header().Set("ETag", etag)
 	}
-	http.ServeContent(w, req, "", st.ModTime(), f)
+	http.ServeContent(w, req, "", f.ModTime(), f)
 }
 
 // URLPath is where the fleet server mounts Handler: devices use

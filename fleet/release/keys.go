@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -71,12 +72,19 @@ func generateKey(dir, role string) (*signingKey, error) {
 	return newSigningKey(priv)
 }
 
-func writeKey(name string, priv ed25519.PrivateKey, replace bool) error {
+func encodeKey(priv ed25519.PrivateKey) ([]byte, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return fmt.Errorf("encode key %s: %w", name, err)
+		return nil, fmt.Errorf("encode key: %w", err)
 	}
-	data := pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: der})
+	return pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: der}), nil
+}
+
+func writeKey(name string, priv ed25519.PrivateKey, replace bool) error {
+	data, err := encodeKey(priv)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	if !replace {
 		if _, err := os.Stat(name); err == nil {
 			return fmt.Errorf("write key %s: %w", name, ErrKeyExists)
@@ -92,6 +100,10 @@ func loadKey(dir, role string) (*signingKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s key: %w", role, err)
 	}
+	return parseKey(role, name, data)
+}
+
+func parseKey(role, name string, data []byte) (*signingKey, error) {
 	blk, _ := pem.Decode(data)
 	if blk == nil || blk.Type != pemType {
 		return nil, fmt.Errorf("load %s key %s: not a PEM %q block", role, name, pemType)
@@ -105,4 +117,40 @@ func loadKey(dir, role string) (*signingKey, error) {
 		return nil, fmt.Errorf("load %s key %s: not an Ed25519 key", role, name)
 	}
 	return newSigningKey(priv)
+}
+
+// generateOnlineKey makes a new key for an online role and keeps it in
+// the repository's storage (keys/ROLE.key), refusing to overwrite one
+// unless replace.
+func (r *Repo) generateOnlineKey(role string, replace bool) (*signingKey, error) {
+	name := keysPrefix + role + keyFileSuffix
+	if !replace {
+		if _, err := r.readFile(name); err == nil {
+			return nil, fmt.Errorf("write key %s: %w", name, ErrKeyExists)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("write key %s: %w", name, err)
+		}
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate %s key: %w", role, err)
+	}
+	data, err := encodeKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.writeFile(name, data, true); err != nil {
+		return nil, fmt.Errorf("write key %s: %w", name, err)
+	}
+	return newSigningKey(priv)
+}
+
+// loadOnlineKey reads an online role's key from the repository's storage.
+func (r *Repo) loadOnlineKey(role string) (*signingKey, error) {
+	name := keysPrefix + role + keyFileSuffix
+	data, err := r.readFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("load %s key: %w", role, err)
+	}
+	return parseKey(role, name, data)
 }

@@ -2,14 +2,9 @@ package release
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
-
-	"accesskiosk/internal/atomicfile"
 )
 
 // writeRoot signs root with the given keys and writes N.root.json and root.json.
@@ -28,10 +23,10 @@ func (r *Repo) writeRoot(keys ...*signingKey) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.Write(filepath.Join(r.metaDir(), fmt.Sprintf("%d.root.json", r.root.Signed.Version)), data, 0o644); err != nil {
+	if err := r.writeFile(metaPrefix+fmt.Sprintf("%d.root.json", r.root.Signed.Version), data, false); err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(r.metaDir(), "root.json"), data, 0o644)
+	return r.writeFile(metaPrefix+"root.json", data, false)
 }
 
 func sign[T metadata.Roles](m *metadata.Metadata[T], k *signingKey) error {
@@ -64,10 +59,10 @@ func (r *Repo) publishTargets(targetsKey *signingKey, bump bool) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.Write(filepath.Join(r.metaDir(), fmt.Sprintf("%d.targets.json", r.targets.Signed.Version)), data, 0o644); err != nil {
+	if err := r.writeFile(metaPrefix+fmt.Sprintf("%d.targets.json", r.targets.Signed.Version), data, false); err != nil {
 		return err
 	}
-	if err := atomicfile.Write(filepath.Join(r.metaDir(), "targets.json"), data, 0o644); err != nil {
+	if err := r.writeFile(metaPrefix+"targets.json", data, false); err != nil {
 		return err
 	}
 	return r.publishSnapshot(now, bump)
@@ -86,10 +81,10 @@ func (r *Repo) publishSnapshot(now time.Time, bump bool) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.Write(filepath.Join(r.metaDir(), fmt.Sprintf("%d.snapshot.json", r.snapshot.Signed.Version)), data, 0o644); err != nil {
+	if err := r.writeFile(metaPrefix+fmt.Sprintf("%d.snapshot.json", r.snapshot.Signed.Version), data, false); err != nil {
 		return err
 	}
-	if err := atomicfile.Write(filepath.Join(r.metaDir(), "snapshot.json"), data, 0o644); err != nil {
+	if err := r.writeFile(metaPrefix+"snapshot.json", data, false); err != nil {
 		return err
 	}
 	return r.publishTimestamp(now, bump)
@@ -108,7 +103,7 @@ func (r *Repo) publishTimestamp(now time.Time, bump bool) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(r.metaDir(), "timestamp.json"), data, 0o644)
+	return r.writeFile(metaPrefix+"timestamp.json", data, false)
 }
 
 // Refresh re-signs snapshot and timestamp with the online keys when less
@@ -147,26 +142,20 @@ func (r *Repo) needsRefresh() bool {
 		r.timestamp.Signed.Expires.Sub(now) < r.opt.Expiry.Timestamp/2
 }
 
-// lock takes the repository for a change: the in-process mutex and an
-// exclusive flock on DIR/.lock, so `fleet release add` in one process and
-// the serving fleet re-signing the timestamp in another never interleave.
-// It then reloads the metadata and online keys from disk, which are the
-// truth another process may have changed.
+// lock takes the repository for a change: the in-process mutex and the
+// storage's lock, so `fleet release add` in one process and a serving
+// fleet (or another replica) re-signing the timestamp never interleave.
+// It then reloads the metadata and online keys from the storage, which
+// are the truth another process may have changed.
 func (r *Repo) lock() (func(), error) {
 	r.mu.Lock()
-	f, err := os.OpenFile(filepath.Join(r.dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	release, err := r.lockStorage()
 	if err != nil {
 		r.mu.Unlock()
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		r.mu.Unlock()
-		return nil, fmt.Errorf("lock %s: %w", r.dir, err)
-	}
 	unlock := func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
+		release()
 		r.mu.Unlock()
 	}
 	if err := r.reload(); err != nil {
@@ -176,27 +165,34 @@ func (r *Repo) lock() (func(), error) {
 	return unlock, nil
 }
 
-// reload reads the newest metadata and the online keys from disk.
+// lockStorage takes the storage's lock only.
+func (r *Repo) lockStorage() (func(), error) {
+	ctx, cancel := bg()
+	defer cancel()
+	return r.st.Lock(ctx)
+}
+
+// reload reads the newest metadata and the online keys from the storage.
 func (r *Repo) reload() error {
-	root, err := new(metadata.Metadata[metadata.RootType]).FromFile(filepath.Join(r.metaDir(), "root.json"))
+	root, err := readMeta[metadata.RootType](r, "root.json")
 	if err != nil {
 		return fmt.Errorf("reload root: %w", err)
 	}
-	targets, err := new(metadata.Metadata[metadata.TargetsType]).FromFile(filepath.Join(r.metaDir(), "targets.json"))
+	targets, err := readMeta[metadata.TargetsType](r, "targets.json")
 	if err != nil {
 		return fmt.Errorf("reload targets: %w", err)
 	}
-	snapshot, err := new(metadata.Metadata[metadata.SnapshotType]).FromFile(filepath.Join(r.metaDir(), "snapshot.json"))
+	snapshot, err := readMeta[metadata.SnapshotType](r, "snapshot.json")
 	if err != nil {
 		return fmt.Errorf("reload snapshot: %w", err)
 	}
-	timestamp, err := new(metadata.Metadata[metadata.TimestampType]).FromFile(filepath.Join(r.metaDir(), "timestamp.json"))
+	timestamp, err := readMeta[metadata.TimestampType](r, "timestamp.json")
 	if err != nil {
 		return fmt.Errorf("reload timestamp: %w", err)
 	}
 	online := map[string]*signingKey{}
 	for _, role := range OnlineRoles {
-		k, err := loadKey(r.keysDir(), role)
+		k, err := r.loadOnlineKey(role)
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,10 @@
 // version signed by the old and the new root keys, so devices follow the
 // chain from the root their image carries.
 //
-// # Layout of the repository directory
+// # Layout of the repository's files
+//
+// A Storage keeps them: a directory on one fleet server (DirStorage), or
+// the shared PostgreSQL for several replicas (fleet/store.ReleaseFiles).
 //
 //	keys/snapshot.key, keys/timestamp.key   online keys (0600)
 //	metadata/N.root.json, root.json         every root version, and the newest
@@ -32,8 +35,11 @@
 package release
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -63,9 +69,12 @@ type Options struct {
 	MaxDeltaBase int64
 }
 
-// Repo is a TUF repository in a directory. It is safe for concurrent use.
+// Repo is a TUF repository whose files a Storage keeps. It is safe for
+// concurrent use, and several processes (or replicas, with a shared
+// Storage) may use one repository: changes take the Storage's lock and
+// start from the files as stored.
 type Repo struct {
-	dir string
+	st  Storage
 	opt Options
 
 	mu        sync.Mutex
@@ -96,9 +105,32 @@ func (o *Options) fill() {
 // RepoDir is where the fleet keeps its release repository inside its data directory.
 func RepoDir(dataDir string) string { return filepath.Join(dataDir, "release") }
 
-func (r *Repo) metaDir() string    { return filepath.Join(r.dir, "metadata") }
-func (r *Repo) targetsDir() string { return filepath.Join(r.dir, "targets") }
-func (r *Repo) keysDir() string    { return filepath.Join(r.dir, "keys") }
+// bg is the context of storage calls made by Repo methods that take none;
+// every storage call is bounded.
+func bg() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Minute)
+}
+
+func (r *Repo) readFile(name string) ([]byte, error) {
+	ctx, cancel := bg()
+	defer cancel()
+	return r.st.ReadFile(ctx, name)
+}
+
+func (r *Repo) writeFile(name string, data []byte, private bool) error {
+	ctx, cancel := bg()
+	defer cancel()
+	return r.st.WriteFile(ctx, name, data, private)
+}
+
+// readMeta reads metadata/NAME from the repository's storage.
+func readMeta[T metadata.Roles](r *Repo, name string) (*metadata.Metadata[T], error) {
+	data, err := r.readFile(metaPrefix + name)
+	if err != nil {
+		return nil, err
+	}
+	return new(metadata.Metadata[T]).FromBytes(data)
+}
 
 // GenerateOfflineKeys writes new root and targets keys into dir (created
 // 0700). It refuses to overwrite existing keys.
@@ -122,15 +154,23 @@ func GenerateOfflineKeys(dir string) error {
 // Init creates a repository in dir (which must be empty or absent) trusting
 // the offline keys in offlineDir, with new online keys, and returns it.
 func Init(dir, offlineDir string, opt Options) (*Repo, error) {
+	return InitStorage(DirStorage(dir), offlineDir, opt)
+}
+
+// InitStorage creates a repository in st (which must hold none) trusting
+// the offline keys in offlineDir, with new online keys, and returns it.
+func InitStorage(st Storage, offlineDir string, opt Options) (*Repo, error) {
 	opt.fill()
-	r := &Repo{dir: dir, opt: opt, online: map[string]*signingKey{}}
-	if _, err := os.Stat(filepath.Join(r.metaDir(), "root.json")); err == nil {
-		return nil, fmt.Errorf("init release repository %s: already initialised", dir)
+	r := &Repo{st: st, opt: opt, online: map[string]*signingKey{}}
+	unlock, err := r.lockStorage()
+	if err != nil {
+		return nil, fmt.Errorf("init release repository %s: %w", st, err)
 	}
-	for _, d := range []string{r.keysDir(), r.metaDir(), r.targetsDir()} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("init release repository: %w", err)
-		}
+	defer unlock()
+	if _, err := r.readFile(metaPrefix + "root.json"); err == nil {
+		return nil, fmt.Errorf("init release repository %s: already initialised", st)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("init release repository %s: %w", st, err)
 	}
 	keys := map[string]*signingKey{}
 	for _, role := range OfflineRoles {
@@ -141,7 +181,7 @@ func Init(dir, offlineDir string, opt Options) (*Repo, error) {
 		keys[role] = k
 	}
 	for _, role := range OnlineRoles {
-		k, err := generateKey(r.keysDir(), role)
+		k, err := r.generateOnlineKey(role, false)
 		if err != nil {
 			return nil, fmt.Errorf("init release repository: %w", err)
 		}
@@ -169,36 +209,41 @@ func Init(dir, offlineDir string, opt Options) (*Repo, error) {
 
 // Open loads the repository in dir with its online keys.
 func Open(dir string, opt Options) (*Repo, error) {
+	return OpenStorage(DirStorage(dir), opt)
+}
+
+// ErrNoRepository is returned by Open and OpenStorage when the storage
+// holds no repository (`fleet release init` makes one).
+var ErrNoRepository = errors.New("no release repository")
+
+// OpenStorage loads the repository kept in st with its online keys.
+func OpenStorage(st Storage, opt Options) (*Repo, error) {
 	opt.fill()
-	r := &Repo{dir: dir, opt: opt, online: map[string]*signingKey{}}
-	var err error
-	if r.root, err = new(metadata.Metadata[metadata.RootType]).FromFile(filepath.Join(r.metaDir(), "root.json")); err != nil {
-		return nil, fmt.Errorf("open release repository %s (run `fleet release init` first): %w", dir, err)
+	r := &Repo{st: st, opt: opt, online: map[string]*signingKey{}}
+	if _, err := r.readFile(metaPrefix + "root.json"); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("open release repository %s (run `fleet release init` first): %w", st, ErrNoRepository)
 	}
-	if r.targets, err = new(metadata.Metadata[metadata.TargetsType]).FromFile(filepath.Join(r.metaDir(), "targets.json")); err != nil {
-		return nil, fmt.Errorf("open release repository %s: %w", dir, err)
+	if err := r.reload(); err != nil {
+		return nil, fmt.Errorf("open release repository %s: %w", st, err)
 	}
-	if r.snapshot, err = new(metadata.Metadata[metadata.SnapshotType]).FromFile(filepath.Join(r.metaDir(), "snapshot.json")); err != nil {
-		return nil, fmt.Errorf("open release repository %s: %w", dir, err)
-	}
-	if r.timestamp, err = new(metadata.Metadata[metadata.TimestampType]).FromFile(filepath.Join(r.metaDir(), "timestamp.json")); err != nil {
-		return nil, fmt.Errorf("open release repository %s: %w", dir, err)
-	}
-	for _, role := range OnlineRoles {
-		k, err := loadKey(r.keysDir(), role)
-		if err != nil {
-			return nil, fmt.Errorf("open release repository %s: %w", dir, err)
-		}
+	for role, k := range r.online {
 		if !contains(r.root.Signed.Roles[role].KeyIDs, k.id) {
-			return nil, fmt.Errorf("open release repository %s: %s key %s is not trusted by root v%d", dir, role, k.id, r.root.Signed.Version)
+			return nil, fmt.Errorf("open release repository %s: %s key %s is not trusted by root v%d", st, role, k.id, r.root.Signed.Version)
 		}
-		r.online[role] = k
 	}
 	return r, nil
 }
 
-// Dir is the repository directory.
-func (r *Repo) Dir() string { return r.dir }
+// Dir is the repository directory ("" when its storage is not a directory).
+func (r *Repo) Dir() string {
+	if d, ok := r.st.(DirStorage); ok {
+		return string(d)
+	}
+	return ""
+}
+
+// Storage is where the repository keeps its files.
+func (r *Repo) Storage() Storage { return r.st }
 
 // RootJSON returns the newest signed root metadata: what an image carries
 // as its trusted root.

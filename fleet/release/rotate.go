@@ -31,26 +31,36 @@ func (r *Repo) Rotate(offlineDir, role string) error {
 	if err != nil {
 		return fmt.Errorf("rotate %s key: %w", role, err)
 	}
-	var dir string
+	var old, nk *signingKey
 	switch role {
 	case metadata.ROOT, metadata.TARGETS:
-		dir = offlineDir
+		if old, err = loadKey(offlineDir, role); err != nil {
+			return fmt.Errorf("rotate %s key: %w", role, err)
+		}
+		keyName := filepath.Join(offlineDir, role+keyFileSuffix)
+		if err := os.Rename(keyName, keyName+".old"); err != nil {
+			return fmt.Errorf("rotate %s key: %w", role, err)
+		}
+		if nk, err = generateKey(offlineDir, role); err != nil {
+			return fmt.Errorf("rotate %s key: %w", role, err)
+		}
 	case metadata.SNAPSHOT, metadata.TIMESTAMP:
-		dir = r.keysDir()
+		if old, err = r.loadOnlineKey(role); err != nil {
+			return fmt.Errorf("rotate %s key: %w", role, err)
+		}
+		name := keysPrefix + role + keyFileSuffix
+		data, err := r.readFile(name)
+		if err == nil {
+			err = r.writeFile(name+".old", data, true)
+		}
+		if err != nil {
+			return fmt.Errorf("rotate %s key: keep the old one: %w", role, err)
+		}
+		if nk, err = r.generateOnlineKey(role, true); err != nil {
+			return fmt.Errorf("rotate %s key: %w", role, err)
+		}
 	default:
 		return fmt.Errorf("rotate key: unknown role %q (root, targets, snapshot, timestamp)", role)
-	}
-	old, err := loadKey(dir, role)
-	if err != nil {
-		return fmt.Errorf("rotate %s key: %w", role, err)
-	}
-	keyName := filepath.Join(dir, role+keyFileSuffix)
-	if err := os.Rename(keyName, keyName+".old"); err != nil {
-		return fmt.Errorf("rotate %s key: %w", role, err)
-	}
-	nk, err := generateKey(dir, role)
-	if err != nil {
-		return fmt.Errorf("rotate %s key: %w", role, err)
 	}
 	if err := r.root.Signed.RevokeKey(old.id, role); err != nil {
 		return fmt.Errorf("rotate %s key: %w", role, err)

@@ -127,16 +127,35 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	clampTimes(&b, s.cfg.Now())
-	if !s.deviceBudget(w, r, dev, &b) {
-		return
-	}
-	res, err := s.ingest.submit(r.Context(), store.IngestItem{DeviceID: dev.ID, SiteID: dev.Site, Batch: &b, SessionsPerHour: s.cfg.Limits.SessionsPerHour})
+	lim := s.cfg.Limits
+	res, err := s.ingest.submit(r.Context(), store.IngestItem{
+		DeviceID: dev.ID, SiteID: dev.Site, Batch: &b, CredHash: dev.CredHash,
+		Reports:         store.Budget{PerSecond: lim.DeviceReports.Rate, Burst: lim.DeviceReports.Burst},
+		Sessions:        store.Budget{PerSecond: float64(lim.SessionsPerHour) / 3600, Burst: float64(lim.SessionsPerHour)},
+		SessionsPerHour: lim.SessionsPerHour,
+	})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return
 		}
 		s.log.WithError(err).WithField("device", dev.ID).Error("ingest failed")
 		retryAfter(w, 5*time.Second)
+		writeError(w, http.StatusServiceUnavailable, api.CodeInternal, "the server could not store the reports; they were not accepted, send them again")
+		return
+	}
+	switch {
+	case errors.Is(res.Refused, store.ErrCredentialWithdrawn):
+		// Withdrawn or re-enrolled through this or another replica since
+		// this one cached the credential.
+		s.auth.forget(dev.ID)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fleet"`)
+		writeError(w, http.StatusUnauthorized, api.CodeUnauthorized, "the device credential is wrong or was revoked; re-enrol the device")
+		return
+	case errors.Is(res.Refused, store.ErrOverBudget):
+		s.overBudget(w, r, dev.ID, &b, res.Wait)
+		return
+	case res.Refused != nil:
+		s.log.WithError(res.Refused).WithField("device", dev.ID).Error("ingest refused a batch for an unknown reason")
 		writeError(w, http.StatusServiceUnavailable, api.CodeInternal, "the server could not store the reports; they were not accepted, send them again")
 		return
 	}
@@ -215,5 +234,13 @@ func (c *authCache) refresh(ctx context.Context, id string, minAge time.Duration
 func (c *authCache) forget(id string) {
 	c.mu.Lock()
 	delete(c.m, id)
+	c.mu.Unlock()
+}
+
+// clear drops every cached credential (the listener reconnected: it may
+// have missed withdrawals).
+func (c *authCache) clear() {
+	c.mu.Lock()
+	clear(c.m)
 	c.mu.Unlock()
 }

@@ -62,8 +62,6 @@ const (
 	keyEnrolGlobal = "enrol:*"     //
 	keyAdminAddr   = "admin:"      // + client address
 	keyReport      = "report:"     // + device id: requests
-	keyReportRows  = "rows:"       // + device id: stored reports
-	keySessions    = "sessions:"   // + device id: sessions received
 	keyFloodMark   = "flood-mark:" // + device id: at most one MarkFlooding a minute
 )
 
@@ -105,48 +103,15 @@ func clampTimes(b *api.ReportBatch, now time.Time) {
 	}
 }
 
-// batchSessions is how many sessions a batch tells of: each report's
-// receipts, or its session count where that is larger.
-func batchSessions(b *api.ReportBatch) int {
-	n := 0
-	for _, r := range b.Reports {
-		n += max(len(r.Receipts), r.Sessions.Ended)
-	}
-	return n
-}
-
-// deviceBudget takes a batch's reports and sessions from the device's
-// budgets, or answers 429 (nothing taken) and marks the device flooding.
-// It returns false when it has answered.
-func (s *Server) deviceBudget(w http.ResponseWriter, r *http.Request, dev store.DeviceAuth, b *api.ReportBatch) bool {
-	ctx := r.Context()
-	reports, sessions := float64(len(b.Reports)), float64(batchSessions(b))
-	if reports == 0 {
-		return true
-	}
+// overBudget answers 429 to a batch the device's budgets could not pay
+// for (nothing of it was stored) and marks the device flooding.
+func (s *Server) overBudget(w http.ResponseWriter, r *http.Request, id string, b *api.ReportBatch, wait time.Duration) {
 	lim := s.cfg.Limits
-	sessRule := throttle.Rule{Rate: float64(lim.SessionsPerHour) / 3600, Burst: float64(lim.SessionsPerHour)}
-	ok, wait, err := s.devices.Take(ctx, keyReportRows+dev.ID, lim.DeviceReports, reports)
-	if err == nil && ok && sessions > 0 {
-		if ok, wait, err = s.devices.Take(ctx, keySessions+dev.ID, sessRule, sessions); err == nil && !ok {
-			s.devices.Take(ctx, keyReportRows+dev.ID, lim.DeviceReports, -reports)
-		}
-	}
-	if err != nil {
-		s.log.WithError(err).Error("device budget state")
-		retryAfter(w, 5*time.Second)
-		writeError(w, http.StatusServiceUnavailable, api.CodeInternal, "the server cannot check its limits right now; try again")
-		return false
-	}
-	if ok {
-		return true
-	}
-	s.flooding(ctx, dev.ID, fmt.Sprintf("sent %d reports and %d sessions at once, more than one kiosk produces; refused (it may send %.0f reports an hour and %d sessions)",
-		len(b.Reports), int(sessions), lim.DeviceReports.Burst, lim.SessionsPerHour))
+	s.flooding(r.Context(), id, fmt.Sprintf("sent %d reports and %d sessions at once, more than one kiosk produces; refused (it may send %.0f reports an hour and %d sessions)",
+		len(b.Reports), store.BatchSessions(b), lim.DeviceReports.Burst, lim.SessionsPerHour))
 	retryAfter(w, wait)
 	writeError(w, http.StatusTooManyRequests, api.CodeRateLimited,
 		"this kiosk is sending more reports or sessions than one kiosk produces; the rest must wait: send it again later")
-	return false
 }
 
 // flooding records (at most once a minute per device) that the device

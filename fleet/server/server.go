@@ -53,11 +53,19 @@ type Config struct {
 	DesiredRelease func(deviceID, site, running string) string
 	// Throttle keeps the per-address and global limits of enrolment and
 	// the admin API (nil: in this process's memory, at most
-	// throttle.DefaultMaxKeys keys). DeviceThrottle keeps each enrolled
-	// device's limits (nil: in memory, a few buckets per device). Several
-	// replicas would share them in the database.
+	// throttle.DefaultMaxKeys keys; several replicas share the store's,
+	// store.Throttle). DeviceThrottle keeps each enrolled device's request
+	// rate (nil: in memory, a few buckets per device): it guards this
+	// replica's own work, so each replica keeps its own. What a device
+	// may store (Limits) is counted in the database, in the ingest
+	// transaction, so replicas share it.
 	Throttle       throttle.State
 	DeviceThrottle throttle.State
+	// Listener, when set, tells this replica at once of credentials
+	// withdrawn or replaced through another replica (store.ChanCredentials),
+	// so its credential cache never lags. (The ingest checks the
+	// credential again in its transaction either way.)
+	Listener *store.Listener
 	// Limits bound enrolment and what one device can store; zero fields
 	// take DefaultLimits'.
 	Limits Limits
@@ -120,6 +128,10 @@ func New(cfg Config) (*Server, error) {
 		anon:    cfg.Throttle,
 		devices: cfg.DeviceThrottle,
 		auth:    newAuthCache(cfg.Store, 30*time.Second, cfg.Now),
+	}
+	if cfg.Listener != nil {
+		cfg.Listener.Subscribe(store.ChanCredentials, s.auth.forget)
+		cfg.Listener.OnReset(s.auth.clear)
 	}
 	var err error
 	if s.metrics, err = newMetrics(cfg.Registry, cfg.Store); err != nil {

@@ -37,14 +37,17 @@ func (s *Store) OpenAlerts(ctx context.Context) ([]AlertRow, error) {
 	return out, rows.Err()
 }
 
-// OpenAlert records a new alert.
-func (s *Store) OpenAlert(ctx context.Context, a AlertRow) error {
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO alerts (device_id, kind, opened_unix_ms, detail) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+// OpenAlert records a new alert. opened is false when the device already
+// had an open alert of that kind (one open alert per device and kind, an
+// index guarantees it even should two replicas race), and nothing changed.
+func (s *Store) OpenAlert(ctx context.Context, a AlertRow) (opened bool, err error) {
+	res, err := s.w.ExecContext(ctx, s.q(`INSERT INTO alerts (device_id, kind, opened_unix_ms, detail) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		a.DeviceID, a.Kind, a.OpenedUnixMs, a.Detail)
 	if err != nil {
-		return fmt.Errorf("open alert %s/%s: %w", a.DeviceID, a.Kind, err)
+		return false, fmt.Errorf("open alert %s/%s: %w", a.DeviceID, a.Kind, err)
 	}
-	return nil
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // CloseAlert closes a device's open alert of kind.

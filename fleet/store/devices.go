@@ -250,7 +250,8 @@ func (s *Store) reenrol(ctx context.Context, tx *sql.Tx, tokenID string, req *ap
 	if n, _ := res.RowsAffected(); n != 1 {
 		return true, ErrDeviceRevoked // revoked between the two statements
 	}
-	return true, nil
+	// The old credential stops working on every replica at once.
+	return true, s.notify(ctx, tx, ChanCredentials, devID)
 }
 
 // DeviceAuth is what authenticating a device needs.
@@ -277,14 +278,22 @@ func (s *Store) DeviceAuth(ctx context.Context, id string) (DeviceAuth, error) {
 	return a, nil
 }
 
-// RevokeDevice withdraws a device's credential.
+// RevokeDevice withdraws a device's credential. Every replica hears of it
+// at once (ChanCredentials), and the ingest refuses the device's next
+// batch whichever replica it reaches.
 func (s *Store) RevokeDevice(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, s.q(`UPDATE devices SET revoked_unix_ms = ? WHERE id = ? AND revoked_unix_ms = 0`), s.nowMs(), id)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET revoked_unix_ms = ? WHERE id = ? AND revoked_unix_ms = 0`), s.nowMs(), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return s.notify(ctx, tx, ChanCredentials, id)
+	})
 	if err != nil {
 		return fmt.Errorf("revoke device %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("revoke device %s: %w", id, ErrNotFound)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/credential"
 )
 
 // IngestItem is one device's report batch, already authenticated and
@@ -18,14 +19,39 @@ type IngestItem struct {
 	DeviceID string
 	SiteID   string
 	Batch    *api.ReportBatch
+	// CredHash, when set, is the hash of the credential the batch came
+	// with: it is stored only if that is still the device's credential
+	// and the device is not withdrawn (else Refused is
+	// ErrCredentialWithdrawn). The check is in the ingest transaction, so
+	// a withdrawal or re-enrolment made through any replica refuses the
+	// next report at once, whatever a replica has cached.
+	CredHash string
+	// Reports and Sessions are the device's budgets (a zero Burst: none):
+	// the batch's reports, and its sessions (BatchSessions), are taken
+	// from token buckets kept in the device's row, in the same
+	// transaction, so every replica draws on one budget. A batch the
+	// budget cannot pay for is not stored (Refused is ErrOverBudget).
+	Reports, Sessions Budget
 	// SessionsPerHour bounds the device's wipe receipts (one per session)
 	// that end in any one clock hour: receipts beyond it are not stored,
 	// since one kiosk has one screen and a session takes time. 0: no bound.
 	SessionsPerHour int
 }
 
+// Budget is a token bucket: Burst tokens at most (a bucket starts full),
+// PerSecond added each second.
+type Budget struct {
+	PerSecond, Burst float64
+}
+
 // IngestResult is what the device is told.
 type IngestResult struct {
+	// Refused, when not nil, says the batch was not stored at all:
+	// ErrCredentialWithdrawn or ErrOverBudget (then Wait is how long until
+	// the budget could pay for it). The other fields are empty.
+	Refused error
+	Wait    time.Duration
+
 	Accepted []string      // every report ID of the batch (new or already held)
 	New      int           // how many were not held before
 	Commands []api.Command // pending commands, oldest first
@@ -34,14 +60,32 @@ type IngestResult struct {
 	Dropped int
 }
 
+// Why Ingest refused a batch.
+var (
+	ErrCredentialWithdrawn = errors.New("the device's credential was withdrawn or replaced")
+	ErrOverBudget          = errors.New("more than the device's budget")
+)
+
+// BatchSessions is how many sessions a batch tells of: each report's
+// receipts, or its session count where that is larger.
+func BatchSessions(b *api.ReportBatch) int {
+	n := 0
+	for _, r := range b.Reports {
+		n += max(len(r.Receipts), r.Sessions.Ended)
+	}
+	return n
+}
+
 // The ingest statements ('?' placeholders).
 const (
-	qDeviceReport = `UPDATE devices SET last_seen_unix_ms = ?, last_report = ?, last_report_unix_ms = ?, kiosk_state = ?,
+	qDeviceReport = `UPDATE devices SET last_seen_unix_ms = ?, last_report = ?, last_report_unix_ms = ?, kiosk_state = ?, critical = ?,
 					agent_version = CASE WHEN ? = '' THEN agent_version ELSE ? END,
-					kiosk_version = CASE WHEN ? = '' THEN kiosk_version ELSE ? END
+					kiosk_version = CASE WHEN ? = '' THEN kiosk_version ELSE ? END,
+					budget_unix_ms = ?, budget_reports = ?, budget_sessions = ?
 					WHERE id = ? AND last_report_unix_ms <= ? RETURNING command_seq, commands_seen_seq`
-	qDeviceSeen = `UPDATE devices SET last_seen_unix_ms = ? WHERE id = ? RETURNING command_seq, commands_seen_seq`
-	qAck        = `UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?,
+	qDeviceSeen = `UPDATE devices SET last_seen_unix_ms = ?, budget_unix_ms = ?, budget_reports = ?, budget_sessions = ?
+					WHERE id = ? RETURNING command_seq, commands_seen_seq`
+	qAck = `UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?,
 					text = CASE WHEN kind = ? THEN '' ELSE text END
 					WHERE id = ? AND device_id = ? AND acked_unix_ms = 0`
 	qCommandsSeen = `UPDATE devices SET commands_seen_seq = ? WHERE id = ? AND commands_seen_seq < ?`
@@ -51,10 +95,12 @@ const (
 )
 
 // Ingest stores many devices' batches in one transaction (group commit):
-// reports are inserted once by (device, report id), receipts with them,
-// each device's newest report and last-seen time are updated, acks close
-// their commands, and the devices' pending commands are read back. Either
-// all items are stored or none.
+// each item's credential and budgets are checked first (a refused item is
+// left out, with Refused set), reports are inserted once by (device,
+// report id), receipts with them, each device's newest report and
+// last-seen time are updated, acks close their commands, and the devices'
+// pending commands are read back. Either all admitted items are stored or
+// none.
 func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult, error) {
 	now := s.nowMs()
 	out := make([]IngestResult, len(items))
@@ -64,13 +110,35 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		pc := s.newTxCache(tx)
 		defer pc.close()
-		fresh, dropped, err := s.insertReports(ctx, pc, items, now)
+		for i := range out {
+			out[i] = IngestResult{}
+		}
+		budgets, err := s.admit(ctx, pc, items, out, now)
 		if err != nil {
 			return err
 		}
+		admitted := items
+		if len(budgets) < len(items) || refusedAny(out) {
+			admitted = make([]IngestItem, 0, len(items))
+			for i, it := range items {
+				if out[i].Refused == nil {
+					admitted = append(admitted, it)
+				}
+			}
+		}
+		fresh, dropped, err := s.insertReports(ctx, pc, admitted, now)
+		if err != nil {
+			return err
+		}
+		k := -1
 		for i, it := range items {
 			res := &out[i]
-			res.Dropped = dropped[i]
+			if res.Refused != nil {
+				continue
+			}
+			k++
+			b := budgets[it.DeviceID]
+			res.Dropped = dropped[k]
 			var newest *api.Report
 			for ri := range it.Batch.Reports {
 				r := &it.Batch.Reports[ri]
@@ -93,19 +161,20 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 			if newest != nil {
 				slim := *newest
 				slim.Receipts = nil
-				b, err2 := json.Marshal(&slim)
+				b2, err2 := json.Marshal(&slim)
 				if err2 != nil {
 					return err2
 				}
 				err = pc.QueryRowContext(ctx, s.q(qDeviceReport),
-					now, string(b), newest.CreatedUnixMs, newest.Health.KioskState,
+					now, string(b2), newest.CreatedUnixMs, newest.Health.KioskState, b2i(Critical(newest)),
 					newest.Health.AgentVersion, newest.Health.AgentVersion, newest.Health.KioskVersion, newest.Health.KioskVersion,
+					b.atMs, b.reports, b.sessions,
 					it.DeviceID, newest.CreatedUnixMs).Scan(&cmdSeq, &seenSeq)
 			}
 			if errors.Is(err, sql.ErrNoRows) {
 				// No new report, or only older ones than held: just seen now.
 				err = pc.QueryRowContext(ctx, s.q(qDeviceSeen),
-					now, it.DeviceID).Scan(&cmdSeq, &seenSeq)
+					now, b.atMs, b.reports, b.sessions, it.DeviceID).Scan(&cmdSeq, &seenSeq)
 			}
 			if err != nil {
 				return fmt.Errorf("update device %s: %w", it.DeviceID, err)
@@ -141,6 +210,128 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 }
 
 type reportKey struct{ device, id string }
+
+// Critical reports whether a report carries a critical warning or says
+// the kiosk program is gone (what the console counts as needing attention).
+func Critical(r *api.Report) bool {
+	if r.Health.KioskState == "gone" {
+		return true
+	}
+	for _, w := range r.Warnings {
+		if w.Severity == "critical" {
+			return true
+		}
+	}
+	return false
+}
+
+func refusedAny(out []IngestResult) bool {
+	for _, r := range out {
+		if r.Refused != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// budgetRow is a device's budgets as of atMs (0: full).
+type budgetRow struct {
+	atMs              int64
+	reports, sessions float64
+}
+
+// take takes n from a bucket holding have tokens as of atMs (0: full),
+// and returns what is left, or ok false and how long until n could be taken.
+func take(b Budget, have float64, atMs, now int64, n float64) (left float64, ok bool, wait time.Duration) {
+	if b.Burst <= 0 || b.PerSecond <= 0 {
+		return have, true, 0
+	}
+	if atMs == 0 {
+		have = b.Burst
+	} else {
+		have = min(b.Burst, have+float64(max(0, now-atMs))/1000*b.PerSecond)
+	}
+	if have >= n {
+		return have - n, true, 0
+	}
+	fill := time.Duration(b.Burst / b.PerSecond * float64(time.Second))
+	if n > b.Burst {
+		return have, false, fill
+	}
+	return have, false, min(fill, time.Duration((n-have)/b.PerSecond*float64(time.Second)))
+}
+
+func (s *Store) admitQ(n int) string {
+	q := `SELECT id, cred_hash, revoked_unix_ms, budget_unix_ms, budget_reports, budget_sessions FROM devices
+			WHERE id IN (?` + strings.Repeat(", ?", n-1) + `) ORDER BY id`
+	if s.dialect == Postgres {
+		q += ` FOR NO KEY UPDATE`
+	}
+	return q
+}
+
+// admit reads (and on PostgreSQL locks, in id order so groups never
+// deadlock) the rows of the items' devices, refuses items whose
+// credential is no longer the device's or whose budgets cannot pay, and
+// returns every admitted device's budgets after the group.
+func (s *Store) admit(ctx context.Context, pc *txCache, items []IngestItem, out []IngestResult, now int64) (map[string]budgetRow, error) {
+	type devRow struct {
+		cred    string
+		revoked int64
+		budgetRow
+	}
+	ids := make([]any, 0, len(items))
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		if !seen[it.DeviceID] {
+			seen[it.DeviceID] = true
+			ids = append(ids, it.DeviceID)
+		}
+	}
+	rows := make(map[string]*devRow, len(ids))
+	for lo := 0; lo < len(ids); lo += chunkRows {
+		chunk := ids[lo:min(lo+chunkRows, len(ids))]
+		res, err := pc.QueryContext(ctx, s.q(s.admitQ(len(chunk))), chunk...)
+		if err != nil {
+			return nil, fmt.Errorf("read devices: %w", err)
+		}
+		for res.Next() {
+			var id string
+			d := &devRow{}
+			if err := res.Scan(&id, &d.cred, &d.revoked, &d.atMs, &d.reports, &d.sessions); err != nil {
+				res.Close()
+				return nil, fmt.Errorf("read devices: %w", err)
+			}
+			rows[id] = d
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("read devices: %w", err)
+		}
+	}
+	budgets := make(map[string]budgetRow, len(rows))
+	for i, it := range items {
+		d := rows[it.DeviceID]
+		if d == nil || it.CredHash != "" && (d.revoked != 0 || !credential.Equal(d.cred, it.CredHash)) {
+			out[i].Refused = ErrCredentialWithdrawn
+			continue
+		}
+		reports, sessions := float64(len(it.Batch.Reports)), float64(BatchSessions(it.Batch))
+		if reports > 0 {
+			r, ok1, w1 := take(it.Reports, d.reports, d.atMs, now, reports)
+			sess, ok2, w2 := take(it.Sessions, d.sessions, d.atMs, now, sessions)
+			if !ok1 || !ok2 {
+				out[i].Refused, out[i].Wait = ErrOverBudget, max(w1, w2)
+				continue
+			}
+			if it.Reports.Burst > 0 || it.Sessions.Burst > 0 {
+				d.reports, d.sessions, d.atMs = r, sess, now
+			}
+		}
+		budgets[it.DeviceID] = d.budgetRow
+	}
+	return budgets, nil
+}
 
 // Multi-row statements share one statement's overhead among many rows;
 // chunks stay far below SQLite's and PostgreSQL's parameter limits.
@@ -205,6 +396,16 @@ func (s *Store) warm(ctx context.Context, items []IngestItem) {
 	}
 	if receipts > 0 {
 		qs = append(qs, qHourReceipts)
+	}
+	devices := map[string]bool{}
+	for _, it := range items {
+		devices[it.DeviceID] = true
+	}
+	if len(devices) >= chunkRows {
+		qs = append(qs, s.admitQ(chunkRows))
+	}
+	if len(devices)%chunkRows > 0 {
+		qs = append(qs, s.admitQ(len(devices)%chunkRows))
 	}
 	for _, q := range qs {
 		if s.stmts.peek(q) == nil {

@@ -9,8 +9,8 @@ import (
 
 // migrations are applied in order; never edit one that has shipped, add a
 // new one. "{{ID}}" becomes the dialect's auto-incrementing integer key.
-// Only portable types are used: TEXT, BIGINT, DOUBLE PRECISION. Times are
-// Unix milliseconds; 0 means "never".
+// Only portable types are used: TEXT, BIGINT, DOUBLE PRECISION, BYTEA (a
+// BLOB on SQLite). Times are Unix milliseconds; 0 means "never".
 var migrations = [][]string{
 	1: {
 		`CREATE TABLE sites (
@@ -166,6 +166,81 @@ var migrations = [][]string{
 		`ALTER TABLE devices ADD COLUMN flooding_unix_ms BIGINT NOT NULL DEFAULT 0`,
 		`ALTER TABLE devices ADD COLUMN flooding_detail TEXT NOT NULL DEFAULT ''`,
 	},
+	5: {
+		// Several fleet replicas share one PostgreSQL and keep nothing
+		// that matters on their own disks. With SQLite (one server) the
+		// tables exist too; that server keeps its release repository and
+		// rollouts in its data directory and its throttles in memory.
+		//
+		// Versioned shared documents, such as the rollouts (release.Rollout
+		// list as JSON); a writer locks the row.
+		`CREATE TABLE shared_docs (
+			name TEXT PRIMARY KEY,
+			body TEXT NOT NULL,
+			version BIGINT NOT NULL,
+			updated_unix_ms BIGINT NOT NULL
+		)`,
+		// The release repository's files (TUF metadata, online keys,
+		// bundles and deltas) by their path in the repository, in chunks.
+		`CREATE TABLE release_files (
+			name TEXT PRIMARY KEY,
+			size BIGINT NOT NULL,
+			chunk_bytes BIGINT NOT NULL,
+			modified_unix_ms BIGINT NOT NULL
+		)`,
+		`CREATE TABLE release_chunks (
+			name TEXT NOT NULL,
+			n BIGINT NOT NULL,
+			data BYTEA NOT NULL,
+			PRIMARY KEY (name, n)
+		)`,
+		// Bundles are zstd already: no compression, so a range reads only its chunks.
+		`{{PG}}ALTER TABLE release_chunks ALTER COLUMN data SET STORAGE EXTERNAL`,
+		// The TLS certificate every replica serves (agents pin one fingerprint).
+		`CREATE TABLE tls_certs (
+			name TEXT PRIMARY KEY,
+			cert_pem TEXT NOT NULL,
+			key_pem TEXT NOT NULL,
+			created_unix_ms BIGINT NOT NULL
+		)`,
+		// Rate limits and sign-in backoff before authentication
+		// (fleet/server/throttle.State). Unlogged on PostgreSQL: a crash
+		// forgets them, as a restart forgets the in-memory ones.
+		`CREATE {{UNLOGGED}} TABLE throttle_buckets (
+			key TEXT PRIMARY KEY,
+			tokens DOUBLE PRECISION NOT NULL,
+			last_unix_ms BIGINT NOT NULL,
+			idle_unix_ms BIGINT NOT NULL,
+			ok BIGINT NOT NULL
+		)`,
+		`CREATE INDEX throttle_buckets_idle ON throttle_buckets(idle_unix_ms)`,
+		`CREATE {{UNLOGGED}} TABLE throttle_failures (
+			key TEXT PRIMARY KEY,
+			n BIGINT NOT NULL,
+			last_unix_ms BIGINT NOT NULL,
+			until_unix_ms BIGINT NOT NULL,
+			forget_unix_ms BIGINT NOT NULL
+		)`,
+		`CREATE INDEX throttle_failures_forget ON throttle_failures(forget_unix_ms)`,
+		// Each device's report and session budgets (token buckets, taken
+		// in the ingest transaction, so every replica sees one budget):
+		// tokens left as of budget_unix_ms; budget_unix_ms 0 means full.
+		`ALTER TABLE devices ADD COLUMN budget_unix_ms BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE devices ADD COLUMN budget_reports DOUBLE PRECISION NOT NULL DEFAULT 0`,
+		`ALTER TABLE devices ADD COLUMN budget_sessions DOUBLE PRECISION NOT NULL DEFAULT 0`,
+		// The console at 10,000 kiosks: the last report's critical warning
+		// as a column (set at ingest), and indexes for its sorts and filters.
+		`ALTER TABLE devices ADD COLUMN critical BIGINT NOT NULL DEFAULT 0`,
+		`UPDATE devices SET critical = 1 WHERE last_report LIKE '%"severity":"critical"%' OR kiosk_state = 'gone'`,
+		`CREATE INDEX devices_hostname ON devices(hostname, id)`,
+		`CREATE INDEX devices_last_seen ON devices(last_seen_unix_ms)`,
+		`CREATE INDEX alerts_device_open ON alerts(device_id, closed_unix_ms)`,
+		// One open alert per device and kind, so one webhook per event even
+		// should two replicas race (the oldest of any duplicates stays open).
+		`UPDATE alerts SET closed_unix_ms = opened_unix_ms WHERE closed_unix_ms = 0 AND EXISTS (SELECT 1 FROM alerts o
+			WHERE o.device_id = alerts.device_id AND o.kind = alerts.kind AND o.closed_unix_ms = 0 AND o.opened_unix_ms < alerts.opened_unix_ms)`,
+		`CREATE UNIQUE INDEX alerts_one_open ON alerts(device_id, kind) WHERE closed_unix_ms = 0`,
+	},
 }
 
 // SchemaVersion is the newest migration.
@@ -192,7 +267,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		for v := int(have.Int64) + 1; v <= SchemaVersion; v++ {
 			for i, stmt := range migrations[v] {
-				if _, err := tx.ExecContext(ctx, s.ddl(stmt)); err != nil {
+				stmt, ok := s.ddl(stmt)
+				if !ok {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return fmt.Errorf("migration %d statement %d: %w", v, i, err)
 				}
 			}
@@ -205,10 +284,18 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 }
 
-func (s *Store) ddl(stmt string) string {
-	id := "INTEGER PRIMARY KEY AUTOINCREMENT"
+// ddl writes a migration statement for the dialect: "{{ID}}" becomes its
+// auto-incrementing integer key, "{{UNLOGGED}}" is PostgreSQL's UNLOGGED
+// (nothing on SQLite), and a statement starting "{{PG}}" runs on
+// PostgreSQL only (ok is false on SQLite).
+func (s *Store) ddl(stmt string) (out string, ok bool) {
+	id, unlogged := "INTEGER PRIMARY KEY AUTOINCREMENT", ""
 	if s.dialect == Postgres {
-		id = "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+		id, unlogged = "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "UNLOGGED"
 	}
-	return strings.ReplaceAll(stmt, "{{ID}}", id)
+	stmt, pgOnly := strings.CutPrefix(stmt, "{{PG}}")
+	if pgOnly && s.dialect != Postgres {
+		return "", false
+	}
+	return strings.NewReplacer("{{ID}}", id, "{{UNLOGGED}}", unlogged).Replace(stmt), true
 }

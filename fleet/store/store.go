@@ -59,6 +59,7 @@ type Config struct {
 // Store is the fleet's database. It is safe for concurrent use.
 type Store struct {
 	dialect string
+	dsn     string  // PostgreSQL: for the Listener's own connection
 	w       *sql.DB // writes (one connection on SQLite: one writer at a time)
 	r       *sql.DB // reads (a pool; the same as w on PostgreSQL)
 	log     logrus.FieldLogger
@@ -84,7 +85,7 @@ const (
 // Open opens (creating if needed) the database and brings its schema up to
 // date.
 func Open(ctx context.Context, cfg Config, log logrus.FieldLogger) (*Store, error) {
-	s := &Store{dialect: cfg.Dialect, log: log, now: time.Now}
+	s := &Store{dialect: cfg.Dialect, dsn: cfg.DSN, log: log, now: time.Now}
 	switch cfg.Dialect {
 	case SQLite:
 		if cfg.Path == "" {

@@ -3,6 +3,7 @@ package shell
 import (
 	"encoding/json"
 	"strings"
+	"time"
 
 	"accesskiosk/kiosk/ui"
 	"accesskiosk/kiosk/webkit"
@@ -59,7 +60,22 @@ type keyboard struct {
 	layer   int
 	keys    []kbKey      // the layout on screen, by id-kbBase
 	target  *webkit.View // the view whose field asked for the keyboard
+	// A page decides when fields gain and lose focus, and each change of
+	// the keyboard re-lays out the window: changes asked for sooner than
+	// kbMinInterval after the last wait for then (the latest ask wins).
+	last    time.Time    // when the keyboard last changed
+	waiting bool         // an ask waits for its turn
+	ask     *keyboardAsk // the latest ask
 }
+
+// keyboardAsk is a page's ask: show the keyboard for v in a mode, or hide it.
+type keyboardAsk struct {
+	v *webkit.View
+	m pageMsg
+}
+
+// kbMinInterval bounds how often pages can make the keyboard change.
+const kbMinInterval = 250 * time.Millisecond
 
 // keyboardEnabled says whether the config (and the hardware) want the keyboard.
 func keyboardEnabled(setting string) bool {
@@ -215,6 +231,40 @@ func (s *Shell) keyboardMessage(v *webkit.View, m pageMsg) {
 	if !s.kb.enabled || s.closed {
 		return
 	}
+	s.kb.ask = &keyboardAsk{v: v, m: m}
+	if s.kb.waiting {
+		return
+	}
+	wait := time.Until(s.kb.last.Add(kbMinInterval))
+	if wait <= 0 {
+		s.keyboardAsked()
+		return
+	}
+	s.kb.waiting = true
+	time.AfterFunc(wait, func() {
+		webkit.Invoke(func() {
+			s.kb.waiting = false
+			if !s.closed {
+				s.keyboardAsked()
+			}
+		})
+	})
+}
+
+// keyboardAsked does the latest ask of a page's focus watcher.
+func (s *Shell) keyboardAsked() {
+	a := s.kb.ask
+	s.kb.ask = nil
+	if a == nil || a.v == nil || !s.viewAlive(a.v) {
+		return
+	}
+	v, m := a.v, a.m
+	shown, mode := s.kb.shown, s.kb.mode
+	defer func() {
+		if s.kb.shown != shown || s.kb.mode != mode {
+			s.kb.last = time.Now()
+		}
+	}()
 	if !m.Show {
 		if s.kb.target == v {
 			s.hideKeyboard()
@@ -318,6 +368,13 @@ func (s *Shell) typeInto(text string, key webkit.EditKey) {
 // viewAlive reports whether v is one of the session's views on screen.
 func (s *Shell) viewAlive(v *webkit.View) bool {
 	return s.cur != nil && (v == s.cur.view || v == s.cur.guide)
+}
+
+// pageMsg is the focus watcher's message: {action: "keyboard", show, mode}.
+type pageMsg struct {
+	Action string `json:"action"`
+	Show   bool   `json:"show"`
+	Mode   string `json:"mode"`
 }
 
 // keyboardMsg parses {action:"keyboard", ...}; false for any other message.

@@ -14,7 +14,7 @@ import (
 // volunteer banner. The text comes from the built-in pages' catalogs
 // (ui.Message: the same translations, the same English fallback per string).
 // The session's language is the one the resident picked on the pages
-// (kiosk://settings reaches the shell through ui.Pages.OnPrefs, see
+// (the accessibility page's links reach the shell through the bridge, see
 // ui.go), else the kiosk's default (the config's first language); at the
 // session's end it goes back to the default with the other prefs.
 

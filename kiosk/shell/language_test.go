@@ -224,7 +224,7 @@ Mae'r canllaw hwn ar gyfer y profion.
 	// The resident changes language again (the accessibility page's
 	// link): everything follows at once, the keyboard and guide bar too.
 	// This guide has no Polish version: its English title shows.
-	ts.load(t, "kiosk://settings?lang=pl&next=%2Fhome")
+	ts.prefsLink(t, "lang=pl")
 	ts.wantNative(t, "after picking Polski", nativePL)
 	wantBar("guide in Polish", "Use the local test service", "Zamknij instrukcję", "Instrukcja")
 
@@ -267,7 +267,7 @@ func TestNativeLabelsDefaultLanguage(t *testing.T) {
 	cfg.UI.Languages = []string{"pl", "en", "cy"}
 	ts := startPagesShell(t, cfg)
 	ts.wantNative(t, "at start", nativePL)
-	ts.load(t, "kiosk://settings?lang=cy&next=%2Fhome")
+	ts.prefsLink(t, "lang=cy")
 	ts.wantNative(t, "after picking Cymraeg", nativeCY)
 	webkittest.Do(t, func() { ts.s.endSession("toolbar") })
 	select {

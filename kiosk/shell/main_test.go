@@ -2,10 +2,12 @@ package shell
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -219,6 +221,36 @@ func (ts *testShell) uri(t testing.TB) string {
 
 func (ts *testShell) load(t testing.TB, u string) {
 	webkittest.Do(t, func() { ts.s.view.LoadURI(u) })
+}
+
+// post hands body to the shell as the bridge does with a message a
+// kiosk:// page in the session's service view (or pane) posted.
+func (ts *testShell) post(t testing.TB, f from, body string) {
+	t.Helper()
+	webkittest.Do(t, func() { ts.s.bridgeMessage(ts.s.cur, f, body) })
+}
+
+// prefsLink changes the session's prefs as a link of the accessibility
+// page does (query as in its kiosk://settings?... href): through the bridge.
+func (ts *testShell) prefsLink(t testing.TB, query string) {
+	t.Helper()
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{"action": "prefs"}
+	for k := range q {
+		m[k] = q.Get(k)
+	}
+	b, _ := json.Marshal(m)
+	ts.post(t, fromService, string(b))
+}
+
+// refused is how many bridge messages the shell refused so far.
+func (ts *testShell) refused(t testing.TB) uint64 {
+	var n uint64
+	webkittest.Do(t, func() { n = ts.s.bridge.refused })
+	return n
 }
 
 // click clicks the middle of the web view with a real (XTEST) mouse click.

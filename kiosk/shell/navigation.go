@@ -2,6 +2,7 @@ package shell
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -21,7 +22,7 @@ func (s *Shell) newTab() (*tab, error) {
 	t := &tab{}
 	ctx, err := webkit.NewContext(webkit.ContextOptions{
 		Scheme:        "kiosk",
-		SchemeHandler: SchemeAdapter(s.pagesFor(t)),
+		SchemeHandler: s.kioskPages(t),
 		CacheModel:    webkit.CacheDocumentViewer, // least memory; ephemeral sessions keep no HTTP cache across pages anyway
 		Download:      func() { s.log.WithField("what", "download").Info("refused") },
 	})
@@ -29,24 +30,19 @@ func (s *Shell) newTab() (*tab, error) {
 		return nil, fmt.Errorf("make web context: %w", err)
 	}
 	t.ctx = ctx
-	t.view = webkit.NewView(ctx, webkit.ViewOptions{
-		Decide:         func(d webkit.Decision) bool { return s.decide(t, d) },
-		Load:           func(ev webkit.LoadEvent, uri string) { s.loadChanged(t, ev, uri) },
-		LoadFailed:     func(uri, msg string, cancelled bool) { s.loadFailed(t, uri, cancelled) },
-		Terminated:     func(r webkit.TerminationReason) { s.terminated(t, r) },
-		MessageHandler: "kiosk",
-		UserScript:     s.userScript(),
-		Message: func(body string) {
-			if t == s.cur {
-				s.message(body)
-			}
-		},
+	o := webkit.ViewOptions{
+		Decide:     func(d webkit.Decision) bool { return s.decide(t, d) },
+		Load:       func(ev webkit.LoadEvent, uri string) { s.loadChanged(t, ev, uri) },
+		LoadFailed: func(uri, msg string, cancelled bool) { s.loadFailed(t, uri, cancelled) },
+		Terminated: func(r webkit.TerminationReason) { s.terminated(t, r) },
 		Permission: func(p webkit.Permission, _ string) bool {
 			s.log.WithField("permission", p.String()).Info("permission request denied")
 			return false
 		},
 		Refused: func(what string) { s.log.WithField("what", what).Info("refused") },
-	})
+	}
+	s.channels(t, fromService, &o)
+	t.view = webkit.NewView(ctx, o)
 	t.view.SetZoom(s.cfg.Zoom)
 	return t, nil
 }
@@ -80,6 +76,13 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 	}
 	switch d.Kind {
 	case webkit.Navigation:
+		if privilegedURI(d.URI) && !s.disarm(d.URI) {
+			// WebKit already keeps every other origin from navigating to
+			// kiosk:// (a local scheme); this keeps the built-in pages
+			// themselves, and history, from opening these.
+			s.refused(d, "kiosk_privileged")
+			return false
+		}
 		if frameOnlyURI(d.URI) {
 			return true // about:blank and about:srcdoc frames; main-frame commits are checked in loadChanged
 		}
@@ -94,6 +97,12 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 		}
 		return false
 	case webkit.NewWindowRequest:
+		if strings.HasPrefix(d.URI, "kiosk:") {
+			// The shell would load it itself, as its own load: never on a
+			// page's behalf.
+			s.refused(d, "kiosk_new_window")
+			return false
+		}
 		dec := s.cfg.AllowList.Decide(d.URI)
 		if dec.Allow {
 			uri := d.URI
@@ -112,6 +121,12 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 	case webkit.Response:
 		if !d.MIMESupported || d.Attachment {
 			s.refused(d, "download")
+			return false
+		}
+		if !d.MainFrame && strings.HasPrefix(d.URI, "kiosk:") {
+			// A kiosk:// page inside a frame (WebKit refuses it to other
+			// origins already, and the pages say frame-ancestors 'none').
+			s.refused(d, "kiosk_frame")
 			return false
 		}
 		if d.MainFrame {
@@ -214,14 +229,20 @@ func (s *Shell) loadFailed(t *tab, uri string, cancelled bool) {
 	})
 }
 
+// terminated handles a view whose web process ended. Its tab is marked
+// crashed at once, so that a reset never puts it on screen: a spare is
+// replaced; the view on screen ends the session (a wipe onto a fresh
+// view), or, when it is the view a reset just put there, is replaced by a
+// fresh one that loads home_url (replaceCrashed).
 func (s *Shell) terminated(t *tab, r webkit.TerminationReason) {
+	t.crashed = true
 	switch {
 	case t == s.spare:
 		s.log.WithField("reason", r.String()).Warn("the spare view's web process ended; making another")
 		webkit.Invoke(func() {
 			if t == s.spare {
 				s.spare = nil
-				t.destroy()
+				t.destroyLater()
 			}
 		})
 		return
@@ -232,5 +253,108 @@ func (s *Shell) terminated(t *tab, r webkit.TerminationReason) {
 	s.mu.Lock()
 	s.status.WebProcessCrashes++
 	s.mu.Unlock()
-	webkit.Invoke(func() { s.endSession(bus.ReasonWebCrash) })
+	webkit.Invoke(func() {
+		switch {
+		case t != s.cur:
+			// Already replaced.
+		case s.reset != nil:
+			s.replaceCrashed(t)
+		default:
+			s.endSession(bus.ReasonWebCrash)
+		}
+	})
+}
+
+// replaceCrashed puts a fresh view with home_url in place of t, the view a
+// reset put on screen whose web process ended before home showed: the
+// reset finishes only once home shows in the fresh one.
+func (s *Shell) replaceCrashed(t *tab) {
+	r := s.reset
+	if r.tab != t {
+		return
+	}
+	next, err := s.newTab()
+	if err != nil {
+		s.log.WithError(err).Error("cannot make a fresh web view")
+		return
+	}
+	s.win.SetView(nil)
+	t.destroyLater()
+	s.show(next)
+	r.tab = next
+	next.view.LoadURI(s.cfg.HomeURL)
+}
+
+// privilegedURI reports the kiosk pages only the shell itself opens (the
+// toolbar's Volunteer button, the volunteer screens' answers): the PIN pad
+// and the volunteer's screens, and the settings page.
+func privilegedURI(u string) bool {
+	for _, p := range []string{"kiosk://volunteer", "kiosk://settings"} {
+		if u == p || strings.HasPrefix(u, p+"/") || strings.HasPrefix(u, p+"?") {
+			return true
+		}
+	}
+	return false
+}
+
+// arm lets the next navigation to uri through (a privileged page the shell
+// itself is opening).
+func (s *Shell) arm(uri string) { s.armed = uri }
+
+// disarm reports whether uri is the page armed, and disarms it.
+func (s *Shell) disarm(uri string) bool {
+	ok := s.armed != "" && strings.TrimSuffix(uri, "/") == strings.TrimSuffix(s.armed, "/")
+	if ok {
+		s.armed = ""
+	}
+	return ok
+}
+
+// loadPrivileged opens a privileged kiosk:// page in the service view.
+func (s *Shell) loadPrivileged(uri string) {
+	if s.view == nil {
+		return
+	}
+	s.arm(uri)
+	s.view.LoadURI(uri)
+}
+
+// kioskPages answers tab t's kiosk:// requests: the built-in pages, each
+// response marked as never to be framed (Content-Security-Policy
+// frame-ancestors 'none', X-Frame-Options DENY, whatever the page set),
+// and the observer (tests) told of each.
+func (s *Shell) kioskPages(t *tab) http.Handler {
+	h := SchemeAdapter(s.pagesFor(t))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.Observer.Served != nil {
+			s.opts.Observer.Served(r.URL.String())
+		}
+		h.ServeHTTP(&unframed{ResponseWriter: w}, r)
+	})
+}
+
+// unframed adds the no-framing headers to a response as it is written.
+type unframed struct {
+	http.ResponseWriter
+	done bool
+}
+
+func (u *unframed) mark() {
+	if u.done {
+		return
+	}
+	u.done = true
+	h := u.Header()
+	h.Add("Content-Security-Policy", "frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+func (u *unframed) WriteHeader(code int) {
+	u.mark()
+	u.ResponseWriter.WriteHeader(code)
+}
+
+func (u *unframed) Write(p []byte) (int, error) {
+	u.mark()
+	return u.ResponseWriter.Write(p)
 }

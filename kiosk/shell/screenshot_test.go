@@ -147,7 +147,8 @@ func TestScreenshotsShell(t *testing.T) {
 	} {
 		suffix := v.suffix
 		if v.settings != "" {
-			ts.load(t, "kiosk://settings?"+v.settings+"&next=%2Fhome")
+			ts.load(t, "kiosk://home")
+			ts.prefsLink(t, v.settings)
 			if !waitFor(10*time.Second, func() bool { return ts.uri(t) == "kiosk://home" }) {
 				t.Fatal("settings did not return home")
 			}
@@ -187,13 +188,14 @@ func TestScreenshotsShell(t *testing.T) {
 		size(1280, 800)
 	}
 	// A volunteer signed in: the service picker beside the home page.
-	ts.load(t, "kiosk://settings?contrast=standard&lang=en&next=%2Fvolunteer")
+	ts.prefsLink(t, "contrast=standard&lang=en")
+	webkittest.Do(t, func() { ts.s.loadPrivileged("kiosk://volunteer") })
 	if !waitFor(10*time.Second, func() bool { return ts.uri(t) == "kiosk://volunteer" }) {
 		t.Fatal("volunteer page not shown")
 	}
 	for _, sz := range [][2]int{{1280, 800}, {800, 1280}} {
 		size(sz[0], sz[1])
-		webkittest.Do(t, func() { ts.s.message(`{"action":"volunteer_unlock","entry":"4071"}`) })
+		webkittest.Do(t, func() { ts.s.bridgeMessage(ts.s.cur, fromService, `{"action":"volunteer_unlock","entry":"4071"}`) })
 		if !waitFor(10*time.Second, func() bool { return strings.HasPrefix(ts.paneURI(t), "kiosk://volunteer/services") }) {
 			t.Fatal("the service picker did not open beside the home page")
 		}

@@ -55,6 +55,7 @@ func (s *Shell) tick() {
 		s.log.Warn("home page did not finish loading after a reset; carrying on")
 		s.finishReset()
 	}
+	s.countDropped()
 	if c := webkit.InputCount(); c != s.lastCount {
 		s.lastCount = c
 		s.lastInput = now
@@ -130,6 +131,8 @@ func (s *Shell) endSession(reason string) {
 	s.win.HidePanel()
 	s.win.Banner("")
 	s.msgGen++
+	s.sessionGen++
+	s.armed = ""
 
 	cleared, failed := []string{}, []string{}
 	old := s.cur
@@ -147,8 +150,8 @@ func (s *Shell) endSession(reason string) {
 			webkit.Invoke(func() {
 				old.destroy()
 				r.waitDestroy = false
-				if s.reset == r && r.homeShown {
-					s.finishReset()
+				if r.homeShown && !s.closed {
+					s.sessionEnded(r) // home showed first: the receipt waited for this
 				}
 			})
 		})
@@ -162,6 +165,10 @@ func (s *Shell) endSession(reason string) {
 	s.resetPrefs()
 	next := s.spare
 	s.spare = nil
+	if next != nil && next.crashed {
+		next.destroyLater() // its web process ended before the swap
+		next = nil
+	}
 	if next == nil {
 		var err error
 		if next, err = s.newTab(); err != nil {
@@ -187,20 +194,25 @@ func (s *Shell) endSession(reason string) {
 	}
 }
 
-// finishReset is called when home_url has loaded after a wipe (and again
-// when a crashed view has been destroyed): the session is over.
+// finishReset is called when home_url has loaded after a wipe: the
+// session is over and the screen is the next resident's (a crash of the
+// view now on screen is a new session end). The receipt goes out now, or,
+// after a crash, once the crashed view has been destroyed.
 func (s *Shell) finishReset() {
 	r := s.reset
-	if !r.homeShown {
-		r.homeShown = true
-		r.receipt.ResetMs = s.now().Sub(r.t0).Milliseconds()
-		s.lastCount = webkit.InputCount()
-		s.setState(bus.StateIdle)
-	}
-	if r.waitDestroy && s.now().Before(r.deadline) {
+	s.reset = nil
+	r.homeShown = true
+	r.receipt.ResetMs = s.now().Sub(r.t0).Milliseconds()
+	s.lastCount = webkit.InputCount()
+	s.setState(bus.StateIdle)
+	if r.waitDestroy {
 		return
 	}
-	s.reset = nil
+	s.sessionEnded(r)
+}
+
+// sessionEnded counts the ended session and sends its receipt.
+func (s *Shell) sessionEnded(r *pendingReset) {
 	s.mu.Lock()
 	s.status.SessionsEnded++
 	if s.state == bus.StateIdle {

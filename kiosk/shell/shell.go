@@ -10,9 +10,12 @@
 // and the allow_frames list (frames only); the main frame's response and
 // every committed main-frame URI are checked again. Refused main-frame
 // navigations show the built-in block page with the site's host only.
-// There are no context menus, developer tools, file choosers, print
-// dialogs, downloads, HTML full screen or second windows, and every
-// permission request is denied.
+// There are no context menus, developer tools, file or colour choosers,
+// print dialogs, emoji choosers, downloads, HTML full screen or second
+// windows, and every permission request is denied. The kiosk's own pages
+// reach the shell only through the bridge (bridge.go), which answers
+// kiosk:// top-level documents only; kiosk:// pages cannot be framed, and
+// only the shell opens the privileged ones (navigation.go).
 //
 // Wiping: a session's web view and its ephemeral website data manager are
 // thrown away and fresh ones made; clipboards are emptied; zoom is reset;
@@ -24,8 +27,9 @@
 //
 // Where things are: shell.go the window, its toolbar and Start/Close;
 // session.go the lifecycle and the wipe; navigation.go the views and every
-// policy decision; service.go D-Bus and sd_notify; process.go bin/kiosk's
-// private home and main loop; ui.go, split.go, keyboard.go, language.go,
+// policy decision; bridge.go the kiosk pages' one checked path to the
+// shell; service.go D-Bus and sd_notify; process.go bin/kiosk's private
+// home and main loop; ui.go, split.go, keyboard.go, language.go,
 // offline.go, volunteer.go and volcode.go one feature each.
 package shell
 
@@ -81,6 +85,8 @@ type Observer struct {
 	Refused      func(kind webkit.DecisionKind, reason string)
 	SessionEnded func(reason string, r bus.Receipt)
 	StateChanged func(state string)
+	// Served is told the URL of every kiosk:// request the shell answers.
+	Served func(uri string)
 }
 
 // Button ids.
@@ -133,14 +139,22 @@ type Shell struct {
 	prefs     ui.Prefs  // the session's, on the GTK thread
 	labelLang string    // the language the native labels are in (language.go)
 
-	kb      keyboard          // the on-screen keyboard (keyboard.go)
-	vol     *volunteer.Assist // volunteer mode (volunteer.go)
-	server  *bus.Server
-	conn    *dbus.Conn
-	ownConn bool
-	signals chan func()
-	notices chan string // sd_notify states for the notifier goroutine
-	wg      sync.WaitGroup
+	kb        keyboard          // the on-screen keyboard (keyboard.go)
+	vol       *volunteer.Assist // volunteer mode (volunteer.go)
+	unlocking bool              // a PIN or code entry is being checked (volunteer.go)
+	bridge    bridge            // the kiosk pages' messages (bridge.go)
+	// armed is a privileged kiosk:// page the shell itself is loading
+	// (navigation.go: privileged pages open only that way).
+	armed string
+	// sessionGen counts session ends: work started for one session and
+	// finished later checks it is still that session's.
+	sessionGen int
+	server     *bus.Server
+	conn       *dbus.Conn
+	ownConn    bool
+	signals    chan func()
+	notices    chan string // sd_notify states for the notifier goroutine
+	wg         sync.WaitGroup
 }
 
 // tab is a web view on its own ephemeral context.
@@ -151,9 +165,17 @@ type tab struct {
 	deadGuide   *webkit.View // a guide view whose web process ended, detached, to be destroyed
 	provisional bool         // a main-frame load has started and not committed
 	loaded      bool         // home_url finished loading at least once
+	crashed     bool         // the view's web process ended: never shown again
 	// beforeOffline is the page the offline page replaced, to go back to
 	// when the network returns. Memory only, gone with the tab at the wipe.
 	beforeOffline string
+}
+
+// destroyLater detaches nothing but destroys t after crashDestroyDelay:
+// WebKit still has tasks queued for a view whose web process just ended,
+// and destroying it at once crashes the UI process.
+func (t *tab) destroyLater() {
+	time.AfterFunc(crashDestroyDelay, func() { webkit.Invoke(t.destroy) })
 }
 
 func (t *tab) destroy() {
@@ -225,6 +247,7 @@ func Start(o Options) (*Shell, error) {
 		s.setupUI(o.UI)
 	}
 	s.win.AddTool(toolEnd, "End session", "End session", webkit.ToolDanger, true)
+	s.setupBridge()
 	if err := s.startVolunteer(); err != nil {
 		s.win.Destroy()
 		return nil, err
@@ -292,7 +315,7 @@ func (s *Shell) button(id int) {
 			s.view.GoBack()
 		}
 	case toolVolunteer:
-		s.view.LoadURI("kiosk://volunteer")
+		s.loadPrivileged("kiosk://volunteer")
 	case toolEnd:
 		if s.assisted() {
 			s.handOver()

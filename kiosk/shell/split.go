@@ -1,7 +1,6 @@
 package shell
 
 import (
-	"encoding/json"
 	"net/url"
 	"strings"
 	"time"
@@ -59,23 +58,18 @@ func (s *Shell) openPane(t *tab, target string) bool {
 		return false
 	}
 	if t.guide == nil {
-		t.guide = webkit.NewView(t.ctx, webkit.ViewOptions{
-			Decide:         func(d webkit.Decision) bool { return s.decideGuide(t, d) },
-			Load:           func(ev webkit.LoadEvent, uri string) { s.guideLoad(t, ev, uri) },
-			Terminated:     func(r webkit.TerminationReason) { s.guideTerminated(t, r) },
-			MessageHandler: "kiosk",
-			UserScript:     s.userScript(),
-			Message: func(body string) {
-				if t == s.cur && t.guide != nil {
-					s.guideMessage(t, body)
-				}
-			},
+		o := webkit.ViewOptions{
+			Decide:     func(d webkit.Decision) bool { return s.decideGuide(t, d) },
+			Load:       func(ev webkit.LoadEvent, uri string) { s.guideLoad(t, ev, uri) },
+			Terminated: func(r webkit.TerminationReason) { s.guideTerminated(t, r) },
 			Permission: func(p webkit.Permission, _ string) bool {
 				s.log.WithField("permission", p.String()).Info("permission request denied (guide)")
 				return false
 			},
 			Refused: func(what string) { s.log.WithField("what", what).Info("refused (guide)") },
-		})
+		}
+		s.channels(t, fromPane, &o)
+		t.guide = webkit.NewView(t.ctx, o)
 		t.guide.SetZoom(s.zoom())
 	}
 	t.guide.LoadURI(target)
@@ -175,43 +169,6 @@ func (s *Shell) guideTerminated(t *tab, r webkit.TerminationReason) {
 			}
 		})
 	})
-}
-
-// guideMessage handles a message from the guide page (kiosk://guides/ID?panel=1).
-func (s *Shell) guideMessage(t *tab, body string) {
-	if !strings.HasPrefix(t.guide.URI(), "kiosk://") {
-		return
-	}
-	var m pageMsg
-	if json.Unmarshal([]byte(body), &m) != nil {
-		return
-	}
-	switch m.Action {
-	case "open":
-		if m.URL != "" && s.view != nil {
-			s.view.LoadURI(m.URL) // decided by the allow list
-		}
-	case "close-guide":
-		webkit.Invoke(func() { s.closeGuide(t) })
-	case "back":
-		if t.guide.CanGoBack() {
-			t.guide.GoBack()
-		}
-	case "keyboard":
-		s.keyboardMessage(t.guide, m)
-	default:
-		// The volunteer's service picker, shown in the pane.
-		s.volunteerMessage(body)
-	}
-}
-
-// pageMsg is a script message from a page (see kiosk/ui's package doc).
-type pageMsg struct {
-	Action string `json:"action"`
-	URL    string `json:"url"`
-	Guide  string `json:"guide"`
-	Show   bool   `json:"show"`
-	Mode   string `json:"mode"`
 }
 
 // zoom is the session's zoom for every view.

@@ -383,7 +383,7 @@ func TestGuideOpenRefused(t *testing.T) {
 		`{"action":"open","url":"` + svc.URL() + `/","guide":"../home"}`,
 		`{"action":"open","url":"` + svc.URL() + `/","guide":"x?panel=0"}`,
 	} {
-		webkittest.Do(t, func() { ts.s.pageMessage(body) })
+		ts.post(t, fromService, body)
 		time.Sleep(300 * time.Millisecond)
 		if ts.guide() != nil {
 			t.Errorf("message %s opened a guide", body)
@@ -429,7 +429,7 @@ func TestVolunteerButtonReachable(t *testing.T) {
 	}) {
 		t.Fatalf("after the Volunteer button: at %s, titled %q; want the volunteer sign-in screen", ts.uri(t), title())
 	}
-	ts.load(t, "kiosk://volunteer/services")
+	webkittest.Do(t, func() { ts.s.loadPrivileged("kiosk://volunteer/services") })
 	if !waitFor(10*time.Second, func() bool {
 		return evalIn(t, ts.service, `document.body !== null && document.body.textContent.indexOf("Blue badge parking") >= 0`) == "true"
 	}) {

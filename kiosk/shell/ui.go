@@ -1,16 +1,18 @@
 package shell
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/kiosk/guides"
 	"accesskiosk/kiosk/ui"
+	"accesskiosk/kiosk/volunteer"
 	"accesskiosk/kiosk/webkit"
 )
 
@@ -20,8 +22,9 @@ import (
 // button steps the text size in place (it zooms service pages too, without
 // leaving a half-filled form); contrast and language are chosen on the
 // accessibility page, which every built-in page links to (a toolbar button
-// for each would push End session off a portrait screen); all of it resets
-// when the session ends.
+// for each would push End session off a portrait screen), and reach the
+// shell through the bridge ("prefs"); all of it resets when the session
+// ends.
 
 // toolText is the text size toolbar button (after the ids in shell.go).
 const toolText = 200
@@ -48,9 +51,6 @@ func (s *Shell) setupUI(p *ui.Pages) {
 	// same vocabulary volunteer.Assist accepts from them.
 	p.SetVolunteer(s.cfg.Volunteer)
 	s.prefs = ui.Prefs{Lang: p.DefaultLanguage()}
-	p.OnPrefs(func(_ context.Context, prefs ui.Prefs) {
-		webkit.Invoke(func() { s.setPrefs(prefs, false) })
-	})
 	s.win.AddTool(toolText, "Aa", "Text size", webkit.ToolNormal, false)
 }
 
@@ -85,9 +85,8 @@ func (s *Shell) prefsButton(id int) bool {
 }
 
 // setPrefs applies new prefs: zoom for every page, the native parts'
-// colours and language, a reload of the guide beside the service, and a reload of a
-// built-in page shown (when reload; the accessibility page navigates by
-// itself).
+// colours and language, a reload of the guide beside the service, and (when
+// reload) a reload of a built-in page shown.
 func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
 	if s.closed {
 		return
@@ -100,6 +99,7 @@ func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
 	}
 	s.view.SetZoom(s.zoom())
 	if reload && strings.HasPrefix(s.view.URI(), "kiosk:") {
+		s.arm(s.view.URI()) // a privileged page may be reloaded by the shell
 		s.view.Reload()
 	}
 	if g := s.cur.guide; g != nil {
@@ -119,41 +119,78 @@ func (s *Shell) resetPrefs() {
 	s.relabelIfChanged() // the native labels, in the kiosk's default language
 }
 
-// pageMessage handles a message from a built-in page's button (see the
-// kiosk/ui package doc); false if it is not one. Only kiosk:// pages reach
-// here (message checks).
-//   - "back" (block page): back to the page before, or home;
-//   - "open" {url, guide?} (a guide's "Open the service"): load url in the
-//     view, through the allow list like any navigation, and with guide,
-//     show that guide beside it (split.go) when the allow list lets url open;
-//   - "close-guide": close the guide beside the service;
-//   - "continue", "end": the idle page, which the shell does not use (it
-//     has its own idle panel); ignored.
-func (s *Shell) pageMessage(body string) bool {
-	var m pageMsg
-	if json.Unmarshal([]byte(body), &m) != nil {
-		return false
+// setupBridge registers the handlers of the built-in pages' messages
+// (kiosk/ui's package doc) and the volunteer screens' with the bridge
+// (bridge.go), the one path they reach the shell by.
+func (s *Shell) setupBridge() {
+	b := &s.bridge
+	b.on("back", s.pageBack)
+	b.on("open", s.pageOpen)
+	b.on("close-guide", func(m bridgeMsg) {
+		// Later: the pane's own view may be the one posting.
+		webkit.Invoke(func() { s.closeGuide(m.tab) })
+	})
+	b.on("prefs", s.pagePrefs)
+	b.on("continue", func(bridgeMsg) {}) // the idle page, which the shell does not use
+	b.on("end", func(bridgeMsg) {})      // (it has its own idle panel)
+	for _, a := range []string{volunteer.ActionUnlock, volunteer.ActionService, volunteer.ActionHandover,
+		volunteer.ActionOutcome, volunteer.ActionResume} {
+		b.on(a, s.volunteerMessage)
 	}
-	switch m.Action {
-	case "back":
-		if s.view.CanGoBack() {
-			s.view.GoBack()
-		} else {
-			s.view.LoadURI(s.cfg.HomeURL)
+}
+
+// pageBack is the block page's Go back: back to the page before, or home;
+// in the pane, the pane's page before.
+func (s *Shell) pageBack(m bridgeMsg) {
+	if m.from == fromPane {
+		if g := m.tab.guide; g != nil && g.CanGoBack() {
+			g.GoBack()
 		}
-	case "open":
-		if m.URL == "" {
-			break
-		}
-		if m.Guide != "" && s.ui != nil && s.cfg.AllowList.Decide(m.URL).Allow {
-			s.openGuide(s.cur, m.Guide)
-		}
-		s.view.LoadURI(m.URL) // decided by the allow list
-	case "close-guide":
-		s.closeGuide(s.cur)
-	case "continue", "end", "keyboard":
-	default:
-		return false
+		return
 	}
-	return true
+	if s.view.CanGoBack() {
+		s.view.GoBack()
+	} else {
+		s.view.LoadURI(s.cfg.HomeURL)
+	}
+}
+
+// pageOpen is a guide's "Open the service" {url, guide?}: load url in the
+// service view, through the allow list like any navigation, and with
+// guide (from the service view), show that guide beside it (split.go)
+// when the allow list lets url open.
+func (s *Shell) pageOpen(m bridgeMsg) {
+	var p struct {
+		URL   string `json:"url"`
+		Guide string `json:"guide"`
+	}
+	if json.Unmarshal(m.raw, &p) != nil || p.URL == "" {
+		return
+	}
+	if m.from == fromService && p.Guide != "" && s.ui != nil && s.cfg.AllowList.Decide(p.URL).Allow {
+		s.openGuide(m.tab, p.Guide)
+	}
+	s.view.LoadURI(p.URL) // decided by the allow list
+}
+
+// pagePrefs is a prefs link of the accessibility page {lang?, contrast?,
+// text?}: the session's prefs change and the page is shown again in them.
+func (s *Shell) pagePrefs(m bridgeMsg) {
+	if s.ui == nil {
+		return
+	}
+	var p map[string]any
+	if json.Unmarshal(m.raw, &p) != nil {
+		return
+	}
+	q := url.Values{}
+	for _, k := range []string{"lang", "contrast", "text"} {
+		switch v := p[k].(type) {
+		case string:
+			q.Set(k, v)
+		case float64:
+			q.Set(k, strconv.Itoa(int(v)))
+		}
+	}
+	s.setPrefs(s.ui.ChangePrefs(s.prefs, q), true)
 }

@@ -38,7 +38,7 @@ func TestPrefsInRealView(t *testing.T) {
 	}
 	waitTitle("What do you want to do? – Test Council")
 
-	ts.load(t, "kiosk://settings?lang=cy&contrast=high&next=%2Fhome")
+	ts.prefsLink(t, "lang=cy&contrast=high&next=%2Fhome")
 	waitTitle("Beth ydych chi eisiau ei wneud? – Test Council")
 	webkittest.Do(t, func() { ts.s.button(toolText); ts.s.button(toolText) })
 	if got, want := zoom(), cfg.Zoom*ui.TextScale(2); got != want {
@@ -55,8 +55,8 @@ func TestPrefsInRealView(t *testing.T) {
 		t.Error("high contrast chosen, but the native toolbar is not in high contrast")
 	}
 
-	// The accessibility page's links go through kiosk://settings.
-	ts.load(t, "kiosk://settings?lang=pl&text=1&next=%2Fhome")
+	// The accessibility page's links reach the shell through the bridge.
+	ts.prefsLink(t, "lang=pl&text=1&next=%2Fhome")
 	waitTitle("Co chcesz zrobić? – Test Council")
 	if got, want := zoom(), cfg.Zoom*ui.TextScale(1); !waitFor(5*time.Second, func() bool { return zoom() == want }) {
 		t.Errorf("zoom after text=1: got %v, want %v", got, want)
@@ -108,11 +108,11 @@ func TestPageButtons(t *testing.T) {
 		}
 	}
 	msg := func(body string) {
-		webkittest.Do(t, func() {
-			if !ts.s.pageMessage(body) {
-				t.Errorf("message %s not handled", body)
-			}
-		})
+		before := ts.refused(t)
+		ts.post(t, fromService, body)
+		if ts.refused(t) != before {
+			t.Errorf("message %s refused", body)
+		}
 	}
 
 	ts.load(t, svc.URL()+"/pay")
@@ -145,9 +145,9 @@ func TestPageButtons(t *testing.T) {
 	if n := len(off.requests()); n != 0 {
 		t.Errorf("off-list server got %d requests from an open message", n)
 	}
-	webkittest.Do(t, func() {
-		if ts.s.pageMessage(`{"action":"volunteer_unlock"}`) {
-			t.Error("a volunteer message was taken as a page button")
-		}
-	})
+	before := ts.refused(t)
+	ts.post(t, fromService, `{"action":"no-such-button"}`)
+	if ts.refused(t) != before+1 {
+		t.Error("a message with an unknown action was not refused")
+	}
 }

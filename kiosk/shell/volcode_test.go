@@ -99,7 +99,7 @@ func TestVolunteerCodeFromTheBus(t *testing.T) {
 	if !waitFor(10*time.Second, func() bool { return strings.HasPrefix(ts.uri(t), "kiosk://volunteer") }) {
 		t.Fatalf("view shows %q, want the volunteer page", ts.uri(t))
 	}
-	webkittest.Do(t, func() { ts.s.message(`{"action":"volunteer_unlock","entry":"` + code + `"}`) })
+	webkittest.Do(t, func() { ts.s.bridgeMessage(ts.s.cur, fromService, `{"action":"volunteer_unlock","entry":"`+code+`"}`) })
 	if !waitFor(10*time.Second, func() bool { return strings.HasPrefix(ts.paneURI(t), "kiosk://volunteer/services") }) {
 		t.Fatalf("pane shows %q after the code, want the service picker", ts.paneURI(t))
 	}

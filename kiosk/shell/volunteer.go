@@ -1,8 +1,6 @@
 package shell
 
 import (
-	"errors"
-	"strings"
 	"time"
 
 	"accesskiosk/kiosk/bus"
@@ -15,8 +13,10 @@ import (
 //   - The toolbar's Volunteer button opens kiosk://volunteer, the PIN pad.
 //   - After the PIN, the service picker sits in the pane beside the
 //     service view (split.go), and the guide it picks replaces it there.
-//   - The screens post volunteer messages to the "kiosk" script message
-//     handler; volunteer.Assist answers and the shell does what it says:
+//   - The screens post volunteer messages through the bridge (bridge.go:
+//     only the kiosk's own top-level pages can); volunteer.Assist answers
+//     (a PIN or code entry is checked off the GTK loop) and the shell does
+//     what it says:
 //     load a page, start an assisted session (longer idle timeout, the
 //     "Volunteer helping" banner), or end the session (reason handover,
 //     the normal full wipe).
@@ -69,47 +69,72 @@ func (s *Shell) indicator() string {
 	return ""
 }
 
-// message handles a script message from a page (on the GTK thread). Any
-// page may ask for the on-screen keyboard; only the kiosk's own pages
-// (kiosk://) may drive anything else (guides, volunteer mode): their other
-// messages from any other page are ignored.
-func (s *Shell) message(body string) {
-	if s.view == nil {
+// volunteerMessage handles a volunteer screen's message, from the bridge
+// (bridge.go): the PIN pad in the service view, the picker in the pane.
+func (s *Shell) volunteerMessage(m bridgeMsg) {
+	if s.vol == nil {
 		return
 	}
-	if m, ok := keyboardMsg(body); ok {
-		// Any page's user script may ask for the keyboard (keyboard.go).
-		s.keyboardMessage(s.view, m)
-		return
-	}
-	if !strings.HasPrefix(s.view.URI(), "kiosk://") {
-		return
-	}
-	if s.pageMessage(body) {
-		return // a built-in page's button (ui.go)
-	}
-	s.volunteerMessage(body)
-}
-
-// volunteerMessage handles a volunteer screen's message, from the main
-// view or the pane beside it (both showing kiosk:// pages only).
-func (s *Shell) volunteerMessage(body string) {
-	m, err := volunteer.ParseMessage([]byte(body))
-	if errors.Is(err, volunteer.ErrNotVolunteer) {
-		return // other pages' messages (the idle page, the keyboard) are handled elsewhere
-	}
+	vm, err := volunteer.ParseMessage(m.raw)
 	if err != nil {
 		s.log.WithError(err).Info("script message refused")
 		return
 	}
-	if s.vol == nil {
+	if vm.Action == volunteer.ActionUnlock {
+		if m.from != fromService {
+			s.bridge.refused++ // the PIN pad is the service view's page
+			return
+		}
+		s.unlock(vm)
 		return
 	}
-	rep, err := s.vol.Handle(m)
+	rep, err := s.vol.Handle(vm)
 	if err != nil {
-		s.log.WithField("action", m.Action).WithError(err).Info("volunteer message refused")
+		s.log.WithField("action", vm.Action).WithError(err).Info("volunteer message refused")
 		return
 	}
+	s.volunteerReply(rep)
+}
+
+// unlock checks a PIN or code entry off the GTK loop (every attempt
+// derives the PIN's key in full: tens of milliseconds), one at a time, and
+// applies the answer on the loop if the session it was typed in is still
+// on. Entries typed while one is being checked are dropped.
+func (s *Shell) unlock(vm volunteer.Message) {
+	if s.unlocking {
+		s.bridge.refused++
+		return
+	}
+	s.unlocking = true
+	gen := s.sessionGen
+	vol := s.vol
+	go func() {
+		rep, err := vol.Handle(vm)
+		webkit.Invoke(func() {
+			s.unlocking = false
+			if s.closed {
+				return
+			}
+			if gen != s.sessionGen {
+				// The session ended while the entry was checked: it does
+				// not unlock the next one.
+				if rep.Assisted {
+					var r bus.Receipt
+					vol.Finish(&r)
+				}
+				return
+			}
+			if err != nil {
+				s.log.WithField("action", vm.Action).WithError(err).Info("volunteer message refused")
+				return
+			}
+			s.volunteerReply(rep)
+		})
+	}()
+}
+
+// volunteerReply does what volunteer.Assist answered.
+func (s *Shell) volunteerReply(rep volunteer.Reply) {
 	if rep.Assisted {
 		s.log.Info("assisted session started")
 		s.lastInput = s.now() // the idle timer counts from the unlock
@@ -123,7 +148,7 @@ func (s *Shell) volunteerMessage(body string) {
 		return
 	}
 	if rep.Main != "" {
-		s.view.LoadURI(rep.Main)
+		s.loadPrivileged(rep.Main)
 	}
 	if rep.Panel != "" {
 		// The picker and the guides it opens sit beside the service.
@@ -139,7 +164,7 @@ func (s *Shell) handOver() {
 		return
 	}
 	s.closeGuide(s.cur) // the outcome screen is the volunteer's, full width
-	s.view.LoadURI(rep.Main)
+	s.loadPrivileged(rep.Main)
 }
 
 // finishVolunteer fills the receipt's volunteer fields and ends volunteer

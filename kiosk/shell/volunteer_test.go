@@ -175,7 +175,7 @@ func TestVolunteerSession(t *testing.T) {
 		t.Fatalf("End session during an assisted session ended it at once (state %s); want the outcome screen", st)
 	}
 	webkittest.Do(t, func() {
-		ts.s.message(`{"action":"volunteer_outcome","category":"council_tax","outcome":"done"}`)
+		ts.s.bridgeMessage(ts.s.cur, fromService, `{"action":"volunteer_outcome","category":"council_tax","outcome":"done"}`)
 	})
 	ev := nextEvent(t, events)
 	if ev.Kind != bus.EventEnded || ev.Reason != bus.ReasonHandover {
@@ -223,7 +223,7 @@ func TestVolunteerMessagesOnlyFromKioskPages(t *testing.T) {
 	}
 	var on bool
 	webkittest.Do(t, func() {
-		ts.s.message(`{"action":"volunteer_unlock","entry":"4071"}`)
+		ts.s.bridgeMessage(ts.s.cur, fromService, `{"action":"volunteer_unlock","entry":"4071"}`)
 		on = ts.s.assisted()
 	})
 	if on {

@@ -14,9 +14,9 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// stubHandler stands in for the shell's "kiosk" script message handler: it
+// stubHandler stands in for the shell's "watch" script message handler: it
 // records every message in window.__msgs for the test to collect.
-const stubHandler = `window.__msgs = []; window.webkit = {messageHandlers: {kiosk: {postMessage: function (m) { window.__msgs.push(m); }}}};`
+const stubHandler = `window.__msgs = []; window.webkit = {messageHandlers: {watch: {postMessage: function (m) { window.__msgs.push(m); }}}};`
 
 // formPage is a real page with the fields a council form has; the email
 // field sits low on the screen, where the keyboard would cover it.
@@ -123,15 +123,19 @@ func TestUserScriptAsksForKeyboard(t *testing.T) {
 	}
 }
 
+// bridgeStub stands in for the shell's bridge (web/bridge.js): it takes
+// what a page posts and records it in window.__msgs.
+const bridgeStub = `window.__msgs = []; document.addEventListener("accesskiosk-message", function (ev) { ev.preventDefault(); window.__msgs.push(JSON.parse(ev.detail)); }, true);`
+
 // TestPageMessages checks what the built-in pages' buttons tell the shell
-// through the "kiosk" message handler, in real headless Chromium.
+// through the bridge, in real headless Chromium.
 func TestPageMessages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
 	base := serve(t, newTestPages(t, defaultConfig(t)))
 	ctx := browser(t, 1280, 800)
-	addScripts(t, ctx, stubHandler)
+	addScripts(t, ctx, bridgeStub)
 	tests := []struct {
 		path, click string
 		want        string // JSON of the one message

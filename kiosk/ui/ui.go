@@ -32,29 +32,34 @@
 // network listener (RemoteAddr set, as in the tests and screenshots) gets
 // root-relative links instead. The shell should:
 //
-//  1. Register the kiosk scheme as local, secure and CORS-enabled, so pages
-//     may load kiosk://assets/... .
+//  1. Register the kiosk scheme as local and secure, so that only kiosk://
+//     pages load, frame or navigate to kiosk:// URLs (kiosk://assets/...).
 //  2. Wrap each request's context with WithPrefs(ctx, prefs) holding the
 //     session's language, contrast and text size, and apply TextScale(prefs.TextSize)
 //     as the zoom of service pages too.
-//  3. Set OnPrefs to learn when a resident changes a setting on the
-//     accessibility page (kiosk://settings?...). The answer is a 303 to the
-//     next page, with an HTML body that also refreshes to it, so an adapter
-//     that ignores the status still lands there.
-//  4. Register a script message handler named "kiosk" on every view. The
+//  3. Open the bridge (BridgeScript) in every view: the pages post to the
+//     shell only through it, and only from kiosk:// top-level documents
+//     (kiosk/webkit's package doc says why that cannot be raced). The
 //     pages post JSON objects with an "action":
 //     - "continue" / "end": the idle page's "I'm still here" / "End session now";
 //     - "back": the block page's Go back (it falls back to history.back());
 //     - "open" {url, guide?}: a guide's "Open the service" or a step's link:
 //     load url in the main view and, with guide, show
 //     kiosk://guides/GUIDE?panel=1 beside it (split view; stacked on a
-//     portrait screen); without a handler the link just navigates;
+//     portrait screen); without a shell the link just navigates;
 //     - "close-guide": the panel's Close button;
-//     - "keyboard" {show, mode}: from UserScript in any page and any of
-//     its frames: show an on-screen keyboard for a field of that mode
-//     (text, email, number, tel, url) under the page, shrinking it, or
-//     hide it. The keyboard is the shell's (native keys that send key
-//     events to the view); the pages have none.
+//     - "prefs" {lang?, contrast?, text?}: a link to kiosk://settings on the
+//     accessibility page: change the session's prefs (ChangePrefs) and
+//     show the page again; without a shell the link navigates to
+//     /settings, which carries the new prefs in the query;
+//     - the volunteer screens' messages (package volunteer).
+//  4. Run UserScript (the keyboard's focus watcher) in every frame, in an
+//     isolated world with its own "watch" handler: {action: "keyboard",
+//     show, mode} from any page and any of its frames asks for an
+//     on-screen keyboard for a field of that mode (text, email, number,
+//     tel, url) under the page, shrinking it, or hides it. The keyboard is
+//     the shell's (native keys that send key events to the view); the
+//     pages have none.
 //  5. Load kiosk://block?site=HOST (host only) for a blocked main-frame
 //     navigation, kiosk://offline when the network is gone, kiosk://ended
 //     after a wipe, and show kiosk://idle?seconds=N as the overlay.
@@ -70,19 +75,14 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"fmt"
 	"html/template"
 	"io/fs"
-	"math"
 	"net/http"
-	"net/url"
 	"os"
-	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -105,18 +105,17 @@ var distFS embed.FS
 
 // Pages is the built-in pages' http.Handler. It is safe for concurrent use.
 type Pages struct {
-	cfg     Config
-	lib     *guides.Library
-	log     logrus.FieldLogger
-	langs   []language
-	pages   map[string]*template.Template
-	mux     *http.ServeMux
-	brand   []byte // generated CSS for the brand colour
-	logo    []byte
-	logoCT  string
-	css     []byte
-	onPrefs func(context.Context, Prefs)
-	vol     *volunteer.Config // SetVolunteer; nil shows the defaults
+	cfg    Config
+	lib    *guides.Library
+	log    logrus.FieldLogger
+	langs  []language
+	pages  map[string]*template.Template
+	mux    *http.ServeMux
+	brand  []byte // generated CSS for the brand colour
+	logo   []byte
+	logoCT string
+	css    []byte
+	vol    *volunteer.Config // SetVolunteer; nil shows the defaults
 }
 
 // pageNames are the templates in templates/ besides layout.html.
@@ -191,11 +190,6 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 	return p, nil
 }
 
-// OnPrefs sets fn to be called when a resident changes a setting on the
-// pages (kiosk://settings), with the session's new prefs. Call it before
-// serving. Without it, the new prefs travel in the query (test mode).
-func (p *Pages) OnPrefs(fn func(ctx context.Context, prefs Prefs)) { p.onPrefs = fn }
-
 // Keyboard returns the on-screen keyboard mode: auto, always or never.
 func (p *Pages) Keyboard() string {
 	if p.cfg.Keyboard == "" {
@@ -244,7 +238,8 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// kiosk:// URLs.
 		r = r.WithContext(context.WithValue(r.Context(), kioskModeKey{}, true))
 	}
-	w.Header().Set("Content-Security-Policy", "default-src 'self' kiosk:; img-src 'self' kiosk: data:; object-src 'none'; base-uri 'none'; form-action 'self' kiosk:; frame-ancestors 'self' kiosk:")
+	w.Header().Set("Content-Security-Policy", "default-src 'self' kiosk:; img-src 'self' kiosk: data:; object-src 'none'; base-uri 'none'; form-action 'self' kiosk:; frame-ancestors 'none'")
+	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	p.mux.ServeHTTP(w, r)
@@ -263,407 +258,4 @@ func (p *Pages) asset(get func() ([]byte, string)) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(b)
 	}
-}
-
-// view is what every template sees.
-type view struct {
-	translator
-	Title   string // translated page title
-	Prefs   Prefs
-	Langs   []langChoice
-	Council Council
-	HasLogo bool
-	Page    string
-	Path    string
-	Panel   bool // narrow guide panel layout: no header navigation
-	Data    any
-
-	kiosk   bool // links are kiosk:// URLs
-	carry   url.Values
-	current string
-}
-
-// InShell reports whether the page is shown by the kiosk shell (kiosk
-// mode), which gives the guide panel its own native Close button.
-func (v *view) InShell() bool { return v.kiosk }
-
-type langChoice struct {
-	Code, Name string
-	URL        template.URL
-	Current    bool
-}
-
-// URL links to a page of ours: kiosk://PATH in kiosk mode, else PATH with
-// the query's prefs carried on. Extra args are key, value pairs.
-func (v *view) URL(p string, kv ...string) template.URL {
-	q := url.Values{}
-	for k, vs := range v.carry {
-		q[k] = vs
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		q.Set(kv[i], kv[i+1])
-	}
-	return template.URL(ourURL(v.kiosk, p, q))
-}
-
-func ourURL(kiosk bool, p string, q url.Values) string {
-	s := p
-	if kiosk {
-		s = "kiosk:/" + p
-	}
-	if e := q.Encode(); e != "" {
-		s += "?" + e
-	}
-	return s
-}
-
-// Href passes a service URL from config or a guide (validated there as
-// http, https or kiosk) into an href; anything else becomes "#".
-func (v *view) Href(s string) template.URL {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "#"
-	}
-	switch u.Scheme {
-	case "http", "https", "kiosk":
-		return template.URL(s)
-	}
-	return "#"
-}
-
-// Asset links to one of our assets, without the prefs.
-func (v *view) Asset(p string) template.URL {
-	return template.URL(ourURL(v.kiosk, p, nil))
-}
-
-// Settings links to /settings changing one pref and coming back here.
-func (v *view) Settings(key, value string) template.URL {
-	return v.URL("/settings", key, value, "next", v.current)
-}
-
-// TextSizes lists the text size steps for the accessibility page.
-func (v *view) TextSizes() []int {
-	out := make([]int, TextSizes)
-	for i := range out {
-		out[i] = i
-	}
-	return out
-}
-
-// Tr picks a config string's translation, falling back to English.
-func (v *view) Tr(english string, tr map[string]Text, field string) string {
-	if t, ok := tr[v.lang]; ok {
-		s := t.Title
-		if field == "description" {
-			s = t.Description
-		}
-		if s != "" {
-			return s
-		}
-	}
-	return english
-}
-
-// TrLang is the language of Tr's answer, for a lang attribute.
-func (v *view) TrLang(english string, tr map[string]Text, field string) string {
-	if v.Tr(english, tr, field) == english && english != "" {
-		return "en"
-	}
-	return v.lang
-}
-
-// Countdown renders message key, whose one %s is a number of seconds, with
-// the number in an element the page's script counts down.
-func (v *view) Countdown(key string, seconds int) template.HTML {
-	before, after, _ := strings.Cut(v.T(key), "%s")
-	return template.HTML(template.HTMLEscapeString(before) +
-		`<span class="ak-countdown" data-ak-countdown="` + strconv.Itoa(seconds) + `">` + strconv.Itoa(seconds) + `</span>` +
-		template.HTMLEscapeString(after))
-}
-
-// Inc adds one, for step numbers.
-func (v *view) Inc(i int) int { return i + 1 }
-
-func (p *Pages) newView(r *http.Request, page, titleKey string) *view {
-	prefs, fromCtx := prefsFrom(r)
-	if !known(prefs.Lang) || !p.offered(prefs.Lang) {
-		prefs.Lang = p.DefaultLanguage()
-	}
-	prefs.TextSize = clampText(prefs.TextSize)
-	kiosk, _ := r.Context().Value(kioskModeKey{}).(bool)
-	v := &view{
-		translator: translator{lang: prefs.Lang, cats: catalogs},
-		Prefs:      prefs,
-		Council:    p.cfg.Council,
-		HasLogo:    len(p.logo) > 0,
-		Page:       page,
-		Path:       r.URL.Path,
-		Panel:      r.URL.Query().Get("panel") == "1",
-		kiosk:      kiosk,
-	}
-	if !fromCtx {
-		v.carry = prefs.query()
-		if v.carry.Get("lang") == p.DefaultLanguage() {
-			v.carry.Del("lang")
-		}
-	}
-	// current is this page's path and non-pref query, for /settings?next=.
-	q := url.Values{}
-	for k, vs := range r.URL.Query() {
-		switch k {
-		case "lang", "contrast", "text":
-		default:
-			q[k] = vs
-		}
-	}
-	v.current = r.URL.Path
-	if e := q.Encode(); e != "" {
-		v.current += "?" + e
-	}
-	v.Title = v.T(titleKey)
-	for _, l := range p.langs {
-		v.Langs = append(v.Langs, langChoice{Code: l.Code, Name: l.Name, URL: v.Settings("lang", l.Code), Current: l.Code == prefs.Lang})
-	}
-	return v
-}
-
-func (p *Pages) offered(code string) bool {
-	for _, l := range p.langs {
-		if l.Code == code {
-			return true
-		}
-	}
-	return false
-}
-
-func (p *Pages) render(w http.ResponseWriter, status int, v *view) {
-	var b bytes.Buffer
-	if err := p.pages[v.Page].Execute(&b, v); err != nil {
-		p.log.WithError(err).WithField("page", v.Page).Error("ui: render page")
-		http.Error(w, "This page could not be shown.", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
-}
-
-func (p *Pages) simple(page, titleKey string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p.render(w, http.StatusOK, p.newView(r, page, titleKey))
-	}
-}
-
-func (p *Pages) notFound(w http.ResponseWriter, r *http.Request) {
-	p.render(w, http.StatusNotFound, p.newView(r, "notfound", "notfound.title"))
-}
-
-type homeData struct {
-	Welcome string
-	Tiles   []TileGroup
-	Guides  []*guides.Guide
-}
-
-func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
-	v := p.newView(r, "home", "home.title")
-	d := homeData{Tiles: p.cfg.Tiles, Guides: p.lib.List(v.lang)}
-	if p.cfg.Welcome != "" && v.lang == "en" {
-		d.Welcome = p.cfg.Welcome
-	}
-	v.Data = d
-	p.render(w, http.StatusOK, v)
-}
-
-func (p *Pages) guideIndex(w http.ResponseWriter, r *http.Request) {
-	v := p.newView(r, "guides", "guides.title")
-	v.Data = p.lib.List(v.lang)
-	p.render(w, http.StatusOK, v)
-}
-
-type guideData struct {
-	G          *guides.Guide
-	Translated bool // false: shown in another language than asked
-	HowTo      bool
-}
-
-func (p *Pages) guide(w http.ResponseWriter, r *http.Request) {
-	p.showGuide(w, r, r.PathValue("id"), false)
-}
-
-func (p *Pages) howTo(w http.ResponseWriter, r *http.Request) {
-	p.showGuide(w, r, "using-this-kiosk", true)
-}
-
-func (p *Pages) showGuide(w http.ResponseWriter, r *http.Request, id string, howTo bool) {
-	v := p.newView(r, "guide", "guide.notfound.title")
-	g, ok := p.lib.Get(id, v.lang)
-	if !ok {
-		v.Data = guideData{}
-		p.render(w, http.StatusNotFound, v)
-		return
-	}
-	v.Title = g.Title
-	v.Data = guideData{G: g, Translated: g.Lang == v.lang, HowTo: howTo}
-	p.render(w, http.StatusOK, v)
-}
-
-type accessData struct {
-	Keyboard string
-}
-
-func (p *Pages) accessibility(w http.ResponseWriter, r *http.Request) {
-	v := p.newView(r, "accessibility", "a11y.title")
-	v.Data = accessData{Keyboard: p.Keyboard()}
-	p.render(w, http.StatusOK, v)
-}
-
-// blockSite reduces what the shell passes to a host name: never a path or
-// query, which may hold what a resident typed.
-func blockSite(s string) string {
-	s = strings.TrimSpace(s)
-	if strings.Contains(s, "://") {
-		if u, err := url.Parse(s); err == nil {
-			s = u.Hostname()
-		} else {
-			return ""
-		}
-	}
-	if i := strings.IndexAny(s, "/?#@ "); i >= 0 {
-		return ""
-	}
-	if len(s) > 253 {
-		return ""
-	}
-	return strings.ToLower(s)
-}
-
-func (p *Pages) block(w http.ResponseWriter, r *http.Request) {
-	site := keepSiteOnly(r)
-	v := p.newView(r, "block", "block.title")
-	v.Data = site
-	p.render(w, http.StatusOK, v)
-}
-
-// keepSiteOnly reduces the request's ?site= to its host (or drops it) and
-// returns that host, so that no link on the page (the language links come
-// back to the same page) carries more. Call it before newView.
-func keepSiteOnly(r *http.Request) string {
-	q := r.URL.Query()
-	site := blockSite(q.Get("site"))
-	q.Del("site")
-	if site != "" {
-		q.Set("site", site)
-	}
-	r.URL.RawQuery = q.Encode()
-	return site
-}
-
-// offline serves the offline page; ?site=HOST (host only) names the site
-// that could not be reached.
-func (p *Pages) offline(w http.ResponseWriter, r *http.Request) {
-	site := keepSiteOnly(r)
-	v := p.newView(r, "offline", "offline.title")
-	v.Data = site
-	p.render(w, http.StatusOK, v)
-}
-
-type idleData struct {
-	Seconds int
-}
-
-func (p *Pages) idle(w http.ResponseWriter, r *http.Request) {
-	v := p.newView(r, "idle", "idle.title")
-	n, err := strconv.Atoi(r.URL.Query().Get("seconds"))
-	if err != nil || n <= 0 || n > 3600 {
-		n = 30
-	}
-	v.Data = idleData{Seconds: n}
-	p.render(w, http.StatusOK, v)
-}
-
-// settings applies lang, contrast and text from the query to the session's
-// prefs and sends the resident on to next (a path of ours).
-func (p *Pages) settings(w http.ResponseWriter, r *http.Request) {
-	prefs, fromCtx := prefsFrom(r)
-	q := r.URL.Query()
-	if l := q.Get("lang"); l != "" && p.offered(l) {
-		prefs.Lang = l
-	}
-	switch q.Get("contrast") {
-	case "high":
-		prefs.HighContrast = true
-	case "standard":
-		prefs.HighContrast = false
-	}
-	if n, err := strconv.Atoi(q.Get("text")); err == nil {
-		prefs.TextSize = clampText(n)
-	}
-	next := q.Get("next")
-	nu, err := url.Parse(next)
-	if err != nil || nu.Scheme != "" || nu.Host != "" || !strings.HasPrefix(nu.Path, "/") || strings.HasPrefix(nu.Path, "/settings") {
-		nu = &url.URL{Path: "/accessibility"}
-	}
-	nu.Path = path.Clean(nu.Path)
-	nq := nu.Query()
-	if fromCtx && p.onPrefs != nil {
-		p.onPrefs(r.Context(), prefs)
-	} else {
-		for k, vs := range prefs.query() {
-			nq[k] = vs
-		}
-	}
-	kiosk, _ := r.Context().Value(kioskModeKey{}).(bool)
-	p.redirectURL(w, ourURL(kiosk, nu.Path, nq))
-}
-
-func (p *Pages) redirect(w http.ResponseWriter, r *http.Request, to string) {
-	kiosk, _ := r.Context().Value(kioskModeKey{}).(bool)
-	p.redirectURL(w, ourURL(kiosk, to, r.URL.Query()))
-}
-
-// redirectURL answers 303 with a body that refreshes to the same place, for
-// a scheme adapter that passes bodies but not statuses.
-func (p *Pages) redirectURL(w http.ResponseWriter, to string) {
-	w.Header().Set("Location", to)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusSeeOther)
-	e := template.HTMLEscapeString(to)
-	fmt.Fprintf(w, `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=%s"><title>…</title></head><body><a href="%s">Continue</a></body></html>`, e, e)
-}
-
-// brandCSS sets the header colours from the council's brand colour, with
-// white or black text, whichever contrasts more.
-func brandCSS(hex string) []byte {
-	if hex == "" {
-		hex = DefaultBrandColour
-	}
-	r, g, b := parseHex(hex)
-	l := luminance(r, g, b)
-	text := "#ffffff"
-	if contrast(l, 1) < contrast(l, 0) {
-		text = "#0b0c0c"
-	}
-	return fmt.Appendf(nil, ":root{--ak-brand:%s;--ak-brand-text:%s}\n", strings.ToLower(hex), text)
-}
-
-func parseHex(s string) (r, g, b float64) {
-	n, _ := strconv.ParseUint(strings.TrimPrefix(s, "#"), 16, 32)
-	return float64(n>>16&0xff) / 255, float64(n>>8&0xff) / 255, float64(n&0xff) / 255
-}
-
-// luminance is WCAG 2's relative luminance.
-func luminance(r, g, b float64) float64 {
-	lin := func(c float64) float64 {
-		if c <= 0.03928 {
-			return c / 12.92
-		}
-		return math.Pow((c+0.055)/1.055, 2.4)
-	}
-	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
-}
-
-func contrast(l1, l2 float64) float64 {
-	return (max(l1, l2) + 0.05) / (min(l1, l2) + 0.05)
 }

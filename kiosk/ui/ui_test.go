@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -220,17 +219,18 @@ func TestSettings(t *testing.T) {
 		t.Error("redirect body does not refresh by itself")
 	}
 
-	// With the shell: OnPrefs gets the merged prefs, links carry none.
-	var got Prefs
-	p.OnPrefs(func(ctx context.Context, prefs Prefs) { got = prefs })
+	// With the shell: ChangePrefs merges a link's changes; the request
+	// itself changes nothing (the shell takes prefs from the bridge only)
+	// and its links carry no prefs.
+	got := p.ChangePrefs(Prefs{Lang: "pl", HighContrast: true}, url.Values{"text": {"9"}, "lang": {"xx"}})
+	if want := (Prefs{Lang: "pl", HighContrast: true, TextSize: 3}); got != want {
+		t.Errorf("ChangePrefs: got %+v, want %+v", got, want)
+	}
 	r := httptest.NewRequest("GET", "/", nil)
 	r.URL, _ = url.Parse("kiosk://settings?text=9&next=%2Faccessibility")
 	r = r.WithContext(WithPrefs(r.Context(), Prefs{Lang: "pl", HighContrast: true}))
 	w = httptest.NewRecorder()
 	p.ServeHTTP(w, r)
-	if want := (Prefs{Lang: "pl", HighContrast: true, TextSize: 3}); got != want {
-		t.Errorf("OnPrefs: got %+v, want %+v", got, want)
-	}
 	if loc := w.Header().Get("Location"); loc != "kiosk://accessibility" {
 		t.Errorf("Location: got %q, want kiosk://accessibility", loc)
 	}
@@ -363,7 +363,7 @@ func TestValidateFromFile(t *testing.T) {
 		{"translation language", strings.Replace(good, "    - title: Pay\n", "    - title: Pay\n      translations:\n        de: {title: Zahlen}\n", 1), `k.yaml:7: ui.tiles[0].translations.de: no built-in pages in "de"; choose from en, cy, pl`},
 		{"guide id", strings.Replace(good, "url: https://testshire.gov.uk/pay", "url: https://testshire.gov.uk/pay\n          guide: Pay Tax", 1), `k.yaml:9: ui.tiles[0].tiles[0].guide: want a guide ID such as pay-council-tax (its file name without .md), got "Pay Tax"`},
 		{"guides dir", good + "  guides_dir: /nonexistent/guides\n", "k.yaml:9: ui.guides_dir: cannot read guides directory: /nonexistent/guides: no such file or directory"},
-		{"unknown key", good + "  colour: red\n", "k.yaml:9: ui.colour: unknown key (did you mean \"council\"?)"},
+		{"unknown key", good + "  colour: red\n", `k.yaml:9: ui.colour: unknown key (did you mean "council"?)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -78,11 +78,27 @@ func TestVolunteerPages(t *testing.T) {
 	}
 }
 
-// installFakeHandler makes window.webkit.messageHandlers.kiosk record what
-// the page posts in window.__posted, as WebKit's handler would receive it.
+// settled waits until the page in ctx has loaded with its deferred scripts
+// run (readyState complete) and the script cond is true.
+func settled(tb testing.TB, ctx context.Context, cond string) {
+	tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && (`+cond+`)`))
+		if err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tb.Fatalf("the page did not settle (%s)", cond)
+}
+
+// installFakeHandler stands in for the shell's bridge (web/bridge.js): it
+// takes what the page posts (the accesskiosk-message events on its
+// document) and records it in window.__posted, as the shell would receive it.
 func installFakeHandler(tb testing.TB, ctx context.Context) {
 	tb.Helper()
-	const src = `window.__posted = []; window.webkit = {messageHandlers: {kiosk: {postMessage: function (m) { window.__posted.push(JSON.stringify(m)); }}}};`
+	const src = `window.__posted = []; document.addEventListener("accesskiosk-message", function (ev) { ev.preventDefault(); window.__posted.push(ev.detail); }, true);`
 	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
 		return err
@@ -123,8 +139,17 @@ func TestVolunteerScreensPost(t *testing.T) {
 	defer cancel()
 
 	click := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
+	// open loads a page and waits until its deferred script runs: a tap
+	// before that is a plain link's (seen under load).
+	open := func(path, cond string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+path)); err != nil {
+			t.Fatal(err)
+		}
+		settled(t, ctx, cond)
+	}
+	open("/volunteer", "true")
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/volunteer"), chromedp.WaitReady(chromedp.CSS("body")),
 		click(`[data-ak-digit="2"]`), click(`[data-ak-digit="5"]`), click(`[data-ak-digit="9"]`),
 		click(`[data-ak-digit="del"]`), chromedp.KeyEvent("8"), click(`[data-ak-digit="0"]`),
 	)
@@ -146,10 +171,8 @@ func TestVolunteerScreensPost(t *testing.T) {
 		t.Errorf("entry kept after Unlock: %q", val)
 	}
 
-	err = chromedp.Do(ctx,
-		chromedp.Navigate(base+"/volunteer/services?panel=1"), chromedp.WaitReady(chromedp.CSS("body")),
-		click(`[data-category="benefits"]`), click(`.ak-vol-handover`),
-	)
+	open("/volunteer/services?panel=1", "true")
+	err = chromedp.Do(ctx, click(`[data-category="benefits"]`), click(`.ak-vol-handover`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,12 +182,12 @@ func TestVolunteerScreensPost(t *testing.T) {
 	}
 
 	// Outcome: tap a service (a page load), then an outcome: two taps.
-	err = chromedp.Do(ctx,
-		chromedp.Navigate(base+"/volunteer/outcome"), chromedp.WaitReady(chromedp.CSS("body")),
-		click(`a[href*="category=housing"]`), chromedp.WaitReady(chromedp.CSS(`a[aria-current="true"]`)),
-		click(`[data-outcome="referred_elsewhere"]`),
-	)
-	if err != nil {
+	open("/volunteer/outcome", "true")
+	if err := chromedp.Do(ctx, click(`a[href*="category=housing"]`)); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, ctx, `location.search.indexOf("category=housing") >= 0 && !!document.querySelector('a[aria-current="true"]')`)
+	if err := chromedp.Do(ctx, click(`[data-outcome="referred_elsewhere"]`)); err != nil {
 		t.Fatal(err)
 	}
 	want = []volunteer.Message{{Action: volunteer.ActionOutcome, Category: "housing", Outcome: volunteer.OutcomeReferred}}
@@ -172,8 +195,8 @@ func TestVolunteerScreensPost(t *testing.T) {
 		t.Errorf("outcome posted %+v, want %+v", got, want)
 	}
 	// Skip posts an outcome message with nothing in it.
-	err = chromedp.Do(ctx, chromedp.Navigate(base+"/volunteer/outcome?category=housing"), chromedp.WaitReady(chromedp.CSS("body")),
-		click(`.ak-actions [data-ak-volunteer="volunteer_outcome"]`))
+	open("/volunteer/outcome?category=housing", "true")
+	err = chromedp.Do(ctx, click(`.ak-actions [data-ak-volunteer="volunteer_outcome"]`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,14 +17,26 @@ static void ak_scheme_cb(WebKitURISchemeRequest *req, gpointer data) {
 	akDispatch((uintptr_t)data, &ev);
 }
 
-void ak_scheme_finish(WebKitURISchemeRequest *req, int status, const char *ctype, const void *body, gsize len) {
+// ak_scheme_finish answers a scheme request: headers are the response's
+// header lines ("Name: value\n" each), all passed on to WebKit (the
+// Content-Security-Policy with frame-ancestors among them), plus
+// Cache-Control: no-store.
+void ak_scheme_finish(WebKitURISchemeRequest *req, int status, const char *ctype, const char *headers, const void *body, gsize len) {
 	GBytes *bytes = g_bytes_new(body, len);
 	GInputStream *in = g_memory_input_stream_new_from_bytes(bytes);
 	WebKitURISchemeResponse *resp = webkit_uri_scheme_response_new(in, (gint64)len);
 	webkit_uri_scheme_response_set_status(resp, status, NULL);
 	webkit_uri_scheme_response_set_content_type(resp, ctype);
 	SoupMessageHeaders *h = soup_message_headers_new(SOUP_MESSAGE_HEADERS_RESPONSE);
-	soup_message_headers_append(h, "Cache-Control", "no-store");
+	char **lines = g_strsplit(headers != NULL ? headers : "", "\n", -1);
+	for (char **l = lines; *l != NULL; l++) {
+		char *colon = strchr(*l, ':');
+		if (colon == NULL || colon == *l) continue;
+		*colon = 0;
+		soup_message_headers_append(h, *l, g_strstrip(colon + 1));
+	}
+	g_strfreev(lines);
+	soup_message_headers_replace(h, "Cache-Control", "no-store");
 	webkit_uri_scheme_response_set_http_headers(resp, h);
 	webkit_uri_scheme_request_finish_with_response(req, resp);
 	g_object_unref(resp);
@@ -48,6 +60,10 @@ WebKitWebContext *ak_context_new(uintptr_t h, const char *scheme, int cache_mode
 		webkit_web_context_register_uri_scheme(ctx, scheme, ak_scheme_cb, (gpointer)h, NULL);
 		WebKitSecurityManager *sm = webkit_web_context_get_security_manager(ctx);
 		webkit_security_manager_register_uri_scheme_as_secure(sm, scheme);
+		// Local: WebKit lets only documents of a local scheme (the kiosk's
+		// own pages) load, frame, fetch or navigate to its URLs; the shell's
+		// own loads (the API) still may.
+		webkit_security_manager_register_uri_scheme_as_local(sm, scheme);
 	}
 	g_signal_connect(ctx, "download-started", G_CALLBACK(ak_download_started), (gpointer)h);
 	return ctx;

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/cgo"
+	"strings"
 	"unsafe"
 )
 
@@ -89,14 +90,34 @@ func (c *Context) serveScheme(req *C.WebKitURISchemeRequest, uri, method string)
 	if ctype == "" {
 		ctype = http.DetectContentType(rec.body.Bytes())
 	}
+	rec.header.Set("Content-Type", ctype)
 	cs := cstr(ctype)
 	defer free(cs)
+	hs := cstr(headerLines(rec.header))
+	defer free(hs)
 	body := rec.body.Bytes()
 	var p unsafe.Pointer
 	if len(body) > 0 {
 		p = unsafe.Pointer(&body[0])
 	}
-	C.ak_scheme_finish(req, C.int(rec.status), cs, p, C.gsize(len(body)))
+	C.ak_scheme_finish(req, C.int(rec.status), cs, hs, p, C.gsize(len(body)))
+}
+
+// headerLines is h as "Name: value\n" lines for ak_scheme_finish, without
+// any value that would break a line. Content-Type must be among them:
+// WebKit takes the type from these headers once they are set, and without
+// it a script sent with nosniff is refused.
+func headerLines(h http.Header) string {
+	var b strings.Builder
+	for name, vs := range h {
+		for _, v := range vs {
+			if strings.ContainsAny(name+v, "\r\n\x00") {
+				continue
+			}
+			b.WriteString(name + ": " + v + "\n")
+		}
+	}
+	return b.String()
 }
 
 type recorder struct {

@@ -48,6 +48,31 @@ func Invoke(f func()) {
 // scrolls seen so far (it only grows).
 func InputCount() uint64 { return uint64(C.ak_input_count_get()) }
 
+// WindowsShown lists every top-level GTK window and every GTK popover
+// mapped since Init, in order, as "GtkTypeName:title": the kiosk's own
+// window, and anything else a page or a key made GTK show (a colour
+// chooser, the emoji chooser). Menus and tooltips are not top-level.
+func WindowsShown() []string {
+	n := int(C.ak_windows_shown())
+	out := make([]string, n)
+	for i := range out {
+		out[i] = C.GoString(C.ak_window_shown(C.int(i)))
+	}
+	return out
+}
+
+// WindowsRefused counts the top-level windows and popovers other than the
+// kiosk's own that GTK mapped and the binding hid at once: the last line
+// behind the refusals of the colour chooser and the emoji keys.
+func WindowsRefused() int { return int(C.ak_windows_refused()) }
+
+// ToplevelsVisible counts the top-level GTK windows showing now.
+func ToplevelsVisible() int { return int(C.ak_toplevels_visible()) }
+
+// SettingsBackend names the GSettings backend of this process
+// ("GMemorySettingsBackend" once Init has run).
+func SettingsBackend() string { return C.GoString(C.ak_settings_backend()) }
+
 // ClearClipboards empties the CLIPBOARD and PRIMARY selections.
 func ClearClipboards() { C.ak_clear_clipboards() }
 

@@ -16,9 +16,10 @@ enum {
 	AK_LOAD_CHANGED,        // uri, num=WebKitLoadEvent
 	AK_LOAD_FAILED,         // uri, str=message, flags, num=error code
 	AK_TERMINATED,          // num=termination reason
-	AK_SCRIPT_MESSAGE,      // str=message (string or JSON)
+	AK_BRIDGE_MESSAGE,      // str=message from a kiosk-scheme top document (string or JSON)
+	AK_WATCH_MESSAGE,       // str=message from the watcher script in any frame (string or JSON)
 	AK_PERMISSION,          // uri=page, num=permission kind; returns a verdict
-	AK_REFUSED,             // str=what was refused (file_chooser, print)
+	AK_REFUSED,             // str=what was refused (file_chooser, color_chooser, print)
 	AK_DOWNLOAD,            // a download was started and cancelled
 	AK_SCHEME,              // uri, str=method, ptr=WebKitURISchemeRequest*
 	AK_BUTTON,              // num=button id
@@ -26,6 +27,15 @@ enum {
 };
 
 enum { AK_IGNORE = 0, AK_USE = 1 };
+
+// The two script message channels (view.c): the privileged bridge, open
+// only to documents of the context's own scheme in a view's top frame, and
+// the watcher of every frame. Each lives in its own isolated script world;
+// neither exists in a page's world.
+#define AK_BRIDGE_WORLD "accesskiosk-bridge"
+#define AK_BRIDGE_HANDLER "kiosk"
+#define AK_WATCH_WORLD "accesskiosk-watch"
+#define AK_WATCH_HANDLER "watch"
 
 enum {
 	AK_FLAG_REDIRECT = 1,
@@ -65,12 +75,18 @@ int ak_init(void);
 void ak_invoke(uintptr_t h);
 guint64 ak_input_count_get(void);
 void ak_clear_clipboards(void);
+int ak_windows_shown(void);
+const char *ak_window_shown(int i);
+int ak_toplevels_visible(void);
+guint ak_windows_refused(void);
+const char *ak_settings_backend(void);
 
 WebKitWebContext *ak_context_new(uintptr_t h, const char *scheme, int cache_model);
 void ak_context_destroy(WebKitWebContext *ctx);
-void ak_scheme_finish(WebKitURISchemeRequest *req, int status, const char *ctype, const void *body, gsize len);
+void ak_scheme_finish(WebKitURISchemeRequest *req, int status, const char *ctype, const char *headers, const void *body, gsize len);
 
-WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *msg_handler, const char *user_script);
+WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *bridge, const char *watch, int bridge_rate, int watch_rate);
+void ak_view_dropped(WebKitWebView *v, guint64 *bridge, guint64 *watch);
 void ak_view_destroy(WebKitWebView *v);
 
 akWindow *ak_window_new(uintptr_t h, const char *title, int fullscreen, int width, int height);

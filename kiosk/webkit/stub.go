@@ -21,6 +21,18 @@ func Invoke(f func()) {}
 // InputCount is always 0.
 func InputCount() uint64 { return 0 }
 
+// WindowsShown is empty.
+func WindowsShown() []string { return nil }
+
+// WindowsRefused is 0.
+func WindowsRefused() int { return 0 }
+
+// ToplevelsVisible is 0.
+func ToplevelsVisible() int { return 0 }
+
+// SettingsBackend is "".
+func SettingsBackend() string { return "" }
+
 // ClearClipboards does nothing.
 func ClearClipboards() {}
 
@@ -65,6 +77,9 @@ func (v *View) Zoom() float64 { return 1 }
 
 // TerminateWebProcess does nothing.
 func (v *View) TerminateWebProcess() {}
+
+// Dropped is 0, 0.
+func (v *View) Dropped() (bridge, watch uint64) { return 0, 0 }
 
 // Destroy does nothing.
 func (v *View) Destroy() {}

@@ -100,12 +100,98 @@ static gboolean ak_permission(WebKitWebView *v, WebKitPermissionRequest *r, gpoi
 	return TRUE;
 }
 
-static void ak_script_message(WebKitUserContentManager *m, WebKitJavascriptResult *res, gpointer data) {
+// ---- the two message channels -------------------------------------------
+//
+// Neither channel exists in a page's own script world: a page's scripts
+// cannot see window.webkit.messageHandlers at all. Each channel's handler is
+// registered only in an isolated script world of its own, where only the
+// kiosk's user script for that world runs (package doc, "The bridge").
+
+// akRate is one channel's budget: at most limit messages in each second;
+// the rest are dropped (and counted) here, before any work in Go.
+typedef struct {
+	gint64 window_us;
+	int used;
+	int limit;
+	guint64 dropped;
+} akRate;
+
+typedef struct {
+	uintptr_t h;
+	akRate bridge, watch;
+} akViewData;
+
+static int ak_rate_take(akRate *r) {
+	gint64 now = g_get_monotonic_time();
+	if (now - r->window_us >= G_USEC_PER_SEC) {
+		r->window_us = now;
+		r->used = 0;
+	}
+	if (r->used >= r->limit) {
+		r->dropped++;
+		return 0;
+	}
+	r->used++;
+	return 1;
+}
+
+static void ak_channel_message(akViewData *vd, akRate *r, int kind, WebKitJavascriptResult *res) {
+	if (!ak_rate_take(r)) return;
 	JSCValue *val = webkit_javascript_result_get_js_value(res);
 	char *s = jsc_value_is_string(val) ? jsc_value_to_string(val) : jsc_value_to_json(val, 0);
-	uintptr_t h = (uintptr_t)data;
-	ak_emit(h, AK_SCRIPT_MESSAGE, NULL, s, 0, 0);
+	ak_emit(vd->h, kind, NULL, s, 0, 0);
 	g_free(s);
+}
+
+static void ak_bridge_message(WebKitUserContentManager *m, WebKitJavascriptResult *res, gpointer data) {
+	akViewData *vd = data;
+	ak_channel_message(vd, &vd->bridge, AK_BRIDGE_MESSAGE, res);
+}
+
+static void ak_watch_message(WebKitUserContentManager *m, WebKitJavascriptResult *res, gpointer data) {
+	akViewData *vd = data;
+	ak_channel_message(vd, &vd->watch, AK_WATCH_MESSAGE, res);
+}
+
+// ak_view_dropped reports how many messages each channel dropped.
+void ak_view_dropped(WebKitWebView *v, guint64 *bridge, guint64 *watch) {
+	akViewData *vd = g_object_get_data(G_OBJECT(v), "ak-data");
+	*bridge = vd ? vd->bridge.dropped : 0;
+	*watch = vd ? vd->watch.dropped : 0;
+}
+
+// ak_channels sets up the view's content manager: the bridge (handler
+// AK_BRIDGE_HANDLER in world AK_BRIDGE_WORLD, its script injected at
+// document start into the top frame only; the script, wrapped by NewView,
+// does nothing unless its document is one of the scheme's) and the watcher
+// (handler AK_WATCH_HANDLER in world AK_WATCH_WORLD, its script in every
+// frame of every document). The bridge script has no allow list: WebKit's
+// URL patterns need a path, and kiosk://home has none (it never matched).
+static void ak_channels(WebKitUserContentManager *ucm, akViewData *vd, const char *bridge, const char *watch) {
+	if (bridge != NULL && bridge[0] != 0) {
+		g_signal_connect(ucm, "script-message-received::" AK_BRIDGE_HANDLER, G_CALLBACK(ak_bridge_message), vd);
+		webkit_user_content_manager_register_script_message_handler_in_world(ucm, AK_BRIDGE_HANDLER, AK_BRIDGE_WORLD);
+		WebKitUserScript *us = webkit_user_script_new_for_world(bridge, WEBKIT_USER_CONTENT_INJECT_TOP_FRAME,
+			WEBKIT_USER_SCRIPT_INJECT_AT_DOCUMENT_START, AK_BRIDGE_WORLD, NULL, NULL);
+		webkit_user_content_manager_add_script(ucm, us);
+		webkit_user_script_unref(us);
+	}
+	if (watch != NULL && watch[0] != 0) {
+		g_signal_connect(ucm, "script-message-received::" AK_WATCH_HANDLER, G_CALLBACK(ak_watch_message), vd);
+		webkit_user_content_manager_register_script_message_handler_in_world(ucm, AK_WATCH_HANDLER, AK_WATCH_WORLD);
+		WebKitUserScript *us = webkit_user_script_new_for_world(watch, WEBKIT_USER_CONTENT_INJECT_ALL_FRAMES,
+			WEBKIT_USER_SCRIPT_INJECT_AT_DOCUMENT_START, AK_WATCH_WORLD, NULL, NULL);
+		webkit_user_content_manager_add_script(ucm, us);
+		webkit_user_script_unref(us);
+	}
+}
+
+// No GTK dialog from a page: the colour chooser is refused like the file
+// chooser (the input keeps its value).
+static gboolean ak_color_chooser(WebKitWebView *v, WebKitColorChooserRequest *r, gpointer data) {
+	webkit_color_chooser_request_cancel(r);
+	ak_emit((uintptr_t)data, AK_REFUSED, NULL, "color_chooser", 0, 0);
+	return TRUE;
 }
 
 static GtkWidget *ak_create(WebKitWebView *v, WebKitNavigationAction *a, gpointer data) {
@@ -118,20 +204,13 @@ static GtkWidget *ak_create(WebKitWebView *v, WebKitNavigationAction *a, gpointe
 	return NULL;
 }
 
-WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *msg_handler, const char *user_script) {
+WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *bridge, const char *watch, int bridge_rate, int watch_rate) {
 	WebKitUserContentManager *ucm = webkit_user_content_manager_new();
-	if (msg_handler != NULL && msg_handler[0] != 0) {
-		char *sig = g_strdup_printf("script-message-received::%s", msg_handler);
-		g_signal_connect(ucm, sig, G_CALLBACK(ak_script_message), (gpointer)h);
-		g_free(sig);
-		webkit_user_content_manager_register_script_message_handler(ucm, msg_handler);
-	}
-	if (user_script != NULL && user_script[0] != 0) {
-		WebKitUserScript *us = webkit_user_script_new(user_script, WEBKIT_USER_CONTENT_INJECT_ALL_FRAMES,
-			WEBKIT_USER_SCRIPT_INJECT_AT_DOCUMENT_START, NULL, NULL);
-		webkit_user_content_manager_add_script(ucm, us);
-		webkit_user_script_unref(us);
-	}
+	akViewData *vd = g_new0(akViewData, 1);
+	vd->h = h;
+	vd->bridge.limit = bridge_rate;
+	vd->watch.limit = watch_rate;
+	ak_channels(ucm, vd, bridge, watch);
 	WebKitSettings *s = webkit_settings_new();
 	g_object_set(s,
 		"enable-developer-extras", FALSE,
@@ -158,6 +237,7 @@ WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *msg_h
 	g_object_unref(s);
 	g_object_unref(ucm);
 	g_object_ref_sink(v);
+	g_object_set_data_full(G_OBJECT(v), "ak-data", vd, g_free);
 	gpointer d = (gpointer)h;
 	g_signal_connect(v, "decide-policy", G_CALLBACK(ak_decide_policy), d);
 	g_signal_connect(v, "load-changed", G_CALLBACK(ak_load_changed), d);
@@ -165,6 +245,7 @@ WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *msg_h
 	g_signal_connect(v, "web-process-terminated", G_CALLBACK(ak_terminated), d);
 	g_signal_connect(v, "context-menu", G_CALLBACK(ak_context_menu), d);
 	g_signal_connect(v, "run-file-chooser", G_CALLBACK(ak_file_chooser), d);
+	g_signal_connect(v, "run-color-chooser", G_CALLBACK(ak_color_chooser), d);
 	g_signal_connect(v, "print", G_CALLBACK(ak_print), d);
 	g_signal_connect(v, "enter-fullscreen", G_CALLBACK(ak_enter_fullscreen), d);
 	g_signal_connect(v, "permission-request", G_CALLBACK(ak_permission), d);
@@ -182,8 +263,10 @@ void ak_view_destroy(WebKitWebView *v) {
 	g_signal_handlers_disconnect_matched(v, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_permission, NULL);
 	g_signal_handlers_disconnect_matched(v, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_file_chooser, NULL);
 	g_signal_handlers_disconnect_matched(v, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_print, NULL);
+	g_signal_handlers_disconnect_matched(v, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_color_chooser, NULL);
 	WebKitUserContentManager *ucm = webkit_web_view_get_user_content_manager(v);
-	g_signal_handlers_disconnect_matched(ucm, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_script_message, NULL);
+	g_signal_handlers_disconnect_matched(ucm, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_bridge_message, NULL);
+	g_signal_handlers_disconnect_matched(ucm, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_watch_message, NULL);
 	gtk_widget_destroy(GTK_WIDGET(v));
 	g_object_unref(v);
 }

@@ -21,11 +21,35 @@ type View struct {
 func NewView(ctx *Context, o ViewOptions) *View {
 	v := &View{opts: o}
 	v.h = cgo.NewHandle(v)
-	mh, us := cstr(o.MessageHandler), cstr(o.UserScript)
-	defer free(mh)
-	defer free(us)
-	v.v = C.ak_view_new(ctx.c, C.uintptr_t(v.h), mh, us)
+	bridge := ""
+	if o.Bridge != nil && o.BridgeScript != "" && ctx.opts.Scheme != "" {
+		bridge = privileged(ctx.opts.Scheme, o.BridgeScript)
+	}
+	if o.Watch == nil {
+		o.WatchScript = ""
+	}
+	br, wr := o.BridgeRate, o.WatchRate
+	if br <= 0 {
+		br = DefaultRate
+	}
+	if wr <= 0 {
+		wr = DefaultRate
+	}
+	bs, ws := cstr(bridge), cstr(o.WatchScript)
+	defer free(bs)
+	defer free(ws)
+	v.v = C.ak_view_new(ctx.c, C.uintptr_t(v.h), bs, ws, C.int(br), C.int(wr))
 	return v
+}
+
+// Dropped is how many messages each channel dropped over its rate so far.
+func (v *View) Dropped() (bridge, watch uint64) {
+	if v.v == nil {
+		return 0, 0
+	}
+	var b, w C.guint64
+	C.ak_view_dropped(v.v, &b, &w)
+	return uint64(b), uint64(w)
 }
 
 // LoadURI starts loading uri (subject to the Decide callback like any navigation).
@@ -160,9 +184,13 @@ func (v *View) dispatch(ev *C.akEvent) C.int {
 		if o.Terminated != nil {
 			o.Terminated(TerminationReason(ev.num))
 		}
-	case C.AK_SCRIPT_MESSAGE:
-		if o.Message != nil {
-			o.Message(gostr(ev.str))
+	case C.AK_BRIDGE_MESSAGE:
+		if o.Bridge != nil {
+			o.Bridge(gostr(ev.str))
+		}
+	case C.AK_WATCH_MESSAGE:
+		if o.Watch != nil {
+			o.Watch(gostr(ev.str))
 		}
 	case C.AK_PERMISSION:
 		if o.Permission != nil && o.Permission(Permission(ev.num), gostr(ev.uri)) {

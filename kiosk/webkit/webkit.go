@@ -15,6 +15,41 @@
 // goroutines hand work to the loop with Invoke. Callbacks set in the option
 // structs run on the loop too.
 //
+// # The bridge
+//
+// The kiosk's privileged channel from its own pages to the shell answers
+// only documents of the context's custom scheme (kiosk://) in a view's top
+// frame, as WebKit knows each document when it creates it. The channel is
+// a script message handler ("kiosk") registered only in an isolated script
+// world of its own ("accesskiosk-bridge"), not in the pages' world: no page
+// script of any origin, the kiosk's own included, can see
+// window.webkit.messageHandlers, nor reach that world's objects. The only
+// code that ever runs in that world is ViewOptions.BridgeScript, which
+// WebKit injects at document start into the top frame only, wrapped so
+// that it does nothing unless its own document is a SCHEME: one (it reads
+// the document's URL in its world, where no page can change what it sees;
+// a user script allow list would say the same, but WebKit's URL patterns
+// need a path and kiosk://home has none). So code that can post exists
+// exactly in the kiosk's own top-level documents; it relays what the page
+// gives it (kiosk/ui's web/bridge.js: a string in a DOM event on the
+// document, which no other origin can reach). The scheme is also
+// registered as local, so no other origin can frame, fetch or navigate to
+// its pages at all.
+//
+// Why this and not a check per message: WebKitGTK 4.1 hands a script
+// message to the UI process with no sending frame or origin (the frame
+// info WKScriptMessage carries on Apple's ports is not exposed), and the
+// view's URI changes before the old document is gone, so any check made
+// when the message arrives is a guess about who sent it, which a page
+// posting in a loop while the view moves wins. Here nothing is guessed:
+// a message on the channel can only come from code WebKit injected into a
+// kiosk:// top document, which cannot be raced.
+//
+// A second channel, the watcher (ViewOptions.WatchScript, handler "watch"
+// in world "accesskiosk-watch"), runs in every frame of every document for
+// the on-screen keyboard; it carries nothing privileged. Both channels are
+// bounded per second per view (excess dropped in C and counted).
+//
 // Callbacks from C reach Go through exactly one exported function,
 // akDispatch, which receives a runtime/cgo.Handle naming the Go object (a
 // Window, Context, View or queued func) and a small event struct. C never
@@ -24,7 +59,17 @@ package webkit
 import (
 	"errors"
 	"net/http"
+	"strconv"
 )
+
+// privileged wraps the bridge script so that it runs only in a top-level
+// document of scheme: WebKit injects it into every top frame, in the
+// bridge's isolated world, at the document's start, and this check reads
+// that document's own URL from that world (a page's scripts cannot reach
+// the world's objects, so nothing of theirs can change what it sees).
+func privileged(scheme, script string) string {
+	return "if (window === window.top && location.protocol === " + strconv.Quote(scheme+":") + ") {\n" + script + "\n}\n"
+}
 
 // ErrUnavailable is returned where the binding was built without cgo or off Linux.
 var ErrUnavailable = errors.New("webkit: this kiosk binary was built without WebKitGTK (needs cgo on Linux)")
@@ -150,7 +195,11 @@ const (
 // ContextOptions configure a new ephemeral web context.
 type ContextOptions struct {
 	// Scheme is a custom URI scheme (such as "kiosk") served by SchemeHandler
-	// from Go; "" for none. The handler runs on the GTK thread and must be quick.
+	// from Go; "" for none. The handler runs on the GTK thread and must be
+	// quick. The scheme is registered as secure and local: only documents
+	// of the scheme itself (and the shell's own loads) may load, frame,
+	// fetch or navigate to its URLs. Its documents are the only ones the
+	// bridge answers (see the package doc).
 	Scheme        string
 	SchemeHandler http.Handler
 	CacheModel    CacheModel
@@ -161,20 +210,36 @@ type ContextOptions struct {
 // ViewOptions configure a new web view. Nil callbacks refuse: a nil Decide
 // ignores every decision, a nil Permission denies every request.
 type ViewOptions struct {
-	// MessageHandler names window.webkit.messageHandlers.NAME; "" for none.
-	MessageHandler string
-	// UserScript runs at document start in every frame (iframes of any
-	// origin included), in each frame's own page world; "" for none.
-	UserScript string
-	Decide     func(Decision) (use bool)
-	Load       func(ev LoadEvent, uri string)
-	LoadFailed func(uri, msg string, cancelled bool)
-	Terminated func(TerminationReason)
-	Message    func(body string)
-	Permission func(p Permission, pageURI string) (allow bool)
-	// Refused is told about things refused outright: "file_chooser", "print".
+	// Bridge receives what the kiosk's own pages post on the privileged
+	// channel (see the package doc, "The bridge"); BridgeScript is the
+	// script that opens it in each such page. Nil or "": no bridge.
+	Bridge       func(body string)
+	BridgeScript string
+	// Watch receives what WatchScript posts to
+	// window.webkit.messageHandlers.watch; WatchScript runs at document
+	// start in every frame of every document (iframes of any origin
+	// included), in an isolated script world of its own: it sees the DOM
+	// (focus, layout), the page's scripts see neither it nor the handler.
+	// Nil or "": none.
+	Watch       func(body string)
+	WatchScript string
+	// BridgeRate and WatchRate bound the messages each channel hands to Go
+	// per second (0: DefaultRate); the rest are dropped before any work in
+	// Go and counted (View.Dropped).
+	BridgeRate, WatchRate int
+	Decide                func(Decision) (use bool)
+	Load                  func(ev LoadEvent, uri string)
+	LoadFailed            func(uri, msg string, cancelled bool)
+	Terminated            func(TerminationReason)
+	Permission            func(p Permission, pageURI string) (allow bool)
+	// Refused is told about things refused outright: "file_chooser",
+	// "color_chooser", "print".
 	Refused func(what string)
 }
+
+// DefaultRate is how many messages per second a channel of a view hands to
+// Go when ViewOptions leave it 0: far more than a person tapping causes.
+const DefaultRate = 20
 
 // WindowOptions configure the kiosk window.
 type WindowOptions struct {

@@ -172,6 +172,7 @@ akWindow *ak_window_new(uintptr_t h, const char *title, int fullscreen, int widt
 	g_object_unref(css);
 
 	w->win = gtk_window_new(GTK_WINDOW_TOPLEVEL);
+	g_object_set_data(G_OBJECT(w->win), "ak-own", GINT_TO_POINTER(1)); // see ak_on_map
 	gtk_window_set_title(GTK_WINDOW(w->win), title);
 	gtk_window_set_decorated(GTK_WINDOW(w->win), FALSE);
 	gtk_window_set_deletable(GTK_WINDOW(w->win), FALSE);

@@ -41,6 +41,20 @@ func NewRepo(t testing.TB, opt release.Options) *Repo {
 	return &Repo{Repo: r, Offline: offline}
 }
 
+// NewRepoIn makes offline keys in a temp dir and a repository in st.
+func NewRepoIn(t testing.TB, st release.Storage, opt release.Options) *Repo {
+	t.Helper()
+	offline := filepath.Join(t.TempDir(), "offline")
+	if err := release.GenerateOfflineKeys(offline); err != nil {
+		t.Fatal(err)
+	}
+	r, err := release.InitStorage(st, offline, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Repo{Repo: r, Offline: offline}
+}
+
 // Add builds a bundle of files and adds it to the repository.
 func (r *Repo) Add(t testing.TB, version, arch string, files map[string][]byte) release.Release {
 	t.Helper()

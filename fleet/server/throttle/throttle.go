@@ -1,9 +1,10 @@
 // Package throttle keeps the counters that bound what anonymous clients
 // and single devices can make the fleet server do: token buckets (rate
 // limits, per key) and the sign-in backoff (failures per key, with holds
-// that double). The server and the console use only the State interface,
-// so a later step can keep the counters in the shared database for
-// several replicas; Memory keeps them in this process.
+// that double). The server and the console use only the State interface:
+// Memory keeps the counters in this process (one server on SQLite), and
+// the fleet store keeps them in PostgreSQL for several replicas
+// (fleet/store.Throttle).
 //
 // Keys are chosen by the caller ("signin:addr:203.0.113.7",
 // "report:DEVICEID"); ClientAddr gives the address part for a request.
@@ -36,8 +37,8 @@ type Backoff struct {
 	Reset time.Duration
 }
 
-// hold is how long the n-th failure holds a key (0: not at all).
-func (b Backoff) hold(n int) time.Duration {
+// Hold is how long the n-th failure holds a key (0: not at all).
+func (b Backoff) Hold(n int) time.Duration {
 	if n <= b.Free {
 		return 0
 	}
@@ -190,7 +191,7 @@ func (m *Memory) Fail(_ context.Context, key string, b Backoff) (time.Time, int,
 	}
 	f.n++
 	f.last, f.reset = now, b.Reset
-	if d := b.hold(f.n); d > 0 {
+	if d := b.Hold(f.n); d > 0 {
 		f.until = now.Add(d)
 	}
 	if now.Before(f.until) {

@@ -1,9 +1,11 @@
 // Access Kiosk user script, injected by the shell into every page (service
 // pages included) and every frame in it (iframes of any origin, each its
-// own copy) at document start, for the on-screen keyboard. It never reads
-// what is typed and gives the page nothing to call. It tells the shell when
-// an editable field gains or loses focus, through the script message
-// handler "kiosk":
+// own copy) at document start, for the on-screen keyboard. It runs in an
+// isolated script world of its own: it sees the page's DOM, the page's
+// scripts see neither it nor its handler. It never reads what is typed and
+// gives the page nothing to call. It tells the shell when an editable field
+// gains or loses focus, through the script message handler "watch" (which
+// exists in its world only, and carries nothing privileged):
 //     {action: "keyboard", show: true, mode: "text"|"email"|"number"|"tel"|"url"}
 //     {action: "keyboard", show: false}
 // and, when the page's viewport shrinks (the keyboard took the bottom of
@@ -19,9 +21,24 @@
   var last = null; // the editable element that last had focus
   var hideTimer = 0;
 
+  // post sends msg at once, unless this frame sent one in the last 100 ms:
+  // then the latest message goes when they are up. A page that moves the
+  // focus in a loop so sends the shell ten messages a second, not thousands.
+  var pending = null, timer = 0, sentAt = 0;
+  function send() {
+    timer = 0;
+    sentAt = Date.now();
+    var m = pending;
+    pending = null;
+    var h = window.webkit && window.webkit.messageHandlers && window.webkit.messageHandlers.watch;
+    if (h && m) h.postMessage(m);
+  }
   function post(msg) {
-    var h = window.webkit && window.webkit.messageHandlers && window.webkit.messageHandlers.kiosk;
-    if (h) h.postMessage(msg);
+    pending = msg;
+    if (timer) return;
+    var wait = sentAt + 100 - Date.now();
+    if (wait <= 0) send();
+    else timer = setTimeout(send, wait);
   }
 
   var textTypes = { text: 1, search: 1, email: 1, url: 1, tel: 1, password: 1, number: 1 };

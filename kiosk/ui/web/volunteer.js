@@ -1,21 +1,15 @@
 // Access Kiosk volunteer screens: the PIN pad, the service picker and the
-// outcome screen post to the shell's "kiosk" script message handler (see
+// outcome screen post to the shell through the bridge (see bridge.js and
 // package volunteer for the messages). The PIN is sent once, on Unlock, and
 // kept nowhere else; the field is cleared as soon as it is sent.
 (function () {
   "use strict";
 
-  function handler() {
-    return window.webkit && window.webkit.messageHandlers && window.webkit.messageHandlers.kiosk;
-  }
-
+  // post hands msg to the shell through the bridge (see bridge.js); false
+  // when no shell took it.
   function post(msg) {
-    var h = handler();
-    if (h) {
-      h.postMessage(msg);
-      return true;
-    }
-    return false;
+    var ev = new CustomEvent("accesskiosk-message", { detail: JSON.stringify(msg), cancelable: true });
+    return !document.dispatchEvent(ev);
   }
 
   var form = document.querySelector("[data-ak-volunteer-form]");
