@@ -186,3 +186,19 @@ func (w *Window) Label(p Part, id int) string { return "" }
 
 // Tooltip is "" without WebKitGTK.
 func (w *Window) Tooltip(id int) string { return "" }
+
+// PrintsDropped is 0.
+func (v *View) PrintsDropped() uint64 { return 0 }
+
+// PrintPDF calls done with ErrUnavailable.
+func (v *View) PrintPDF(path string, done func(err error)) {
+	if done != nil {
+		done(ErrUnavailable)
+	}
+}
+
+// SetSheet does nothing without WebKitGTK.
+func (w *Window) SetSheet(v *View) {}
+
+// SheetShown is false without WebKitGTK.
+func (w *Window) SheetShown() bool { return false }
