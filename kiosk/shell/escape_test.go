@@ -181,7 +181,7 @@ func TestEscape(t *testing.T) {
 				for try := 0; ; try++ {
 					var at string
 					waitFor(10*time.Second, func() bool { // a document not seen before, loaded
-						at = evalIn(t, ts.service, `document.readyState === "complete" && !window.akSeen ? location.href : ""`)
+						at = pollIn(t, ts.service, `document.readyState === "complete" && !window.akSeen ? location.href : ""`)
 						return at == jsQuote(page) || strings.HasPrefix(at, `"kiosk://block`)
 					})
 					if at == jsQuote(page) {
