@@ -27,7 +27,7 @@ APT_PACKAGES := \
 	iproute2 stress-ng \
 	sane-utils gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
-	dpkg-dev lintian help2man licensecheck \
+	dpkg-dev lintian help2man licensecheck systemd \
 	qemu-user-static binfmt-support arch-test socat qemu-system-arm \
 	cups-ipp-utils cups-daemon poppler-utils \
 	$(if $(filter amd64,$(DEB_HOST_ARCH)),gcc-aarch64-linux-gnu,gcc-x86-64-linux-gnu)
