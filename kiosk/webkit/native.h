@@ -122,5 +122,8 @@ int ak_has_touchscreen(void);
 void ak_view_eval(WebKitWebView *v, const char *js, uintptr_t h);
 int ak_view_type(WebKitWebView *v, const char *text, guint key);
 int ak_window_snapshot(akWindow *w, const char *path);
+void ak_window_after_paint(akWindow *w, uintptr_t h);
+void ak_invoke_urgent(uintptr_t h);
+int ak_share_network_process(const char *dir);
 
 #endif

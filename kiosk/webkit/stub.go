@@ -186,3 +186,12 @@ func (w *Window) Label(p Part, id int) string { return "" }
 
 // Tooltip is "" without WebKitGTK.
 func (w *Window) Tooltip(id int) string { return "" }
+
+// ShareNetworkProcess fails with ErrUnavailable.
+func ShareNetworkProcess(dir string) error { return ErrUnavailable }
+
+// InvokeUrgent runs nothing: there is no loop to run it on.
+func InvokeUrgent(f func()) {}
+
+// AfterPaint never calls f: there is no window.
+func (w *Window) AfterPaint(f func()) {}
