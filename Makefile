@@ -27,6 +27,7 @@ APT_PACKAGES := \
 	iproute2 stress-ng \
 	sane-utils gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
+	dpkg-dev lintian help2man licensecheck \
 	qemu-user-static binfmt-support arch-test socat qemu-system-arm \
 	cups-ipp-utils cups-daemon poppler-utils \
 	$(if $(filter amd64,$(DEB_HOST_ARCH)),gcc-aarch64-linux-gnu,gcc-x86-64-linux-gnu)
@@ -99,6 +100,7 @@ test: deps assets ## run every test: vet, gofmt, unit and real-component tests, 
 	CGO_ENABLED=0 $(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+	@$(MAKE) --no-print-directory check-packages
 
 # `make test-under-load`: the kiosk, agent and fleet tests on a machine kept busy by a CPU hog at
 # twice the cores (stress-ng), as CI on a shared developer machine may be. LOAD_PACKAGES to narrow.
@@ -222,6 +224,14 @@ DEB_ARCHES ?= amd64 arm64
 .PHONY: deb
 deb: deps assets ## build the Debian packages accesskiosk-{fleet,agent,kiosk} (amd64, arm64) into out/deb/
 	images/deb/build.sh $(DEB_ARCHES)
+
+# The packages `make test` checks (CHECK_ARCHES=amd64 arm64 for both).
+CHECK_ARCHES ?= $(DEB_HOST_ARCH)
+
+.PHONY: check-packages
+check-packages: deps assets ## build the packages (CHECK_ARCHES, default this machine's) and check them: lintian 0 errors 0 warnings; systemd-analyze security agent <= 4.5, kiosk <= 5.0, fleet <= 2.1
+	images/deb/build.sh $(CHECK_ARCHES)
+	images/deb/check.sh $(CHECK_ARCHES)
 
 .PHONY: image-x86
 image-x86: ## build the x86-64 UEFI kiosk image into images/x86/build/ (root, mmdebstrap; ~15 min)

@@ -5,7 +5,9 @@
 #   images/deb/gobuild.sh ARCH PROG OUT [VERSION]
 #
 # VERSION (default: git describe) is stamped into accesskiosk/internal/version.
-# fleet, agent and notify-relay are pure Go (CGO_ENABLED=0). The kiosk is cgo
+# Every program is a position-independent executable (-buildmode=pie), as
+# Debian builds its own. fleet, agent and notify-relay are pure Go
+# (CGO_ENABLED=0: Go's own linker, no C library linked). The kiosk is cgo
 # (WebKitGTK): for the host's architecture it is a plain go build; for the
 # other one it is cross-compiled with Debian's cross compiler
 # (gcc-aarch64-linux-gnu or gcc-x86-64-linux-gnu, in `make deps`) against a
@@ -23,10 +25,16 @@ ldflags="-s -w -X accesskiosk/internal/version.Version=$version"
 mkdir -p "$(dirname "$out")"
 
 if [ "$prog" != kiosk ]; then
-	exec env CGO_ENABLED=0 GOOS=linux GOARCH="$arch" go build -trimpath -ldflags "$ldflags" -o "$out" "$pkg"
+	exec env CGO_ENABLED=0 GOOS=linux GOARCH="$arch" go build -trimpath -buildmode=pie -ldflags "$ldflags" -o "$out" "$pkg"
 fi
-if [ "$arch" = "$(go env GOARCH)" ]; then
-	exec env CGO_ENABLED=1 go build -trimpath -ldflags "$ldflags" -o "$out" "$pkg"
+# The kiosk's C side gets Debian's hardening flags (stack protector,
+# _FORTIFY_SOURCE, format checks; full RELRO and bind-now at link time), as
+# dpkg-buildflags gives them to every Debian package.
+export DEB_BUILD_MAINT_OPTIONS=hardening=+all
+cgoflags=(CGO_CFLAGS="$(dpkg-buildflags --get CFLAGS | sed 's/-ffile-prefix-map=[^ ]*//') $(dpkg-buildflags --get CPPFLAGS)"
+	CGO_LDFLAGS="$(dpkg-buildflags --get LDFLAGS)")
+if [ -z "${KIOSK_SYSROOT:-}" ] && [ "$arch" = "$(go env GOARCH)" ]; then
+	exec env "${cgoflags[@]}" CGO_ENABLED=1 go build -trimpath -buildmode=pie -ldflags "$ldflags" -o "$out" "$pkg"
 fi
 
 triplet=aarch64-linux-gnu crosspkg=gcc-aarch64-linux-gnu
@@ -36,12 +44,12 @@ if ! command -v "$triplet-gcc" >/dev/null; then
 	exit 1
 fi
 sysroot=${KIOSK_SYSROOT:-$PWD/out/sysroot-$arch}
-if [ ! -f "$sysroot/.accesskiosk-sysroot" ]; then
+if [ ! -f "$sysroot/.accesskiosk-sysroot" ] || [ ! -s "$sysroot/DEBIAN/symbols" ]; then
 	echo "gobuild: making the $arch sysroot in $sysroot (once; about 1.2 GB)"
 	ARCH=$arch images/deb/sysroot.sh "$sysroot"
 fi
-exec env CGO_ENABLED=1 GOOS=linux GOARCH="$arch" \
+exec env "${cgoflags[@]}" CGO_ENABLED=1 GOOS=linux GOARCH="$arch" \
 	CC="$triplet-gcc --sysroot=$sysroot" \
 	PKG_CONFIG_SYSROOT_DIR="$sysroot" \
 	PKG_CONFIG_LIBDIR="$sysroot/usr/lib/$triplet/pkgconfig:$sysroot/usr/share/pkgconfig" \
-	go build -trimpath -ldflags "$ldflags" -o "$out" "$pkg"
+	go build -trimpath -buildmode=pie -ldflags "$ldflags" -o "$out" "$pkg"

@@ -152,7 +152,7 @@ func TestBuiltRootfs(t *testing.T) {
 		if !require {
 			t.Skip("kiosk or agent not in this tree yet")
 		}
-		for _, bin := range []string{"/usr/bin/kiosk", "/usr/bin/accesskiosk-agent"} {
+		for _, bin := range []string{"/usr/bin/accesskiosk-kiosk", "/usr/bin/accesskiosk-agent"} {
 			out, err := exec.Command("chroot", root, bin, "-version").CombinedOutput()
 			if v := strings.TrimSpace(string(out)); err != nil || v == "" || strings.Contains(v, " ") {
 				t.Errorf("chroot %s %s -version: %v: %q", root, bin, err, out)

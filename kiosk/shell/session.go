@@ -166,6 +166,11 @@ func (s *Shell) endSessionAt(reason string, requested time.Time) {
 	}
 	tB := s.now()
 	cleared = append(cleared, bus.ClearedWebView, bus.ClearedHistory, bus.ClearedWebsiteData)
+	if s.wipeFiles(old, &r.receipt) { // scans, photos, downloads: even while a crashed view waits
+		cleared = append(cleared, bus.ClearedFiles)
+	} else {
+		failed = append(failed, bus.ClearedFiles)
+	}
 	webkit.ClearClipboards()
 	cleared = append(cleared, bus.ClearedClipboard)
 

@@ -23,7 +23,9 @@ enum {
 	AK_DOWNLOAD,            // a download was started and cancelled
 	AK_SCHEME,              // uri, str=method, ptr=WebKitURISchemeRequest*
 	AK_BUTTON,              // num=button id
-	AK_JS_RESULT            // str=result as JSON (or the error), flags=1 on error
+	AK_JS_RESULT,           // str=result as JSON (or the error), flags=1 on error
+	AK_PRINT_REQUEST,       // a page in the view asked to print (window.print() in its top frame)
+	AK_PRINT_DONE           // a PDF render ended; str=the error or NULL, flags=1 on error
 };
 
 enum { AK_IGNORE = 0, AK_USE = 1 };
@@ -85,13 +87,16 @@ WebKitWebContext *ak_context_new(uintptr_t h, const char *scheme, int cache_mode
 void ak_context_destroy(WebKitWebContext *ctx);
 void ak_scheme_finish(WebKitURISchemeRequest *req, int status, const char *ctype, const char *headers, const void *body, gsize len);
 
-WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *bridge, const char *watch, int bridge_rate, int watch_rate);
-void ak_view_dropped(WebKitWebView *v, guint64 *bridge, guint64 *watch);
+WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *bridge, const char *watch, int bridge_rate, int watch_rate, int print_rate);
+void ak_view_dropped(WebKitWebView *v, guint64 *bridge, guint64 *watch, guint64 *print);
+void ak_view_print_pdf(WebKitWebView *v, const char *file_uri, uintptr_t h);
 void ak_view_destroy(WebKitWebView *v);
 
 akWindow *ak_window_new(uintptr_t h, const char *title, int fullscreen, int width, int height);
 void ak_window_add_tool(akWindow *w, const char *label, const char *name, const char *widget_name, int id, int end);
 void ak_window_set_view(akWindow *w, WebKitWebView *v);
+void ak_window_set_sheet(akWindow *w, WebKitWebView *v);
+int ak_window_sheet_shown(akWindow *w);
 void ak_window_banner(akWindow *w, const char *text);
 void ak_window_panel_clear(akWindow *w);
 void ak_window_panel_show(akWindow *w, const char *title, const char *text);

@@ -195,3 +195,19 @@ func InvokeUrgent(f func()) {}
 
 // AfterPaint never calls f: there is no window.
 func (w *Window) AfterPaint(f func()) {}
+
+// PrintsDropped is 0.
+func (v *View) PrintsDropped() uint64 { return 0 }
+
+// PrintPDF calls done with ErrUnavailable.
+func (v *View) PrintPDF(path string, done func(err error)) {
+	if done != nil {
+		done(ErrUnavailable)
+	}
+}
+
+// SetSheet does nothing without WebKitGTK.
+func (w *Window) SetSheet(v *View) {}
+
+// SheetShown is false without WebKitGTK.
+func (w *Window) SheetShown() bool { return false }
