@@ -13,8 +13,22 @@ import (
 
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/bus/bustest"
+	"accesskiosk/kiosk/ui"
+	"accesskiosk/kiosk/webkit"
 	"accesskiosk/kiosk/webkit/webkittest"
 )
+
+// TestOneMomentTranslated: "One moment" is in every language the kiosk
+// has (it shows in the language the next resident starts in).
+func TestOneMomentTranslated(t *testing.T) {
+	for _, l := range ui.Languages() {
+		for _, k := range []string{"shell.reset.title", "shell.reset.body"} {
+			if l != "en" && ui.Message(l, k) == ui.Message("en", k) {
+				t.Errorf("%s: %s is not translated: %q", l, k, ui.Message(l, k))
+			}
+		}
+	}
+}
 
 // gatedHome is home_url for TestWipeBeforeNextViewReady: its answer waits
 // until the test opens the gate, so the next session's view is not ready
@@ -185,7 +199,17 @@ func TestWipeBeforeNextViewReady(t *testing.T) {
 			deadline := time.Now().Add(3 * time.Second)
 			for time.Now().Before(deadline) {
 				var vis bool
-				webkittest.Do(t, func() { vis = ts.s.win.PanelVisible() })
+				var name, desc, role string
+				webkittest.Do(t, func() {
+					vis = ts.s.win.PanelVisible()
+					name = ts.s.win.AccessibleName(webkit.PartPanel, 0)
+					desc, role = ts.s.win.AccessibleAbout(webkit.PartPanel, 0)
+				})
+				// What a screen reader finds: the title, the text, and a
+				// notification (read out when it shows: nothing to focus).
+				if vis && !panel && (name != "One moment" || desc != "Getting the kiosk ready for the next person." || role != "notification") {
+					t.Errorf("One moment for a screen reader: name %q, description %q, role %q", name, desc, role)
+				}
 				panel = panel || vis
 				if m, _ := ts.screen(t, filepath.Join(dir, "reset.png")); m > 0 {
 					t.Fatalf("a screenshot %d after End session shows the ended session's page (%d magenta samples)", shots, m)

@@ -193,6 +193,9 @@ func ShareNetworkProcess(dir string) error { return ErrUnavailable }
 // InvokeUrgent runs nothing: there is no loop to run it on.
 func InvokeUrgent(f func()) {}
 
+// AccessibleAbout is "", "" without WebKitGTK.
+func (w *Window) AccessibleAbout(p Part, id int) (description, role string) { return "", "" }
+
 // AfterPaint never calls f: there is no window.
 func (w *Window) AfterPaint(f func()) {}
 
