@@ -340,6 +340,7 @@ const (
 	PartToolbar              // the toolbar
 	PartButton               // the button with an id (keyboard key, toolbar button)
 	PartSheet                // the sheet shown in place of the service (Window.SetSheet)
+	PartPanel                // the panel (Window.ShowPanel; AccessibleName only)
 )
 
 // Rect is a rectangle in screen pixels.
