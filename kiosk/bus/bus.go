@@ -153,6 +153,10 @@ type Receipt struct {
 	// assisted session: identifiers from the kiosk config, "" when skipped.
 	Category string
 	Outcome  string
+	// Scans, Photos, Downloads and Uploads count what the session's file
+	// picker and downloads did: pages scanned, photos taken, downloads
+	// saved, files handed to a page. Numbers only; 0 from older kiosks.
+	Scans, Photos, Downloads, Uploads int64
 }
 
 // What a wipe clears, as named in Receipt.Cleared and Receipt.Failed.
@@ -160,7 +164,8 @@ const (
 	ClearedWebView     = "web_view"     // the view and its web process
 	ClearedWebsiteData = "website_data" // the ephemeral data manager: cookies, storage, caches, service workers
 	ClearedClipboard   = "clipboard"    // CLIPBOARD and PRIMARY selections
-	ClearedDownloads   = "downloads"    // the session's download folder
+	ClearedFiles       = "files"        // the session's files folder: scans, photos, downloads (kiosk/shell files.go)
+	ClearedDownloads   = "downloads"    // older kiosks' name for their download folder; kiosks now say files
 	ClearedSettings    = "settings"     // zoom, contrast, language, keyboard
 	ClearedHistory     = "history"      // back/forward list
 )
@@ -175,6 +180,10 @@ const (
 	rcAssisted  = "assisted"
 	rcCategory  = "category"
 	rcOutcome   = "outcome"
+	rcScans     = "scans"
+	rcPhotos    = "photos"
+	rcDownloads = "downloads"
+	rcUploads   = "uploads"
 )
 
 // Map encodes r as the a{sv} of a SessionEnded signal.
@@ -187,6 +196,10 @@ func (r Receipt) Map() map[string]dbus.Variant {
 		rcStarted:   dbus.MakeVariant(r.StartedUnixMs),
 		rcEnded:     dbus.MakeVariant(r.EndedUnixMs),
 		rcAssisted:  dbus.MakeVariant(r.Assisted),
+		rcScans:     dbus.MakeVariant(r.Scans),
+		rcPhotos:    dbus.MakeVariant(r.Photos),
+		rcDownloads: dbus.MakeVariant(r.Downloads),
+		rcUploads:   dbus.MakeVariant(r.Uploads),
 	}
 	if r.Category != "" {
 		m[rcCategory] = dbus.MakeVariant(r.Category)
@@ -214,6 +227,10 @@ func ParseReceipt(m map[string]dbus.Variant) (Receipt, error) {
 	opt(m, rcAssisted, &r.Assisted)
 	opt(m, rcCategory, &r.Category)
 	opt(m, rcOutcome, &r.Outcome)
+	opt(m, rcScans, &r.Scans)
+	opt(m, rcPhotos, &r.Photos)
+	opt(m, rcDownloads, &r.Downloads)
+	opt(m, rcUploads, &r.Uploads)
 	return r, nil
 }
 

@@ -316,3 +316,30 @@ func TestAddVolunteerCodeOverRealBus(t *testing.T) {
 		}
 	})
 }
+
+// TestReceiptFileCounts: the session's file counts and "files" go round
+// the a{sv} both ways, and a receipt from an older kiosk (no count keys)
+// still parses, with the counts 0.
+func TestReceiptFileCounts(t *testing.T) {
+	want := bus.Receipt{Cleared: []string{bus.ClearedWebView, bus.ClearedFiles}, ResetMs: 5,
+		Scans: 3, Photos: 1, Downloads: 2, Uploads: 4}
+	got, err := bus.ParseReceipt(want.Map())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Scans != 3 || got.Photos != 1 || got.Downloads != 2 || got.Uploads != 4 || got.Cleared[1] != "files" {
+		t.Errorf("round trip = %+v", got)
+	}
+	old := want.Map()
+	for _, k := range []string{"scans", "photos", "downloads", "uploads"} {
+		delete(old, k)
+	}
+	old["uploads"] = dbus.MakeVariant("many") // a wrong type is ignored like any optional key
+	got, err = bus.ParseReceipt(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Scans != 0 || got.Photos != 0 || got.Downloads != 0 || got.Uploads != 0 {
+		t.Errorf("older receipt = %+v, want zero counts", got)
+	}
+}

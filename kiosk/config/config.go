@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"accesskiosk/internal/confile"
+	"accesskiosk/kiosk/capture/camera"
+	"accesskiosk/kiosk/capture/scan"
 	"accesskiosk/kiosk/policy"
 	"accesskiosk/kiosk/ui"
 
@@ -64,6 +66,14 @@ type Config struct {
 	// lockout and the service categories (package volunteer). Absent means
 	// no PIN (one-time codes only) and the built-in categories.
 	Volunteer volunteer.Config `yaml:"volunteer"`
+
+	// Scanner and Camera are the file picker's devices (package
+	// kiosk/capture/scan and /camera have the keys); absent means none,
+	// and the picker leaves that choice out. Files limits the session's
+	// files folder (files.go).
+	Scanner scan.Config   `yaml:"scanner"`
+	Camera  camera.Config `yaml:"camera"`
+	Files   Files         `yaml:"files"`
 
 	// Parsed by Validate.
 	AllowList *policy.List `yaml:"-"`
@@ -210,6 +220,15 @@ func (c *Config) Validate(doc *confile.Doc) error {
 		}
 	}
 	if err := c.validateUI(doc); err != nil {
+		return err
+	}
+	if err := c.Scanner.Validate(doc, "scanner"); err != nil {
+		return err
+	}
+	if err := c.Camera.Validate(doc, "camera"); err != nil {
+		return err
+	}
+	if err := c.Files.Validate(doc, "files"); err != nil {
 		return err
 	}
 	switch {

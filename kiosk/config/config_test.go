@@ -73,6 +73,12 @@ func TestParseBad(t *testing.T) {
 		{"no council", strings.Replace(good, "  name: Example Council\n", "  name: \"\"\n", 1), 8, "council.name"},
 		{"tile off list", good + "tiles:\n  - title: X\n    url: https://evil.example.com/\n", 11, "tiles[0].url"},
 		{"zoom", good + "zoom: 9\n", 9, "zoom"},
+		{"scanner resolution", good + "scanner:\n  device: test\n  resolution: 1200\n", 11, "scanner.resolution"},
+		{"scanner unknown key", good + "scanner:\n  device: test\n  dpi: 300\n", 11, "scanner.dpi"},
+		{"camera path", good + "camera:\n  device: video0\n", 10, "camera.device"},
+		{"download size", good + "files:\n  max_download_size: 2GB\n", 10, "files.max_download_size"},
+		{"session size", good + "files:\n  max_session_size: 10kB\n", 10, "files.max_session_size"},
+		{"download over session", good + "files:\n  max_download_size: 50MB\n  max_session_size: 20MB\n", 10, "files.max_download_size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,5 +107,35 @@ func TestLoadFile(t *testing.T) {
 	}
 	if _, err := Load(p + ".missing"); confile.ExitStatus(err) != 2 {
 		t.Errorf("missing file: %v, want a config error", err)
+	}
+}
+
+// TestFilePickerKeys: scanner:, camera: and files: as IT staff write them,
+// and the defaults when they leave them out.
+func TestFilePickerKeys(t *testing.T) {
+	c, err := Parse("kiosk.yaml", []byte(good+`scanner:
+  device: test
+  resolution: 300
+  mode: grey
+  max_file_size: 8MB
+camera:
+  device: /dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920_1234ABCD-video-index0
+files:
+  max_download_size: 5MB
+  max_session_size: 50MB
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Scanner.Configured() || c.Scanner.Resolution != 300 || c.Scanner.MaxFileSize != 8e6 || !c.Camera.Configured() ||
+		c.Files.MaxDownloadSize != 5e6 || c.Files.MaxSessionSize != 50e6 {
+		t.Errorf("parsed %+v %+v %+v", c.Scanner, c.Camera, c.Files)
+	}
+	c, err = Parse("kiosk.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Scanner.Configured() || c.Camera.Configured() || c.Files.MaxDownloadSize != DefaultMaxDownloadSize || c.Files.MaxSessionSize != DefaultMaxSessionSize {
+		t.Errorf("defaults %+v %+v %+v", c.Scanner, c.Camera, c.Files)
 	}
 }

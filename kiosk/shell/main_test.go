@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	if p := os.Getenv(benchChildEnv); p != "" {
 		os.Exit(benchChild(p))
 	}
+	if p := os.Getenv(filesRootChildEnv); p != "" {
+		os.Exit(filesRootChild(p))
+	}
 	dir, cleanup, err := PrivateHome()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -19,7 +19,11 @@ import (
 
 // newTab makes a view on a fresh ephemeral context, not yet shown.
 func (s *Shell) newTab() (*tab, error) {
-	t := &tab{}
+	files, err := s.newFiles()
+	if err != nil {
+		return nil, err
+	}
+	t := &tab{files: files}
 	ctx, err := webkit.NewContext(webkit.ContextOptions{
 		Scheme:        "kiosk",
 		SchemeHandler: s.kioskPages(t),
@@ -27,6 +31,7 @@ func (s *Shell) newTab() (*tab, error) {
 		Download:      func() { s.log.WithField("what", "download").Info("refused") },
 	})
 	if err != nil {
+		files.wipe()
 		return nil, fmt.Errorf("make web context: %w", err)
 	}
 	t.ctx = ctx

@@ -159,6 +159,11 @@ func (s *Shell) endSession(reason string) {
 		old.destroy() // the views (service and guide), their web processes, back/forward lists, ephemeral website data
 	}
 	cleared = append(cleared, bus.ClearedWebView, bus.ClearedHistory, bus.ClearedWebsiteData)
+	if s.wipeFiles(old, &r.receipt) { // scans, photos, downloads: even while a crashed view waits
+		cleared = append(cleared, bus.ClearedFiles)
+	} else {
+		failed = append(failed, bus.ClearedFiles)
+	}
 	webkit.ClearClipboards()
 	cleared = append(cleared, bus.ClearedClipboard)
 

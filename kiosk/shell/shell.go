@@ -30,7 +30,8 @@
 // policy decision; bridge.go the kiosk pages' one checked path to the
 // shell; service.go D-Bus and sd_notify; process.go bin/kiosk's private
 // home and main loop; ui.go, split.go, keyboard.go, language.go,
-// offline.go, volunteer.go and volcode.go one feature each.
+// offline.go, volunteer.go, volcode.go and files.go (the session's
+// private files folder) one feature each.
 package shell
 
 import (
@@ -77,6 +78,10 @@ type Options struct {
 	Tick time.Duration
 	// Observer, when set, is told about events on the GTK thread (tests).
 	Observer Observer
+	// FilesParent is where the shell makes its private files root (the
+	// session's scans, photos and downloads; files.go); "" means a tmpfs
+	// ($RUNTIME_DIRECTORY, $XDG_RUNTIME_DIR or /dev/shm).
+	FilesParent string
 }
 
 // Observer is told what the shell does (on the GTK thread). Every field may be nil.
@@ -149,6 +154,7 @@ type Shell struct {
 	// sessionGen counts session ends: work started for one session and
 	// finished later checks it is still that session's.
 	sessionGen int
+	filesRoot  *filesRoot // every tab's files folder is in it (files.go)
 	server     *bus.Server
 	conn       *dbus.Conn
 	ownConn    bool
@@ -169,6 +175,9 @@ type tab struct {
 	// beforeOffline is the page the offline page replaced, to go back to
 	// when the network returns. Memory only, gone with the tab at the wipe.
 	beforeOffline string
+
+	// files is the session's private files folder (files.go).
+	files *sessionFiles
 }
 
 // destroyLater detaches nothing but destroys t after crashDestroyDelay:
@@ -196,6 +205,7 @@ func (t *tab) destroy() {
 		t.ctx.Destroy()
 		t.ctx = nil
 	}
+	t.files.wipe() // the session's end wiped it already; the spare's and Close's here
 }
 
 // Run initialises GTK on the calling thread (which must be the main OS
@@ -248,7 +258,12 @@ func Start(o Options) (*Shell, error) {
 	}
 	s.win.AddTool(toolEnd, "End session", "End session", webkit.ToolDanger, true)
 	s.setupBridge()
+	if err := s.startFiles(); err != nil {
+		s.win.Destroy()
+		return nil, err
+	}
 	if err := s.startVolunteer(); err != nil {
+		s.filesRoot.close()
 		s.win.Destroy()
 		return nil, err
 	}
@@ -256,6 +271,7 @@ func Start(o Options) (*Shell, error) {
 	t, err := s.newTab()
 	if err != nil {
 		s.win.Destroy()
+		s.filesRoot.close()
 		return nil, err
 	}
 	s.show(t)
@@ -296,6 +312,7 @@ func (s *Shell) Close() {
 	s.cur.destroy()
 	s.spare.destroy()
 	s.cur, s.spare, s.view, s.reset = nil, nil, nil, nil
+	s.filesRoot.close()
 	s.win.Destroy()
 	// The ticker and emitter return promptly; don't wait on the GTK
 	// thread for goroutines that may be queueing work onto it.
