@@ -21,6 +21,7 @@ type pendingReset struct {
 	deadline    time.Time
 	homeShown   bool // home_url finished loading; ResetMs is set
 	waitDestroy bool // the old view is still to be destroyed (after a crash)
+	waitPrint   bool // the session's print jobs are being cancelled (print.go)
 }
 
 // crashDestroyDelay is how long a crashed view is kept, detached, before
@@ -138,6 +139,7 @@ func (s *Shell) endSession(reason string) {
 	old := s.cur
 	s.hideKeyboard()
 	s.win.SetGuide(nil, "", "", 0)
+	s.win.SetSheet(nil)
 	s.cur, s.view = nil, nil
 	s.win.SetView(nil)
 	if reason == bus.ReasonWebCrash {
@@ -150,7 +152,7 @@ func (s *Shell) endSession(reason string) {
 			webkit.Invoke(func() {
 				old.destroy()
 				r.waitDestroy = false
-				if r.homeShown && !s.closed {
+				if r.homeShown && !r.waitPrint && !s.closed {
 					s.sessionEnded(r) // home showed first: the receipt waited for this
 				}
 			})
@@ -186,6 +188,7 @@ func (s *Shell) endSession(reason string) {
 		s.show(next)
 	}
 	r.receipt.Cleared, r.receipt.Failed = cleared, failed
+	s.endPrinting(r) // pending and held jobs cancelled off the loop; the receipt waits
 	r.tab = next
 	s.reset = r
 	s.sessionStart = time.Time{}
@@ -210,7 +213,7 @@ func (s *Shell) finishReset() {
 	r.receipt.ResetMs = s.now().Sub(r.t0).Milliseconds()
 	s.lastCount = webkit.InputCount()
 	s.setState(bus.StateIdle)
-	if r.waitDestroy {
+	if r.waitDestroy || r.waitPrint {
 		return
 	}
 	s.sessionEnded(r)
