@@ -128,4 +128,6 @@ void ak_view_eval(WebKitWebView *v, const char *js, uintptr_t h);
 int ak_view_type(WebKitWebView *v, const char *text, guint key);
 int ak_window_snapshot(akWindow *w, const char *path);
 
+int ak_recently_used(const char *uri);
+
 #endif

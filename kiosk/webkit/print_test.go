@@ -18,7 +18,18 @@ import (
 	"accesskiosk/kiosk/webkit/webkittest"
 )
 
-func TestMain(m *testing.M) { webkittest.Main(m) }
+func TestMain(m *testing.M) {
+	// A private home, as bin/kiosk has, so the tests can see what GTK
+	// would write there.
+	home, err := os.MkdirTemp("", "webkit-test-home-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("HOME", home)
+	os.Setenv("XDG_DATA_HOME", filepath.Join(home, "data"))
+	webkittest.AtExit(func() { os.RemoveAll(home) })
+	webkittest.Main(m)
+}
 
 // serve starts a loopback server on ip answering path → HTML.
 func serve(t *testing.T, ip string, pages map[string]string) string {
@@ -195,6 +206,17 @@ func TestPrintPDF(t *testing.T) {
 	webkittest.Do(t, func() { shown = webkit.WindowsShown() })
 	if len(shown) != before {
 		t.Errorf("printing showed windows: %v", shown[before:])
+	}
+	// Nothing noted: GTK's print operation adds the PDF to its "recently
+	// used" list (saved later in $XDG_DATA_HOME/recently-used.xbel, a file
+	// that outlives the session) unless the list is off (loop.c).
+	var noted bool
+	webkittest.Do(t, func() { noted = webkit.RecentlyUsed(path) })
+	if noted {
+		t.Errorf("GTK noted the PDF in its recently-used list")
+	}
+	if b, err := os.ReadFile(filepath.Join(os.Getenv("XDG_DATA_HOME"), "recently-used.xbel")); err == nil && bytes.Contains(b, []byte(".pdf")) {
+		t.Errorf("GTK noted a PDF in recently-used.xbel")
 	}
 }
 
