@@ -46,6 +46,9 @@ func (s *Shell) newTab() (*tab, error) {
 		},
 		Refused: func(what string) { s.log.WithField("what", what).Info("refused") },
 	}
+	if s.printing != nil {
+		o.Print = func() { s.printRequested(t) }
+	}
 	s.channels(t, fromService, &o)
 	t.view = webkit.NewView(ctx, o)
 	t.view.SetZoom(s.cfg.Zoom)
@@ -81,6 +84,10 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 	}
 	switch d.Kind {
 	case webkit.Navigation:
+		if sheetPage(d.URI) {
+			s.refused(d, "kiosk_sheet") // shown only in a sheet, by the shell (sheet.go)
+			return false
+		}
 		s.countNavigation(t, d)
 		if privilegedURI(d.URI) && !s.disarm(d.URI) {
 			// WebKit already keeps every other origin from navigating to

@@ -24,6 +24,7 @@ type pendingReset struct {
 	waiting     bool // the "One moment" screen shows until tab has loaded home_url (reset.go)
 	painted     bool // the first frame without the session was painted (or 2 s passed)
 	sent        bool // the receipt went out
+	waitPrint   bool // the session's print jobs are being cancelled (print.go)
 }
 
 // crashDestroyDelay is how long a crashed view is kept, detached, before
@@ -147,6 +148,7 @@ func (s *Shell) endSessionAt(reason string, requested time.Time) {
 	old := s.cur
 	s.hideKeyboard()
 	s.win.SetGuide(nil, "", "", 0)
+	s.win.SetSheet(nil)
 	s.cur, s.view = nil, nil
 	s.win.SetView(nil)
 	if reason == bus.ReasonWebCrash {
@@ -186,6 +188,7 @@ func (s *Shell) endSessionAt(reason string, requested time.Time) {
 		cleared = append(cleared, bus.ClearedSettings) // a fresh view has the configured zoom and settings
 	}
 	r.receipt.Cleared, r.receipt.Failed = cleared, failed
+	s.endPrinting(r) // pending and held jobs cancelled off the loop; the receipt waits
 	r.tab = next
 	s.reset = r
 	s.sessionStart = time.Time{}

@@ -132,4 +132,6 @@ void ak_window_after_paint(akWindow *w, uintptr_t h);
 void ak_invoke_urgent(uintptr_t h);
 int ak_share_network_process(const char *dir);
 
+int ak_recently_used(const char *uri);
+
 #endif

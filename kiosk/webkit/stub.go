@@ -214,3 +214,5 @@ func (w *Window) SetSheet(v *View) {}
 
 // SheetShown is false without WebKitGTK.
 func (w *Window) SheetShown() bool { return false }
+
+func recentlyUsed(path string) bool { return false }
