@@ -23,7 +23,12 @@ enum {
 	AK_DOWNLOAD,            // a download was started and cancelled
 	AK_SCHEME,              // uri, str=method, ptr=WebKitURISchemeRequest*
 	AK_BUTTON,              // num=button id
-	AK_JS_RESULT            // str=result as JSON (or the error), flags=1 on error
+	AK_JS_RESULT,           // str=result as JSON (or the error), flags=1 on error
+	AK_FILE_CHOOSER,        // str=accepted MIME types (comma-separated), flags=1 multiple, ptr=WebKitFileChooserRequest*; returns a verdict
+	AK_DECIDE_DOWNLOAD,     // a response WebKit would download: fields as AK_DECIDE_RESPONSE; returns a verdict
+	AK_DOWNLOAD_START,      // to a view: uri=request, ptr=WebKitDownload*; returns a verdict (Go called ak_download_accept)
+	AK_DOWNLOAD_DEST,       // to a download: str=suggested file name; returns a verdict (Go set the destination)
+	AK_DOWNLOAD_DONE        // to a download: str=error or NULL, flags: 1 failed, 2 too large, 4 cancelled
 };
 
 enum { AK_IGNORE = 0, AK_USE = 1 };
@@ -122,5 +127,14 @@ int ak_has_touchscreen(void);
 void ak_view_eval(WebKitWebView *v, const char *js, uintptr_t h);
 int ak_view_type(WebKitWebView *v, const char *text, guint key);
 int ak_window_snapshot(akWindow *w, const char *path);
+
+// Files from and to pages (files.c): the file chooser's answer, downloads.
+gboolean ak_file_chooser(WebKitWebView *v, WebKitFileChooserRequest *r, gpointer data);
+void ak_file_chooser_answer(WebKitFileChooserRequest *r, const char *paths);
+void ak_download_started(WebKitWebContext *ctx, WebKitDownload *dl, gpointer data);
+void ak_download_accept(WebKitDownload *dl, uintptr_t h, gint64 max);
+void ak_download_set_destination(WebKitDownload *dl, const char *path);
+void ak_download_cancel(WebKitDownload *dl);
+enum { AK_DL_FAILED = 1, AK_DL_TOO_LARGE = 2, AK_DL_CANCELLED = 4 };
 
 #endif

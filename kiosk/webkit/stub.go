@@ -186,3 +186,29 @@ func (w *Window) Label(p Part, id int) string { return "" }
 
 // Tooltip is "" without WebKitGTK.
 func (w *Window) Tooltip(id int) string { return "" }
+
+// FileChooser is a page's request for files; never made without WebKitGTK.
+type FileChooser struct {
+	MIMETypes []string
+	Multiple  bool
+}
+
+// Answered is true without WebKitGTK.
+func (f *FileChooser) Answered() bool { return true }
+
+// Choose does nothing without WebKitGTK.
+func (f *FileChooser) Choose(paths []string) {}
+
+// Cancel does nothing without WebKitGTK.
+func (f *FileChooser) Cancel() {}
+
+// Download is a download a view started; never made without WebKitGTK.
+type Download struct {
+	URI string
+}
+
+// Accept does nothing without WebKitGTK.
+func (d *Download) Accept(o DownloadOptions) {}
+
+// Cancel does nothing without WebKitGTK.
+func (d *Download) Cancel() {}

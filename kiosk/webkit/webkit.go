@@ -203,7 +203,8 @@ type ContextOptions struct {
 	Scheme        string
 	SchemeHandler http.Handler
 	CacheModel    CacheModel
-	// Download is called after a download was started and cancelled; nil ignores.
+	// Download is called after a download was started and cancelled (no
+	// view took it, see ViewOptions.Download); nil ignores.
 	Download func()
 }
 
@@ -235,7 +236,45 @@ type ViewOptions struct {
 	// Refused is told about things refused outright: "file_chooser",
 	// "color_chooser", "print".
 	Refused func(what string)
+	// FileChooser is asked when an <input type=file> of some frame in the
+	// view asks for files (WebKit's run-file-chooser; WebKitGTK does not
+	// say which frame). True keeps the request: answer it later on the
+	// loop with Choose or Cancel, exactly once. False (or nil) cancels it
+	// at once and tells Refused("file_chooser"). GTK's file chooser never
+	// opens.
+	FileChooser func(*FileChooser) bool
+	// DecideDownload is asked instead of Decide about a response WebKit
+	// would download (a type it cannot show, or Content-Disposition:
+	// attachment): true lets the download start (Download then decides
+	// where it goes); nil asks Decide, as for any response.
+	DecideDownload func(Decision) bool
+	// Download is asked when the view started a download (after
+	// DecideDownload, or a link with a download attribute): true keeps it,
+	// having called Download.Accept; false (or nil) cancels it.
+	Download func(*Download) bool
 }
+
+// DownloadOptions say where a download goes and how large it may be.
+type DownloadOptions struct {
+	// Destination is given the file name the server suggests and returns
+	// the path to write to, which must not exist (WebKit never overwrites
+	// here); "" cancels the download.
+	Destination func(suggested string) string
+	// MaxBytes bounds the download: one the server announces larger, or
+	// that grows larger, is stopped (ErrDownloadTooLarge).
+	MaxBytes int64
+	// Done is called once on the loop when the download ended: err is nil
+	// when the file at path is complete; ErrDownloadTooLarge,
+	// ErrDownloadCancelled, or the failure otherwise. WebKit removes a
+	// partial file; remove what is left of path on an error anyway.
+	Done func(path string, err error)
+}
+
+// Errors a download ends with.
+var (
+	ErrDownloadTooLarge  = errors.New("webkit: download larger than allowed")
+	ErrDownloadCancelled = errors.New("webkit: download cancelled")
+)
 
 // DefaultRate is how many messages per second a channel of a view hands to
 // Go when ViewOptions leave it 0: far more than a person tapping causes.
