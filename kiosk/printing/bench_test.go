@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/kiosk/printing/printertest"
+	"accesskiosk/internal/ipp/ipptest"
 )
 
 // BenchmarkSubmitThreePages is the back end's part of "Print tapped → job
@@ -26,8 +26,8 @@ import (
 // finished the last one (ippeveprinter takes one job at a time). It
 // reports the median and p99 of each, and their ratio.
 func BenchmarkSubmitThreePages(b *testing.B) {
-	printertest.Need(b, "ippeveprinter", "ipptool", "pdfinfo")
-	pr := printertest.StartPrinter(b, printertest.PrinterOptions{})
+	ipptest.Need(b, "ippeveprinter", "ipptool", "pdfinfo")
+	pr := ipptest.StartPrinter(b, ipptest.PrinterOptions{})
 	ctx := context.Background()
 	doc := threePages(b)
 	clock := newClock()
@@ -104,7 +104,7 @@ func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 // 3-page PDF: the page count (pdfinfo in a child process) and the first
 // page's preview at the default width (pdftoppm).
 func BenchmarkDocument(b *testing.B) {
-	printertest.Need(b, "pdfinfo", "pdftoppm")
+	ipptest.Need(b, "pdfinfo", "pdftoppm")
 	ctx := context.Background()
 	b.Run("count", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {

@@ -1,9 +1,7 @@
 package printing
 
 import (
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -11,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"accesskiosk/internal/confile"
+	"accesskiosk/internal/ipp"
+	"accesskiosk/internal/pin"
 )
 
 // Config is the `printing:` section of the kiosk config (and, for printer
@@ -86,10 +86,10 @@ const (
 	DefaultPagesPerSession = 20
 	DefaultPagesPerDay     = 300
 	DefaultJobsPerMinute   = 3
-	DefaultJobName         = "Access Kiosk"
-	DefaultUser            = "kiosk"
+	DefaultJobName         = ipp.DefaultJobName
+	DefaultUser            = ipp.DefaultUser
 	DefaultCollect         = "Collect your printout from the printer."
-	DefaultTimeout         = 30 * time.Second
+	DefaultTimeout         = ipp.DefaultTimeout
 
 	maxMaxCopies       = 20
 	maxPagesPerSession = 500
@@ -132,7 +132,7 @@ func (c *Config) Validate(doc *confile.Doc, prefix string) error {
 		}
 		return nil
 	}
-	if err := checkPrinterURI(c.Printer); err != nil {
+	if err := ipp.CheckURI(c.Printer); err != nil {
 		return doc.Errorf(key("printer"), "%v", err)
 	}
 
@@ -215,7 +215,7 @@ func (c *Config) Validate(doc *confile.Doc, prefix string) error {
 		if !strings.HasPrefix(c.Printer, "ipps://") {
 			return doc.Errorf(key("tls_sha256"), "pins the certificate of an ipps:// printer, but printer is %s", strings.SplitN(c.Printer, ":", 2)[0]+"://")
 		}
-		if _, err := ParseFingerprint(c.TLSSHA256); err != nil {
+		if _, err := pin.Parse(c.TLSSHA256); err != nil {
 			return doc.Errorf(key("tls_sha256"), "%v", err)
 		}
 	}
@@ -269,34 +269,6 @@ func (c *Config) CollectText(lang string) string {
 	return c.Collect
 }
 
-// checkPrinterURI accepts ipp:// and ipps:// URIs with a host and a path,
-// and nothing a printer URI should not carry (credentials, a query).
-func checkPrinterURI(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("not a URI: %v", err)
-	}
-	switch {
-	case u.Scheme != "ipp" && u.Scheme != "ipps":
-		return fmt.Errorf("want an ipp:// or ipps:// URI such as ipp://printer.local/ipp/print, got %q", s)
-	case u.Host == "" || u.Hostname() == "":
-		return fmt.Errorf("has no host: %q", s)
-	case u.User != nil:
-		return fmt.Errorf("must not carry a user name or password")
-	case u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
-		return fmt.Errorf("must not have a query or fragment: %q", s)
-	case u.Path == "" || u.Path == "/":
-		return fmt.Errorf("has no path: an IPP Everywhere printer is usually ipp://HOST/ipp/print, a CUPS queue ipp://HOST:631/printers/NAME")
-	}
-	if p := u.Port(); p != "" {
-		var n int
-		if _, err := fmt.Sscanf(p, "%d", &n); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("port %q is not a port number", p)
-		}
-	}
-	return nil
-}
-
 func checkPanelText(s string) error {
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("is not valid UTF-8")
@@ -328,15 +300,4 @@ func checkIPPName(s string) error {
 		}
 	}
 	return nil
-}
-
-// ParseFingerprint reads a SHA-256 certificate fingerprint written as 64
-// hex digits, with or without colons between the bytes.
-func ParseFingerprint(s string) ([]byte, error) {
-	h := strings.ReplaceAll(strings.TrimSpace(s), ":", "")
-	b, err := hex.DecodeString(h)
-	if err != nil || len(b) != 32 {
-		return nil, fmt.Errorf("want a SHA-256 fingerprint: 64 hex digits, colons allowed (openssl x509 -noout -fingerprint -sha256), got %q", s)
-	}
-	return b, nil
 }

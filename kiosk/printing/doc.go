@@ -1,20 +1,14 @@
-// Package printing is the kiosk's printer back end (issue 16): an IPP
-// client for IPP Everywhere printers and CUPS queues, PDF page counting and
-// previews, per-session and per-day page limits, a job rate limit, held
-// printing with a release code, cancelling what a session left in the queue
-// when it ends, and printer health for the agent. It has no cgo and does not
-// import the shell, so the agent (CGO_ENABLED=0) can use its health check.
+// Package printing is the kiosk's printer back end (issue 16): PDF page
+// counting and previews, per-session and per-day page limits, a job rate
+// limit, held printing with a release code, and cancelling what a session
+// left in the queue when it ends. It talks to the printer through
+// internal/ipp, the IPP client it shares with the agent's printer health
+// check. It has no cgo and does not import the shell.
 //
 // The pieces, each usable alone:
 //
-//   - Config: the `printing:` section of the kiosk (and agent) config, with
-//     Validate giving "FILE:LINE: printing.KEY: what is wrong".
-//   - Printer: IPP over HTTP(S) with github.com/OpenPrinting/goipp for the
-//     messages: Attributes (Get-Printer-Attributes), Submit (Create-Job +
-//     Send-Document, or Print-Job), Job (Get-Job-Attributes), Cancel
-//     (Cancel-Job), Release (Release-Job). Every call takes a context and
-//     has a deadline of its own when the context has none, so a dead or
-//     silent printer gives an error, never a hang.
+//   - Config: the `printing:` section of the kiosk config, with Validate
+//     giving "FILE:LINE: printing.KEY: what is wrong".
 //   - Document: a PDF in memory with its page count from poppler's pdfinfo,
 //     and page previews (PNG) from pdftoppm, both run as child processes
 //     with a time and memory limit.
@@ -22,12 +16,11 @@
 //     the day's page count (a date and a number in the kiosk's state
 //     directory) and the kiosk-wide jobs-per-minute limit; a Session holds
 //     one resident's jobs, pages and release code.
-//   - HealthWarnings and CheckHealth: printer-state and
+//   - ipp.HealthWarnings and ipp.CheckHealth: printer-state and
 //     printer-state-reasons as warnings for IT staff (printer_offline,
 //     printer_needs_paper, printer_toner_low, printer_jammed, ...).
 //
-// How the shell uses it (the print panel and window.print() come later, on
-// the kiosk's checked bridge):
+// How the shell uses it (kiosk/shell/print.go):
 //
 //	svc, err := printing.New(cfg.Printing, printing.Options{DayCountFile: stateDir + "/print-count.json", Log: log})
 //	go svc.Run(ctx)                         // retries cancels a dead printer refused

@@ -1,6 +1,7 @@
 package printing
 
 import (
+	"accesskiosk/internal/ipp"
 	"bufio"
 	"bytes"
 	"context"
@@ -206,7 +207,7 @@ func firstErrorLine(s string) string {
 	for _, l := range strings.Split(s, "\n") {
 		l = strings.TrimSpace(l)
 		if strings.HasPrefix(l, "Syntax Error") || strings.HasPrefix(l, "Internal Error") || strings.HasPrefix(l, "I/O Error") {
-			return " (" + clip(quotedRE.ReplaceAllString(l, "…"), 120) + ")"
+			return " (" + ipp.Clip(quotedRE.ReplaceAllString(l, "…"), 120) + ")"
 		}
 	}
 	return ""

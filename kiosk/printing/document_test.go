@@ -11,11 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	"accesskiosk/kiosk/printing/printertest"
+	"accesskiosk/internal/ipp/ipptest"
 )
 
 func TestDocumentPages(t *testing.T) {
-	printertest.Need(t, "pdfinfo", "pdftoppm")
+	ipptest.Need(t, "pdfinfo", "pdftoppm")
 	ctx := context.Background()
 
 	// A real print-to-PDF output (headless Chromium printing
@@ -39,7 +39,7 @@ func TestDocumentPages(t *testing.T) {
 }
 
 func TestDocumentRefusesBadInput(t *testing.T) {
-	printertest.Need(t, "pdfinfo")
+	ipptest.Need(t, "pdfinfo")
 	ctx := context.Background()
 	good := makePDF(3)
 	// A name that says who the resident is must never appear in an error.
@@ -83,7 +83,7 @@ func TestDocumentRefusesBadInput(t *testing.T) {
 }
 
 func TestDocumentPreview(t *testing.T) {
-	printertest.Need(t, "pdfinfo", "pdftoppm")
+	ipptest.Need(t, "pdfinfo", "pdftoppm")
 	ctx := context.Background()
 	doc, err := OpenDocument(ctx, "testdata/three-pages-chromium.pdf", DocumentOptions{})
 	if err != nil {

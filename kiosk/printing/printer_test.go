@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"accesskiosk/kiosk/printing/printertest"
+	"accesskiosk/internal/ipp"
+	"accesskiosk/internal/ipp/ipptest"
+	"accesskiosk/internal/pin"
 )
 
 // These tests print to real printers on loopback: ippeveprinter (an IPP
@@ -55,7 +57,7 @@ func newService(t *testing.T, cfg Config, opts Options) *Service {
 
 func threePages(t testing.TB) *Document {
 	t.Helper()
-	printertest.Need(t, "pdfinfo")
+	ipptest.Need(t, "pdfinfo")
 	doc, err := OpenDocument(context.Background(), "testdata/three-pages-chromium.pdf", DocumentOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +86,7 @@ func ctxT(t *testing.T) context.Context {
 }
 
 func TestPrintArrivesAsOnePDFJob(t *testing.T) {
-	pr := printertest.StartPrinter(t, printertest.PrinterOptions{})
+	pr := ipptest.StartPrinter(t, ipptest.PrinterOptions{})
 	ctx := ctxT(t)
 	svc := newService(t, Config{Printer: pr.URI}, Options{})
 	caps, err := svc.Capabilities(ctx)
@@ -112,7 +114,7 @@ func TestPrintArrivesAsOnePDFJob(t *testing.T) {
 	if n := pdfinfoPages(t, files[0]); n != "3" {
 		t.Errorf("the printer's copy has %s pages, want 3", n)
 	}
-	attrs := printertest.JobAttributes(t, pr.URI, job.ID)
+	attrs := ipptest.JobAttributes(t, pr.URI, job.ID)
 	for k, want := range map[string]string{
 		"job-name": "Access Kiosk", "job-originating-user-name": "kiosk",
 		"print-color-mode": "monochrome",
@@ -121,7 +123,7 @@ func TestPrintArrivesAsOnePDFJob(t *testing.T) {
 			t.Errorf("on the printer, %s = %q, want %q", k, attrs[k], want)
 		}
 	}
-	printertest.WaitJobState(t, pr.URI, job.ID, "completed")
+	ipptest.WaitJobState(t, pr.URI, job.ID, "completed")
 
 	if left := sess.PagesLeft(); left != 17 {
 		t.Errorf("session pages left %d, want 17", left)
@@ -130,7 +132,7 @@ func TestPrintArrivesAsOnePDFJob(t *testing.T) {
 		t.Errorf("day pages left %d, want 297", left)
 	}
 	jobs, err := sess.Refresh(ctx)
-	if err != nil || len(jobs) != 1 || jobs[0].State != JobCompleted {
+	if err != nil || len(jobs) != 1 || jobs[0].State != ipp.JobCompleted {
 		t.Errorf("Refresh: %+v, %v", jobs, err)
 	}
 	r, err := sess.CancelPending(ctx)
@@ -143,7 +145,7 @@ func TestPrintArrivesAsOnePDFJob(t *testing.T) {
 }
 
 func TestCopiesAndColour(t *testing.T) {
-	pr := printertest.StartPrinter(t, printertest.PrinterOptions{Color: true})
+	pr := ipptest.StartPrinter(t, ipptest.PrinterOptions{Color: true})
 	ctx := ctxT(t)
 	svc := newService(t, Config{Printer: pr.URI}, Options{})
 	caps, err := svc.Capabilities(ctx)
@@ -163,11 +165,11 @@ func TestCopiesAndColour(t *testing.T) {
 	if colour.Pages != 6 || mono.Pages != 3 || sess.PagesLeft() != 11 {
 		t.Errorf("pages: colour job %d, mono job %d, left %d; want 6, 3, 11", colour.Pages, mono.Pages, sess.PagesLeft())
 	}
-	a := printertest.JobAttributes(t, pr.URI, colour.ID)
+	a := ipptest.JobAttributes(t, pr.URI, colour.ID)
 	if a["copies"] != "2" || a["print-color-mode"] != "color" {
 		t.Errorf("colour job on the printer: copies %q, print-color-mode %q", a["copies"], a["print-color-mode"])
 	}
-	a = printertest.JobAttributes(t, pr.URI, mono.ID)
+	a = ipptest.JobAttributes(t, pr.URI, mono.ID)
 	if a["copies"] != "" && a["copies"] != "1" || a["print-color-mode"] != "monochrome" {
 		t.Errorf("mono job on the printer: copies %q, print-color-mode %q", a["copies"], a["print-color-mode"])
 	}
@@ -188,7 +190,7 @@ func TestCopiesAndColour(t *testing.T) {
 	}
 
 	// A monochrome printer refuses colour before anything is sent.
-	monoPr := printertest.StartPrinter(t, printertest.PrinterOptions{})
+	monoPr := ipptest.StartPrinter(t, ipptest.PrinterOptions{})
 	monoSvc := newService(t, Config{Printer: monoPr.URI}, Options{})
 	if _, err := monoSvc.StartSession().Print(ctx, doc, PrintOptions{Color: true}); !errors.Is(err, ErrNoColor) {
 		t.Errorf("colour on a monochrome printer: %v", err)
@@ -199,7 +201,7 @@ func TestCopiesAndColour(t *testing.T) {
 }
 
 func TestQuota(t *testing.T) {
-	pr := printertest.StartPrinter(t, printertest.PrinterOptions{})
+	pr := ipptest.StartPrinter(t, ipptest.PrinterOptions{})
 	ctx := ctxT(t)
 	clock := newClock()
 	countFile := filepath.Join(t.TempDir(), "print-count.json")
@@ -214,7 +216,7 @@ func TestQuota(t *testing.T) {
 	}
 	// The resident collects the printout before the session ends (a job
 	// still pending at the end would be cancelled and not counted).
-	printertest.WaitJobState(t, pr.URI, j1.ID, "completed")
+	ipptest.WaitJobState(t, pr.URI, j1.ID, "completed")
 	_, err = s1.Print(ctx, doc, PrintOptions{})
 	var qe *QuotaError
 	if !errors.As(err, &qe) || !errors.Is(err, ErrQuota) || qe.Scope != ScopeSession || qe.Left != 2 || qe.Want != 3 {
@@ -261,7 +263,7 @@ func TestQuota(t *testing.T) {
 // A page that calls window.print() in a loop, from several places at
 // once, gets at most jobs_per_minute jobs to the printer, in any session.
 func TestPrintLoopIsRateLimited(t *testing.T) {
-	pr := printertest.StartPrinter(t, printertest.PrinterOptions{})
+	pr := ipptest.StartPrinter(t, ipptest.PrinterOptions{})
 	ctx := ctxT(t)
 	clock := newClock()
 	svc := newService(t, Config{Printer: pr.URI, JobsPerMinute: 2, PagesPerSession: 500, PagesPerDay: 10000}, Options{Now: clock.Now})
@@ -319,10 +321,10 @@ func TestPrintLoopIsRateLimited(t *testing.T) {
 }
 
 // startQueue runs cupsd with a queue "desk" in front of an ippeveprinter.
-func startQueue(t *testing.T) (*printertest.Printer, *printertest.CUPS, string) {
+func startQueue(t *testing.T) (*ipptest.Printer, *ipptest.CUPS, string) {
 	t.Helper()
-	pr := printertest.StartPrinter(t, printertest.PrinterOptions{})
-	cups := printertest.StartCUPS(t)
+	pr := ipptest.StartPrinter(t, ipptest.PrinterOptions{})
+	cups := ipptest.StartCUPS(t)
 	return pr, cups, cups.AddQueue(t, "desk", pr.URI)
 }
 
@@ -339,7 +341,7 @@ func TestHeldJobCancelledAtSessionEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := printertest.JobAttributes(t, queue, job.ID)
+	a := ipptest.JobAttributes(t, queue, job.ID)
 	if a["job-state"] != "pending-held" || a["job-hold-until"] != "indefinite" || a["job-name"] != "Access Kiosk "+code {
 		t.Fatalf("held job on CUPS: state %q, hold %q, name %q", a["job-state"], a["job-hold-until"], a["job-name"])
 	}
@@ -351,7 +353,7 @@ func TestHeldJobCancelledAtSessionEnd(t *testing.T) {
 	if err != nil || r != (Receipt{Jobs: 1, Pages: 3, Cancelled: 1}) {
 		t.Fatalf("receipt %+v, err %v", r, err)
 	}
-	if st := printertest.JobState(t, queue, job.ID); st != "canceled" {
+	if st := ipptest.JobState(t, queue, job.ID); st != "canceled" {
 		t.Errorf("on CUPS the job is %q after the session ended, want canceled", st)
 	}
 	if files := pr.SpoolFiles(t); len(files) != 0 {
@@ -379,7 +381,7 @@ func TestHeldJobReleasedWithCode(t *testing.T) {
 	if n, err := sess.Release(ctx, wrong); n != 0 || !errors.Is(err, ErrWrongCode) {
 		t.Fatalf("wrong code: %d released, %v", n, err)
 	}
-	if st := printertest.JobState(t, queue, job.ID); st != "pending-held" {
+	if st := ipptest.JobState(t, queue, job.ID); st != "pending-held" {
 		t.Fatalf("after a wrong code the job is %q", st)
 	}
 	if n, err := sess.Release(ctx, sess.ReleaseCode()); n != 1 || err != nil {
@@ -390,7 +392,7 @@ func TestHeldJobReleasedWithCode(t *testing.T) {
 	if !bytes.Equal(got, doc.data) || pdfinfoPages(t, files[0]) != "3" {
 		t.Errorf("released job reached the printer as %d bytes, want the 3-page document", len(got))
 	}
-	printertest.WaitJobState(t, queue, job.ID, "completed")
+	ipptest.WaitJobState(t, queue, job.ID, "completed")
 	r, err := sess.CancelPending(ctx)
 	if err != nil || r.Done != 1 || r.Cancelled != 0 || !r.Cleared() {
 		t.Errorf("receipt after release: %+v, %v", r, err)
@@ -407,7 +409,7 @@ func TestHeldJobReleasedWithCode(t *testing.T) {
 }
 
 func TestPinNeedsAPrinterThatHolds(t *testing.T) {
-	pr := printertest.StartPrinter(t, printertest.PrinterOptions{})
+	pr := ipptest.StartPrinter(t, ipptest.PrinterOptions{})
 	ctx := ctxT(t)
 	svc := newService(t, Config{Printer: pr.URI, Release: ReleasePIN}, Options{})
 	_, err := svc.StartSession().Print(ctx, threePages(t), PrintOptions{})
@@ -422,7 +424,7 @@ func TestPinNeedsAPrinterThatHolds(t *testing.T) {
 // A job waiting on a printer with no paper would print for the next
 // person once paper is loaded: the session's end cancels it.
 func TestJobStuckWithoutPaperIsCancelled(t *testing.T) {
-	pr := printertest.StartPrinter(t, printertest.PrinterOptions{})
+	pr := ipptest.StartPrinter(t, ipptest.PrinterOptions{})
 	ctx := ctxT(t)
 	pr.SetPaper(t, 0)
 	svc := newService(t, Config{Printer: pr.URI}, Options{})
@@ -431,15 +433,15 @@ func TestJobStuckWithoutPaperIsCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	printertest.WaitJobState(t, pr.URI, job.ID, "processing")
+	ipptest.WaitJobState(t, pr.URI, job.ID, "processing")
 	r, err := sess.CancelPending(ctx)
 	if err != nil || r.Cancelled != 1 || r.Printing != 0 {
 		t.Fatalf("receipt %+v, err %v", r, err)
 	}
 	pr.SetPaper(t, 100)
-	st, reasons := printertest.PrinterState(t, pr.URI)
-	t.Logf("after loading paper: printer %s, %s; job %v", st, reasons, printertest.JobAttributes(t, pr.URI, job.ID)["job-state-reasons"])
-	if st := printertest.WaitJobState(t, pr.URI, job.ID, "canceled", "completed"); st != "canceled" {
+	st, reasons := ipptest.PrinterState(t, pr.URI)
+	t.Logf("after loading paper: printer %s, %s; job %v", st, reasons, ipptest.JobAttributes(t, pr.URI, job.ID)["job-state-reasons"])
+	if st := ipptest.WaitJobState(t, pr.URI, job.ID, "canceled", "completed"); st != "canceled" {
 		t.Errorf("once paper was loaded the job was %s, want canceled", st)
 	}
 }
@@ -447,8 +449,8 @@ func TestJobStuckWithoutPaperIsCancelled(t *testing.T) {
 // A job already printing on a working printer is left to finish; the one
 // waiting behind it in the CUPS queue is cancelled.
 func TestSessionEndLeavesPrintingJobCancelsPending(t *testing.T) {
-	pr := printertest.StartPrinter(t, printertest.PrinterOptions{Slow: true})
-	cups := printertest.StartCUPS(t)
+	pr := ipptest.StartPrinter(t, ipptest.PrinterOptions{Slow: true})
+	cups := ipptest.StartCUPS(t)
 	queue := cups.AddQueue(t, "desk", pr.URI)
 	ctx := ctxT(t)
 	svc := newService(t, Config{Printer: queue}, Options{})
@@ -458,12 +460,12 @@ func TestSessionEndLeavesPrintingJobCancelsPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	printertest.WaitJobState(t, queue, first.ID, "processing")
+	ipptest.WaitJobState(t, queue, first.ID, "processing")
 	second, err := sess.Print(ctx, doc, PrintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := printertest.JobState(t, queue, second.ID); st != "pending" {
+	if st := ipptest.JobState(t, queue, second.ID); st != "pending" {
 		t.Fatalf("second job is %q behind a printing one, want pending", st)
 	}
 	r, err := sess.CancelPending(ctx)
@@ -473,66 +475,14 @@ func TestSessionEndLeavesPrintingJobCancelsPending(t *testing.T) {
 	if r.Jobs != 2 || r.Printing+r.Done != 1 || r.Cancelled != 1 {
 		t.Errorf("receipt %+v: want the first left printing (or done), the second cancelled", r)
 	}
-	if st := printertest.JobState(t, queue, second.ID); st != "canceled" {
+	if st := ipptest.JobState(t, queue, second.ID); st != "canceled" {
 		t.Errorf("second job is %q on CUPS, want canceled", st)
 	}
-	if st := printertest.JobState(t, queue, first.ID); st != "processing" && st != "completed" {
+	if st := ipptest.JobState(t, queue, first.ID); st != "processing" && st != "completed" {
 		t.Errorf("first job is %q on CUPS, want it left printing", st)
 	}
 	if n := len(pr.WaitSpool(t, 1)); n != 1 {
 		t.Errorf("%d documents reached the printer, want the first only", n)
-	}
-}
-
-func TestHealthOfRealPrinters(t *testing.T) {
-	pr, cups, queue := startQueue(t)
-	ctx := ctxT(t)
-	p, err := NewPrinter(pr.URI, PrinterOptions{Timeout: 3 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ws := CheckHealth(ctx, p); len(ws) != 0 {
-		t.Errorf("a fresh printer: %+v", ws)
-	}
-	pr.SetPaper(t, 0)
-	pr.SetToner(t, 5)
-	if got := codes(CheckHealth(ctx, p)); got != "printer_needs_paper/critical printer_toner_low/warning" {
-		t.Errorf("no paper, toner at 5%%: %q", got)
-	}
-	pr.SetPaper(t, 10)
-	pr.SetToner(t, 60)
-	if got := codes(CheckHealth(ctx, p)); got != "printer_paper_low/warning" {
-		t.Errorf("10 sheets: %q", got)
-	}
-
-	q, _ := NewPrinter(queue, PrinterOptions{Timeout: 3 * time.Second})
-	if ws := CheckHealth(ctx, q); len(ws) != 0 {
-		t.Errorf("a fresh CUPS queue: %+v", ws)
-	}
-	cups.Pause(t, "desk")
-	ws := CheckHealth(ctx, q)
-	if codes(ws) != "printer_stopped/critical" || !strings.Contains(ws[0].Text, "paused") {
-		t.Errorf("paused queue: %+v", ws)
-	}
-	cups.Resume(t, "desk")
-	if ws := CheckHealth(ctx, q); len(ws) != 0 {
-		t.Errorf("resumed queue: %+v", ws)
-	}
-
-	// Hung, then switched off: offline, within the timeout.
-	pr.Freeze(t)
-	start := time.Now()
-	ws = CheckHealth(ctx, p)
-	if codes(ws) != "printer_offline/critical" || !strings.Contains(ws[0].Text, pr.Host) {
-		t.Errorf("hung printer: %+v", ws)
-	}
-	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("hung printer: %v to say so", d)
-	}
-	pr.Thaw(t)
-	pr.Stop()
-	if got := codes(CheckHealth(ctx, p)); got != "printer_offline/critical" {
-		t.Errorf("printer switched off: %q", got)
 	}
 }
 
@@ -554,11 +504,11 @@ func TestHungPrintServerAtSessionEnd(t *testing.T) {
 	if d := time.Since(start); d > 8*time.Second {
 		t.Errorf("CancelPending took %v with a 2s bound", d)
 	}
-	if !errors.Is(err, ErrUnreachable) || r.Failed != 1 || r.Cleared() || svc.PendingCancels() != 1 {
+	if !errors.Is(err, ipp.ErrUnreachable) || r.Failed != 1 || r.Cleared() || svc.PendingCancels() != 1 {
 		t.Fatalf("receipt %+v, err %v, pending cancels %d", r, err, svc.PendingCancels())
 	}
 	start = time.Now()
-	if _, err := svc.StartSession().Print(ctx, threePages(t), PrintOptions{}); !errors.Is(err, ErrUnreachable) {
+	if _, err := svc.StartSession().Print(ctx, threePages(t), PrintOptions{}); !errors.Is(err, ipp.ErrUnreachable) {
 		t.Errorf("print to a hung server: %v", err)
 	}
 	if d := time.Since(start); d > 8*time.Second {
@@ -568,7 +518,7 @@ func TestHungPrintServerAtSessionEnd(t *testing.T) {
 	if left := svc.RetryCancels(ctx); left != 0 {
 		t.Fatalf("%d cancels left after the server came back", left)
 	}
-	if st := printertest.JobState(t, queue, job.ID); st != "canceled" {
+	if st := ipptest.JobState(t, queue, job.ID); st != "canceled" {
 		t.Errorf("job is %q on CUPS, want canceled", st)
 	}
 	if files := pr.SpoolFiles(t); len(files) != 0 {
@@ -623,10 +573,10 @@ func TestSessionEndRacesAPrintOnItsWay(t *testing.T) {
 	}
 	cups.Thaw(t)
 	res := <-done
-	if !errors.Is(res.err, ErrSessionEnded) || res.job.ID == 0 || res.job.State != JobCanceled {
+	if !errors.Is(res.err, ErrSessionEnded) || res.job.ID == 0 || res.job.State != ipp.JobCanceled {
 		t.Fatalf("print that landed after the end: %+v, %v", res.job, res.err)
 	}
-	if st := printertest.JobState(t, queue, res.job.ID); st != "canceled" {
+	if st := ipptest.JobState(t, queue, res.job.ID); st != "canceled" {
 		t.Errorf("on CUPS the job is %q, want canceled", st)
 	}
 	if files := pr.SpoolFiles(t); len(files) != 0 {
@@ -640,12 +590,12 @@ func TestSessionEndRacesAPrintOnItsWay(t *testing.T) {
 // An ipps:// printer with a self-signed certificate: refused with its
 // fingerprint in the message, trusted once that fingerprint is pinned.
 func TestIPPSPinnedCertificate(t *testing.T) {
-	pr := printertest.StartPrinter(t, printertest.PrinterOptions{})
+	pr := ipptest.StartPrinter(t, ipptest.PrinterOptions{})
 	ctx := ctxT(t)
 	uri := "ipps://" + pr.Host + "/ipp/print"
-	p, _ := NewPrinter(uri, PrinterOptions{Timeout: 10 * time.Second})
+	p, _ := ipp.NewPrinter(uri, ipp.Options{Timeout: 10 * time.Second})
 	_, err := p.Attributes(ctx)
-	if !errors.Is(err, ErrCertificate) {
+	if !errors.Is(err, ipp.ErrCertificate) {
 		t.Fatalf("self-signed printer without a pin: %v", err)
 	}
 	m := regexp.MustCompile(`tls_sha256: ([0-9A-F:]{95})`).FindStringSubmatch(err.Error())
@@ -660,16 +610,16 @@ func TestIPPSPinnedCertificate(t *testing.T) {
 	pr.WaitSpool(t, 1)
 
 	wrong := strings.Repeat("AB:", 31) + "AB"
-	bad, _ := NewPrinter(uri, PrinterOptions{TLSSHA256: mustFingerprint(t, wrong)})
-	if _, err := bad.Attributes(ctx); !errors.Is(err, ErrCertificate) || !strings.Contains(err.Error(), "not the pinned") {
+	bad, _ := ipp.NewPrinter(uri, ipp.Options{Pin: mustFingerprint(t, wrong)})
+	if _, err := bad.Attributes(ctx); !errors.Is(err, ipp.ErrCertificate) || !strings.Contains(err.Error(), "not the pinned") {
 		t.Errorf("wrong pin: %v", err)
 	}
 }
 
-func mustFingerprint(t *testing.T, s string) []byte {
-	b, err := ParseFingerprint(s)
+func mustFingerprint(t *testing.T, s string) pin.Fingerprint {
+	f, err := pin.Parse(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return f
 }

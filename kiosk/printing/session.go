@@ -1,6 +1,8 @@
 package printing
 
 import (
+	"accesskiosk/internal/ipp"
+	"accesskiosk/internal/pin"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -66,7 +68,7 @@ type Options struct {
 // concurrent use.
 type Service struct {
 	cfg           Config
-	printer       *Printer
+	printer       *ipp.Printer
 	day           *DayCount
 	rate          *rateLimit
 	now           func() time.Time
@@ -74,7 +76,7 @@ type Service struct {
 	cancelTimeout time.Duration
 
 	mu      sync.Mutex
-	attrs   *Attributes
+	attrs   *ipp.Attributes
 	attrsAt time.Time
 	orphans []orphan // jobs of ended sessions whose cancel failed
 }
@@ -96,14 +98,14 @@ func New(cfg Config, opts Options) (*Service, error) {
 	if cfg.MaxCopies == 0 || cfg.PagesPerSession == 0 || cfg.JobsPerMinute == 0 {
 		return nil, errors.New("printing: config not validated (call Config.Validate first)")
 	}
-	var pin []byte
+	var fp pin.Fingerprint
 	if cfg.TLSSHA256 != "" {
 		var err error
-		if pin, err = ParseFingerprint(cfg.TLSSHA256); err != nil {
+		if fp, err = pin.Parse(cfg.TLSSHA256); err != nil {
 			return nil, fmt.Errorf("printing: tls_sha256: %w", err)
 		}
 	}
-	p, err := NewPrinter(cfg.Printer, PrinterOptions{User: cfg.User, Timeout: cfg.Timeout, TLSSHA256: pin})
+	p, err := ipp.NewPrinter(cfg.Printer, ipp.Options{User: cfg.User, Timeout: cfg.Timeout, Pin: fp})
 	if err != nil {
 		return nil, err
 	}
@@ -134,14 +136,14 @@ func New(cfg Config, opts Options) (*Service, error) {
 }
 
 // Printer is the service's printer client (for health checks and tests).
-func (s *Service) Printer() *Printer { return s.printer }
+func (s *Service) Printer() *ipp.Printer { return s.printer }
 
 // Config is the configuration in force.
 func (s *Service) Config() Config { return s.cfg }
 
 // attributes returns the printer's attributes, asking it again when those
 // held are older than maxAge.
-func (s *Service) attributes(ctx context.Context, maxAge time.Duration) (*Attributes, error) {
+func (s *Service) attributes(ctx context.Context, maxAge time.Duration) (*ipp.Attributes, error) {
 	s.mu.Lock()
 	a, at := s.attrs, s.attrsAt
 	s.mu.Unlock()
@@ -160,12 +162,12 @@ func (s *Service) attributes(ctx context.Context, maxAge time.Duration) (*Attrib
 
 // Capabilities is what the print panel may offer now.
 type Capabilities struct {
-	Color     bool         // a colour choice may be offered (printer has it, config allows it)
-	MaxCopies int          // copies the panel may offer: 1..MaxCopies
-	Held      bool         // jobs are held for a release code (release: pin)
-	Accepting bool         // the printer takes jobs now
-	State     PrinterState // the printer's state
-	Warnings  []Warning    // what is wrong with the printer, if anything
+	Color     bool             // a colour choice may be offered (printer has it, config allows it)
+	MaxCopies int              // copies the panel may offer: 1..MaxCopies
+	Held      bool             // jobs are held for a release code (release: pin)
+	Accepting bool             // the printer takes jobs now
+	State     ipp.PrinterState // the printer's state
+	Warnings  []ipp.Warning    // what is wrong with the printer, if anything
 }
 
 // Capabilities asks the printer (or reuses an answer up to 30 s old) what
@@ -181,7 +183,7 @@ func (s *Service) Capabilities(ctx context.Context) (Capabilities, error) {
 		Held:      s.cfg.Release == ReleasePIN,
 		Accepting: a.AcceptingJobs,
 		State:     a.State,
-		Warnings:  HealthWarnings(a),
+		Warnings:  ipp.HealthWarnings(a),
 	}, nil
 }
 
@@ -207,12 +209,12 @@ type Session struct {
 
 // Job is one job a session sent, as last known.
 type Job struct {
-	ID     int      // the printer's job-id
-	Pages  int      // pages it prints: document pages × copies
-	Copies int      // copies asked for
-	Color  bool     // colour asked for
-	Held   bool     // held for a release code when sent
-	State  JobState // last known state
+	ID     int          // the printer's job-id
+	Pages  int          // pages it prints: document pages × copies
+	Copies int          // copies asked for
+	Color  bool         // colour asked for
+	Held   bool         // held for a release code when sent
+	State  ipp.JobState // last known state
 }
 
 // StartSession begins a session's printing. With release "pin" it draws
@@ -269,7 +271,7 @@ type PrintOptions struct {
 // (ErrRateLimited), ErrBusy while another print of the session is being
 // sent, ErrCopies, ErrNoColor, ErrHoldUnsupported, ErrNotAccepting,
 // ErrSessionEnded; a printer that does not answer or refuses gives the
-// printer's error (ErrUnreachable, *IPPError). Nothing is counted for a
+// printer's error (ipp.ErrUnreachable, *ipp.IPPError). Nothing is counted for a
 // refused print. A print that reaches the printer after the session ended
 // (CancelPending stopped waiting for it) is cancelled there and gives
 // ErrSessionEnded with the job.
@@ -313,14 +315,14 @@ func (ss *Session) Print(ctx context.Context, doc *Document, o PrintOptions) (Jo
 	if o.Copies > a.MaxCopies {
 		return Job{}, fmt.Errorf("%w: %d copies asked, the printer takes at most %d", ErrCopies, o.Copies, a.MaxCopies)
 	}
-	t := Ticket{Name: s.cfg.JobName, Copies: o.Copies}
+	t := ipp.Ticket{Name: s.cfg.JobName, Copies: o.Copies}
 	switch {
 	case o.Color && (s.cfg.Color == ColorNever || !a.CanColor()):
 		return Job{}, ErrNoColor
 	case o.Color:
-		t.Color = Color
+		t.Color = ipp.Color
 	case a.CanMonochrome():
-		t.Color = Monochrome
+		t.Color = ipp.Monochrome
 	}
 	if s.cfg.Release == ReleasePIN {
 		if !a.CanHold() {
@@ -357,7 +359,7 @@ func (ss *Session) Print(ctx context.Context, doc *Document, o PrintOptions) (Jo
 	}
 	j := &Job{ID: js.ID, Pages: want, Copies: o.Copies, Color: o.Color, Held: t.Hold, State: js.State}
 	if j.State == 0 {
-		j.State = JobPending
+		j.State = ipp.JobPending
 	}
 	ss.mu.Lock()
 	ss.pages += want
@@ -393,11 +395,11 @@ func (ss *Session) cancelLate(ctx context.Context, j *Job) {
 	s := ss.svc
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cancelTimeout)
 	defer cancel()
-	if err := s.printer.Cancel(cctx, j.ID); err != nil && !errors.Is(err, ErrNotPossible) && !errors.Is(err, ErrNotFound) {
+	if err := s.printer.Cancel(cctx, j.ID); err != nil && !errors.Is(err, ipp.ErrNotPossible) && !errors.Is(err, ipp.ErrNotFound) {
 		s.addOrphan(j)
 		return
 	}
-	ss.setState(j, JobCanceled)
+	ss.setState(j, ipp.JobCanceled)
 	s.refund(s.now(), j.Pages)
 	s.log.WithField("job_id", j.ID).Info("print: job that arrived after its session ended was cancelled")
 }
@@ -410,8 +412,8 @@ func (ss *Session) Refresh(ctx context.Context) ([]Job, error) {
 	for _, j := range ss.open() {
 		js, err := ss.svc.printer.Job(ctx, j.ID)
 		if err != nil {
-			if errors.Is(err, ErrNotFound) {
-				ss.setState(j, JobCanceled) // the printer forgot it; it will not print
+			if errors.Is(err, ipp.ErrNotFound) {
+				ss.setState(j, ipp.JobCanceled) // the printer forgot it; it will not print
 				continue
 			}
 			if firstErr == nil {
@@ -437,7 +439,7 @@ func (ss *Session) open() []*Job {
 	return out
 }
 
-func (ss *Session) setState(j *Job, st JobState) {
+func (ss *Session) setState(j *Job, st ipp.JobState) {
 	ss.mu.Lock()
 	j.State = st
 	ss.mu.Unlock()
@@ -543,8 +545,8 @@ func (ss *Session) CancelPending(ctx context.Context) (Receipt, error) {
 	for _, j := range open {
 		js, err := s.printer.Job(ctx, j.ID)
 		switch {
-		case errors.Is(err, ErrNotFound):
-			ss.setState(j, JobCanceled)
+		case errors.Is(err, ipp.ErrNotFound):
+			ss.setState(j, ipp.JobCanceled)
 			r.Done++
 			continue
 		case err != nil:
@@ -553,10 +555,10 @@ func (ss *Session) CancelPending(ctx context.Context) (Receipt, error) {
 		}
 		ss.setState(j, js.State)
 		switch js.State {
-		case JobCanceled, JobAborted, JobCompleted:
+		case ipp.JobCanceled, ipp.JobAborted, ipp.JobCompleted:
 			r.Done++
 			continue
-		case JobProcessing:
+		case ipp.JobProcessing:
 			if blocked == nil {
 				b := false
 				if a, err := s.attributes(ctx, 0); err == nil {
@@ -569,8 +571,8 @@ func (ss *Session) CancelPending(ctx context.Context) (Receipt, error) {
 				continue
 			}
 		}
-		if err := s.printer.Cancel(ctx, j.ID); err != nil && !errors.Is(err, ErrNotFound) {
-			if errors.Is(err, ErrNotPossible) {
+		if err := s.printer.Cancel(ctx, j.ID); err != nil && !errors.Is(err, ipp.ErrNotFound) {
+			if errors.Is(err, ipp.ErrNotPossible) {
 				if js2, err2 := s.printer.Job(ctx, j.ID); err2 == nil && js2.State.Done() {
 					ss.setState(j, js2.State)
 					r.Done++
@@ -580,9 +582,9 @@ func (ss *Session) CancelPending(ctx context.Context) (Receipt, error) {
 			fail(j, err)
 			continue
 		}
-		ss.setState(j, JobCanceled)
+		ss.setState(j, ipp.JobCanceled)
 		r.Cancelled++
-		if js.State == JobPending || js.State == JobHeld {
+		if js.State == ipp.JobPending || js.State == ipp.JobHeld {
 			s.refund(s.now(), j.Pages) // it never printed: give the day's pages back
 		}
 	}
@@ -593,14 +595,14 @@ func (ss *Session) CancelPending(ctx context.Context) (Receipt, error) {
 
 // printerBlocked says whether the printer cannot go on printing now: it is
 // stopped, or reports a condition that stops it (no paper, a jam, ...).
-func printerBlocked(a *Attributes) bool {
-	if a.State == PrinterStopped {
+func printerBlocked(a *ipp.Attributes) bool {
+	if a.State == ipp.PrinterStopped {
 		return true
 	}
-	for _, w := range HealthWarnings(a) {
+	for _, w := range ipp.HealthWarnings(a) {
 		switch w.Code {
-		case CodeNeedsPaper, CodeJammed, CodeDoorOpen, CodeStopped, CodeOffline, CodeTonerEmpty, CodeTrayMissing, CodeWasteFull:
-			if w.Severity == Critical {
+		case ipp.CodeNeedsPaper, ipp.CodeJammed, ipp.CodeDoorOpen, ipp.CodeStopped, ipp.CodeOffline, ipp.CodeTonerEmpty, ipp.CodeTrayMissing, ipp.CodeWasteFull:
+			if w.Severity == ipp.Critical {
 				return true
 			}
 		}
@@ -631,7 +633,7 @@ func (s *Service) RetryCancels(ctx context.Context) int {
 		switch {
 		case err == nil:
 			s.log.WithField("job_id", o.id).Info("print: job of an ended session cancelled on retry")
-		case errors.Is(err, ErrNotFound), errors.Is(err, ErrNotPossible):
+		case errors.Is(err, ipp.ErrNotFound), errors.Is(err, ipp.ErrNotPossible):
 			// over already
 		default:
 			left = append(left, o)

@@ -12,6 +12,9 @@ int ak_emit(uintptr_t h, int kind, const char *uri, const char *str, int flags, 
 // view's handle (loop.c watches the events; split.c reads it).
 extern int ak_split_dragging;
 
+// ak_frame_print_script keeps window.print() to the top frame (print.c).
+extern const char *ak_frame_print_script;
+
 // ak_css styles the window (style.c).
 extern const char *ak_css;
 
@@ -24,6 +27,9 @@ struct akWindow {
 	// On-screen keyboard: rows of buttons that never take focus, packed
 	// under content so that it takes space from the views.
 	GtkWidget *keyboard;
+	// The sheet: a view shown in place of the paned (service and guide),
+	// which stays alive, hidden, under it (Window.SetSheet).
+	GtkWidget *sheet_slot;
 	int vertical;     // the paned is stacked (portrait)
 	int want_split;   // the split needs positioning at the next allocation
 	guint relayout;   // idle source re-laying out the split

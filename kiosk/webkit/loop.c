@@ -170,6 +170,12 @@ int ak_init(void) {
 	// reaches dconf, which would keep it on disk for the next resident.
 	g_setenv("GSETTINGS_BACKEND", "memory", TRUE);
 	if (!gtk_init_check(NULL, NULL)) return 0;
+	// GTK's file printer only: the kiosk renders pages to PDF through it
+	// (print.c) and prints over IPP itself; GTK never enumerates or talks
+	// to CUPS or a real printer.
+	GtkSettings *gs = gtk_settings_get_default();
+	if (gs != NULL && g_object_class_find_property(G_OBJECT_GET_CLASS(gs), "gtk-print-backends") != NULL)
+		g_object_set(gs, "gtk-print-backends", "file", NULL);
 	gdk_event_handler_set(ak_event_handler, NULL, NULL);
 	ak_shown = g_ptr_array_new_with_free_func(g_free);
 	g_signal_add_emission_hook(g_signal_lookup("map", GTK_TYPE_WIDGET), 0, ak_on_map, NULL, NULL);

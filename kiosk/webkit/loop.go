@@ -107,6 +107,15 @@ func akDispatch(h C.uintptr_t, ev *C.akEvent) (verdict C.int) {
 				o.done(gostr(ev.str), nil)
 			}
 		}
+	case *printCall:
+		hd.Delete()
+		if ev.kind == C.AK_PRINT_DONE && o.done != nil {
+			if ev.flags != 0 {
+				o.done(fmt.Errorf("webkit: print to PDF: %s", gostr(ev.str)))
+			} else {
+				o.done(nil)
+			}
+		}
 	case *View:
 		return o.dispatch(ev)
 	case *Context:

@@ -28,7 +28,9 @@ enum {
 	AK_DECIDE_DOWNLOAD,     // a response WebKit would download: fields as AK_DECIDE_RESPONSE; returns a verdict
 	AK_DOWNLOAD_START,      // to a view: uri=request, ptr=WebKitDownload*; returns a verdict (Go called ak_download_accept)
 	AK_DOWNLOAD_DEST,       // to a download: str=suggested file name; returns a verdict (Go set the destination)
-	AK_DOWNLOAD_DONE        // to a download: str=error or NULL, flags: 1 failed, 2 too large, 4 cancelled
+	AK_DOWNLOAD_DONE,       // to a download: str=error or NULL, flags: 1 failed, 2 too large, 4 cancelled
+	AK_PRINT_REQUEST,       // a page in the view asked to print (window.print() in its top frame)
+	AK_PRINT_DONE           // a PDF render ended; str=the error or NULL, flags=1 on error
 };
 
 enum { AK_IGNORE = 0, AK_USE = 1 };
@@ -90,13 +92,16 @@ WebKitWebContext *ak_context_new(uintptr_t h, const char *scheme, int cache_mode
 void ak_context_destroy(WebKitWebContext *ctx);
 void ak_scheme_finish(WebKitURISchemeRequest *req, int status, const char *ctype, const char *headers, const void *body, gsize len);
 
-WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *bridge, const char *watch, int bridge_rate, int watch_rate);
-void ak_view_dropped(WebKitWebView *v, guint64 *bridge, guint64 *watch);
+WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *bridge, const char *watch, int bridge_rate, int watch_rate, int print_rate);
+void ak_view_dropped(WebKitWebView *v, guint64 *bridge, guint64 *watch, guint64 *print);
+void ak_view_print_pdf(WebKitWebView *v, const char *file_uri, uintptr_t h);
 void ak_view_destroy(WebKitWebView *v);
 
 akWindow *ak_window_new(uintptr_t h, const char *title, int fullscreen, int width, int height);
 void ak_window_add_tool(akWindow *w, const char *label, const char *name, const char *widget_name, int id, int end);
 void ak_window_set_view(akWindow *w, WebKitWebView *v);
+void ak_window_set_sheet(akWindow *w, WebKitWebView *v);
+int ak_window_sheet_shown(akWindow *w);
 void ak_window_banner(akWindow *w, const char *text);
 void ak_window_panel_clear(akWindow *w);
 void ak_window_panel_show(akWindow *w, const char *title, const char *text);

@@ -130,6 +130,10 @@ void ak_split_build(akWindow *w) {
 	gtk_box_pack_start(GTK_BOX(w->guide_pane), w->guide_slot, TRUE, TRUE, 0);
 	gtk_paned_pack2(GTK_PANED(w->paned), w->guide_pane, TRUE, TRUE);
 	gtk_widget_set_no_show_all(w->guide_pane, TRUE);
+
+	w->sheet_slot = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+	gtk_box_pack_start(GTK_BOX(w->content), w->sheet_slot, TRUE, TRUE, 0);
+	gtk_widget_set_no_show_all(w->sheet_slot, TRUE);
 }
 
 // ak_split_watch follows the window's shape (from ak_window_new, once the

@@ -212,3 +212,19 @@ func (d *Download) Accept(o DownloadOptions) {}
 
 // Cancel does nothing without WebKitGTK.
 func (d *Download) Cancel() {}
+
+// PrintsDropped is 0.
+func (v *View) PrintsDropped() uint64 { return 0 }
+
+// PrintPDF calls done with ErrUnavailable.
+func (v *View) PrintPDF(path string, done func(err error)) {
+	if done != nil {
+		done(ErrUnavailable)
+	}
+}
+
+// SetSheet does nothing without WebKitGTK.
+func (w *Window) SetSheet(v *View) {}
+
+// SheetShown is false without WebKitGTK.
+func (w *Window) SheetShown() bool { return false }

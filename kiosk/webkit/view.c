@@ -8,6 +8,20 @@
 
 // ---- web view -----------------------------------------------------------
 
+// akRate is one channel's budget: at most limit messages in each second;
+// the rest are dropped (and counted) here, before any work in Go.
+typedef struct {
+	gint64 window_us;
+	int used;
+	int limit;
+	guint64 dropped;
+} akRate;
+
+typedef struct {
+	uintptr_t h;
+	akRate bridge, watch, print; // print.limit 0: print requests refused
+} akViewData;
+
 static gboolean ak_decide_policy(WebKitWebView *v, WebKitPolicyDecision *d, WebKitPolicyDecisionType type, gpointer data) {
 	uintptr_t h = (uintptr_t)data;
 	int verdict = AK_IGNORE;
@@ -77,8 +91,20 @@ static gboolean ak_context_menu(WebKitWebView *v, WebKitContextMenu *m, GdkEvent
 	return TRUE; // no context menu, ever
 }
 
+// A page asked to print (window.print(): in the top frame only, see
+// ak_frame_print_script). GTK's print dialog never shows: returning TRUE
+// ends WebKit's own handling. A view that takes print requests hands them
+// to Go, at most print.limit a second (a page calling window.print() in a
+// loop costs Go nothing past that); other views refuse them.
+static int ak_rate_take(akRate *r);
+
 static gboolean ak_print(WebKitWebView *v, WebKitPrintOperation *op, gpointer data) {
-	ak_emit((uintptr_t)data, AK_REFUSED, NULL, "print", 0, 0);
+	akViewData *vd = g_object_get_data(G_OBJECT(v), "ak-data");
+	if (vd == NULL || vd->print.limit <= 0) {
+		ak_emit((uintptr_t)data, AK_REFUSED, NULL, "print", 0, 0);
+		return TRUE;
+	}
+	if (ak_rate_take(&vd->print)) ak_emit((uintptr_t)data, AK_PRINT_REQUEST, NULL, NULL, 0, 0);
 	return TRUE;
 }
 
@@ -109,19 +135,6 @@ static gboolean ak_permission(WebKitWebView *v, WebKitPermissionRequest *r, gpoi
 // registered only in an isolated script world of its own, where only the
 // kiosk's user script for that world runs (package doc, "The bridge").
 
-// akRate is one channel's budget: at most limit messages in each second;
-// the rest are dropped (and counted) here, before any work in Go.
-typedef struct {
-	gint64 window_us;
-	int used;
-	int limit;
-	guint64 dropped;
-} akRate;
-
-typedef struct {
-	uintptr_t h;
-	akRate bridge, watch;
-} akViewData;
 
 static int ak_rate_take(akRate *r) {
 	gint64 now = g_get_monotonic_time();
@@ -156,10 +169,11 @@ static void ak_watch_message(WebKitUserContentManager *m, WebKitJavascriptResult
 }
 
 // ak_view_dropped reports how many messages each channel dropped.
-void ak_view_dropped(WebKitWebView *v, guint64 *bridge, guint64 *watch) {
+void ak_view_dropped(WebKitWebView *v, guint64 *bridge, guint64 *watch, guint64 *print) {
 	akViewData *vd = g_object_get_data(G_OBJECT(v), "ak-data");
 	*bridge = vd ? vd->bridge.dropped : 0;
 	*watch = vd ? vd->watch.dropped : 0;
+	*print = vd ? vd->print.dropped : 0;
 }
 
 // ak_channels sets up the view's content manager: the bridge (handler
@@ -206,13 +220,21 @@ static GtkWidget *ak_create(WebKitWebView *v, WebKitNavigationAction *a, gpointe
 	return NULL;
 }
 
-WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *bridge, const char *watch, int bridge_rate, int watch_rate) {
+WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *bridge, const char *watch, int bridge_rate, int watch_rate, int print_rate) {
 	WebKitUserContentManager *ucm = webkit_user_content_manager_new();
 	akViewData *vd = g_new0(akViewData, 1);
 	vd->h = h;
 	vd->bridge.limit = bridge_rate;
 	vd->watch.limit = watch_rate;
+	vd->print.limit = print_rate;
 	ak_channels(ucm, vd, bridge, watch);
+	if (print_rate > 0) {
+		// In the pages' own world, every frame: see ak_frame_print_script.
+		WebKitUserScript *us = webkit_user_script_new(ak_frame_print_script, WEBKIT_USER_CONTENT_INJECT_ALL_FRAMES,
+			WEBKIT_USER_SCRIPT_INJECT_AT_DOCUMENT_START, NULL, NULL);
+		webkit_user_content_manager_add_script(ucm, us);
+		webkit_user_script_unref(us);
+	}
 	WebKitSettings *s = webkit_settings_new();
 	g_object_set(s,
 		"enable-developer-extras", FALSE,

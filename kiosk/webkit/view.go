@@ -28,17 +28,23 @@ func NewView(ctx *Context, o ViewOptions) *View {
 	if o.Watch == nil {
 		o.WatchScript = ""
 	}
-	br, wr := o.BridgeRate, o.WatchRate
+	br, wr, pr := o.BridgeRate, o.WatchRate, o.PrintRate
 	if br <= 0 {
 		br = DefaultRate
 	}
 	if wr <= 0 {
 		wr = DefaultRate
 	}
+	switch {
+	case o.Print == nil:
+		pr = 0 // refused
+	case pr <= 0:
+		pr = DefaultPrintRate
+	}
 	bs, ws := cstr(bridge), cstr(o.WatchScript)
 	defer free(bs)
 	defer free(ws)
-	v.v = C.ak_view_new(ctx.c, C.uintptr_t(v.h), bs, ws, C.int(br), C.int(wr))
+	v.v = C.ak_view_new(ctx.c, C.uintptr_t(v.h), bs, ws, C.int(br), C.int(wr), C.int(pr))
 	return v
 }
 
@@ -47,9 +53,20 @@ func (v *View) Dropped() (bridge, watch uint64) {
 	if v.v == nil {
 		return 0, 0
 	}
-	var b, w C.guint64
-	C.ak_view_dropped(v.v, &b, &w)
+	var b, w, p C.guint64
+	C.ak_view_dropped(v.v, &b, &w, &p)
 	return uint64(b), uint64(w)
+}
+
+// PrintsDropped is how many print requests the view dropped over its
+// PrintRate so far.
+func (v *View) PrintsDropped() uint64 {
+	if v.v == nil {
+		return 0
+	}
+	var b, w, p C.guint64
+	C.ak_view_dropped(v.v, &b, &w, &p)
+	return uint64(p)
 }
 
 // LoadURI starts loading uri (subject to the Decide callback like any navigation).
@@ -223,6 +240,10 @@ func (v *View) dispatch(ev *C.akEvent) C.int {
 		d := &Download{d: (*C.WebKitDownload)(ev.ptr), URI: gostr(ev.uri)}
 		if o.Download(d) && d.h != 0 {
 			return C.AK_USE
+		}
+	case C.AK_PRINT_REQUEST:
+		if o.Print != nil {
+			o.Print()
 		}
 	}
 	return C.AK_IGNORE

@@ -50,6 +50,19 @@
 // the on-screen keyboard; it carries nothing privileged. Both channels are
 // bounded per second per view (excess dropped in C and counted).
 //
+// # Printing
+//
+// No GTK print dialog ever shows. A page's window.print() reaches
+// ViewOptions.Print (bounded per second, the rest dropped in C and
+// counted); a view without Print refuses it. WebKit's "print" signal does
+// not say which frame asked, so window.print() is made to do nothing in
+// every frame but the top one (a page-world script at document start in
+// each frame's every document; the property cannot be deleted or
+// redefined): a frame of an allow_frames origin cannot ask. View.PrintPDF
+// renders the top document to a PDF file with WebKit's print operation
+// and GTK's file printer, the only GTK print backend the kiosk loads, so
+// nothing reaches a printer but what the kiosk sends itself.
+//
 // Callbacks from C reach Go through exactly one exported function,
 // akDispatch, which receives a runtime/cgo.Handle naming the Go object (a
 // Window, Context, View or queued func) and a small event struct. C never
@@ -233,6 +246,15 @@ type ViewOptions struct {
 	LoadFailed            func(uri, msg string, cancelled bool)
 	Terminated            func(TerminationReason)
 	Permission            func(p Permission, pageURI string) (allow bool)
+	// Print is called when a page in the view asks to print
+	// (window.print()), at most PrintRate times a second (0: DefaultPrintRate;
+	// the rest are dropped and counted, View.PrintsDropped). GTK's print
+	// dialog never shows. Only the top frame can ask: in every other frame
+	// window.print() does nothing (WebKit does not say which frame asked,
+	// and what the kiosk prints is the top document; see View.PrintPDF).
+	// Nil refuses every request (Refused("print")).
+	Print     func()
+	PrintRate int
 	// Refused is told about things refused outright: "file_chooser",
 	// "color_chooser", "print".
 	Refused func(what string)
@@ -275,6 +297,10 @@ var (
 	ErrDownloadTooLarge  = errors.New("webkit: download larger than allowed")
 	ErrDownloadCancelled = errors.New("webkit: download cancelled")
 )
+
+// DefaultPrintRate is how many print requests per second a view hands to
+// Go when ViewOptions leave PrintRate 0.
+const DefaultPrintRate = 2
 
 // DefaultRate is how many messages per second a channel of a view hands to
 // Go when ViewOptions leave it 0: far more than a person tapping causes.
@@ -344,6 +370,7 @@ const (
 	PartKeyboard             // the on-screen keyboard
 	PartToolbar              // the toolbar
 	PartButton               // the button with an id (keyboard key, toolbar button)
+	PartSheet                // the sheet shown in place of the service (Window.SetSheet)
 )
 
 // Rect is a rectangle in screen pixels.

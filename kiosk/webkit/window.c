@@ -51,7 +51,7 @@ static int ak_widget_rect(akWindow *w, GtkWidget *wd, int *x, int *y, int *width
 
 // ak_window_rect: part 0 the service slot, 1 the guide slot, 2 the
 // keyboard, 3 the toolbar, 4 the button (keyboard key, toolbar, guide
-// close) with id.
+// close) with id, 5 the sheet.
 int ak_window_rect(akWindow *w, int part, int id, int *x, int *y, int *width, int *height) {
 	GtkWidget *wd = NULL;
 	switch (part) {
@@ -60,6 +60,7 @@ int ak_window_rect(akWindow *w, int part, int id, int *x, int *y, int *width, in
 	case 2: wd = w->keyboard; break;
 	case 3: wd = w->toolbar; break;
 	case 4: wd = ak_find_id(w->win, id); break;
+	case 5: wd = w->sheet_slot; break;
 	}
 	return ak_widget_rect(w, wd, x, y, width, height);
 }
@@ -273,6 +274,27 @@ void ak_window_set_view(akWindow *w, WebKitWebView *v) {
 	ak_slot_set(w->service_slot, v);
 	if (v != NULL) gtk_widget_grab_focus(GTK_WIDGET(v));
 }
+
+// ak_window_set_sheet shows v in place of the service and the guide (the
+// toolbar, banner, keyboard and panel stay where they are); the views it
+// covers stay alive with their documents, hidden. NULL puts them back and
+// gives the service view the focus again.
+void ak_window_set_sheet(akWindow *w, WebKitWebView *v) {
+	ak_slot_set(w->sheet_slot, v);
+	if (v != NULL) {
+		gtk_widget_hide(w->paned);
+		gtk_widget_show(w->sheet_slot);
+		gtk_widget_grab_focus(GTK_WIDGET(v));
+		return;
+	}
+	gtk_widget_hide(w->sheet_slot);
+	gtk_widget_show(w->paned);
+	GList *kids = gtk_container_get_children(GTK_CONTAINER(w->service_slot));
+	if (kids != NULL) gtk_widget_grab_focus(GTK_WIDGET(kids->data));
+	g_list_free(kids);
+}
+
+int ak_window_sheet_shown(akWindow *w) { return gtk_widget_get_visible(w->sheet_slot); }
 
 void ak_window_banner(akWindow *w, const char *text) {
 	if (text == NULL || text[0] == 0) { gtk_widget_hide(w->banner); return; }

@@ -57,6 +57,21 @@ func (w *Window) SetView(v *View) {
 	C.ak_window_set_view(w.w, v.v)
 }
 
+// SetSheet shows v in place of the service view and the guide pane (the
+// toolbar, the banner, the keyboard and the panel stay as they are); the
+// views it covers stay alive, their documents untouched, hidden under it.
+// nil hides the sheet and gives the service view the focus again.
+func (w *Window) SetSheet(v *View) {
+	if v == nil || v.v == nil {
+		C.ak_window_set_sheet(w.w, nil)
+		return
+	}
+	C.ak_window_set_sheet(w.w, v.v)
+}
+
+// SheetShown reports whether a sheet covers the service view.
+func (w *Window) SheetShown() bool { return C.ak_window_sheet_shown(w.w) != 0 }
+
 // SetGuide shows v in the guide pane beside the service view (under it
 // when the window is portrait), with title in the pane's bar and a Close
 // button that reports closeID to the Button callback; nil hides the pane.

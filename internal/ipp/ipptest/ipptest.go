@@ -1,4 +1,4 @@
-// Package printertest starts real printers for tests, on loopback ports
+// Package ipptest starts real printers for tests, on loopback ports
 // with private directories, and stops them with t.Cleanup:
 //
 //   - StartPrinter runs ippeveprinter (Debian's cups-ipp-utils), an IPP
@@ -12,7 +12,7 @@
 //
 // What the tests check on the printer is read with ipptool, CUPS's own IPP
 // client (JobState), not with the package under test.
-package printertest
+package ipptest
 
 import (
 	"bytes"

@@ -1,23 +1,42 @@
-package printing
+// Package ipp is the kiosk's IPP client: the one implementation of talking
+// to a printer (an IPP Everywhere printer or a CUPS queue) that the kiosk's
+// printing (kiosk/printing: jobs, cancels) and the agent's printer health
+// (agent: printer_offline, printer_needs_paper, ...) share. Messages are
+// encoded by OpenPrinting's goipp; every call takes a context and has a
+// deadline of its own when the context has none, so a dead or silent
+// printer gives an error, never a hang. An ipps:// printer's self-signed
+// certificate is trusted by its pinned fingerprint (internal/pin).
+//
+// The pieces: Printer (Attributes, Submit, Job, Cancel, Release),
+// CheckURI for configs, and HealthWarnings / CheckHealth, which turn
+// printer-state and printer-state-reasons into warnings for IT staff.
+// Nothing here carries a job's document, title or anything about who
+// printed: errors and warnings name the printer and its own keywords.
+package ipp
 
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+
+	"accesskiosk/internal/pin"
+)
+
+// Defaults of Options and Ticket.
+const (
+	DefaultUser    = "kiosk"          // requesting-user-name
+	DefaultJobName = "Access Kiosk"   // job-name
+	DefaultTimeout = 30 * time.Second // each request
 )
 
 // Errors of talking to a printer, for errors.Is.
@@ -67,17 +86,17 @@ func (e *IPPError) Is(target error) bool {
 	return false
 }
 
-// PrinterOptions configure a Printer; the zero value is usable.
-type PrinterOptions struct {
+// Options configure a Printer; the zero value is usable.
+type Options struct {
 	// User is the requesting-user-name of every request; "" means DefaultUser.
 	User string
 	// Timeout bounds each request whose context has no sooner deadline;
 	// 0 means DefaultTimeout. A document upload gets Timeout plus one
 	// second per 256 KiB.
 	Timeout time.Duration
-	// TLSSHA256 pins an ipps:// printer's leaf certificate (SHA-256 of its
-	// DER bytes). nil means verify against the system's roots.
-	TLSSHA256 []byte
+	// Pin pins an ipps:// printer's leaf certificate (the SHA-256 of its
+	// DER bytes). The zero value means verify against the system's roots.
+	Pin pin.Fingerprint
 }
 
 // Printer talks IPP to one printer or CUPS queue over HTTP (ipp://) or
@@ -99,9 +118,9 @@ type Printer struct {
 const maxResponse = 4 << 20
 
 // NewPrinter returns a client for the printer at uri (ipp:// or ipps://;
-// see Config.Printer). It does not contact the printer.
-func NewPrinter(uri string, opts PrinterOptions) (*Printer, error) {
-	if err := checkPrinterURI(uri); err != nil {
+// see CheckURI). It does not contact the printer.
+func NewPrinter(uri string, opts Options) (*Printer, error) {
+	if err := CheckURI(uri); err != nil {
 		return nil, fmt.Errorf("printer %s: %w", uri, err)
 	}
 	u, _ := url.Parse(uri)
@@ -137,7 +156,7 @@ func NewPrinter(uri string, opts PrinterOptions) (*Printer, error) {
 		ResponseHeaderTimeout: 0, // the request's context bounds it
 	}
 	if u.Scheme == "ipps" {
-		tr.TLSClientConfig = printerTLS(u.Hostname(), opts.TLSSHA256)
+		tr.TLSClientConfig = printerTLS(u.Hostname(), opts.Pin)
 	}
 	p.client = &http.Client{
 		Transport: tr,
@@ -154,35 +173,13 @@ func NewPrinter(uri string, opts PrinterOptions) (*Printer, error) {
 // printerTLS verifies against the system roots, or, with a pin, accepts
 // exactly the pinned leaf certificate (printers' certificates are
 // self-signed, so pinning is how an ipps printer is trusted).
-func printerTLS(serverName string, pin []byte) *tls.Config {
-	c := &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12}
-	if pin == nil {
-		return c
+func printerTLS(serverName string, fp pin.Fingerprint) *tls.Config {
+	if fp.IsZero() {
+		return &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12}
 	}
-	c.InsecureSkipVerify = true // replaced by the pin check below
-	c.VerifyConnection = func(cs tls.ConnectionState) error {
-		if len(cs.PeerCertificates) == 0 {
-			return fmt.Errorf("%w: no certificate", ErrCertificate)
-		}
-		got := sha256.Sum256(cs.PeerCertificates[0].Raw)
-		if subtle.ConstantTimeCompare(got[:], pin) != 1 {
-			return fmt.Errorf("%w: its SHA-256 is %s, not the pinned printing.tls_sha256", ErrCertificate, fingerprint(got[:]))
-		}
-		return nil
-	}
+	c := fp.TLSConfig()
+	c.ServerName = serverName
 	return c
-}
-
-func fingerprint(sum []byte) string {
-	h := strings.ToUpper(hex.EncodeToString(sum))
-	var b strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(h[i : i+2])
-	}
-	return b.String()
 }
 
 // URI is the printer's URI as configured.
@@ -288,7 +285,7 @@ func (p *Printer) roundTrip(ctx context.Context, op goipp.Op, head, doc []byte) 
 			if u, err := url.Parse(loc); err == nil {
 				loc = u.Redacted()
 			}
-			msg += ": the printer redirects to " + clip(loc, 200) + "; use that address in printing.printer"
+			msg += ": the printer redirects to " + Clip(loc, 200) + "; use that address in printing.printer"
 		}
 		return nil, fmt.Errorf("IPP %s to %s: %w: %s", op, p.host, ErrBadResponse, msg)
 	}
@@ -309,11 +306,15 @@ func (p *Printer) roundTrip(ctx context.Context, op goipp.Op, head, doc []byte) 
 func (p *Printer) netError(op goipp.Op, err error) error {
 	var cve *tls.CertificateVerificationError
 	if errors.As(err, &cve) && len(cve.UnverifiedCertificates) > 0 {
-		sum := sha256.Sum256(cve.UnverifiedCertificates[0].Raw)
-		return fmt.Errorf("IPP %s to %s: %w: %v; if this is the printer's own certificate, pin it with printing.tls_sha256: %s", op, p.host, ErrCertificate, cve.Err, fingerprint(sum[:]))
+		fp := pin.Of(cve.UnverifiedCertificates[0].Raw)
+		return fmt.Errorf("IPP %s to %s: %w: %v; if this is the printer's own certificate, pin it with tls_sha256: %s", op, p.host, ErrCertificate, cve.Err, fp)
 	}
-	if errors.Is(err, ErrCertificate) {
-		return fmt.Errorf("IPP %s to %s: %w", op, p.host, err)
+	var me *pin.MismatchError
+	if errors.As(err, &me) {
+		return fmt.Errorf("IPP %s to %s: %w: its SHA-256 is %s, not the pinned tls_sha256 %s", op, p.host, ErrCertificate, me.Got, me.Want)
+	}
+	if errors.Is(err, pin.ErrMismatch) {
+		return fmt.Errorf("IPP %s to %s: %w: no certificate", op, p.host, ErrCertificate)
 	}
 	return fmt.Errorf("IPP %s to %s: %w: %w", op, p.host, ErrUnreachable, err)
 }
@@ -321,13 +322,15 @@ func (p *Printer) netError(op goipp.Op, err error) error {
 func statusMessage(m *goipp.Message) string {
 	for _, a := range m.Operation {
 		if a.Name == "status-message" && len(a.Values) > 0 {
-			return clip(a.Values[0].V.String(), 200)
+			return Clip(a.Values[0].V.String(), 200)
 		}
 	}
 	return ""
 }
 
-func clip(s string, n int) string {
+// Clip shortens s to at most n bytes (at a character boundary), with an
+// ellipsis when it cut anything: a printer's text in a message stays short.
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
@@ -458,13 +461,13 @@ func parseAttributes(resp *goipp.Message) (a *Attributes, ok bool) {
 			a.StateReasons = strs(at)
 		case "printer-state-message":
 			if s := strs(at); len(s) > 0 {
-				a.StateMessage = clip(s[0], 200)
+				a.StateMessage = Clip(s[0], 200)
 			}
 		case "printer-is-accepting-jobs":
 			a.AcceptingJobs = firstBool(at)
 		case "printer-make-and-model":
 			if s := strs(at); len(s) > 0 {
-				a.MakeAndModel = clip(s[0], 200)
+				a.MakeAndModel = Clip(s[0], 200)
 			}
 		case "document-format-supported":
 			a.Formats = strs(at)

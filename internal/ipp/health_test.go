@@ -1,8 +1,12 @@
-package printing
+package ipp
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"accesskiosk/internal/ipp/ipptest"
 )
 
 func codes(ws []Warning) string {
@@ -61,5 +65,63 @@ func TestHealthWarnings(t *testing.T) {
 	ws := HealthWarnings(&Attributes{State: PrinterStopped, StateReasons: []string{"paused"}, AcceptingJobs: true})
 	if len(ws) != 1 || !strings.Contains(ws[0].Text, "(paused)") {
 		t.Errorf("paused: %+v", ws)
+	}
+}
+
+// TestHealthOfRealPrinters: an ippeveprinter out of paper and low on
+// toner, a paused CUPS queue, a hung and a dead printer, each as the
+// warnings IT staff see.
+func TestHealthOfRealPrinters(t *testing.T) {
+	pr := ipptest.StartPrinter(t, ipptest.PrinterOptions{})
+	cups := ipptest.StartCUPS(t)
+	queue := cups.AddQueue(t, "desk", pr.URI)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := NewPrinter(pr.URI, Options{Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws := CheckHealth(ctx, p); len(ws) != 0 {
+		t.Errorf("a fresh printer: %+v", ws)
+	}
+	pr.SetPaper(t, 0)
+	pr.SetToner(t, 5)
+	if got := codes(CheckHealth(ctx, p)); got != "printer_needs_paper/critical printer_toner_low/warning" {
+		t.Errorf("no paper, toner at 5%%: %q", got)
+	}
+	pr.SetPaper(t, 10)
+	pr.SetToner(t, 60)
+	if got := codes(CheckHealth(ctx, p)); got != "printer_paper_low/warning" {
+		t.Errorf("10 sheets: %q", got)
+	}
+
+	q, _ := NewPrinter(queue, Options{Timeout: 3 * time.Second})
+	if ws := CheckHealth(ctx, q); len(ws) != 0 {
+		t.Errorf("a fresh CUPS queue: %+v", ws)
+	}
+	cups.Pause(t, "desk")
+	ws := CheckHealth(ctx, q)
+	if codes(ws) != "printer_stopped/critical" || !strings.Contains(ws[0].Text, "paused") {
+		t.Errorf("paused queue: %+v", ws)
+	}
+	cups.Resume(t, "desk")
+	if ws := CheckHealth(ctx, q); len(ws) != 0 {
+		t.Errorf("resumed queue: %+v", ws)
+	}
+
+	// Hung, then switched off: offline, within the timeout.
+	pr.Freeze(t)
+	start := time.Now()
+	ws = CheckHealth(ctx, p)
+	if codes(ws) != "printer_offline/critical" || !strings.Contains(ws[0].Text, pr.Host) {
+		t.Errorf("hung printer: %+v", ws)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("hung printer: %v to say so", d)
+	}
+	pr.Thaw(t)
+	pr.Stop()
+	if got := codes(CheckHealth(ctx, p)); got != "printer_offline/critical" {
+		t.Errorf("printer switched off: %q", got)
 	}
 }

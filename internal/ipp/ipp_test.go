@@ -1,4 +1,4 @@
-package printing
+package ipp
 
 import (
 	"bufio"
@@ -18,7 +18,7 @@ import (
 
 	"github.com/OpenPrinting/goipp"
 
-	"accesskiosk/kiosk/printing/printertest"
+	"accesskiosk/internal/ipp/ipptest"
 )
 
 // hostileServer is a small fake of what is not a printer: something on
@@ -126,7 +126,7 @@ func TestHostilePrinterAnswers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := startHostile(t, tc.answer)
-			p, err := NewPrinter(h.uri(), PrinterOptions{Timeout: 5 * time.Second})
+			p, err := NewPrinter(h.uri(), Options{Timeout: 5 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,7 +157,7 @@ func TestHostilePrinterAnswers(t *testing.T) {
 // the context has none, the context's when it is sooner.
 func TestSilentAndDeadPrinter(t *testing.T) {
 	silent := startHostile(t, nil)
-	p, err := NewPrinter(silent.uri(), PrinterOptions{Timeout: 2 * time.Second})
+	p, err := NewPrinter(silent.uri(), Options{Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestSilentAndDeadPrinter(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start = time.Now()
-	if _, err := p.Submit(ctx, makePDF(3), Ticket{}); !errors.Is(err, ErrUnreachable) {
+	if _, err := p.Submit(ctx, ipptest.PDF(3), Ticket{}); !errors.Is(err, ErrUnreachable) {
 		t.Errorf("submit to a silent printer: %v", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
@@ -187,7 +187,7 @@ func TestSilentAndDeadPrinter(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	dead, _ := NewPrinter("ipp://"+addr+"/ipp/print", PrinterOptions{Timeout: 5 * time.Second})
+	dead, _ := NewPrinter("ipp://"+addr+"/ipp/print", Options{Timeout: 5 * time.Second})
 	start = time.Now()
 	if err := dead.Cancel(context.Background(), 7); !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("dead printer: %v", err)
@@ -247,24 +247,24 @@ func oldPrinter(t *testing.T, realHost string) (uri string, refused *[]string) {
 }
 
 func TestOldPrinterGetsPrintJobInIPP11(t *testing.T) {
-	pr := printertest.StartPrinter(t, printertest.PrinterOptions{})
+	pr := ipptest.StartPrinter(t, ipptest.PrinterOptions{})
 	uri, refused := oldPrinter(t, pr.Host)
 	ctx := context.Background()
-	p, err := NewPrinter(uri, PrinterOptions{Timeout: 10 * time.Second})
+	p, err := NewPrinter(uri, Options{Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := threePages(t)
-	js, err := p.Submit(ctx, doc.data, Ticket{Copies: 2})
+	doc := ipptest.PDF(3)
+	js, err := p.Submit(ctx, doc, Ticket{Copies: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	files := pr.WaitSpool(t, 1)
 	got, _ := os.ReadFile(files[0])
-	if !bytes.Equal(got, doc.data) {
+	if !bytes.Equal(got, doc) {
 		t.Error("the document that reached the printer differs")
 	}
-	if a := printertest.JobAttributes(t, pr.URI, js.ID); a["copies"] != "2" || a["job-name"] != DefaultJobName {
+	if a := ipptest.JobAttributes(t, pr.URI, js.ID); a["copies"] != "2" || a["job-name"] != DefaultJobName {
 		t.Errorf("on the printer: %v", a)
 	}
 	want := "2.0 Create-Job,1.1 Create-Job"

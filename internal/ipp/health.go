@@ -1,4 +1,4 @@
-package printing
+package ipp
 
 import (
 	"context"
@@ -131,14 +131,14 @@ func HealthWarnings(a *Attributes) []Warning {
 			continue
 		}
 		if suffix == "-error" {
-			add(Warning{CodeNeedsAttention, Warn, fmt.Sprintf("The printer reports %s.", clip(r, 80))})
+			add(Warning{CodeNeedsAttention, Warn, fmt.Sprintf("The printer reports %s.", Clip(r, 80))})
 		}
 	}
 	if a.State == PrinterStopped {
 		if _, ok := byCode[CodeStopped]; !ok {
 			text := "The printer has stopped (printer-state stopped)."
 			if a.StateMessage != "" {
-				text += " It says: " + clip(a.StateMessage, 120)
+				text += " It says: " + Clip(a.StateMessage, 120)
 			}
 			add(Warning{CodeStopped, Critical, text})
 		}
@@ -192,4 +192,4 @@ func CheckHealth(ctx context.Context, p *Printer) []Warning {
 }
 
 // errorTail shortens an error for a warning's text.
-func errorTail(err error) string { return clip(err.Error(), 300) }
+func errorTail(err error) string { return Clip(err.Error(), 300) }
