@@ -185,6 +185,9 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 	if err := p.volunteerRoutes(m); err != nil {
 		return nil, err
 	}
+	if err := p.pickerRoutes(m); err != nil {
+		return nil, err
+	}
 	m.HandleFunc("/", p.notFound)
 	p.mux = m
 	return p, nil
