@@ -159,7 +159,11 @@ func (s *Shell) endSession(reason string) {
 		old.destroy() // the views (service and guide), their web processes, back/forward lists, ephemeral website data
 	}
 	cleared = append(cleared, bus.ClearedWebView, bus.ClearedHistory, bus.ClearedWebsiteData)
-	if s.wipeFiles(old, &r.receipt) { // scans, photos, downloads: even while a crashed view waits
+	// The sheet (the picker cancels what it held, stops the scanner and the
+	// camera) and the session's files: scans, photos, downloads, even
+	// while a crashed view waits to be destroyed.
+	s.dropSheet(old, reason == bus.ReasonWebCrash)
+	if s.wipeFiles(old, &r.receipt) {
 		cleared = append(cleared, bus.ClearedFiles)
 	} else {
 		failed = append(failed, bus.ClearedFiles)

@@ -82,6 +82,9 @@ type Options struct {
 	// session's scans, photos and downloads; files.go); "" means a tmpfs
 	// ($RUNTIME_DIRECTORY, $XDG_RUNTIME_DIR or /dev/shm).
 	FilesParent string
+	// ScanEnv and CameraEnv are added to the environment of scanimage and
+	// gst-launch (tests point SANE at its test backend's config).
+	ScanEnv, CameraEnv []string
 }
 
 // Observer is told what the shell does (on the GTK thread). Every field may be nil.
@@ -155,6 +158,8 @@ type Shell struct {
 	// finished later checks it is still that session's.
 	sessionGen int
 	filesRoot  *filesRoot // every tab's files folder is in it (files.go)
+	picker     *picker    // the open file picker, if any (picker.go)
+	dev        devices    // the picker's scanner and camera (devices.go)
 	server     *bus.Server
 	conn       *dbus.Conn
 	ownConn    bool
@@ -178,6 +183,14 @@ type tab struct {
 
 	// files is the session's private files folder (files.go).
 	files *sessionFiles
+	// sheet is the kiosk page shown over the service (sheet.go); deadSheet
+	// one whose web process ended, detached, to be destroyed.
+	sheet     *sheet
+	deadSheet *webkit.View
+	// page is what the file picker knows of the service view's page (picker.go).
+	page pageState
+	// downloads are the service view's downloads still running (downloads.go).
+	downloads []*webkit.Download
 }
 
 // destroyLater detaches nothing but destroys t after crashDestroyDelay:
@@ -191,7 +204,11 @@ func (t *tab) destroy() {
 	if t == nil {
 		return
 	}
-	for _, g := range []**webkit.View{&t.guide, &t.deadGuide} {
+	if t.sheet != nil {
+		t.sheet.view.Destroy()
+		t.sheet = nil
+	}
+	for _, g := range []**webkit.View{&t.guide, &t.deadGuide, &t.deadSheet} {
 		if *g != nil {
 			(*g).Destroy()
 			*g = nil
@@ -256,12 +273,14 @@ func Start(o Options) (*Shell, error) {
 	if o.UI != nil {
 		s.setupUI(o.UI)
 	}
+	s.setupFilesPanel()
 	s.win.AddTool(toolEnd, "End session", "End session", webkit.ToolDanger, true)
 	s.setupBridge()
 	if err := s.startFiles(); err != nil {
 		s.win.Destroy()
 		return nil, err
 	}
+	s.setupPicker()
 	if err := s.startVolunteer(); err != nil {
 		s.filesRoot.close()
 		s.win.Destroy()
@@ -319,7 +338,7 @@ func (s *Shell) Close() {
 }
 
 func (s *Shell) button(id int) {
-	if s.prefsButton(id) || s.keyboardButton(id) {
+	if s.prefsButton(id) || s.keyboardButton(id) || s.sheetButton(id) || s.filesButton(id) {
 		return
 	}
 	switch id {

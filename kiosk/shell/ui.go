@@ -66,7 +66,11 @@ func (s *Shell) pagesFor(t *tab) http.Handler {
 		if t == s.cur {
 			p = s.prefs
 		}
-		s.ui.ServeHTTP(w, r.WithContext(ui.WithPrefs(r.Context(), p)))
+		r = r.WithContext(ui.WithPrefs(r.Context(), p))
+		if s.servePicker(t, w, r) { // picker.go
+			return
+		}
+		s.ui.ServeHTTP(w, r)
 	})
 }
 
@@ -106,6 +110,10 @@ func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
 		// The guide follows the session's text size, colours and language.
 		g.SetZoom(s.zoom())
 		g.Reload()
+	}
+	if sh := s.cur.sheet; sh != nil {
+		sh.view.SetZoom(s.zoom())
+		sh.view.Reload()
 	}
 }
 

@@ -133,6 +133,7 @@ type pickerData struct {
 // Picker renders the picker page pv describes, in the request's language
 // and contrast (WithPrefs, or the query outside the shell).
 func (p *Pages) Picker(w http.ResponseWriter, r *http.Request, pv PickerView) {
+	r = prepare(w, r)
 	title := map[string]string{PickerScan: "picker.scan.title", PickerPhoto: "picker.photo.title",
 		PickerFiles: "picker.files.title"}[pv.Page]
 	if title == "" {

@@ -141,5 +141,12 @@ void ak_download_accept(WebKitDownload *dl, uintptr_t h, gint64 max);
 void ak_download_set_destination(WebKitDownload *dl, const char *path);
 void ak_download_cancel(WebKitDownload *dl);
 enum { AK_DL_FAILED = 1, AK_DL_TOO_LARGE = 2, AK_DL_CANCELLED = 4 };
+void ak_window_files_show(akWindow *w, const char *title, const char *status, const char *note, const char *empty,
+	const char *list_name, const char *rows, const char *close_label, int close_id);
+void ak_window_files_hide(akWindow *w);
+int ak_window_files_visible(akWindow *w);
+char *ak_window_files_text(akWindow *w);
+char *ak_window_files_names(akWindow *w);
+int ak_window_tool_visible(akWindow *w, int id, int visible);
 
 #endif

@@ -228,3 +228,21 @@ func (w *Window) SetSheet(v *View) {}
 
 // SheetShown is false without WebKitGTK.
 func (w *Window) SheetShown() bool { return false }
+
+// ShowFiles does nothing without WebKitGTK.
+func (w *Window) ShowFiles(p FilesPanel) {}
+
+// HideFiles does nothing without WebKitGTK.
+func (w *Window) HideFiles() {}
+
+// FilesShown is false without WebKitGTK.
+func (w *Window) FilesShown() bool { return false }
+
+// FilesText is nil without WebKitGTK.
+func (w *Window) FilesText() []string { return nil }
+
+// FilesNames is nil without WebKitGTK.
+func (w *Window) FilesNames() []string { return nil }
+
+// SetToolVisible is false without WebKitGTK.
+func (w *Window) SetToolVisible(id int, visible bool) bool { return false }

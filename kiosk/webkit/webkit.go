@@ -292,6 +292,27 @@ type DownloadOptions struct {
 	Done func(path string, err error)
 }
 
+// FilesPanel is the "Your files" panel: a small native panel over the top
+// right of the content listing the session's files. Every text is in the
+// session's language; Title is also the panel's accessible name, ListName
+// the list's, and each row's is its name and detail.
+type FilesPanel struct {
+	Title    string
+	Status   string // a line above the list ("Saved to your files: ..."); "" for none
+	Note     string
+	Empty    string // shown instead of the list when there are no rows
+	ListName string
+	Rows     []FileRow
+	Close    string // the Close button's label
+	CloseID  int
+}
+
+// FileRow is one file in the panel.
+type FileRow struct {
+	Name   string // the file's name
+	Detail string // e.g. "Download, 120 kB"
+}
+
 // Errors a download ends with.
 var (
 	ErrDownloadTooLarge  = errors.New("webkit: download larger than allowed")
