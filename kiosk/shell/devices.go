@@ -34,16 +34,26 @@ type devices struct {
 
 // startDevices makes the devices the config names and watches them.
 func (s *Shell) startDevices() {
+	s.makeDevices()
+	if s.dev.scanner != nil || s.dev.camera != nil {
+		go s.probeDevices()
+	}
+}
+
+// makeDevices makes the devices the config names (again). On the GTK
+// loop, which alone reads them without the lock.
+func (s *Shell) makeDevices() {
+	var sc *scan.Scanner
+	var cam *camera.Camera
 	if s.cfg.Scanner.Configured() {
-		s.dev.scanner = scan.New(s.cfg.Scanner, scan.Options{Log: s.log, Env: s.opts.ScanEnv})
+		sc = scan.New(s.cfg.Scanner, scan.Options{Log: s.log, Env: s.opts.ScanEnv})
 	}
 	if s.cfg.Camera.Configured() {
-		s.dev.camera = camera.New(s.cfg.Camera, camera.Options{Log: s.log, Env: s.opts.CameraEnv})
+		cam = camera.New(s.cfg.Camera, camera.Options{Log: s.log, Env: s.opts.CameraEnv})
 	}
-	if s.dev.scanner == nil && s.dev.camera == nil {
-		return
-	}
-	go s.probeDevices()
+	s.mu.Lock()
+	s.dev.scanner, s.dev.camera = sc, cam
+	s.mu.Unlock()
 }
 
 // probeDevices asks the devices how they are, now and every probeEvery,
@@ -64,16 +74,24 @@ func (s *Shell) probeDevices() {
 func (s *Shell) probeOnce() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if sc := s.dev.scanner; sc != nil && !s.dev.scanning.Load() {
+	sc, cam := s.devs()
+	if sc != nil && !s.dev.scanning.Load() {
 		h := sc.Probe(ctx)
 		if h.State == capture.Failing && s.dev.scanning.Load() {
 			h.State = capture.Present // busy with our own scan
 		}
 		s.setHealth(true, h)
 	}
-	if c := s.dev.camera; c != nil {
-		s.setHealth(false, c.Probe(ctx)) // a query that does not disturb a preview
+	if cam != nil {
+		s.setHealth(false, cam.Probe(ctx)) // a query that does not disturb a preview
 	}
+}
+
+// devs are the devices, read off the loop.
+func (s *Shell) devs() (*scan.Scanner, *camera.Camera) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dev.scanner, s.dev.camera
 }
 
 func (s *Shell) setHealth(scanner bool, h capture.Health) {

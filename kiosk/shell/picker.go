@@ -191,15 +191,11 @@ func (s *Shell) fileChooser(t *tab, fc *webkit.FileChooser) bool {
 	case strings.HasPrefix(t.page.committed, "kiosk:") || !s.cfg.AllowList.Decide(t.page.committed).Allow:
 		return refuse("page_not_allowed")
 	case fresh && !click.allowed:
+		s.tellRefused(t)
 		return refuse("frame_not_allowed")
 	case t.page.foreign && !fresh:
 		// Part of the page is another site, which may be the one asking.
-		webkit.Invoke(func() {
-			if t == s.cur && !s.closed {
-				s.win.ShowPanel(s.tr("picker.refused.title"), s.tr("picker.refused.body"),
-					[]webkit.PanelButton{{ID: panelCancel, Label: s.tr("files.ok")}})
-			}
-		})
+		s.tellRefused(t)
 		return refuse("foreign_frame")
 	}
 	accept := strings.Join(fc.MIMETypes, ",")
@@ -227,6 +223,17 @@ func (s *Shell) fileChooser(t *tab, fc *webkit.FileChooser) bool {
 		s.log.Info("file picker opened")
 	})
 	return true
+}
+
+// tellRefused says why nothing opened when a tap on a file input was
+// refused (an input in a frame of another site).
+func (s *Shell) tellRefused(t *tab) {
+	webkit.Invoke(func() {
+		if t == s.cur && !s.closed {
+			s.win.ShowPanel(s.tr("picker.refused.title"), s.tr("picker.refused.body"),
+				[]webkit.PanelButton{{ID: panelCancel, Label: s.tr("files.ok")}})
+		}
+	})
 }
 
 // pickerGone: the sheet closed under the picker (toolbar, session end,
