@@ -186,6 +186,12 @@ type Receipt struct {
 	// picker and downloads did: pages scanned, photos taken, downloads
 	// saved, files handed to a page. Numbers only; 0 from older kiosks.
 	Scans, Photos, Downloads, Uploads int64
+	// PrintJobs, PrintPages and PrintCancelled are what the session
+	// printed: jobs sent, pages printed (pages × copies of the jobs that
+	// printed or are printing), and jobs still pending or held at the end,
+	// which the wipe cancelled on the printer. Numbers only; 0 from older
+	// kiosks and kiosks without a printer.
+	PrintJobs, PrintPages, PrintCancelled int64
 }
 
 // What a wipe clears, as named in Receipt.Cleared and Receipt.Failed.
@@ -197,6 +203,7 @@ const (
 	ClearedDownloads   = "downloads"    // older kiosks' name for their download folder; kiosks now say files
 	ClearedSettings    = "settings"     // zoom, contrast, language, keyboard
 	ClearedHistory     = "history"      // back/forward list
+	ClearedPrintJobs   = "print_jobs"   // the session's print jobs still pending or held, cancelled on the printer
 )
 
 const (
@@ -213,6 +220,9 @@ const (
 	rcPhotos    = "photos"
 	rcDownloads = "downloads"
 	rcUploads   = "uploads"
+	rcPrintJobs = "print_jobs"
+	rcPrintPgs  = "print_pages"
+	rcPrintCanc = "print_cancelled"
 )
 
 // Map encodes r as the a{sv} of a SessionEnded signal.
@@ -229,6 +239,9 @@ func (r Receipt) Map() map[string]dbus.Variant {
 		rcPhotos:    dbus.MakeVariant(r.Photos),
 		rcDownloads: dbus.MakeVariant(r.Downloads),
 		rcUploads:   dbus.MakeVariant(r.Uploads),
+		rcPrintJobs: dbus.MakeVariant(r.PrintJobs),
+		rcPrintPgs:  dbus.MakeVariant(r.PrintPages),
+		rcPrintCanc: dbus.MakeVariant(r.PrintCancelled),
 	}
 	if r.Category != "" {
 		m[rcCategory] = dbus.MakeVariant(r.Category)
@@ -260,6 +273,9 @@ func ParseReceipt(m map[string]dbus.Variant) (Receipt, error) {
 	opt(m, rcPhotos, &r.Photos)
 	opt(m, rcDownloads, &r.Downloads)
 	opt(m, rcUploads, &r.Uploads)
+	opt(m, rcPrintJobs, &r.PrintJobs)
+	opt(m, rcPrintPgs, &r.PrintPages)
+	opt(m, rcPrintCanc, &r.PrintCancelled)
 	return r, nil
 }
 

@@ -189,7 +189,11 @@ func (s *Shell) countDropped() {
 		if t == nil {
 			continue
 		}
-		for _, v := range []*webkit.View{t.view, t.guide} {
+		views := []*webkit.View{t.view, t.guide}
+		if t.sheet != nil {
+			views = append(views, t.sheet.view)
+		}
+		for _, v := range views {
 			if v != nil {
 				b, w := v.Dropped()
 				n += b + w

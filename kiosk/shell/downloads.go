@@ -32,8 +32,8 @@ import (
 
 // Toolbar and panel button ids (after the ids in shell.go).
 const (
-	toolFiles  = 400 // "Your files" on the toolbar, shown while the session has files
-	filesClose = 401 // the panel's Close
+	toolFiles  = 500 // "Your files" on the toolbar, shown while the session has files (print.go has 400)
+	filesClose = 501 // the panel's Close
 )
 
 // setupFilesPanel adds the "Your files" button, hidden until the session

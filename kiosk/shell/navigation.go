@@ -47,6 +47,9 @@ func (s *Shell) newTab() (*tab, error) {
 		Refused: func(what string) { s.log.WithField("what", what).Info("refused") },
 	}
 	s.filesViewOptions(t, &o) // the file chooser and downloads (picker.go, downloads.go)
+	if s.printing != nil {
+		o.Print = func() { s.printRequested(t) }
+	}
 	s.channels(t, fromService, &o)
 	t.view = webkit.NewView(ctx, o)
 	t.view.SetZoom(s.cfg.Zoom)
@@ -82,6 +85,10 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 	}
 	switch d.Kind {
 	case webkit.Navigation:
+		if sheetPage(d.URI) {
+			s.refused(d, "kiosk_sheet") // shown only in a sheet, by the shell (sheet.go)
+			return false
+		}
 		if privilegedURI(d.URI) && !s.disarm(d.URI) {
 			// WebKit already keeps every other origin from navigating to
 			// kiosk:// (a local scheme); this keeps the built-in pages
@@ -302,7 +309,7 @@ func (s *Shell) replaceCrashed(t *tab) {
 // toolbar's Volunteer button, the volunteer screens' answers): the PIN pad
 // and the volunteer's screens, and the settings page.
 func privilegedURI(u string) bool {
-	for _, p := range []string{"kiosk://volunteer", "kiosk://settings", "kiosk://picker"} {
+	for _, p := range []string{"kiosk://volunteer", "kiosk://settings"} {
 		if u == p || strings.HasPrefix(u, p+"/") || strings.HasPrefix(u, p+"?") {
 			return true
 		}

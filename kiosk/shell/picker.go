@@ -42,7 +42,10 @@ import (
 //     script can post or change what it reads) reported from a frame whose
 //     own URL is allowed, within clickWindow, one request per click.
 //     Without it the request is refused with a message: part of the page
-//     is another site, and it might be the one asking.
+//     is another site, and it might be the one asking. (A click in an
+//     opaque-origin frame, srcdoc or sandboxed, is not from an allowed
+//     URL: on a foreign page it is refused, as it may be the other site's
+//     own child; on a page with no such frame it is the allowed page's.)
 //
 // Anything else is cancelled at once (the input gets nothing) and counted.
 //
@@ -190,7 +193,7 @@ func (s *Shell) fileChooser(t *tab, fc *webkit.FileChooser) bool {
 		return refuse("busy")
 	case strings.HasPrefix(t.page.committed, "kiosk:") || !s.cfg.AllowList.Decide(t.page.committed).Allow:
 		return refuse("page_not_allowed")
-	case fresh && !click.allowed:
+	case t.page.foreign && fresh && !click.allowed:
 		s.tellRefused(t)
 		return refuse("frame_not_allowed")
 	case t.page.foreign && !fresh:
@@ -198,6 +201,10 @@ func (s *Shell) fileChooser(t *tab, fc *webkit.FileChooser) bool {
 		s.tellRefused(t)
 		return refuse("foreign_frame")
 	}
+	// On a page with no frame from outside `allow`, whichever frame asked
+	// is an allowed one or the allowed page's own (a srcdoc or sandboxed
+	// frame, whose origin is opaque).
+
 	accept := strings.Join(fc.MIMETypes, ",")
 	if fresh && click.accept != "" {
 		accept = click.accept // the attribute itself: extensions too (WebKit passes MIME types only)
@@ -266,8 +273,8 @@ func (s *Shell) closePicker(sheetGone bool) {
 		p.t.files.Discard(p.docDir)
 	}
 	p.fc.Cancel() // nothing when it was answered
-	if !sheetGone && p.t.sheet != nil && p.t.sheet.owner == pickerOwner {
-		s.closeSheet(p.t, false)
+	if !sheetGone {
+		s.closeSheet(p.t, pickerOwner)
 	}
 }
 
@@ -280,7 +287,7 @@ func (s *Shell) showPicker(p *picker) {
 	if p.page != ui.PickerChoose {
 		target += "/" + p.page
 	}
-	s.loadSheet(p.t, target)
+	s.loadSheet(p.t, pickerOwner, target)
 }
 
 // say sets the page's message (an error when alert) and clears the status.
@@ -461,7 +468,7 @@ func (s *Shell) scanEvent(p *picker, job *scan.Job, ev scan.Event) {
 	}
 	if ev.Page == nil {
 		pct := int(ev.Progress * 100)
-		if pct != p.progress && p.t.sheet != nil {
+		if pct != p.progress && s.sheetOwnedBy(p.t, pickerOwner) {
 			p.progress = pct
 			p.t.sheet.view.Eval("window.akPicker && akPicker.progress("+strconv.Itoa(pct)+")", nil)
 		}

@@ -104,30 +104,64 @@ func TestPickerRefusals(t *testing.T) {
 	})
 
 	t.Run("off-list-and-opaque-frames", func(t *testing.T) {
-		// An off-list frame never loads (no request reaches its server); a
-		// sandboxed srcdoc frame (an opaque origin) may load, but its file
-		// input does not open the picker.
-		page := uploadForm("image/*", false, `<iframe id="off" src="`+offList.URL()+`/x" style="width:600px;height:100px"></iframe>`+
-			`<iframe id="opaque" sandbox srcdoc="&lt;input type=file id=g style='width:560px;height:100px;font-size:28px'&gt;" style="width:600px;height:130px"></iframe>`)
+		// An off-list frame never loads (no request reaches its server). A
+		// sandboxed srcdoc frame (an opaque origin) is the allowed page's
+		// own: on a page with nothing from outside allow its input opens
+		// the picker (the control); once the page also holds an
+		// allow_frames frame, a tap in the opaque frame is refused (it
+		// might be the other site's), and the resident is told.
+		opaque := `<iframe id="opaque" sandbox srcdoc="&lt;input type=file id=g style='width:560px;height:100px;font-size:28px'&gt;" style="width:600px;height:130px"></iframe>`
 		srv := startServer(t, "opaque", "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			io.WriteString(w, page)
+			extra := `<iframe id="off" src="` + offList.URL() + `/x" style="width:600px;height:100px"></iframe>` + opaque
+			if r.URL.Path == "/foreign" {
+				extra += `<iframe id="pay" src="` + framed.URL() + `/pay" style="width:600px;height:130px"></iframe>`
+			}
+			io.WriteString(w, uploadForm("image/*", false, extra))
 		}))
 		webkittest.Do(t, func() { cfg.AllowList = mustList(t, fs.URL(), srv.URL()) })
-		ts.load(t, srv.URL()+"/")
-		if !waitFor(10*time.Second, func() bool {
-			return evalTry(t, ts.service, `document.readyState === "complete"`) == "true"
-		}) {
-			t.Fatal("page did not load")
+		loaded := func(path string) {
+			t.Helper()
+			ts.load(t, srv.URL()+path)
+			if !waitFor(10*time.Second, func() bool {
+				return ts.uri(t) == srv.URL()+path &&
+					evalTry(t, ts.service, `document.readyState === "complete" && !!document.getElementById("opaque")`) == "true"
+			}) {
+				t.Fatal("page did not load")
+			}
 		}
-		time.Sleep(500 * time.Millisecond) // let the frames try their loads
+		loaded("/")
+		before := ts.refusals(t)
+		ts.clickFrameAt(t, "#opaque", 280, 50)
+		ts.waitSheet(t, "the picker for the page's own sandboxed frame", `!!document.querySelector("[data-ak-picker-page=choose]")`, 20*time.Second)
+		if ts.refusals(t) != before {
+			t.Error("a refusal was counted for the page's own frame")
+		}
+		ts.tapSheet(t, `[data-ak-picker="cancel"]`)
+		if !waitFor(10*time.Second, func() bool { return !ts.pickerOpen(t) && ts.sheet() == nil }) {
+			t.Fatal("Cancel did not close the picker")
+		}
 		if n := len(offList.requests()); n != 0 {
 			t.Errorf("the off-list frame's server got %d requests", n)
 		}
-		before := ts.refusals(t)
+
+		payBefore := framed.count("GET /pay")
+		loaded("/foreign")
+		if !waitFor(10*time.Second, func() bool { return framed.count("GET /pay") > payBefore }) {
+			t.Fatal("the allow_frames frame was not loaded (the test would prove nothing)")
+		}
+		before = ts.refusals(t)
 		ts.clickFrameAt(t, "#opaque", 280, 50)
-		noPicker(t, "a file input in a sandboxed (opaque) frame", before)
-		webkittest.Do(t, func() { ts.s.win.HidePanel() })
+		noPicker(t, "a file input in a sandboxed (opaque) frame of a page with a foreign frame", before)
+		var panel bool
+		webkittest.Do(t, func() { panel = ts.s.win.PanelVisible() })
+		if !panel {
+			t.Error("the resident was not told why nothing opened")
+		}
+		webkittest.Do(t, func() { ts.s.win.Press(panelCancel) })
+		if n := len(offList.requests()); n != 0 {
+			t.Errorf("the off-list frame's server got %d requests", n)
+		}
 	})
 
 	t.Run("hostile-page-posts-picker-messages", func(t *testing.T) {

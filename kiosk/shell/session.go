@@ -21,6 +21,7 @@ type pendingReset struct {
 	deadline    time.Time
 	homeShown   bool // home_url finished loading; ResetMs is set
 	waitDestroy bool // the old view is still to be destroyed (after a crash)
+	waitPrint   bool // the session's print jobs are being cancelled (print.go)
 }
 
 // crashDestroyDelay is how long a crashed view is kept, detached, before
@@ -138,8 +139,13 @@ func (s *Shell) endSession(reason string) {
 	old := s.cur
 	s.hideKeyboard()
 	s.win.SetGuide(nil, "", "", 0)
+	s.win.SetSheet(nil)
 	s.cur, s.view = nil, nil
 	s.win.SetView(nil)
+	// The sheet, before the views are destroyed: its owner is told (the
+	// picker cancels what it held, stops the scanner and the camera; the
+	// print panel drops its document).
+	s.dropSheet(old, reason == bus.ReasonWebCrash)
 	if reason == bus.ReasonWebCrash {
 		// WebKit still has tasks queued for a view whose web process just
 		// died; destroying it now crashes the UI process. Detached, it shows
@@ -150,7 +156,7 @@ func (s *Shell) endSession(reason string) {
 			webkit.Invoke(func() {
 				old.destroy()
 				r.waitDestroy = false
-				if r.homeShown && !s.closed {
+				if r.homeShown && !r.waitPrint && !s.closed {
 					s.sessionEnded(r) // home showed first: the receipt waited for this
 				}
 			})
@@ -159,10 +165,8 @@ func (s *Shell) endSession(reason string) {
 		old.destroy() // the views (service and guide), their web processes, back/forward lists, ephemeral website data
 	}
 	cleared = append(cleared, bus.ClearedWebView, bus.ClearedHistory, bus.ClearedWebsiteData)
-	// The sheet (the picker cancels what it held, stops the scanner and the
-	// camera) and the session's files: scans, photos, downloads, even
-	// while a crashed view waits to be destroyed.
-	s.dropSheet(old, reason == bus.ReasonWebCrash)
+	// The session's files: scans, photos, downloads, even while a crashed
+	// view waits to be destroyed.
 	if s.wipeFiles(old, &r.receipt) {
 		cleared = append(cleared, bus.ClearedFiles)
 	} else {
@@ -190,6 +194,7 @@ func (s *Shell) endSession(reason string) {
 		s.show(next)
 	}
 	r.receipt.Cleared, r.receipt.Failed = cleared, failed
+	s.endPrinting(r) // pending and held jobs cancelled off the loop; the receipt waits
 	r.tab = next
 	s.reset = r
 	s.sessionStart = time.Time{}
@@ -214,7 +219,7 @@ func (s *Shell) finishReset() {
 	r.receipt.ResetMs = s.now().Sub(r.t0).Milliseconds()
 	s.lastCount = webkit.InputCount()
 	s.setState(bus.StateIdle)
-	if r.waitDestroy {
+	if r.waitDestroy || r.waitPrint {
 		return
 	}
 	s.sessionEnded(r)

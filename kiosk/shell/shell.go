@@ -78,6 +78,10 @@ type Options struct {
 	Tick time.Duration
 	// Observer, when set, is told about events on the GTK thread (tests).
 	Observer Observer
+	// StateDir is the kiosk's state directory (systemd's
+	// $STATE_DIRECTORY), where printing keeps the day's page count; ""
+	// keeps it in memory (a restart starts the day's count again).
+	StateDir string
 	// FilesParent is where the shell makes its private files root (the
 	// session's scans, photos and downloads; files.go); "" means a tmpfs
 	// ($RUNTIME_DIRECTORY, $XDG_RUNTIME_DIR or /dev/shm).
@@ -95,6 +99,9 @@ type Observer struct {
 	StateChanged func(state string)
 	// Served is told the URL of every kiosk:// request the shell answers.
 	Served func(uri string)
+	// Printed is told of each print job the printer accepted, and how long
+	// from the panel's Print to the printer's answer (print.go).
+	Printed func(jobID int, took time.Duration)
 }
 
 // Button ids.
@@ -158,6 +165,7 @@ type Shell struct {
 	// finished later checks it is still that session's.
 	sessionGen int
 	filesRoot  *filesRoot // every tab's files folder is in it (files.go)
+	printing   *printer   // nil without a printer (print.go)
 	picker     *picker    // the open file picker, if any (picker.go)
 	dev        devices    // the picker's scanner and camera (devices.go)
 	server     *bus.Server
@@ -187,6 +195,8 @@ type tab struct {
 	// one whose web process ended, detached, to be destroyed.
 	sheet     *sheet
 	deadSheet *webkit.View
+	// print is the print panel's state (print.go).
+	print *printPanel
 	// page is what the file picker knows of the service view's page (picker.go).
 	page pageState
 	// downloads are the service view's downloads still running (downloads.go).
@@ -276,6 +286,10 @@ func Start(o Options) (*Shell, error) {
 	s.setupFilesPanel()
 	s.win.AddTool(toolEnd, "End session", "End session", webkit.ToolDanger, true)
 	s.setupBridge()
+	if err := s.setupPrinting(); err != nil {
+		s.win.Destroy()
+		return nil, err
+	}
 	if err := s.startFiles(); err != nil {
 		s.win.Destroy()
 		return nil, err
@@ -326,7 +340,9 @@ func (s *Shell) Close() {
 	if s.ownConn && s.conn != nil {
 		s.conn.Close()
 	}
+	s.stopPrinting()
 	s.win.SetGuide(nil, "", "", 0)
+	s.win.SetSheet(nil)
 	s.win.SetView(nil)
 	s.cur.destroy()
 	s.spare.destroy()
@@ -352,6 +368,8 @@ func (s *Shell) button(id int) {
 		}
 	case toolVolunteer:
 		s.loadPrivileged("kiosk://volunteer")
+	case toolPrint:
+		s.printButton()
 	case toolEnd:
 		if s.assisted() {
 			s.handOver()

@@ -48,6 +48,7 @@ type printView struct {
 	view     *webkit.View
 	requests atomic.Int32
 	loaded   chan string
+	onPrint  func() // on the loop, after counting
 }
 
 func newPrintView(t *testing.T) *printView {
@@ -71,7 +72,12 @@ func newPrintView(t *testing.T) *printView {
 					}
 				}
 			},
-			Print: func() { pv.requests.Add(1) },
+			Print: func() {
+				pv.requests.Add(1)
+				if pv.onPrint != nil {
+					pv.onPrint()
+				}
+			},
 		})
 		pv.win.SetView(pv.view)
 	})
@@ -237,7 +243,30 @@ window.addEventListener('load', function () {
 		t.Fatalf("top frame's window.print(): %d requests, want 1", pv.requests.Load())
 	}
 
+	// Print may print the view at once (the page's own process waited in
+	// window.print() while WebKit asked; printing it from inside the
+	// signal crashed it).
+	path := filepath.Join(t.TempDir(), "from-print.pdf")
+	done := make(chan error, 1)
+	webkittest.Do(t, func() {
+		pv.onPrint = func() { pv.view.PrintPDF(path, func(err error) { done <- err }) }
+	})
+	pv.eval(t, `window.print(); document.title = "after"; true`)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("PrintPDF from Print: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("PrintPDF from Print did not finish")
+	}
+	if n := pdfPages(t, path); n != 1 || pv.eval(t, `document.title`) != `"after"` {
+		t.Errorf("printed from Print: %d pages, page still alive: %s", n, pv.eval(t, `document.title`))
+	}
+	webkittest.Do(t, func() { pv.onPrint = nil })
+
 	// A loop: at most DefaultPrintRate a second reach Go.
+	time.Sleep(1100 * time.Millisecond) // a fresh second of the rate
 	pv.requests.Store(0)
 	start := time.Now()
 	pv.eval(t, `for (let i = 0; i < 500; i++) window.print(); true`)
