@@ -82,7 +82,8 @@ func (ts *testShell) clickIn(t testing.TB, pick func() *webkit.View, part webkit
 	t.Helper()
 	q := strconv.Quote(sel)
 	if !waitFor(10*time.Second, func() bool {
-		return evalIn(t, pick, `document.readyState === "complete" && !!document.querySelector(`+q+`)`) == "true"
+		// evalTry: the document may be being replaced (a load under way).
+		return evalTry(t, pick, `document.readyState === "complete" && !!document.querySelector(`+q+`)`) == "true"
 	}) {
 		t.Fatalf("no %s on the page", sel)
 	}
