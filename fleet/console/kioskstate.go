@@ -105,6 +105,10 @@ var warningTitles = map[string]string{
 	"update":               "Update problem",
 	"clock_unsynchronised": "Clock not synchronised",
 	"software_renderer":    "Drawing without the GPU",
+	"scanner_missing":      "Scanner missing",
+	"scanner_failing":      "Scanner not working",
+	"camera_missing":       "Camera missing",
+	"camera_failing":       "Camera not working",
 }
 
 func warningTitle(code string) string {
