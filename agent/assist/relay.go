@@ -192,6 +192,19 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
+// kioskWait is how long Offer waits for a kiosk to connect.
+const kioskWait = 5 * time.Second
+
+func (r *Relay) currentKiosk() *kioskConn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.kiosk
+}
+
+// KioskConnected reports whether a kiosk is connected to the socket now
+// (for the agent's health: remote help can reach the kiosk).
+func (r *Relay) KioskConnected() bool { return r.currentKiosk() != nil }
+
 // ErrNoKiosk is returned by Offer when no kiosk is connected.
 var ErrNoKiosk = errors.New("assist: the kiosk is not connected to the agent")
 
@@ -204,11 +217,17 @@ func (r *Relay) Offer(ctx context.Context, shareID string) error {
 	if !wire.ValidShareID(shareID) {
 		return fmt.Errorf("assist: offer id must be %d hex digits", wire.ShareIDLen)
 	}
-	r.mu.Lock()
-	k := r.kiosk
-	r.mu.Unlock()
-	if k == nil {
-		return ErrNoKiosk
+	// A kiosk that is (re)connecting gets a few seconds to arrive.
+	k := r.currentKiosk()
+	for wait := time.NewTimer(kioskWait); k == nil; k = r.currentKiosk() {
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return ctx.Err()
+		case <-wait.C:
+			return ErrNoKiosk
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	if s := k.current(); s != nil && s.offered() {
 		return ErrBusy // a late command must not cut a share in progress

@@ -26,7 +26,7 @@ func factoryFiles(t testing.TB, version string) Factory {
 		Version: version,
 		Files: map[string]string{
 			"bin/agent":                       filepath.Join(usr, "bin/accesskiosk-agent"),
-			"bin/kiosk":                       filepath.Join(usr, "bin/kiosk"), // not installed
+			"bin/kiosk":                       filepath.Join(usr, "bin/accesskiosk-kiosk"), // not installed
 			"units/accesskiosk-agent.service": filepath.Join(usr, "lib/systemd/system/accesskiosk-agent.service"),
 			"units/accesskiosk-kiosk.service": filepath.Join(usr, "lib/systemd/system/accesskiosk-kiosk.service"),
 		},

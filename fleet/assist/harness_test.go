@@ -211,6 +211,10 @@ func startKioskStill(t *testing.T, socket string, opts kioskassist.Options, stil
 	done := make(chan struct{})
 	go func() { k.s.Run(ctx); close(done) }()
 	masks := kioskassist.Masks{Rects: []image.Rectangle{k.form.Password, k.form.Card}}
+	stillImg, _, err := assisttest.LoadForm()
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
 		for {
 			select {
@@ -219,7 +223,8 @@ func startKioskStill(t *testing.T, socket string, opts kioskassist.Options, stil
 			case <-k.s.Want():
 				k.submits.Add(1)
 				if k.still {
-					img, _, _ := assisttest.LoadForm()
+					img := image.NewRGBA(stillImg.Bounds())
+					copy(img.Pix, stillImg.Pix)
 					k.s.Submit(img, masks)
 					continue
 				}

@@ -380,6 +380,24 @@ func TestHostileDevice(t *testing.T) {
 		}
 	})
 
+	t.Run("cross-site commands", func(t *testing.T) {
+		for _, path := range []string{"/assist/code", "/assist/offer"} {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, f.URL+path, strings.NewReader("code=123456&device="+hubtest.DeviceID))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Cookie", "test_staff=alice")
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+			req.Header.Set("Origin", "https://evil.example")
+			resp, err := f.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("cross-site POST %s: %d, want 403", path, resp.StatusCode)
+			}
+		}
+	})
+
 	t.Run("wrong codes are rate limited", func(t *testing.T) {
 		limited := false
 		for i := range 20 {

@@ -54,12 +54,16 @@ func (h *Hub) ConsoleHandler() http.Handler {
 	m.HandleFunc("GET /assist/{id}", h.staff(h.servePage))
 	m.HandleFunc("POST /assist/code", h.staff(h.serveClaim))
 	m.HandleFunc("POST /assist/offer", h.staff(h.serveOffer))
+	// The server puts CrossOriginProtection in front of everything; the
+	// commands carry their own as well, so no mounting can lose it.
+	cop := http.NewCrossOriginProtection()
+	guarded := cop.Handler(m)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", CSP)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "same-origin")
 		w.Header().Set("X-Frame-Options", "DENY")
-		m.ServeHTTP(w, r)
+		guarded.ServeHTTP(w, r)
 	})
 }
 
@@ -167,7 +171,7 @@ var pageHTML = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 
 func (h *Hub) servePage(w http.ResponseWriter, r *http.Request, staff string) {
 	id := r.PathValue("id")
-	_, owner, err := h.ShareOf(id)
+	_, owner, _, err := h.ShareOf(id)
 	if err != nil || owner != staff {
 		http.Error(w, "This remote help session has ended or is not yours.", http.StatusNotFound)
 		return
@@ -192,6 +196,11 @@ func (h *Hub) serveViewer(w http.ResponseWriter, r *http.Request, staff string) 
 		}
 	}
 	id := r.PathValue("id")
+	if _, owner, ended, err := h.ShareOf(id); err == nil && ended != "" && owner == staff {
+		// It ended before this viewer connected: say how, then close.
+		h.tellEnded(w, r, ended)
+		return
+	}
 	h.mu.Lock()
 	s := h.shares[id]
 	switch {
@@ -233,12 +242,7 @@ func (h *Hub) serveViewer(w http.ResponseWriter, r *http.Request, staff string) 
 		// It ended between the checks above and the handshake: say why.
 		reason := s.reason
 		h.mu.Unlock()
-		if b, err := (&wire.Msg{Type: wire.TypeEnd, Reason: reason}).Encode(); err == nil {
-			wctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-			ws.Write(wctx, websocket.MessageText, b)
-			cancel()
-		}
-		ws.Close(websocket.StatusNormalClosure, "")
+		sayEnded(ws, reason)
 		return
 	}
 	s.viewer = p
@@ -251,6 +255,24 @@ func (h *Hub) serveViewer(w http.ResponseWriter, r *http.Request, staff string) 
 	h.mu.Unlock()
 	go p.run(h.cfg.Ping)
 	h.readViewer(s, p, ws)
+}
+
+// tellEnded accepts a viewer of an ended share only to tell it how it ended.
+func (h *Hub) tellEnded(w http.ResponseWriter, r *http.Request, reason string) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{wire.Subprotocol}})
+	if err != nil {
+		return
+	}
+	sayEnded(ws, reason)
+}
+
+func sayEnded(ws *websocket.Conn, reason string) {
+	if b, err := (&wire.Msg{Type: wire.TypeEnd, Reason: reason}).Encode(); err == nil {
+		wctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		ws.Write(wctx, websocket.MessageText, b)
+		cancel()
+	}
+	ws.Close(websocket.StatusNormalClosure, "")
 }
 
 // Viewer limits: pointer events per second (burst 2×), beyond which they

@@ -124,8 +124,22 @@ type Hub struct {
 	byDev   map[string]*share   // the device's live share
 	waiting map[string]*waiting // help codes by device id
 	tries   map[string][]time.Time
+	gone    map[string]goneShare // recently ended, so a late viewer learns why
 	closed  bool
 }
+
+// goneShare is what is kept of an ended share for goneKeep: its staff
+// user and how it ended (a viewer page that connects after the end says
+// why, instead of only "not found").
+type goneShare struct {
+	staff, reason string
+	at            time.Time
+}
+
+const (
+	goneKeep = 2 * time.Minute
+	goneMax  = 1024
+)
 
 // waiting is a kiosk whose resident asked for help: its code's hash and
 // the device's WebSocket, until staff claim it or it expires.
@@ -167,7 +181,8 @@ func New(cfg Config) (*Hub, error) {
 		cfg.Now = time.Now
 	}
 	h := &Hub{cfg: cfg, log: cfg.Log.WithField("component", "assist"),
-		shares: map[string]*share{}, byDev: map[string]*share{}, waiting: map[string]*waiting{}, tries: map[string][]time.Time{}}
+		shares: map[string]*share{}, byDev: map[string]*share{}, waiting: map[string]*waiting{}, tries: map[string][]time.Time{},
+		gone: map[string]goneShare{}}
 	var err error
 	if h.m, err = newMetrics(cfg.Registerer, h); err != nil {
 		return nil, err
@@ -332,13 +347,26 @@ func (h *Hub) started(s *share) {
 }
 
 // ShareOf returns the device and staff of a live share, for the console's
-// page (only its staff user may view it).
-func (h *Hub) ShareOf(id string) (deviceID, staff string, err error) {
+// page (only its staff user may view it); for a share that ended in the
+// last two minutes, deviceID is "" and ended says how it ended.
+func (h *Hub) ShareOf(id string) (deviceID, staff, ended string, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := h.shares[id]
-	if s == nil {
-		return "", "", ErrNoShare
+	if s := h.shares[id]; s != nil {
+		return s.device, s.staff, "", nil
 	}
-	return s.device, s.staff, nil
+	if g, ok := h.gone[id]; ok && h.cfg.Now().Sub(g.at) < goneKeep {
+		return "", g.staff, g.reason, nil
+	}
+	return "", "", "", ErrNoShare
+}
+
+// rememberLocked keeps how s ended for goneKeep.
+func (h *Hub) rememberLocked(s *share, now time.Time) {
+	for id, g := range h.gone {
+		if now.Sub(g.at) >= goneKeep || len(h.gone) >= goneMax {
+			delete(h.gone, id)
+		}
+	}
+	h.gone[s.id] = goneShare{staff: s.staff, reason: s.reason, at: now}
 }

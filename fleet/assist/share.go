@@ -125,6 +125,7 @@ func (h *Hub) end(s *share, reason string, tellDev, tellViewer bool) {
 	s.ended, s.state, s.reason = true, stateEnded, reason
 	s.timer.Stop()
 	delete(h.shares, s.id)
+	h.rememberLocked(s, now)
 	if h.byDev[s.device] == s {
 		delete(h.byDev, s.device)
 	}

@@ -180,10 +180,13 @@ func TestRolloutWriterWaitsBounded(t *testing.T) {
 		t.Error("the refused writer changed the file")
 	}
 
-	// A cancelled context stops the wait too.
+	// A cancelled context stops the wait too: long before the writer's own
+	// bound (which, at 150ms, a busy machine could reach first).
+	cancelled := release.OpenRollouts(path)
+	cancelled.LockWait = time.Minute
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	err = impatient.UpdateContext(ctx, func(rs []release.Rollout) ([]release.Rollout, error) { return nil, nil })
+	err = cancelled.UpdateContext(ctx, func(rs []release.Rollout) ([]release.Rollout, error) { return nil, nil })
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("writer with an ended context: err = %v, want the context's error", err)
 	}

@@ -115,12 +115,44 @@ func Units(root string, requirePrograms bool) []string {
 	if t, _ := os.Readlink(filepath.Join(root, "etc/systemd/system/serial-getty@.service")); t != "/dev/null" {
 		bad = append(bad, "serial-getty@.service is not masked: a login prompt on the serial console")
 	}
+	if kiosk, err := os.ReadFile(filepath.Join(root, unitPath(root, "accesskiosk-kiosk.service"))); err == nil {
+		texts := [][]byte{kiosk}
+		dropIns, _ := filepath.Glob(filepath.Join(root, "usr/lib/systemd/system/accesskiosk-kiosk.service.d/*.conf"))
+		etc, _ := filepath.Glob(filepath.Join(root, "etc/systemd/system/accesskiosk-kiosk.service.d/*.conf"))
+		for _, d := range append(dropIns, etc...) {
+			if b, err := os.ReadFile(d); err == nil {
+				texts = append(texts, b)
+			}
+		}
+		if CageSwitchesVT(ExecStart(texts...)) {
+			bad = append(bad, "accesskiosk-kiosk.service runs cage with -s: Ctrl+Alt+Fn would switch away from the kiosk to an empty console")
+		}
+	}
 	for _, u := range []string{"apt-daily.timer", "apt-daily-upgrade.timer"} {
 		if _, err := os.Lstat(filepath.Join(root, "etc/systemd/system/timers.target.wants", u)); err == nil {
 			bad = append(bad, fmt.Sprintf("%s is enabled: apt would write to the RAM overlay", u))
 		}
 	}
 	return bad
+}
+
+// CageSwitchesVT reports whether a command line runs cage with -s (allow
+// VT switching), alone or among other single-letter options.
+func CageSwitchesVT(cmd []string) bool {
+	for i, w := range cmd {
+		if path.Base(w) != "cage" {
+			continue
+		}
+		for _, a := range cmd[i+1:] {
+			if a == "--" || !strings.HasPrefix(a, "-") || strings.HasPrefix(a, "--") {
+				return false
+			}
+			if strings.Contains(a[1:], "s") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // unitPath is where a unit file lives (/usr/lib or /lib, merged-/usr or not).
@@ -561,7 +593,7 @@ type Launcher struct {
 // Launchers are the kiosk's and the agent's.
 var Launchers = []Launcher{
 	{"accesskiosk-agent.service", "agent", "/usr/bin/accesskiosk-agent", "/usr/lib/accesskiosk-agent/release-exec", nil},
-	{"accesskiosk-kiosk.service", "kiosk", "/usr/bin/kiosk", "/usr/lib/accesskiosk-kiosk/release-exec", []string{"/usr/lib/accesskiosk-kiosk/notify-relay", "--retry-env", "WLR_RENDERER=pixman"}},
+	{"accesskiosk-kiosk.service", "kiosk", "/usr/bin/accesskiosk-kiosk", "/usr/lib/accesskiosk-kiosk/release-exec", []string{"/usr/lib/accesskiosk-kiosk/notify-relay", "--retry-env", "WLR_RENDERER=pixman"}},
 }
 
 // ExecStart returns the command line systemd runs for a unit given its

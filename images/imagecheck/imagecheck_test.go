@@ -180,12 +180,45 @@ func TestUnits(t *testing.T) {
 		assertProblems(t, Units(writeTree(t, files), true), []string{"accesskiosk-kiosk.service is not installed"})
 		assertProblems(t, Units(writeTree(t, files), false), nil)
 	})
+	t.Run("cage switches VTs", func(t *testing.T) {
+		files := clone(enabled)
+		files["usr/lib/systemd/system/accesskiosk-kiosk.service"] = "[Service]\nExecStart=/usr/bin/cage -d -- /usr/bin/accesskiosk-kiosk\n"
+		assertProblems(t, Units(writeTree(t, files), true), nil)
+		files["usr/lib/systemd/system/accesskiosk-kiosk.service.d/release.conf"] = "[Service]\nExecStart=\nExecStart=/relay /usr/bin/cage -ds -- /usr/bin/accesskiosk-kiosk\n"
+		assertProblems(t, Units(writeTree(t, files), true), []string{"runs cage with -s"})
+	})
 	t.Run("getty and apt timers", func(t *testing.T) {
 		files := clone(enabled)
 		delete(files, "etc/systemd/system/getty@tty1.service")
 		files["etc/systemd/system/timers.target.wants/apt-daily-upgrade.timer"] = "->/usr/lib/systemd/system/apt-daily-upgrade.timer"
 		assertProblems(t, Units(writeTree(t, files), true), []string{"getty@tty1.service is not masked", "apt-daily-upgrade.timer is enabled"})
 	})
+}
+
+// TestShippedUnitsNoVTSwitch: the kiosk's own unit and the package's drop-in
+// run cage without -s.
+func TestShippedUnitsNoVTSwitch(t *testing.T) {
+	unit, err := os.ReadFile("../../kiosk/cmd/kiosk/kiosk.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropIn, err := os.ReadFile("../deb/release/kiosk.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range [][]string{ExecStart(unit), ExecStart(unit, dropIn)} {
+		if CageSwitchesVT(cmd) {
+			t.Errorf("%q runs cage with -s (VT switching)", cmd)
+		}
+	}
+	for _, tt := range []struct {
+		cmd  string
+		want bool
+	}{{"/usr/bin/cage -d -s -- k", true}, {"cage -ds -- k", true}, {"cage -d -- k -s", false}, {"/relay cage -- k", false}} {
+		if got := CageSwitchesVT(strings.Fields(tt.cmd)); got != tt.want {
+			t.Errorf("CageSwitchesVT(%q) = %v, want %v", tt.cmd, got, tt.want)
+		}
+	}
 }
 
 func TestNoBakedSecrets(t *testing.T) {

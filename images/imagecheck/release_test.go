@@ -132,7 +132,7 @@ func TestUpdateChangesWhatRuns(t *testing.T) {
 	}
 	factory := update.Factory{Version: "5.0.0", Units: []string{"accesskiosk-kiosk.service", "accesskiosk-agent.service"}, Files: map[string]string{
 		"bin/agent":                       filepath.Join(usr, "bin/accesskiosk-agent"),
-		"bin/kiosk":                       filepath.Join(usr, "bin/kiosk"),
+		"bin/kiosk":                       filepath.Join(usr, "bin/accesskiosk-kiosk"),
 		"units/accesskiosk-agent.service": filepath.Join(usr, "lib/systemd/system/accesskiosk-agent.service"),
 	}}
 

@@ -3,6 +3,7 @@ package assist
 import (
 	"image"
 	"sync"
+	"time"
 )
 
 // MaskPad is how far, in frame pixels, every masked rectangle is grown on
@@ -71,9 +72,9 @@ func Paint(img *image.RGBA, m Masks) {
 // (the shell names it by WebKit's own frame identity) reports either a
 // FrameReport from MaskScript (ReportFrame: CSS pixels, placed and
 // composed here) or rectangles already in frame pixels (Report). The
-// tracker keeps each frame's last two reports and masks both, so a field
-// that moved between a report and the capture is black at its old and its
-// new place. Safe for concurrent use.
+// tracker masks each frame's last two reports (the previous one for
+// PrevKeep), so a field that moved between a report and the capture is
+// black at its old and its new place. Safe for concurrent use.
 type Tracker struct {
 	mu       sync.Mutex
 	frames   map[string]*frameRects
@@ -85,11 +86,20 @@ type Tracker struct {
 	scale    float64
 }
 
-type frameRects struct{ cur, prev []image.Rectangle }
+type frameRects struct {
+	cur, prev []image.Rectangle
+	at        time.Time // when cur came
+}
 
 type frameReports struct {
 	cur, prev *FrameReport
+	at        time.Time
 }
+
+// PrevKeep is how long a frame's previous report stays masked after a new
+// one: long enough for a capture taken before the new report to be sent,
+// short enough that a field that moved does not leave a black ghost.
+const PrevKeep = 500 * time.Millisecond
 
 // NewTracker returns an empty tracker (scale 1, origin 0,0).
 func NewTracker() *Tracker {
@@ -105,7 +115,7 @@ func (t *Tracker) Report(frame string, rects []image.Rectangle) {
 		f = &frameRects{}
 		t.frames[frame] = f
 	}
-	f.prev, f.cur = f.cur, append([]image.Rectangle(nil), rects...)
+	f.prev, f.cur, f.at = f.cur, append([]image.Rectangle(nil), rects...), time.Now()
 }
 
 // ReportFrame records a MaskScript report from frame. The main frame's
@@ -118,7 +128,7 @@ func (t *Tracker) ReportFrame(frame string, r FrameReport) {
 		f = &frameReports{}
 		t.reports[frame] = f
 	}
-	f.prev, f.cur = f.cur, &r
+	f.prev, f.cur, f.at = f.cur, &r, time.Now()
 	if r.Main && !r.Error {
 		t.blind = false
 	}
@@ -173,16 +183,19 @@ func (t *Tracker) Masks() Masks {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	m := Masks{Keyboard: t.keyboard, MaskedFocus: t.focus, Blind: t.blind}
+	now := time.Now()
 	for _, f := range t.frames {
 		m.Rects = append(m.Rects, f.cur...)
-		m.Rects = append(m.Rects, f.prev...)
+		if now.Sub(f.at) < PrevKeep {
+			m.Rects = append(m.Rects, f.prev...)
+		}
 	}
 	if len(t.reports) > 0 {
 		cur := make([]FrameReport, 0, len(t.reports))
 		prev := make([]FrameReport, 0, len(t.reports))
 		for _, f := range t.reports {
 			cur = append(cur, *f.cur)
-			if f.prev != nil {
+			if f.prev != nil && now.Sub(f.at) < PrevKeep {
 				prev = append(prev, *f.prev)
 			} else {
 				prev = append(prev, *f.cur)

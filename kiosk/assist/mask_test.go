@@ -3,6 +3,7 @@ package assist_test
 import (
 	"image"
 	"testing"
+	"time"
 
 	"accesskiosk/kiosk/assist"
 	"accesskiosk/kiosk/assist/assisttest"
@@ -180,4 +181,35 @@ func darkest(img *image.RGBA, r image.Rectangle) uint8 {
 		}
 	}
 	return m
+}
+
+// TestMovedFieldLeavesNoGhost: a field's old place is masked for PrevKeep
+// after it reported a new one (covering a capture taken in between), and
+// then no longer.
+func TestMovedFieldLeavesNoGhost(t *testing.T) {
+	tr := assist.NewTracker()
+	old, moved := image.Rect(10, 10, 100, 40), image.Rect(10, 60, 100, 90)
+	tr.Report("top", []image.Rectangle{old})
+	tr.Report("top", []image.Rectangle{moved})
+	has := func(r image.Rectangle) bool {
+		for _, m := range tr.Masks().Rects {
+			if m == r {
+				return true
+			}
+		}
+		return false
+	}
+	if !has(old) || !has(moved) {
+		t.Fatal("right after the move, both places must be masked")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for has(old) {
+		if time.Now().After(deadline) {
+			t.Fatal("the old place is still masked 5 s after the move")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !has(moved) {
+		t.Error("the field's new place is not masked")
+	}
 }

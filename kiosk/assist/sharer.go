@@ -489,7 +489,8 @@ func (s *Sharer) end(reason string, tell bool) {
 		}
 		s.sess = nil
 		s.wantAt = time.Time{}
-		s.diff = Differ{}
+		s.diff = Differ{} // the last frame's pixels and its encoding are
+		s.enc = Encoder{} // dropped with the share, not kept for the next
 		s.ctrl.Reset()
 		if tell && s.conn != nil {
 			if err := s.conn.WriteMsg(&wire.Msg{Type: wire.TypeEnd, Reason: reason}); err != nil {

@@ -85,6 +85,7 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 	}
 	switch d.Kind {
 	case webkit.Navigation:
+		s.countNavigation(t, d)
 		if sheetPage(d.URI) {
 			s.refused(d, "kiosk_sheet") // shown only in a sheet, by the shell (sheet.go)
 			return false
@@ -211,6 +212,8 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 		if dec := s.cfg.AllowList.Decide(uri); !dec.Allow {
 			s.refused(webkit.Decision{Kind: webkit.Response, MainFrame: true}, dec.Reason)
 			s.showBlock(t, dec.Site, dec.Reason)
+		} else {
+			s.countPage(t, uri, false)
 		}
 	case webkit.LoadFinished:
 		t.provisional = false

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -193,6 +194,29 @@ type trackingListener struct {
 	mu     sync.Mutex
 	conns  map[net.Conn]bool
 	closed bool
+	dead   atomic.Bool // once set, no connection reads or writes another byte
+}
+
+// deadConn is a connection of a process that may die: after the crash it
+// neither writes nor reads, as a killed process would not, even while its
+// goroutines (here, in the test's process) are still running.
+type deadConn struct {
+	net.Conn
+	dead *atomic.Bool
+}
+
+func (c deadConn) Write(b []byte) (int, error) {
+	if c.dead.Load() {
+		return 0, net.ErrClosed
+	}
+	return c.Conn.Write(b)
+}
+
+func (c deadConn) Read(b []byte) (int, error) {
+	if c.dead.Load() {
+		return 0, net.ErrClosed
+	}
+	return c.Conn.Read(b)
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {
@@ -207,10 +231,11 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 		return nil, net.ErrClosed
 	}
 	l.conns[c] = true
-	return c, nil
+	return deadConn{Conn: c, dead: &l.dead}, nil
 }
 
 func (l *trackingListener) closeAll() {
+	l.dead.Store(true) // first: nothing more leaves, whatever the hub does next
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {

@@ -84,6 +84,7 @@ fail() {
 		echo "demo: --- $2 (last 60 lines) ---" >&2
 		tail -n 60 "$2" >&2 || true
 		echo "demo: --- end of $2 ---" >&2
+		[ "$2" != "$DIR/kiosk.log" ] || echo "demo: the X server's and D-Bus's messages are in $DIR/dbus.log" >&2
 	fi
 	exit 1
 }
@@ -153,10 +154,10 @@ FOREGROUND=
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
 	FOREGROUND=1
 	echo "demo: kiosk in a window, agent beside it (close the kiosk window or Ctrl-C to stop)"
-	DEMO_FOREGROUND=1 dbus-run-session -- "$0" --pair 2> "$DIR/dbus.log"
+	DEMO_FOREGROUND=1 dbus-run-session -- "$0" --pair > "$DIR/dbus.log" 2>&1
 else
 	echo "demo: no display; kiosk under Xvfb and agent, until home is shown and reported (at most ${SECONDS_TO_RUN}s)"
-	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$0" --pair 2> "$DIR/dbus.log"
+	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$0" --pair > "$DIR/dbus.log" 2>&1
 fi
 
 if [ -f "$DIR/kiosk.exit" ]; then
