@@ -27,7 +27,7 @@ APT_PACKAGES := \
 	iproute2 stress-ng \
 	sane-utils gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
-	dpkg-dev lintian help2man licensecheck \
+	dpkg-dev lintian help2man licensecheck systemd \
 	qemu-user-static binfmt-support arch-test socat qemu-system-arm \
 	cups-ipp-utils cups-daemon poppler-utils \
 	$(if $(filter amd64,$(DEB_HOST_ARCH)),gcc-aarch64-linux-gnu,gcc-x86-64-linux-gnu)
@@ -143,7 +143,7 @@ fault-test: ## SIGKILL the updater at 100 random points of download, verify, unp
 	UPDATE_FAULT_RUNS=100 $(GO) test -count=1 -timeout 30m -run '^TestFaultInjection$$' -v ./agent/update/
 
 .PHONY: bench
-bench: deps assets ## print the benchmarks: policy, reset and memory vs Chromium, ingest vs bare net/http, agent
+bench: deps assets ## print the benchmarks: policy, reset and memory vs Chromium, ingest and a short fleet load test vs bare net/http, console pages at 10,000 kiosks, agent
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
 
 # The demo's pieces are separate targets so that each part can add its own. Without a display
@@ -161,6 +161,10 @@ screenshots-console: assets ## save a PNG of every fleet console page into out/s
 screenshots-insights: assets ## save the Insights charts (standalone page at 1280 and 320 px, forced colours) and the printable report (PNG, PDF) in out/screenshots/
 	@mkdir -p out/screenshots
 	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./fleet/insights/
+
+.PHONY: loadtest
+loadtest: assets ## fleet load test: 20,000 kiosks every 30 s on SQLite and on 2 PostgreSQL replicas, vs bare net/http, the knee, a 100,000 projection (LOADTEST_KIOSKS, _INTERVAL, _WINDOW, _STEP, _MAX)
+	LOADTEST=1 $(GO) test -count=1 -timeout 90m -run '^TestLoad$$' -v ./fleet/loadtest/
 
 .PHONY: soak
 soak: assets ## fleet soak: 10,000 simulated devices for 2 minutes (SOAK_DEVICES, SOAK_DURATION to change)
@@ -220,10 +224,16 @@ screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside
 screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console screenshots-insights screenshots-assist ## save screenshots of every screen in out/screenshots/
 
 # Images and packages (images/README.md). Image builds run as root, niced.
+# SUITE is the Debian release the images and the kiosk's libraries come from:
+# trixie (Debian 13, the default) or bookworm. Packages go to out/deb/SUITE;
+# a bookworm image is built into images/TARGET/build-bookworm.
+SUITE ?= trixie
+export SUITE
+IMAGE_BUILD = build$(if $(filter-out trixie,$(SUITE)),-$(SUITE))
 DEB_ARCHES ?= amd64 arm64
 
 .PHONY: deb
-deb: deps assets ## build the Debian packages accesskiosk-{fleet,agent,kiosk} (amd64, arm64) into out/deb/
+deb: deps assets ## build the Debian packages accesskiosk-{fleet,agent,kiosk} (amd64, arm64) for SUITE (default trixie) into out/deb/SUITE/
 	images/deb/build.sh $(DEB_ARCHES)
 
 # The packages `make test` checks (CHECK_ARCHES=amd64 arm64 for both).
@@ -235,26 +245,26 @@ check-packages: deps assets ## build the packages (CHECK_ARCHES, default this ma
 	images/deb/check.sh $(CHECK_ARCHES)
 
 .PHONY: image-x86
-image-x86: ## build the x86-64 UEFI kiosk image into images/x86/build/ (root, mmdebstrap; ~15 min)
+image-x86: ## build the x86-64 UEFI kiosk image from SUITE (default trixie) into images/x86/build/ (root, mmdebstrap)
 	@$(MAKE) --no-print-directory deb DEB_ARCHES=amd64
-	nice -n 10 images/x86/build.sh
+	BUILD_DIR=$(CURDIR)/images/x86/$(IMAGE_BUILD) nice -n 10 images/x86/build.sh
 
 .PHONY: image-rpi
-image-rpi: ## build the Raspberry Pi 4 (arm64) kiosk image into images/rpi/build/ (root, qemu-user)
+image-rpi: ## build the Raspberry Pi 4 + 5 (arm64) kiosk image from SUITE into images/rpi/build/ (root, qemu-user)
 	@$(MAKE) --no-print-directory deb DEB_ARCHES=arm64
-	nice -n 10 images/rpi/build.sh
+	BUILD_DIR=$(CURDIR)/images/rpi/$(IMAGE_BUILD) nice -n 10 images/rpi/build.sh
 
 .PHONY: image-test
 image-test: ## check the x86 image's root file system, boot it under QEMU against a fleet on loopback
-	@test -f images/x86/build/accesskiosk-x86.img || $(MAKE) --no-print-directory image-x86
+	@test -f images/x86/$(IMAGE_BUILD)/accesskiosk-x86.img || $(MAKE) --no-print-directory image-x86
 	@if compgen -G 'fleet/cmd/fleet/*.go' >/dev/null; then mkdir -p $(BIN) && $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./fleet/cmd/fleet; fi
-	$(GO) test -tags imagetest -count=1 -timeout 50m -v ./images/...
+	AK_BUILD=$(IMAGE_BUILD) $(GO) test -tags imagetest -count=1 -timeout 50m -v ./images/...
 
 .PHONY: image-test-rpi
 image-test-rpi: ## check the Pi image's root, boot its kernel and root under qemu-system-aarch64 (virt) against a fleet on loopback
-	@test -f images/rpi/build/accesskiosk-rpi.img || $(MAKE) --no-print-directory image-rpi
+	@test -f images/rpi/$(IMAGE_BUILD)/accesskiosk-rpi.img || $(MAKE) --no-print-directory image-rpi
 	@mkdir -p $(BIN) && $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./fleet/cmd/fleet
-	AK_IMAGE=rpi $(GO) test -tags imagetest -count=1 -timeout 150m -v -run '^(TestBuiltRootfs|TestImageFilesystems|TestBoot)$$' ./images/imagecheck/
+	AK_IMAGE=rpi AK_BUILD=$(IMAGE_BUILD) $(GO) test -tags imagetest -count=1 -timeout 150m -v -run '^(TestBuiltRootfs|TestPiBoot|TestImageFilesystems|TestBoot)$$' ./images/imagecheck/
 
 .PHONY: clean
 clean: ## remove build output

@@ -69,7 +69,7 @@ func (s *Shell) prewarm() {
 		return
 	}
 	s.spare = t
-	t.view.LoadURI(s.cfg.HomeURL)
+	s.loadHome(t)
 }
 
 func (s *Shell) ours(t *tab) bool { return t != nil && (t == s.cur || t == s.spare) }
@@ -203,6 +203,7 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 	case webkit.LoadFinished:
 		t.provisional = false
 		t.loaded = true
+		t.homeLoading = false
 		if s.reset != nil && s.reset.tab == t {
 			s.finishReset()
 		}
@@ -220,6 +221,9 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 }
 
 func (s *Shell) loadFailed(t *tab, uri string, cancelled bool) {
+	if t.provisional {
+		t.homeLoading = false // whatever was loading, home_url is not any more (reset.go)
+	}
 	if t != s.cur || cancelled || !t.provisional {
 		return // ignore cancellations and failures after commit (subresources, frames)
 	}
@@ -273,9 +277,9 @@ func (s *Shell) terminated(t *tab, r webkit.TerminationReason) {
 	})
 }
 
-// replaceCrashed puts a fresh view with home_url in place of t, the view a
-// reset put on screen whose web process ended before home showed: the
-// reset finishes only once home shows in the fresh one.
+// replaceCrashed puts a fresh view loading home_url in place of t, the
+// view a reset was waiting for whose web process ended before home showed:
+// "One moment" stays until home shows in the fresh one (reset.go).
 func (s *Shell) replaceCrashed(t *tab) {
 	r := s.reset
 	if r.tab != t {
@@ -288,9 +292,13 @@ func (s *Shell) replaceCrashed(t *tab) {
 	}
 	s.win.SetView(nil)
 	t.destroyLater()
-	s.show(next)
+	s.cur, s.view = next, next.view
 	r.tab = next
-	next.view.LoadURI(s.cfg.HomeURL)
+	if !r.waiting {
+		r.waiting = true
+		s.win.ShowPanel(s.tr("shell.reset.title"), s.tr("shell.reset.body"), nil)
+	}
+	s.loadHome(next)
 }
 
 // privilegedURI reports the kiosk pages only the shell itself opens (the
