@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -354,6 +355,32 @@ func insightsPage(t *testing.T, st *store.Store, now, first time.Time, weekday, 
 	when := fmt.Sprintf("%s %02d:00–%02d:00", insights.DayNames[weekday], hour, (hour+1)%24)
 	if got := read("#ak-demand-summary"); !strings.Contains(got, when) || !strings.Contains(got, fmt.Sprintf("about %d sessions", n)) {
 		t.Errorf("heat map summary %q, want %s with about %d sessions", got, when, n)
+	}
+	// axe-core (from node_modules, as the console's own tests use it):
+	// no serious or critical violation on the page.
+	if axeSrc, err := os.ReadFile(filepath.Join("..", "..", "node_modules", "axe-core", "axe.min.js")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("axe-core missing (%v): run make deps", err)
+		}
+		t.Logf("axe-core missing: the page is not checked with it (%v)", err)
+	} else {
+		type violation struct{ ID, Impact, Help string }
+		var got []violation
+		raw, err := chromedp.Run(bctx, chromedp.Evaluate[json.RawMessage](string(axeSrc)+`;
+axe.run(document, {resultTypes: ["violations"], runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}})
+  .then(r => r.violations.map(v => ({ID: v.id, Impact: v.impact || "", Help: v.help})))`, chromedp.EvalAwaitPromise))
+		if err == nil {
+			err = json.Unmarshal(raw, &got)
+		}
+		if err != nil {
+			t.Fatalf("axe on the Insights page: %v", err)
+		}
+		t.Logf("axe on the Insights page: %d violations of any impact (%+v)", len(got), got)
+		for _, v := range got {
+			if v.Impact == "serious" || v.Impact == "critical" {
+				t.Errorf("axe on the Insights page: %s %s: %s", v.Impact, v.ID, v.Help)
+			}
+		}
 	}
 	for chart, label := range map[string]string{"guide": "Using this kiosk", "tile": "Council tax tile", "service": "Council tax pages", "feature": "High contrast"} {
 		if got := read("#ak-ranking-" + chart); !strings.Contains(got, label) || !strings.Contains(got, fmt.Sprint(n)) {
