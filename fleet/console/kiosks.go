@@ -129,7 +129,7 @@ func (c *Console) kiosks(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Heads = append(d.Heads, sh)
 	}
-	c.render(w, r, http.StatusOK, "kiosks", page{Title: "Kiosks", Data: d})
+	c.render(w, r, http.StatusOK, "kiosks", page{Title: kiosksTitle(d), Data: d})
 }
 
 // pageNumbers are the pages the pagination shows: the first, the last,
