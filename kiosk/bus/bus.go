@@ -143,8 +143,16 @@ type Receipt struct {
 	Cleared []string
 	// Failed names steps that did not complete (same vocabulary); empty when the wipe was whole.
 	Failed []string
-	// ResetMs is end requested → fresh home page finished loading.
+	// ResetMs is end requested → the fresh home page finished loading and
+	// on screen (a D-Bus EndSession counts from when the call reached the
+	// kiosk).
 	ResetMs int64
+	// WipedMs is end requested → the first frame painted without the
+	// session: the session's view already destroyed and the fresh home on
+	// screen, or, while the next view is still loading home, the kiosk's
+	// "One moment" screen. 0 from older kiosks, and when no frame was
+	// painted within 2 s.
+	WipedMs int64
 	// SessionMs is how long the session lasted (first input → end requested).
 	SessionMs int64
 	// StartedUnixMs and EndedUnixMs bound the session (ms since the epoch).
@@ -163,6 +171,12 @@ type Receipt struct {
 	// picker and downloads did: pages scanned, photos taken, downloads
 	// saved, files handed to a page. Numbers only; 0 from older kiosks.
 	Scans, Photos, Downloads, Uploads int64
+	// PrintJobs, PrintPages and PrintCancelled are what the session
+	// printed: jobs sent, pages printed (pages × copies of the jobs that
+	// printed or are printing), and jobs still pending or held at the end,
+	// which the wipe cancelled on the printer. Numbers only; 0 from older
+	// kiosks and kiosks without a printer.
+	PrintJobs, PrintPages, PrintCancelled int64
 }
 
 // What a wipe clears, as named in Receipt.Cleared and Receipt.Failed.
@@ -174,12 +188,14 @@ const (
 	ClearedDownloads   = "downloads"    // older kiosks' name for their download folder; kiosks now say files
 	ClearedSettings    = "settings"     // zoom, contrast, language, keyboard
 	ClearedHistory     = "history"      // back/forward list
+	ClearedPrintJobs   = "print_jobs"   // the session's print jobs still pending or held, cancelled on the printer
 )
 
 const (
 	rcCleared   = "cleared"
 	rcFailed    = "failed"
 	rcResetMs   = "reset_ms"
+	rcWipedMs   = "wiped_ms"
 	rcSessionMs = "session_ms"
 	rcStarted   = "started_unix_ms"
 	rcEnded     = "ended_unix_ms"
@@ -190,6 +206,9 @@ const (
 	rcPhotos    = "photos"
 	rcDownloads = "downloads"
 	rcUploads   = "uploads"
+	rcPrintJobs = "print_jobs"
+	rcPrintPgs  = "print_pages"
+	rcPrintCanc = "print_cancelled"
 )
 
 // Map encodes r as the a{sv} of a SessionEnded signal.
@@ -198,6 +217,7 @@ func (r Receipt) Map() map[string]dbus.Variant {
 		rcCleared:   dbus.MakeVariant(nonNil(r.Cleared)),
 		rcFailed:    dbus.MakeVariant(nonNil(r.Failed)),
 		rcResetMs:   dbus.MakeVariant(r.ResetMs),
+		rcWipedMs:   dbus.MakeVariant(r.WipedMs),
 		rcSessionMs: dbus.MakeVariant(r.SessionMs),
 		rcStarted:   dbus.MakeVariant(r.StartedUnixMs),
 		rcEnded:     dbus.MakeVariant(r.EndedUnixMs),
@@ -206,6 +226,9 @@ func (r Receipt) Map() map[string]dbus.Variant {
 		rcPhotos:    dbus.MakeVariant(r.Photos),
 		rcDownloads: dbus.MakeVariant(r.Downloads),
 		rcUploads:   dbus.MakeVariant(r.Uploads),
+		rcPrintJobs: dbus.MakeVariant(r.PrintJobs),
+		rcPrintPgs:  dbus.MakeVariant(r.PrintPages),
+		rcPrintCanc: dbus.MakeVariant(r.PrintCancelled),
 	}
 	if r.Category != "" {
 		m[rcCategory] = dbus.MakeVariant(r.Category)
@@ -230,6 +253,7 @@ func ParseReceipt(m map[string]dbus.Variant) (Receipt, error) {
 		return r, err
 	}
 	opt(m, rcFailed, &r.Failed)
+	opt(m, rcWipedMs, &r.WipedMs)
 	opt(m, rcSessionMs, &r.SessionMs)
 	opt(m, rcStarted, &r.StartedUnixMs)
 	opt(m, rcEnded, &r.EndedUnixMs)
@@ -241,6 +265,9 @@ func ParseReceipt(m map[string]dbus.Variant) (Receipt, error) {
 	opt(m, rcPhotos, &r.Photos)
 	opt(m, rcDownloads, &r.Downloads)
 	opt(m, rcUploads, &r.Uploads)
+	opt(m, rcPrintJobs, &r.PrintJobs)
+	opt(m, rcPrintPgs, &r.PrintPages)
+	opt(m, rcPrintCanc, &r.PrintCancelled)
 	return r, nil
 }
 

@@ -65,11 +65,15 @@ type from int
 const (
 	fromService from = iota // the service view (the main one)
 	fromPane                // the pane beside it (guides, the volunteer's picker)
+	fromSheet               // the sheet over the service (sheet.go: the print panel)
 )
 
 func (f from) String() string {
-	if f == fromPane {
+	switch f {
+	case fromPane:
 		return "pane"
+	case fromSheet:
+		return "sheet"
 	}
 	return "service"
 }
@@ -119,7 +123,7 @@ func (b *bridge) on(action string, h bridgeHandler) {
 // bridgeMessage is the webkit.ViewOptions.Bridge callback of tab t's
 // service view (f fromService) or pane (fromPane).
 func (s *Shell) bridgeMessage(t *tab, f from, body string) {
-	if s.closed || t != s.cur || (f == fromPane && t.guide == nil) || len(body) > maxBridgeMessage {
+	if s.closed || t != s.cur || (f == fromPane && t.guide == nil) || (f == fromSheet && t.sheet == nil) || len(body) > maxBridgeMessage {
 		s.bridge.refused++
 		return
 	}
@@ -162,8 +166,11 @@ func (s *Shell) watchMessage(t *tab, f from, body string) {
 		return
 	}
 	v := t.view
-	if f == fromPane {
+	switch f {
+	case fromPane:
 		v = t.guide
+	case fromSheet:
+		v = t.sheet
 	}
 	if v != nil {
 		s.keyboardMessage(v, m)
@@ -178,7 +185,7 @@ func (s *Shell) countDropped() {
 		if t == nil {
 			continue
 		}
-		for _, v := range []*webkit.View{t.view, t.guide} {
+		for _, v := range []*webkit.View{t.view, t.guide, t.sheet} {
 			if v != nil {
 				b, w := v.Dropped()
 				n += b + w

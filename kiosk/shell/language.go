@@ -50,6 +50,7 @@ func (s *Shell) relabel() {
 		{toolBack, s.tr("shell.back"), s.tr("shell.back.name")},
 		{toolText, "Aa", s.tr("shell.text.name")},
 		{toolVolunteer, s.tr("shell.volunteer"), s.tr("shell.volunteer.name")},
+		{toolPrint, s.tr("shell.print"), s.tr("shell.print.name")},
 		{toolEnd, s.tr("shell.end"), s.tr("shell.end.name")},
 	} {
 		s.win.SetTool(t.id, t.label, t.name)

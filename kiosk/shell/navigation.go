@@ -46,6 +46,9 @@ func (s *Shell) newTab() (*tab, error) {
 		},
 		Refused: func(what string) { s.log.WithField("what", what).Info("refused") },
 	}
+	if s.printing != nil {
+		o.Print = func() { s.printRequested(t) }
+	}
 	s.channels(t, fromService, &o)
 	t.view = webkit.NewView(ctx, o)
 	t.view.SetZoom(s.cfg.Zoom)
@@ -69,7 +72,7 @@ func (s *Shell) prewarm() {
 		return
 	}
 	s.spare = t
-	t.view.LoadURI(s.cfg.HomeURL)
+	s.loadHome(t)
 }
 
 func (s *Shell) ours(t *tab) bool { return t != nil && (t == s.cur || t == s.spare) }
@@ -81,6 +84,10 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 	}
 	switch d.Kind {
 	case webkit.Navigation:
+		if sheetPage(d.URI) {
+			s.refused(d, "kiosk_sheet") // shown only in a sheet, by the shell (sheet.go)
+			return false
+		}
 		s.countNavigation(t, d)
 		if privilegedURI(d.URI) && !s.disarm(d.URI) {
 			// WebKit already keeps every other origin from navigating to
@@ -203,6 +210,7 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 	case webkit.LoadFinished:
 		t.provisional = false
 		t.loaded = true
+		t.homeLoading = false
 		if s.reset != nil && s.reset.tab == t {
 			s.finishReset()
 		}
@@ -220,6 +228,9 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 }
 
 func (s *Shell) loadFailed(t *tab, uri string, cancelled bool) {
+	if t.provisional {
+		t.homeLoading = false // whatever was loading, home_url is not any more (reset.go)
+	}
 	if t != s.cur || cancelled || !t.provisional {
 		return // ignore cancellations and failures after commit (subresources, frames)
 	}
@@ -273,9 +284,9 @@ func (s *Shell) terminated(t *tab, r webkit.TerminationReason) {
 	})
 }
 
-// replaceCrashed puts a fresh view with home_url in place of t, the view a
-// reset put on screen whose web process ended before home showed: the
-// reset finishes only once home shows in the fresh one.
+// replaceCrashed puts a fresh view loading home_url in place of t, the
+// view a reset was waiting for whose web process ended before home showed:
+// "One moment" stays until home shows in the fresh one (reset.go).
 func (s *Shell) replaceCrashed(t *tab) {
 	r := s.reset
 	if r.tab != t {
@@ -288,9 +299,13 @@ func (s *Shell) replaceCrashed(t *tab) {
 	}
 	s.win.SetView(nil)
 	t.destroyLater()
-	s.show(next)
+	s.cur, s.view = next, next.view
 	r.tab = next
-	next.view.LoadURI(s.cfg.HomeURL)
+	if !r.waiting {
+		r.waiting = true
+		s.win.ShowPanel(s.tr("shell.reset.title"), s.tr("shell.reset.body"), nil)
+	}
+	s.loadHome(next)
 }
 
 // privilegedURI reports the kiosk pages only the shell itself opens (the

@@ -78,6 +78,10 @@ type Options struct {
 	Tick time.Duration
 	// Observer, when set, is told about events on the GTK thread (tests).
 	Observer Observer
+	// StateDir is the kiosk's state directory (systemd's
+	// $STATE_DIRECTORY), where printing keeps the day's page count; ""
+	// keeps it in memory (a restart starts the day's count again).
+	StateDir string
 	// FilesParent is where the shell makes its private files root (the
 	// session's scans, photos and downloads; files.go); "" means a tmpfs
 	// ($RUNTIME_DIRECTORY, $XDG_RUNTIME_DIR or /dev/shm).
@@ -92,6 +96,9 @@ type Observer struct {
 	StateChanged func(state string)
 	// Served is told the URL of every kiosk:// request the shell answers.
 	Served func(uri string)
+	// Printed is told of each print job the printer accepted, and how long
+	// from the panel's Print to the printer's answer (print.go).
+	Printed func(jobID int, took time.Duration)
 }
 
 // Button ids.
@@ -156,6 +163,7 @@ type Shell struct {
 	// finished later checks it is still that session's.
 	sessionGen int
 	filesRoot  *filesRoot // every tab's files folder is in it (files.go)
+	printing   *printer   // nil without a printer (print.go)
 	server     *bus.Server
 	conn       *dbus.Conn
 	ownConn    bool
@@ -173,12 +181,20 @@ type tab struct {
 	provisional bool         // a main-frame load has started and not committed
 	loaded      bool         // home_url finished loading at least once
 	crashed     bool         // the view's web process ended: never shown again
+	homeLoading bool         // home_url was asked for and has not finished or failed yet (reset.go)
 	// beforeOffline is the page the offline page replaced, to go back to
 	// when the network returns. Memory only, gone with the tab at the wipe.
 	beforeOffline string
 
 	// files is the session's private files folder (files.go).
 	files *sessionFiles
+
+	// The sheet over the service (sheet.go): its view, whose it is and
+	// the page it shows; deadSheet is one whose web process ended, to be
+	// destroyed. print is the print panel's state (print.go).
+	sheet, deadSheet     *webkit.View
+	sheetOwner, sheetURI string
+	print                *printPanel
 }
 
 // destroyLater detaches nothing but destroys t after crashDestroyDelay:
@@ -192,7 +208,7 @@ func (t *tab) destroy() {
 	if t == nil {
 		return
 	}
-	for _, g := range []**webkit.View{&t.guide, &t.deadGuide} {
+	for _, g := range []**webkit.View{&t.guide, &t.deadGuide, &t.sheet, &t.deadSheet} {
 		if *g != nil {
 			(*g).Destroy()
 			*g = nil
@@ -259,6 +275,11 @@ func Start(o Options) (*Shell, error) {
 	}
 	s.win.AddTool(toolEnd, "End session", "End session", webkit.ToolDanger, true)
 	s.setupBridge()
+	s.shareNetwork() // reset.go: before the first view
+	if err := s.setupPrinting(); err != nil {
+		s.win.Destroy()
+		return nil, err
+	}
 	if err := s.startFiles(); err != nil {
 		s.win.Destroy()
 		return nil, err
@@ -308,7 +329,9 @@ func (s *Shell) Close() {
 	if s.ownConn && s.conn != nil {
 		s.conn.Close()
 	}
+	s.stopPrinting()
 	s.win.SetGuide(nil, "", "", 0)
+	s.win.SetSheet(nil)
 	s.win.SetView(nil)
 	s.cur.destroy()
 	s.spare.destroy()
@@ -334,6 +357,8 @@ func (s *Shell) button(id int) {
 		}
 	case toolVolunteer:
 		s.loadPrivileged("kiosk://volunteer")
+	case toolPrint:
+		s.printButton()
 	case toolEnd:
 		if s.assisted() {
 			s.handOver()
@@ -343,7 +368,8 @@ func (s *Shell) button(id int) {
 			[]webkit.PanelButton{{ID: panelConfirmEnd, Label: s.tr("shell.end.yes")}, {ID: panelCancel, Label: s.tr("shell.end.no"), Secondary: true}})
 	case panelConfirmEnd:
 		s.win.HidePanel()
-		webkit.Invoke(func() { s.endSession(bus.ReasonToolbar) })
+		requested := s.now()
+		webkit.InvokeUrgent(func() { s.endSessionAt(bus.ReasonToolbar, requested) })
 	case panelCancel, panelStillHere:
 		s.win.HidePanel()
 		if s.state == bus.StateWarning {

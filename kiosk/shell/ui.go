@@ -63,10 +63,12 @@ func (s *Shell) pagesFor(t *tab) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := ui.Prefs{Lang: s.ui.DefaultLanguage()}
+		ctx := r.Context()
 		if t == s.cur {
 			p = s.prefs
+			ctx = s.withPrintPanel(ctx, t) // the print panel's state (print.go)
 		}
-		s.ui.ServeHTTP(w, r.WithContext(ui.WithPrefs(r.Context(), p)))
+		s.ui.ServeHTTP(w, r.WithContext(ui.WithPrefs(ctx, p)))
 	})
 }
 
@@ -103,10 +105,13 @@ func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
 		s.arm(s.view.URI()) // a privileged page may be reloaded by the shell
 		s.view.Reload()
 	}
-	if g := s.cur.guide; g != nil {
-		// The guide follows the session's text size, colours and language.
-		g.SetZoom(s.zoom())
-		g.Reload()
+	for _, g := range []*webkit.View{s.cur.guide, s.cur.sheet} {
+		if g != nil {
+			// The guide and the sheet follow the session's text size,
+			// colours and language.
+			g.SetZoom(s.zoom())
+			g.Reload()
+		}
 	}
 }
 

@@ -19,6 +19,7 @@
 //	/ended                 "Everything you did has been cleared"
 //	/idle?seconds=N        the idle-warning overlay: a countdown from N (default 30)
 //	/settings?lang=&contrast=&text=&next=PATH   change the session's prefs, then go to PATH
+//	/print                 the print panel (print.go): preview, copies, colour, Print
 //	/assets/...            CSS, script and the council's logo
 //
 // # How the shell wires it in
@@ -52,7 +53,8 @@
 //     accessibility page: change the session's prefs (ChangePrefs) and
 //     show the page again; without a shell the link navigates to
 //     /settings, which carries the new prefs in the query;
-//     - the volunteer screens' messages (package volunteer).
+//     - the volunteer screens' messages (package volunteer);
+//     - the print panel's "print", "print-file" and "print-close" (print.go).
 //  4. Run UserScript (the keyboard's focus watcher) in every frame, in an
 //     isolated world with its own "watch" handler: {action: "keyboard",
 //     show, mode} from any page and any of its frames asks for an
@@ -183,6 +185,9 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 		return b, "text/javascript; charset=utf-8"
 	}))
 	if err := p.volunteerRoutes(m); err != nil {
+		return nil, err
+	}
+	if err := p.printRoutes(m); err != nil {
 		return nil, err
 	}
 	m.HandleFunc("/", p.notFound)

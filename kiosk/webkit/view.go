@@ -220,7 +220,10 @@ func (v *View) dispatch(ev *C.akEvent) C.int {
 		}
 	case C.AK_PRINT_REQUEST:
 		if o.Print != nil {
-			o.Print()
+			// Later on the loop, not inside WebKit's "print" signal: the
+			// page's process waits for the signal's answer, and printing
+			// the view (PrintPDF) before it has it crashes that process.
+			Invoke(o.Print)
 		}
 	}
 	return C.AK_IGNORE

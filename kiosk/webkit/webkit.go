@@ -254,7 +254,9 @@ type ViewOptions struct {
 	Terminated            func(TerminationReason)
 	Permission            func(p Permission, pageURI string) (allow bool)
 	// Print is called when a page in the view asks to print
-	// (window.print()), at most PrintRate times a second (0: DefaultPrintRate;
+	// (window.print()), on the loop once WebKit's own handling of the
+	// request is over (so Print may print the view with PrintPDF), at most
+	// PrintRate times a second (0: DefaultPrintRate;
 	// the rest are dropped and counted, View.PrintsDropped). GTK's print
 	// dialog never shows. Only the top frame can ask: in every other frame
 	// window.print() does nothing (WebKit does not say which frame asked,
@@ -340,6 +342,7 @@ const (
 	PartToolbar              // the toolbar
 	PartButton               // the button with an id (keyboard key, toolbar button)
 	PartSheet                // the sheet shown in place of the service (Window.SetSheet)
+	PartPanel                // the panel (Window.ShowPanel; AccessibleName only)
 )
 
 // Rect is a rectangle in screen pixels.
