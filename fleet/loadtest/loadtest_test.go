@@ -69,7 +69,7 @@ type result struct {
 	interval, window       time.Duration
 	offered, got           float64 // reports/s
 	p50, p99               time.Duration
-	serverP99, commitP99   time.Duration // the fleet's own, to its histogram's bucket (0: none)
+	serverP99, commitP99   time.Duration // the fleet's own, to its histogram's bucket (0: none; < 0: past the largest)
 	made, accepted, stored int64         // stored: -1 without a database
 	s5xx, s429, other, err int64
 	rss, peak              int64   // servers, bytes
@@ -105,8 +105,8 @@ func (r result) String() string {
 		keep = fmt.Sprintf(" (%d reconnecting each report)", r.reconnecting)
 	}
 	srv := ""
-	if r.serverP99 > 0 {
-		srv = fmt.Sprintf(" (the server's own p99 <= %.1f ms, its group commits' p99 <= %.1f ms)", ms(r.serverP99), ms(r.commitP99))
+	if r.serverP99 != 0 {
+		srv = fmt.Sprintf(" (the server's own p99 %s, its group commits' p99 %s)", boundText(r.serverP99), boundText(r.commitP99))
 	}
 	return fmt.Sprintf("%-13s %6d kiosks%s / %s: %7.1f of %7.1f reports/s, p50 %6.1f ms, p99 %7.1f ms%s, lost %d (made %d, stored %s), 5xx %d, 429 %d, other %d, errors %d; "+
 		"server RSS %s (peak %s), CPU %.2f cores%s; load generator %.2f cores; the whole machine %.2f of 2 cores busy, load %s, fsync p50 %.1f ms worst %.0f ms",
@@ -225,7 +225,7 @@ func run(t testing.TB, s *setup, n int, interval, window time.Duration) result {
 	r.serverP99, r.commitP99 = quantileBound(a.hist, b.hist, 0.99), quantileBound(a.comm, b.comm, 0.99)
 	if os.Getenv("LOADTEST_HIST") != "" {
 		for _, q := range []float64{0.5, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999} {
-			t.Logf("%s: q%.3f: request <= %v, group commit <= %v", s.name, q, quantileBound(a.hist, b.hist, q), quantileBound(a.comm, b.comm, q))
+			t.Logf("%s: q%.3f: request %s, group commit %s", s.name, q, boundText(quantileBound(a.hist, b.hist, q)), boundText(quantileBound(a.comm, b.comm, q)))
 		}
 	}
 	r.examples = c.firstErr
