@@ -81,6 +81,7 @@ assets: ## copy front-end assets from node_modules beside the Go code that embed
 	@# fleet console: GOV.UK Frontend compiled without the GDS Transport font or the crown
 	node_modules/.bin/sass --load-path=node_modules/govuk-frontend/dist --style=compressed --no-source-map --quiet-deps \
 		fleet/console/scss/console.scss fleet/console/assets/console.css
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js fleet/console/assets/govuk-frontend.min.js
 	@# fleet insights: the standalone page's and the printable report's stylesheets (charts + GOV.UK Frontend)
 	node_modules/.bin/sass --load-path=node_modules/govuk-frontend/dist --style=compressed --no-source-map --quiet-deps \
 		fleet/insights/scss/insights.scss:fleet/insights/assets/insights.css fleet/insights/scss/report.scss:fleet/insights/assets/report.css
