@@ -242,6 +242,11 @@ var migrations = [][]string{
 		`CREATE UNIQUE INDEX alerts_one_open ON alerts(device_id, kind) WHERE closed_unix_ms = 0`,
 	},
 	6: insightsMigration, // insights.go
+	// 7 is fleetscale's (the console at 10,000 kiosks).
+	// Pages printed in each session (issue 16), from the receipt's
+	// Counted.Prints (capability 5): the usage page's pages printed per
+	// site. A count only: nothing about what was printed.
+	8: {`ALTER TABLE receipts ADD COLUMN prints BIGINT NOT NULL DEFAULT 0`},
 }
 
 // SchemaVersion is the newest migration.
