@@ -141,7 +141,10 @@ func New(cfg Config) (*Server, error) {
 	if s.metrics, err = newMetrics(cfg.Registry, cfg.Store); err != nil {
 		return nil, err
 	}
-	s.ingest = newIngester(cfg.Store, cfg.IngestWorkers, s.log)
+	s.ingest = newIngester(cfg.Store, cfg.IngestWorkers, s.log, func(n int, took time.Duration) {
+		s.metrics.groups.Observe(float64(n))
+		s.metrics.commits.Observe(took.Seconds())
+	})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+api.PathEnrol, s.handleEnrol)

@@ -143,8 +143,16 @@ type Receipt struct {
 	Cleared []string
 	// Failed names steps that did not complete (same vocabulary); empty when the wipe was whole.
 	Failed []string
-	// ResetMs is end requested → fresh home page finished loading.
+	// ResetMs is end requested → the fresh home page finished loading and
+	// on screen (a D-Bus EndSession counts from when the call reached the
+	// kiosk).
 	ResetMs int64
+	// WipedMs is end requested → the first frame painted without the
+	// session: the session's view already destroyed and the fresh home on
+	// screen, or, while the next view is still loading home, the kiosk's
+	// "One moment" screen. 0 from older kiosks, and when no frame was
+	// painted within 2 s.
+	WipedMs int64
 	// SessionMs is how long the session lasted (first input → end requested).
 	SessionMs int64
 	// StartedUnixMs and EndedUnixMs bound the session (ms since the epoch).
@@ -187,6 +195,7 @@ const (
 	rcCleared   = "cleared"
 	rcFailed    = "failed"
 	rcResetMs   = "reset_ms"
+	rcWipedMs   = "wiped_ms"
 	rcSessionMs = "session_ms"
 	rcStarted   = "started_unix_ms"
 	rcEnded     = "ended_unix_ms"
@@ -208,6 +217,7 @@ func (r Receipt) Map() map[string]dbus.Variant {
 		rcCleared:   dbus.MakeVariant(nonNil(r.Cleared)),
 		rcFailed:    dbus.MakeVariant(nonNil(r.Failed)),
 		rcResetMs:   dbus.MakeVariant(r.ResetMs),
+		rcWipedMs:   dbus.MakeVariant(r.WipedMs),
 		rcSessionMs: dbus.MakeVariant(r.SessionMs),
 		rcStarted:   dbus.MakeVariant(r.StartedUnixMs),
 		rcEnded:     dbus.MakeVariant(r.EndedUnixMs),
@@ -243,6 +253,7 @@ func ParseReceipt(m map[string]dbus.Variant) (Receipt, error) {
 		return r, err
 	}
 	opt(m, rcFailed, &r.Failed)
+	opt(m, rcWipedMs, &r.WipedMs)
 	opt(m, rcSessionMs, &r.SessionMs)
 	opt(m, rcStarted, &r.StartedUnixMs)
 	opt(m, rcEnded, &r.EndedUnixMs)

@@ -103,7 +103,7 @@ func TestContractOverRealBus(t *testing.T) {
 	if err := srv.SessionStarted(42); err != nil {
 		t.Fatal(err)
 	}
-	want := bus.Receipt{Cleared: []string{bus.ClearedWebView, bus.ClearedWebsiteData}, ResetMs: 123, SessionMs: 5000, Assisted: true, Category: "council_tax"}
+	want := bus.Receipt{Cleared: []string{bus.ClearedWebView, bus.ClearedWebsiteData}, ResetMs: 123, WipedMs: 45, SessionMs: 5000, Assisted: true, Category: "council_tax"}
 	if err := srv.SessionEnded(bus.ReasonIdle, want); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestContractOverRealBus(t *testing.T) {
 	if ev.Kind != bus.EventEnded || ev.Reason != bus.ReasonIdle || ev.Err != nil {
 		t.Fatalf("second event = %+v", ev)
 	}
-	if ev.Receipt.ResetMs != 123 || len(ev.Receipt.Cleared) != 2 || !ev.Receipt.Assisted || ev.Receipt.Category != "council_tax" || ev.Receipt.Outcome != "" {
+	if ev.Receipt.ResetMs != 123 || ev.Receipt.WipedMs != 45 || len(ev.Receipt.Cleared) != 2 || !ev.Receipt.Assisted || ev.Receipt.Category != "council_tax" || ev.Receipt.Outcome != "" {
 		t.Errorf("receipt = %+v", ev.Receipt)
 	}
 	if ev := next(t, events); ev.Kind != bus.EventGone {

@@ -298,6 +298,9 @@ func benchChild(path string) int {
 	defer stop()
 	l := logrus.New()
 	l.SetOutput(os.Stderr)
+	if os.Getenv("KIOSK_BENCH_LOG") != "" {
+		l.SetLevel(logrus.DebugLevel)
+	}
 	if err := Main(ctx, cfg, CommandLine{Windowed: true}, l, "bench"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -72,7 +72,7 @@ func (s *Shell) prewarm() {
 		return
 	}
 	s.spare = t
-	t.view.LoadURI(s.cfg.HomeURL)
+	s.loadHome(t)
 }
 
 func (s *Shell) ours(t *tab) bool { return t != nil && (t == s.cur || t == s.spare) }
@@ -88,6 +88,7 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 			s.refused(d, "kiosk_sheet") // shown only in a sheet, by the shell (sheet.go)
 			return false
 		}
+		s.countNavigation(t, d)
 		if privilegedURI(d.URI) && !s.disarm(d.URI) {
 			// WebKit already keeps every other origin from navigating to
 			// kiosk:// (a local scheme); this keeps the built-in pages
@@ -203,10 +204,13 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 		if dec := s.cfg.AllowList.Decide(uri); !dec.Allow {
 			s.refused(webkit.Decision{Kind: webkit.Response, MainFrame: true}, dec.Reason)
 			s.showBlock(t, dec.Site, dec.Reason)
+		} else {
+			s.countPage(t, uri, false)
 		}
 	case webkit.LoadFinished:
 		t.provisional = false
 		t.loaded = true
+		t.homeLoading = false
 		if s.reset != nil && s.reset.tab == t {
 			s.finishReset()
 		}
@@ -224,6 +228,9 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 }
 
 func (s *Shell) loadFailed(t *tab, uri string, cancelled bool) {
+	if t.provisional {
+		t.homeLoading = false // whatever was loading, home_url is not any more (reset.go)
+	}
 	if t != s.cur || cancelled || !t.provisional {
 		return // ignore cancellations and failures after commit (subresources, frames)
 	}
@@ -277,9 +284,9 @@ func (s *Shell) terminated(t *tab, r webkit.TerminationReason) {
 	})
 }
 
-// replaceCrashed puts a fresh view with home_url in place of t, the view a
-// reset put on screen whose web process ended before home showed: the
-// reset finishes only once home shows in the fresh one.
+// replaceCrashed puts a fresh view loading home_url in place of t, the
+// view a reset was waiting for whose web process ended before home showed:
+// "One moment" stays until home shows in the fresh one (reset.go).
 func (s *Shell) replaceCrashed(t *tab) {
 	r := s.reset
 	if r.tab != t {
@@ -292,9 +299,13 @@ func (s *Shell) replaceCrashed(t *tab) {
 	}
 	s.win.SetView(nil)
 	t.destroyLater()
-	s.show(next)
+	s.cur, s.view = next, next.view
 	r.tab = next
-	next.view.LoadURI(s.cfg.HomeURL)
+	if !r.waiting {
+		r.waiting = true
+		s.win.ShowPanel(s.tr("shell.reset.title"), s.tr("shell.reset.body"), nil)
+	}
+	s.loadHome(next)
 }
 
 // privilegedURI reports the kiosk pages only the shell itself opens (the

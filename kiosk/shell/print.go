@@ -506,9 +506,7 @@ func (s *Shell) endPrinting(r *pendingReset) {
 				r.receipt.Failed = append(r.receipt.Failed, bus.ClearedPrintJobs)
 				s.log.WithError(err).WithField("failed", pr.Failed).Warn("print: jobs of the ended session could not be cancelled yet; retrying")
 			}
-			if r.homeShown && !r.waitDestroy && !s.closed {
-				s.sessionEnded(r) // home showed first: the receipt waited for this
-			}
+			s.receiptDue(r) // when home showed first, the receipt waited for this
 		})
 	}()
 }

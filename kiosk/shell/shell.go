@@ -155,6 +155,7 @@ type Shell struct {
 	vol       *volunteer.Assist // volunteer mode (volunteer.go)
 	unlocking bool              // a PIN or code entry is being checked (volunteer.go)
 	bridge    bridge            // the kiosk pages' messages (bridge.go)
+	count     counted           // what the session counts for the fleet's Insights (counted.go)
 	// armed is a privileged kiosk:// page the shell itself is loading
 	// (navigation.go: privileged pages open only that way).
 	armed string
@@ -180,6 +181,7 @@ type tab struct {
 	provisional bool         // a main-frame load has started and not committed
 	loaded      bool         // home_url finished loading at least once
 	crashed     bool         // the view's web process ended: never shown again
+	homeLoading bool         // home_url was asked for and has not finished or failed yet (reset.go)
 	// beforeOffline is the page the offline page replaced, to go back to
 	// when the network returns. Memory only, gone with the tab at the wipe.
 	beforeOffline string
@@ -273,6 +275,7 @@ func Start(o Options) (*Shell, error) {
 	}
 	s.win.AddTool(toolEnd, "End session", "End session", webkit.ToolDanger, true)
 	s.setupBridge()
+	s.shareNetwork() // reset.go: before the first view
 	if err := s.setupPrinting(); err != nil {
 		s.win.Destroy()
 		return nil, err
@@ -365,7 +368,8 @@ func (s *Shell) button(id int) {
 			[]webkit.PanelButton{{ID: panelConfirmEnd, Label: s.tr("shell.end.yes")}, {ID: panelCancel, Label: s.tr("shell.end.no"), Secondary: true}})
 	case panelConfirmEnd:
 		s.win.HidePanel()
-		webkit.Invoke(func() { s.endSession(bus.ReasonToolbar) })
+		requested := s.now()
+		webkit.InvokeUrgent(func() { s.endSessionAt(bus.ReasonToolbar, requested) })
 	case panelCancel, panelStillHere:
 		s.win.HidePanel()
 		if s.state == bus.StateWarning {

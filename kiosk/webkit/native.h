@@ -115,6 +115,7 @@ int ak_window_kb_visible(akWindow *w);
 int ak_window_rect(akWindow *w, int part, int id, int *x, int *y, int *width, int *height);
 int ak_window_press(akWindow *w, int id);
 const char *ak_window_accessible_name(akWindow *w, int part, int id);
+void ak_window_accessible_about(akWindow *w, int part, int id, const char **description, const char **role);
 int ak_window_set_tool(akWindow *w, int id, const char *label, const char *name);
 void ak_window_set_names(akWindow *w, const char *toolbar, const char *split, const char *guide, const char *keyboard, const char *close_tip);
 void ak_window_guide_bar(akWindow *w, const char *title, const char *close_label);
@@ -127,6 +128,9 @@ int ak_has_touchscreen(void);
 void ak_view_eval(WebKitWebView *v, const char *js, uintptr_t h);
 int ak_view_type(WebKitWebView *v, const char *text, guint key);
 int ak_window_snapshot(akWindow *w, const char *path);
+void ak_window_after_paint(akWindow *w, uintptr_t h);
+void ak_invoke_urgent(uintptr_t h);
+int ak_share_network_process(const char *dir);
 
 int ak_recently_used(const char *uri);
 

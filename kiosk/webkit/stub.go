@@ -187,6 +187,18 @@ func (w *Window) Label(p Part, id int) string { return "" }
 // Tooltip is "" without WebKitGTK.
 func (w *Window) Tooltip(id int) string { return "" }
 
+// ShareNetworkProcess fails with ErrUnavailable.
+func ShareNetworkProcess(dir string) error { return ErrUnavailable }
+
+// InvokeUrgent runs nothing: there is no loop to run it on.
+func InvokeUrgent(f func()) {}
+
+// AccessibleAbout is "", "" without WebKitGTK.
+func (w *Window) AccessibleAbout(p Part, id int) (description, role string) { return "", "" }
+
+// AfterPaint never calls f: there is no window.
+func (w *Window) AfterPaint(f func()) {}
+
 // PrintsDropped is 0.
 func (v *View) PrintsDropped() uint64 { return 0 }
 
