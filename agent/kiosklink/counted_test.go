@@ -42,11 +42,11 @@ func TestCountedOverRealBus(t *testing.T) {
 		many[i] = fmt.Sprintf("tile-%d", i)
 	}
 	receipts := []bus.Receipt{
-		{Scans: 2, Photos: 1, Counted: &bus.Counted{StartedHourUnixMs: h, Minutes: minutes,
+		{Scans: 2, Photos: 1, PrintPages: 4, Counted: &bus.Counted{StartedHourUnixMs: h, Minutes: minutes,
 			Tiles: []string{"pay-council-tax", "pay-council-tax"}, Guides: []string{"using-this-kiosk"},
 			Services: []string{"council-tax", "https://evil.example/path", "gov uk"},
 			Features: []string{bus.FeatureHighContrast, bus.FeatureKeyboard}, Languages: []string{"cy"}, Assists: 1}},
-		{Counted: &bus.Counted{StartedHourUnixMs: h, Minutes: 99_999, Tiles: many, Assists: 500}, Photos: 5000},
+		{Counted: &bus.Counted{StartedHourUnixMs: h, Minutes: 99_999, Tiles: many, Assists: 500}, Photos: 5000, PrintPages: 5000},
 		{Counted: &bus.Counted{StartedHourUnixMs: h + 1, Tiles: []string{"x"}}},       // not on the hour
 		{Counted: &bus.Counted{StartedHourUnixMs: h + 2*hour, Tiles: []string{"x"}}},  // after the end
 		{Counted: &bus.Counted{StartedHourUnixMs: h - 30*hour, Tiles: []string{"x"}}}, // more than a day before it
@@ -64,12 +64,12 @@ func TestCountedOverRealBus(t *testing.T) {
 		t.Fatalf("%d receipts, want %d", len(got), len(receipts))
 	}
 	want := &api.Counted{StartedHourUnixMs: h, Minutes: int(minutes), Tiles: []string{"pay-council-tax"}, Guides: []string{"using-this-kiosk"},
-		Services: []string{"council-tax"}, Features: []string{"high_contrast", "keyboard"}, Languages: []string{"cy"}, Scans: 3, Assists: 1}
+		Services: []string{"council-tax"}, Features: []string{"high_contrast", "keyboard"}, Languages: []string{"cy"}, Scans: 3, Prints: 4, Assists: 1}
 	if !reflect.DeepEqual(got[0].Counted, want) {
 		t.Errorf("counted = %+v\nwant      %+v", got[0].Counted, want)
 	}
 	if c := got[1].Counted; c == nil || len(c.Tiles) != api.MaxCountedIDs || c.Minutes != api.MaxCountedMinutes ||
-		c.Assists != api.MaxCountedAssist || c.Scans != api.MaxCountedPages {
+		c.Assists != api.MaxCountedAssist || c.Scans != api.MaxCountedPages || c.Prints != api.MaxCountedPages {
 		t.Errorf("bounded counted = %+v", c)
 	}
 	for i := 2; i < len(got); i++ {
