@@ -347,6 +347,14 @@ func TestPrintQuota(t *testing.T) {
 	// Posted anyway (as a page that got around the button would): refused
 	// by the printing session with the counts, back to the choices.
 	pt.post(t, fromSheet, `{"action":"print","copies":2,"color":false}`)
+	// The panel was ready before: wait for the refusal, on the page too.
+	if !waitFor(30*time.Second, func() bool {
+		p := pt.panel(t)
+		return p != nil && p.Step == ui.PrintReady && p.Problem.Code != "" &&
+			evalIn(t, pt.sheet, `!!document.querySelector("[data-ak-print-problem]")`) == "true"
+	}) {
+		t.Fatalf("no refusal shown; panel %+v", pt.panel(t))
+	}
 	p := pt.waitStep(t, ui.PrintReady)
 	if p.Problem.Code != ui.ProblemQuotaSession || p.Problem.Want != 6 || p.Problem.Left != 5 {
 		t.Errorf("problem %+v, want quota_session 6 wanted, 5 left", p.Problem)
