@@ -124,6 +124,10 @@ var warningTitles = map[string]string{
 	"printer_no_pdf":          "Printer cannot take PDF",
 	"printer_bad_response":    "Printer answers wrongly",
 	"printer_needs_attention": "Printer needs attention",
+	"scanner_missing":         "Scanner missing",
+	"scanner_failing":         "Scanner not working",
+	"camera_missing":          "Camera missing",
+	"camera_failing":          "Camera not working",
 }
 
 func warningTitle(code string) string {

@@ -11,7 +11,9 @@
 //	method     EndSession(s reason)
 //	method     Status() -> a{sv}            at least state (s) and session_started_unix_ms (x, 0 when idle);
 //	           optional: version, uptime_ms, sessions_ended, web_process_crashes,
-//	           renderer (s, "software" when the compositor draws without the GPU)
+//	           renderer (s, "software" when the compositor draws without the GPU),
+//	           scanner, camera (s, the file picker's devices: present, absent, failing;
+//	           absent from the map when none is configured)
 //	method     ShowMessage(s text, u seconds)  staff message on screen; 0 seconds means the default
 //	method     AddVolunteerCode(s code, u seconds)  optional: a one-time volunteer code (8 digits,
 //	           1..900 s) from the fleet console; kiosks without it answer Error.NotSupported
@@ -56,6 +58,18 @@ const (
 	statusKeySessions   = "sessions_ended"
 	statusKeyWebCrashes = "web_process_crashes"
 	statusKeyRenderer   = "renderer"
+	statusKeyScanner    = "scanner"
+	statusKeyCamera     = "camera"
+)
+
+// What the kiosk says of a device it is configured with (Status keys
+// scanner and camera): the agent raises scanner_missing, scanner_failing,
+// camera_missing and camera_failing from them. "" (no key) means no such
+// device is configured, or an older kiosk.
+const (
+	DevicePresent = "present" // it answered when last asked
+	DeviceAbsent  = "absent"  // configured, not there (unplugged, switched off)
+	DeviceFailing = "failing" // there, but not working (busy elsewhere, errors, a helper missing)
 )
 
 // Renderers the kiosk reports in Status. "" means the GPU renderer or not
@@ -100,11 +114,14 @@ type Status struct {
 	SessionsEnded        int64  // since the shell started
 	WebProcessCrashes    int64  // since the shell started
 	Renderer             string // RendererSoftware, or "" (GPU or unknown)
+	// Scanner and Camera are the file picker's devices: DevicePresent,
+	// DeviceAbsent, DeviceFailing, or "" when none is configured.
+	Scanner, Camera string
 }
 
 // Map encodes s as the a{sv} the Status method returns.
 func (s Status) Map() map[string]dbus.Variant {
-	return map[string]dbus.Variant{
+	m := map[string]dbus.Variant{
 		statusKeyState:      dbus.MakeVariant(s.State),
 		statusKeyStartedMs:  dbus.MakeVariant(s.SessionStartedUnixMs),
 		statusKeyVersion:    dbus.MakeVariant(s.Version),
@@ -113,6 +130,13 @@ func (s Status) Map() map[string]dbus.Variant {
 		statusKeyWebCrashes: dbus.MakeVariant(s.WebProcessCrashes),
 		statusKeyRenderer:   dbus.MakeVariant(s.Renderer),
 	}
+	if s.Scanner != "" {
+		m[statusKeyScanner] = dbus.MakeVariant(s.Scanner)
+	}
+	if s.Camera != "" {
+		m[statusKeyCamera] = dbus.MakeVariant(s.Camera)
+	}
+	return m
 }
 
 // ParseStatus decodes a Status a{sv}. state and session_started_unix_ms are
@@ -132,6 +156,11 @@ func ParseStatus(m map[string]dbus.Variant) (Status, error) {
 	// Only a string: Store would turn a number into a one-rune string.
 	if r, ok := m[statusKeyRenderer].Value().(string); ok {
 		s.Renderer = r
+	}
+	for key, dst := range map[string]*string{statusKeyScanner: &s.Scanner, statusKeyCamera: &s.Camera} {
+		if v, ok := m[key].Value().(string); ok && (v == DevicePresent || v == DeviceAbsent || v == DeviceFailing) {
+			*dst = v
+		}
 	}
 	return s, nil
 }

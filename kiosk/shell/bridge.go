@@ -65,7 +65,7 @@ type from int
 const (
 	fromService from = iota // the service view (the main one)
 	fromPane                // the pane beside it (guides, the volunteer's picker)
-	fromSheet               // the sheet over the service (sheet.go: the print panel)
+	fromSheet               // the sheet over the service (sheet.go: the file picker, the print panel)
 )
 
 func (f from) String() string {
@@ -148,7 +148,7 @@ func (s *Shell) channels(t *tab, f from, o *webkit.ViewOptions) {
 	o.BridgeScript = ui.BridgeScript()
 	o.Bridge = func(body string) { s.bridgeMessage(t, f, body) }
 	o.BridgeRate = bridgeRate
-	o.WatchScript = s.userScript()
+	o.WatchScript = s.userScript() + ui.FileWatchScript()
 	if o.WatchScript != "" {
 		o.Watch = func(body string) { s.watchMessage(t, f, body) }
 	}
@@ -161,16 +161,20 @@ func (s *Shell) watchMessage(t *tab, f from, body string) {
 	if s.closed || t != s.cur {
 		return
 	}
+	if fileClickMsg(body) {
+		s.fileClicked(t, f, body) // picker.go
+		return
+	}
 	m, ok := keyboardMsg(body)
 	if !ok {
 		return
 	}
 	v := t.view
-	switch f {
-	case fromPane:
+	switch {
+	case f == fromPane:
 		v = t.guide
-	case fromSheet:
-		v = t.sheet
+	case f == fromSheet && t.sheet != nil:
+		v = t.sheet.view
 	}
 	if v != nil {
 		s.keyboardMessage(v, m)
@@ -185,7 +189,11 @@ func (s *Shell) countDropped() {
 		if t == nil {
 			continue
 		}
-		for _, v := range []*webkit.View{t.view, t.guide, t.sheet} {
+		views := []*webkit.View{t.view, t.guide}
+		if t.sheet != nil {
+			views = append(views, t.sheet.view)
+		}
+		for _, v := range views {
 			if v != nil {
 				b, w := v.Dropped()
 				n += b + w

@@ -46,6 +46,7 @@ func (s *Shell) newTab() (*tab, error) {
 		},
 		Refused: func(what string) { s.log.WithField("what", what).Info("refused") },
 	}
+	s.filesViewOptions(t, &o) // the file chooser and downloads (picker.go, downloads.go)
 	if s.printing != nil {
 		o.Print = func() { s.printRequested(t) }
 	}
@@ -99,8 +100,12 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 		if frameOnlyURI(d.URI) {
 			return true // about:blank and about:srcdoc frames; main-frame commits are checked in loadChanged
 		}
-		if s.cfg.AllowList.Decide(d.URI).Allow || s.cfg.FrameList.Decide(d.URI).Allow {
+		if s.cfg.AllowList.Decide(d.URI).Allow {
+			return true
+		}
+		if s.cfg.FrameList.Decide(d.URI).Allow {
 			// A frames-only origin is refused as the main page in the response check.
+			t.page.foreign = true // picker.go: a frame from outside allow may be on the page now
 			return true
 		}
 		dec := s.cfg.AllowList.Decide(d.URI)
@@ -149,6 +154,8 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 				s.showBlock(t, dec.Site, dec.Reason)
 				return false
 			}
+		} else if !strings.HasPrefix(d.URI, "kiosk:") && !s.cfg.AllowList.Decide(d.URI).Allow {
+			t.page.foreign = true // picker.go
 		}
 		return true
 	}
@@ -197,6 +204,7 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 		t.provisional = true
 	case webkit.LoadCommitted:
 		t.provisional = false
+		s.pageCommitted(t, uri) // picker.go
 		if t == s.cur && s.kb.target == t.view {
 			s.hideKeyboard() // the field that asked for it is gone with its page
 		}

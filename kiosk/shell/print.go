@@ -189,7 +189,7 @@ func (s *Shell) openPrint(t *tab, fromToolbar bool) {
 	if s.printing == nil || s.closed || t == nil || t != s.cur || s.reset != nil {
 		return
 	}
-	if t.print != nil || (t.sheetOwner != "" && t.sheetOwner != printOwner) {
+	if t.print != nil || (t.sheetOwner() != "" && t.sheetOwner() != printOwner) {
 		s.printing.dropped++ // at most one panel (or other sheet) at a time
 		return
 	}
@@ -211,13 +211,16 @@ func (s *Shell) openPrint(t *tab, fromToolbar bool) {
 	if !printable {
 		// The kiosk's own page (home, a guide): print one of your files.
 		pp.panel = ui.PrintPanel{Step: ui.PrintFiles, Files: s.printableFiles(t)}
-		s.openSheet(t, printOwner, "kiosk://print")
+		if !s.openSheet(t, printOwner, "kiosk://print", s.printGone(t, pp)) {
+			t.print = nil
+			return
+		}
 		s.log.WithField("source", "files").Info("print panel opened")
 		return
 	}
 	pp.panel = ui.PrintPanel{Step: ui.PrintPreparing}
 	pp.busy = true
-	if !s.openSheet(t, printOwner, "kiosk://print") {
+	if !s.openSheet(t, printOwner, "kiosk://print", s.printGone(t, pp)) {
 		t.print = nil
 		return
 	}
@@ -469,6 +472,18 @@ func (s *Shell) printFileMessage(m bridgeMsg) {
 		doc, err := printing.ReadDocument(ctx, f, printing.DocumentOptions{})
 		s.prepared(t, pp, gen, sgen, sess, doc, true, sf.Name, err, start)
 	}()
+}
+
+// printGone is told when the panel's sheet goes other than by closePrint
+// (the toolbar's Back or Home, the session's end, the sheet's web
+// process): the panel and its document are dropped, work still under way
+// for it finds it gone (current).
+func (s *Shell) printGone(t *tab, pp *printPanel) func() {
+	return func() {
+		if t.print == pp {
+			t.print = nil
+		}
+	}
 }
 
 // closePrint closes the panel (Cancel, Done, Back): the page shows again

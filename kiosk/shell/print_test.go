@@ -183,10 +183,10 @@ func (pt *printTest) panel(t testing.TB) *ui.PrintPanel {
 
 // sheet is the sheet's view.
 func (pt *printTest) sheet() *webkit.View {
-	if pt.s.cur == nil {
+	if pt.s.cur == nil || pt.s.cur.sheet == nil {
 		return nil
 	}
-	return pt.s.cur.sheet
+	return pt.s.cur.sheet.view
 }
 
 // waitStep waits until the panel shows step, in the sheet's page too.
@@ -359,7 +359,13 @@ func TestPrintQuota(t *testing.T) {
 	if p.Problem.Code != ui.ProblemQuotaSession || p.Problem.Want != 6 || p.Problem.Left != 5 {
 		t.Errorf("problem %+v, want quota_session 6 wanted, 5 left", p.Problem)
 	}
-	if got := evalIn(t, pt.sheet, `document.querySelector("[data-ak-print-problem]").textContent`); !strings.Contains(got, "Pages this print needs: 6. Pages left: 5.") {
+	// The ready page from before the post may still be the one shown
+	// (the sending page and this one are loading): wait for the message.
+	var got string
+	if !waitFor(10*time.Second, func() bool {
+		got = evalTry(t, pt.sheet, `(document.querySelector("[data-ak-print-problem]")||{}).textContent||""`)
+		return strings.Contains(got, "Pages this print needs: 6. Pages left: 5.")
+	}) {
 		t.Errorf("message: %s", got)
 	}
 	pt.clickIn(t, pt.sheet, webkit.PartSheet, `label[for="print-copies-1"]`)

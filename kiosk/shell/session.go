@@ -151,6 +151,10 @@ func (s *Shell) endSessionAt(reason string, requested time.Time) {
 	s.win.SetSheet(nil)
 	s.cur, s.view = nil, nil
 	s.win.SetView(nil)
+	// The sheet, before the views are destroyed: its owner is told (the
+	// picker cancels what it held, stops the scanner and the camera; the
+	// print panel drops its document).
+	s.dropSheet(old, reason == bus.ReasonWebCrash)
 	if reason == bus.ReasonWebCrash {
 		// WebKit still has tasks queued for a view whose web process just
 		// died; destroying it now crashes the UI process. Detached, it shows
@@ -169,7 +173,9 @@ func (s *Shell) endSessionAt(reason string, requested time.Time) {
 	}
 	tB := s.now()
 	cleared = append(cleared, bus.ClearedWebView, bus.ClearedHistory, bus.ClearedWebsiteData)
-	if s.wipeFiles(old, &r.receipt) { // scans, photos, downloads: even while a crashed view waits
+	// The session's files: scans, photos, downloads, even while a crashed
+	// view waits to be destroyed.
+	if s.wipeFiles(old, &r.receipt) {
 		cleared = append(cleared, bus.ClearedFiles)
 	} else {
 		failed = append(failed, bus.ClearedFiles)

@@ -86,6 +86,9 @@ type Options struct {
 	// session's scans, photos and downloads; files.go); "" means a tmpfs
 	// ($RUNTIME_DIRECTORY, $XDG_RUNTIME_DIR or /dev/shm).
 	FilesParent string
+	// ScanEnv and CameraEnv are added to the environment of scanimage and
+	// gst-launch (tests point SANE at its test backend's config).
+	ScanEnv, CameraEnv []string
 }
 
 // Observer is told what the shell does (on the GTK thread). Every field may be nil.
@@ -164,6 +167,8 @@ type Shell struct {
 	sessionGen int
 	filesRoot  *filesRoot // every tab's files folder is in it (files.go)
 	printing   *printer   // nil without a printer (print.go)
+	picker     *picker    // the open file picker, if any (picker.go)
+	dev        devices    // the picker's scanner and camera (devices.go)
 	server     *bus.Server
 	conn       *dbus.Conn
 	ownConn    bool
@@ -188,13 +193,16 @@ type tab struct {
 
 	// files is the session's private files folder (files.go).
 	files *sessionFiles
-
-	// The sheet over the service (sheet.go): its view, whose it is and
-	// the page it shows; deadSheet is one whose web process ended, to be
-	// destroyed. print is the print panel's state (print.go).
-	sheet, deadSheet     *webkit.View
-	sheetOwner, sheetURI string
-	print                *printPanel
+	// sheet is the kiosk page shown over the service (sheet.go); deadSheet
+	// one whose web process ended, detached, to be destroyed.
+	sheet     *sheet
+	deadSheet *webkit.View
+	// print is the print panel's state (print.go).
+	print *printPanel
+	// page is what the file picker knows of the service view's page (picker.go).
+	page pageState
+	// downloads are the service view's downloads still running (downloads.go).
+	downloads []*webkit.Download
 }
 
 // destroyLater detaches nothing but destroys t after crashDestroyDelay:
@@ -208,7 +216,11 @@ func (t *tab) destroy() {
 	if t == nil {
 		return
 	}
-	for _, g := range []**webkit.View{&t.guide, &t.deadGuide, &t.sheet, &t.deadSheet} {
+	if t.sheet != nil {
+		t.sheet.view.Destroy()
+		t.sheet = nil
+	}
+	for _, g := range []**webkit.View{&t.guide, &t.deadGuide, &t.deadSheet} {
 		if *g != nil {
 			(*g).Destroy()
 			*g = nil
@@ -273,6 +285,7 @@ func Start(o Options) (*Shell, error) {
 	if o.UI != nil {
 		s.setupUI(o.UI)
 	}
+	s.setupFilesPanel()
 	s.win.AddTool(toolEnd, "End session", "End session", webkit.ToolDanger, true)
 	s.setupBridge()
 	s.shareNetwork() // reset.go: before the first view
@@ -284,6 +297,7 @@ func Start(o Options) (*Shell, error) {
 		s.win.Destroy()
 		return nil, err
 	}
+	s.setupPicker()
 	if err := s.startVolunteer(); err != nil {
 		s.filesRoot.close()
 		s.win.Destroy()
@@ -343,7 +357,7 @@ func (s *Shell) Close() {
 }
 
 func (s *Shell) button(id int) {
-	if s.prefsButton(id) || s.keyboardButton(id) {
+	if s.prefsButton(id) || s.keyboardButton(id) || s.sheetButton(id) || s.filesButton(id) {
 		return
 	}
 	switch id {

@@ -187,6 +187,9 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 	if err := p.volunteerRoutes(m); err != nil {
 		return nil, err
 	}
+	if err := p.pickerRoutes(m); err != nil {
+		return nil, err
+	}
 	if err := p.printRoutes(m); err != nil {
 		return nil, err
 	}
@@ -228,6 +231,12 @@ func (p *Pages) GuideTitle(id, lang string) (string, bool) {
 
 // ServeHTTP serves a kiosk:// URL or a plain path (see the package doc).
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mux.ServeHTTP(w, prepare(w, r))
+}
+
+// prepare sets every page's security headers and says whether its links
+// are kiosk:// URLs (see the package doc).
+func prepare(w http.ResponseWriter, r *http.Request) *http.Request {
 	switch {
 	case r.URL.Scheme == "kiosk":
 		r2 := r.Clone(r.Context())
@@ -247,7 +256,7 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	p.mux.ServeHTTP(w, r)
+	return r
 }
 
 type kioskModeKey struct{}

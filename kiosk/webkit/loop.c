@@ -176,9 +176,10 @@ int ak_init(void) {
 	GtkSettings *gs = gtk_settings_get_default();
 	if (gs != NULL && g_object_class_find_property(G_OBJECT_GET_CLASS(gs), "gtk-print-backends") != NULL)
 		g_object_set(gs, "gtk-print-backends", "file", NULL);
-	// No "recently used" list: GTK's print operation notes each PDF the
-	// file printer writes (print.c) in $XDG_DATA_HOME/recently-used.xbel,
-	// a file that would outlive the session (seen in TestPrintPDF).
+	// No recently used files: GTK's print operation adds the PDF it writes
+	// (a page printed, in the session's files folder) to
+	// $XDG_DATA_HOME/recently-used.xbel, which would outlive the session.
+	// Disabled, GTK still writes the file, always empty.
 	if (gs != NULL && g_object_class_find_property(G_OBJECT_GET_CLASS(gs), "gtk-recent-files-enabled") != NULL)
 		g_object_set(gs, "gtk-recent-files-enabled", FALSE, "gtk-recent-files-max-age", 0, NULL);
 	gdk_event_handler_set(ak_event_handler, NULL, NULL);
