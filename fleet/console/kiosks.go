@@ -47,5 +47,5 @@ func (c *Console) kiosks(w http.ResponseWriter, r *http.Request) {
 			d.Rows = append(d.Rows, row)
 		}
 	}
-	c.render(w, r, http.StatusOK, "kiosks", page{Title: "Kiosks", Data: d})
+	c.render(w, r, http.StatusOK, "kiosks", page{Title: kiosksTitle(d), Data: d})
 }

@@ -25,6 +25,9 @@ type metrics struct {
 	// floods: device batches refused or cut for being more than one kiosk
 	// can produce.
 	floods prometheus.Counter
+	// uncounted: identifiers in receipts outside the Insights vocabulary
+	// (dropped, never stored).
+	uncounted prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry, st *store.Store) (*metrics, error) {
@@ -55,8 +58,11 @@ func newMetrics(reg *prometheus.Registry, st *store.Store) (*metrics, error) {
 		floods: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "fleet_device_floods_total", Help: "Device report batches refused or cut for being more than one kiosk can produce (see the device_flooding alert).",
 		}),
+		uncounted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fleet_insights_uncounted_total", Help: "Identifiers in wipe receipts that are not in the Insights vocabulary: dropped, never stored (the Insights page lists them per kiosk).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.reports, m.duplicates, m.acks, m.enrolments, m.reenrolments, m.latency, m.panics, m.floods,
+	for _, c := range []prometheus.Collector{m.reports, m.duplicates, m.acks, m.enrolments, m.reenrolments, m.latency, m.panics, m.floods, m.uncounted,
 		&deviceCollector{st: st}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -44,6 +44,10 @@ type Config struct {
 	IngestWorkers int
 	// Console, when set, serves everything outside /api/, /healthz and /metrics.
 	Console http.Handler
+	// Insights, when set, serves the Insights exports of the admin API
+	// (api.PathAdminInsights + FILE, the console's Insights.Exports) to
+	// any staff API token.
+	Insights http.Handler
 	// Release, when set, serves the signed release repository (TUF
 	// metadata and bundles, fleet/release Repo.Handler) under /release/.
 	Release http.Handler
@@ -149,6 +153,11 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("DELETE "+api.PathAdminToken+"{id}", s.admin(true, s.handleRevokeToken))
 	mux.HandleFunc("POST "+api.PathAdminTokenCheck, s.admin(false, s.handleCheckToken))
 	mux.HandleFunc("GET "+api.PathAdminDevices, s.admin(false, s.handleListDevices))
+	if cfg.Insights != nil {
+		mux.HandleFunc("GET "+api.PathAdminInsights+"{file}", s.admin(false, func(w http.ResponseWriter, r *http.Request, _ store.User) {
+			cfg.Insights.ServeHTTP(w, r)
+		}))
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such API endpoint or method: "+r.Method+" "+r.URL.Path)
 	})

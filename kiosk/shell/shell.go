@@ -148,6 +148,7 @@ type Shell struct {
 	vol       *volunteer.Assist // volunteer mode (volunteer.go)
 	unlocking bool              // a PIN or code entry is being checked (volunteer.go)
 	bridge    bridge            // the kiosk pages' messages (bridge.go)
+	count     counted           // what the session counts for the fleet's Insights (counted.go)
 	// armed is a privileged kiosk:// page the shell itself is loading
 	// (navigation.go: privileged pages open only that way).
 	armed string
