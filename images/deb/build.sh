@@ -82,14 +82,18 @@ changelog() {
 	local pkg=$1 dir=$out/doc/$1
 	mkdir -p "$dir"
 	local count hash base
-	count=$(git rev-list --count HEAD)
-	hash=$(git rev-parse --short=8 HEAD)
-	base=$(git describe --tags --abbrev=0 2>/dev/null || echo "the first commit")
 	{
 		echo "$pkg ($version) unstable; urgency=medium"
 		echo
-		echo "  * Built from commit $hash, $count commits since $base."
-		git log -1 --format='%s' | cut -c1-58 | sed 's/^/  * Latest change: /'
+		if git rev-parse --verify -q HEAD >/dev/null 2>&1; then
+			count=$(git rev-list --count HEAD)
+			hash=$(git rev-parse --short=8 HEAD)
+			base=$(git describe --tags --abbrev=0 2>/dev/null || echo "the first commit")
+			echo "  * Built from commit $hash, $count commits since $base."
+			git log -1 --format='%s' | cut -c1-58 | sed 's/^/  * Latest change: /'
+		else
+			echo "  * Built from a source tree without git history."
+		fi
 		echo
 		echo " -- $DEB_MAINTAINER  $(date -u -R -d "@$SOURCE_DATE_EPOCH")"
 	} | gzip -9n >"$dir/changelog.gz"

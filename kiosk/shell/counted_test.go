@@ -80,7 +80,7 @@ insights:
 	at := func(want string) {
 		t.Helper()
 		if !waitFor(10*time.Second, func() bool {
-			return strings.Trim(evalIn(t, ts.service, `document.readyState === "complete" ? location.href : ""`), `"`) == want
+			return strings.Trim(pollIn(t, ts.service, `document.readyState === "complete" ? location.href : ""`), `"`) == want
 		}) {
 			t.Fatalf("view at %s, want %s", ts.uri(t), want)
 		}
@@ -113,7 +113,7 @@ insights:
 		t.Fatal("the keyboard did not come up")
 	}
 	ts.tap(t, "q")
-	if !waitFor(5*time.Second, func() bool { return evalIn(t, ts.service, `document.getElementById("ref").value`) == `"q"` }) {
+	if !waitFor(5*time.Second, func() bool { return pollIn(t, ts.service, `document.getElementById("ref").value`) == `"q"` }) {
 		t.Fatal("the keyboard typed nothing")
 	}
 	// A guide in the service view ("Show me how"), then another beside the service.
@@ -123,7 +123,7 @@ insights:
 	at(svc.URL() + "/account")
 	// The pane's own document, not the view's URI (which changes as soon as a load starts).
 	if !waitFor(20*time.Second, func() bool {
-		return strings.HasPrefix(strings.Trim(evalIn(t, ts.guide, `document.readyState === "complete" ? location.href : ""`), `"`), "kiosk://guides/using-this-kiosk")
+		return strings.HasPrefix(strings.Trim(pollIn(t, ts.guide, `document.readyState === "complete" ? location.href : ""`), `"`), "kiosk://guides/using-this-kiosk")
 	}) {
 		t.Fatalf("pane shows %q", ts.paneURI(t))
 	}
