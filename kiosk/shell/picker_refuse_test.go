@@ -216,6 +216,61 @@ func TestPickerRefusals(t *testing.T) {
 		}
 	})
 
+	t.Run("page-floods-file-chooser-requests", func(t *testing.T) {
+		// One tap on the page's button asks for the chooser 50 times at
+		// once and then every 5 ms: one picker opens, the rest are refused
+		// while it is up, the input gets nothing, and after Cancel nothing
+		// opens again without another tap (a page has no tap to spend).
+		srv := startServer(t, "flood", "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			io.WriteString(w, uploadForm("application/pdf", false, `<button id="flood" type="button" style="width:600px;height:90px">Flood</button>
+<script>
+window.__asks = 0;
+document.getElementById("flood").addEventListener("click", () => {
+  const f = document.getElementById("f");
+  for (let i = 0; i < 50; i++) { window.__asks++; f.click(); }
+  setInterval(() => { window.__asks++; f.click(); }, 5);
+});
+</script>`))
+		}))
+		webkittest.Do(t, func() { cfg.AllowList = mustList(t, fs.URL(), srv.URL()) })
+		ts.load(t, srv.URL()+"/flood")
+		if !waitFor(10*time.Second, func() bool {
+			return ts.uri(t) == srv.URL()+"/flood" && evalTry(t, ts.service, `document.readyState === "complete" && !!document.getElementById("flood")`) == "true"
+		}) {
+			t.Fatal("the flooding page did not load")
+		}
+		before := ts.refusals(t)
+		ts.clickIn(t, ts.service, webkit.PartService, "#flood")
+		ts.waitSheet(t, "the picker, once", `!!document.querySelector("[data-ak-picker-page=choose]")`, 20*time.Second)
+		var p1 *picker
+		webkittest.Do(t, func() { p1 = ts.s.picker })
+		// WebKit passes on at most the first while the request is held (it
+		// consumes the tap); whatever else arrives is refused as busy.
+		var same bool
+		webkittest.Do(t, func() { same = ts.s.picker == p1 })
+		if !same {
+			t.Error("a later request replaced the open picker")
+		}
+		ts.tapSheet(t, `[data-ak-picker="cancel"]`)
+		if !waitFor(10*time.Second, func() bool { return !ts.pickerOpen(t) && ts.sheet() == nil }) {
+			t.Fatal("Cancel did not close the picker")
+		}
+		asks := evalTry(t, ts.service, `window.__asks`)
+		time.Sleep(time.Second) // the page keeps asking: nothing may open
+		if ts.pickerOpen(t) || ts.sheet() != nil {
+			t.Fatal("the page reopened the picker without a tap")
+		}
+		if got := ts.inputFiles(t); got != "" {
+			t.Errorf("the input holds %q", got)
+		}
+		if after := evalTry(t, ts.service, `window.__asks`); after == asks {
+			t.Errorf("the page stopped asking (%s): the test proves nothing", after)
+		}
+		t.Logf("the page asked %s times; %d requests refused", evalTry(t, ts.service, `window.__asks`), ts.refusals(t)-before)
+		evalIn(t, ts.service, `location.href = "about:blank", true`)
+	})
+
 	t.Run("oversized-scan", func(t *testing.T) {
 		env := saneEnv(t, map[string]string{"br_x": "200.0", "br_y": "200.0"})
 		webkittest.Do(t, func() {
