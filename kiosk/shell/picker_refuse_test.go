@@ -38,6 +38,20 @@ var r=e.getBoundingClientRect();return r.left+","+r.top})()`)
 	xdo(t, "mousemove", fmt.Sprint(r.X+int(x)+dx), fmt.Sprint(r.Y+int(y)+dy), "click", "1")
 }
 
+// loadForm shows the form server's form taking accept, tagged so that
+// its URL differs from the page before (whose document would otherwise
+// pass for it), and waits until it is the page shown.
+func (ts *testShell) loadForm(t testing.TB, fs *formServer, accept, tag string) {
+	t.Helper()
+	u := fs.URL() + "/form?accept=" + urlq(accept) + "&t=" + tag
+	ts.load(t, u)
+	if !waitFor(10*time.Second, func() bool {
+		return ts.uri(t) == u && evalTry(t, ts.service, `document.readyState === "complete" && !!document.getElementById("f")`) == "true"
+	}) {
+		t.Fatalf("the form did not load (view on %q)", ts.uri(t))
+	}
+}
+
 // TestPickerRefusals: the picker opens only for a file input of an allowed
 // page in a frame `allow` allows, and the kiosk's picker messages come
 // only from the picker's own sheet. Hostile first: each case is paired
@@ -165,7 +179,7 @@ func TestPickerRefusals(t *testing.T) {
 	})
 
 	t.Run("hostile-page-posts-picker-messages", func(t *testing.T) {
-		ts.load(t, fs.URL()+"/form?accept="+urlq("application/pdf"))
+		ts.loadForm(t, fs, "application/pdf", "hostile")
 		ts.openPicker(t)
 		refusedBefore := ts.refused(t)
 		// The form page, hidden under the picker, tries every way to drive
@@ -208,7 +222,7 @@ func TestPickerRefusals(t *testing.T) {
 	})
 
 	t.Run("page-leaves-under-the-picker", func(t *testing.T) {
-		ts.load(t, fs.URL()+"/form?accept="+urlq("application/pdf"))
+		ts.loadForm(t, fs, "application/pdf", "leaves")
 		ts.openPicker(t)
 		evalIn(t, ts.service, `setTimeout(() => { location.href = "/form?accept=image/*&again=1" }, 10), true`)
 		if !waitFor(10*time.Second, func() bool { return !ts.pickerOpen(t) && ts.sheet() == nil }) {
@@ -278,7 +292,7 @@ document.getElementById("flood").addEventListener("click", () => {
 			ts.s.opts.ScanEnv = env
 			ts.s.makeDevices()
 		})
-		ts.load(t, fs.URL()+"/form?accept="+urlq("application/pdf"))
+		ts.loadForm(t, fs, "application/pdf", "oversized")
 		ts.openPicker(t)
 		ts.tapSheet(t, `[data-to="scan"]`)
 		ts.waitSheet(t, "the scan page", `!!document.querySelector("[data-ak-picker-page=scan] [data-ak-picker=scan]")`, 10*time.Second)
@@ -328,7 +342,7 @@ document.getElementById("flood").addEventListener("click", () => {
 			cfg.Scanner.Device = ""
 			ts.s.makeDevices()
 		})
-		ts.load(t, fs.URL()+"/form?accept="+urlq("application/pdf"))
+		ts.loadForm(t, fs, "application/pdf", "noscanner")
 		ts.openPicker(t)
 		got := evalTry(t, ts.sheet, `document.body.innerText`)
 		if strings.Contains(got, "Scan a document") || !strings.Contains(got, "There is no scanner at this kiosk") {
