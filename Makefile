@@ -214,6 +214,12 @@ screenshots-assist: deps ## save the console's remote-help viewer while sharing 
 	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestRemoteHelpEndToEnd$$' ./fleet/assist/
 	@test -f out/screenshots/console-assist.png
 
+.PHONY: screenshots-picker
+screenshots-picker: deps assets ## save the file picker (choose, scan preview, this session's files; English, Welsh, Polish, both contrasts, landscape and portrait) in out/screenshots/
+	@mkdir -p out/screenshots
+	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestPickerScreenshots$$' -v ./kiosk/ui/ | grep -E 'saved|FAIL|ok|Error'
+	@test -n "$$(ls out/screenshots/kiosk-picker-* 2>/dev/null)"
+
 .PHONY: screenshots-kiosk-shell
 screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside a service, keyboard up over a form; also high contrast, Welsh, Polish) at 1280x800 and 800x1280 in out/screenshots/
 	@mkdir -p out/screenshots
@@ -221,7 +227,7 @@ screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside
 	@test -n "$$(ls out/screenshots/kiosk-shell-* 2>/dev/null)"
 
 .PHONY: screenshots
-screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console screenshots-insights screenshots-assist ## save screenshots of every screen in out/screenshots/
+screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-picker screenshots-kiosk-shell screenshots-console screenshots-insights screenshots-assist ## save screenshots of every screen in out/screenshots/
 
 # Images and packages (images/README.md). Image builds run as root, niced.
 # SUITE is the Debian release the images and the kiosk's libraries come from:

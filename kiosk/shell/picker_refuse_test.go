@@ -38,6 +38,20 @@ var r=e.getBoundingClientRect();return r.left+","+r.top})()`)
 	xdo(t, "mousemove", fmt.Sprint(r.X+int(x)+dx), fmt.Sprint(r.Y+int(y)+dy), "click", "1")
 }
 
+// loadForm shows the form server's form taking accept, tagged so that
+// its URL differs from the page before (whose document would otherwise
+// pass for it), and waits until it is the page shown.
+func (ts *testShell) loadForm(t testing.TB, fs *formServer, accept, tag string) {
+	t.Helper()
+	u := fs.URL() + "/form?accept=" + urlq(accept) + "&t=" + tag
+	ts.load(t, u)
+	if !waitFor(10*time.Second, func() bool {
+		return ts.uri(t) == u && evalTry(t, ts.service, `document.readyState === "complete" && !!document.getElementById("f")`) == "true"
+	}) {
+		t.Fatalf("the form did not load (view on %q)", ts.uri(t))
+	}
+}
+
 // TestPickerRefusals: the picker opens only for a file input of an allowed
 // page in a frame `allow` allows, and the kiosk's picker messages come
 // only from the picker's own sheet. Hostile first: each case is paired
@@ -165,7 +179,7 @@ func TestPickerRefusals(t *testing.T) {
 	})
 
 	t.Run("hostile-page-posts-picker-messages", func(t *testing.T) {
-		ts.load(t, fs.URL()+"/form?accept="+urlq("application/pdf"))
+		ts.loadForm(t, fs, "application/pdf", "hostile")
 		ts.openPicker(t)
 		refusedBefore := ts.refused(t)
 		// The form page, hidden under the picker, tries every way to drive
@@ -208,12 +222,67 @@ func TestPickerRefusals(t *testing.T) {
 	})
 
 	t.Run("page-leaves-under-the-picker", func(t *testing.T) {
-		ts.load(t, fs.URL()+"/form?accept="+urlq("application/pdf"))
+		ts.loadForm(t, fs, "application/pdf", "leaves")
 		ts.openPicker(t)
 		evalIn(t, ts.service, `setTimeout(() => { location.href = "/form?accept=image/*&again=1" }, 10), true`)
 		if !waitFor(10*time.Second, func() bool { return !ts.pickerOpen(t) && ts.sheet() == nil }) {
 			t.Fatal("the picker stayed open over a page that is not the one that asked")
 		}
+	})
+
+	t.Run("page-floods-file-chooser-requests", func(t *testing.T) {
+		// One tap on the page's button asks for the chooser 50 times at
+		// once and then every 5 ms: one picker opens, the rest are refused
+		// while it is up, the input gets nothing, and after Cancel nothing
+		// opens again without another tap (a page has no tap to spend).
+		srv := startServer(t, "flood", "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			io.WriteString(w, uploadForm("application/pdf", false, `<button id="flood" type="button" style="width:600px;height:90px">Flood</button>
+<script>
+window.__asks = 0;
+document.getElementById("flood").addEventListener("click", () => {
+  const f = document.getElementById("f");
+  for (let i = 0; i < 50; i++) { window.__asks++; f.click(); }
+  setInterval(() => { window.__asks++; f.click(); }, 5);
+});
+</script>`))
+		}))
+		webkittest.Do(t, func() { cfg.AllowList = mustList(t, fs.URL(), srv.URL()) })
+		ts.load(t, srv.URL()+"/flood")
+		if !waitFor(10*time.Second, func() bool {
+			return ts.uri(t) == srv.URL()+"/flood" && evalTry(t, ts.service, `document.readyState === "complete" && !!document.getElementById("flood")`) == "true"
+		}) {
+			t.Fatal("the flooding page did not load")
+		}
+		before := ts.refusals(t)
+		ts.clickIn(t, ts.service, webkit.PartService, "#flood")
+		ts.waitSheet(t, "the picker, once", `!!document.querySelector("[data-ak-picker-page=choose]")`, 20*time.Second)
+		var p1 *picker
+		webkittest.Do(t, func() { p1 = ts.s.picker })
+		// WebKit passes on at most the first while the request is held (it
+		// consumes the tap); whatever else arrives is refused as busy.
+		var same bool
+		webkittest.Do(t, func() { same = ts.s.picker == p1 })
+		if !same {
+			t.Error("a later request replaced the open picker")
+		}
+		ts.tapSheet(t, `[data-ak-picker="cancel"]`)
+		if !waitFor(10*time.Second, func() bool { return !ts.pickerOpen(t) && ts.sheet() == nil }) {
+			t.Fatal("Cancel did not close the picker")
+		}
+		asks := evalTry(t, ts.service, `window.__asks`)
+		time.Sleep(time.Second) // the page keeps asking: nothing may open
+		if ts.pickerOpen(t) || ts.sheet() != nil {
+			t.Fatal("the page reopened the picker without a tap")
+		}
+		if got := ts.inputFiles(t); got != "" {
+			t.Errorf("the input holds %q", got)
+		}
+		if after := evalTry(t, ts.service, `window.__asks`); after == asks {
+			t.Errorf("the page stopped asking (%s): the test proves nothing", after)
+		}
+		t.Logf("the page asked %s times; %d requests refused", evalTry(t, ts.service, `window.__asks`), ts.refusals(t)-before)
+		evalIn(t, ts.service, `location.href = "about:blank", true`)
 	})
 
 	t.Run("oversized-scan", func(t *testing.T) {
@@ -223,7 +292,7 @@ func TestPickerRefusals(t *testing.T) {
 			ts.s.opts.ScanEnv = env
 			ts.s.makeDevices()
 		})
-		ts.load(t, fs.URL()+"/form?accept="+urlq("application/pdf"))
+		ts.loadForm(t, fs, "application/pdf", "oversized")
 		ts.openPicker(t)
 		ts.tapSheet(t, `[data-to="scan"]`)
 		ts.waitSheet(t, "the scan page", `!!document.querySelector("[data-ak-picker-page=scan] [data-ak-picker=scan]")`, 10*time.Second)
@@ -273,7 +342,7 @@ func TestPickerRefusals(t *testing.T) {
 			cfg.Scanner.Device = ""
 			ts.s.makeDevices()
 		})
-		ts.load(t, fs.URL()+"/form?accept="+urlq("application/pdf"))
+		ts.loadForm(t, fs, "application/pdf", "noscanner")
 		ts.openPicker(t)
 		got := evalTry(t, ts.sheet, `document.body.innerText`)
 		if strings.Contains(got, "Scan a document") || !strings.Contains(got, "There is no scanner at this kiosk") {
