@@ -37,6 +37,24 @@ type Config struct {
 	Discovery DiscoveryConfig `yaml:"discovery"`
 	Health    HealthConfig    `yaml:"health"`
 	Update    UpdateConfig    `yaml:"update"`
+	Printer   PrinterConfig   `yaml:"printer"`
+}
+
+// PrinterConfig is the printer whose health the agent reports
+// (printer_offline, printer_needs_paper, ...; printer.go): the printer
+// the kiosk config's printing.printer names.
+type PrinterConfig struct {
+	// URI is the printer's IPP URI (ipp://printer.local/ipp/print, a CUPS
+	// queue ipp://HOST:631/printers/NAME, or ipps://); "" means no printer
+	// and no printer warnings.
+	URI string `yaml:"uri"`
+	// TLSSHA256 pins an ipps:// printer's certificate (what the kiosk's
+	// printing.tls_sha256 says); "" means the system's roots decide.
+	TLSSHA256 string `yaml:"tls_sha256"`
+	// Interval is how often the printer is asked; 0 means report.interval.
+	Interval time.Duration `yaml:"interval"`
+	// Timeout bounds each question; 0 means 10s. At most the interval.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // UpdateConfig turns on signed updates (agent/update).
@@ -212,6 +230,9 @@ func (c *Config) validate(doc *confile.Doc) error {
 	}
 	if _, err := update.ParseWindow(c.Update.Window); err != nil {
 		return doc.Errorf("update.window", "%v", err)
+	}
+	if err := c.Printer.validate(doc, c.Report.Interval); err != nil {
+		return err
 	}
 	for _, k := range []struct{ key, v string }{{"kiosk.bus", c.Kiosk.Bus}, {"system.bus", c.System.Bus}} {
 		if k.v != "" && k.v != "system" && k.v != "session" && !strings.Contains(k.v, ":") {

@@ -32,12 +32,21 @@
 //	   refused as before. Error code "device_revoked": the device IT
 //	   withdrew presents its key again. A server older than 4 refuses the
 //	   two request fields as unknown; agents then enrol without them.
+//	5  compatible addition: Receipt.Counted, what the kiosk counted in the
+//	   session for the fleet's Insights (counted.go): its start hour and
+//	   length rounded, and identifiers from the kiosk's configuration only
+//	   (tiles, guides, allowlist rule ids, accessibility features,
+//	   languages) plus scan, print and remote-help counts. The fleet keeps
+//	   only identifiers in its configured Vocabulary and drops the rest
+//	   (counted, never stored), the receipt's Category included. A server
+//	   older than 5 refuses the field as unknown; agents then send receipts
+//	   without it.
 package api
 
 import "time"
 
 // CapabilityVersion is the version of this wire contract.
-const CapabilityVersion = 4
+const CapabilityVersion = 5
 
 // Endpoint paths.
 const (
@@ -184,6 +193,8 @@ type SessionCounts struct {
 
 // Receipt is a wipe receipt as the kiosk emitted it (kiosk/bus.Receipt),
 // on the wire. Category and Outcome are identifiers from the kiosk config.
+// Counted (capability 5) is what the session used, for the fleet's
+// Insights; nil from agents before 5.
 type Receipt struct {
 	Reason      string   `json:"reason"`
 	Cleared     []string `json:"cleared"`
@@ -194,6 +205,7 @@ type Receipt struct {
 	Assisted    bool     `json:"assisted,omitempty"`
 	Category    string   `json:"category,omitempty"`
 	Outcome     string   `json:"outcome,omitempty"`
+	Counted     *Counted `json:"counted,omitempty"`
 }
 
 // Warning is one entry of the agent's health registry.

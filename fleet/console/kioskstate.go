@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"accesskiosk/fleet/alert"
@@ -105,6 +106,41 @@ var warningTitles = map[string]string{
 	"update":               "Update problem",
 	"clock_unsynchronised": "Clock not synchronised",
 	"software_renderer":    "Drawing without the GPU",
+	// The kiosk's printer, as the agent finds it (internal/ipp's codes).
+	"printer_offline":         "Printer not answering",
+	"printer_stopped":         "Printer stopped",
+	"printer_not_accepting":   "Printer not taking jobs",
+	"printer_needs_paper":     "Printer needs paper",
+	"printer_paper_low":       "Printer paper low",
+	"printer_jammed":          "Printer jammed",
+	"printer_toner_low":       "Printer toner low",
+	"printer_toner_empty":     "Printer out of toner",
+	"printer_door_open":       "Printer door open",
+	"printer_tray_missing":    "Printer tray missing",
+	"printer_waste_full":      "Printer waste container full",
+	"printer_spool_full":      "Printer storage full",
+	"printer_no_pdf":          "Printer cannot take PDF",
+	"printer_bad_response":    "Printer answers wrongly",
+	"printer_needs_attention": "Printer needs attention",
+	"scanner_missing":         "Scanner missing",
+	"scanner_failing":         "Scanner not working",
+	"camera_missing":          "Camera missing",
+	"camera_failing":          "Camera not working",
+}
+
+// printerWarnings are the printer's warnings of a device's last report,
+// most severe first, as the kiosks list shows them beside the kiosk.
+func printerWarnings(d store.Device) []api.Warning {
+	if d.Last == nil {
+		return nil
+	}
+	var out []api.Warning
+	for _, w := range d.Last.Warnings { // already most severe first
+		if strings.HasPrefix(w.Code, "printer_") {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func warningTitle(code string) string {
@@ -123,33 +159,38 @@ type problem struct {
 	SinceUnixMs              int64 // the alert's opening, or the report's time
 }
 
-// attention returns the kiosks that need attention (an open alert, or
-// online with a critical warning) and their problems, alerts first.
-func (c *Console) attention(r *http.Request) (map[string]bool, []problem, error) {
-	_, alerts, err := c.alerted(r)
+// problems returns at most limit problems, alerts (oldest first) before
+// critical warnings of online kiosks, and whether there are more.
+func (c *Console) problems(r *http.Request, limit int) ([]problem, bool, error) {
+	alerts, total, err := c.st.OpenAlertsFirst(r.Context(), limit)
 	if err != nil {
-		return nil, nil, err
+		return nil, false, err
 	}
-	devs, err := c.st.Devices(r.Context(), store.DeviceFilter{Critical: true})
-	if err != nil {
-		return nil, nil, err
-	}
-	need := map[string]bool{}
 	var out []problem
 	for _, a := range alerts {
-		need[a.DeviceID] = true
 		out = append(out, problem{DeviceID: a.DeviceID, Hostname: a.Hostname, Site: a.Site, Title: alert.Title(a.Kind), Detail: a.Detail, SinceUnixMs: a.OpenedUnixMs})
 	}
-	online := c.cfg.Now().Add(-store.OnlineWindow).UnixMilli()
-	for _, d := range devs {
-		if d.LastSeenUnixMs < online {
-			continue // offline: counted as offline, and alerted once it has been long enough
+	more := total > len(alerts)
+	if left := limit - len(out); left > 0 {
+		devs, err := c.st.Devices(r.Context(), store.DeviceFilter{Critical: true, SeenSince: c.cfg.Now().Add(-store.OnlineWindow), Limit: left + 1})
+		if err != nil {
+			return nil, false, err
 		}
-		for _, w := range criticalWarnings(d) {
-			need[d.ID] = true
-			out = append(out, problem{DeviceID: d.ID, Hostname: d.Hostname, Site: d.Site, Title: warningTitle(w.Code), Detail: w.Text,
-				Critical: true, SinceUnixMs: d.LastReportUnixMs})
+		for _, d := range devs {
+			for _, w := range criticalWarnings(d) {
+				if len(out) == limit {
+					return out, true, nil
+				}
+				out = append(out, problem{DeviceID: d.ID, Hostname: d.Hostname, Site: d.Site, Title: warningTitle(w.Code), Detail: w.Text,
+					Critical: true, SinceUnixMs: d.LastReportUnixMs})
+			}
 		}
+	} else if !more {
+		devs, err := c.st.Devices(r.Context(), store.DeviceFilter{Critical: true, SeenSince: c.cfg.Now().Add(-store.OnlineWindow), Limit: 1})
+		if err != nil {
+			return nil, false, err
+		}
+		more = len(devs) > 0
 	}
-	return need, out, nil
+	return out, more, nil
 }

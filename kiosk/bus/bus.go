@@ -11,12 +11,17 @@
 //	method     EndSession(s reason)
 //	method     Status() -> a{sv}            at least state (s) and session_started_unix_ms (x, 0 when idle);
 //	           optional: version, uptime_ms, sessions_ended, web_process_crashes,
-//	           renderer (s, "software" when the compositor draws without the GPU)
+//	           renderer (s, "software" when the compositor draws without the GPU),
+//	           scanner, camera (s, the file picker's devices: present, absent, failing;
+//	           absent from the map when none is configured)
 //	method     ShowMessage(s text, u seconds)  staff message on screen; 0 seconds means the default
 //	method     AddVolunteerCode(s code, u seconds)  optional: a one-time volunteer code (8 digits,
 //	           1..900 s) from the fleet console; kiosks without it answer Error.NotSupported
 //	signal     SessionStarted(x unix_ms)
 //	signal     SessionEnded(s reason, a{sv} receipt)
+//	           receipt: cleared, reset_ms; optional: failed, session_ms, started_unix_ms, ended_unix_ms,
+//	           assisted, category, outcome, scans, photos, downloads, uploads,
+//	           counted (a{sv}, what the session used for the fleet's Insights: counted.go)
 //
 // Nothing in Status or a receipt may carry a URL, text a resident typed or
 // anything else about what a resident did: only states, counts and durations.
@@ -53,6 +58,18 @@ const (
 	statusKeySessions   = "sessions_ended"
 	statusKeyWebCrashes = "web_process_crashes"
 	statusKeyRenderer   = "renderer"
+	statusKeyScanner    = "scanner"
+	statusKeyCamera     = "camera"
+)
+
+// What the kiosk says of a device it is configured with (Status keys
+// scanner and camera): the agent raises scanner_missing, scanner_failing,
+// camera_missing and camera_failing from them. "" (no key) means no such
+// device is configured, or an older kiosk.
+const (
+	DevicePresent = "present" // it answered when last asked
+	DeviceAbsent  = "absent"  // configured, not there (unplugged, switched off)
+	DeviceFailing = "failing" // there, but not working (busy elsewhere, errors, a helper missing)
 )
 
 // Renderers the kiosk reports in Status. "" means the GPU renderer or not
@@ -97,11 +114,14 @@ type Status struct {
 	SessionsEnded        int64  // since the shell started
 	WebProcessCrashes    int64  // since the shell started
 	Renderer             string // RendererSoftware, or "" (GPU or unknown)
+	// Scanner and Camera are the file picker's devices: DevicePresent,
+	// DeviceAbsent, DeviceFailing, or "" when none is configured.
+	Scanner, Camera string
 }
 
 // Map encodes s as the a{sv} the Status method returns.
 func (s Status) Map() map[string]dbus.Variant {
-	return map[string]dbus.Variant{
+	m := map[string]dbus.Variant{
 		statusKeyState:      dbus.MakeVariant(s.State),
 		statusKeyStartedMs:  dbus.MakeVariant(s.SessionStartedUnixMs),
 		statusKeyVersion:    dbus.MakeVariant(s.Version),
@@ -110,6 +130,13 @@ func (s Status) Map() map[string]dbus.Variant {
 		statusKeyWebCrashes: dbus.MakeVariant(s.WebProcessCrashes),
 		statusKeyRenderer:   dbus.MakeVariant(s.Renderer),
 	}
+	if s.Scanner != "" {
+		m[statusKeyScanner] = dbus.MakeVariant(s.Scanner)
+	}
+	if s.Camera != "" {
+		m[statusKeyCamera] = dbus.MakeVariant(s.Camera)
+	}
+	return m
 }
 
 // ParseStatus decodes a Status a{sv}. state and session_started_unix_ms are
@@ -129,6 +156,11 @@ func ParseStatus(m map[string]dbus.Variant) (Status, error) {
 	// Only a string: Store would turn a number into a one-rune string.
 	if r, ok := m[statusKeyRenderer].Value().(string); ok {
 		s.Renderer = r
+	}
+	for key, dst := range map[string]*string{statusKeyScanner: &s.Scanner, statusKeyCamera: &s.Camera} {
+		if v, ok := m[key].Value().(string); ok && (v == DevicePresent || v == DeviceAbsent || v == DeviceFailing) {
+			*dst = v
+		}
 	}
 	return s, nil
 }
@@ -155,6 +187,9 @@ type Receipt struct {
 	// StartedUnixMs and EndedUnixMs bound the session (ms since the epoch).
 	StartedUnixMs int64
 	EndedUnixMs   int64
+	// Counted is what the session used, as configured identifiers, for
+	// the fleet's Insights (counted.go); nil from kiosks that do not count.
+	Counted *Counted
 	// Assisted is true when a volunteer unlocked an assisted session.
 	Assisted bool
 	// Category and Outcome are the volunteer's two taps at the end of an
@@ -165,6 +200,12 @@ type Receipt struct {
 	// picker and downloads did: pages scanned, photos taken, downloads
 	// saved, files handed to a page. Numbers only; 0 from older kiosks.
 	Scans, Photos, Downloads, Uploads int64
+	// PrintJobs, PrintPages and PrintCancelled are what the session
+	// printed: jobs sent, pages printed (pages × copies of the jobs that
+	// printed or are printing), and jobs still pending or held at the end,
+	// which the wipe cancelled on the printer. Numbers only; 0 from older
+	// kiosks and kiosks without a printer.
+	PrintJobs, PrintPages, PrintCancelled int64
 }
 
 // What a wipe clears, as named in Receipt.Cleared and Receipt.Failed.
@@ -176,6 +217,7 @@ const (
 	ClearedDownloads   = "downloads"    // older kiosks' name for their download folder; kiosks now say files
 	ClearedSettings    = "settings"     // zoom, contrast, language, keyboard
 	ClearedHistory     = "history"      // back/forward list
+	ClearedPrintJobs   = "print_jobs"   // the session's print jobs still pending or held, cancelled on the printer
 )
 
 const (
@@ -193,6 +235,9 @@ const (
 	rcPhotos    = "photos"
 	rcDownloads = "downloads"
 	rcUploads   = "uploads"
+	rcPrintJobs = "print_jobs"
+	rcPrintPgs  = "print_pages"
+	rcPrintCanc = "print_cancelled"
 )
 
 // Map encodes r as the a{sv} of a SessionEnded signal.
@@ -210,12 +255,18 @@ func (r Receipt) Map() map[string]dbus.Variant {
 		rcPhotos:    dbus.MakeVariant(r.Photos),
 		rcDownloads: dbus.MakeVariant(r.Downloads),
 		rcUploads:   dbus.MakeVariant(r.Uploads),
+		rcPrintJobs: dbus.MakeVariant(r.PrintJobs),
+		rcPrintPgs:  dbus.MakeVariant(r.PrintPages),
+		rcPrintCanc: dbus.MakeVariant(r.PrintCancelled),
 	}
 	if r.Category != "" {
 		m[rcCategory] = dbus.MakeVariant(r.Category)
 	}
 	if r.Outcome != "" {
 		m[rcOutcome] = dbus.MakeVariant(r.Outcome)
+	}
+	if r.Counted != nil {
+		m[rcCounted] = r.Counted.variant()
 	}
 	return m
 }
@@ -236,12 +287,16 @@ func ParseReceipt(m map[string]dbus.Variant) (Receipt, error) {
 	opt(m, rcStarted, &r.StartedUnixMs)
 	opt(m, rcEnded, &r.EndedUnixMs)
 	opt(m, rcAssisted, &r.Assisted)
+	r.Counted = parseCounted(m)
 	opt(m, rcCategory, &r.Category)
 	opt(m, rcOutcome, &r.Outcome)
 	opt(m, rcScans, &r.Scans)
 	opt(m, rcPhotos, &r.Photos)
 	opt(m, rcDownloads, &r.Downloads)
 	opt(m, rcUploads, &r.Uploads)
+	opt(m, rcPrintJobs, &r.PrintJobs)
+	opt(m, rcPrintPgs, &r.PrintPages)
+	opt(m, rcPrintCanc, &r.PrintCancelled)
 	return r, nil
 }
 

@@ -343,3 +343,22 @@ func TestReceiptFileCounts(t *testing.T) {
 		t.Errorf("older receipt = %+v, want zero counts", got)
 	}
 }
+
+// TestStatusDevices: the optional scanner and camera keys go round the
+// a{sv}; none is sent for a device that is not configured; an older map
+// parses with both unknown, and a value outside the vocabulary is dropped.
+func TestStatusDevices(t *testing.T) {
+	got, err := bus.ParseStatus(bus.Status{State: bus.StateIdle, Scanner: bus.DeviceAbsent, Camera: bus.DevicePresent}.Map())
+	if err != nil || got.Scanner != bus.DeviceAbsent || got.Camera != bus.DevicePresent {
+		t.Errorf("round trip %+v %v", got, err)
+	}
+	m := bus.Status{State: bus.StateIdle}.Map()
+	if _, ok := m["scanner"]; ok {
+		t.Error("a scanner key without a scanner")
+	}
+	m["scanner"] = dbus.MakeVariant("on fire")
+	m["camera"] = dbus.MakeVariant(int64(3))
+	if got, err := bus.ParseStatus(m); err != nil || got.Scanner != "" || got.Camera != "" {
+		t.Errorf("bad values parsed as %+v %v", got, err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"accesskiosk/kiosk/capture/camera"
 	"accesskiosk/kiosk/capture/scan"
 	"accesskiosk/kiosk/policy"
+	"accesskiosk/kiosk/printing"
 	"accesskiosk/kiosk/ui"
 
 	"accesskiosk/kiosk/volunteer"
@@ -75,6 +76,14 @@ type Config struct {
 	Camera  camera.Config `yaml:"camera"`
 	Files   Files         `yaml:"files"`
 
+	// Insights names allow rules for the fleet's Insights (insights.go).
+	Insights Insights `yaml:"insights"`
+
+	// Printing is the printer (package kiosk/printing has the keys):
+	// absent means no printer, no Print button, and window.print() does
+	// nothing.
+	Printing printing.Config `yaml:"printing"`
+
 	// Parsed by Validate.
 	AllowList *policy.List `yaml:"-"`
 	FrameList *policy.List `yaml:"-"`
@@ -96,6 +105,8 @@ type Council struct {
 
 // Tile is one service on the home page.
 type Tile struct {
+	// ID names the tile in what the kiosk counts (ui.Tile.ID); optional.
+	ID          string `yaml:"id"`
 	Title       string `yaml:"title"`
 	URL         string `yaml:"url"`
 	Description string `yaml:"description"`
@@ -222,6 +233,9 @@ func (c *Config) Validate(doc *confile.Doc) error {
 	if err := c.validateUI(doc); err != nil {
 		return err
 	}
+	if err := c.Insights.validate(doc, allow); err != nil {
+		return err
+	}
 	if err := c.Scanner.Validate(doc, "scanner"); err != nil {
 		return err
 	}
@@ -229,6 +243,9 @@ func (c *Config) Validate(doc *confile.Doc) error {
 		return err
 	}
 	if err := c.Files.Validate(doc, "files"); err != nil {
+		return err
+	}
+	if err := c.Printing.Validate(doc, "printing"); err != nil {
 		return err
 	}
 	switch {

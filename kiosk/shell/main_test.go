@@ -191,7 +191,11 @@ func startShell(t testing.TB, o Options) *testShell {
 	}
 	o.Width, o.Height = 1280, 800
 	o.Observer.Ready = func() { close(ts.ready) }
+	prev := o.Observer.SessionEnded
 	o.Observer.SessionEnded = func(reason string, r bus.Receipt) {
+		if prev != nil {
+			prev(reason, r)
+		}
 		select {
 		case ts.ended <- endedEvent{reason: reason, ms: r.ResetMs, whole: len(r.Failed) == 0}:
 		default:

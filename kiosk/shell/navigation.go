@@ -46,6 +46,10 @@ func (s *Shell) newTab() (*tab, error) {
 		},
 		Refused: func(what string) { s.log.WithField("what", what).Info("refused") },
 	}
+	s.filesViewOptions(t, &o) // the file chooser and downloads (picker.go, downloads.go)
+	if s.printing != nil {
+		o.Print = func() { s.printRequested(t) }
+	}
 	s.channels(t, fromService, &o)
 	t.view = webkit.NewView(ctx, o)
 	t.view.SetZoom(s.cfg.Zoom)
@@ -81,6 +85,11 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 	}
 	switch d.Kind {
 	case webkit.Navigation:
+		if sheetPage(d.URI) {
+			s.refused(d, "kiosk_sheet") // shown only in a sheet, by the shell (sheet.go)
+			return false
+		}
+		s.countNavigation(t, d)
 		if privilegedURI(d.URI) && !s.disarm(d.URI) {
 			// WebKit already keeps every other origin from navigating to
 			// kiosk:// (a local scheme); this keeps the built-in pages
@@ -91,8 +100,12 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 		if frameOnlyURI(d.URI) {
 			return true // about:blank and about:srcdoc frames; main-frame commits are checked in loadChanged
 		}
-		if s.cfg.AllowList.Decide(d.URI).Allow || s.cfg.FrameList.Decide(d.URI).Allow {
+		if s.cfg.AllowList.Decide(d.URI).Allow {
+			return true
+		}
+		if s.cfg.FrameList.Decide(d.URI).Allow {
 			// A frames-only origin is refused as the main page in the response check.
+			t.page.foreign = true // picker.go: a frame from outside allow may be on the page now
 			return true
 		}
 		dec := s.cfg.AllowList.Decide(d.URI)
@@ -141,6 +154,8 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 				s.showBlock(t, dec.Site, dec.Reason)
 				return false
 			}
+		} else if !strings.HasPrefix(d.URI, "kiosk:") && !s.cfg.AllowList.Decide(d.URI).Allow {
+			t.page.foreign = true // picker.go
 		}
 		return true
 	}
@@ -189,6 +204,7 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 		t.provisional = true
 	case webkit.LoadCommitted:
 		t.provisional = false
+		s.pageCommitted(t, uri) // picker.go
 		if t == s.cur && s.kb.target == t.view {
 			s.hideKeyboard() // the field that asked for it is gone with its page
 		}
@@ -196,6 +212,8 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 		if dec := s.cfg.AllowList.Decide(uri); !dec.Allow {
 			s.refused(webkit.Decision{Kind: webkit.Response, MainFrame: true}, dec.Reason)
 			s.showBlock(t, dec.Site, dec.Reason)
+		} else {
+			s.countPage(t, uri, false)
 		}
 	case webkit.LoadFinished:
 		t.provisional = false

@@ -135,9 +135,10 @@ func (s *Shell) painted(r *pendingReset) {
 }
 
 // receiptDue sends r's receipt once nothing it waits for is left: home
-// shown, the first frame painted, a crashed view destroyed.
+// shown, the first frame painted, a crashed view destroyed, the session's
+// print jobs cancelled (print.go).
 func (s *Shell) receiptDue(r *pendingReset) {
-	if r.sent || !r.homeShown || !r.painted || r.waitDestroy || s.closed {
+	if r.sent || !r.homeShown || !r.painted || r.waitDestroy || r.waitPrint || s.closed {
 		return
 	}
 	r.sent = true

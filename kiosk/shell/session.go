@@ -24,6 +24,7 @@ type pendingReset struct {
 	waiting     bool // the "One moment" screen shows until tab has loaded home_url (reset.go)
 	painted     bool // the first frame without the session was painted (or 2 s passed)
 	sent        bool // the receipt went out
+	waitPrint   bool // the session's print jobs are being cancelled (print.go)
 }
 
 // crashDestroyDelay is how long a crashed view is kept, detached, before
@@ -134,6 +135,7 @@ func (s *Shell) endSessionAt(reason string, requested time.Time) {
 		r.receipt.StartedUnixMs = s.sessionStart.UnixMilli()
 		r.receipt.SessionMs = requested.Sub(s.sessionStart).Milliseconds()
 	}
+	s.countEnd(&r.receipt)
 	tA := s.now()
 	s.setState(bus.StateResetting)
 	s.win.HidePanel()
@@ -146,8 +148,13 @@ func (s *Shell) endSessionAt(reason string, requested time.Time) {
 	old := s.cur
 	s.hideKeyboard()
 	s.win.SetGuide(nil, "", "", 0)
+	s.win.SetSheet(nil)
 	s.cur, s.view = nil, nil
 	s.win.SetView(nil)
+	// The sheet, before the views are destroyed: its owner is told (the
+	// picker cancels what it held, stops the scanner and the camera; the
+	// print panel drops its document).
+	s.dropSheet(old, reason == bus.ReasonWebCrash)
 	if reason == bus.ReasonWebCrash {
 		// WebKit still has tasks queued for a view whose web process just
 		// died; destroying it now crashes the UI process. Detached, it shows
@@ -166,7 +173,9 @@ func (s *Shell) endSessionAt(reason string, requested time.Time) {
 	}
 	tB := s.now()
 	cleared = append(cleared, bus.ClearedWebView, bus.ClearedHistory, bus.ClearedWebsiteData)
-	if s.wipeFiles(old, &r.receipt) { // scans, photos, downloads: even while a crashed view waits
+	// The session's files: scans, photos, downloads, even while a crashed
+	// view waits to be destroyed.
+	if s.wipeFiles(old, &r.receipt) {
 		cleared = append(cleared, bus.ClearedFiles)
 	} else {
 		failed = append(failed, bus.ClearedFiles)
@@ -185,6 +194,7 @@ func (s *Shell) endSessionAt(reason string, requested time.Time) {
 		cleared = append(cleared, bus.ClearedSettings) // a fresh view has the configured zoom and settings
 	}
 	r.receipt.Cleared, r.receipt.Failed = cleared, failed
+	s.endPrinting(r) // pending and held jobs cancelled off the loop; the receipt waits
 	r.tab = next
 	s.reset = r
 	s.sessionStart = time.Time{}

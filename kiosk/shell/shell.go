@@ -78,10 +78,17 @@ type Options struct {
 	Tick time.Duration
 	// Observer, when set, is told about events on the GTK thread (tests).
 	Observer Observer
+	// StateDir is the kiosk's state directory (systemd's
+	// $STATE_DIRECTORY), where printing keeps the day's page count; ""
+	// keeps it in memory (a restart starts the day's count again).
+	StateDir string
 	// FilesParent is where the shell makes its private files root (the
 	// session's scans, photos and downloads; files.go); "" means a tmpfs
 	// ($RUNTIME_DIRECTORY, $XDG_RUNTIME_DIR or /dev/shm).
 	FilesParent string
+	// ScanEnv and CameraEnv are added to the environment of scanimage and
+	// gst-launch (tests point SANE at its test backend's config).
+	ScanEnv, CameraEnv []string
 }
 
 // Observer is told what the shell does (on the GTK thread). Every field may be nil.
@@ -92,6 +99,9 @@ type Observer struct {
 	StateChanged func(state string)
 	// Served is told the URL of every kiosk:// request the shell answers.
 	Served func(uri string)
+	// Printed is told of each print job the printer accepted, and how long
+	// from the panel's Print to the printer's answer (print.go).
+	Printed func(jobID int, took time.Duration)
 }
 
 // Button ids.
@@ -148,6 +158,7 @@ type Shell struct {
 	vol       *volunteer.Assist // volunteer mode (volunteer.go)
 	unlocking bool              // a PIN or code entry is being checked (volunteer.go)
 	bridge    bridge            // the kiosk pages' messages (bridge.go)
+	count     counted           // what the session counts for the fleet's Insights (counted.go)
 	// armed is a privileged kiosk:// page the shell itself is loading
 	// (navigation.go: privileged pages open only that way).
 	armed string
@@ -155,6 +166,9 @@ type Shell struct {
 	// finished later checks it is still that session's.
 	sessionGen int
 	filesRoot  *filesRoot // every tab's files folder is in it (files.go)
+	printing   *printer   // nil without a printer (print.go)
+	picker     *picker    // the open file picker, if any (picker.go)
+	dev        devices    // the picker's scanner and camera (devices.go)
 	server     *bus.Server
 	conn       *dbus.Conn
 	ownConn    bool
@@ -179,6 +193,16 @@ type tab struct {
 
 	// files is the session's private files folder (files.go).
 	files *sessionFiles
+	// sheet is the kiosk page shown over the service (sheet.go); deadSheet
+	// one whose web process ended, detached, to be destroyed.
+	sheet     *sheet
+	deadSheet *webkit.View
+	// print is the print panel's state (print.go).
+	print *printPanel
+	// page is what the file picker knows of the service view's page (picker.go).
+	page pageState
+	// downloads are the service view's downloads still running (downloads.go).
+	downloads []*webkit.Download
 }
 
 // destroyLater detaches nothing but destroys t after crashDestroyDelay:
@@ -192,7 +216,11 @@ func (t *tab) destroy() {
 	if t == nil {
 		return
 	}
-	for _, g := range []**webkit.View{&t.guide, &t.deadGuide} {
+	if t.sheet != nil {
+		t.sheet.view.Destroy()
+		t.sheet = nil
+	}
+	for _, g := range []**webkit.View{&t.guide, &t.deadGuide, &t.deadSheet} {
 		if *g != nil {
 			(*g).Destroy()
 			*g = nil
@@ -257,13 +285,19 @@ func Start(o Options) (*Shell, error) {
 	if o.UI != nil {
 		s.setupUI(o.UI)
 	}
+	s.setupFilesPanel()
 	s.win.AddTool(toolEnd, "End session", "End session", webkit.ToolDanger, true)
 	s.setupBridge()
 	s.shareNetwork() // reset.go: before the first view
+	if err := s.setupPrinting(); err != nil {
+		s.win.Destroy()
+		return nil, err
+	}
 	if err := s.startFiles(); err != nil {
 		s.win.Destroy()
 		return nil, err
 	}
+	s.setupPicker()
 	if err := s.startVolunteer(); err != nil {
 		s.filesRoot.close()
 		s.win.Destroy()
@@ -309,7 +343,9 @@ func (s *Shell) Close() {
 	if s.ownConn && s.conn != nil {
 		s.conn.Close()
 	}
+	s.stopPrinting()
 	s.win.SetGuide(nil, "", "", 0)
+	s.win.SetSheet(nil)
 	s.win.SetView(nil)
 	s.cur.destroy()
 	s.spare.destroy()
@@ -321,7 +357,7 @@ func (s *Shell) Close() {
 }
 
 func (s *Shell) button(id int) {
-	if s.prefsButton(id) || s.keyboardButton(id) {
+	if s.prefsButton(id) || s.keyboardButton(id) || s.sheetButton(id) || s.filesButton(id) {
 		return
 	}
 	switch id {
@@ -335,6 +371,8 @@ func (s *Shell) button(id int) {
 		}
 	case toolVolunteer:
 		s.loadPrivileged("kiosk://volunteer")
+	case toolPrint:
+		s.printButton()
 	case toolEnd:
 		if s.assisted() {
 			s.handOver()

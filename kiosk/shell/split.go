@@ -105,6 +105,10 @@ func (s *Shell) decideGuide(t *tab, d webkit.Decision) bool {
 		return false
 	}
 	if strings.HasPrefix(d.URI, "kiosk:") {
+		if sheetPage(d.URI) {
+			s.refused(d, "kiosk_sheet") // only a sheet shows these (sheet.go)
+			return false
+		}
 		return d.Kind != webkit.NewWindowRequest
 	}
 	if d.Kind == webkit.Response {
@@ -135,6 +139,7 @@ func (s *Shell) guideLoad(t *tab, ev webkit.LoadEvent, uri string) {
 	if strings.HasPrefix(uri, "kiosk:") {
 		// A link in the pane (the index, another guide) changes its title.
 		s.win.SetGuideBar(s.paneBar(uri))
+		s.countPage(t, uri, true)
 	} else {
 		// Defence in depth: the guide pane never shows anything else.
 		s.log.Warn("guide pane committed a page that is not built in; closing it")

@@ -63,10 +63,16 @@ func (s *Shell) pagesFor(t *tab) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := ui.Prefs{Lang: s.ui.DefaultLanguage()}
+		ctx := r.Context()
 		if t == s.cur {
 			p = s.prefs
+			ctx = s.withPrintPanel(ctx, t) // the print panel's state (print.go)
 		}
-		s.ui.ServeHTTP(w, r.WithContext(ui.WithPrefs(r.Context(), p)))
+		r = r.WithContext(ui.WithPrefs(ctx, p))
+		if s.servePicker(t, w, r) { // picker.go
+			return
+		}
+		s.ui.ServeHTTP(w, r)
 	})
 }
 
@@ -92,6 +98,7 @@ func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
 		return
 	}
 	s.prefs = p
+	s.countPrefs(p)
 	s.win.SetHighContrast(p.HighContrast)
 	s.relabelIfChanged()
 	if s.view == nil {
@@ -102,10 +109,17 @@ func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
 		s.arm(s.view.URI()) // a privileged page may be reloaded by the shell
 		s.view.Reload()
 	}
-	if g := s.cur.guide; g != nil {
-		// The guide follows the session's text size, colours and language.
-		g.SetZoom(s.zoom())
-		g.Reload()
+	views := []*webkit.View{s.cur.guide}
+	if sh := s.cur.sheet; sh != nil {
+		views = append(views, sh.view)
+	}
+	for _, g := range views {
+		if g != nil {
+			// The guide and the sheet follow the session's text size,
+			// colours and language.
+			g.SetZoom(s.zoom())
+			g.Reload()
+		}
 	}
 }
 

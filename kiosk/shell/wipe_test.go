@@ -374,6 +374,14 @@ func TestWipe(t *testing.T) {
 			`cache/gstreamer-1\.0/registry\.[a-z0-9_]+\.bin|` +
 			`\.dbus/session-bus/.*)$`)
 		for _, f := range files {
+			if f == "/data/recently-used.xbel" {
+				// GTK's recent files list, written by its print operation:
+				// disabled (kiosk/webkit), it is written empty.
+				if b, err := os.ReadFile(filepath.Join(privateHome, f)); err != nil || strings.Contains(string(b), "<bookmark") {
+					t.Errorf("GTK's recently used files list names files: %v\n%s", err, b)
+				}
+				continue
+			}
 			if !harmless.MatchString(f) {
 				t.Errorf("unexpected file under the kiosk's private home: %s", f)
 			}

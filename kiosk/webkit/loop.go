@@ -101,7 +101,9 @@ func akDispatch(h C.uintptr_t, ev *C.akEvent) (verdict C.int) {
 	case *jsCall:
 		hd.Delete()
 		if ev.kind == C.AK_JS_RESULT && o.done != nil {
-			if ev.flags != 0 {
+			if ev.flags == 2 {
+				o.done("", fmt.Errorf("webkit: evaluate script: %s: %w", gostr(ev.str), ErrNoResult))
+			} else if ev.flags != 0 {
 				o.done("", fmt.Errorf("webkit: evaluate script: %s", gostr(ev.str)))
 			} else {
 				o.done(gostr(ev.str), nil)
@@ -120,6 +122,8 @@ func akDispatch(h C.uintptr_t, ev *C.akEvent) (verdict C.int) {
 		return o.dispatch(ev)
 	case *Context:
 		o.dispatch(ev)
+	case *Download:
+		return o.dispatch(ev)
 	case *Window:
 		if ev.kind == C.AK_BUTTON && o.opts.Button != nil {
 			o.opts.Button(int(ev.num))

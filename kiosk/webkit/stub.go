@@ -199,6 +199,32 @@ func (w *Window) AccessibleAbout(p Part, id int) (description, role string) { re
 // AfterPaint never calls f: there is no window.
 func (w *Window) AfterPaint(f func()) {}
 
+// FileChooser is a page's request for files; never made without WebKitGTK.
+type FileChooser struct {
+	MIMETypes []string
+	Multiple  bool
+}
+
+// Answered is true without WebKitGTK.
+func (f *FileChooser) Answered() bool { return true }
+
+// Choose does nothing without WebKitGTK.
+func (f *FileChooser) Choose(paths []string) {}
+
+// Cancel does nothing without WebKitGTK.
+func (f *FileChooser) Cancel() {}
+
+// Download is a download a view started; never made without WebKitGTK.
+type Download struct {
+	URI string
+}
+
+// Accept does nothing without WebKitGTK.
+func (d *Download) Accept(o DownloadOptions) {}
+
+// Cancel does nothing without WebKitGTK.
+func (d *Download) Cancel() {}
+
 // PrintsDropped is 0.
 func (v *View) PrintsDropped() uint64 { return 0 }
 
@@ -214,3 +240,23 @@ func (w *Window) SetSheet(v *View) {}
 
 // SheetShown is false without WebKitGTK.
 func (w *Window) SheetShown() bool { return false }
+
+func recentlyUsed(path string) bool { return false }
+
+// ShowFiles does nothing without WebKitGTK.
+func (w *Window) ShowFiles(p FilesPanel) {}
+
+// HideFiles does nothing without WebKitGTK.
+func (w *Window) HideFiles() {}
+
+// FilesShown is false without WebKitGTK.
+func (w *Window) FilesShown() bool { return false }
+
+// FilesText is nil without WebKitGTK.
+func (w *Window) FilesText() []string { return nil }
+
+// FilesNames is nil without WebKitGTK.
+func (w *Window) FilesNames() []string { return nil }
+
+// SetToolVisible is false without WebKitGTK.
+func (w *Window) SetToolVisible(id int, visible bool) bool { return false }
