@@ -79,26 +79,7 @@ func Start(ctx context.Context, cfg Config, log *logrus.Logger) (*Agent, error) 
 		return nil, fmt.Errorf("open report queue: %w", err)
 	}
 	a.q = q
-	id, err := enrol.LoadIdentity(cfg.StateDir)
-	if errors.Is(err, enrol.ErrIdentityExposed) {
-		// Tighten it and say so: the credential may have been read, and IT
-		// staff can revoke it; refusing to run would help nobody.
-		log.WithError(err).Error("identity file was readable by others; made it 0600")
-		a.reg.Set(health.CodeIdentity, health.Warn, "the device credential file was readable by other users; consider revoking and re-enrolling this device")
-		if cerr := os.Chmod(filepath.Join(cfg.StateDir, enrol.IdentityFile), 0o600); cerr == nil {
-			id, err = enrol.LoadIdentity(cfg.StateDir)
-		}
-	}
-	switch {
-	case err == nil:
-		a.id = id
-	case errors.Is(err, enrol.ErrNoIdentity):
-	default:
-		// A damaged identity must not stop the agent: it keeps reporting
-		// into its queue, stays visible on the network and says why.
-		log.WithError(err).Error("cannot use the stored identity; running unenrolled")
-		a.reg.Set(health.CodeIdentity, health.Critical, "stored identity unusable: %v", err)
-	}
+	a.loadIdentity()
 
 	a.link = kiosklink.New(kiosklink.Options{
 		Bus: orDefault(cfg.Kiosk.Bus, "system"), Health: a.reg,
@@ -107,22 +88,7 @@ func Start(ctx context.Context, cfg Config, log *logrus.Logger) (*Agent, error) 
 	})
 	a.goRun(ctx, a.link.Run)
 
-	if conn, err := bus.Connect(ctx, orDefault(cfg.System.Bus, "system")); err != nil {
-		log.WithError(err).Warn("no system bus: restart_kiosk and reboot will be refused")
-		a.reg.Set(health.CodeSystemBus, health.Warn, "cannot reach systemd/logind: %v", err)
-	} else {
-		a.sys = system.New(conn)
-		context.AfterFunc(ctx, func() { conn.Close() })
-	}
-	opts := command.Options{
-		Journal: filepath.Join(cfg.StateDir, "commands.json"), Kiosk: a.link,
-		KioskUnit: cfg.Kiosk.Unit, AllowReboot: cfg.System.AllowReboot,
-		Identity: a.identityText, Log: applog.Component(log, "command"),
-	}
-	if a.sys != nil {
-		opts.System = a.sys
-	}
-	if a.exec, err = command.Open(opts); err != nil {
+	if err := a.openCommands(ctx); err != nil {
 		return nil, err
 	}
 
@@ -150,16 +116,7 @@ func Start(ctx context.Context, cfg Config, log *logrus.Logger) (*Agent, error) 
 	a.goRun(ctx, a.connectFleet)
 
 	if cfg.Discovery.Advertise {
-		adv, err := discovery.Advertise(ctx, discovery.AdvertiseOptions{
-			Instance: a.instanceName(), Port: cfg.Discovery.Port, Ifaces: cfg.Discovery.Interfaces,
-			Recheck: cfg.Discovery.Recheck, Log: applog.Component(log, "discovery"),
-		}, a.info(ctx).Text())
-		if err != nil {
-			log.WithError(err).Warn("cannot advertise on the local network")
-			a.reg.Set(health.CodeDiscovery, health.Info, "mDNS advertisement failed: %v", err)
-		} else {
-			a.adv = adv
-		}
+		a.advertise(ctx)
 	}
 
 	if ok, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
@@ -170,6 +127,74 @@ func Start(ctx context.Context, cfg Config, log *logrus.Logger) (*Agent, error) 
 	a.goRun(ctx, a.watchdog)
 	log.WithFields(logrus.Fields{"version": version.Version, "device_id": a.id.DeviceID, "state_dir": cfg.StateDir}).Info("agent running")
 	return a, nil
+}
+
+// loadIdentity loads the device's identity from the state directory, if
+// it has one. A damaged or exposed identity is reported in health, not
+// returned: the agent runs unenrolled rather than not at all.
+func (a *Agent) loadIdentity() {
+	cfg, log := a.cfg, a.log
+	id, err := enrol.LoadIdentity(cfg.StateDir)
+	if errors.Is(err, enrol.ErrIdentityExposed) {
+		// Tighten it and say so: the credential may have been read, and IT
+		// staff can revoke it; refusing to run would help nobody.
+		log.WithError(err).Error("identity file was readable by others; made it 0600")
+		a.reg.Set(health.CodeIdentity, health.Warn, "the device credential file was readable by other users; consider revoking and re-enrolling this device")
+		if cerr := os.Chmod(filepath.Join(cfg.StateDir, enrol.IdentityFile), 0o600); cerr == nil {
+			id, err = enrol.LoadIdentity(cfg.StateDir)
+		}
+	}
+	switch {
+	case err == nil:
+		a.id = id
+	case errors.Is(err, enrol.ErrNoIdentity):
+	default:
+		// A damaged identity must not stop the agent: it keeps reporting
+		// into its queue, stays visible on the network and says why.
+		log.WithError(err).Error("cannot use the stored identity; running unenrolled")
+		a.reg.Set(health.CodeIdentity, health.Critical, "stored identity unusable: %v", err)
+	}
+}
+
+// openCommands connects to the system bus, if it can (without it,
+// restart_kiosk and reboot are refused and health says so), and opens the
+// command executor with its journal.
+func (a *Agent) openCommands(ctx context.Context) error {
+	cfg, log := a.cfg, a.log
+	if conn, err := bus.Connect(ctx, orDefault(cfg.System.Bus, "system")); err != nil {
+		log.WithError(err).Warn("no system bus: restart_kiosk and reboot will be refused")
+		a.reg.Set(health.CodeSystemBus, health.Warn, "cannot reach systemd/logind: %v", err)
+	} else {
+		a.sys = system.New(conn)
+		context.AfterFunc(ctx, func() { conn.Close() })
+	}
+	opts := command.Options{
+		Journal: filepath.Join(cfg.StateDir, "commands.json"), Kiosk: a.link,
+		KioskUnit: cfg.Kiosk.Unit, AllowReboot: cfg.System.AllowReboot,
+		Identity: a.identityText, Log: applog.Component(log, "command"),
+	}
+	if a.sys != nil {
+		opts.System = a.sys
+	}
+	var err error
+	a.exec, err = command.Open(opts)
+	return err
+}
+
+// advertise announces the agent on the local network over mDNS until ctx
+// ends; a failure is reported in health, not returned.
+func (a *Agent) advertise(ctx context.Context) {
+	cfg, log := a.cfg, a.log
+	adv, err := discovery.Advertise(ctx, discovery.AdvertiseOptions{
+		Instance: a.instanceName(), Port: cfg.Discovery.Port, Ifaces: cfg.Discovery.Interfaces,
+		Recheck: cfg.Discovery.Recheck, Log: applog.Component(log, "discovery"),
+	}, a.info(ctx).Text())
+	if err != nil {
+		log.WithError(err).Warn("cannot advertise on the local network")
+		a.reg.Set(health.CodeDiscovery, health.Info, "mDNS advertisement failed: %v", err)
+	} else {
+		a.adv = adv
+	}
 }
 
 // Stop waits for the loops to end (ctx given to Start must be done) and

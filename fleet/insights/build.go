@@ -272,74 +272,10 @@ func (b *builder) count(r *release) {
 		}
 	}
 	if r.site != "" {
-		s := b.site[r.site]
-		r.hasHours, r.allHours = s.Hours.Set(), s.Hours.Set()
-		for _, m := range r.months {
-			r.hours += s.Hours.HoursBetween(m.Start(), m.End())
-		}
-		for d := 0; d < 7; d++ {
-			for h := 0; h < 24; h++ {
-				r.open[d][h] = s.Hours.OpenDuring(d, h)
-			}
-		}
+		b.openingHours(r)
 	}
 	if r.site != "" && len(r.months) == 1 {
-		slot := b.x.slot(b.x.site[r.site], r.months[0].Start())
-		for _, i := range b.x.hours[slot] {
-			h := &b.in.Hours[i]
-			wd := h.Date.Weekday()
-			none := h.Assisted - h.Done - h.FollowUp - h.Referred
-			r.total.raw += h.Sessions
-			r.heat[wd][h.Hour].raw += h.Sessions
-			if r.hasHours {
-				if r.open[wd][h.Hour] {
-					r.in.raw += h.Sessions
-				} else {
-					r.out.raw += h.Sessions
-				}
-			}
-			r.assisted.raw += h.Assisted
-			bk := r.blocks[block(h.Date.Day)]
-			bk.sessions.raw += h.Sessions
-			bk.assisted.raw += h.Assisted
-			for o, n := range [nOutcomes]int{h.Done, h.FollowUp, h.Referred, none} {
-				r.outs[o].raw += n
-				bk.outs[o].raw += n
-			}
-		}
-		for _, i := range b.x.cells[slot] {
-			c := &b.in.Cells[i]
-			r.total.raw += c.Sessions
-			r.heat[c.Weekday][c.Hour].raw += c.Sessions
-			if r.hasHours {
-				if r.open[c.Weekday][c.Hour] {
-					r.in.raw += c.Sessions
-				} else {
-					r.out.raw += c.Sessions
-				}
-			}
-		}
-		for _, i := range b.x.blocks[slot] {
-			bl := &b.in.Blocks[i]
-			none := bl.Assisted - bl.Done - bl.FollowUp - bl.Referred
-			r.assisted.raw += bl.Assisted
-			bk := r.blocks[bl.Block]
-			bk.sessions.raw += bl.Sessions
-			bk.assisted.raw += bl.Assisted
-			for o, n := range [nOutcomes]int{bl.Done, bl.FollowUp, bl.Referred, none} {
-				r.outs[o].raw += n
-				bk.outs[o].raw += n
-			}
-		}
-		cats := 0
-		for _, i := range b.x.items[slot] {
-			it := &b.in.Items[i]
-			r.items[it.Dim][it.ID].raw += it.Sessions
-			if it.Dim == Categories {
-				cats += it.Sessions
-			}
-		}
-		r.uncat.raw = r.assisted.raw - cats
+		b.countMonth(r)
 		return
 	}
 	children := r.bySite
@@ -347,32 +283,7 @@ func (b *builder) count(r *release) {
 		children = r.byMonth
 	}
 	for _, c := range children {
-		r.total.raw += c.total.raw
-		r.in.raw += c.in.raw
-		r.out.raw += c.out.raw
-		r.assisted.raw += c.assisted.raw
-		r.uncat.raw += c.uncat.raw
-		for o := range r.outs {
-			r.outs[o].raw += c.outs[o].raw
-		}
-		for d := range r.heat {
-			for h := range r.heat[d] {
-				r.heat[d][h].raw += c.heat[d][h].raw
-			}
-		}
-		for dim, ids := range c.items {
-			for id, f := range ids {
-				r.items[dim][id].raw += f.raw
-			}
-		}
-		for i, bk := range r.blocks {
-			cb := c.blocks[i]
-			bk.sessions.raw += cb.sessions.raw
-			bk.assisted.raw += cb.assisted.raw
-			for o := range bk.outs {
-				bk.outs[o].raw += cb.outs[o].raw
-			}
-		}
+		r.addCounts(c)
 	}
 	if r.site == "" {
 		r.allHours = true
@@ -392,99 +303,151 @@ func (b *builder) count(r *release) {
 	}
 }
 
+// openingHours fills a site's release with the site's opening hours over
+// its months: whether they are set, how many, and which clock hours are
+// open.
+func (b *builder) openingHours(r *release) {
+	s := b.site[r.site]
+	r.hasHours, r.allHours = s.Hours.Set(), s.Hours.Set()
+	for _, m := range r.months {
+		r.hours += s.Hours.HoursBetween(m.Start(), m.End())
+	}
+	for d := 0; d < 7; d++ {
+		for h := 0; h < 24; h++ {
+			r.open[d][h] = s.Hours.OpenDuring(d, h)
+		}
+	}
+}
+
+// countMonth fills the true counts of one site's month from the input.
+func (b *builder) countMonth(r *release) {
+	slot := b.x.slot(b.x.site[r.site], r.months[0].Start())
+	for _, i := range b.x.hours[slot] {
+		h := &b.in.Hours[i]
+		wd := h.Date.Weekday()
+		none := h.Assisted - h.Done - h.FollowUp - h.Referred
+		r.total.raw += h.Sessions
+		r.heat[wd][h.Hour].raw += h.Sessions
+		if r.hasHours {
+			if r.open[wd][h.Hour] {
+				r.in.raw += h.Sessions
+			} else {
+				r.out.raw += h.Sessions
+			}
+		}
+		r.assisted.raw += h.Assisted
+		bk := r.blocks[block(h.Date.Day)]
+		bk.sessions.raw += h.Sessions
+		bk.assisted.raw += h.Assisted
+		for o, n := range [nOutcomes]int{h.Done, h.FollowUp, h.Referred, none} {
+			r.outs[o].raw += n
+			bk.outs[o].raw += n
+		}
+	}
+	for _, i := range b.x.cells[slot] {
+		c := &b.in.Cells[i]
+		r.total.raw += c.Sessions
+		r.heat[c.Weekday][c.Hour].raw += c.Sessions
+		if r.hasHours {
+			if r.open[c.Weekday][c.Hour] {
+				r.in.raw += c.Sessions
+			} else {
+				r.out.raw += c.Sessions
+			}
+		}
+	}
+	for _, i := range b.x.blocks[slot] {
+		bl := &b.in.Blocks[i]
+		none := bl.Assisted - bl.Done - bl.FollowUp - bl.Referred
+		r.assisted.raw += bl.Assisted
+		bk := r.blocks[bl.Block]
+		bk.sessions.raw += bl.Sessions
+		bk.assisted.raw += bl.Assisted
+		for o, n := range [nOutcomes]int{bl.Done, bl.FollowUp, bl.Referred, none} {
+			r.outs[o].raw += n
+			bk.outs[o].raw += n
+		}
+	}
+	cats := 0
+	for _, i := range b.x.items[slot] {
+		it := &b.in.Items[i]
+		r.items[it.Dim][it.ID].raw += it.Sessions
+		if it.Dim == Categories {
+			cats += it.Sessions
+		}
+	}
+	r.uncat.raw = r.assisted.raw - cats
+}
+
+// addCounts adds child release c's true counts to r's.
+func (r *release) addCounts(c *release) {
+	r.total.raw += c.total.raw
+	r.in.raw += c.in.raw
+	r.out.raw += c.out.raw
+	r.assisted.raw += c.assisted.raw
+	r.uncat.raw += c.uncat.raw
+	for o := range r.outs {
+		r.outs[o].raw += c.outs[o].raw
+	}
+	for d := range r.heat {
+		for h := range r.heat[d] {
+			r.heat[d][h].raw += c.heat[d][h].raw
+		}
+	}
+	for dim, ids := range c.items {
+		for id, f := range ids {
+			r.items[dim][id].raw += f.raw
+		}
+	}
+	for i, bk := range r.blocks {
+		cb := c.blocks[i]
+		bk.sessions.raw += cb.sessions.raw
+		bk.assisted.raw += cb.assisted.raw
+		for o := range bk.outs {
+			bk.outs[o].raw += cb.outs[o].raw
+		}
+	}
+}
+
 // protect applies the rule to every figure of r, parts before the totals
 // they add up to. A figure that is a sum in several ways (the sessions are
 // the sum of the hours, of the buckets, of in and out of hours, of the
 // sites, of the months) is rounded so that none of those sums gives a
 // hidden part away.
 func (b *builder) protect(r *release) {
-	// part collects the same figure from each child.
-	part := func(children []*release, sel func(*release) *fig) []*fig {
-		out := make([]*fig, len(children))
-		for i, c := range children {
-			out[i] = sel(c)
-		}
-		return out
-	}
-	// rels is a figure's relations to its children, both ways.
-	rels := func(sel func(*release) *fig) [][]*fig {
-		var out [][]*fig
-		if r.bySite != nil {
-			out = append(out, part(r.bySite, sel))
-		}
-		if r.byMonth != nil {
-			out = append(out, part(r.byMonth, sel))
-		}
-		return out
-	}
-
 	for d := range r.heat {
 		for h := range r.heat[d] {
-			b.set(&r.heat[d][h], rels(func(c *release) *fig { return &c.heat[d][h] })...)
+			b.set(&r.heat[d][h], r.rels(func(c *release) *fig { return &c.heat[d][h] })...)
 		}
 	}
 	for dim, ids := range r.items {
 		for id, f := range ids {
-			b.set(f, rels(func(c *release) *fig { return c.items[dim][id] })...)
+			b.set(f, r.rels(func(c *release) *fig { return c.items[dim][id] })...)
 		}
 	}
-	b.set(&r.uncat, rels(func(c *release) *fig { return &c.uncat })...)
+	b.set(&r.uncat, r.rels(func(c *release) *fig { return &c.uncat })...)
 
 	for i, bk := range r.blocks {
 		sel := func(c *release) *blockFigs { return c.blocks[i] }
 		for o := range bk.outs {
-			b.set(&bk.outs[o], rels(func(c *release) *fig { return &sel(c).outs[o] })...)
+			b.set(&bk.outs[o], r.rels(func(c *release) *fig { return &sel(c).outs[o] })...)
 		}
-		b.set(&bk.sessions, rels(func(c *release) *fig { return &sel(c).sessions })...)
-		b.set(&bk.assisted, append(rels(func(c *release) *fig { return &sel(c).assisted }), ptrs(bk.outs[:]))...)
-	}
-	// buckets: a month's blocks, or a longer period's months
-	bucketParts := func(sel func(*blockFigs) *fig) [][]*fig {
-		if r.blocks != nil {
-			var ps []*fig
-			for _, bk := range r.blocks {
-				ps = append(ps, sel(bk))
-			}
-			return [][]*fig{ps}
-		}
-		return nil // the months are already a relation (rels)
+		b.set(&bk.sessions, r.rels(func(c *release) *fig { return &sel(c).sessions })...)
+		b.set(&bk.assisted, append(r.rels(func(c *release) *fig { return &sel(c).assisted }), ptrs(bk.outs[:]))...)
 	}
 
-	if r.hasHours {
-		var openCells, closedCells []*fig
-		if r.site != "" {
-			for d := range r.heat {
-				for h := range r.heat[d] {
-					if r.open[d][h] {
-						openCells = append(openCells, &r.heat[d][h])
-					} else {
-						closedCells = append(closedCells, &r.heat[d][h])
-					}
-				}
-			}
-		}
-		inRels := rels(func(c *release) *fig { return &c.in })
-		outRels := rels(func(c *release) *fig { return &c.out })
-		if r.site != "" {
-			inRels = append(inRels, openCells)
-			outRels = append(outRels, closedCells)
-		}
-		b.set(&r.in, inRels...)
-		b.set(&r.out, outRels...)
-	} else {
-		r.in.st, r.out.st = NotApplicable, NotApplicable
-	}
+	b.protectInOut(r)
 
 	for o := range r.outs {
-		b.set(&r.outs[o], append(rels(func(c *release) *fig { return &c.outs[o] }),
-			bucketParts(func(bk *blockFigs) *fig { return &bk.outs[o] })...)...)
+		b.set(&r.outs[o], append(r.rels(func(c *release) *fig { return &c.outs[o] }),
+			r.bucketParts(func(bk *blockFigs) *fig { return &bk.outs[o] })...)...)
 	}
 	catParts := []*fig{&r.uncat}
 	for _, id := range sortedKeys(r.items[Categories]) {
 		catParts = append(catParts, r.items[Categories][id])
 	}
-	assistedRels := append(rels(func(c *release) *fig { return &c.assisted }),
-		bucketParts(func(bk *blockFigs) *fig { return &bk.assisted })...)
+	assistedRels := append(r.rels(func(c *release) *fig { return &c.assisted }),
+		r.bucketParts(func(bk *blockFigs) *fig { return &bk.assisted })...)
 	assistedRels = append(assistedRels, ptrs(r.outs[:]), catParts)
 	b.set(&r.assisted, assistedRels...)
 
@@ -494,13 +457,78 @@ func (b *builder) protect(r *release) {
 			cells = append(cells, &r.heat[d][h])
 		}
 	}
-	totalRels := append(rels(func(c *release) *fig { return &c.total }),
-		bucketParts(func(bk *blockFigs) *fig { return &bk.sessions })...)
+	totalRels := append(r.rels(func(c *release) *fig { return &c.total }),
+		r.bucketParts(func(bk *blockFigs) *fig { return &bk.sessions })...)
 	totalRels = append(totalRels, cells)
 	if r.allHours {
 		totalRels = append(totalRels, []*fig{&r.in, &r.out})
 	}
 	b.set(&r.total, totalRels...)
+}
+
+// protectInOut applies the rule to r's sessions in and out of opening
+// hours, or marks them not applicable when r has no opening hours.
+func (b *builder) protectInOut(r *release) {
+	if !r.hasHours {
+		r.in.st, r.out.st = NotApplicable, NotApplicable
+		return
+	}
+	var openCells, closedCells []*fig
+	if r.site != "" {
+		for d := range r.heat {
+			for h := range r.heat[d] {
+				if r.open[d][h] {
+					openCells = append(openCells, &r.heat[d][h])
+				} else {
+					closedCells = append(closedCells, &r.heat[d][h])
+				}
+			}
+		}
+	}
+	inRels := r.rels(func(c *release) *fig { return &c.in })
+	outRels := r.rels(func(c *release) *fig { return &c.out })
+	if r.site != "" {
+		inRels = append(inRels, openCells)
+		outRels = append(outRels, closedCells)
+	}
+	b.set(&r.in, inRels...)
+	b.set(&r.out, outRels...)
+}
+
+// rels is a figure's relations to r's children, both ways (its sites,
+// its months), sel picking the figure from each child.
+func (r *release) rels(sel func(*release) *fig) [][]*fig {
+	var out [][]*fig
+	if r.bySite != nil {
+		out = append(out, childFigs(r.bySite, sel))
+	}
+	if r.byMonth != nil {
+		out = append(out, childFigs(r.byMonth, sel))
+	}
+	return out
+}
+
+// childFigs collects the same figure from each child.
+func childFigs(children []*release, sel func(*release) *fig) []*fig {
+	out := make([]*fig, len(children))
+	for i, c := range children {
+		out[i] = sel(c)
+	}
+	return out
+}
+
+// bucketParts is a figure's relation to r's buckets: a month's blocks,
+// sel picking the figure from each. A longer period's months are already
+// a relation (rels), so it has none here.
+func (r *release) bucketParts(sel func(*blockFigs) *fig) [][]*fig {
+	if r.blocks != nil {
+		var ps []*fig
+		for _, bk := range r.blocks {
+			ps = append(ps, sel(bk))
+		}
+		return [][]*fig{ps}
+	}
+	return nil // the months are already a relation (rels)
 }
 
 func ptrs(fs []fig) []*fig {

@@ -196,6 +196,59 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 		return len(errs) < maxErrors
 	}
 	x := &inputIndex{site: map[string]int{}, vocab: map[Dimension]map[string]bool{}}
+	in.indexSites(x, add)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if from == (Date{}) {
+		from, to = in.span()
+	}
+	x.from = from.firstOfMonth()
+	for d := x.from; d.Before(to); d = d.nextMonth() {
+		x.months++
+	}
+	first, ndays := x.from.ordinal(), to.ordinal()-x.from.ordinal()
+	ndays = max(ndays, 0)
+	x.hours = make([][]int32, len(in.Sites)*x.months)
+	x.cells = make([][]int32, len(in.Sites)*x.months)
+	x.blocks = make([][]int32, len(in.Sites)*x.months)
+	x.items = make([][]int32, len(in.Sites)*x.months)
+	scope := -1
+	if site != "" {
+		si, ok := x.site[site]
+		if !ok {
+			return nil, fmt.Errorf("site %q: no such site", site)
+		}
+		scope = si
+	}
+	ix := &indexer{
+		in: in, x: x, site: site, first: first, ndays: ndays, add: add,
+		dayN:   make([]int32, 2*len(in.Sites)*ndays), // sessions, assisted per site and day
+		monthN: make([]int32, 2*len(x.hours)),        // sessions, assisted per site and month
+	}
+	ix.use = func(si int, d Date) bool {
+		n := d.ordinal() - first
+		return (scope < 0 || si == scope) && n >= 0 && n < ndays
+	}
+	if !ix.hours() {
+		return nil, errors.Join(errs...)
+	}
+	in.indexMonths(x, site, ix.use, ix.monthN, add)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if !ix.items() {
+		return nil, errors.Join(errs...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return x, nil
+}
+
+// indexSites checks Sites and Labels, and fills x's sites and its
+// vocabulary from them; add collects the problems.
+func (in *Input) indexSites(x *inputIndex, add func(string, ...any) bool) {
 	for i, s := range in.Sites {
 		switch _, dup := x.site[s.ID]; {
 		case !validID(s.ID):
@@ -227,63 +280,79 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 			x.vocab[dim][id] = true
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	if from == (Date{}) {
-		lo, hi := Date{2200, time.December, 31}, Date{2000, time.January, 1}
-		for _, h := range in.Hours {
-			if h.Date.Valid() {
-				lo, hi = minDate(lo, h.Date), maxDate(hi, h.Date)
-			}
-		}
-		for _, c := range in.Cells {
-			if c.Month.Valid() {
-				lo, hi = minDate(lo, c.Month), maxDate(hi, c.Month)
-			}
-		}
-		for _, b := range in.Blocks {
-			if b.Month.Valid() {
-				lo, hi = minDate(lo, b.Month), maxDate(hi, b.Month)
-			}
-		}
-		for _, it := range in.Items {
-			if it.Date.Valid() {
-				lo, hi = minDate(lo, it.Date), maxDate(hi, it.Date)
-			}
-		}
-		from, to = lo, hi.AddDays(1)
-		if to.Before(from) {
-			from, to = hi, hi
+}
+
+// span returns the dates the input's entries cover: from the earliest
+// valid date to the day after the latest.
+func (in *Input) span() (from, to Date) {
+	lo, hi := Date{2200, time.December, 31}, Date{2000, time.January, 1}
+	for _, h := range in.Hours {
+		if h.Date.Valid() {
+			lo, hi = minDate(lo, h.Date), maxDate(hi, h.Date)
 		}
 	}
-	x.from = from.firstOfMonth()
-	for d := x.from; d.Before(to); d = d.nextMonth() {
-		x.months++
-	}
-	first, ndays := x.from.ordinal(), to.ordinal()-x.from.ordinal()
-	ndays = max(ndays, 0)
-	x.hours = make([][]int32, len(in.Sites)*x.months)
-	x.cells = make([][]int32, len(in.Sites)*x.months)
-	x.blocks = make([][]int32, len(in.Sites)*x.months)
-	x.items = make([][]int32, len(in.Sites)*x.months)
-	scope := -1
-	if site != "" {
-		si, ok := x.site[site]
-		if !ok {
-			return nil, fmt.Errorf("site %q: no such site", site)
+	for _, c := range in.Cells {
+		if c.Month.Valid() {
+			lo, hi = minDate(lo, c.Month), maxDate(hi, c.Month)
 		}
-		scope = si
 	}
-	use := func(si int, d Date) bool {
-		n := d.ordinal() - first
-		return (scope < 0 || si == scope) && n >= 0 && n < ndays
+	for _, b := range in.Blocks {
+		if b.Month.Valid() {
+			lo, hi = minDate(lo, b.Month), maxDate(hi, b.Month)
+		}
 	}
-	dayN := make([]int32, 2*len(in.Sites)*ndays) // sessions, assisted per site and day
-	monthN := make([]int32, 2*len(x.hours))      // sessions, assisted per site and month
-	seenHour := make([]uint32, len(in.Sites)*ndays)
-	for i, h := range in.Hours {
-		if site != "" && h.Site != site {
+	for _, it := range in.Items {
+		if it.Date.Valid() {
+			lo, hi = minDate(lo, it.Date), maxDate(hi, it.Date)
+		}
+	}
+	from, to = lo, hi.AddDays(1)
+	if to.Before(from) {
+		from, to = hi, hi
+	}
+	return from, to
+}
+
+// indexer is index's work in progress on Hours and Items: the scope and
+// days asked for, the sessions counted so far per day and month (to check
+// the items against), and what has been seen (to find entries given twice).
+type indexer struct {
+	in     *Input
+	x      *inputIndex
+	site   string                      // "" for every site
+	use    func(site int, d Date) bool // whether an entry is in scope and range
+	first  int                         // ordinal of x.from
+	ndays  int
+	add    func(string, ...any) bool // collects a problem; false: stop
+	dayN   []int32                   // sessions, assisted per site and day
+	monthN []int32                   // sessions, assisted per site and month
+
+	ids         map[Dimension]map[string]uint16
+	seenItem    [][]uint16
+	cats        []int32 // categories' sessions per site and day
+	how         map[monthItem]int8
+	wholeMonths bool
+	monthCats   []int32 // categories' sessions per site and month
+}
+
+// monthItem is an identifier of a dimension in one site's month: its
+// month is given per day or as a whole, not both.
+type monthItem struct {
+	slot int
+	dim  Dimension
+	id   string
+}
+
+// day is the position of site si's date d among the sites' days.
+func (ix *indexer) day(si int, d Date) int { return si*ix.ndays + d.ordinal() - ix.first }
+
+// hours checks and groups Hours, counting each day's and month's
+// sessions; false means it stopped early, with enough problems.
+func (ix *indexer) hours() bool {
+	x, add := ix.x, ix.add
+	seenHour := make([]uint32, len(ix.in.Sites)*ix.ndays)
+	for i, h := range ix.in.Hours {
+		if ix.site != "" && h.Site != ix.site {
 			continue // another site's: not looked at
 		}
 		si, known := x.site[h.Site]
@@ -293,7 +362,7 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 			ok = add("hours[%d]: site %q is not in sites", i, h.Site)
 		case !h.Date.Valid():
 			ok = add("hours[%d]: date %s is not a calendar day", i, h.Date)
-		case !use(si, h.Date):
+		case !ix.use(si, h.Date):
 			continue
 		case h.Hour < 0 || h.Hour > 23:
 			ok = add("hours[%d]: hour %d is not 0 to 23", i, h.Hour)
@@ -306,44 +375,41 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 		case h.Sessions > 1_000_000:
 			ok = add("hours[%d]: %d sessions in an hour is not a count a kiosk makes", i, h.Sessions)
 		default:
-			day := si*ndays + h.Date.ordinal() - first
+			day := ix.day(si, h.Date)
 			if seenHour[day]&(1<<h.Hour) != 0 {
 				ok = add("hours[%d]: %s %s %02d:00 is given twice", i, h.Site, h.Date, h.Hour)
 				break
 			}
 			seenHour[day] |= 1 << h.Hour
-			dayN[2*day] += int32(h.Sessions)
-			dayN[2*day+1] += int32(h.Assisted)
+			ix.dayN[2*day] += int32(h.Sessions)
+			ix.dayN[2*day+1] += int32(h.Assisted)
 			slot := x.slot(si, h.Date)
-			monthN[2*slot] += int32(h.Sessions)
-			monthN[2*slot+1] += int32(h.Assisted)
+			ix.monthN[2*slot] += int32(h.Sessions)
+			ix.monthN[2*slot+1] += int32(h.Assisted)
 			x.hours[slot] = append(x.hours[slot], int32(i))
 		}
 		if !ok {
-			return nil, errors.Join(errs...)
+			return false
 		}
 	}
-	in.indexMonths(x, site, use, monthN, add)
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	ids := map[Dimension]map[string]uint16{}
+	return true
+}
+
+// items checks and groups Items against the sessions counted; false
+// means it stopped early, with enough problems.
+func (ix *indexer) items() bool {
+	in, x, add := ix.in, ix.x, ix.add
+	ix.ids = map[Dimension]map[string]uint16{}
 	for _, d := range Dimensions {
-		ids[d] = map[string]uint16{}
+		ix.ids[d] = map[string]uint16{}
 	}
-	seenItem := make([][]uint16, len(in.Sites)*ndays)
-	cats := make([]int32, len(in.Sites)*ndays)
-	// An identifier's month is given per day or as a whole, not both.
-	type monthItem struct {
-		slot int
-		dim  Dimension
-		id   string
-	}
-	how := map[monthItem]int8{} // 1: per day, 2: a whole month (kept only when there are whole months)
-	wholeMonths := slices.ContainsFunc(in.Items, func(it ItemCount) bool { return it.Month })
-	monthCats := make([]int32, len(x.hours))
+	ix.seenItem = make([][]uint16, len(in.Sites)*ix.ndays)
+	ix.cats = make([]int32, len(in.Sites)*ix.ndays)
+	ix.how = map[monthItem]int8{} // 1: per day, 2: a whole month (kept only when there are whole months)
+	ix.wholeMonths = slices.ContainsFunc(in.Items, func(it ItemCount) bool { return it.Month })
+	ix.monthCats = make([]int32, len(x.hours))
 	for i, it := range in.Items {
-		if site != "" && it.Site != site {
+		if ix.site != "" && it.Site != ix.site {
 			continue
 		}
 		si, known := x.site[it.Site]
@@ -353,7 +419,7 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 			ok = add("items[%d]: site %q is not in sites", i, it.Site)
 		case !it.Date.Valid():
 			ok = add("items[%d]: date %s is not a calendar day", i, it.Date)
-		case !use(si, it.Date):
+		case !ix.use(si, it.Date):
 			continue
 		case !knownDim(it.Dim):
 			ok = add("items[%d]: dimension %q is not one of service, tile, guide, feature, language, category", i, it.Dim)
@@ -364,72 +430,81 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 		case it.Month && it.Date.Day != 1:
 			ok = add("items[%d]: a whole month's entry is dated the 1st, not %s", i, it.Date)
 		case it.Month:
-			slot := x.slot(si, it.Date)
-			k := monthItem{slot, it.Dim, it.ID}
-			n, assisted := monthN[2*slot], monthN[2*slot+1]
-			switch {
-			case how[k] != 0:
-				ok = add("items[%d]: %s %s %s %q is given twice for the month", i, it.Site, it.Date.Month, it.Dim, it.ID)
-			case it.Dim != Categories && int32(it.Sessions) > n:
-				ok = add("items[%d]: %s %d-%02d: %s %q has %d sessions, more than the %d that month", i, it.Site, it.Date.Year, int(it.Date.Month), it.Dim, it.ID, it.Sessions, n)
-			case it.Dim == Categories && monthCats[slot]+int32(it.Sessions) > assisted:
-				ok = add("items[%d]: %s %d-%02d: categories add up to more than the %d assisted sessions that month", i, it.Site, it.Date.Year, int(it.Date.Month), assisted)
-			default:
-				how[k] = 2
-				if it.Dim == Categories {
-					monthCats[slot] += int32(it.Sessions)
-				}
-				x.vocab[it.Dim][it.ID] = true
-				x.items[slot] = append(x.items[slot], int32(i))
-			}
+			ok = ix.monthEntry(i, it, si)
 		default:
-			day := si*ndays + it.Date.ordinal() - first
-			n, assisted := dayN[2*day], dayN[2*day+1]
-			id, seen := ids[it.Dim][it.ID]
-			if !seen {
-				if len(ids[it.Dim]) >= 1<<16-1 {
-					ok = add("items[%d]: more than 65,535 %s identifiers", i, it.Dim)
-					break
-				}
-				id = uint16(len(ids[it.Dim]))
-				ids[it.Dim][it.ID] = id
-			}
-			key := id<<3 | uint16(dimIndex(it.Dim))
-			if seen && slices.Contains(seenItem[day], key) {
-				ok = add("items[%d]: %s %s %s %q is given twice", i, it.Site, it.Date, it.Dim, it.ID)
-				break
-			}
-			switch {
-			case it.Dim != Categories && int32(it.Sessions) > n:
-				ok = add("items[%d]: %s %s: %s %q has %d sessions, more than the %d that day", i, it.Site, it.Date, it.Dim, it.ID, it.Sessions, n)
-			case it.Dim == Categories && cats[day]+int32(it.Sessions) > assisted:
-				ok = add("items[%d]: %s %s: categories add up to more than the %d assisted sessions that day", i, it.Site, it.Date, assisted)
-			case it.Dim == Categories && wholeMonths && monthCats[x.slot(si, it.Date)]+int32(it.Sessions) > monthN[2*x.slot(si, it.Date)+1]:
-				ok = add("items[%d]: %s %d-%02d: categories add up to more than the %d assisted sessions that month", i, it.Site, it.Date.Year, int(it.Date.Month), monthN[2*x.slot(si, it.Date)+1])
-			case wholeMonths && how[monthItem{x.slot(si, it.Date), it.Dim, it.ID}] == 2:
-				ok = add("items[%d]: %s %s %s %q: its month is also given as a whole", i, it.Site, it.Date, it.Dim, it.ID)
-			default:
-				seenItem[day] = append(seenItem[day], key)
-				if it.Dim == Categories {
-					cats[day] += int32(it.Sessions)
-					monthCats[x.slot(si, it.Date)] += int32(it.Sessions)
-				}
-				if wholeMonths {
-					how[monthItem{x.slot(si, it.Date), it.Dim, it.ID}] = 1
-				}
-				x.vocab[it.Dim][it.ID] = true
-				slot := x.slot(si, it.Date)
-				x.items[slot] = append(x.items[slot], int32(i))
-			}
+			ok = ix.dayEntry(i, it, si)
 		}
 		if !ok {
-			return nil, errors.Join(errs...)
+			return false
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	return true
+}
+
+// monthEntry checks and groups Items[i], a whole month's entry of site si;
+// false means stop, with enough problems.
+func (ix *indexer) monthEntry(i int, it ItemCount, si int) bool {
+	x, add := ix.x, ix.add
+	slot := x.slot(si, it.Date)
+	k := monthItem{slot, it.Dim, it.ID}
+	n, assisted := ix.monthN[2*slot], ix.monthN[2*slot+1]
+	switch {
+	case ix.how[k] != 0:
+		return add("items[%d]: %s %s %s %q is given twice for the month", i, it.Site, it.Date.Month, it.Dim, it.ID)
+	case it.Dim != Categories && int32(it.Sessions) > n:
+		return add("items[%d]: %s %d-%02d: %s %q has %d sessions, more than the %d that month", i, it.Site, it.Date.Year, int(it.Date.Month), it.Dim, it.ID, it.Sessions, n)
+	case it.Dim == Categories && ix.monthCats[slot]+int32(it.Sessions) > assisted:
+		return add("items[%d]: %s %d-%02d: categories add up to more than the %d assisted sessions that month", i, it.Site, it.Date.Year, int(it.Date.Month), assisted)
 	}
-	return x, nil
+	ix.how[k] = 2
+	if it.Dim == Categories {
+		ix.monthCats[slot] += int32(it.Sessions)
+	}
+	x.vocab[it.Dim][it.ID] = true
+	x.items[slot] = append(x.items[slot], int32(i))
+	return true
+}
+
+// dayEntry checks and groups Items[i], one day's entry of site si; false
+// means stop, with enough problems.
+func (ix *indexer) dayEntry(i int, it ItemCount, si int) bool {
+	x, add := ix.x, ix.add
+	day := ix.day(si, it.Date)
+	n, assisted := ix.dayN[2*day], ix.dayN[2*day+1]
+	id, seen := ix.ids[it.Dim][it.ID]
+	if !seen {
+		if len(ix.ids[it.Dim]) >= 1<<16-1 {
+			return add("items[%d]: more than 65,535 %s identifiers", i, it.Dim)
+		}
+		id = uint16(len(ix.ids[it.Dim]))
+		ix.ids[it.Dim][it.ID] = id
+	}
+	key := id<<3 | uint16(dimIndex(it.Dim))
+	if seen && slices.Contains(ix.seenItem[day], key) {
+		return add("items[%d]: %s %s %s %q is given twice", i, it.Site, it.Date, it.Dim, it.ID)
+	}
+	slot := x.slot(si, it.Date)
+	switch {
+	case it.Dim != Categories && int32(it.Sessions) > n:
+		return add("items[%d]: %s %s: %s %q has %d sessions, more than the %d that day", i, it.Site, it.Date, it.Dim, it.ID, it.Sessions, n)
+	case it.Dim == Categories && ix.cats[day]+int32(it.Sessions) > assisted:
+		return add("items[%d]: %s %s: categories add up to more than the %d assisted sessions that day", i, it.Site, it.Date, assisted)
+	case it.Dim == Categories && ix.wholeMonths && ix.monthCats[slot]+int32(it.Sessions) > ix.monthN[2*slot+1]:
+		return add("items[%d]: %s %d-%02d: categories add up to more than the %d assisted sessions that month", i, it.Site, it.Date.Year, int(it.Date.Month), ix.monthN[2*slot+1])
+	case ix.wholeMonths && ix.how[monthItem{slot, it.Dim, it.ID}] == 2:
+		return add("items[%d]: %s %s %s %q: its month is also given as a whole", i, it.Site, it.Date, it.Dim, it.ID)
+	}
+	ix.seenItem[day] = append(ix.seenItem[day], key)
+	if it.Dim == Categories {
+		ix.cats[day] += int32(it.Sessions)
+		ix.monthCats[slot] += int32(it.Sessions)
+	}
+	if ix.wholeMonths {
+		ix.how[monthItem{slot, it.Dim, it.ID}] = 1
+	}
+	x.vocab[it.Dim][it.ID] = true
+	x.items[slot] = append(x.items[slot], int32(i))
+	return true
 }
 
 func dimIndex(d Dimension) int { return slices.Index(Dimensions, d) }
@@ -489,12 +564,23 @@ func (in *Input) indexMonths(x *inputIndex, site string, use func(int, Date) boo
 	if len(in.Cells) == 0 && len(in.Blocks) == 0 {
 		return
 	}
-	type cellKey struct{ slot, wd, h int }
-	seenCell := map[cellKey]bool{}
-	seenBlock := map[[2]int]bool{}
 	cellSum := map[int]int{}
 	blockSum := map[int]int{}
-	stop := false
+	if !in.indexCells(x, site, use, cellSum, add) {
+		return
+	}
+	if !in.indexBlocks(x, site, use, monthN, blockSum, add) {
+		return
+	}
+	in.checkMonths(x, cellSum, blockSum, add)
+}
+
+// indexCells checks and groups Cells (of site, "" for all) into x and
+// adds each month's sessions to sum; false means it stopped early, with
+// enough problems.
+func (in *Input) indexCells(x *inputIndex, site string, use func(int, Date) bool, sum map[int]int, add func(string, ...any) bool) bool {
+	type cellKey struct{ slot, wd, h int }
+	seenCell := map[cellKey]bool{}
 	for i, c := range in.Cells {
 		if site != "" && c.Site != site {
 			continue
@@ -520,18 +606,22 @@ func (in *Input) indexMonths(x *inputIndex, site string, use func(int, Date) boo
 				break
 			}
 			seenCell[k] = true
-			cellSum[slot] += c.Sessions
+			sum[slot] += c.Sessions
 			x.cells[slot] = append(x.cells[slot], int32(i))
 		}
 		if !ok {
-			stop = true
-			break
+			return false
 		}
 	}
+	return true
+}
+
+// indexBlocks checks and groups Blocks (of site, "" for all) into x, adds
+// their sessions and assisted sessions to monthN and their sessions to
+// sum; false means it stopped early, with enough problems.
+func (in *Input) indexBlocks(x *inputIndex, site string, use func(int, Date) bool, monthN []int32, sum map[int]int, add func(string, ...any) bool) bool {
+	seenBlock := map[[2]int]bool{}
 	for i, b := range in.Blocks {
-		if stop {
-			break
-		}
 		if site != "" && b.Site != site {
 			continue
 		}
@@ -561,18 +651,22 @@ func (in *Input) indexMonths(x *inputIndex, site string, use func(int, Date) boo
 				break
 			}
 			seenBlock[[2]int{slot, b.Block}] = true
-			blockSum[slot] += b.Sessions
+			sum[slot] += b.Sessions
 			monthN[2*slot] += int32(b.Sessions)
 			monthN[2*slot+1] += int32(b.Assisted)
 			x.blocks[slot] = append(x.blocks[slot], int32(i))
 		}
 		if !ok {
-			stop = true
+			return false
 		}
 	}
-	if stop {
-		return
-	}
+	return true
+}
+
+// checkMonths checks that each month given by cells and blocks is not
+// also given by hours, and that its cells and blocks add up to the same
+// sessions; add collects the problems.
+func (in *Input) checkMonths(x *inputIndex, cellSum, blockSum map[int]int, add func(string, ...any) bool) {
 	for slot := range x.cells {
 		if len(x.cells[slot]) == 0 && len(x.blocks[slot]) == 0 {
 			continue

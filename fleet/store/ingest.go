@@ -140,68 +140,9 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 				continue
 			}
 			k++
-			b := budgets[it.DeviceID]
 			res.Dropped, res.Uncounted = dropped[k], uncounted[k]
-			var newest *api.Report
-			for ri := range it.Batch.Reports {
-				r := &it.Batch.Reports[ri]
-				res.Accepted = append(res.Accepted, r.ID)
-				k := reportKey{it.DeviceID, r.ID}
-				if !fresh[k] {
-					continue // already held: idempotent
-				}
-				delete(fresh, k) // a report twice in one group counts once
-				res.New++
-				if newest == nil || r.CreatedUnixMs > newest.CreatedUnixMs ||
-					r.CreatedUnixMs == newest.CreatedUnixMs && r.Seq > newest.Seq {
-					newest = r
-				}
-			}
-			// One statement updates the device and says whether a command
-			// may be waiting (command_seq moved past commands_seen_seq).
-			var cmdSeq, seenSeq int64
-			err := sql.ErrNoRows
-			if newest != nil {
-				slim := *newest
-				slim.Receipts = nil
-				b2, err2 := json.Marshal(&slim)
-				if err2 != nil {
-					return err2
-				}
-				err = pc.QueryRowContext(ctx, s.q(qDeviceReport),
-					now, string(b2), newest.CreatedUnixMs, newest.Health.KioskState, b2i(Critical(newest)),
-					newest.Health.AgentVersion, newest.Health.AgentVersion, newest.Health.KioskVersion, newest.Health.KioskVersion,
-					b.atMs, b.reports, b.sessions,
-					it.DeviceID, newest.CreatedUnixMs).Scan(&cmdSeq, &seenSeq)
-			}
-			if errors.Is(err, sql.ErrNoRows) {
-				// No new report, or only older ones than held: just seen now.
-				err = pc.QueryRowContext(ctx, s.q(qDeviceSeen),
-					now, b.atMs, b.reports, b.sessions, it.DeviceID).Scan(&cmdSeq, &seenSeq)
-			}
-			if err != nil {
-				return fmt.Errorf("update device %s: %w", it.DeviceID, err)
-			}
-			for _, a := range it.Batch.Acks {
-				// A volunteer code is kept only until its device answers.
-				if _, err := pc.ExecContext(ctx, s.q(qAck), a.Status, a.Detail, now, api.CommandVolunteerCode, a.ID, it.DeviceID); err != nil {
-					return fmt.Errorf("ack command %s: %w", a.ID, err)
-				}
-			}
-			if cmdSeq > seenSeq {
-				cmds, err := pendingCommands(ctx, pc, s.q, it.DeviceID, now)
-				if err != nil {
-					return err
-				}
-				res.Commands = cmds
-				if len(cmds) == 0 {
-					// Nothing waits as of command_seq; a command issued since
-					// has a higher seq and is looked for next time.
-					if _, err := pc.ExecContext(ctx, s.q(qCommandsSeen),
-						cmdSeq, it.DeviceID, cmdSeq); err != nil {
-						return fmt.Errorf("update device %s: %w", it.DeviceID, err)
-					}
-				}
+			if err := s.ingestDevice(ctx, pc, it, budgets[it.DeviceID], fresh, res, now); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -210,6 +151,75 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 		return nil, fmt.Errorf("ingest %d batches: %w", len(items), err)
 	}
 	return out, nil
+}
+
+// ingestDevice completes res for one admitted batch whose reports are
+// inserted (fresh holds those new to the store): it updates the device
+// with its newest report and budget b, records its acks, and gives it the
+// commands waiting for it.
+func (s *Store) ingestDevice(ctx context.Context, pc *txCache, it IngestItem, b budgetRow, fresh map[reportKey]bool, res *IngestResult, now int64) error {
+	var newest *api.Report
+	for ri := range it.Batch.Reports {
+		r := &it.Batch.Reports[ri]
+		res.Accepted = append(res.Accepted, r.ID)
+		k := reportKey{it.DeviceID, r.ID}
+		if !fresh[k] {
+			continue // already held: idempotent
+		}
+		delete(fresh, k) // a report twice in one group counts once
+		res.New++
+		if newest == nil || r.CreatedUnixMs > newest.CreatedUnixMs ||
+			r.CreatedUnixMs == newest.CreatedUnixMs && r.Seq > newest.Seq {
+			newest = r
+		}
+	}
+	// One statement updates the device and says whether a command
+	// may be waiting (command_seq moved past commands_seen_seq).
+	var cmdSeq, seenSeq int64
+	err := sql.ErrNoRows
+	if newest != nil {
+		slim := *newest
+		slim.Receipts = nil
+		b2, err2 := json.Marshal(&slim)
+		if err2 != nil {
+			return err2
+		}
+		err = pc.QueryRowContext(ctx, s.q(qDeviceReport),
+			now, string(b2), newest.CreatedUnixMs, newest.Health.KioskState, b2i(Critical(newest)),
+			newest.Health.AgentVersion, newest.Health.AgentVersion, newest.Health.KioskVersion, newest.Health.KioskVersion,
+			b.atMs, b.reports, b.sessions,
+			it.DeviceID, newest.CreatedUnixMs).Scan(&cmdSeq, &seenSeq)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		// No new report, or only older ones than held: just seen now.
+		err = pc.QueryRowContext(ctx, s.q(qDeviceSeen),
+			now, b.atMs, b.reports, b.sessions, it.DeviceID).Scan(&cmdSeq, &seenSeq)
+	}
+	if err != nil {
+		return fmt.Errorf("update device %s: %w", it.DeviceID, err)
+	}
+	for _, a := range it.Batch.Acks {
+		// A volunteer code is kept only until its device answers.
+		if _, err := pc.ExecContext(ctx, s.q(qAck), a.Status, a.Detail, now, api.CommandVolunteerCode, a.ID, it.DeviceID); err != nil {
+			return fmt.Errorf("ack command %s: %w", a.ID, err)
+		}
+	}
+	if cmdSeq > seenSeq {
+		cmds, err := pendingCommands(ctx, pc, s.q, it.DeviceID, now)
+		if err != nil {
+			return err
+		}
+		res.Commands = cmds
+		if len(cmds) == 0 {
+			// Nothing waits as of command_seq; a command issued since
+			// has a higher seq and is looked for next time.
+			if _, err := pc.ExecContext(ctx, s.q(qCommandsSeen),
+				cmdSeq, it.DeviceID, cmdSeq); err != nil {
+				return fmt.Errorf("update device %s: %w", it.DeviceID, err)
+			}
+		}
+	}
+	return nil
 }
 
 type reportKey struct{ device, id string }
