@@ -157,6 +157,12 @@ type Receipt struct {
 	// picker and downloads did: pages scanned, photos taken, downloads
 	// saved, files handed to a page. Numbers only; 0 from older kiosks.
 	Scans, Photos, Downloads, Uploads int64
+	// RemoteHelp is true when council staff saw the screen (remote help,
+	// the resident allowed it) in this session; RemoteHelpMs is how long,
+	// all shares added up. Wire keys "assist" and "assist_ms"; absent
+	// from older kiosks.
+	RemoteHelp   bool
+	RemoteHelpMs int64
 }
 
 // What a wipe clears, as named in Receipt.Cleared and Receipt.Failed.
@@ -184,6 +190,8 @@ const (
 	rcPhotos    = "photos"
 	rcDownloads = "downloads"
 	rcUploads   = "uploads"
+	rcAssist    = "assist"
+	rcAssistMs  = "assist_ms"
 )
 
 // Map encodes r as the a{sv} of a SessionEnded signal.
@@ -206,6 +214,10 @@ func (r Receipt) Map() map[string]dbus.Variant {
 	}
 	if r.Outcome != "" {
 		m[rcOutcome] = dbus.MakeVariant(r.Outcome)
+	}
+	if r.RemoteHelp {
+		m[rcAssist] = dbus.MakeVariant(true)
+		m[rcAssistMs] = dbus.MakeVariant(r.RemoteHelpMs)
 	}
 	return m
 }
@@ -231,6 +243,8 @@ func ParseReceipt(m map[string]dbus.Variant) (Receipt, error) {
 	opt(m, rcPhotos, &r.Photos)
 	opt(m, rcDownloads, &r.Downloads)
 	opt(m, rcUploads, &r.Uploads)
+	opt(m, rcAssist, &r.RemoteHelp)
+	opt(m, rcAssistMs, &r.RemoteHelpMs)
 	return r, nil
 }
 
