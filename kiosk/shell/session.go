@@ -66,6 +66,7 @@ func (s *Shell) tick() {
 		if now.Sub(s.lastInput) >= s.idleTimeout() {
 			s.warnStart = now
 			s.setState(bus.StateWarning)
+			s.assistPanelTaken()
 			s.win.ShowPanel(s.tr("idle.title"), s.countdown(s.cfg.Session.IdleWarning),
 				[]webkit.PanelButton{{ID: panelStillHere, Label: s.tr("shell.idle.yes")}})
 		}
@@ -121,6 +122,7 @@ func (s *Shell) endSession(reason string) {
 	}
 	now := s.now()
 	r := &pendingReset{reason: reason, t0: now, deadline: now.Add(10 * time.Second)}
+	s.assistSessionEnd(&r.receipt) // first: nothing of this session or the next is captured from here
 	r.receipt.EndedUnixMs = now.UnixMilli()
 	s.finishVolunteer(&r.receipt)
 	if !s.sessionStart.IsZero() {

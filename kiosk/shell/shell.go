@@ -148,6 +148,7 @@ type Shell struct {
 	vol       *volunteer.Assist // volunteer mode (volunteer.go)
 	unlocking bool              // a PIN or code entry is being checked (volunteer.go)
 	bridge    bridge            // the kiosk pages' messages (bridge.go)
+	assist    *assistState      // remote help (assist.go); nil when off
 	// armed is a privileged kiosk:// page the shell itself is loading
 	// (navigation.go: privileged pages open only that way).
 	armed string
@@ -262,6 +263,7 @@ func Start(o Options) (*Shell, error) {
 		s.win.Destroy()
 		return nil, err
 	}
+	s.setupAssist()
 	if err := s.startVolunteer(); err != nil {
 		s.filesRoot.close()
 		s.win.Destroy()
@@ -300,6 +302,7 @@ func (s *Shell) Close() {
 	}
 	s.closed = true
 	close(s.stopTick)
+	s.closeAssist()
 	if s.server != nil {
 		s.server.Close()
 	}
@@ -319,7 +322,7 @@ func (s *Shell) Close() {
 }
 
 func (s *Shell) button(id int) {
-	if s.prefsButton(id) || s.keyboardButton(id) {
+	if s.prefsButton(id) || s.keyboardButton(id) || s.assistButton(id) {
 		return
 	}
 	switch id {

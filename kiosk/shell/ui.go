@@ -63,10 +63,12 @@ func (s *Shell) pagesFor(t *tab) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := ui.Prefs{Lang: s.ui.DefaultLanguage()}
+		ctx := r.Context()
 		if t == s.cur {
 			p = s.prefs
+			ctx = s.assistHelpContext(ctx)
 		}
-		s.ui.ServeHTTP(w, r.WithContext(ui.WithPrefs(r.Context(), p)))
+		s.ui.ServeHTTP(w, r.WithContext(ui.WithPrefs(ctx, p)))
 	})
 }
 
