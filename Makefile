@@ -219,10 +219,16 @@ screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside
 screenshots: screenshots-kiosk-pages screenshots-volunteer screenshots-kiosk-shell screenshots-console screenshots-insights screenshots-assist ## save screenshots of every screen in out/screenshots/
 
 # Images and packages (images/README.md). Image builds run as root, niced.
+# SUITE is the Debian release the images and the kiosk's libraries come from:
+# trixie (Debian 13, the default) or bookworm. Packages go to out/deb/SUITE;
+# a bookworm image is built into images/TARGET/build-bookworm.
+SUITE ?= trixie
+export SUITE
+IMAGE_BUILD = build$(if $(filter-out trixie,$(SUITE)),-$(SUITE))
 DEB_ARCHES ?= amd64 arm64
 
 .PHONY: deb
-deb: deps assets ## build the Debian packages accesskiosk-{fleet,agent,kiosk} (amd64, arm64) into out/deb/
+deb: deps assets ## build the Debian packages accesskiosk-{fleet,agent,kiosk} (amd64, arm64) for SUITE (default trixie) into out/deb/SUITE/
 	images/deb/build.sh $(DEB_ARCHES)
 
 # The packages `make test` checks (CHECK_ARCHES=amd64 arm64 for both).
@@ -234,26 +240,26 @@ check-packages: deps assets ## build the packages (CHECK_ARCHES, default this ma
 	images/deb/check.sh $(CHECK_ARCHES)
 
 .PHONY: image-x86
-image-x86: ## build the x86-64 UEFI kiosk image into images/x86/build/ (root, mmdebstrap; ~15 min)
+image-x86: ## build the x86-64 UEFI kiosk image from SUITE (default trixie) into images/x86/build/ (root, mmdebstrap)
 	@$(MAKE) --no-print-directory deb DEB_ARCHES=amd64
-	nice -n 10 images/x86/build.sh
+	BUILD_DIR=$(CURDIR)/images/x86/$(IMAGE_BUILD) nice -n 10 images/x86/build.sh
 
 .PHONY: image-rpi
-image-rpi: ## build the Raspberry Pi 4 (arm64) kiosk image into images/rpi/build/ (root, qemu-user)
+image-rpi: ## build the Raspberry Pi 4 + 5 (arm64) kiosk image from SUITE into images/rpi/build/ (root, qemu-user)
 	@$(MAKE) --no-print-directory deb DEB_ARCHES=arm64
-	nice -n 10 images/rpi/build.sh
+	BUILD_DIR=$(CURDIR)/images/rpi/$(IMAGE_BUILD) nice -n 10 images/rpi/build.sh
 
 .PHONY: image-test
 image-test: ## check the x86 image's root file system, boot it under QEMU against a fleet on loopback
-	@test -f images/x86/build/accesskiosk-x86.img || $(MAKE) --no-print-directory image-x86
+	@test -f images/x86/$(IMAGE_BUILD)/accesskiosk-x86.img || $(MAKE) --no-print-directory image-x86
 	@if compgen -G 'fleet/cmd/fleet/*.go' >/dev/null; then mkdir -p $(BIN) && $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./fleet/cmd/fleet; fi
-	$(GO) test -tags imagetest -count=1 -timeout 50m -v ./images/...
+	AK_BUILD=$(IMAGE_BUILD) $(GO) test -tags imagetest -count=1 -timeout 50m -v ./images/...
 
 .PHONY: image-test-rpi
 image-test-rpi: ## check the Pi image's root, boot its kernel and root under qemu-system-aarch64 (virt) against a fleet on loopback
-	@test -f images/rpi/build/accesskiosk-rpi.img || $(MAKE) --no-print-directory image-rpi
+	@test -f images/rpi/$(IMAGE_BUILD)/accesskiosk-rpi.img || $(MAKE) --no-print-directory image-rpi
 	@mkdir -p $(BIN) && $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./fleet/cmd/fleet
-	AK_IMAGE=rpi $(GO) test -tags imagetest -count=1 -timeout 150m -v -run '^(TestBuiltRootfs|TestImageFilesystems|TestBoot)$$' ./images/imagecheck/
+	AK_IMAGE=rpi AK_BUILD=$(IMAGE_BUILD) $(GO) test -tags imagetest -count=1 -timeout 150m -v -run '^(TestBuiltRootfs|TestPiBoot|TestImageFilesystems|TestBoot)$$' ./images/imagecheck/
 
 .PHONY: clean
 clean: ## remove build output

@@ -1,13 +1,17 @@
 #!/bin/bash
 # Builds the root file system shared by every Access Kiosk image with
-# mmdebstrap from Debian 12 (bookworm) packages, into a directory.
+# mmdebstrap from the packages of one Debian release, SUITE (default trixie,
+# Debian 13; bookworm also works), into a directory.
 #
 #   images/common/rootfs.sh ARCH TARGET OUTDIR [EXTRA-PACKAGES...]
 #
 # ARCH is amd64 or arm64, TARGET the image folder (x86, rpi) whose rootfs/
-# overlay and customize script are applied after the shared ones. The
-# accesskiosk-*_ARCH.deb files found in $DEBS (default out/deb) are installed;
-# a missing one is reported, not faked. Runs as root (mmdebstrap root mode,
+# overlay and customize script are applied after the shared ones. An extra
+# package may name its suite (linux-image-arm64/trixie-backports); with
+# BACKPORTS=1 SUITE-backports is a source (its packages are installed only
+# when named so, and upgraded from there). The accesskiosk-*_ARCH.deb files
+# found in $DEBS (default out/deb/SUITE, built for that release) are
+# installed; a missing one is reported, not faked. Runs as root (mmdebstrap root mode,
 # no loop mounts); an arm64 root on an amd64 host needs qemu-user-static and
 # binfmt-support.
 set -euo pipefail
@@ -17,7 +21,8 @@ out=${3:?OUTDIR}
 shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 images=$(dirname "$here")
-debs=$(cd "${DEBS:-$images/../out/deb}" 2>/dev/null && pwd || true)
+suite=${SUITE:-trixie}
+debs=$(cd "${DEBS:-$images/../out/deb/$suite}" 2>/dev/null && pwd || true)
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 
@@ -33,7 +38,7 @@ packages=(
 ours=()
 for p in kiosk agent; do
 	f=$(ls "$debs"/accesskiosk-${p}_*_"$arch".deb 2>/dev/null | sort -V | tail -n1 || true)
-	if [ -n "$f" ]; then ours+=("$f"); else echo "rootfs: no accesskiosk-$p for $arch in ${debs:-out/deb}: the image will lack it" >&2; fi
+	if [ -n "$f" ]; then ours+=("$f"); else echo "rootfs: no accesskiosk-$p for $arch in ${debs:-out/deb/$suite}: the image will lack it" >&2; fi
 done
 
 # update-initramfs would run once for every package that triggers it (the
@@ -51,15 +56,20 @@ for f in "${ours[@]}"; do
 done
 hooks+=(--customize-hook="'$here/customize.sh' \"\$1\" '$target'")
 
+sources=("deb $mirror $suite main non-free-firmware"
+	"deb $mirror $suite-updates main non-free-firmware"
+	"deb $security $suite-security main non-free-firmware")
+if [ "${BACKPORTS:-}" = 1 ]; then
+	sources+=("deb $mirror $suite-backports main non-free-firmware")
+fi
+
 rm -rf "$out"
 mkdir -p "$(dirname "$out")"
 start=$(date +%s)
+echo "rootfs: Debian $suite ($arch) for $target"
 mmdebstrap --mode=root --variant=apt --architectures="$arch" \
 	--components=main,non-free-firmware \
 	--include="$(IFS=,; echo "${packages[*]}")" \
 	"${hooks[@]}" \
-	bookworm "$out" \
-	"deb $mirror bookworm main non-free-firmware" \
-	"deb $mirror bookworm-updates main non-free-firmware" \
-	"deb $security bookworm-security main non-free-firmware"
+	"$suite" "$out" "${sources[@]}"
 echo "rootfs: $out built in $(( $(date +%s) - start ))s, $(du -sh --apparent-size "$out" | cut -f1)"

@@ -1,12 +1,14 @@
 #!/bin/bash
 # Builds the Debian packages accesskiosk-{fleet,agent,kiosk} with nfpm (a Go
-# tool in go.mod) for each architecture given (amd64, arm64) into $OUT
-# (default out/deb). Run from anywhere; `make deb` calls it.
+# tool in go.mod) for each architecture given (amd64, arm64) and the Debian
+# release SUITE (default trixie) into $OUT (default out/deb/SUITE). Run from
+# anywhere; `make deb` calls it.
 #
 # Each program is built by images/deb/gobuild.sh (position-independent):
-# fleet and agent are pure Go; the kiosk (cgo, WebKitGTK) is cross-compiled
-# for the other architecture against a sysroot of Debian's own -dev packages
-# (made the first time). Every package carries what Debian policy asks of
+# fleet and agent are pure Go; the kiosk (cgo, WebKitGTK) is linked against
+# SUITE's libraries: a sysroot of Debian's own -dev packages of that release
+# and architecture (made the first time), unless this machine is that release
+# and architecture. Every package carries what Debian policy asks of
 # one: /usr/share/doc/PKG/copyright in the machine-readable format, listing
 # every Go module and npm package compiled in (images/cmd/deb-copyright), a
 # changelog, a manual page per program generated from its own -h by
@@ -16,7 +18,8 @@
 # with a message.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-out=${OUT:-out/deb}
+export SUITE=${SUITE:-trixie}
+out=${OUT:-out/deb/$SUITE}
 version=${DEB_VERSION:-$(images/deb/version.sh)}
 stamp=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 hostarch=$(go env GOARCH)
@@ -48,7 +51,7 @@ manpage() {
 	local host=$out/bin/host/$prog
 	mkdir -p "$dir" "$out/bin/host"
 	if [ ! -f "$host.stamp" ] || [ "$(cat "$host.stamp")" != "$stamp" ]; then
-		KIOSK_SYSROOT= images/deb/gobuild.sh "$hostarch" "$prog" "$host" "$stamp"
+		KIOSK_SYSROOT=none images/deb/gobuild.sh "$hostarch" "$prog" "$host" "$stamp"
 		echo "$stamp" >"$host.stamp"
 	fi
 	# help2man names the page after the program it runs: run it as NAME.
@@ -117,10 +120,8 @@ for arch in "$@"; do
 		bin=$out/bin/$arch/$prog
 		images/deb/gobuild.sh "$arch" "$prog" "$bin" "$stamp"
 		relay=$out/bin/$arch/notify-relay
-		sysroot=""
-		if [ "$arch" != "$hostarch" ] || [ -n "${KIOSK_SYSROOT:-}" ]; then
-			sysroot=${KIOSK_SYSROOT:-$PWD/out/sysroot-$arch}
-		fi
+		sysroot=$(images/deb/kiosk-sysroot.sh "$arch")
+		[ "$sysroot" != none ] || sysroot=""
 		shlibs=""
 		bins=(-bin "$dst=$bin")
 		if [ "$prog" = kiosk ]; then

@@ -11,7 +11,7 @@
 # It prints the figures and exits non-zero over a bar.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-out=${OUT:-out/deb}
+out=${OUT:-out/deb/${SUITE:-trixie}}
 version=${DEB_VERSION:-$(images/deb/version.sh)}
 [ $# -gt 0 ] || set -- "$(go env GOARCH)"
 declare -A bar=([agent]=4.5 [kiosk]=5.0 [fleet]=2.1)

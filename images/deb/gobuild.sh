@@ -8,11 +8,16 @@
 # Every program is a position-independent executable (-buildmode=pie), as
 # Debian builds its own. fleet, agent and notify-relay are pure Go
 # (CGO_ENABLED=0: Go's own linker, no C library linked). The kiosk is cgo
-# (WebKitGTK): for the host's architecture it is a plain go build; for the
-# other one it is cross-compiled with Debian's cross compiler
-# (gcc-aarch64-linux-gnu or gcc-x86-64-linux-gnu, in `make deps`) against a
-# root of that architecture holding the WebKitGTK -dev packages: KIOSK_SYSROOT,
-# by default out/sysroot-ARCH, made by images/deb/sysroot.sh the first time.
+# (WebKitGTK) and links against the libraries of the Debian release the
+# image is built from, SUITE (default trixie): it is compiled with Debian's
+# compiler for ARCH (gcc-aarch64-linux-gnu or gcc-x86-64-linux-gnu for the
+# other architecture, in `make deps`) against an extracted root of that
+# release and architecture holding the WebKitGTK -dev packages
+# (images/deb/kiosk-sysroot.sh says which: out/sysroot-SUITE-ARCH, made by
+# images/deb/sysroot.sh the first time; KIOSK_SYSROOT=DIR another one). Only
+# a kiosk for this machine's own architecture and release (SUITE=bookworm on
+# a Debian 12 amd64 machine, or KIOSK_SYSROOT=none) is a plain go build
+# against this machine's libraries.
 set -euo pipefail
 arch=${1:?usage: images/deb/gobuild.sh ARCH PROG OUT [VERSION]}
 prog=${2:?usage: images/deb/gobuild.sh ARCH PROG OUT [VERSION]}
@@ -33,20 +38,20 @@ fi
 export DEB_BUILD_MAINT_OPTIONS=hardening=+all
 cgoflags=(CGO_CFLAGS="$(dpkg-buildflags --get CFLAGS | sed 's/-ffile-prefix-map=[^ ]*//') $(dpkg-buildflags --get CPPFLAGS)"
 	CGO_LDFLAGS="$(dpkg-buildflags --get LDFLAGS)")
-if [ -z "${KIOSK_SYSROOT:-}" ] && [ "$arch" = "$(go env GOARCH)" ]; then
+sysroot=$(images/deb/kiosk-sysroot.sh "$arch")
+if [ "$sysroot" = none ]; then
 	exec env "${cgoflags[@]}" CGO_ENABLED=1 go build -trimpath -buildmode=pie -ldflags "$ldflags" -o "$out" "$pkg"
 fi
 
 triplet=aarch64-linux-gnu crosspkg=gcc-aarch64-linux-gnu
 [ "$arch" = amd64 ] && triplet=x86_64-linux-gnu crosspkg=gcc-x86-64-linux-gnu
 if ! command -v "$triplet-gcc" >/dev/null; then
-	echo "gobuild: the $arch kiosk needs the cross compiler $triplet-gcc: apt-get install $crosspkg (make deps)" >&2
+	echo "gobuild: the $arch kiosk needs the compiler $triplet-gcc: apt-get install $crosspkg (make deps)" >&2
 	exit 1
 fi
-sysroot=${KIOSK_SYSROOT:-$PWD/out/sysroot-$arch}
 if [ ! -f "$sysroot/.accesskiosk-sysroot" ] || [ ! -s "$sysroot/DEBIAN/symbols" ]; then
-	echo "gobuild: making the $arch sysroot in $sysroot (once; about 1.2 GB)"
-	ARCH=$arch images/deb/sysroot.sh "$sysroot"
+	echo "gobuild: making the ${SUITE:-trixie} $arch sysroot in $sysroot (once; about 1 GB)"
+	ARCH=$arch SUITE=${SUITE:-trixie} images/deb/sysroot.sh "$sysroot"
 fi
 exec env "${cgoflags[@]}" CGO_ENABLED=1 GOOS=linux GOARCH="$arch" \
 	CC="$triplet-gcc --sysroot=$sysroot" \

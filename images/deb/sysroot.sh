@@ -11,8 +11,8 @@
 # complete; DIR/.accesskiosk-sysroot marks a finished one.
 set -euo pipefail
 arch=${ARCH:-arm64}
-# SUITE: the Debian release the image is built from (bookworm, trixie).
-suite=${SUITE:-bookworm}
+# SUITE: the Debian release the image is built from (trixie, bookworm).
+suite=${SUITE:-trixie}
 dir=${1:?usage: images/deb/sysroot.sh DIR}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}

@@ -17,24 +17,25 @@ import (
 	"time"
 )
 
-// TestFleetPackageInstalls installs out/deb/accesskiosk-fleet_*_amd64.deb
-// into a plain Debian 12 made by mmdebstrap, checks what the package put
+// TestFleetPackageInstalls installs out/deb/SUITE/accesskiosk-fleet_*_amd64.deb
+// into a plain Debian of that release (SUITE, default trixie) made by mmdebstrap, checks what the package put
 // there, then starts the server with the installed unit's ExecStart (as the
 // unit's user, its --addr moved to a loopback port) and asks /healthz.
 func TestFleetPackageInstalls(t *testing.T) {
 	if !programInTree("fleet") {
 		t.Skip("fleet/cmd/fleet is not in this tree yet")
 	}
-	debs, _ := filepath.Glob("../../out/deb/accesskiosk-fleet_*_amd64.deb")
+	suite := envOr("SUITE", "trixie")
+	debs, _ := filepath.Glob("../../out/deb/" + suite + "/accesskiosk-fleet_*_amd64.deb")
 	if len(debs) == 0 {
-		t.Fatal("no out/deb/accesskiosk-fleet_*_amd64.deb (make deb)")
+		t.Fatalf("no out/deb/%s/accesskiosk-fleet_*_amd64.deb (make deb)", suite)
 	}
 	deb, _ := filepath.Abs(debs[len(debs)-1])
 	root := filepath.Join(t.TempDir(), "debian")
 	cmd := exec.Command("nice", "-n", "10", "mmdebstrap", "--mode=root", "--variant=apt",
 		"--customize-hook=copy-in "+deb+" /tmp",
 		`--customize-hook=chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q /tmp/`+filepath.Base(deb),
-		"bookworm", root, "deb http://deb.debian.org/debian bookworm main")
+		suite, root, "deb http://deb.debian.org/debian "+suite+" main")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("mmdebstrap with %s: %v\n%s", filepath.Base(deb), err, out)
 	}

@@ -4,7 +4,10 @@
 // built image, root, and QEMU, and take minutes, so they are not part of
 // `make test`. AK_IMAGE picks the image: x86 (default, images/x86/build,
 // qemu-system-x86_64) or rpi (`make image-test-rpi`: images/rpi/build, its
-// root booted under qemu-system-aarch64's virt machine).
+// root booted under qemu-system-aarch64's virt machine). AK_BUILD names the
+// build folder (default build; the Makefile passes build-bookworm for
+// SUITE=bookworm), SUITE the Debian release the image is built from
+// (default trixie): the update the boot test rolls out is built for it.
 
 package imagecheck
 
@@ -24,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,13 +38,12 @@ import (
 
 // diskImage is one kind of image the tests check and boot.
 type diskImage struct {
-	name  string // x86, rpi
-	arch  string // Debian architecture: amd64, arm64
-	build string // its build folder
-	file  string // the disk image in build
+	name string // x86, rpi: its folder in images/
+	arch string // Debian architecture: amd64, arm64
+	file string // the disk image in the build folder
 	// bootFiles returns the image's own kernel, initramfs and command line
-	// file, as its boot loader (or the Pi's firmware) finds them.
-	bootFiles func() (kernel, initrd, cmdline string, err error)
+	// file in build, as its boot loader (or the Pi's firmware) finds them.
+	bootFiles func(build string) (kernel, initrd, cmdline string, err error)
 	qemu      string   // qemu-system-*
 	machine   []string // QEMU's machine, CPU, memory and GPU
 	console   string   // the serial console's kernel name
@@ -51,9 +54,8 @@ type diskImage struct {
 
 var images = map[string]diskImage{
 	"x86": {
-		name: "x86", arch: "amd64", build: "../x86/build", file: "accesskiosk-x86.img",
-		bootFiles: func() (string, string, string, error) {
-			b := "../x86/build"
+		name: "x86", arch: "amd64", file: "accesskiosk-x86.img",
+		bootFiles: func(b string) (string, string, string, error) {
 			return filepath.Join(b, "vmlinuz"), filepath.Join(b, "initrd.img"), filepath.Join(b, "cmdline"), nil
 		},
 		qemu: "qemu-system-x86_64",
@@ -67,7 +69,7 @@ var images = map[string]diskImage{
 	// the Pi 4's Cortex-A72. Debian's arm64 kernel drives both. What this
 	// cannot test is the Pi itself: its firmware, device tree and hardware.
 	"rpi": {
-		name: "rpi", arch: "arm64", build: "../rpi/build", file: "accesskiosk-rpi.img",
+		name: "rpi", arch: "arm64", file: "accesskiosk-rpi.img",
 		bootFiles: piBootFiles,
 		qemu:      "qemu-system-aarch64",
 		machine:   []string{"-machine", "virt", "-cpu", "cortex-a72", "-m", "2048", "-smp", "2", "-device", "virtio-gpu-pci"},
@@ -77,19 +79,15 @@ var images = map[string]diskImage{
 
 // piBootFiles reads the Pi boot partition's config.txt (raspi-firmware
 // writes it) for the kernel and initramfs the firmware would load.
-func piBootFiles() (kernel, initrd, cmdline string, err error) {
-	boot := "../rpi/build/boot"
+func piBootFiles(build string) (kernel, initrd, cmdline string, err error) {
+	boot := filepath.Join(build, "boot")
 	conf, err := os.ReadFile(filepath.Join(boot, "config.txt"))
 	if err != nil {
 		return "", "", "", err
 	}
-	for _, line := range strings.Split(string(conf), "\n") {
-		if v, ok := strings.CutPrefix(line, "kernel="); ok {
-			kernel = filepath.Join(boot, strings.TrimSpace(v))
-		}
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "initramfs" {
-			initrd = filepath.Join(boot, f[1])
-		}
+	c := ParsePiConfig(conf)
+	if c.Kernel != "" && c.Initramfs != "" {
+		kernel, initrd = filepath.Join(boot, c.Kernel), filepath.Join(boot, c.Initramfs)
 	}
 	if kernel == "" || initrd == "" {
 		return "", "", "", fmt.Errorf("%s/config.txt names no kernel= or initramfs:\n%s", boot, conf)
@@ -102,11 +100,19 @@ func piBootFiles() (kernel, initrd, cmdline string, err error) {
 	return kernel, initrd, filepath.Join(boot, "cmdline.txt"), nil
 }
 
-// target is the image under test (AK_IMAGE, default x86); build its folder.
+// target is the image under test (AK_IMAGE, default x86); build its
+// build folder (AK_BUILD).
 var (
 	target = pickImage()
-	build  = target.build
+	build  = filepath.Join("..", target.name, envOr("AK_BUILD", "build"))
 )
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
 
 func pickImage() diskImage {
 	name := os.Getenv("AK_IMAGE")
@@ -161,6 +167,87 @@ func TestBuiltRootfs(t *testing.T) {
 			}
 		}
 	})
+}
+
+// piBoards are the boards the Pi image is built for: the Pi 4 and 400,
+// and from trixie on (its backports kernel) the Pi 5.
+func piBoards() []PiBoard {
+	if envOr("SUITE", "trixie") == "bookworm" {
+		return PiBoards[:2]
+	}
+	return PiBoards
+}
+
+// TestPiBoot checks what the Pi's firmware and kernel need on each board
+// (PiBoot: config.txt sections, device trees, a driver for every device the
+// kiosk needs), which no boot under QEMU can show, and that the initramfs
+// the firmware loads can mount the root from each board's SD card.
+func TestPiBoot(t *testing.T) {
+	if target.name != "rpi" {
+		t.Skip("the Pi image only (AK_IMAGE=rpi)")
+	}
+	root, boot := filepath.Join(build, "rootfs"), filepath.Join(build, "boot")
+	boards := piBoards()
+	for _, p := range PiBoot(root, boot, boards) {
+		t.Errorf("%s", p)
+	}
+	conf, err := os.ReadFile(filepath.Join(boot, "config.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ParsePiConfig(conf)
+	t.Logf("config.txt: kernel=%s initramfs %s, sections %v", c.Kernel, c.Initramfs, c.Sections)
+	dtbs, _ := filepath.Glob(filepath.Join(boot, "bcm271*.dtb"))
+	for i := range dtbs {
+		dtbs[i] = filepath.Base(dtbs[i])
+	}
+	t.Logf("device trees for the Pi 4 and 5 on the boot partition: %v", dtbs)
+	v := strings.TrimPrefix(c.Kernel, "vmlinuz-")
+	if kd, err := ReadKernelDrivers(root, v); err == nil {
+		for _, b := range boards {
+			nodes, err := readDTB(filepath.Join(boot, b.DTBs[0]))
+			if err != nil {
+				continue
+			}
+			var found []string
+			for _, d := range b.Devices {
+				for _, n := range nodes {
+					if slices.Contains(n.Compatible, d.Compatible) && n.Enabled() {
+						found = append(found, fmt.Sprintf("%s=%v", d.What, kd.Drivers(n.Compatible, d.Alias)))
+						break
+					}
+				}
+			}
+			t.Logf("%s (%s, kernel %s): %s", b.Name, b.DTBs[0], v, strings.Join(found, ", "))
+		}
+	}
+	// The initramfs: what the firmware loads with the kernel must hold each
+	// board's SD card driver and the RAM-overlay script.
+	out, err := exec.Command("chroot", root, "lsinitramfs", "/boot/initrd.img-"+v).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lsinitramfs initrd.img-%s: %v\n%s", v, err, out)
+	}
+	for _, b := range boards {
+		if !strings.Contains(string(out), "/"+b.Root+".ko") {
+			t.Errorf("initrd.img-%s lacks %s.ko: the %s could not mount its root from the SD card", v, b.Root, b.Name)
+		}
+	}
+	for _, want := range []string{"init-bottom/accesskiosk-overlay", "rp1_pci.ko"} {
+		if want == "rp1_pci.ko" && len(boards) < 3 {
+			continue
+		}
+		if !strings.Contains(string(out), want) {
+			t.Errorf("initrd.img-%s lacks %s", v, want)
+		}
+	}
+}
+
+func readDTB(path string) ([]DTNode, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFDT(b)
 }
 
 // TestImageFilesystems checks the built image's root and data file
@@ -361,7 +448,7 @@ func screenShowsPage(img image.Image) (bool, string) {
 func boot(t testing.TB, disk, fleetAddr, logPath string) *vm {
 	t.Helper()
 	monitor := filepath.Join(t.TempDir(), "monitor.sock")
-	kernel, initrd, cmdlineFile, err := target.bootFiles()
+	kernel, initrd, cmdlineFile, err := target.bootFiles(build)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,49 +114,11 @@ func Export(ctx context.Context, d *Document, o ExportOptions) ([]File, error) {
 		return nil, ErrNotAccepted
 	}
 
-	limit := d.lim.maxFileSize()
-	var blobs [][]byte
-	if f.MultiPage {
-		b, err := writePDF(ctx, pages)
-		if err != nil {
-			return nil, err
-		}
-		blobs = append(blobs, b)
-	} else {
-		for _, p := range pages {
-			b, err := writeImage(ctx, p, f)
-			if err != nil {
-				return nil, err
-			}
-			blobs = append(blobs, b)
-		}
+	blobs, err := encode(ctx, pages, f, d.lim.maxFileSize())
+	if err != nil {
+		return nil, err
 	}
-	for _, b := range blobs {
-		if int64(len(b)) > limit {
-			return nil, &LimitError{Limit: LimitFileSize, Max: limit}
-		}
-	}
-
-	var files []File
-	for i, b := range blobs {
-		base := name
-		if len(blobs) > 1 {
-			base = name + "-" + strconv.Itoa(i+1)
-		}
-		path, err := createUnique(dir, base, ext, b)
-		if err != nil {
-			for _, f := range files {
-				os.Remove(f.Path)
-			}
-			return nil, fmt.Errorf("export: %w", err)
-		}
-		n := 1
-		if f.MultiPage {
-			n = len(pages)
-		}
-		files = append(files, File{Path: path, Name: filepath.Base(path), MIME: f.MIME, Pages: n})
-	}
-	return files, nil
+	return writeFiles(dir, name, ext, f, len(pages), blobs)
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
@@ -284,4 +246,57 @@ func writeImage(ctx context.Context, p snap, f Format) ([]byte, error) {
 		return nil, fmt.Errorf("export page %s: %w", p.info.ID, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// encode writes the pages in format f: one PDF of every page, or an image a
+// page; each must fit limit.
+func encode(ctx context.Context, pages []snap, f Format, limit int64) ([][]byte, error) {
+	var blobs [][]byte
+	if f.MultiPage {
+		b, err := writePDF(ctx, pages)
+		if err != nil {
+			return nil, err
+		}
+		blobs = append(blobs, b)
+	} else {
+		for _, p := range pages {
+			b, err := writeImage(ctx, p, f)
+			if err != nil {
+				return nil, err
+			}
+			blobs = append(blobs, b)
+		}
+	}
+	for _, b := range blobs {
+		if int64(len(b)) > limit {
+			return nil, &LimitError{Limit: LimitFileSize, Max: limit}
+		}
+	}
+
+	return blobs, nil
+}
+
+// writeFiles writes blobs into dir as name.ext (name-N.ext when there are
+// several), removing what it wrote when one fails.
+func writeFiles(dir, name, ext string, f Format, npages int, blobs [][]byte) ([]File, error) {
+	var files []File
+	for i, b := range blobs {
+		base := name
+		if len(blobs) > 1 {
+			base = name + "-" + strconv.Itoa(i+1)
+		}
+		path, err := createUnique(dir, base, ext, b)
+		if err != nil {
+			for _, f := range files {
+				os.Remove(f.Path)
+			}
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		n := 1
+		if f.MultiPage {
+			n = npages
+		}
+		files = append(files, File{Path: path, Name: filepath.Base(path), MIME: f.MIME, Pages: n})
+	}
+	return files, nil
 }

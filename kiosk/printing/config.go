@@ -173,59 +173,10 @@ func (c *Config) Validate(doc *confile.Doc, prefix string) error {
 		return doc.Errorf(key("release"), "want now or pin, got %q", c.Release)
 	}
 
-	if err := checkPanelText(c.Cost); err != nil {
-		return doc.Errorf(key("cost"), "%v", err)
+	if err := c.validateText(doc, key); err != nil {
+		return err
 	}
-	if c.Collect == "" {
-		c.Collect = DefaultCollect
-	}
-	if err := checkPanelText(c.Collect); err != nil {
-		return doc.Errorf(key("collect"), "%v", err)
-	}
-	for lang, t := range c.Translations {
-		tk := key("translations." + lang)
-		if !langRE.MatchString(lang) || lang == defaultLang {
-			return doc.Errorf(tk, "want a language code such as cy or pl (English is cost and collect themselves), got %q", lang)
-		}
-		if err := checkPanelText(t.Cost); err != nil {
-			return doc.Errorf(tk+".cost", "%v", err)
-		}
-		if err := checkPanelText(t.Collect); err != nil {
-			return doc.Errorf(tk+".collect", "%v", err)
-		}
-		if t.Cost != "" && c.Cost == "" {
-			return doc.Errorf(tk+".cost", "is a translation of cost, which is not set")
-		}
-	}
-
-	if c.JobName == "" {
-		c.JobName = DefaultJobName
-	}
-	if err := checkIPPName(c.JobName); err != nil {
-		return doc.Errorf(key("job_name"), "%v", err)
-	}
-	if c.User == "" {
-		c.User = DefaultUser
-	}
-	if err := checkIPPName(c.User); err != nil {
-		return doc.Errorf(key("user"), "%v", err)
-	}
-
-	if c.TLSSHA256 != "" {
-		if !strings.HasPrefix(c.Printer, "ipps://") {
-			return doc.Errorf(key("tls_sha256"), "pins the certificate of an ipps:// printer, but printer is %s", strings.SplitN(c.Printer, ":", 2)[0]+"://")
-		}
-		if _, err := pin.Parse(c.TLSSHA256); err != nil {
-			return doc.Errorf(key("tls_sha256"), "%v", err)
-		}
-	}
-	switch t := c.Timeout; {
-	case t == 0:
-		c.Timeout = DefaultTimeout
-	case t < minTimeout || t > maxTimeout:
-		return doc.Errorf(key("timeout"), "%v is out of range: between %v and %v (0 for the default, %v)", t, minTimeout, maxTimeout, DefaultTimeout)
-	}
-	return nil
+	return c.validateJob(doc, key)
 }
 
 // setKeys lists the keys other than printer that hold a value.
@@ -298,6 +249,69 @@ func checkIPPName(s string) error {
 		if unicode.IsControl(r) {
 			return fmt.Errorf("has a control character (%U)", r)
 		}
+	}
+	return nil
+}
+
+// validateText checks the panel's cost and collect lines and their
+// translations.
+func (c *Config) validateText(doc *confile.Doc, key func(string) string) error {
+	if err := checkPanelText(c.Cost); err != nil {
+		return doc.Errorf(key("cost"), "%v", err)
+	}
+	if c.Collect == "" {
+		c.Collect = DefaultCollect
+	}
+	if err := checkPanelText(c.Collect); err != nil {
+		return doc.Errorf(key("collect"), "%v", err)
+	}
+	for lang, t := range c.Translations {
+		tk := key("translations." + lang)
+		if !langRE.MatchString(lang) || lang == defaultLang {
+			return doc.Errorf(tk, "want a language code such as cy or pl (English is cost and collect themselves), got %q", lang)
+		}
+		if err := checkPanelText(t.Cost); err != nil {
+			return doc.Errorf(tk+".cost", "%v", err)
+		}
+		if err := checkPanelText(t.Collect); err != nil {
+			return doc.Errorf(tk+".collect", "%v", err)
+		}
+		if t.Cost != "" && c.Cost == "" {
+			return doc.Errorf(tk+".cost", "is a translation of cost, which is not set")
+		}
+	}
+	return nil
+}
+
+// validateJob checks what goes to the printer with each job: its name, the
+// user, the certificate pin and the timeout.
+func (c *Config) validateJob(doc *confile.Doc, key func(string) string) error {
+	if c.JobName == "" {
+		c.JobName = DefaultJobName
+	}
+	if err := checkIPPName(c.JobName); err != nil {
+		return doc.Errorf(key("job_name"), "%v", err)
+	}
+	if c.User == "" {
+		c.User = DefaultUser
+	}
+	if err := checkIPPName(c.User); err != nil {
+		return doc.Errorf(key("user"), "%v", err)
+	}
+
+	if c.TLSSHA256 != "" {
+		if !strings.HasPrefix(c.Printer, "ipps://") {
+			return doc.Errorf(key("tls_sha256"), "pins the certificate of an ipps:// printer, but printer is %s", strings.SplitN(c.Printer, ":", 2)[0]+"://")
+		}
+		if _, err := pin.Parse(c.TLSSHA256); err != nil {
+			return doc.Errorf(key("tls_sha256"), "%v", err)
+		}
+	}
+	switch t := c.Timeout; {
+	case t == 0:
+		c.Timeout = DefaultTimeout
+	case t < minTimeout || t > maxTimeout:
+		return doc.Errorf(key("timeout"), "%v is out of range: between %v and %v (0 for the default, %v)", t, minTimeout, maxTimeout, DefaultTimeout)
 	}
 	return nil
 }

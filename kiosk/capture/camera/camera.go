@@ -250,88 +250,105 @@ func (c *Camera) start(ctx context.Context) (*Stream, error) {
 
 	var wg sync.WaitGroup
 	first := make(chan struct{})
-	var firstOnce sync.Once
 	wg.Add(2)
-	go func() { // preview frames: keep only the newest in the channel
+	go func() {
 		defer wg.Done()
-		defer pr.Close()
-		var seq uint64
-		readParts(pr, func(b []byte) {
-			firstOnce.Do(func() { close(first) })
-			seq++
-			f := Frame{JPEG: b, Seq: seq}
+		s.readPreview(pr, first)
+	}()
+	go func() {
+		defer wg.Done()
+		s.readStills(sr)
+	}()
+	go s.live(ctx, first, &wg)
+	return s, nil
+}
+
+// readPreview reads the pipeline's preview frames until it ends, keeping
+// only the newest in s.frames, and closes first at the first frame.
+func (s *Stream) readPreview(pr *os.File, first chan struct{}) {
+	defer pr.Close()
+	var firstOnce sync.Once
+	var seq uint64
+	readParts(pr, func(b []byte) {
+		firstOnce.Do(func() { close(first) })
+		seq++
+		f := Frame{JPEG: b, Seq: seq}
+		select {
+		case s.frames <- f:
+		default:
 			select {
-			case s.frames <- f:
+			case <-s.frames:
 			default:
-				select {
-				case <-s.frames:
-				default:
-				}
-				s.frames <- f
 			}
-		})
-	}()
-	go func() { // stills: keep the newest, wake Capture
-		defer wg.Done()
-		defer sr.Close()
-		readParts(sr, func(b []byte) {
-			s.mu.Lock()
-			s.still = b
-			s.stillSeq++
-			close(s.stillNew)
-			s.stillNew = make(chan struct{})
-			s.mu.Unlock()
-		})
-	}()
-	go func() { // the stream's life
-		timer := time.NewTimer(c.opt.FirstFrameTimeout)
-		defer timer.Stop()
-		var why error
+			s.frames <- f
+		}
+	})
+}
+
+// readStills keeps the pipeline's newest still and wakes Capture.
+func (s *Stream) readStills(sr *os.File) {
+	defer sr.Close()
+	readParts(sr, func(b []byte) {
+		s.mu.Lock()
+		s.still = b
+		s.stillSeq++
+		close(s.stillNew)
+		s.stillNew = make(chan struct{})
+		s.mu.Unlock()
+	})
+}
+
+// live is the stream's life: it waits for the context, the pipeline's end
+// or a missing first frame, stops the pipeline, waits for the readers (wg)
+// and records why the stream ended.
+func (s *Stream) live(ctx context.Context, first <-chan struct{}, wg *sync.WaitGroup) {
+	c := s.cam
+	timer := time.NewTimer(c.opt.FirstFrameTimeout)
+	defer timer.Stop()
+	var why error
+	select {
+	case <-ctx.Done():
+	case <-s.proc.Done():
+	case <-timer.C:
+		select {
+		case <-first:
+		default:
+			why = fmt.Errorf("%w (no frame within %v)", ErrNoPicture, c.opt.FirstFrameTimeout)
+		}
+	}
+	if why == nil {
 		select {
 		case <-ctx.Done():
 		case <-s.proc.Done():
-		case <-timer.C:
-			select {
-			case <-first:
-			default:
-				why = fmt.Errorf("%w (no frame within %v)", ErrNoPicture, c.opt.FirstFrameTimeout)
-			}
 		}
-		if why == nil {
-			select {
-			case <-ctx.Done():
-			case <-s.proc.Done():
-			}
-		}
-		s.mu.Lock()
-		stopping := s.stopping
-		s.stopping = true
-		s.mu.Unlock()
-		werr := s.proc.Stop(time.Second)
-		wg.Wait()
-		switch {
-		case why != nil:
-		case stopping || ctx.Err() != nil:
-		case werr != nil:
-			why = pipelineError(werr, s.stderr.String(), c.cfg)
-		default:
-			why = ErrStopped // the pipeline ended by itself
-		}
-		if why != nil {
-			c.log.WithError(why).Warn("camera stream failed")
-		}
-		s.mu.Lock()
-		s.err = why
-		s.still = nil
-		close(s.stillNew)
-		s.mu.Unlock()
-		close(s.frames)
-		c.mu.Lock()
-		c.open = false
-		c.mu.Unlock()
-		close(s.done)
-	}()
-	return s, nil
+	}
+	s.mu.Lock()
+	stopping := s.stopping
+	s.stopping = true
+	s.mu.Unlock()
+	werr := s.proc.Stop(time.Second)
+	wg.Wait()
+	switch {
+	case why != nil:
+	case stopping || ctx.Err() != nil:
+	case werr != nil:
+		why = pipelineError(werr, s.stderr.String(), c.cfg)
+	default:
+		why = ErrStopped // the pipeline ended by itself
+	}
+	if why != nil {
+		c.log.WithError(why).Warn("camera stream failed")
+	}
+	s.mu.Lock()
+	s.err = why
+	s.still = nil
+	close(s.stillNew)
+	s.mu.Unlock()
+	close(s.frames)
+	c.mu.Lock()
+	c.open = false
+	c.mu.Unlock()
+	close(s.done)
 }
 
 // Frames delivers preview frames, newest only (a slow reader skips
