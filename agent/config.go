@@ -14,6 +14,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"accesskiosk/agent/assist"
 	"accesskiosk/agent/update"
 	"accesskiosk/internal/confile"
 	"accesskiosk/internal/pin"
@@ -37,6 +38,9 @@ type Config struct {
 	Discovery DiscoveryConfig `yaml:"discovery"`
 	Health    HealthConfig    `yaml:"health"`
 	Update    UpdateConfig    `yaml:"update"`
+	// Assist is remote help's relay (agent/assist): the kiosk's socket,
+	// relayed to the fleet over the agent's pinned TLS. Off unless enabled.
+	Assist assist.Config `yaml:"assist"`
 }
 
 // UpdateConfig turns on signed updates (agent/update).
@@ -212,6 +216,9 @@ func (c *Config) validate(doc *confile.Doc) error {
 	}
 	if _, err := update.ParseWindow(c.Update.Window); err != nil {
 		return doc.Errorf("update.window", "%v", err)
+	}
+	if err := c.Assist.Validate(doc, "assist"); err != nil {
+		return err
 	}
 	for _, k := range []struct{ key, v string }{{"kiosk.bus", c.Kiosk.Bus}, {"system.bus", c.System.Bus}} {
 		if k.v != "" && k.v != "system" && k.v != "session" && !strings.Contains(k.v, ":") {
