@@ -151,7 +151,12 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 		SessionTTL: cfg.SessionTTL, SecureCookies: tlsCfg != nil, Rules: rules,
 		ForgetDevice: func(id string) { srv.ForgetDevice(id) }, ReleaseDir: releaseDir(o.Store.data),
 		ReleaseStorage: sh.ReleaseStorage, Rollouts: sh.Rollouts, Throttle: sh.Throttle,
+		Assist: cfg.Assist.Enabled, AssistRoles: cfg.Assist.Roles,
 	})
+	if err != nil {
+		return err
+	}
+	hub, err := startAssist(ctx, cfg, st, con, func() *server.Server { return srv }, reg, log)
 	if err != nil {
 		return err
 	}
@@ -159,12 +164,16 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	if err != nil {
 		return err
 	}
-	srv, err = server.New(server.Config{
+	scfg := server.Config{
 		Store: st, Log: applog.Component(log, "server"), Registry: reg, Console: con,
 		Release: relHandler, DesiredRelease: relDesired,
 		ReportInterval: cfg.ReportInterval, RatePerSecond: cfg.RatePerSecond, RateBurst: cfg.RateBurst,
 		Throttle: sh.Throttle, Listener: sh.Listener,
-	})
+	}
+	if hub != nil {
+		scfg.Assist = hub
+	}
+	srv, err = server.New(scfg)
 	if err != nil {
 		return err
 	}

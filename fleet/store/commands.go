@@ -97,8 +97,8 @@ func (s *Store) Commands(ctx context.Context, device string, limit int) ([]Comma
 		if err := rows.Scan(&c.ID, &c.Kind, &c.Text, &c.Seconds, &c.IssuedBy, &c.IssuedUnixMs, &c.ExpiresUnixMs, &c.Status, &c.Detail, &c.AckedUnixMs); err != nil {
 			return nil, err
 		}
-		if c.Kind == api.CommandVolunteerCode {
-			c.Text = "" // never shown again, even while pending
+		if c.Kind == api.CommandVolunteerCode || c.Kind == api.CommandAssistOffer {
+			c.Text = "" // never shown again, even while pending (an offer's share id)
 		}
 		if c.Status == "" && c.ExpiresUnixMs <= now {
 			c.Status = "expired"
