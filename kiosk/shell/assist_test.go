@@ -222,6 +222,14 @@ type assistRig struct {
 
 func startAssist(t *testing.T, tweak func(*config.Config)) *assistRig {
 	t.Helper()
+	return startAssistOn(t, tweak, "")
+}
+
+// startAssistOn is startAssist with the kiosk dialling socket, where a
+// real agent listens; "" starts the fake agent (rig.agent) on a socket of
+// its own.
+func startAssistOn(t *testing.T, tweak func(*config.Config), socket string) *assistRig {
+	t.Helper()
 	pay := startServer(t, "pay", "127.0.0.2", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, payPage)
@@ -236,16 +244,24 @@ func startAssist(t *testing.T, tweak func(*config.Config)) *assistRig {
 		io.WriteString(w, assistPage(pay.URL()+"/pay"))
 	}))
 	cfg := testConfig(t, []string{svc.URL()}, []string{pay.URL()}, time.Hour, time.Minute)
-	socket := filepath.Join(t.TempDir(), "assist.sock")
+	fake := socket == ""
+	if fake {
+		socket = filepath.Join(t.TempDir(), "assist.sock")
+	}
 	cfg.Assist = assist.Config{Enabled: true, Socket: socket, Phone: "020 7974 4444", Hours: "Monday to Friday, 9am to 5pm",
 		MaskSelectors: []string{"input[autocomplete^=cc-]"}, TimeLimit: wire.TimeLimit, MaxFPS: 8}
 	cfg.UI.Keyboard = ui.KeyboardAlways
 	if tweak != nil {
 		tweak(cfg)
 	}
-	agent := startFakeAgent(t, socket)
+	var agent *fakeAgent
+	if fake {
+		agent = startFakeAgent(t, socket)
+	}
 	ts := startPagesShell(t, cfg)
-	agent.accept()
+	if fake {
+		agent.accept()
+	}
 	r := &assistRig{ts: ts, agent: agent, page: svc.URL() + "/", pages: pages, receipts: make(chan bus.Receipt, 8)}
 	webkittest.Do(t, func() {
 		prev := ts.s.opts.Observer.SessionEnded
