@@ -27,7 +27,7 @@ APT_PACKAGES := \
 	iproute2 stress-ng \
 	sane-utils gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	mmdebstrap qemu-system-x86 mtools dosfstools e2fsprogs fdisk nftables \
-	dpkg-dev lintian help2man licensecheck \
+	dpkg-dev lintian help2man licensecheck systemd \
 	qemu-user-static binfmt-support arch-test socat qemu-system-arm \
 	cups-ipp-utils cups-daemon poppler-utils \
 	$(if $(filter amd64,$(DEB_HOST_ARCH)),gcc-aarch64-linux-gnu,gcc-x86-64-linux-gnu)
@@ -81,6 +81,7 @@ assets: ## copy front-end assets from node_modules beside the Go code that embed
 	@# fleet console: GOV.UK Frontend compiled without the GDS Transport font or the crown
 	node_modules/.bin/sass --load-path=node_modules/govuk-frontend/dist --style=compressed --no-source-map --quiet-deps \
 		fleet/console/scss/console.scss fleet/console/assets/console.css
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js fleet/console/assets/govuk-frontend.min.js
 	@# fleet insights: the standalone page's and the printable report's stylesheets (charts + GOV.UK Frontend)
 	node_modules/.bin/sass --load-path=node_modules/govuk-frontend/dist --style=compressed --no-source-map --quiet-deps \
 		fleet/insights/scss/insights.scss:fleet/insights/assets/insights.css fleet/insights/scss/report.scss:fleet/insights/assets/report.css
@@ -142,7 +143,7 @@ fault-test: ## SIGKILL the updater at 100 random points of download, verify, unp
 	UPDATE_FAULT_RUNS=100 $(GO) test -count=1 -timeout 30m -run '^TestFaultInjection$$' -v ./agent/update/
 
 .PHONY: bench
-bench: deps assets ## print the benchmarks: policy, reset and memory vs Chromium, ingest vs bare net/http, agent
+bench: deps assets ## print the benchmarks: policy, reset and memory vs Chromium, ingest and a short fleet load test vs bare net/http, console pages at 10,000 kiosks, agent
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
 
 # The demo's pieces are separate targets so that each part can add its own. Without a display
@@ -160,6 +161,10 @@ screenshots-console: assets ## save a PNG of every fleet console page into out/s
 screenshots-insights: assets ## save the Insights charts (standalone page at 1280 and 320 px, forced colours) and the printable report (PNG, PDF) in out/screenshots/
 	@mkdir -p out/screenshots
 	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./fleet/insights/
+
+.PHONY: loadtest
+loadtest: assets ## fleet load test: 20,000 kiosks every 30 s on SQLite and on 2 PostgreSQL replicas, vs bare net/http, the knee, a 100,000 projection (LOADTEST_KIOSKS, _INTERVAL, _WINDOW, _STEP, _MAX)
+	LOADTEST=1 $(GO) test -count=1 -timeout 90m -run '^TestLoad$$' -v ./fleet/loadtest/
 
 .PHONY: soak
 soak: assets ## fleet soak: 10,000 simulated devices for 2 minutes (SOAK_DEVICES, SOAK_DURATION to change)

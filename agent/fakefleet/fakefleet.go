@@ -51,6 +51,17 @@ type Server struct {
 	batches  int
 	tokenUse int
 	desired  api.DesiredState
+	// capability is what the fake answers; 0 means api.CapabilityVersion.
+	capability int
+}
+
+// SetCapability makes the fake answer with capability n and, below 5,
+// refuse a batch whose receipts carry counted as an unknown field (400),
+// like a fleet from before capability 5.
+func (s *Server) SetCapability(n int) {
+	s.mu.Lock()
+	s.capability = n
+	s.mu.Unlock()
 }
 
 // SetDesired sets the desired state every answer carries.
@@ -198,6 +209,20 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	resp := api.ReportResponse{Capability: api.CapabilityVersion, Accepted: []string{}}
+	if s.capability != 0 {
+		resp.Capability = s.capability
+	}
+	if resp.Capability < 5 {
+		for _, rep := range b.Reports {
+			for _, rc := range rep.Receipts {
+				if rc.Counted != nil {
+					s.mu.Unlock()
+					writeErr(w, http.StatusBadRequest, api.CodeBadRequest, `json: unknown field "counted"`)
+					return
+				}
+			}
+		}
+	}
 	for _, rep := range b.Reports {
 		if _, ok := s.byID[rep.ID]; ok {
 			s.dups++

@@ -336,6 +336,7 @@ func (l *Link) Take() (api.SessionCounts, []api.Receipt) {
 		out[i] = api.Receipt{
 			Reason: label(reasons[i], "unknown"), Cleared: labels(r.Cleared), Failed: labels(r.Failed), ResetMs: r.ResetMs, SessionMs: r.SessionMs,
 			EndedUnixMs: r.EndedUnixMs, Assisted: r.Assisted, Category: label(r.Category, ""), Outcome: label(r.Outcome, ""),
+			Counted: counted(r),
 		}
 	}
 	return c, out

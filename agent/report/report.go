@@ -90,6 +90,11 @@ type Reporter struct {
 	failures     int
 	sent         uint64 // reports the fleet accepted
 	batchSize    int
+	// fleetCap is the capability the fleet last answered with (0 before
+	// any answer); noCounted: batches go without Receipt.Counted
+	// (capability.go).
+	fleetCap  int
+	noCounted bool
 }
 
 // New returns a Reporter; call Run.
@@ -327,13 +332,19 @@ func (r *Reporter) sendOnce(parent context.Context, f Fleet) (res sendResult) {
 	if len(batch.Reports) == 0 && len(batch.Acks) == 0 {
 		return res
 	}
+	carried := r.withoutCounted(batch.Reports)
 	resp, err := f.Report(ctx, batch)
 	if err != nil {
 		if parent.Err() != nil {
 			return sendResult{err: err} // stopping: not the fleet's fault
 		}
+		if r.olderFleet(err, carried) {
+			r.o.Log.WithError(err).Info("fleet refused receipts with counted; sending without them until it answers capability 5")
+			return sendResult{err: err, retryAfter: time.Nanosecond}
+		}
 		return r.failed(err, batch)
 	}
+	r.fleetAnswered(resp.Capability)
 	var done []uint64
 	for _, id := range resp.Accepted {
 		if seq, ok := bySeq[id]; ok {

@@ -17,6 +17,16 @@ const (
 	// ask; nothing is spent.
 	PathAdminTokenCheck = "/api/v1/admin/tokens/check"
 	PathAdminDevices    = "/api/v1/admin/devices" // GET [?site=ID] → DeviceList
+	// PathAdminInsights + FILE (capability 5): GET ?period=KEY[&site=ID]
+	// → the Insights figures of a site (no site: all sites) for a month
+	// ("2026-03"), a quarter ("fy2025-q1") or a financial year ("fy2025"),
+	// with small numbers suppressed. FILE is "insights.json" (every chart:
+	// the JSON schema "accesskiosk.insights" version 1 of fleet/insights)
+	// or CHART.json / CHART.csv for one chart (CHART: summary, demand,
+	// ranking-service, ranking-tile, ranking-guide, ranking-feature,
+	// ranking-language, ranking-category, assisted, outcomes, sites).
+	// Viewers may read it.
+	PathAdminInsights = "/api/v1/admin/insights/"
 )
 
 // Admin limits.

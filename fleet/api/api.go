@@ -32,17 +32,26 @@
 //	   refused as before. Error code "device_revoked": the device IT
 //	   withdrew presents its key again. A server older than 4 refuses the
 //	   two request fields as unknown; agents then enrol without them.
-//	5  compatible addition: command kind "assist_offer" (remote help, issue
+//	5  compatible addition: Receipt.Counted, what the kiosk counted in the
+//	   session for the fleet's Insights (counted.go): its start hour and
+//	   length rounded, and identifiers from the kiosk's configuration only
+//	   (tiles, guides, allowlist rule ids, accessibility features,
+//	   languages) plus scan, print and remote-help counts. The fleet keeps
+//	   only identifiers in its configured Vocabulary and drops the rest
+//	   (counted, never stored), the receipt's Category included. A server
+//	   older than 5 refuses the field as unknown; agents then send receipts
+//	   without it.
+//	6  compatible addition: command kind "assist_offer" (remote help, issue
 //	   17): Text is the share id staff's Offer help made (fleet/assist/wire
 //	   ShareIDLen hex digits), Seconds how long the offer waits for the
 //	   agent to dial the fleet's assist WebSocket (1..MaxAssistOfferSeconds).
-//	   An agent older than 5 refuses the kind as unknown.
+//	   An agent older than 6 refuses the kind as unknown.
 package api
 
 import "time"
 
 // CapabilityVersion is the version of this wire contract.
-const CapabilityVersion = 5
+const CapabilityVersion = 6
 
 // Endpoint paths.
 const (
@@ -189,6 +198,8 @@ type SessionCounts struct {
 
 // Receipt is a wipe receipt as the kiosk emitted it (kiosk/bus.Receipt),
 // on the wire. Category and Outcome are identifiers from the kiosk config.
+// Counted (capability 5) is what the session used, for the fleet's
+// Insights; nil from agents before 5.
 type Receipt struct {
 	Reason      string   `json:"reason"`
 	Cleared     []string `json:"cleared"`
@@ -199,6 +210,7 @@ type Receipt struct {
 	Assisted    bool     `json:"assisted,omitempty"`
 	Category    string   `json:"category,omitempty"`
 	Outcome     string   `json:"outcome,omitempty"`
+	Counted     *Counted `json:"counted,omitempty"`
 }
 
 // Warning is one entry of the agent's health registry.

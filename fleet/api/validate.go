@@ -240,6 +240,11 @@ func (r *Report) validate(f string) error {
 		if rc.ResetMs < 0 || rc.SessionMs < 0 || rc.EndedUnixMs < 0 {
 			return bad(rf+"reset_ms", "durations and times must not be negative")
 		}
+		if rc.Counted != nil {
+			if err := rc.Counted.validate(rf+"counted.", rc.EndedUnixMs); err != nil {
+				return err
+			}
+		}
 	}
 	if len(r.Warnings) > MaxWarnings {
 		return bad(f+".warnings", "has %d warnings; at most %d", len(r.Warnings), MaxWarnings)

@@ -236,6 +236,10 @@ func TestRemoteHelpEndToEnd(t *testing.T) {
 	if via := recv(t, k.offers, "consent prompt for the offer", 20*time.Second); via != wire.ViaOffer {
 		t.Errorf("offer via %q", via)
 	}
+	// The viewer is connected before the resident answers (as in 1.): a
+	// viewer that connects after the refusal finds the share gone (404) and
+	// says the connection was lost, which a busy machine made happen.
+	poll(t, ctx, "waiting for consent shown", `document.getElementById("assist-status").textContent.includes("allow")`, 10*time.Second)
 	k.s.Answer(false)
 	if r := recv(t, k.ended, "refusal", 5*time.Second); r != wire.ReasonRefused {
 		t.Errorf("kiosk ended with %q, want refused", r)

@@ -39,6 +39,7 @@ func commands(stdout, stderr io.Writer) []cmdline.Command {
 	}
 	cmds = append(cmds, adminCommands(stdout, stderr)...)
 	cmds = append(cmds, releaseCommands(stdout, stderr)...)
+	cmds = append(cmds, tlsCommands(stdout, stderr)...)
 	return append(cmds, cmdline.Command{Name: "version", Summary: "print the version",
 		Run: func(context.Context, []string) error { fmt.Fprintln(stdout, version.Version); return nil }})
 }

@@ -41,7 +41,7 @@ func TestBadFlagsAndConfig(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no command", nil, "command line: missing a command: serve, admin, release, version"},
+		{"no command", nil, "command line: missing a command: serve, admin, release, tls, version"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 		{"serve without addr", []string{"serve", "--data", dir}, "--addr: is required"},
 		{"serve bad addr", []string{"serve", "--addr", "nope", "--data", dir}, "--addr: must be HOST:PORT"},

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"errors"
 	"net/url"
+	"strings"
 	"time"
 
+	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/store"
 	"accesskiosk/internal/confile"
 )
@@ -26,6 +29,8 @@ type Config struct {
 	// Assist is remote help (issue 17): staff see a kiosk's screen and
 	// point, only while its resident allows it.
 	Assist Assist `yaml:"assist"`
+	// Insights configures the console's Insights figures.
+	Insights Insights `yaml:"insights"`
 }
 
 // Assist configures remote help on the fleet server.
@@ -36,6 +41,52 @@ type Assist struct {
 	// Roles have the assist permission (default [admin]).
 	Roles []string `yaml:"roles"`
 }
+
+// Insights configures what the fleet counts of sessions and how it shows
+// it (the console's Insights page, its exports and reports).
+type Insights struct {
+	// K is the small-number threshold: a count under it is shown only as
+	// "fewer than K" (default 5; 3 to 100).
+	K int `yaml:"k"`
+	// TimeZone is the council's IANA time zone, for local dates and hours
+	// ("Europe/London"; "" means the server's own).
+	TimeZone string `yaml:"time_zone"`
+	// YearStart is the month the financial year starts ("april", the
+	// default, or "january" ...).
+	YearStart string `yaml:"year_start"`
+	// KeepMonths is how many months of counts are kept, this one included
+	// (default 36; at least 24).
+	KeepMonths int `yaml:"keep_months"`
+	// Vocabulary is what the kiosks are configured with, per kind: only
+	// these identifiers are counted; a receipt's other identifiers are
+	// dropped (and counted as dropped). A kind left out keeps the default
+	// (the kiosk's embedded defaults: its built-in guides, volunteer
+	// categories, Welsh and Polish; no tiles or services).
+	Vocabulary api.Vocabulary `yaml:"vocabulary"`
+}
+
+var monthNames = map[string]time.Month{}
+
+func init() {
+	for m := time.January; m <= time.December; m++ {
+		monthNames[strings.ToLower(m.String())] = m
+	}
+}
+
+// Zone is the configured time zone (the server's when none is given).
+func (i Insights) Zone() *time.Location {
+	if i.TimeZone == "" {
+		return time.Local
+	}
+	loc, err := time.LoadLocation(i.TimeZone)
+	if err != nil {
+		return time.Local // validate refused it already
+	}
+	return loc
+}
+
+// FinancialYearStart is the month the financial year starts.
+func (i Insights) FinancialYearStart() time.Month { return monthNames[strings.ToLower(i.YearStart)] }
 
 // Alerts configures when a kiosk needs attention.
 type Alerts struct {
@@ -69,6 +120,7 @@ func DefaultConfig() Config {
 			CrashLoopRestarts: 3,
 			Interval:          30 * time.Second,
 		},
+		Insights: Insights{K: 5, YearStart: "april", KeepMonths: 36, Vocabulary: api.DefaultVocabulary()},
 	}
 }
 
@@ -111,6 +163,26 @@ func (c *Config) validate(doc *confile.Doc) error {
 		if r != store.RoleAdmin && r != store.RoleViewer {
 			return doc.Errorf("assist.roles", "want admin or viewer, not %q", r)
 		}
+	}
+	switch in := c.Insights; {
+	case in.K < 3 || in.K > 100:
+		return doc.Errorf("insights.k", "must be 3 to 100, not %d", in.K)
+	case in.KeepMonths < 24 || in.KeepMonths > 240:
+		return doc.Errorf("insights.keep_months", "must be 24 to 240 (two years or more: a financial year and the one before), not %d", in.KeepMonths)
+	case monthNames[strings.ToLower(in.YearStart)] == 0:
+		return doc.Errorf("insights.year_start", "must be a month, such as april, not %q", in.YearStart)
+	}
+	if tz := c.Insights.TimeZone; tz != "" {
+		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
+			return doc.Errorf("insights.time_zone", "%q is not a time zone such as Europe/London", tz)
+		}
+	}
+	if err := c.Insights.Vocabulary.Check(); err != nil {
+		var ve *api.ValidationError
+		if errors.As(err, &ve) {
+			return doc.Errorf("insights.vocabulary."+ve.Field, "%s", ve.Msg)
+		}
+		return doc.Errorf("insights.vocabulary", "%v", err)
 	}
 	if c.Alerts.WebhookURL != "" {
 		u, err := url.Parse(c.Alerts.WebhookURL)

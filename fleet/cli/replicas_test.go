@@ -17,6 +17,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -27,6 +29,7 @@ import (
 	"accesskiosk/fleet/cli"
 	"accesskiosk/fleet/release/releasetest"
 	"accesskiosk/fleet/store/storetest"
+	"accesskiosk/fleet/tlscert"
 )
 
 // replica is one `fleet serve` of a pair sharing one PostgreSQL.
@@ -177,6 +180,32 @@ func TestReplicas(t *testing.T) {
 	t.Run("one certificate", func(t *testing.T) {
 		if a.fp != b.fp {
 			t.Fatalf("replicas serve two certificates: %s and %s (agents pin one)", a.fp, b.fp)
+		}
+		out := t.TempDir()
+		code, stdout, errOut := run(t, "tls", "export", "--db", dsn, "--out", out)
+		if code != 0 || !strings.Contains(stdout, a.fp) {
+			t.Fatalf("tls export: %d %s %s; want the replicas' fingerprint %s", code, stdout, errOut, a.fp)
+		}
+		// Moving a fleet to PostgreSQL: import the certificate its kiosks
+		// pin; a replica started after serves it.
+		certPEM, keyPEM, err := tlscert.SelfSigned([]string{"fleet.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := tlscert.Check(certPEM, keyPEM)
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o644)
+		os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)
+		if code, _, errOut := run(t, "tls", "import", "--db", dsn, "--cert", filepath.Join(dir, "cert.pem"), "--key", filepath.Join(dir, "key.pem")); code != 0 {
+			t.Fatalf("tls import: %s", errOut)
+		}
+		if code, _, errOut := run(t, "tls", "import", "--db", dsn, "--cert", filepath.Join(dir, "cert.pem"), "--key", filepath.Join(out, "key.pem")); code == 0 || !strings.Contains(errOut, "key") {
+			t.Errorf("tls import of a certificate with another's key: %d %s, want refused", code, errOut)
+		}
+		c := startReplica(t, "c", dsn, cfg)
+		c.stop()
+		if c.fp != want {
+			t.Errorf("a replica started after the import serves %s, want the imported %s", c.fp, want)
 		}
 	})
 	client := pinnedClient(t, a.fp, nil)

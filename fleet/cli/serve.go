@@ -146,10 +146,12 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 		return err
 	}
 	var srv *server.Server
+	st.SetInsights(store.InsightsConfig{Zone: cfg.Insights.Zone(), Vocabulary: cfg.Insights.Vocabulary, KeepMonths: cfg.Insights.KeepMonths})
 	con, err := console.New(console.Config{
 		Store: st, Log: applog.Component(log, "console"), CouncilName: cfg.CouncilName,
 		SessionTTL: cfg.SessionTTL, SecureCookies: tlsCfg != nil, Rules: rules,
 		ForgetDevice: func(id string) { srv.ForgetDevice(id) }, ReleaseDir: releaseDir(o.Store.data),
+		Insights:       console.InsightsConfig{K: cfg.Insights.K, YearStart: cfg.Insights.FinancialYearStart(), Zone: cfg.Insights.Zone()},
 		ReleaseStorage: sh.ReleaseStorage, Rollouts: sh.Rollouts, Throttle: sh.Throttle,
 		Assist: cfg.Assist.Enabled, AssistRoles: cfg.Assist.Roles,
 	})
@@ -165,7 +167,7 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 		return err
 	}
 	scfg := server.Config{
-		Store: st, Log: applog.Component(log, "server"), Registry: reg, Console: con,
+		Store: st, Log: applog.Component(log, "server"), Registry: reg, Console: con, Insights: con.InsightsExports(),
 		Release: relHandler, DesiredRelease: relDesired,
 		ReportInterval: cfg.ReportInterval, RatePerSecond: cfg.RatePerSecond, RateBurst: cfg.RateBurst,
 		Throttle: sh.Throttle, Listener: sh.Listener,

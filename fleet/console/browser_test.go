@@ -63,7 +63,7 @@ func startFleetWith(t *testing.T, releaseDir string, opts ...func(*console.Confi
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv, err = server.New(server.Config{Store: st, Log: storetest.Logger(t), Console: con})
+	f.srv, err = server.New(server.Config{Store: st, Log: storetest.Logger(t), Console: con, Insights: con.InsightsExports()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,22 +310,15 @@ func listenOther(t *testing.T, hs *http.Server) string {
 	return "http://" + ln.Addr().String() + "/"
 }
 
-// TestScreenshots saves a full-page PNG of every console page, with a
-// realistic fleet behind it, into $SCREENSHOTS (make screenshots) or a
-// temp dir, and checks each page rendered its heading.
-func TestScreenshots(t *testing.T) {
-	dir := os.Getenv("SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+// richFleet is a fleet as a council has it: seven kiosks at three sites
+// with a day of reports, sessions, warnings, alerts and commands, a
+// release repository with two releases, and a month of Insights counts.
+func richFleet(t *testing.T) (*fleet, *releasetest.Repo, map[string]string) {
+	t.Helper()
 	repo := releasetest.NewRepo(t, release.Options{})
 	repo.Add(t, "1.1.0", "arm64", releasetest.Files("1.1.0", 64<<10, 1))
 	repo.Add(t, "1.2.0", "arm64", releasetest.Files("1.2.0", 64<<10, 2))
 	f := startFleetWith(t, repo.Dir())
-	ctx := browser(t)
 	now := time.Now()
 	devs := map[string]string{}
 	type kiosk struct {
@@ -386,6 +379,23 @@ func TestScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	seedInsights(t, f, insightsMonth(), map[int]int{11: 2, 14: 1})
+	return f, repo, devs
+}
+
+// TestScreenshots saves a full-page PNG of every console page, with a
+// realistic fleet behind it, into $SCREENSHOTS (make screenshots) or a
+// temp dir, and checks each page rendered its heading.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, repo, devs := richFleet(t)
+	ctx := browser(t)
 	shot := func(name, path, wantH1 string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if path != "" {
@@ -415,7 +425,7 @@ func TestScreenshots(t *testing.T) {
 	shot("06-kiosk-in-session", "/kiosks/"+devs["central-1"], "central-1")
 	shot("07-confirm", "", "End the session", chromedp.Click(chromedp.ID("cmd-end_session")), chromedp.WaitVisible(chromedp.ID("confirm")))
 	shot("08-sites", "/sites", "Sites and enrolment")
-	shot("09-token", "", "Sites and enrolment", chromedp.Click(chromedp.ID("make-token")), chromedp.WaitVisible(chromedp.ID("token-secret")))
+	shot("09-token", "", "New enrolment token", chromedp.Click(chromedp.ID("make-token")), chromedp.WaitVisible(chromedp.ID("token-secret")))
 	shot("10-usage", "/usage", "Usage")
 	shot("11-usage-weekly", "/usage?period=week&days=30", "Usage")
 	// A rollout of 1.1.0 reached its 50% ring; one of 1.2.0 waits at its canary.
@@ -447,5 +457,12 @@ func TestScreenshots(t *testing.T) {
 	shot("12-audit", "/audit", "Audit log")
 	shot("13-staff", "/users", "Staff")
 	shot("14-not-found", "/nothing-here", "Page not found")
+	month := monthKey(insightsMonth())
+	shot("19-insights", "/insights?site=central&period="+month, "Insights: Central Library")
+	shot("19-insights-all-sites", "/insights?period="+month, "Insights: All sites")
+	shot("19-insights-320px", "/insights?site=central&period="+month, "Insights: Central Library", chromedp.EmulateViewport(320, 640))
+	shot("20-opening-hours", "/sites/central/hours", "Opening hours", chromedp.EmulateViewport(1280, 900))
+	shot("21-report", "/insights/report?site=central&period="+month, "Central Library")
+	shot("21-report-all-sites", "/insights/report?period="+month, "All sites")
 	t.Logf("screenshots in %s", dir)
 }

@@ -45,7 +45,7 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request) {
 		d.Explain = "The kiosk shows its name on screen for a few seconds, so you can tell which one it is."
 	case api.CommandShowMessage:
 		if text == "" || len(text) > 200 || !ident.Text.Chars(text) {
-			c.render(w, r, http.StatusBadRequest, "error", page{Title: "Message needed", Data: "Write a message of 1 to 200 characters, without control characters, to show on the kiosk."})
+			c.kioskPage(w, r, http.StatusBadRequest, page{Error: "Enter a message of 1 to 200 characters, without control characters, to show on the kiosk", ErrorField: "text"}, dev, clip(text, 200))
 			return
 		}
 		d.Question, d.Button = "Show this message on "+dev.Hostname+"?", "Show message"

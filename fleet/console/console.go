@@ -29,6 +29,13 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
+// consoleJS starts GOV.UK Frontend's components (the menu button on small
+// screens, focus on error summaries and banners) and warns before a
+// sign-in ends. Every page works without it.
+//
+//go:embed scripts/console.js
+var consoleJS []byte
+
 // assets holds the compiled stylesheet (`make assets`); only .gitkeep on a
 // fresh clone.
 //
@@ -41,8 +48,16 @@ type Config struct {
 	Log   logrus.FieldLogger
 	// CouncilName is shown in the header (default "Access Kiosk").
 	CouncilName string
-	// SessionTTL is how long a sign-in lasts (default 8h).
+	// SessionTTL is how long a sign-in lasts (default 8h). "Stay signed
+	// in" gives another SessionTTL from then, up to MaxSession after
+	// signing in.
 	SessionTTL time.Duration
+	// SessionWarning is how long before a sign-in ends its pages warn and
+	// offer to stay signed in (default 5 minutes, at most a quarter of
+	// SessionTTL).
+	SessionWarning time.Duration
+	// Insights configures the Insights page.
+	Insights InsightsConfig
 	// SecureCookies marks cookies Secure (set when serving HTTPS).
 	SecureCookies bool
 	// Rules are the alert thresholds, for the kiosk states shown.
@@ -105,6 +120,10 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.SessionWarning <= 0 {
+		cfg.SessionWarning = min(5*time.Minute, cfg.SessionTTL/4)
+	}
+	cfg.Insights = cfg.Insights.withDefaults()
 	if cfg.ForgetDevice == nil {
 		cfg.ForgetDevice = func(string) {}
 	}
@@ -150,6 +169,17 @@ func New(cfg Config) (*Console, error) {
 	m.HandleFunc("GET /audit", c.auth(false, c.audit))
 	m.HandleFunc("GET /usage", c.auth(false, c.usage))
 	m.HandleFunc("GET /usage.csv", c.auth(false, c.usageCSV))
+	m.HandleFunc("GET /insights", c.auth(false, c.insightsPage))
+	m.HandleFunc("GET /insights/report", c.auth(false, c.insightsReport))
+	m.HandleFunc("GET /insights/export/{file}", c.auth(false, c.insightsExportPage))
+	m.HandleFunc("GET /sites/{id}/hours", c.auth(false, c.hoursPage))
+	m.HandleFunc("POST /sites/{id}/hours", c.auth(true, c.setHours))
+	m.HandleFunc("POST /session/extend", c.auth(false, c.extendSession))
+	m.HandleFunc("GET /static/console.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Write(consoleJS)
+	})
 	m.HandleFunc("GET /users", c.auth(false, c.users))
 	m.HandleFunc("POST /users", c.auth(true, c.createUser))
 	m.HandleFunc("POST /users/api-tokens", c.auth(true, c.createAPIToken))
@@ -178,11 +208,12 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mux.ServeHTTP(w, r)
 }
 
-var pageNames = []string{"login", "overview", "kiosks", "kiosk", "confirm", "sites", "audit", "usage", "users", "error", "releases", "rollout-confirm", "volcode", "assist"}
+var pageNames = []string{"login", "overview", "kiosks", "kiosk", "confirm", "sites", "audit", "usage", "users", "error", "releases", "rollout-confirm", "volcode",
+	"insights", "hours", "assist"}
 
 func (c *Console) parse() error {
 	c.pages = map[string]*template.Template{}
-	base, err := template.New("").Funcs(funcs(c.cfg.Now)).ParseFS(templateFS, "templates/layout.html")
+	base, err := template.New("").Funcs(funcs(c.cfg.Now)).Funcs(template.FuncMap{"categoryText": c.categoryText}).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return fmt.Errorf("console templates: %w", err)
 	}
@@ -198,17 +229,26 @@ func (c *Console) parse() error {
 
 // page is what every template gets.
 type page struct {
-	Title      string
-	Council    string
-	Version    string
-	User       store.User
-	Nav        []navItem
-	CanAct     bool // the user is an admin
-	CanAssist  bool // the user may give remote help (assist.go)
-	Flash      string
+	Title     string // unique per page (WCAG 2.4.2)
+	Council   string
+	Version   string
+	User      store.User
+	Nav       []navItem
+	CanAct    bool // the user is an admin
+	CanAssist bool // the user may give remote help (assist.go)
+	Flash     string
+	// Error is one problem with the form, at the field whose id is
+	// ErrorField; Errors are more (forms.go).
 	Error      string
 	ErrorField string
+	Errors     []fieldError
 	Data       any
+	// SessionLeft is how many seconds the sign-in has left, SessionWarn
+	// how long before its end the page warns, SessionEnds when it ends in
+	// words, Here the page's own path (to come back to); set by render
+	// for a signed-in user.
+	SessionLeft, SessionWarn int64
+	SessionEnds, Here        string
 }
 
 type navItem struct {
@@ -218,7 +258,7 @@ type navItem struct {
 
 var nav = []navItem{{"/", "Overview", false}, {"/kiosks", "Kiosks", false}, {"/sites", "Sites and enrolment", false},
 	{"/releases", "Releases", false}, {"/remote-help", "Remote help", false},
-	{"/usage", "Usage", false}, {"/audit", "Audit log", false}, {"/users", "Staff", false}}
+	{"/usage", "Usage", false}, {"/insights", "Insights", false}, {"/audit", "Audit log", false}, {"/users", "Staff", false}}
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.Council = c.cfg.CouncilName
@@ -227,6 +267,17 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		p.User = u
 		p.CanAct = u.Role == store.RoleAdmin
 		p.CanAssist = c.canAssist(r)
+	}
+	if ends, ok := r.Context().Value(endsKey{}).(int64); ok {
+		left := time.UnixMilli(ends).Sub(c.cfg.Now())
+		p.SessionLeft = max(1, int64(left/time.Second))
+		p.SessionWarn = int64(c.cfg.SessionWarning / time.Second)
+		p.SessionEnds = time.UnixMilli(ends).In(c.cfg.Insights.Zone).Format("15:04 on 2 January")
+		if r.Method == http.MethodGet {
+			p.Here = here(r)
+		} else {
+			p.Here = refererPath(r)
+		}
 	}
 	if p.Flash == "" {
 		p.Flash = flash(r.URL.Query())

@@ -13,6 +13,7 @@ const (
 	doneTokenWithdrawn      = "token-withdrawn"
 	doneUserAdded           = "user-added"
 	doneAPITokenWithdrawn   = "api-token-withdrawn"
+	doneHoursSaved          = "hours-saved"
 	doneRolloutStarted      = "rollout-started"
 	doneCommandSent         = "sent-"    // + command kind
 	doneRollout             = "rollout-" // + advance, pause, resume, abort
@@ -25,6 +26,7 @@ var doneMessages = func() map[string]string {
 		doneTokenWithdrawn:      "Enrolment token withdrawn.",
 		doneUserAdded:           "Staff member added.",
 		doneAPITokenWithdrawn:   "API token withdrawn.",
+		doneHoursSaved:          "Opening hours saved: Insights uses them from now on, for every period.",
 		doneRolloutStarted:      "Rollout started: the canary ring gets the release at its next report.",
 	}
 	for kind, label := range commandLabels {

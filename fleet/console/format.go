@@ -24,8 +24,17 @@ var commandLabels = map[string]string{
 func funcs(now func() time.Time) template.FuncMap {
 	return template.FuncMap{
 		"stateClass": func(r kioskRow) string { return stateLabels[r.State][0] },
-		"stateText":  func(r kioskRow) string { return stateLabels[r.State][1] },
-		"alertTitle": alert.Title,
+		"input":      input,
+		"kindText":   kindText,
+		"roleText": func(role string) string {
+			if role == "" {
+				return ""
+			}
+			return strings.ToUpper(role[:1]) + role[1:]
+		},
+		"describedBy": describedBy,
+		"stateText":   func(r kioskRow) string { return stateLabels[r.State][1] },
+		"alertTitle":  alert.Title,
 		"commandText": func(k string) string {
 			if t, ok := commandLabels[k]; ok {
 				return t
@@ -101,8 +110,13 @@ func funcs(now func() time.Time) template.FuncMap {
 			}
 			return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 		},
-		"join": strings.Join,
-		"has":  func(list []string, v string) bool { return slices.Contains(list, v) },
+		"join":           strings.Join,
+		"has":            func(list []string, v string) bool { return slices.Contains(list, v) },
+		"kioskStateText": kioskStateText,
+		"unitText":       unitText,
+		"severityText":   severityText,
+		"warningTitle":   warningTitle,
+		"clearedText":    clearedText,
 		"reasonText": func(r string) string {
 			if t, ok := reasonLabels[r]; ok {
 				return t
@@ -140,4 +154,62 @@ func human(d time.Duration) string {
 		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
 	}
 	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}
+
+// kindText names a kind of identifier the fleet counts (api.Dropped).
+func kindText(k string) string {
+	if t, ok := map[string]string{"tile": "Home-screen tile", "guide": "Guide", "service": "Service (allowlist rule)",
+		"feature": "Accessibility feature", "language": "Language", "category": "Volunteer category", "outcome": "Volunteer outcome"}[k]; ok {
+		return t
+	}
+	return k
+}
+
+// kioskStateText is a kiosk/bus state (or the agent's "gone") in words.
+func kioskStateText(st string) string {
+	if t, ok := map[string]string{"starting": "Starting up", "idle": "Waiting for a resident (home page showing)",
+		"in_session": "In a session", "warning": "In a session, asking “Are you still there?”", "resetting": "Wiping a session",
+		"gone": "Not running"}[st]; ok {
+		return t
+	}
+	if st == "" {
+		return "Not known"
+	}
+	return st
+}
+
+// unitText is the kiosk unit's systemd state in words, "" when unknown.
+func unitText(st string) string {
+	if t, ok := map[string]string{"active": "its service is running", "activating": "its service is starting",
+		"deactivating": "its service is stopping", "inactive": "its service is stopped", "failed": "its service has failed",
+		"reloading": "its service is reloading"}[st]; ok {
+		return t
+	}
+	if st == "" {
+		return ""
+	}
+	return "its service is " + st
+}
+
+// severityText is a warning's severity in words.
+func severityText(s string) string {
+	if t, ok := map[string]string{"critical": "Critical", "warning": "Warning", "info": "Information"}[s]; ok {
+		return t
+	}
+	return s
+}
+
+// clearedText lists what a wipe cleared (kiosk/bus Cleared*) in words.
+func clearedText(what []string) string {
+	names := map[string]string{"web_view": "the page and its web process", "website_data": "cookies, storage and caches",
+		"clipboard": "the clipboard", "downloads": "downloads", "settings": "text size, contrast and language", "history": "history"}
+	out := make([]string, len(what))
+	for i, w := range what {
+		if t, ok := names[w]; ok {
+			out[i] = t
+		} else {
+			out[i] = strings.ReplaceAll(w, "_", " ")
+		}
+	}
+	return strings.Join(out, ", ")
 }

@@ -33,6 +33,7 @@ type kioskData struct {
 	Points   int
 	Sessions int
 	Actions  []action
+	Message  string // the message form's text, after an error
 }
 
 // device loads the kiosk named by the path's {id}, or answers 404 or 500
@@ -57,13 +58,19 @@ func (c *Console) kiosk(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	c.kioskPage(w, r, http.StatusOK, page{}, dev, "")
+}
+
+// kioskPage renders dev's page with p's problems and the message form's
+// text shown again.
+func (c *Console) kioskPage(w http.ResponseWriter, r *http.Request, status int, p page, dev store.Device, message string) {
 	ctx := r.Context()
 	alerted, alerts, err := c.alerted(r)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	d := kioskData{Device: dev, Row: c.classify(dev, alerted)}
+	d := kioskData{Device: dev, Row: c.classify(dev, alerted), Message: message}
 	for _, a := range alerts {
 		if a.DeviceID == dev.ID {
 			d.Alerts = append(d.Alerts, a)
@@ -101,7 +108,8 @@ func (c *Console) kiosk(w http.ResponseWriter, r *http.Request) {
 		{api.CommandReboot, "Reboot", "govuk-button--warning"},
 		{api.CommandVolunteerCode, "Volunteer code", "govuk-button--secondary"},
 	}
-	c.render(w, r, http.StatusOK, "kiosk", page{Title: dev.Hostname, Data: d})
+	p.Title, p.Data = "Kiosk "+dev.Hostname, d
+	c.render(w, r, status, "kiosk", p)
 }
 
 func pct(a, b int64) float64 {

@@ -123,33 +123,38 @@ type problem struct {
 	SinceUnixMs              int64 // the alert's opening, or the report's time
 }
 
-// attention returns the kiosks that need attention (an open alert, or
-// online with a critical warning) and their problems, alerts first.
-func (c *Console) attention(r *http.Request) (map[string]bool, []problem, error) {
-	_, alerts, err := c.alerted(r)
+// problems returns at most limit problems, alerts (oldest first) before
+// critical warnings of online kiosks, and whether there are more.
+func (c *Console) problems(r *http.Request, limit int) ([]problem, bool, error) {
+	alerts, total, err := c.st.OpenAlertsFirst(r.Context(), limit)
 	if err != nil {
-		return nil, nil, err
+		return nil, false, err
 	}
-	devs, err := c.st.Devices(r.Context(), store.DeviceFilter{Critical: true})
-	if err != nil {
-		return nil, nil, err
-	}
-	need := map[string]bool{}
 	var out []problem
 	for _, a := range alerts {
-		need[a.DeviceID] = true
 		out = append(out, problem{DeviceID: a.DeviceID, Hostname: a.Hostname, Site: a.Site, Title: alert.Title(a.Kind), Detail: a.Detail, SinceUnixMs: a.OpenedUnixMs})
 	}
-	online := c.cfg.Now().Add(-store.OnlineWindow).UnixMilli()
-	for _, d := range devs {
-		if d.LastSeenUnixMs < online {
-			continue // offline: counted as offline, and alerted once it has been long enough
+	more := total > len(alerts)
+	if left := limit - len(out); left > 0 {
+		devs, err := c.st.Devices(r.Context(), store.DeviceFilter{Critical: true, SeenSince: c.cfg.Now().Add(-store.OnlineWindow), Limit: left + 1})
+		if err != nil {
+			return nil, false, err
 		}
-		for _, w := range criticalWarnings(d) {
-			need[d.ID] = true
-			out = append(out, problem{DeviceID: d.ID, Hostname: d.Hostname, Site: d.Site, Title: warningTitle(w.Code), Detail: w.Text,
-				Critical: true, SinceUnixMs: d.LastReportUnixMs})
+		for _, d := range devs {
+			for _, w := range criticalWarnings(d) {
+				if len(out) == limit {
+					return out, true, nil
+				}
+				out = append(out, problem{DeviceID: d.ID, Hostname: d.Hostname, Site: d.Site, Title: warningTitle(w.Code), Detail: w.Text,
+					Critical: true, SinceUnixMs: d.LastReportUnixMs})
+			}
 		}
+	} else if !more {
+		devs, err := c.st.Devices(r.Context(), store.DeviceFilter{Critical: true, SeenSince: c.cfg.Now().Add(-store.OnlineWindow), Limit: 1})
+		if err != nil {
+			return nil, false, err
+		}
+		more = len(devs) > 0
 	}
-	return need, out, nil
+	return out, more, nil
 }

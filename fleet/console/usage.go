@@ -45,7 +45,11 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "usage", page{Title: "Usage", Data: d})
+	title := "Usage by day"
+	if d.Period == "week" {
+		title = "Usage by week"
+	}
+	c.render(w, r, http.StatusOK, "usage", page{Title: fmt.Sprintf("%s, last %d days", title, d.Days), Data: d})
 }
 
 func (c *Console) usageCSV(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,9 @@ type usersData struct {
 	Users    []store.User
 	Tokens   []store.APIToken
 	NewToken string
+	// The new member's user name and role, shown again after an error
+	// (never the password).
+	FormUser, FormRole string
 }
 
 // usersPage renders the staff and API tokens page with d's form state.
@@ -28,7 +31,13 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, status int, 
 		c.fail(w, r, err)
 		return
 	}
+	if d.FormRole == "" {
+		d.FormRole = store.RoleViewer
+	}
 	p.Title, p.Data = "Staff", d
+	if d.NewToken != "" {
+		p.Title = "New API token"
+	}
 	c.render(w, r, status, "users", p)
 }
 
@@ -42,26 +51,27 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	name := strings.TrimSpace(r.PostFormValue("user"))
 	role := r.PostFormValue("role")
-	if !ident.UserName.Valid(name) {
-		c.usersPage(w, r, http.StatusBadRequest, page{Error: "Enter a user name of letters, digits and . _ @ -", ErrorField: "new-user"}, usersData{})
-		return
-	}
 	if role != store.RoleAdmin && role != store.RoleViewer {
 		role = store.RoleViewer
+	}
+	form := usersData{FormUser: clip(name, 64), FormRole: role}
+	if !ident.UserName.Valid(name) {
+		c.usersPage(w, r, http.StatusBadRequest, page{Error: "Enter a user name of up to 64 letters, digits and . _ @ -", ErrorField: "new-user"}, form)
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.SignIn.SlotWait)
 	defer cancel()
 	hash, err := c.cfg.Passwords.Hash(ctx, r.PostFormValue("password"))
 	if errors.Is(err, password.ErrBusy) {
-		c.usersPage(w, r, http.StatusServiceUnavailable, page{Error: "The console is busy checking sign-ins. Try again in a few seconds.", ErrorField: "new-password"}, usersData{})
+		c.usersPage(w, r, http.StatusServiceUnavailable, page{Error: "The console is busy checking sign-ins. Try again in a few seconds.", ErrorField: "new-password"}, form)
 		return
 	}
 	if err != nil {
-		c.usersPage(w, r, http.StatusBadRequest, page{Error: "The password must be at least 10 characters", ErrorField: "new-password"}, usersData{})
+		c.usersPage(w, r, http.StatusBadRequest, page{Error: "Enter a password of at least 10 characters", ErrorField: "new-password"}, form)
 		return
 	}
 	if err := c.st.CreateUser(r.Context(), name, role, hash); errors.Is(err, store.ErrExists) {
-		c.usersPage(w, r, http.StatusConflict, page{Error: "There is already a user called " + name, ErrorField: "new-user"}, usersData{})
+		c.usersPage(w, r, http.StatusConflict, page{Error: "There is already a user called " + name + ": choose another name", ErrorField: "new-user"}, form)
 		return
 	} else if err != nil {
 		c.fail(w, r, err)

@@ -307,6 +307,30 @@ func (b *builder) count(r *release) {
 				bk.outs[o].raw += n
 			}
 		}
+		for _, i := range b.x.cells[slot] {
+			c := &b.in.Cells[i]
+			r.total.raw += c.Sessions
+			r.heat[c.Weekday][c.Hour].raw += c.Sessions
+			if r.hasHours {
+				if r.open[c.Weekday][c.Hour] {
+					r.in.raw += c.Sessions
+				} else {
+					r.out.raw += c.Sessions
+				}
+			}
+		}
+		for _, i := range b.x.blocks[slot] {
+			bl := &b.in.Blocks[i]
+			none := bl.Assisted - bl.Done - bl.FollowUp - bl.Referred
+			r.assisted.raw += bl.Assisted
+			bk := r.blocks[bl.Block]
+			bk.sessions.raw += bl.Sessions
+			bk.assisted.raw += bl.Assisted
+			for o, n := range [nOutcomes]int{bl.Done, bl.FollowUp, bl.Referred, none} {
+				r.outs[o].raw += n
+				bk.outs[o].raw += n
+			}
+		}
 		cats := 0
 		for _, i := range b.x.items[slot] {
 			it := &b.in.Items[i]

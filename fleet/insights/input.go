@@ -68,8 +68,21 @@ type Input struct {
 	// Hours has one entry per site and local clock hour in which at least
 	// one session started; no two entries for the same site, date and hour.
 	Hours []HourCount
+	// Cells and Blocks are the other way to give a site's month, for a
+	// store that keeps its counts by month (the fleet's does): Cells the
+	// sessions per weekday and hour the month had, Blocks its sessions,
+	// assisted sessions and outcomes per block of days (1-7, 8-14, 15-21,
+	// 22 to the end). No figure needs more: the heat map is by weekday and
+	// hour, the time series by blocks. A site's month is given by Hours or
+	// by Cells and Blocks, not both; its Cells and Blocks add up to the
+	// same sessions.
+	Cells  []CellCount
+	Blocks []BlockCount
 	// Items has one entry per site, local date, dimension and identifier
-	// that at least one session used; no two for the same four.
+	// that at least one session used; no two for the same four. An entry
+	// may instead count a whole month (ItemCount.Month), since no figure
+	// is finer than a month; an identifier's month is then given that way
+	// only.
 	Items []ItemCount
 	// Labels gives, per dimension, the identifiers the kiosks are
 	// configured with and the words to show for each ("council_tax":
@@ -103,13 +116,42 @@ type HourCount struct {
 	Referred int // outcome "referred_elsewhere"
 }
 
+// CellCount counts the sessions that started at one site in one month
+// on one day of the week, in one local clock hour.
+type CellCount struct {
+	Site     string
+	Month    Date // the 1st of the month
+	Weekday  int  // Monday = 0 ... Sunday = 6
+	Hour     int  // 0-23
+	Sessions int
+}
+
+// BlockCount counts the sessions that started at one site in one block of
+// a month's days (Block 0: days 1-7, 1: 8-14, 2: 15-21, 3: 22 to the end),
+// with the assisted ones and their outcomes, as HourCount does.
+type BlockCount struct {
+	Site     string
+	Month    Date // the 1st of the month
+	Block    int  // 0-3
+	Sessions int
+	Assisted int
+	Done     int
+	FollowUp int
+	Referred int
+}
+
 // ItemCount counts the sessions at one site on one local date that used
 // an identifier of a dimension (a session that opened a guide twice counts
 // once). Each is at most that day's sessions (for Categories, its assisted
 // sessions, and the categories of a day together at most those).
 type ItemCount struct {
-	Site     string
-	Date     Date
+	Site string
+	Date Date
+	// Month says the entry counts the sessions of Date's whole month
+	// (Date is then the 1st): each is at most that month's sessions (for
+	// Categories, its assisted sessions, and a month's categories
+	// together at most those).
+	Month    bool
 	Dim      Dimension
 	ID       string
 	Sessions int
@@ -133,6 +175,8 @@ type inputIndex struct {
 	from   Date           // first day of the first month
 	months int
 	hours  [][]int32 // [site*months + month] → positions in Input.Hours
+	cells  [][]int32 // ... in Input.Cells
+	blocks [][]int32 // ... in Input.Blocks
 	items  [][]int32
 	vocab  map[Dimension]map[string]bool
 }
@@ -193,6 +237,16 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 				lo, hi = minDate(lo, h.Date), maxDate(hi, h.Date)
 			}
 		}
+		for _, c := range in.Cells {
+			if c.Month.Valid() {
+				lo, hi = minDate(lo, c.Month), maxDate(hi, c.Month)
+			}
+		}
+		for _, b := range in.Blocks {
+			if b.Month.Valid() {
+				lo, hi = minDate(lo, b.Month), maxDate(hi, b.Month)
+			}
+		}
 		for _, it := range in.Items {
 			if it.Date.Valid() {
 				lo, hi = minDate(lo, it.Date), maxDate(hi, it.Date)
@@ -210,6 +264,8 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 	first, ndays := x.from.ordinal(), to.ordinal()-x.from.ordinal()
 	ndays = max(ndays, 0)
 	x.hours = make([][]int32, len(in.Sites)*x.months)
+	x.cells = make([][]int32, len(in.Sites)*x.months)
+	x.blocks = make([][]int32, len(in.Sites)*x.months)
 	x.items = make([][]int32, len(in.Sites)*x.months)
 	scope := -1
 	if site != "" {
@@ -224,6 +280,7 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 		return (scope < 0 || si == scope) && n >= 0 && n < ndays
 	}
 	dayN := make([]int32, 2*len(in.Sites)*ndays) // sessions, assisted per site and day
+	monthN := make([]int32, 2*len(x.hours))      // sessions, assisted per site and month
 	seenHour := make([]uint32, len(in.Sites)*ndays)
 	for i, h := range in.Hours {
 		if site != "" && h.Site != site {
@@ -258,11 +315,17 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 			dayN[2*day] += int32(h.Sessions)
 			dayN[2*day+1] += int32(h.Assisted)
 			slot := x.slot(si, h.Date)
+			monthN[2*slot] += int32(h.Sessions)
+			monthN[2*slot+1] += int32(h.Assisted)
 			x.hours[slot] = append(x.hours[slot], int32(i))
 		}
 		if !ok {
 			return nil, errors.Join(errs...)
 		}
+	}
+	in.indexMonths(x, site, use, monthN, add)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	ids := map[Dimension]map[string]uint16{}
 	for _, d := range Dimensions {
@@ -270,6 +333,15 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 	}
 	seenItem := make([][]uint16, len(in.Sites)*ndays)
 	cats := make([]int32, len(in.Sites)*ndays)
+	// An identifier's month is given per day or as a whole, not both.
+	type monthItem struct {
+		slot int
+		dim  Dimension
+		id   string
+	}
+	how := map[monthItem]int8{} // 1: per day, 2: a whole month (kept only when there are whole months)
+	wholeMonths := slices.ContainsFunc(in.Items, func(it ItemCount) bool { return it.Month })
+	monthCats := make([]int32, len(x.hours))
 	for i, it := range in.Items {
 		if site != "" && it.Site != site {
 			continue
@@ -289,6 +361,27 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 			ok = add("items[%d]: %s id %q: use 1 to 64 letters, digits, '.', '_', ':' or '-'", i, it.Dim, it.ID)
 		case it.Sessions < 0:
 			ok = add("items[%d]: sessions is negative", i)
+		case it.Month && it.Date.Day != 1:
+			ok = add("items[%d]: a whole month's entry is dated the 1st, not %s", i, it.Date)
+		case it.Month:
+			slot := x.slot(si, it.Date)
+			k := monthItem{slot, it.Dim, it.ID}
+			n, assisted := monthN[2*slot], monthN[2*slot+1]
+			switch {
+			case how[k] != 0:
+				ok = add("items[%d]: %s %s %s %q is given twice for the month", i, it.Site, it.Date.Month, it.Dim, it.ID)
+			case it.Dim != Categories && int32(it.Sessions) > n:
+				ok = add("items[%d]: %s %d-%02d: %s %q has %d sessions, more than the %d that month", i, it.Site, it.Date.Year, int(it.Date.Month), it.Dim, it.ID, it.Sessions, n)
+			case it.Dim == Categories && monthCats[slot]+int32(it.Sessions) > assisted:
+				ok = add("items[%d]: %s %d-%02d: categories add up to more than the %d assisted sessions that month", i, it.Site, it.Date.Year, int(it.Date.Month), assisted)
+			default:
+				how[k] = 2
+				if it.Dim == Categories {
+					monthCats[slot] += int32(it.Sessions)
+				}
+				x.vocab[it.Dim][it.ID] = true
+				x.items[slot] = append(x.items[slot], int32(i))
+			}
 		default:
 			day := si*ndays + it.Date.ordinal() - first
 			n, assisted := dayN[2*day], dayN[2*day+1]
@@ -311,10 +404,18 @@ func (in *Input) index(site string, from, to Date) (*inputIndex, error) {
 				ok = add("items[%d]: %s %s: %s %q has %d sessions, more than the %d that day", i, it.Site, it.Date, it.Dim, it.ID, it.Sessions, n)
 			case it.Dim == Categories && cats[day]+int32(it.Sessions) > assisted:
 				ok = add("items[%d]: %s %s: categories add up to more than the %d assisted sessions that day", i, it.Site, it.Date, assisted)
+			case it.Dim == Categories && wholeMonths && monthCats[x.slot(si, it.Date)]+int32(it.Sessions) > monthN[2*x.slot(si, it.Date)+1]:
+				ok = add("items[%d]: %s %d-%02d: categories add up to more than the %d assisted sessions that month", i, it.Site, it.Date.Year, int(it.Date.Month), monthN[2*x.slot(si, it.Date)+1])
+			case wholeMonths && how[monthItem{x.slot(si, it.Date), it.Dim, it.ID}] == 2:
+				ok = add("items[%d]: %s %s %s %q: its month is also given as a whole", i, it.Site, it.Date, it.Dim, it.ID)
 			default:
 				seenItem[day] = append(seenItem[day], key)
 				if it.Dim == Categories {
 					cats[day] += int32(it.Sessions)
+					monthCats[x.slot(si, it.Date)] += int32(it.Sessions)
+				}
+				if wholeMonths {
+					how[monthItem{x.slot(si, it.Date), it.Dim, it.ID}] = 1
 				}
 				x.vocab[it.Dim][it.ID] = true
 				slot := x.slot(si, it.Date)
@@ -378,4 +479,115 @@ func validText(s string) bool {
 		}
 	}
 	return true
+}
+
+// indexMonths checks and groups Cells and Blocks (of site, "" for all)
+// into x, adds the blocks' sessions and assisted sessions to monthN, and
+// checks that each month is given one way and adds up; add collects the
+// problems.
+func (in *Input) indexMonths(x *inputIndex, site string, use func(int, Date) bool, monthN []int32, add func(string, ...any) bool) {
+	if len(in.Cells) == 0 && len(in.Blocks) == 0 {
+		return
+	}
+	type cellKey struct{ slot, wd, h int }
+	seenCell := map[cellKey]bool{}
+	seenBlock := map[[2]int]bool{}
+	cellSum := map[int]int{}
+	blockSum := map[int]int{}
+	stop := false
+	for i, c := range in.Cells {
+		if site != "" && c.Site != site {
+			continue
+		}
+		si, known := x.site[c.Site]
+		ok := true
+		switch {
+		case !known:
+			ok = add("cells[%d]: site %q is not in sites", i, c.Site)
+		case !c.Month.Valid() || c.Month.Day != 1:
+			ok = add("cells[%d]: month %s is not the 1st of a month", i, c.Month)
+		case !use(si, c.Month):
+			continue
+		case c.Weekday < 0 || c.Weekday > 6 || c.Hour < 0 || c.Hour > 23:
+			ok = add("cells[%d]: weekday %d, hour %d: not 0-6 and 0-23", i, c.Weekday, c.Hour)
+		case c.Sessions < 0 || c.Sessions > 1_000_000_000:
+			ok = add("cells[%d]: %d sessions is not a count", i, c.Sessions)
+		default:
+			slot := x.slot(si, c.Month)
+			k := cellKey{slot, c.Weekday, c.Hour}
+			if seenCell[k] {
+				ok = add("cells[%d]: %s %d-%02d weekday %d %02d:00 is given twice", i, c.Site, c.Month.Year, int(c.Month.Month), c.Weekday, c.Hour)
+				break
+			}
+			seenCell[k] = true
+			cellSum[slot] += c.Sessions
+			x.cells[slot] = append(x.cells[slot], int32(i))
+		}
+		if !ok {
+			stop = true
+			break
+		}
+	}
+	for i, b := range in.Blocks {
+		if stop {
+			break
+		}
+		if site != "" && b.Site != site {
+			continue
+		}
+		si, known := x.site[b.Site]
+		ok := true
+		switch {
+		case !known:
+			ok = add("blocks[%d]: site %q is not in sites", i, b.Site)
+		case !b.Month.Valid() || b.Month.Day != 1:
+			ok = add("blocks[%d]: month %s is not the 1st of a month", i, b.Month)
+		case !use(si, b.Month):
+			continue
+		case b.Block < 0 || b.Block > 3:
+			ok = add("blocks[%d]: block %d is not 0 to 3", i, b.Block)
+		case b.Sessions < 0 || b.Assisted < 0 || b.Done < 0 || b.FollowUp < 0 || b.Referred < 0:
+			ok = add("blocks[%d]: a count is negative", i)
+		case b.Sessions > 1_000_000_000:
+			ok = add("blocks[%d]: %d sessions is not a count", i, b.Sessions)
+		case b.Assisted > b.Sessions:
+			ok = add("blocks[%d]: %s %d-%02d block %d: assisted %d is more than sessions %d", i, b.Site, b.Month.Year, int(b.Month.Month), b.Block, b.Assisted, b.Sessions)
+		case b.Done+b.FollowUp+b.Referred > b.Assisted:
+			ok = add("blocks[%d]: %s %d-%02d block %d: outcomes add up to more than assisted %d", i, b.Site, b.Month.Year, int(b.Month.Month), b.Block, b.Assisted)
+		default:
+			slot := x.slot(si, b.Month)
+			if seenBlock[[2]int{slot, b.Block}] {
+				ok = add("blocks[%d]: %s %d-%02d block %d is given twice", i, b.Site, b.Month.Year, int(b.Month.Month), b.Block)
+				break
+			}
+			seenBlock[[2]int{slot, b.Block}] = true
+			blockSum[slot] += b.Sessions
+			monthN[2*slot] += int32(b.Sessions)
+			monthN[2*slot+1] += int32(b.Assisted)
+			x.blocks[slot] = append(x.blocks[slot], int32(i))
+		}
+		if !ok {
+			stop = true
+		}
+	}
+	if stop {
+		return
+	}
+	for slot := range x.cells {
+		if len(x.cells[slot]) == 0 && len(x.blocks[slot]) == 0 {
+			continue
+		}
+		sid, m := slot/x.months, slot%x.months
+		month := x.from
+		for range m {
+			month = month.nextMonth()
+		}
+		name := in.Sites[sid].ID
+		switch {
+		case len(x.hours[slot]) > 0:
+			add("%s %d-%02d is given both by hours and by cells and blocks", name, month.Year, int(month.Month))
+		case cellSum[slot] != blockSum[slot]:
+			add("%s %d-%02d: its cells add up to %d sessions, its blocks to %d", name, month.Year, int(month.Month), cellSum[slot], blockSum[slot])
+		}
+	}
 }

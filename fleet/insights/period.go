@@ -265,3 +265,7 @@ func monthBlocks(m Period) []bucket {
 
 // block is which of monthBlocks a day of the month falls in.
 func block(day int) int { return min((day-1)/7, 3) }
+
+// BlockOf is the block of its month d falls in, as BlockCount.Block
+// counts them: 0 for days 1-7, 1 for 8-14, 2 for 15-21, 3 for 22 to the end.
+func BlockOf(d Date) int { return block(d.Day) }

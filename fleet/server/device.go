@@ -163,6 +163,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		s.flooding(r.Context(), dev.ID, fmt.Sprintf("sent %d sessions for clock hours that already held %d of its sessions, more than one kiosk has; not stored",
 			res.Dropped, s.cfg.Limits.SessionsPerHour))
 	}
+	s.metrics.uncounted.Add(float64(res.Uncounted))
 	s.metrics.reports.Add(float64(res.New))
 	s.metrics.duplicates.Add(float64(len(res.Accepted) - res.New))
 	s.metrics.acks.Add(float64(len(b.Acks)))

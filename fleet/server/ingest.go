@@ -19,12 +19,15 @@ const maxGroup = 256
 // of a commit (an fsync on SQLite) is shared. A request waits for its
 // group's commit before it is answered, so "accepted" always means stored.
 type ingester struct {
-	st   *store.Store
-	log  logrus.FieldLogger
-	in   chan *ingestReq
-	wg   sync.WaitGroup
-	once sync.Once
-	quit chan struct{}
+	st  *store.Store
+	log logrus.FieldLogger
+	// observe, when set, is told of each group commit: how many batches
+	// and how long the transaction took.
+	observe func(batches int, took time.Duration)
+	in      chan *ingestReq
+	wg      sync.WaitGroup
+	once    sync.Once
+	quit    chan struct{}
 }
 
 type ingestReq struct {
@@ -39,8 +42,8 @@ type ingestRes struct {
 
 var errStopping = errors.New("server is stopping")
 
-func newIngester(st *store.Store, workers int, log logrus.FieldLogger) *ingester {
-	g := &ingester{st: st, log: log, in: make(chan *ingestReq, 4*maxGroup), quit: make(chan struct{})}
+func newIngester(st *store.Store, workers int, log logrus.FieldLogger, observe func(batches int, took time.Duration)) *ingester {
+	g := &ingester{st: st, log: log, observe: observe, in: make(chan *ingestReq, 4*maxGroup), quit: make(chan struct{})}
 	for range workers {
 		g.wg.Add(1)
 		go g.run()
@@ -112,7 +115,11 @@ func (g *ingester) run() {
 func (g *ingester) commit(group []*ingestReq, items []store.IngestItem) {
 	// Commits must finish even while the server shuts down.
 	ctx := context.Background()
+	t0 := time.Now()
 	res, err := g.st.Ingest(ctx, items)
+	if g.observe != nil {
+		g.observe(len(items), time.Since(t0))
+	}
 	if err == nil {
 		for i, r := range group {
 			r.done <- ingestRes{res: res[i]}

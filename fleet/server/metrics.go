@@ -25,6 +25,11 @@ type metrics struct {
 	// floods: device batches refused or cut for being more than one kiosk
 	// can produce.
 	floods prometheus.Counter
+	// uncounted: identifiers in receipts outside the Insights vocabulary
+	// (dropped, never stored).
+	uncounted prometheus.Counter
+	// commits and groups: each group commit's time and how many batches it took.
+	commits, groups prometheus.Histogram
 }
 
 func newMetrics(reg *prometheus.Registry, st *store.Store) (*metrics, error) {
@@ -55,8 +60,19 @@ func newMetrics(reg *prometheus.Registry, st *store.Store) (*metrics, error) {
 		floods: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "fleet_device_floods_total", Help: "Device report batches refused or cut for being more than one kiosk can produce (see the device_flooding alert).",
 		}),
+		uncounted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fleet_insights_uncounted_total", Help: "Identifiers in wipe receipts that are not in the Insights vocabulary: dropped, never stored (the Insights page lists them per kiosk).",
+		}),
+		commits: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "fleet_ingest_commit_seconds", Help: "Time of each group commit of report batches (one database transaction).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
+		groups: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "fleet_ingest_group_batches", Help: "Report batches committed together in one transaction.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.reports, m.duplicates, m.acks, m.enrolments, m.reenrolments, m.latency, m.panics, m.floods,
+	for _, c := range []prometheus.Collector{m.reports, m.duplicates, m.acks, m.enrolments, m.reenrolments, m.latency, m.panics, m.floods, m.uncounted, m.commits, m.groups,
 		&deviceCollector{st: st}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

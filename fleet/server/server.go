@@ -45,6 +45,10 @@ type Config struct {
 	IngestWorkers int
 	// Console, when set, serves everything outside /api/, /healthz and /metrics.
 	Console http.Handler
+	// Insights, when set, serves the Insights exports of the admin API
+	// (api.PathAdminInsights + FILE, the console's Insights.Exports) to
+	// any staff API token.
+	Insights http.Handler
 	// Release, when set, serves the signed release repository (TUF
 	// metadata and bundles, fleet/release Repo.Handler) under /release/.
 	Release http.Handler
@@ -149,7 +153,10 @@ func New(cfg Config) (*Server, error) {
 	if s.metrics, err = newMetrics(cfg.Registry, cfg.Store); err != nil {
 		return nil, err
 	}
-	s.ingest = newIngester(cfg.Store, cfg.IngestWorkers, s.log)
+	s.ingest = newIngester(cfg.Store, cfg.IngestWorkers, s.log, func(n int, took time.Duration) {
+		s.metrics.groups.Observe(float64(n))
+		s.metrics.commits.Observe(took.Seconds())
+	})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+api.PathEnrol, s.handleEnrol)
@@ -164,6 +171,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Assist != nil {
 		mux.Handle("GET "+wire.PathDevice, cfg.Assist.DeviceHandler())
 		mux.Handle("/assist/", cfg.Assist.ConsoleHandler())
+	}
+	if cfg.Insights != nil {
+		mux.HandleFunc("GET "+api.PathAdminInsights+"{file}", s.admin(false, func(w http.ResponseWriter, r *http.Request, _ store.User) {
+			cfg.Insights.ServeHTTP(w, r)
+		}))
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such API endpoint or method: "+r.Method+" "+r.URL.Path)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -37,22 +38,66 @@ func (s *Store) OpenAlerts(ctx context.Context) ([]AlertRow, error) {
 	return out, rows.Err()
 }
 
+// OpenAlertsFirst returns the oldest open alerts, at most limit, with
+// their device's hostname and site, and how many are open in all (the
+// console's overview at 10,000 kiosks).
+func (s *Store) OpenAlertsFirst(ctx context.Context, limit int) ([]AlertRow, int, error) {
+	var total int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerts WHERE closed_unix_ms = 0`).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count alerts: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT a.device_id, a.kind, a.opened_unix_ms, a.detail, COALESCE(d.hostname, ''), COALESCE(d.site_id, '')
+		FROM alerts a LEFT JOIN devices d ON d.id = a.device_id WHERE a.closed_unix_ms = 0 ORDER BY a.opened_unix_ms, a.device_id, a.kind LIMIT ?`), limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []AlertRow
+	for rows.Next() {
+		var a AlertRow
+		if err := rows.Scan(&a.DeviceID, &a.Kind, &a.OpenedUnixMs, &a.Detail, &a.Hostname, &a.Site); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, a)
+	}
+	return out, total, rows.Err()
+}
+
 // OpenAlert records a new alert. opened is false when the device already
 // had an open alert of that kind (one open alert per device and kind, an
 // index guarantees it even should two replicas race), and nothing changed.
 func (s *Store) OpenAlert(ctx context.Context, a AlertRow) (opened bool, err error) {
-	res, err := s.w.ExecContext(ctx, s.q(`INSERT INTO alerts (device_id, kind, opened_unix_ms, detail) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-		a.DeviceID, a.Kind, a.OpenedUnixMs, a.Detail)
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO alerts (device_id, kind, opened_unix_ms, detail) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+			a.DeviceID, a.Kind, a.OpenedUnixMs, a.Detail)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil
+		}
+		opened = true
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE devices SET alerts_open = alerts_open + 1 WHERE id = ?`), a.DeviceID)
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("open alert %s/%s: %w", a.DeviceID, a.Kind, err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	return opened, nil
 }
 
 // CloseAlert closes a device's open alert of kind.
 func (s *Store) CloseAlert(ctx context.Context, device, kind string, at int64) error {
-	_, err := s.w.ExecContext(ctx, s.q(`UPDATE alerts SET closed_unix_ms = ? WHERE device_id = ? AND kind = ? AND closed_unix_ms = 0`), at, device, kind)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE alerts SET closed_unix_ms = ? WHERE device_id = ? AND kind = ? AND closed_unix_ms = 0`), at, device, kind)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE devices SET alerts_open = CASE WHEN alerts_open > ? THEN alerts_open - ? ELSE 0 END WHERE id = ?`), n, n, device)
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("close alert %s/%s: %w", device, kind, err)
 	}

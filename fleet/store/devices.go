@@ -330,6 +330,10 @@ type DeviceFilter struct {
 	// Critical: only devices whose last report carries a critical warning
 	// or says the kiosk program is gone.
 	Critical bool
+	// SeenSince, when not zero, keeps devices seen since then (online).
+	SeenSince time.Time
+	// Limit, when more than 0, returns at most that many.
+	Limit int
 }
 
 const deviceCols = `d.id, d.site_id, s.name, d.hostname, d.arch, d.agent_version, d.kiosk_version, d.enrolled_unix_ms,
@@ -351,15 +355,23 @@ func (s *Store) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) {
 		q += ` AND d.revoked_unix_ms = 0`
 	}
 	if f.Critical {
-		// The stored report is JSON as encoding/json writes it.
-		q += ` AND (d.last_report LIKE '%"severity":"critical"%' OR d.kiosk_state = 'gone')`
+		q += ` AND d.critical = 1` // set at ingest: Critical(last report)
+	}
+	if !f.SeenSince.IsZero() {
+		q += ` AND d.last_seen_unix_ms >= ?`
+		args = append(args, f.SeenSince.UnixMilli())
 	}
 	if f.Search != "" {
 		q += ` AND (d.hostname LIKE ? OR d.id LIKE ?)`
 		like := "%" + escapeLike(f.Search) + "%"
 		args = append(args, like, like)
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(q+` ORDER BY s.name, d.hostname, d.id`), args...)
+	q += ` ORDER BY s.name, d.hostname, d.id`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}

@@ -58,6 +58,9 @@ type IngestResult struct {
 	// Dropped counts receipts not stored because their hour already held
 	// SessionsPerHour of the device's sessions.
 	Dropped int
+	// Uncounted counts identifiers in receipts that are not in the
+	// Insights vocabulary: dropped, never stored (insights.go).
+	Uncounted int
 }
 
 // Why Ingest refused a batch.
@@ -126,7 +129,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 				}
 			}
 		}
-		fresh, dropped, err := s.insertReports(ctx, pc, admitted, now)
+		fresh, dropped, uncounted, err := s.insertReports(ctx, pc, admitted, now)
 		if err != nil {
 			return err
 		}
@@ -138,7 +141,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 			}
 			k++
 			b := budgets[it.DeviceID]
-			res.Dropped = dropped[k]
+			res.Dropped, res.Uncounted = dropped[k], uncounted[k]
 			var newest *api.Report
 			for ri := range it.Batch.Reports {
 				r := &it.Batch.Reports[ri]
@@ -424,9 +427,11 @@ type reportRow struct {
 }
 
 // insertReports inserts every report of items with multi-row INSERTs, and
-// the receipts of those that were not held before; it returns those
-// reports and, per item, how many receipts were over its hourly bound.
-func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestItem, now int64) (map[reportKey]bool, []int, error) {
+// the receipts of those that were not held before (counting their
+// sessions for Insights); it returns those reports and, per item, how many
+// receipts were over its hourly bound and how many identifiers were not
+// counted.
+func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestItem, now int64) (map[reportKey]bool, []int, []int, error) {
 	var rows []reportRow
 	for i := range items {
 		for ri := range items[i].Batch.Reports {
@@ -435,13 +440,13 @@ func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestIt
 	}
 	fresh, err := s.insertReportRows(ctx, pc, rows, now)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	dropped := make([]int, len(items))
-	if err := s.insertReceipts(ctx, pc, rows, fresh, dropped); err != nil {
-		return nil, nil, err
+	dropped, uncounted := make([]int, len(items)), make([]int, len(items))
+	if err := s.insertReceipts(ctx, pc, rows, fresh, dropped, uncounted); err != nil {
+		return nil, nil, nil, err
 	}
-	return fresh, dropped, nil
+	return fresh, dropped, uncounted, nil
 }
 
 // insertReportRows inserts rows' reports, ignoring those already held,
@@ -488,8 +493,11 @@ func (s *Store) insertReportRows(ctx context.Context, pc *txCache, rows []report
 // insertReceipts inserts the receipts of the fresh reports among rows. A
 // receipt whose clock hour already holds its item's SessionsPerHour
 // receipts of the device (stored before, or earlier in this group) is not
-// stored; dropped[item] counts them.
-func (s *Store) insertReceipts(ctx context.Context, pc *txCache, rows []reportRow, fresh map[reportKey]bool, dropped []int) error {
+// stored; dropped[item] counts them. Each stored receipt's session is
+// counted for Insights, its identifiers filtered by the vocabulary first
+// (uncounted[item] counts those left out).
+func (s *Store) insertReceipts(ctx context.Context, pc *txCache, rows []reportRow, fresh map[reportKey]bool, dropped, uncounted []int) error {
+	ins := s.newInsightAgg()
 	type hourKey struct {
 		device string
 		hour   int64
@@ -533,6 +541,7 @@ func (s *Store) insertReceipts(ctx context.Context, pc *txCache, rows []reportRo
 				}
 				held[k] = have + 1
 			}
+			uncounted[x.item] += ins.add(x.it.DeviceID, x.it.SiteID, &rc, ended)
 			args = append(args, x.it.DeviceID, x.r.ID, ci, x.it.SiteID, ended, rc.SessionMs, rc.ResetMs,
 				rc.Reason, b2i(rc.Assisted), rc.Category, rc.Outcome, strings.Join(rc.Cleared, ","), strings.Join(rc.Failed, ","))
 			if n++; n == chunkRows {
@@ -542,7 +551,10 @@ func (s *Store) insertReceipts(ctx context.Context, pc *txCache, rows []reportRo
 			}
 		}
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	return s.writeInsights(ctx, pc, ins)
 }
 
 func b2i(b bool) int {

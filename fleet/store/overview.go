@@ -19,10 +19,13 @@ type SiteCounts struct {
 	Offline   int // reported once, not since the cut-off
 	Never     int // enrolled, never reported
 	InSession int // online and a resident is using it now
+	// Attention: with an open alert, or online with a critical warning.
+	Attention int
 }
 
 // DeviceStates counts unrevoked devices per site (every site, even empty
-// ones); a device is online if it was seen after onlineSince.
+// ones), in the database; a device is online if it was seen after
+// onlineSince.
 func (s *Store) DeviceStates(ctx context.Context, onlineSince time.Time) ([]SiteCounts, error) {
 	cut := onlineSince.UnixMilli()
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT s.id, s.name,
@@ -30,9 +33,10 @@ func (s *Store) DeviceStates(ctx context.Context, onlineSince time.Time) ([]Site
 		COALESCE(SUM(CASE WHEN d.last_seen_unix_ms >= ? THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN d.last_seen_unix_ms > 0 AND d.last_seen_unix_ms < ? THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN d.id IS NOT NULL AND d.last_seen_unix_ms = 0 THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN d.last_seen_unix_ms >= ? AND d.kiosk_state IN ('in_session', 'warning') THEN 1 ELSE 0 END), 0)
+		COALESCE(SUM(CASE WHEN d.last_seen_unix_ms >= ? AND d.kiosk_state IN ('in_session', 'warning') THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN d.last_seen_unix_ms >= ? AND d.critical = 1 OR d.alerts_open > 0 THEN 1 ELSE 0 END), 0)
 		FROM sites s LEFT JOIN devices d ON d.site_id = s.id AND d.revoked_unix_ms = 0
-		GROUP BY s.id, s.name ORDER BY s.name, s.id`), cut, cut, cut)
+		GROUP BY s.id, s.name ORDER BY s.name, s.id`), cut, cut, cut, cut)
 	if err != nil {
 		return nil, fmt.Errorf("count devices: %w", err)
 	}
@@ -40,7 +44,7 @@ func (s *Store) DeviceStates(ctx context.Context, onlineSince time.Time) ([]Site
 	var out []SiteCounts
 	for rows.Next() {
 		var c SiteCounts
-		if err := rows.Scan(&c.Site, &c.SiteName, &c.Total, &c.Online, &c.Offline, &c.Never, &c.InSession); err != nil {
+		if err := rows.Scan(&c.Site, &c.SiteName, &c.Total, &c.Online, &c.Offline, &c.Never, &c.InSession, &c.Attention); err != nil {
 			return nil, fmt.Errorf("count devices: %w", err)
 		}
 		out = append(out, c)

@@ -56,5 +56,5 @@ func (s *Store) Prune(ctx context.Context, keep time.Duration) error {
 	if err := s.ForgetExpiredVolunteerCodes(ctx); err != nil {
 		return err
 	}
-	return nil
+	return s.pruneInsights(ctx)
 }

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -65,8 +66,9 @@ type Store struct {
 	log     logrus.FieldLogger
 	now     func() time.Time
 
-	rebound sync.Map  // query → rebound query (PostgreSQL)
-	stmts   stmtCache // the writer's kept statements (SQLite)
+	rebound sync.Map                       // query → rebound query (PostgreSQL)
+	ins     atomic.Pointer[InsightsConfig] // insights.go; nil: the defaults
+	stmts   stmtCache                      // the writer's kept statements (SQLite)
 
 	// SQLite: checkpoints run on their own connection, off the commit path.
 	ckpt     *sql.DB

@@ -17,6 +17,9 @@
 //	           1..900 s) from the fleet console; kiosks without it answer Error.NotSupported
 //	signal     SessionStarted(x unix_ms)
 //	signal     SessionEnded(s reason, a{sv} receipt)
+//	           receipt: cleared, reset_ms; optional: failed, session_ms, started_unix_ms, ended_unix_ms,
+//	           assisted, category, outcome, scans, photos, downloads, uploads,
+//	           counted (a{sv}, what the session used for the fleet's Insights: counted.go)
 //
 // Nothing in Status or a receipt may carry a URL, text a resident typed or
 // anything else about what a resident did: only states, counts and durations.
@@ -147,6 +150,9 @@ type Receipt struct {
 	// StartedUnixMs and EndedUnixMs bound the session (ms since the epoch).
 	StartedUnixMs int64
 	EndedUnixMs   int64
+	// Counted is what the session used, as configured identifiers, for
+	// the fleet's Insights (counted.go); nil from kiosks that do not count.
+	Counted *Counted
 	// Assisted is true when a volunteer unlocked an assisted session.
 	Assisted bool
 	// Category and Outcome are the volunteer's two taps at the end of an
@@ -219,6 +225,9 @@ func (r Receipt) Map() map[string]dbus.Variant {
 		m[rcAssist] = dbus.MakeVariant(true)
 		m[rcAssistMs] = dbus.MakeVariant(r.RemoteHelpMs)
 	}
+	if r.Counted != nil {
+		m[rcCounted] = r.Counted.variant()
+	}
 	return m
 }
 
@@ -237,6 +246,7 @@ func ParseReceipt(m map[string]dbus.Variant) (Receipt, error) {
 	opt(m, rcStarted, &r.StartedUnixMs)
 	opt(m, rcEnded, &r.EndedUnixMs)
 	opt(m, rcAssisted, &r.Assisted)
+	r.Counted = parseCounted(m)
 	opt(m, rcCategory, &r.Category)
 	opt(m, rcOutcome, &r.Outcome)
 	opt(m, rcScans, &r.Scans)

@@ -80,6 +80,9 @@ type Config struct {
 	Camera  camera.Config `yaml:"camera"`
 	Files   Files         `yaml:"files"`
 
+	// Insights names allow rules for the fleet's Insights (insights.go).
+	Insights Insights `yaml:"insights"`
+
 	// Parsed by Validate.
 	AllowList *policy.List `yaml:"-"`
 	FrameList *policy.List `yaml:"-"`
@@ -101,6 +104,8 @@ type Council struct {
 
 // Tile is one service on the home page.
 type Tile struct {
+	// ID names the tile in what the kiosk counts (ui.Tile.ID); optional.
+	ID          string `yaml:"id"`
 	Title       string `yaml:"title"`
 	URL         string `yaml:"url"`
 	Description string `yaml:"description"`
@@ -228,6 +233,9 @@ func (c *Config) Validate(doc *confile.Doc) error {
 		}
 	}
 	if err := c.validateUI(doc); err != nil {
+		return err
+	}
+	if err := c.Insights.validate(doc, allow); err != nil {
 		return err
 	}
 	if err := c.Scanner.Validate(doc, "scanner"); err != nil {

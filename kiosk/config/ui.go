@@ -24,7 +24,7 @@ func (c *Config) validateUI(doc *confile.Doc) error {
 	if len(u.Tiles) == 0 && len(c.Tiles) > 0 {
 		g := ui.TileGroup{Title: "Services"}
 		for _, t := range c.Tiles {
-			g.Tiles = append(g.Tiles, ui.Tile{Title: t.Title, Description: t.Description, URL: t.URL})
+			g.Tiles = append(g.Tiles, ui.Tile{ID: t.ID, Title: t.Title, Description: t.Description, URL: t.URL})
 		}
 		u.Tiles = []ui.TileGroup{g}
 		return u.Validate(doc, "ui")

@@ -467,7 +467,7 @@ func (bs *bridgeShell) controlPagesPost(t *testing.T) {
 	for _, u := range []string{"kiosk://home", "kiosk://guides/pay-council-tax"} {
 		bs.load(t, u)
 		if !waitFor(10*time.Second, func() bool {
-			return evalIn(t, bs.service, `document.readyState`) == `"complete"` && strings.HasPrefix(bs.uri(t), u)
+			return pollIn(t, bs.service, `document.readyState`) == `"complete"` && strings.HasPrefix(bs.uri(t), u)
 		}) {
 			t.Fatalf("%s not shown", u)
 		}

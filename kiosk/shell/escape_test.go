@@ -180,8 +180,8 @@ func TestEscape(t *testing.T) {
 				// previous vector's block page may still replace it: load it again.
 				for try := 0; ; try++ {
 					var at string
-					waitFor(10*time.Second, func() bool {
-						at = evalIn(t, ts.service, `document.readyState === "complete" ? location.href : ""`)
+					waitFor(10*time.Second, func() bool { // a document not seen before, loaded
+						at = pollIn(t, ts.service, `document.readyState === "complete" && !window.akSeen ? location.href : ""`)
 						return at == jsQuote(page) || strings.HasPrefix(at, `"kiosk://block`)
 					})
 					if at == jsQuote(page) {
@@ -190,6 +190,7 @@ func TestEscape(t *testing.T) {
 					if try == 2 {
 						t.Fatalf("vector page not loaded before the click: the document is %s", at)
 					}
+					evalIn(t, ts.service, `window.akSeen = true`) // this block page stays until the load replaces it
 					ts.load(t, page)
 				}
 				click(t)

@@ -355,6 +355,7 @@ func (s *Shell) typeInto(text string, key webkit.EditKey) {
 		s.hideKeyboard()
 		return
 	}
+	s.countKeyboard()
 	if key != 0 {
 		v.Press(key)
 		return

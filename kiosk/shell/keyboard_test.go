@@ -246,7 +246,7 @@ func TestKeyboardTypesIntoPage(t *testing.T) {
 	ts, log := keyboardShell(t, cfg)
 	ts.load(t, svc.URL()+"/form")
 	if !waitFor(10*time.Second, func() bool {
-		return evalIn(t, ts.service, `document.readyState === "complete" && !!document.getElementById("name")`) == "true"
+		return pollIn(t, ts.service, `document.readyState === "complete" && !!document.getElementById("name")`) == "true"
 	}) {
 		t.Fatal("form page not loaded")
 	}
@@ -389,7 +389,7 @@ func TestKeyboardTypesIntoPage(t *testing.T) {
 	// The wipe hides the keyboard.
 	ts.load(t, svc.URL()+"/form")
 	if !waitFor(10*time.Second, func() bool {
-		return evalIn(t, ts.service, `document.readyState === "complete" && !!document.getElementById("name")`) == "true"
+		return pollIn(t, ts.service, `document.readyState === "complete" && !!document.getElementById("name")`) == "true"
 	}) {
 		t.Fatal("form page not loaded again")
 	}
@@ -421,7 +421,7 @@ func TestKeyboardNever(t *testing.T) {
 	ts := startShell(t, Options{Config: cfg, NoBus: true})
 	ts.load(t, svc.URL()+"/form")
 	if !waitFor(10*time.Second, func() bool {
-		return evalIn(t, ts.service, `document.readyState === "complete" && !!document.getElementById("name")`) == "true"
+		return pollIn(t, ts.service, `document.readyState === "complete" && !!document.getElementById("name")`) == "true"
 	}) {
 		t.Fatal("form page not loaded")
 	}
@@ -557,7 +557,7 @@ func TestKeyboardTypesIntoFrames(t *testing.T) {
 	// the cross-origin one's form is seen by its server only, so wait for
 	// its field to take up room (its load event in the top page).
 	if !waitFor(15*time.Second, func() bool {
-		return evalIn(t, ts.service, `(function(){
+		return pollIn(t, ts.service, `(function(){
 			var s = document.getElementById("same"), c = document.getElementById("cross");
 			if (document.readyState !== "complete" || !s || !c) return false;
 			var d = s.contentDocument;
@@ -643,7 +643,7 @@ func TestKeyboardTypesIntoFrames(t *testing.T) {
 	time.Sleep(400 * time.Millisecond) // longer than the frames' hide delay
 	kbUp(true, "text")
 	ts.taps(t, "r", "w", "123", "8")
-	if !waitFor(5*time.Second, func() bool { return evalIn(t, ts.service, `document.getElementById("top").value`) == `"rw8"` }) {
+	if !waitFor(5*time.Second, func() bool { return pollIn(t, ts.service, `document.getElementById("top").value`) == `"rw8"` }) {
 		t.Fatalf("top field holds %s, want \"rw8\"", evalIn(t, ts.service, `document.getElementById("top").value`))
 	}
 	clickEl("cross", 60, 20)
@@ -673,7 +673,7 @@ func TestKeyboardTypesIntoFrames(t *testing.T) {
 	// scrolled up into view above it, and its field still takes the keys.
 	ts.load(t, top.URL()+"/pay?low=1")
 	if !waitFor(15*time.Second, func() bool {
-		return evalIn(t, ts.service, `document.readyState === "complete" && !!document.getElementById("cross")`) == "true" &&
+		return pollIn(t, ts.service, `document.readyState === "complete" && !!document.getElementById("cross")`) == "true" &&
 			cross.count("GET /inner") > 1
 	}) {
 		t.Fatal("low frames page not loaded")

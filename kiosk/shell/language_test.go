@@ -82,7 +82,7 @@ func (ts *testShell) clickIn(t testing.TB, pick func() *webkit.View, part webkit
 	t.Helper()
 	q := strconv.Quote(sel)
 	if !waitFor(10*time.Second, func() bool {
-		return evalIn(t, pick, `document.readyState === "complete" && !!document.querySelector(`+q+`)`) == "true"
+		return pollIn(t, pick, `document.readyState === "complete" && !!document.querySelector(`+q+`)`) == "true"
 	}) {
 		t.Fatalf("no %s on the page", sel)
 	}
@@ -217,7 +217,7 @@ Mae'r canllaw hwn ar gyfer y profion.
 	ts.tap(t, "ŵŷ")
 	ts.tap(t, "ŵ")
 	ts.tap(t, "y")
-	if !waitFor(5*time.Second, func() bool { return evalIn(t, ts.service, `document.getElementById("f").value`) == `"ŵy"` }) {
+	if !waitFor(5*time.Second, func() bool { return pollIn(t, ts.service, `document.getElementById("f").value`) == `"ŵy"` }) {
 		t.Errorf("field holds %s after accents, ŵ, y; want \"ŵy\"", evalIn(t, ts.service, `document.getElementById("f").value`))
 	}
 

@@ -81,6 +81,7 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 	}
 	switch d.Kind {
 	case webkit.Navigation:
+		s.countNavigation(t, d)
 		if privilegedURI(d.URI) && !s.disarm(d.URI) {
 			// WebKit already keeps every other origin from navigating to
 			// kiosk:// (a local scheme); this keeps the built-in pages
@@ -196,6 +197,8 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 		if dec := s.cfg.AllowList.Decide(uri); !dec.Allow {
 			s.refused(webkit.Decision{Kind: webkit.Response, MainFrame: true}, dec.Reason)
 			s.showBlock(t, dec.Site, dec.Reason)
+		} else {
+			s.countPage(t, uri, false)
 		}
 	case webkit.LoadFinished:
 		t.provisional = false

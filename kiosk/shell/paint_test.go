@@ -150,7 +150,7 @@ func TestGuideBarWithKeyboard(t *testing.T) {
 	loaded := func(pick func() *webkit.View, what string) {
 		t.Helper()
 		if !waitFor(15*time.Second, func() bool {
-			return evalIn(t, pick, `document.readyState === "complete" && document.body !== null && document.body.children.length > 0`) == "true"
+			return pollIn(t, pick, `document.readyState === "complete" && document.body !== null && document.body.children.length > 0`) == "true"
 		}) {
 			t.Fatalf("%s did not finish loading", what)
 		}

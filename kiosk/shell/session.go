@@ -129,6 +129,7 @@ func (s *Shell) endSession(reason string) {
 		r.receipt.StartedUnixMs = s.sessionStart.UnixMilli()
 		r.receipt.SessionMs = now.Sub(s.sessionStart).Milliseconds()
 	}
+	s.countEnd(&r.receipt)
 	s.setState(bus.StateResetting)
 	s.win.HidePanel()
 	s.win.Banner("")

@@ -149,6 +149,7 @@ type Shell struct {
 	unlocking bool              // a PIN or code entry is being checked (volunteer.go)
 	bridge    bridge            // the kiosk pages' messages (bridge.go)
 	assist    *assistState      // remote help (assist.go); nil when off
+	count     counted           // what the session counts for the fleet's Insights (counted.go)
 	// armed is a privileged kiosk:// page the shell itself is loading
 	// (navigation.go: privileged pages open only that way).
 	armed string

@@ -135,6 +135,7 @@ func (s *Shell) guideLoad(t *tab, ev webkit.LoadEvent, uri string) {
 	if strings.HasPrefix(uri, "kiosk:") {
 		// A link in the pane (the index, another guide) changes its title.
 		s.win.SetGuideBar(s.paneBar(uri))
+		s.countPage(t, uri, true)
 	} else {
 		// Defence in depth: the guide pane never shows anything else.
 		s.log.Warn("guide pane committed a page that is not built in; closing it")

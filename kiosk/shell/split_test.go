@@ -2,6 +2,7 @@ package shell
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -21,6 +22,33 @@ import (
 // the result as JSON.
 func evalIn(t testing.TB, pick func() *webkit.View, js string) string {
 	t.Helper()
+	s, err := evalErr(t, pick, js)
+	if err != nil {
+		t.Fatalf("evaluate %q: %v", js, err)
+	}
+	return s
+}
+
+// pollIn is evalIn for a condition a test waits on: "" (not yet) when
+// WebKit had no result to give (webkit.ErrNoResult), which a page met
+// while its web process is being replaced or restarted gives; any other
+// error still fails the test.
+func pollIn(t testing.TB, pick func() *webkit.View, js string) string {
+	t.Helper()
+	s, err := evalErr(t, pick, js)
+	if errors.Is(err, webkit.ErrNoResult) {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("evaluate %q: %v", js, err)
+	}
+	return s
+}
+
+// evalErr runs js in the view pick returns and returns its result as JSON
+// or its error.
+func evalErr(t testing.TB, pick func() *webkit.View, js string) (string, error) {
+	t.Helper()
 	type res struct {
 		s   string
 		err error
@@ -36,14 +64,11 @@ func evalIn(t testing.TB, pick func() *webkit.View, js string) string {
 	})
 	select {
 	case r := <-ch:
-		if r.err != nil {
-			t.Fatalf("evaluate %q: %v", js, r.err)
-		}
-		return r.s
+		return r.s, r.err
 	case <-time.After(30 * time.Second): // as webkittest.Do: a web process starved on a busy machine answers late
 		t.Fatalf("evaluate %q: no answer within 30s", js)
 	}
-	return ""
+	return "", nil
 }
 
 func (ts *testShell) service() *webkit.View { return ts.s.view }
@@ -145,7 +170,7 @@ func TestGuideBesideService(t *testing.T) {
 		t.Helper()
 		if !waitFor(10*time.Second, func() bool {
 			return strings.HasPrefix(ts.uri(t), want) &&
-				strings.HasPrefix(strings.Trim(evalIn(t, ts.service, `document.readyState === "complete" ? location.href : ""`), `"`), want)
+				strings.HasPrefix(strings.Trim(pollIn(t, ts.service, `document.readyState === "complete" ? location.href : ""`), `"`), want)
 		}) {
 			t.Fatalf("service view at %s, want %s", ts.uri(t), want)
 		}
@@ -163,7 +188,7 @@ func TestGuideBesideService(t *testing.T) {
 		t.Helper()
 		if !waitFor(10*time.Second, func() bool {
 			return strings.HasPrefix(guideURI(), "kiosk://guides/local-service") &&
-				evalIn(t, ts.guide, `document.readyState === "complete" && document.querySelectorAll(".ak-step").length`) == "2"
+				pollIn(t, ts.guide, `document.readyState === "complete" && document.querySelectorAll(".ak-step").length`) == "2"
 		}) {
 			t.Fatalf("guide pane at %q, not showing the guide's two steps", guideURI())
 		}
@@ -172,7 +197,7 @@ func TestGuideBesideService(t *testing.T) {
 	ts.load(t, "kiosk://guides/local-service")
 	at("kiosk://guides/local-service")
 	if !waitFor(10*time.Second, func() bool {
-		return evalIn(t, ts.service, `!!document.querySelector("[data-ak-guide]")`) == "true"
+		return pollIn(t, ts.service, `!!document.querySelector("[data-ak-guide]")`) == "true"
 	}) {
 		t.Fatal("the guide page has no Open the service button")
 	}
@@ -296,7 +321,7 @@ func TestGuideBesideService(t *testing.T) {
 	svc.srv.Close()
 	evalIn(t, ts.guide, `window.akOld = true`) // to tell the reloaded page from this one
 	webkittest.Do(t, func() { ts.guide().Reload() })
-	if !waitFor(10*time.Second, func() bool { return evalIn(t, ts.guide, `window.akOld === true`) == "false" }) {
+	if !waitFor(10*time.Second, func() bool { return pollIn(t, ts.guide, `window.akOld === true`) == "false" }) {
 		t.Fatal("the guide pane did not reload")
 	}
 	guideReady()
@@ -431,7 +456,7 @@ func TestVolunteerButtonReachable(t *testing.T) {
 	}
 	webkittest.Do(t, func() { ts.s.loadPrivileged("kiosk://volunteer/services") })
 	if !waitFor(10*time.Second, func() bool {
-		return evalIn(t, ts.service, `document.body !== null && document.body.textContent.indexOf("Blue badge parking") >= 0`) == "true"
+		return pollIn(t, ts.service, `document.body !== null && document.body.textContent.indexOf("Blue badge parking") >= 0`) == "true"
 	}) {
 		t.Error("the volunteer services screen does not show the config's categories")
 	}

@@ -94,6 +94,7 @@ func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
 		return
 	}
 	s.prefs = p
+	s.countPrefs(p)
 	s.win.SetHighContrast(p.HighContrast)
 	s.relabelIfChanged()
 	if s.view == nil {

@@ -102,7 +102,7 @@ func TestPageButtons(t *testing.T) {
 		// location only once it has committed.
 		if !waitFor(10*time.Second, func() bool {
 			return strings.HasPrefix(ts.uri(t), want) &&
-				strings.HasPrefix(strings.Trim(evalIn(t, ts.service, `document.readyState === "complete" ? location.href : ""`), `"`), want)
+				strings.HasPrefix(strings.Trim(pollIn(t, ts.service, `document.readyState === "complete" ? location.href : ""`), `"`), want)
 		}) {
 			t.Fatalf("view at %s, want %s", ts.uri(t), want)
 		}

@@ -117,7 +117,7 @@ func TestVolunteerSession(t *testing.T) {
 	scriptRan := func(u string) {
 		t.Helper()
 		if !waitFor(10*time.Second, func() bool {
-			return evalIn(t, ts.service, `document.readyState === "complete" && location.href === `+jsQuote(u)) == "true"
+			return pollIn(t, ts.service, `document.readyState === "complete" && location.href === `+jsQuote(u)) == "true"
 		}) {
 			t.Fatalf("the page %s did not finish loading; view on %q", u, ts.uri(t))
 		}
@@ -152,7 +152,7 @@ func TestVolunteerSession(t *testing.T) {
 	// over to the outcome screen, full width.
 	if !waitFor(10*time.Second, func() bool {
 		// Complete, so volunteer.js listens: a click before that follows the plain link and records no category.
-		return evalIn(t, ts.guide, `document.readyState === "complete" && !!document.querySelector('[data-category="council_tax"]')`) == "true"
+		return pollIn(t, ts.guide, `document.readyState === "complete" && !!document.querySelector('[data-category="council_tax"]')`) == "true"
 	}) {
 		t.Fatal("no council tax choice on the picker")
 	}
@@ -160,7 +160,7 @@ func TestVolunteerSession(t *testing.T) {
 	waitPane("kiosk://guides/pay-council-tax?panel=1")
 	waitURI("kiosk://home")
 	if !waitFor(10*time.Second, func() bool {
-		return evalIn(t, ts.guide, `document.readyState === "complete" && !!document.querySelector(".govuk-button--start[data-ak-open]")`) == "true"
+		return pollIn(t, ts.guide, `document.readyState === "complete" && !!document.querySelector(".govuk-button--start[data-ak-open]")`) == "true"
 	}) {
 		t.Fatal("the guide in the pane has no Open the service button")
 	}

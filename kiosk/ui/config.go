@@ -77,6 +77,10 @@ type TileGroup struct {
 
 // Tile is one service on the home page.
 type Tile struct {
+	// ID names the tile in what the kiosk counts for the fleet's Insights
+	// ("pay-council-tax"): letters, digits and . _ : -, unique among
+	// the tiles; "" means the tile is not counted.
+	ID string `yaml:"id,omitempty"`
 	// Title in plain English ("Pay your council tax"); required.
 	Title string `yaml:"title,omitempty"`
 	// Description is one line under the title; "" shows none.
@@ -140,6 +144,7 @@ func (c *Config) Validate(doc *confile.Doc, prefix string) error {
 			return doc.Errorf(key(fmt.Sprintf("council.opening_hours[%d]", i)), "empty line")
 		}
 	}
+	tileIDs := map[string]bool{}
 	for i, g := range c.Tiles {
 		gk := key(fmt.Sprintf("tiles[%d]", i))
 		if strings.TrimSpace(g.Title) == "" {
@@ -161,6 +166,9 @@ func (c *Config) Validate(doc *confile.Doc, prefix string) error {
 			}
 			if err := guides.CheckServiceURL(t.URL); err != nil {
 				return doc.Errorf(tk+".url", "%v", err)
+			}
+			if err := checkTileID(doc, tk, t.ID, tileIDs); err != nil {
+				return err
 			}
 			if t.Guide != "" && !guideIDRE.MatchString(t.Guide) {
 				return doc.Errorf(tk+".guide", "want a guide ID such as pay-council-tax (its file name without .md), got %q", t.Guide)
@@ -198,6 +206,24 @@ func (c *Config) Validate(doc *confile.Doc, prefix string) error {
 }
 
 var guideIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+
+var tileIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// checkTileID checks a tile's id (tk its key): optional, and unique
+// among the tiles (seen).
+func checkTileID(doc *confile.Doc, tk, id string, seen map[string]bool) error {
+	if id == "" {
+		return nil
+	}
+	if !tileIDRE.MatchString(id) {
+		return doc.Errorf(tk+".id", "want an id of letters, digits and . _ : - (at most 64), such as pay-council-tax, got %q", id)
+	}
+	if seen[id] {
+		return doc.Errorf(tk+".id", "%q is the id of another tile", id)
+	}
+	seen[id] = true
+	return nil
+}
 
 func checkTranslations(doc *confile.Doc, k string, m map[string]Text, descriptions bool) error {
 	for lang, tr := range m {

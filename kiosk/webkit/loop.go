@@ -101,7 +101,9 @@ func akDispatch(h C.uintptr_t, ev *C.akEvent) (verdict C.int) {
 	case *jsCall:
 		hd.Delete()
 		if ev.kind == C.AK_JS_RESULT && o.done != nil {
-			if ev.flags != 0 {
+			if ev.flags == 2 {
+				o.done("", fmt.Errorf("webkit: evaluate script: %s: %w", gostr(ev.str), ErrNoResult))
+			} else if ev.flags != 0 {
 				o.done("", fmt.Errorf("webkit: evaluate script: %s", gostr(ev.str)))
 			} else {
 				o.done(gostr(ev.str), nil)

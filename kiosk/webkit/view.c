@@ -303,7 +303,11 @@ static void ak_eval_done(GObject *src, GAsyncResult *res, gpointer data) {
 	ev.kind = AK_JS_RESULT;
 	char *s = NULL;
 	if (val == NULL) {
-		ev.flags = 1;
+		// 2: WebKit had no value to return (WEBKIT_JAVASCRIPT_ERROR_INVALID_RESULT,
+		// "Unsupported result type"): one with no serialised form, or none
+		// because the document went away while the script ran. 1: anything
+		// else (the script threw).
+		ev.flags = err && g_error_matches(err, WEBKIT_JAVASCRIPT_ERROR, WEBKIT_JAVASCRIPT_ERROR_INVALID_RESULT) ? 2 : 1;
 		ev.str = err ? err->message : "evaluation failed";
 	} else {
 		s = jsc_value_to_json(val, 0);

@@ -111,7 +111,8 @@ type jsCall struct {
 
 // Eval runs js in the view's main frame. done, when not nil, is called on
 // the GTK loop with the script's completion value as JSON ("null" for
-// undefined) or the error the script threw.
+// undefined) or the error the script threw; the error wraps ErrNoResult
+// when WebKit had no value to return (see ErrNoResult).
 func (v *View) Eval(js string, done func(result string, err error)) {
 	if v.v == nil {
 		if done != nil {

@@ -87,6 +87,14 @@ func privileged(scheme, script string) string {
 // ErrUnavailable is returned where the binding was built without cgo or off Linux.
 var ErrUnavailable = errors.New("webkit: this kiosk binary was built without WebKitGTK (needs cgo on Linux)")
 
+// ErrNoResult is wrapped in View.Eval's error when WebKit had no value to
+// return for the script ("Unsupported result type"): its completion value
+// has no serialised form (a Promise, a DOM node, a function), or there was
+// none because the document was replaced or torn down while the evaluation
+// was on its way (a navigation): a script polling a page that is loading
+// meets the second, and should ask again.
+var ErrNoResult = errors.New("webkit: the script's result could not be returned")
+
 // DecisionKind says what a Decision is about.
 type DecisionKind int
 

@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -70,6 +72,19 @@ func Open(t testing.TB, dialect string) *store.Store {
 // binaries the test is skipped, unless CI=true, when it fails.
 func Postgres(t testing.TB) string {
 	t.Helper()
+	return startPostgres(t, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=100")
+}
+
+// PostgresDurable is Postgres with PostgreSQL's durable defaults (fsync,
+// synchronous commit, full-page writes) and room for several replicas'
+// connections: what a load test measures against.
+func PostgresDurable(t testing.TB) string {
+	t.Helper()
+	return startPostgres(t, "-c", "max_connections=200")
+}
+
+func startPostgres(t testing.TB, settings ...string) string {
+	t.Helper()
 	initdb := filepath.Join(PGBin, "initdb")
 	if _, err := os.Stat(initdb); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -107,8 +122,7 @@ func Postgres(t testing.TB) string {
 	}
 	port := freePort(t)
 	logf, _ := os.Create(filepath.Join(dir, "log"))
-	srv := run(filepath.Join(PGBin, "postgres"), "-D", data, "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-k", dir,
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=100")
+	srv := run(append([]string{filepath.Join(PGBin, "postgres"), "-D", data, "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-k", dir}, settings...)...)
 	srv.Stdout, srv.Stderr = logf, logf
 	if err := srv.Start(); err != nil {
 		t.Fatalf("start postgres: %v", err)
@@ -130,6 +144,7 @@ func Postgres(t testing.TB) string {
 		}
 		logf.Close()
 	})
+	pidFiles.Store(port, filepath.Join(data, "postmaster.pid"))
 	dsn := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -168,4 +183,80 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// pidFiles maps the port of each server Postgres started to its
+// postmaster.pid.
+var pidFiles sync.Map
+
+// ServerProcesses returns the process ids of the PostgreSQL server behind
+// dsn (started by Postgres or PostgresDurable): the postmaster first, then
+// its children (backends and helpers).
+func ServerProcesses(tb testing.TB, dsn string) []int {
+	tb.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port, _ := strconv.Atoi(u.Port())
+	pf, ok := pidFiles.Load(port)
+	if !ok {
+		tb.Fatalf("no PostgreSQL started by this test on port %d", port)
+	}
+	b, err := os.ReadFile(pf.(string))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	master, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	out := []int{master}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == master {
+			continue
+		}
+		if f := procStat(pid); len(f) > 1 && f[1] == strconv.Itoa(master) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// procStat returns the fields of /proc/PID/stat after the command name
+// (the process state is the first).
+func procStat(pid int) []string {
+	st, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return nil
+	}
+	i := strings.LastIndexByte(string(st), ')')
+	if i < 0 || i+2 > len(st) {
+		return nil
+	}
+	return strings.Fields(string(st[i+2:]))
+}
+
+// ServerCPU returns the CPU time (user and system) the PostgreSQL server
+// behind dsn has used so far: the postmaster, every backend it has reaped
+// and every one still running. Benchmarks report it beside their own,
+// since the database's work is in another process.
+func ServerCPU(tb testing.TB, dsn string) time.Duration {
+	tb.Helper()
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	total := time.Duration(0)
+	for i, pid := range ServerProcesses(tb, dsn) {
+		f := procStat(pid)
+		if len(f) < 15 {
+			continue
+		}
+		n := 2 // utime, stime
+		if i == 0 {
+			n = 4 // and the reaped children's
+		}
+		for k := 11; k < 11+n; k++ {
+			v, _ := strconv.ParseInt(f[k], 10, 64)
+			total += time.Duration(v) * tick
+		}
+	}
+	return total
 }
