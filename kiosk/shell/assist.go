@@ -502,6 +502,7 @@ func (s *Shell) assistSharing() {
 	}
 	a.sharing, a.used = true, true
 	a.since = time.Now()
+	s.countAssist() // the fleet's Insights count it (counted.go)
 	s.showAssistBar()
 	s.log.Info("assist: sharing")
 }
