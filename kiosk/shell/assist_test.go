@@ -519,6 +519,9 @@ func TestAssistShare(t *testing.T) {
 		if !rc.RemoteHelp || rc.RemoteHelpMs < 300 {
 			t.Errorf("receipt says assist %v for %d ms, want true and at least 300", rc.RemoteHelp, rc.RemoteHelpMs)
 		}
+		if rc.Counted == nil || rc.Counted.Assists != 2 {
+			t.Errorf("receipt counts %+v, want 2 assists (the shares of this session: Stop, then End session)", rc.Counted)
+		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no receipt")
 	}
