@@ -398,6 +398,10 @@ func TestAssistShare(t *testing.T) {
 		t.Errorf("buttons named %q and %q, want Allow and No thanks", allowName, noName)
 	}
 	r.agent.noFrame(500 * time.Millisecond) // nothing before the tap
+	shots := os.Getenv("SCREENSHOTS") // make screenshots-assist
+	if shots != "" {
+		webkittest.Do(t, func() { ts.s.win.Snapshot(filepath.Join(shots, "kiosk-assist-consent.png")) })
+	}
 
 	// A real tap on Allow.
 	r.tap(t, panelAssistAllow)
@@ -484,6 +488,9 @@ func TestAssistShare(t *testing.T) {
 	})
 	if !ringOK {
 		t.Errorf("no yellow ring around %v in a screenshot of the display (%s)", pt, shot)
+	}
+	if shots != "" {
+		webkittest.Do(t, func() { ts.s.win.Snapshot(filepath.Join(shots, "kiosk-assist-sharing.png")) })
 	}
 
 	// Stop sharing, tapped for real.
