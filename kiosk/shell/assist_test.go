@@ -2,6 +2,7 @@ package shell
 
 import (
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -282,7 +283,7 @@ func (r *assistRig) show(t *testing.T, u string) {
 	t.Helper()
 	r.ts.load(t, u)
 	if !waitFor(30*time.Second, func() bool {
-		return evalOK(t, r.ts.service, `document.readyState === "complete" && !!document.getElementById("marker")`)
+		return evalOK(t, r.ts.service, fmt.Sprintf(`location.href === %q && document.readyState === "complete" && !!document.getElementById("marker")`, u))
 	}) {
 		t.Fatalf("%s did not load", u)
 	}
