@@ -111,7 +111,14 @@ func TestRemoteHelpWholeChain(t *testing.T) {
 	}
 	allowed := time.Now()
 	r.show(t, r.page)
-	r.clickPage(t, centre(pagePW))
+	if !waitFor(20*time.Second, func() bool {
+		r.clickPage(t, centre(pagePW))
+		return waitFor(2*time.Second, func() bool {
+			return evalOK(t, ts.service, `document.activeElement && document.activeElement.id === "pw"`)
+		})
+	}) {
+		t.Fatal("the password field did not take the focus")
+	}
 	key(t, "s", "e", "c", "r", "e", "t")
 	if !waitFor(10*time.Second, func() bool {
 		return evalOK(t, ts.service, `document.getElementById("pw").value === "secret"`)
@@ -265,7 +272,12 @@ func evalString(t testing.TB, pick func() *webkit.View, js string) string {
 
 func chainBrowser(t *testing.T) context.Context {
 	t.Helper()
-	actx, c1 := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(chainChromium), chromedp.Headless,
+	// Chromium's own profile, caches and NSS database stay out of the
+	// kiosk's private home (TestWipe checks nothing else is there).
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, "config"), "XDG_DATA_HOME=" + filepath.Join(home, "data"),
+		"XDG_CACHE_HOME=" + filepath.Join(home, "cache")}
+	actx, c1 := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(chainChromium), chromedp.Headless, chromedp.Env(env...),
 		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()))
