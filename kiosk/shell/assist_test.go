@@ -399,7 +399,7 @@ func TestAssistShare(t *testing.T) {
 		t.Errorf("buttons named %q and %q, want Allow and No thanks", allowName, noName)
 	}
 	r.agent.noFrame(500 * time.Millisecond) // nothing before the tap
-	shots := os.Getenv("SCREENSHOTS") // make screenshots-assist
+	shots := os.Getenv("SCREENSHOTS")       // make screenshots-assist
 	if shots != "" {
 		webkittest.Do(t, func() { ts.s.win.Snapshot(filepath.Join(shots, "kiosk-assist-consent.png")) })
 	}
