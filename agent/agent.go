@@ -149,6 +149,9 @@ func Start(ctx context.Context, cfg Config, log *logrus.Logger) (*Agent, error) 
 	})
 	a.startUpdater(ctx)
 	a.goRun(ctx, a.rep.Run)
+	if cfg.Printer.URI != "" {
+		a.goRun(ctx, a.watchPrinter) // printer_* warnings (printer.go)
+	}
 	a.goRun(ctx, a.connectFleet)
 
 	if cfg.Discovery.Advertise {

@@ -40,7 +40,25 @@ type Config struct {
 	Update    UpdateConfig    `yaml:"update"`
 	// Assist is remote help's relay (agent/assist): the kiosk's socket,
 	// relayed to the fleet over the agent's pinned TLS. Off unless enabled.
-	Assist assist.Config `yaml:"assist"`
+	Assist  assist.Config `yaml:"assist"`
+	Printer PrinterConfig `yaml:"printer"`
+}
+
+// PrinterConfig is the printer whose health the agent reports
+// (printer_offline, printer_needs_paper, ...; printer.go): the printer
+// the kiosk config's printing.printer names.
+type PrinterConfig struct {
+	// URI is the printer's IPP URI (ipp://printer.local/ipp/print, a CUPS
+	// queue ipp://HOST:631/printers/NAME, or ipps://); "" means no printer
+	// and no printer warnings.
+	URI string `yaml:"uri"`
+	// TLSSHA256 pins an ipps:// printer's certificate (what the kiosk's
+	// printing.tls_sha256 says); "" means the system's roots decide.
+	TLSSHA256 string `yaml:"tls_sha256"`
+	// Interval is how often the printer is asked; 0 means report.interval.
+	Interval time.Duration `yaml:"interval"`
+	// Timeout bounds each question; 0 means 10s. At most the interval.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // UpdateConfig turns on signed updates (agent/update).
@@ -218,6 +236,9 @@ func (c *Config) validate(doc *confile.Doc) error {
 		return doc.Errorf("update.window", "%v", err)
 	}
 	if err := c.Assist.Validate(doc, "assist"); err != nil {
+		return err
+	}
+	if err := c.Printer.validate(doc, c.Report.Interval); err != nil {
 		return err
 	}
 	for _, k := range []struct{ key, v string }{{"kiosk.bus", c.Kiosk.Bus}, {"system.bus", c.System.Bus}} {

@@ -237,6 +237,33 @@ func (l *Link) noteStatus(st bus.Status) {
 	l.state, l.version = st.State, st.Version
 	l.mu.Unlock()
 	l.o.Health.SetIf(st.Renderer == bus.RendererSoftware, health.CodeSoftwareRenderer, health.Warn, "%s", SoftwareRendererText)
+	l.noteDevices(st)
+}
+
+// Device warnings: the file picker's scanner and camera (issue 15), as the
+// kiosk's Status says when it last asked them. A device the config does
+// not name says nothing.
+const (
+	CodeScannerMissing = "scanner_missing"
+	CodeScannerFailing = "scanner_failing"
+	CodeCameraMissing  = "camera_missing"
+	CodeCameraFailing  = "camera_failing"
+)
+
+// deviceCodes are the device warnings, cleared when the kiosk goes.
+var deviceCodes = []string{CodeScannerMissing, CodeScannerFailing, CodeCameraMissing, CodeCameraFailing}
+
+// noteDevices raises or clears the scanner's and the camera's warnings.
+func (l *Link) noteDevices(st bus.Status) {
+	h := l.o.Health
+	h.SetIf(st.Scanner == bus.DeviceAbsent, CodeScannerMissing, health.Warn,
+		"The scanner named in the kiosk's config is not there (unplugged or switched off): residents cannot scan documents.")
+	h.SetIf(st.Scanner == bus.DeviceFailing, CodeScannerFailing, health.Warn,
+		"The scanner is there but does not work (an error, or busy elsewhere): residents cannot scan documents.")
+	h.SetIf(st.Camera == bus.DeviceAbsent, CodeCameraMissing, health.Warn,
+		"The camera named in the kiosk's config is not there (unplugged): residents cannot take photos.")
+	h.SetIf(st.Camera == bus.DeviceFailing, CodeCameraFailing, health.Warn,
+		"The camera is there but does not work (an error, or in use elsewhere): residents cannot take photos.")
 }
 
 // Version is the kiosk's version as it last said in Status ("" if unknown).
@@ -263,6 +290,9 @@ func (l *Link) setGone(why string) {
 	l.mu.Unlock()
 	// The next kiosk may start with the GPU renderer; it says so when back.
 	l.o.Health.Clear(health.CodeSoftwareRenderer)
+	for _, c := range deviceCodes {
+		l.o.Health.Clear(c) // the kiosk asks its devices again when back
+	}
 	l.o.Health.Set(health.CodeKioskGone, health.Critical, "%s", why)
 }
 

@@ -22,6 +22,8 @@ type shell struct {
 	msgs     []string
 	state    string
 	renderer string
+	scanner  string
+	camera   string
 }
 
 func (s *shell) EndSession(reason string) error {
@@ -33,7 +35,7 @@ func (s *shell) EndSession(reason string) error {
 func (s *shell) Status() bus.Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return bus.Status{State: s.state, Renderer: s.renderer}
+	return bus.Status{State: s.state, Renderer: s.renderer, Scanner: s.scanner, Camera: s.camera}
 }
 func (s *shell) ShowMessage(text string, secs uint32) error {
 	s.mu.Lock()
@@ -186,5 +188,62 @@ func TestSoftwareRendererWarning(t *testing.T) {
 	waitFor(t, "gone", func() bool { return reg.Has(health.CodeKioskGone) })
 	if reg.Has(health.CodeSoftwareRenderer) {
 		t.Error("software_renderer still raised with the kiosk gone")
+	}
+}
+
+// TestDeviceWarnings: the kiosk's Status says how its scanner and camera
+// are (issue 15): a configured device absent raises scanner_missing or
+// camera_missing, one failing scanner_failing or camera_failing, a plain
+// warning for IT staff with no resident data; present or unconfigured
+// says nothing; the warnings follow the next State refresh and clear when
+// the kiosk is gone.
+func TestDeviceWarnings(t *testing.T) {
+	addr, reg, link, ctx := startLink(t)
+	sh := &shell{state: bus.StateIdle, scanner: bus.DeviceAbsent, camera: bus.DevicePresent}
+	srv, err := bus.Serve(bustest.Conn(t, addr), sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "scanner_missing on arrival", func() bool { return reg.Has(kiosklink.CodeScannerMissing) })
+	codes := func() map[string]api.Warning {
+		m := map[string]api.Warning{}
+		for _, w := range reg.Wire() {
+			if w.Code != health.CodeKioskGone {
+				m[w.Code] = w
+			}
+		}
+		return m
+	}
+	if got := codes(); len(got) != 1 || got[kiosklink.CodeScannerMissing].Severity != "warning" || len(got[kiosklink.CodeScannerMissing].Text) > api.MaxTextLen {
+		t.Errorf("warnings %+v, want scanner_missing only", got)
+	}
+	for _, c := range []struct {
+		scanner, camera string
+		want            []string
+	}{
+		{bus.DeviceFailing, bus.DeviceAbsent, []string{kiosklink.CodeScannerFailing, kiosklink.CodeCameraMissing}},
+		{bus.DevicePresent, bus.DeviceFailing, []string{kiosklink.CodeCameraFailing}},
+		{"", "", nil}, // none configured
+		{bus.DevicePresent, bus.DevicePresent, nil},
+		{bus.DeviceAbsent, bus.DeviceAbsent, []string{kiosklink.CodeScannerMissing, kiosklink.CodeCameraMissing}},
+	} {
+		sh.mu.Lock()
+		sh.scanner, sh.camera = c.scanner, c.camera
+		sh.mu.Unlock()
+		link.State(ctx)
+		got := codes()
+		if len(got) != len(c.want) {
+			t.Errorf("scanner %q camera %q: warnings %v, want %v", c.scanner, c.camera, got, c.want)
+		}
+		for _, w := range c.want {
+			if _, ok := got[w]; !ok {
+				t.Errorf("scanner %q camera %q: no %s in %v", c.scanner, c.camera, w, got)
+			}
+		}
+	}
+	srv.Close()
+	waitFor(t, "gone", func() bool { return reg.Has(health.CodeKioskGone) })
+	if got := codes(); len(got) != 0 {
+		t.Errorf("device warnings with the kiosk gone: %v", got)
 	}
 }

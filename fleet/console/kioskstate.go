@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"accesskiosk/fleet/alert"
@@ -105,6 +106,41 @@ var warningTitles = map[string]string{
 	"update":               "Update problem",
 	"clock_unsynchronised": "Clock not synchronised",
 	"software_renderer":    "Drawing without the GPU",
+	// The kiosk's printer, as the agent finds it (internal/ipp's codes).
+	"printer_offline":         "Printer not answering",
+	"printer_stopped":         "Printer stopped",
+	"printer_not_accepting":   "Printer not taking jobs",
+	"printer_needs_paper":     "Printer needs paper",
+	"printer_paper_low":       "Printer paper low",
+	"printer_jammed":          "Printer jammed",
+	"printer_toner_low":       "Printer toner low",
+	"printer_toner_empty":     "Printer out of toner",
+	"printer_door_open":       "Printer door open",
+	"printer_tray_missing":    "Printer tray missing",
+	"printer_waste_full":      "Printer waste container full",
+	"printer_spool_full":      "Printer storage full",
+	"printer_no_pdf":          "Printer cannot take PDF",
+	"printer_bad_response":    "Printer answers wrongly",
+	"printer_needs_attention": "Printer needs attention",
+	"scanner_missing":         "Scanner missing",
+	"scanner_failing":         "Scanner not working",
+	"camera_missing":          "Camera missing",
+	"camera_failing":          "Camera not working",
+}
+
+// printerWarnings are the printer's warnings of a device's last report,
+// most severe first, as the kiosks list shows them beside the kiosk.
+func printerWarnings(d store.Device) []api.Warning {
+	if d.Last == nil {
+		return nil
+	}
+	var out []api.Warning
+	for _, w := range d.Last.Warnings { // already most severe first
+		if strings.HasPrefix(w.Code, "printer_") {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func warningTitle(code string) string {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -404,12 +405,27 @@ func quantileBound(before, after histogram, q float64) time.Duration {
 	if total <= 0 {
 		return 0
 	}
+	finite := 0.0 // the largest bound short of +Inf
 	for _, b := range bounds {
+		if math.IsInf(b, 1) {
+			// Past every bucket: minus the largest finite bound ("over").
+			return -time.Duration(finite * float64(time.Second))
+		}
+		finite = b
 		if after[b]-before[b] >= q*total {
 			return time.Duration(b * float64(time.Second))
 		}
 	}
-	return time.Duration(bounds[len(bounds)-1] * float64(time.Second))
+	return time.Duration(finite * float64(time.Second))
+}
+
+// boundText writes a quantileBound: "<= 25.0 ms", or "> 10000.0 ms" past
+// the histogram's largest bucket.
+func boundText(d time.Duration) string {
+	if d < 0 {
+		return fmt.Sprintf("> %.1f ms", ms(-d))
+	}
+	return fmt.Sprintf("<= %.1f ms", ms(d))
 }
 
 func sortFloats(v []float64) {
@@ -455,4 +471,20 @@ func fsyncLatency(dir string) (p50, worst time.Duration) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return percentile(d, 50), percentile(d, 100)
+}
+
+// TestQuantileBound: the bucket holding the quantile, and "past the
+// largest" when only +Inf holds it.
+func TestQuantileBound(t *testing.T) {
+	before := histogram{0.025: 0, 0.1: 0, 10: 0, math.Inf(1): 0}
+	after := histogram{0.025: 90, 0.1: 99, 10: 99, math.Inf(1): 100}
+	if got := quantileBound(before, after, 0.5); got != 25*time.Millisecond || boundText(got) != "<= 25.0 ms" {
+		t.Errorf("p50 %v %q", got, boundText(got))
+	}
+	if got := quantileBound(before, after, 0.99); got != 100*time.Millisecond {
+		t.Errorf("p99 %v", got)
+	}
+	if got := quantileBound(before, after, 0.995); got != -10*time.Second || boundText(got) != "> 10000.0 ms" {
+		t.Errorf("p99.5 %v %q", got, boundText(got))
+	}
 }

@@ -11,7 +11,9 @@
 //	method     EndSession(s reason)
 //	method     Status() -> a{sv}            at least state (s) and session_started_unix_ms (x, 0 when idle);
 //	           optional: version, uptime_ms, sessions_ended, web_process_crashes,
-//	           renderer (s, "software" when the compositor draws without the GPU)
+//	           renderer (s, "software" when the compositor draws without the GPU),
+//	           scanner, camera (s, the file picker's devices: present, absent, failing;
+//	           absent from the map when none is configured)
 //	method     ShowMessage(s text, u seconds)  staff message on screen; 0 seconds means the default
 //	method     AddVolunteerCode(s code, u seconds)  optional: a one-time volunteer code (8 digits,
 //	           1..900 s) from the fleet console; kiosks without it answer Error.NotSupported
@@ -56,6 +58,18 @@ const (
 	statusKeySessions   = "sessions_ended"
 	statusKeyWebCrashes = "web_process_crashes"
 	statusKeyRenderer   = "renderer"
+	statusKeyScanner    = "scanner"
+	statusKeyCamera     = "camera"
+)
+
+// What the kiosk says of a device it is configured with (Status keys
+// scanner and camera): the agent raises scanner_missing, scanner_failing,
+// camera_missing and camera_failing from them. "" (no key) means no such
+// device is configured, or an older kiosk.
+const (
+	DevicePresent = "present" // it answered when last asked
+	DeviceAbsent  = "absent"  // configured, not there (unplugged, switched off)
+	DeviceFailing = "failing" // there, but not working (busy elsewhere, errors, a helper missing)
 )
 
 // Renderers the kiosk reports in Status. "" means the GPU renderer or not
@@ -100,11 +114,14 @@ type Status struct {
 	SessionsEnded        int64  // since the shell started
 	WebProcessCrashes    int64  // since the shell started
 	Renderer             string // RendererSoftware, or "" (GPU or unknown)
+	// Scanner and Camera are the file picker's devices: DevicePresent,
+	// DeviceAbsent, DeviceFailing, or "" when none is configured.
+	Scanner, Camera string
 }
 
 // Map encodes s as the a{sv} the Status method returns.
 func (s Status) Map() map[string]dbus.Variant {
-	return map[string]dbus.Variant{
+	m := map[string]dbus.Variant{
 		statusKeyState:      dbus.MakeVariant(s.State),
 		statusKeyStartedMs:  dbus.MakeVariant(s.SessionStartedUnixMs),
 		statusKeyVersion:    dbus.MakeVariant(s.Version),
@@ -113,6 +130,13 @@ func (s Status) Map() map[string]dbus.Variant {
 		statusKeyWebCrashes: dbus.MakeVariant(s.WebProcessCrashes),
 		statusKeyRenderer:   dbus.MakeVariant(s.Renderer),
 	}
+	if s.Scanner != "" {
+		m[statusKeyScanner] = dbus.MakeVariant(s.Scanner)
+	}
+	if s.Camera != "" {
+		m[statusKeyCamera] = dbus.MakeVariant(s.Camera)
+	}
+	return m
 }
 
 // ParseStatus decodes a Status a{sv}. state and session_started_unix_ms are
@@ -133,6 +157,11 @@ func ParseStatus(m map[string]dbus.Variant) (Status, error) {
 	if r, ok := m[statusKeyRenderer].Value().(string); ok {
 		s.Renderer = r
 	}
+	for key, dst := range map[string]*string{statusKeyScanner: &s.Scanner, statusKeyCamera: &s.Camera} {
+		if v, ok := m[key].Value().(string); ok && (v == DevicePresent || v == DeviceAbsent || v == DeviceFailing) {
+			*dst = v
+		}
+	}
 	return s, nil
 }
 
@@ -143,8 +172,16 @@ type Receipt struct {
 	Cleared []string
 	// Failed names steps that did not complete (same vocabulary); empty when the wipe was whole.
 	Failed []string
-	// ResetMs is end requested → fresh home page finished loading.
+	// ResetMs is end requested → the fresh home page finished loading and
+	// on screen (a D-Bus EndSession counts from when the call reached the
+	// kiosk).
 	ResetMs int64
+	// WipedMs is end requested → the first frame painted without the
+	// session: the session's view already destroyed and the fresh home on
+	// screen, or, while the next view is still loading home, the kiosk's
+	// "One moment" screen. 0 from older kiosks, and when no frame was
+	// painted within 2 s.
+	WipedMs int64
 	// SessionMs is how long the session lasted (first input → end requested).
 	SessionMs int64
 	// StartedUnixMs and EndedUnixMs bound the session (ms since the epoch).
@@ -169,6 +206,12 @@ type Receipt struct {
 	// from older kiosks.
 	RemoteHelp   bool
 	RemoteHelpMs int64
+	// PrintJobs, PrintPages and PrintCancelled are what the session
+	// printed: jobs sent, pages printed (pages × copies of the jobs that
+	// printed or are printing), and jobs still pending or held at the end,
+	// which the wipe cancelled on the printer. Numbers only; 0 from older
+	// kiosks and kiosks without a printer.
+	PrintJobs, PrintPages, PrintCancelled int64
 }
 
 // What a wipe clears, as named in Receipt.Cleared and Receipt.Failed.
@@ -180,12 +223,14 @@ const (
 	ClearedDownloads   = "downloads"    // older kiosks' name for their download folder; kiosks now say files
 	ClearedSettings    = "settings"     // zoom, contrast, language, keyboard
 	ClearedHistory     = "history"      // back/forward list
+	ClearedPrintJobs   = "print_jobs"   // the session's print jobs still pending or held, cancelled on the printer
 )
 
 const (
 	rcCleared   = "cleared"
 	rcFailed    = "failed"
 	rcResetMs   = "reset_ms"
+	rcWipedMs   = "wiped_ms"
 	rcSessionMs = "session_ms"
 	rcStarted   = "started_unix_ms"
 	rcEnded     = "ended_unix_ms"
@@ -198,6 +243,9 @@ const (
 	rcUploads   = "uploads"
 	rcAssist    = "assist"
 	rcAssistMs  = "assist_ms"
+	rcPrintJobs = "print_jobs"
+	rcPrintPgs  = "print_pages"
+	rcPrintCanc = "print_cancelled"
 )
 
 // Map encodes r as the a{sv} of a SessionEnded signal.
@@ -206,6 +254,7 @@ func (r Receipt) Map() map[string]dbus.Variant {
 		rcCleared:   dbus.MakeVariant(nonNil(r.Cleared)),
 		rcFailed:    dbus.MakeVariant(nonNil(r.Failed)),
 		rcResetMs:   dbus.MakeVariant(r.ResetMs),
+		rcWipedMs:   dbus.MakeVariant(r.WipedMs),
 		rcSessionMs: dbus.MakeVariant(r.SessionMs),
 		rcStarted:   dbus.MakeVariant(r.StartedUnixMs),
 		rcEnded:     dbus.MakeVariant(r.EndedUnixMs),
@@ -214,6 +263,9 @@ func (r Receipt) Map() map[string]dbus.Variant {
 		rcPhotos:    dbus.MakeVariant(r.Photos),
 		rcDownloads: dbus.MakeVariant(r.Downloads),
 		rcUploads:   dbus.MakeVariant(r.Uploads),
+		rcPrintJobs: dbus.MakeVariant(r.PrintJobs),
+		rcPrintPgs:  dbus.MakeVariant(r.PrintPages),
+		rcPrintCanc: dbus.MakeVariant(r.PrintCancelled),
 	}
 	if r.Category != "" {
 		m[rcCategory] = dbus.MakeVariant(r.Category)
@@ -242,6 +294,7 @@ func ParseReceipt(m map[string]dbus.Variant) (Receipt, error) {
 		return r, err
 	}
 	opt(m, rcFailed, &r.Failed)
+	opt(m, rcWipedMs, &r.WipedMs)
 	opt(m, rcSessionMs, &r.SessionMs)
 	opt(m, rcStarted, &r.StartedUnixMs)
 	opt(m, rcEnded, &r.EndedUnixMs)
@@ -255,6 +308,9 @@ func ParseReceipt(m map[string]dbus.Variant) (Receipt, error) {
 	opt(m, rcUploads, &r.Uploads)
 	opt(m, rcAssist, &r.RemoteHelp)
 	opt(m, rcAssistMs, &r.RemoteHelpMs)
+	opt(m, rcPrintJobs, &r.PrintJobs)
+	opt(m, rcPrintPgs, &r.PrintPages)
+	opt(m, rcPrintCanc, &r.PrintCancelled)
 	return r, nil
 }
 

@@ -103,7 +103,7 @@ func TestContractOverRealBus(t *testing.T) {
 	if err := srv.SessionStarted(42); err != nil {
 		t.Fatal(err)
 	}
-	want := bus.Receipt{Cleared: []string{bus.ClearedWebView, bus.ClearedWebsiteData}, ResetMs: 123, SessionMs: 5000, Assisted: true, Category: "council_tax"}
+	want := bus.Receipt{Cleared: []string{bus.ClearedWebView, bus.ClearedWebsiteData}, ResetMs: 123, WipedMs: 45, SessionMs: 5000, Assisted: true, Category: "council_tax"}
 	if err := srv.SessionEnded(bus.ReasonIdle, want); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestContractOverRealBus(t *testing.T) {
 	if ev.Kind != bus.EventEnded || ev.Reason != bus.ReasonIdle || ev.Err != nil {
 		t.Fatalf("second event = %+v", ev)
 	}
-	if ev.Receipt.ResetMs != 123 || len(ev.Receipt.Cleared) != 2 || !ev.Receipt.Assisted || ev.Receipt.Category != "council_tax" || ev.Receipt.Outcome != "" {
+	if ev.Receipt.ResetMs != 123 || ev.Receipt.WipedMs != 45 || len(ev.Receipt.Cleared) != 2 || !ev.Receipt.Assisted || ev.Receipt.Category != "council_tax" || ev.Receipt.Outcome != "" {
 		t.Errorf("receipt = %+v", ev.Receipt)
 	}
 	if ev := next(t, events); ev.Kind != bus.EventGone {
@@ -341,5 +341,24 @@ func TestReceiptFileCounts(t *testing.T) {
 	}
 	if got.Scans != 0 || got.Photos != 0 || got.Downloads != 0 || got.Uploads != 0 {
 		t.Errorf("older receipt = %+v, want zero counts", got)
+	}
+}
+
+// TestStatusDevices: the optional scanner and camera keys go round the
+// a{sv}; none is sent for a device that is not configured; an older map
+// parses with both unknown, and a value outside the vocabulary is dropped.
+func TestStatusDevices(t *testing.T) {
+	got, err := bus.ParseStatus(bus.Status{State: bus.StateIdle, Scanner: bus.DeviceAbsent, Camera: bus.DevicePresent}.Map())
+	if err != nil || got.Scanner != bus.DeviceAbsent || got.Camera != bus.DevicePresent {
+		t.Errorf("round trip %+v %v", got, err)
+	}
+	m := bus.Status{State: bus.StateIdle}.Map()
+	if _, ok := m["scanner"]; ok {
+		t.Error("a scanner key without a scanner")
+	}
+	m["scanner"] = dbus.MakeVariant("on fire")
+	m["camera"] = dbus.MakeVariant(int64(3))
+	if got, err := bus.ParseStatus(m); err != nil || got.Scanner != "" || got.Camera != "" {
+		t.Errorf("bad values parsed as %+v %v", got, err)
 	}
 }

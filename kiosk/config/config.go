@@ -18,6 +18,7 @@ import (
 	"accesskiosk/kiosk/capture/camera"
 	"accesskiosk/kiosk/capture/scan"
 	"accesskiosk/kiosk/policy"
+	"accesskiosk/kiosk/printing"
 	"accesskiosk/kiosk/ui"
 
 	"accesskiosk/kiosk/volunteer"
@@ -82,6 +83,11 @@ type Config struct {
 
 	// Insights names allow rules for the fleet's Insights (insights.go).
 	Insights Insights `yaml:"insights"`
+
+	// Printing is the printer (package kiosk/printing has the keys):
+	// absent means no printer, no Print button, and window.print() does
+	// nothing.
+	Printing printing.Config `yaml:"printing"`
 
 	// Parsed by Validate.
 	AllowList *policy.List `yaml:"-"`
@@ -245,6 +251,9 @@ func (c *Config) Validate(doc *confile.Doc) error {
 		return err
 	}
 	if err := c.Files.Validate(doc, "files"); err != nil {
+		return err
+	}
+	if err := c.Printing.Validate(doc, "printing"); err != nil {
 		return err
 	}
 	switch {

@@ -136,7 +136,7 @@ func TestPrintArrivesAsOnePDFJob(t *testing.T) {
 		t.Errorf("Refresh: %+v, %v", jobs, err)
 	}
 	r, err := sess.CancelPending(ctx)
-	if err != nil || r != (Receipt{Jobs: 1, Pages: 3, Done: 1}) || !r.Cleared() {
+	if err != nil || r != (Receipt{Jobs: 1, Pages: 3, Done: 1, Printed: 3}) || !r.Cleared() {
 		t.Errorf("receipt %+v, err %v", r, err)
 	}
 	if _, err := sess.Print(ctx, doc, PrintOptions{}); !errors.Is(err, ErrSessionEnded) {
@@ -472,7 +472,7 @@ func TestSessionEndLeavesPrintingJobCancelsPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Jobs != 2 || r.Printing+r.Done != 1 || r.Cancelled != 1 {
+	if r.Jobs != 2 || r.Printing+r.Done != 1 || r.Cancelled != 1 || r.Printed != 3 {
 		t.Errorf("receipt %+v: want the first left printing (or done), the second cancelled", r)
 	}
 	if st := ipptest.JobState(t, queue, second.ID); st != "canceled" {

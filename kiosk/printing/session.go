@@ -496,6 +496,10 @@ type Receipt struct {
 	Printing  int // jobs left to finish: already printing on a working printer
 	Done      int // jobs already over (printed or cancelled) before the end
 	Failed    int // jobs that could not be cancelled (printer unreachable); Service.Run keeps trying
+	// Printed is the pages (pages × copies) of the jobs that printed, are
+	// printing, or could not be cancelled: every job but those cancelled
+	// or aborted, as far as the printer said.
+	Printed int
 }
 
 // Cleared says whether nothing of the session can still come out of the
@@ -588,6 +592,13 @@ func (ss *Session) CancelPending(ctx context.Context) (Receipt, error) {
 			s.refund(s.now(), j.Pages) // it never printed: give the day's pages back
 		}
 	}
+	ss.mu.Lock()
+	for _, j := range ss.jobs {
+		if j.State != ipp.JobCanceled && j.State != ipp.JobAborted {
+			r.Printed += j.Pages
+		}
+	}
+	ss.mu.Unlock()
 	s.log.WithFields(logrus.Fields{"jobs": r.Jobs, "pages": r.Pages, "cancelled": r.Cancelled,
 		"printing": r.Printing, "done": r.Done, "failed": r.Failed}).Info("print: session ended")
 	return r, firstErr

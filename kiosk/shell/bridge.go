@@ -65,11 +65,15 @@ type from int
 const (
 	fromService from = iota // the service view (the main one)
 	fromPane                // the pane beside it (guides, the volunteer's picker)
+	fromSheet               // the sheet over the service (sheet.go: the file picker, the print panel)
 )
 
 func (f from) String() string {
-	if f == fromPane {
+	switch f {
+	case fromPane:
 		return "pane"
+	case fromSheet:
+		return "sheet"
 	}
 	return "service"
 }
@@ -119,7 +123,7 @@ func (b *bridge) on(action string, h bridgeHandler) {
 // bridgeMessage is the webkit.ViewOptions.Bridge callback of tab t's
 // service view (f fromService) or pane (fromPane).
 func (s *Shell) bridgeMessage(t *tab, f from, body string) {
-	if s.closed || t != s.cur || (f == fromPane && t.guide == nil) || len(body) > maxBridgeMessage {
+	if s.closed || t != s.cur || (f == fromPane && t.guide == nil) || (f == fromSheet && t.sheet == nil) || len(body) > maxBridgeMessage {
 		s.bridge.refused++
 		return
 	}
@@ -144,7 +148,7 @@ func (s *Shell) channels(t *tab, f from, o *webkit.ViewOptions) {
 	o.BridgeScript = ui.BridgeScript()
 	o.Bridge = func(body string) { s.bridgeMessage(t, f, body) }
 	o.BridgeRate = bridgeRate
-	o.WatchScript = s.userScript()
+	o.WatchScript = s.userScript() + ui.FileWatchScript()
 	if o.WatchScript != "" {
 		o.Watch = func(body string) { s.watchMessage(t, f, body) }
 	}
@@ -158,13 +162,20 @@ func (s *Shell) watchMessage(t *tab, f from, body string) {
 	if s.closed || t != s.cur {
 		return
 	}
+	if fileClickMsg(body) {
+		s.fileClicked(t, f, body) // picker.go
+		return
+	}
 	m, ok := keyboardMsg(body)
 	if !ok {
 		return
 	}
 	v := t.view
-	if f == fromPane {
+	switch {
+	case f == fromPane:
 		v = t.guide
+	case f == fromSheet && t.sheet != nil:
+		v = t.sheet.view
 	}
 	if v != nil {
 		s.keyboardMessage(v, m)
@@ -179,7 +190,11 @@ func (s *Shell) countDropped() {
 		if t == nil {
 			continue
 		}
-		for _, v := range []*webkit.View{t.view, t.guide} {
+		views := []*webkit.View{t.view, t.guide}
+		if t.sheet != nil {
+			views = append(views, t.sheet.view)
+		}
+		for _, v := range views {
 			if v != nil {
 				b, w := v.Dropped()
 				n += b + w

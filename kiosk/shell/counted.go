@@ -41,8 +41,11 @@ import (
 type counted struct {
 	tiles, guides, services, features, languages []string
 	assists                                      int64
-	onHome                                       bool // the service view shows the home page
-	tileIDs                                      map[string]string
+	// home says which of the shell's tabs (the session's, the spare)
+	// show the home page in their service view: the spare loads it before
+	// it goes on screen.
+	home    map[*tab]bool
+	tileIDs map[string]string
 }
 
 func countOnce(list *[]string, id string) {
@@ -54,7 +57,7 @@ func countOnce(list *[]string, id string) {
 // countNavigation counts a home tile: tab t's service view, on the home
 // page, navigating to a tile's address. From decide.
 func (s *Shell) countNavigation(t *tab, d webkit.Decision) {
-	if t != s.cur || d.Kind != webkit.Navigation || !s.count.onHome || d.Redirect {
+	if t != s.cur || d.Kind != webkit.Navigation || !s.count.home[t] || d.Redirect {
 		return
 	}
 	if s.count.tileIDs == nil {
@@ -75,11 +78,16 @@ func (s *Shell) countNavigation(t *tab, d webkit.Decision) {
 // id; and notes whether the service view shows home. From loadChanged
 // and guideLoad.
 func (s *Shell) countPage(t *tab, uri string, pane bool) {
+	if !pane && s.ours(t) {
+		if s.count.home == nil {
+			s.count.home = map[*tab]bool{}
+		}
+		s.count.home[t] = samePage(uri, s.cfg.HomeURL)
+	}
 	if t != s.cur {
 		return
 	}
 	if !pane {
-		s.count.onHome = samePage(uri, s.cfg.HomeURL)
 		if id, ok := s.cfg.Insights.Service(uri); ok {
 			countOnce(&s.count.services, id)
 		}
@@ -117,7 +125,10 @@ func (s *Shell) countAssist() { s.count.assists++ }
 // endSession.
 func (s *Shell) countEnd(r *bus.Receipt) {
 	c := s.count
-	s.count = counted{tileIDs: c.tileIDs}
+	s.count = counted{tileIDs: c.tileIDs, home: map[*tab]bool{}}
+	if s.spare != nil {
+		s.count.home[s.spare] = c.home[s.spare] // the next session's view
+	}
 	if r.StartedUnixMs <= 0 {
 		return
 	}

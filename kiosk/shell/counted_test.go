@@ -178,4 +178,20 @@ insights:
 	if c := r.Counted; c == nil || len(c.Tiles)+len(c.Guides)+len(c.Services)+len(c.Features)+len(c.Languages) != 0 || c.StartedHourUnixMs == 0 {
 		t.Errorf("second session counted %+v, want nothing used", c)
 	}
+
+	// A third opens the tile again from the prepared home page (the spare
+	// view the last wipe put on screen), and counts it.
+	at("kiosk://home")
+	ts.clickIn(t, ts.service, webkit.PartService, `a.ak-tile__link[href$="/pay/start"]`)
+	at(svc.URL() + "/pay/start")
+	if !waitFor(5*time.Second, func() bool { return ts.state(t) == bus.StateInSession }) {
+		t.Fatalf("no third session; state %s", ts.state(t))
+	}
+	if err := client.EndSession(ctx, bus.ReasonFleetCommand); err != nil {
+		t.Fatal(err)
+	}
+	r = ended()
+	if c := r.Counted; c == nil || !reflect.DeepEqual(c.Tiles, []string{"pay-council-tax"}) || !reflect.DeepEqual(c.Services, []string{"council-tax"}) {
+		t.Errorf("third session counted %+v, want the tile and its service", c)
+	}
 }

@@ -615,6 +615,7 @@ func (s *Shell) wipeFiles(t *tab, r *bus.Receipt) (ok bool) {
 	if t == nil || t.files == nil {
 		return true
 	}
+	s.endDownloads(t)
 	c := t.files.Counts()
 	r.Scans, r.Photos, r.Downloads, r.Uploads = c.Scans, c.Photos, c.Downloads, c.Uploads
 	if err := t.files.wipe(); err != nil {

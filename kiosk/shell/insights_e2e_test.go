@@ -4,21 +4,28 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/agent"
 	"accesskiosk/agent/system/systemdtest"
 	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/console"
 	"accesskiosk/fleet/insights"
+	"accesskiosk/fleet/password"
 	"accesskiosk/fleet/server"
 	"accesskiosk/fleet/store"
 	"accesskiosk/fleet/tlscert"
@@ -36,8 +43,10 @@ import (
 // on (as dbus-run-session gives them), enrols with the real fleet server
 // (fleet/server and its SQLite store, over pinned TLS) and passes the
 // receipts' counts on; the fleet counts them in the hour cell the
-// sessions started in and in the rankings, by their ids. A byte scan of
-// the fleet's database finds no address, host or port of the service.
+// sessions started in and in the rankings, by their ids; the console's
+// Insights page in real Chromium shows them there once the month has
+// ended. A byte scan of the fleet's database finds no address, host or
+// port of the service.
 func TestInsightsEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end: kiosk, agent and fleet")
@@ -249,9 +258,17 @@ insights:
 		t.Errorf("no ranking for %v", ranked)
 	}
 
-	// Nothing of the service's address reached the fleet's database.
+	// The console's Insights page in real Chromium, once the month has
+	// ended (the console's and the store's clocks a month on), shows them
+	// in the heat map's hour and in the rankings, by their labels.
+	later := time.Date(first.Year(), first.Month()+1, 1, 9, 0, 0, 0, time.UTC)
 	stopAgent()
 	a.Stop()
+	if len(cells) == 1 {
+		insightsPage(t, st, later, first, cells[0].Weekday, cells[0].Hour, sessions)
+	}
+
+	// Nothing of the service's address reached the fleet's database.
 	for _, f := range []string{dbPath, dbPath + "-wal"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -261,6 +278,113 @@ insights:
 			if bytes.Contains(b, []byte(secret)) {
 				t.Errorf("%s holds %q", filepath.Base(f), secret)
 			}
+		}
+	}
+}
+
+// insightsPage signs in to the real console (on the fleet's store, its
+// clock at now) in headless Chromium and reads the Insights page of
+// central for first's month: the heat map's summary names the weekday
+// and hour, and the guide, tile, service and feature rankings list what
+// the sessions used, by the fleet's labels, with n sessions each.
+func insightsPage(t *testing.T, st *store.Store, now, first time.Time, weekday, hour, n int) {
+	t.Helper()
+	if _, err := exec.LookPath("/usr/bin/chromium"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("chromium missing (%v): run make deps", err)
+		}
+		t.Logf("chromium missing: the Insights page is not looked at (%v)", err)
+		return
+	}
+	ctx := context.Background()
+	quiet := logrus.New()
+	quiet.SetOutput(io.Discard)
+	st.SetClock(func() time.Time { return now })
+	hash, err := password.Hash("correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUser(ctx, "alice", store.RoleAdmin, hash); err != nil {
+		t.Fatal(err)
+	}
+	con, err := console.New(console.Config{Store: st, Log: quiet, CouncilName: "Test Council",
+		Insights: console.InsightsConfig{Zone: time.UTC}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Store: st, Log: quiet, Console: con, Insights: con.InsightsExports()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath("/usr/bin/chromium"),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()))
+	bctx, cancelB := chromedp.NewContext(actx)
+	bctx, cancelC := context.WithTimeout(bctx, 3*time.Minute)
+	defer func() { cancelC(); cancelB(); cancelA() }()
+	period := fmt.Sprintf("%04d-%02d", first.Year(), int(first.Month()))
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 900)); err != nil { // starts Chromium on bctx
+		t.Fatalf("start chromium: %v", err)
+	}
+	step := func(what string, wait string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(bctx, time.Minute)
+		defer cancel()
+		if err := chromedp.Do(sctx, append(steps, chromedp.WaitVisible(chromedp.ID(wait)))...); err != nil {
+			body, _ := chromedp.Run(bctx, chromedp.TextContent(chromedp.CSS("body")))
+			t.Fatalf("%s in Chromium: %v\npage: %s", what, err, strings.Join(strings.Fields(body), " "))
+		}
+	}
+	step("sign in", "count-online", chromedp.Navigate(hs.URL+"/"), chromedp.WaitVisible(chromedp.ID("user")),
+		chromedp.SendKeys(chromedp.ID("user"), "alice"), chromedp.SendKeys(chromedp.ID("password"), "correct horse battery staple"),
+		chromedp.Click(chromedp.ID("sign-in")))
+	step("the Insights page", "ak-demand-summary", chromedp.Navigate(hs.URL+"/insights?site=central&period="+period))
+	read := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.TextContent(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return strings.Join(strings.Fields(s), " ")
+	}
+	when := fmt.Sprintf("%s %02d:00–%02d:00", insights.DayNames[weekday], hour, (hour+1)%24)
+	if got := read("#ak-demand-summary"); !strings.Contains(got, when) || !strings.Contains(got, fmt.Sprintf("about %d sessions", n)) {
+		t.Errorf("heat map summary %q, want %s with about %d sessions", got, when, n)
+	}
+	// axe-core (from node_modules, as the console's own tests use it):
+	// no serious or critical violation on the page.
+	if axeSrc, err := os.ReadFile(filepath.Join("..", "..", "node_modules", "axe-core", "axe.min.js")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("axe-core missing (%v): run make deps", err)
+		}
+		t.Logf("axe-core missing: the page is not checked with it (%v)", err)
+	} else {
+		type violation struct{ ID, Impact, Help string }
+		var got []violation
+		raw, err := chromedp.Run(bctx, chromedp.Evaluate[json.RawMessage](string(axeSrc)+`;
+axe.run(document, {resultTypes: ["violations"], runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}})
+  .then(r => r.violations.map(v => ({ID: v.id, Impact: v.impact || "", Help: v.help})))`, chromedp.EvalAwaitPromise))
+		if err == nil {
+			err = json.Unmarshal(raw, &got)
+		}
+		if err != nil {
+			t.Fatalf("axe on the Insights page: %v", err)
+		}
+		t.Logf("axe on the Insights page: %d violations of any impact (%+v)", len(got), got)
+		for _, v := range got {
+			if v.Impact == "serious" || v.Impact == "critical" {
+				t.Errorf("axe on the Insights page: %s %s: %s", v.Impact, v.ID, v.Help)
+			}
+		}
+	}
+	for chart, label := range map[string]string{"guide": "Using this kiosk", "tile": "Council tax tile", "service": "Council tax pages", "feature": "High contrast"} {
+		if got := read("#ak-ranking-" + chart); !strings.Contains(got, label) || !strings.Contains(got, fmt.Sprint(n)) {
+			t.Errorf("%s ranking %q, want %s in %d sessions", chart, got, label, n)
 		}
 	}
 }

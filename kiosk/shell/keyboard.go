@@ -368,7 +368,7 @@ func (s *Shell) typeInto(text string, key webkit.EditKey) {
 
 // viewAlive reports whether v is one of the session's views on screen.
 func (s *Shell) viewAlive(v *webkit.View) bool {
-	return s.cur != nil && (v == s.cur.view || v == s.cur.guide)
+	return s.cur != nil && (v == s.cur.view || v == s.cur.guide || (s.cur.sheet != nil && v == s.cur.sheet.view))
 }
 
 // pageMsg is the focus watcher's message: {action: "keyboard", show, mode}.

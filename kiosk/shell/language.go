@@ -50,7 +50,9 @@ func (s *Shell) relabel() {
 		{toolBack, s.tr("shell.back"), s.tr("shell.back.name")},
 		{toolText, "Aa", s.tr("shell.text.name")},
 		{toolVolunteer, s.tr("shell.volunteer"), s.tr("shell.volunteer.name")},
+		{toolPrint, s.tr("shell.print"), s.tr("shell.print.name")},
 		{toolEnd, s.tr("shell.end"), s.tr("shell.end.name")},
+		{toolFiles, s.tr("files.tool"), s.tr("files.tool.name")},
 	} {
 		s.win.SetTool(t.id, t.label, t.name)
 	}
@@ -63,6 +65,9 @@ func (s *Shell) relabel() {
 	})
 	if s.cur != nil && s.cur.guide != nil {
 		s.win.SetGuideBar(s.paneBar(s.cur.guide.URI()))
+	}
+	if s.cur != nil && s.win.FilesShown() {
+		s.showFiles("") // downloads.go: the panel in the new language
 	}
 	if s.kb.layer == layerAccents {
 		s.kb.layer = layerLetters // the accents were the old language's

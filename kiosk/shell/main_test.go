@@ -191,7 +191,11 @@ func startShell(t testing.TB, o Options) *testShell {
 	}
 	o.Width, o.Height = 1280, 800
 	o.Observer.Ready = func() { close(ts.ready) }
+	prev := o.Observer.SessionEnded
 	o.Observer.SessionEnded = func(reason string, r bus.Receipt) {
+		if prev != nil {
+			prev(reason, r)
+		}
 		select {
 		case ts.ended <- endedEvent{reason: reason, ms: r.ResetMs, whole: len(r.Failed) == 0}:
 		default:
@@ -294,6 +298,9 @@ func benchChild(path string) int {
 	defer stop()
 	l := logrus.New()
 	l.SetOutput(os.Stderr)
+	if os.Getenv("KIOSK_BENCH_LOG") != "" {
+		l.SetLevel(logrus.DebugLevel)
+	}
 	if err := Main(ctx, cfg, CommandLine{Windowed: true}, l, "bench"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

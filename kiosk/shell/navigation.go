@@ -46,6 +46,10 @@ func (s *Shell) newTab() (*tab, error) {
 		},
 		Refused: func(what string) { s.log.WithField("what", what).Info("refused") },
 	}
+	s.filesViewOptions(t, &o) // the file chooser and downloads (picker.go, downloads.go)
+	if s.printing != nil {
+		o.Print = func() { s.printRequested(t) }
+	}
 	s.channels(t, fromService, &o)
 	t.view = webkit.NewView(ctx, o)
 	t.view.SetZoom(s.cfg.Zoom)
@@ -69,7 +73,7 @@ func (s *Shell) prewarm() {
 		return
 	}
 	s.spare = t
-	t.view.LoadURI(s.cfg.HomeURL)
+	s.loadHome(t)
 }
 
 func (s *Shell) ours(t *tab) bool { return t != nil && (t == s.cur || t == s.spare) }
@@ -81,6 +85,10 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 	}
 	switch d.Kind {
 	case webkit.Navigation:
+		if sheetPage(d.URI) {
+			s.refused(d, "kiosk_sheet") // shown only in a sheet, by the shell (sheet.go)
+			return false
+		}
 		s.countNavigation(t, d)
 		if privilegedURI(d.URI) && !s.disarm(d.URI) {
 			// WebKit already keeps every other origin from navigating to
@@ -92,8 +100,12 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 		if frameOnlyURI(d.URI) {
 			return true // about:blank and about:srcdoc frames; main-frame commits are checked in loadChanged
 		}
-		if s.cfg.AllowList.Decide(d.URI).Allow || s.cfg.FrameList.Decide(d.URI).Allow {
+		if s.cfg.AllowList.Decide(d.URI).Allow {
+			return true
+		}
+		if s.cfg.FrameList.Decide(d.URI).Allow {
 			// A frames-only origin is refused as the main page in the response check.
+			t.page.foreign = true // picker.go: a frame from outside allow may be on the page now
 			return true
 		}
 		dec := s.cfg.AllowList.Decide(d.URI)
@@ -142,6 +154,8 @@ func (s *Shell) decide(t *tab, d webkit.Decision) bool {
 				s.showBlock(t, dec.Site, dec.Reason)
 				return false
 			}
+		} else if !strings.HasPrefix(d.URI, "kiosk:") && !s.cfg.AllowList.Decide(d.URI).Allow {
+			t.page.foreign = true // picker.go
 		}
 		return true
 	}
@@ -190,6 +204,7 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 		t.provisional = true
 	case webkit.LoadCommitted:
 		t.provisional = false
+		s.pageCommitted(t, uri) // picker.go
 		if t == s.cur && s.kb.target == t.view {
 			s.hideKeyboard() // the field that asked for it is gone with its page
 		}
@@ -203,6 +218,7 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 	case webkit.LoadFinished:
 		t.provisional = false
 		t.loaded = true
+		t.homeLoading = false
 		if s.reset != nil && s.reset.tab == t {
 			s.finishReset()
 		}
@@ -220,6 +236,9 @@ func (s *Shell) loadChanged(t *tab, ev webkit.LoadEvent, uri string) {
 }
 
 func (s *Shell) loadFailed(t *tab, uri string, cancelled bool) {
+	if t.provisional {
+		t.homeLoading = false // whatever was loading, home_url is not any more (reset.go)
+	}
 	if t != s.cur || cancelled || !t.provisional {
 		return // ignore cancellations and failures after commit (subresources, frames)
 	}
@@ -273,9 +292,9 @@ func (s *Shell) terminated(t *tab, r webkit.TerminationReason) {
 	})
 }
 
-// replaceCrashed puts a fresh view with home_url in place of t, the view a
-// reset put on screen whose web process ended before home showed: the
-// reset finishes only once home shows in the fresh one.
+// replaceCrashed puts a fresh view loading home_url in place of t, the
+// view a reset was waiting for whose web process ended before home showed:
+// "One moment" stays until home shows in the fresh one (reset.go).
 func (s *Shell) replaceCrashed(t *tab) {
 	r := s.reset
 	if r.tab != t {
@@ -288,9 +307,13 @@ func (s *Shell) replaceCrashed(t *tab) {
 	}
 	s.win.SetView(nil)
 	t.destroyLater()
-	s.show(next)
+	s.cur, s.view = next, next.view
 	r.tab = next
-	next.view.LoadURI(s.cfg.HomeURL)
+	if !r.waiting {
+		r.waiting = true
+		s.win.ShowPanel(s.tr("shell.reset.title"), s.tr("shell.reset.body"), nil)
+	}
+	s.loadHome(next)
 }
 
 // privilegedURI reports the kiosk pages only the shell itself opens (the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -68,7 +69,7 @@ func Main(ctx context.Context, cfg *config.Config, cl CommandLine, log logrus.Fi
 	if err != nil {
 		return err
 	}
-	o := Options{Config: cfg, Log: log, Fullscreen: !cl.Windowed, Version: version, UI: pages}
+	o := Options{Config: cfg, Log: log, Fullscreen: !cl.Windowed, Version: version, UI: pages, StateDir: stateDir()}
 	if cl.Screenshot != "" {
 		path := cl.Screenshot
 		var s **Shell
@@ -90,6 +91,13 @@ func Main(ctx context.Context, cfg *config.Config, cl CommandLine, log logrus.Fi
 		return runWith(ctx, o, func(sh *Shell) { s = &sh })
 	}
 	return Run(ctx, o)
+}
+
+// stateDir is the kiosk's state directory from systemd (StateDirectory=
+// sets $STATE_DIRECTORY, the first of its paths), "" when not run so.
+func stateDir() string {
+	d, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":")
+	return d
 }
 
 func runWith(ctx context.Context, o Options, started func(*Shell)) error {

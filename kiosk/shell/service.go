@@ -39,7 +39,10 @@ func (s *Shell) serveBus() error {
 type service struct{ s *Shell }
 
 func (v service) EndSession(reason string) error {
-	webkit.Invoke(func() { v.s.endSession(reason) })
+	// The receipt counts from the call, and the wipe goes ahead of
+	// whatever the loop has queued (a busy page's messages).
+	requested := v.s.now()
+	webkit.InvokeUrgent(func() { v.s.endSessionAt(reason, requested) })
 	return nil
 }
 

@@ -15,12 +15,16 @@ import (
 
 type pendingReset struct {
 	reason      string
-	t0          time.Time
+	t0          time.Time // end requested
 	receipt     bus.Receipt
 	tab         *tab
 	deadline    time.Time
 	homeShown   bool // home_url finished loading; ResetMs is set
 	waitDestroy bool // the old view is still to be destroyed (after a crash)
+	waiting     bool // the "One moment" screen shows until tab has loaded home_url (reset.go)
+	painted     bool // the first frame without the session was painted (or 2 s passed)
+	sent        bool // the receipt went out
+	waitPrint   bool // the session's print jobs are being cancelled (print.go)
 }
 
 // crashDestroyDelay is how long a crashed view is kept, detached, before
@@ -116,20 +120,25 @@ func (s *Shell) input(now time.Time) {
 
 // endSession ends the session (if any) and wipes: a fresh view and data
 // manager, empty clipboards, default zoom, home_url. On the GTK thread.
-func (s *Shell) endSession(reason string) {
+func (s *Shell) endSession(reason string) { s.endSessionAt(reason, s.now()) }
+
+// endSessionAt is endSession for an end requested at requested (a D-Bus
+// call or a tap handed to the loop earlier): the receipt's times count
+// from then.
+func (s *Shell) endSessionAt(reason string, requested time.Time) {
 	if s.closed || s.reset != nil {
 		return // a reset is already under way; it wipes everything anyway
 	}
-	now := s.now()
-	r := &pendingReset{reason: reason, t0: now, deadline: now.Add(10 * time.Second)}
+	r := &pendingReset{reason: reason, t0: requested, deadline: s.now().Add(10 * time.Second)}
 	s.assistSessionEnd(&r.receipt) // first: nothing of this session or the next is captured from here
-	r.receipt.EndedUnixMs = now.UnixMilli()
+	r.receipt.EndedUnixMs = requested.UnixMilli()
 	s.finishVolunteer(&r.receipt)
 	if !s.sessionStart.IsZero() {
 		r.receipt.StartedUnixMs = s.sessionStart.UnixMilli()
-		r.receipt.SessionMs = now.Sub(s.sessionStart).Milliseconds()
+		r.receipt.SessionMs = requested.Sub(s.sessionStart).Milliseconds()
 	}
 	s.countEnd(&r.receipt)
+	tA := s.now()
 	s.setState(bus.StateResetting)
 	s.win.HidePanel()
 	s.win.Banner("")
@@ -141,8 +150,13 @@ func (s *Shell) endSession(reason string) {
 	old := s.cur
 	s.hideKeyboard()
 	s.win.SetGuide(nil, "", "", 0)
+	s.win.SetSheet(nil)
 	s.cur, s.view = nil, nil
 	s.win.SetView(nil)
+	// The sheet, before the views are destroyed: its owner is told (the
+	// picker cancels what it held, stops the scanner and the camera; the
+	// print panel drops its document).
+	s.dropSheet(old, reason == bus.ReasonWebCrash)
 	if reason == bus.ReasonWebCrash {
 		// WebKit still has tasks queued for a view whose web process just
 		// died; destroying it now crashes the UI process. Detached, it shows
@@ -153,16 +167,17 @@ func (s *Shell) endSession(reason string) {
 			webkit.Invoke(func() {
 				old.destroy()
 				r.waitDestroy = false
-				if r.homeShown && !s.closed {
-					s.sessionEnded(r) // home showed first: the receipt waited for this
-				}
+				s.receiptDue(r) // when home showed first, the receipt waited for this
 			})
 		})
 	} else {
 		old.destroy() // the views (service and guide), their web processes, back/forward lists, ephemeral website data
 	}
+	tB := s.now()
 	cleared = append(cleared, bus.ClearedWebView, bus.ClearedHistory, bus.ClearedWebsiteData)
-	if s.wipeFiles(old, &r.receipt) { // scans, photos, downloads: even while a crashed view waits
+	// The session's files: scans, photos, downloads, even while a crashed
+	// view waits to be destroyed.
+	if s.wipeFiles(old, &r.receipt) {
 		cleared = append(cleared, bus.ClearedFiles)
 	} else {
 		failed = append(failed, bus.ClearedFiles)
@@ -171,52 +186,40 @@ func (s *Shell) endSession(reason string) {
 	cleared = append(cleared, bus.ClearedClipboard)
 
 	s.resetPrefs()
-	next := s.spare
-	s.spare = nil
-	if next != nil && next.crashed {
-		next.destroyLater() // its web process ended before the swap
-		next = nil
-	}
-	if next == nil {
-		var err error
-		if next, err = s.newTab(); err != nil {
-			s.log.WithError(err).Error("cannot make a fresh web view")
-			failed = append(failed, bus.ClearedWebView)
-		}
-	}
-	if next != nil {
+	tC := s.now()
+	next, err := s.nextTab()
+	tD := s.now()
+	if err != nil {
+		s.log.WithError(err).Error("cannot make a fresh web view")
+		failed = append(failed, bus.ClearedWebView)
+	} else {
 		cleared = append(cleared, bus.ClearedSettings) // a fresh view has the configured zoom and settings
-		s.show(next)
 	}
 	r.receipt.Cleared, r.receipt.Failed = cleared, failed
+	s.endPrinting(r) // pending and held jobs cancelled off the loop; the receipt waits
 	r.tab = next
 	s.reset = r
 	s.sessionStart = time.Time{}
-	switch {
-	case next == nil:
-		s.finishReset()
-	case next.loaded && !next.provisional:
-		s.finishReset() // the spare already shows home_url
-	default:
-		next.view.LoadURI(s.cfg.HomeURL)
-	}
+	s.swapIn(r) // reset.go: the next view, or "One moment" until it has loaded home
+	s.log.WithFields(logrus.Fields{"queued_ms": tA.Sub(requested).Milliseconds(), "destroy_ms": tB.Sub(tA).Milliseconds(),
+		"prefs_ms": tC.Sub(tB).Milliseconds(), "next_ms": tD.Sub(tC).Milliseconds(), "swap_ms": s.now().Sub(tD).Milliseconds(),
+		"next_ready": next != nil && next.ready()}).Debug("wipe steps")
 }
 
 // finishReset is called when home_url has loaded after a wipe: the
 // session is over and the screen is the next resident's (a crash of the
-// view now on screen is a new session end). The receipt goes out now, or,
-// after a crash, once the crashed view has been destroyed.
+// view now on screen is a new session end). The receipt goes out once the
+// first frame without the session has been painted and, after a crash,
+// the crashed view destroyed.
 func (s *Shell) finishReset() {
 	r := s.reset
 	s.reset = nil
+	s.showNext(r) // reset.go: the view in place of "One moment"
 	r.homeShown = true
 	r.receipt.ResetMs = s.now().Sub(r.t0).Milliseconds()
 	s.lastCount = webkit.InputCount()
 	s.setState(bus.StateIdle)
-	if r.waitDestroy {
-		return
-	}
-	s.sessionEnded(r)
+	s.receiptDue(r) // or later: after a crash, and before the first frame, it waits (reset.go)
 }
 
 // sessionEnded counts the ended session and sends its receipt.
@@ -227,7 +230,8 @@ func (s *Shell) sessionEnded(r *pendingReset) {
 		s.status.SessionStartedUnixMs = 0
 	}
 	s.mu.Unlock()
-	s.log.WithFields(logrus.Fields{"reason": r.reason, "reset_ms": r.receipt.ResetMs, "session_ms": r.receipt.SessionMs}).Info("session ended and wiped")
+	s.log.WithFields(logrus.Fields{"reason": r.reason, "reset_ms": r.receipt.ResetMs, "wiped_ms": r.receipt.WipedMs,
+		"session_ms": r.receipt.SessionMs}).Info("session ended and wiped")
 	receipt, reason := r.receipt, r.reason
 	s.emit(func() {
 		if s.server != nil {

@@ -78,10 +78,17 @@ type Options struct {
 	Tick time.Duration
 	// Observer, when set, is told about events on the GTK thread (tests).
 	Observer Observer
+	// StateDir is the kiosk's state directory (systemd's
+	// $STATE_DIRECTORY), where printing keeps the day's page count; ""
+	// keeps it in memory (a restart starts the day's count again).
+	StateDir string
 	// FilesParent is where the shell makes its private files root (the
 	// session's scans, photos and downloads; files.go); "" means a tmpfs
 	// ($RUNTIME_DIRECTORY, $XDG_RUNTIME_DIR or /dev/shm).
 	FilesParent string
+	// ScanEnv and CameraEnv are added to the environment of scanimage and
+	// gst-launch (tests point SANE at its test backend's config).
+	ScanEnv, CameraEnv []string
 }
 
 // Observer is told what the shell does (on the GTK thread). Every field may be nil.
@@ -92,6 +99,9 @@ type Observer struct {
 	StateChanged func(state string)
 	// Served is told the URL of every kiosk:// request the shell answers.
 	Served func(uri string)
+	// Printed is told of each print job the printer accepted, and how long
+	// from the panel's Print to the printer's answer (print.go).
+	Printed func(jobID int, took time.Duration)
 }
 
 // Button ids.
@@ -157,6 +167,9 @@ type Shell struct {
 	// finished later checks it is still that session's.
 	sessionGen int
 	filesRoot  *filesRoot // every tab's files folder is in it (files.go)
+	printing   *printer   // nil without a printer (print.go)
+	picker     *picker    // the open file picker, if any (picker.go)
+	dev        devices    // the picker's scanner and camera (devices.go)
 	server     *bus.Server
 	conn       *dbus.Conn
 	ownConn    bool
@@ -174,12 +187,23 @@ type tab struct {
 	provisional bool         // a main-frame load has started and not committed
 	loaded      bool         // home_url finished loading at least once
 	crashed     bool         // the view's web process ended: never shown again
+	homeLoading bool         // home_url was asked for and has not finished or failed yet (reset.go)
 	// beforeOffline is the page the offline page replaced, to go back to
 	// when the network returns. Memory only, gone with the tab at the wipe.
 	beforeOffline string
 
 	// files is the session's private files folder (files.go).
 	files *sessionFiles
+	// sheet is the kiosk page shown over the service (sheet.go); deadSheet
+	// one whose web process ended, detached, to be destroyed.
+	sheet     *sheet
+	deadSheet *webkit.View
+	// print is the print panel's state (print.go).
+	print *printPanel
+	// page is what the file picker knows of the service view's page (picker.go).
+	page pageState
+	// downloads are the service view's downloads still running (downloads.go).
+	downloads []*webkit.Download
 }
 
 // destroyLater detaches nothing but destroys t after crashDestroyDelay:
@@ -193,7 +217,11 @@ func (t *tab) destroy() {
 	if t == nil {
 		return
 	}
-	for _, g := range []**webkit.View{&t.guide, &t.deadGuide} {
+	if t.sheet != nil {
+		t.sheet.view.Destroy()
+		t.sheet = nil
+	}
+	for _, g := range []**webkit.View{&t.guide, &t.deadGuide, &t.deadSheet} {
 		if *g != nil {
 			(*g).Destroy()
 			*g = nil
@@ -258,13 +286,20 @@ func Start(o Options) (*Shell, error) {
 	if o.UI != nil {
 		s.setupUI(o.UI)
 	}
+	s.setupFilesPanel()
 	s.win.AddTool(toolEnd, "End session", "End session", webkit.ToolDanger, true)
 	s.setupBridge()
+	s.shareNetwork() // reset.go: before the first view
+	if err := s.setupPrinting(); err != nil {
+		s.win.Destroy()
+		return nil, err
+	}
 	if err := s.startFiles(); err != nil {
 		s.win.Destroy()
 		return nil, err
 	}
 	s.setupAssist()
+	s.setupPicker()
 	if err := s.startVolunteer(); err != nil {
 		s.filesRoot.close()
 		s.win.Destroy()
@@ -311,7 +346,9 @@ func (s *Shell) Close() {
 	if s.ownConn && s.conn != nil {
 		s.conn.Close()
 	}
+	s.stopPrinting()
 	s.win.SetGuide(nil, "", "", 0)
+	s.win.SetSheet(nil)
 	s.win.SetView(nil)
 	s.cur.destroy()
 	s.spare.destroy()
@@ -323,7 +360,7 @@ func (s *Shell) Close() {
 }
 
 func (s *Shell) button(id int) {
-	if s.prefsButton(id) || s.keyboardButton(id) || s.assistButton(id) {
+	if s.prefsButton(id) || s.keyboardButton(id) || s.sheetButton(id) || s.filesButton(id) || s.assistButton(id) {
 		return
 	}
 	switch id {
@@ -337,6 +374,8 @@ func (s *Shell) button(id int) {
 		}
 	case toolVolunteer:
 		s.loadPrivileged("kiosk://volunteer")
+	case toolPrint:
+		s.printButton()
 	case toolEnd:
 		if s.assisted() {
 			s.handOver()
@@ -346,7 +385,8 @@ func (s *Shell) button(id int) {
 			[]webkit.PanelButton{{ID: panelConfirmEnd, Label: s.tr("shell.end.yes")}, {ID: panelCancel, Label: s.tr("shell.end.no"), Secondary: true}})
 	case panelConfirmEnd:
 		s.win.HidePanel()
-		webkit.Invoke(func() { s.endSession(bus.ReasonToolbar) })
+		requested := s.now()
+		webkit.InvokeUrgent(func() { s.endSessionAt(bus.ReasonToolbar, requested) })
 	case panelCancel, panelStillHere:
 		s.win.HidePanel()
 		if s.state == bus.StateWarning {

@@ -105,6 +105,10 @@ func (s *Shell) decideGuide(t *tab, d webkit.Decision) bool {
 		return false
 	}
 	if strings.HasPrefix(d.URI, "kiosk:") {
+		if sheetPage(d.URI) {
+			s.refused(d, "kiosk_sheet") // only a sheet shows these (sheet.go)
+			return false
+		}
 		return d.Kind != webkit.NewWindowRequest
 	}
 	if d.Kind == webkit.Response {

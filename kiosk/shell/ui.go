@@ -67,8 +67,13 @@ func (s *Shell) pagesFor(t *tab) http.Handler {
 		if t == s.cur {
 			p = s.prefs
 			ctx = s.assistHelpContext(ctx)
+			ctx = s.withPrintPanel(ctx, t) // the print panel's state (print.go)
 		}
-		s.ui.ServeHTTP(w, r.WithContext(ui.WithPrefs(ctx, p)))
+		r = r.WithContext(ui.WithPrefs(ctx, p))
+		if s.servePicker(t, w, r) { // picker.go
+			return
+		}
+		s.ui.ServeHTTP(w, r)
 	})
 }
 
@@ -105,10 +110,17 @@ func (s *Shell) setPrefs(p ui.Prefs, reload bool) {
 		s.arm(s.view.URI()) // a privileged page may be reloaded by the shell
 		s.view.Reload()
 	}
-	if g := s.cur.guide; g != nil {
-		// The guide follows the session's text size, colours and language.
-		g.SetZoom(s.zoom())
-		g.Reload()
+	views := []*webkit.View{s.cur.guide}
+	if sh := s.cur.sheet; sh != nil {
+		views = append(views, sh.view)
+	}
+	for _, g := range views {
+		if g != nil {
+			// The guide and the sheet follow the session's text size,
+			// colours and language.
+			g.SetZoom(s.zoom())
+			g.Reload()
+		}
 	}
 }
 

@@ -137,7 +137,10 @@ func TestAccessibility(t *testing.T) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/", newTestPages(t, defaultConfig(t)))
+	pages := newTestPages(t, defaultConfig(t))
+	mux.Handle("/", pages)
+	mux.Handle("/picker", pickerHandler(pages)) // the file picker, in the states a resident meets
+	mux.Handle("/picker/", pickerHandler(pages))
 	// A positive control: a page axe must fault, so that a harness that
 	// silently checks nothing cannot pass.
 	mux.HandleFunc("/control", func(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +194,7 @@ func TestAccessibility(t *testing.T) {
 
 	runs := 0
 	for _, v := range variants {
-		for _, p := range pagePaths(t) {
+		for _, p := range append(pagePaths(t), pickerPaths()...) {
 			lang, got := axe(base + withQuery(p, v))
 			runs++
 			for _, v := range got {

@@ -31,3 +31,13 @@ func BridgeScript() string { return bridgeScript }
 
 //go:embed web/bridge.js
 var bridgeScript string
+
+// FileWatchScript is the script the shell has WebKit inject into every
+// frame beside UserScript (same isolated world and "watch" handler): when
+// an <input type=file> is clicked it posts {action: "file", url, origin,
+// top, accept, multiple} about its own frame, which the shell pairs with
+// the file chooser request that follows. See web/filewatch.js.
+func FileWatchScript() string { return fileWatchScript }
+
+//go:embed web/filewatch.js
+var fileWatchScript string

@@ -116,6 +116,8 @@ var messagesCY = catalog{
 	"shell.idle.body":        "Bydd y sesiwn hon yn dod i ben a bydd popeth yn cael ei glirio mewn %d eiliad.\nCyffyrddwch â'r sgrin i barhau.",
 	"shell.idle.body1":       "Bydd y sesiwn hon yn dod i ben a bydd popeth yn cael ei glirio mewn 1 eiliad.\nCyffyrddwch â'r sgrin i barhau.",
 	"shell.idle.yes":         "Ydw, rydw i dal yma",
+	"shell.reset.title":      "Un funud",
+	"shell.reset.body":       "Rydyn ni'n paratoi'r ciosg ar gyfer y person nesaf.",
 	"shell.split":            "Y gwasanaeth a'r canllaw, ochr yn ochr",
 	"shell.guide":            "Canllaw",
 	"shell.guide.close.name": "Cau'r canllaw; mae'r gwasanaeth yn aros ar agor",

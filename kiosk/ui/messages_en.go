@@ -117,6 +117,8 @@ var messagesEN = catalog{
 	"shell.idle.body":        "This session will end and everything will be cleared in %d seconds.\nTouch the screen to carry on.",
 	"shell.idle.body1":       "This session will end and everything will be cleared in 1 second.\nTouch the screen to carry on.",
 	"shell.idle.yes":         "Yes, I'm still here",
+	"shell.reset.title":      "One moment",
+	"shell.reset.body":       "Getting the kiosk ready for the next person.",
 	"shell.split":            "Service and guide, side by side",
 	"shell.guide":            "Guide",
 	"shell.guide.close.name": "Close the guide; the service stays open",

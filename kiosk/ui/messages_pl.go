@@ -116,6 +116,8 @@ var messagesPL = catalog{
 	"shell.idle.body":        "Sesja zakończy się, a wszystko zostanie usunięte za %d s.\nDotknij ekranu, aby kontynuować.",
 	"shell.idle.body1":       "Sesja zakończy się, a wszystko zostanie usunięte za 1 s.\nDotknij ekranu, aby kontynuować.",
 	"shell.idle.yes":         "Tak, nadal tu jestem",
+	"shell.reset.title":      "Chwileczkę",
+	"shell.reset.body":       "Przygotowujemy kiosk dla następnej osoby.",
 	"shell.split":            "Usługa i instrukcja obok siebie",
 	"shell.guide":            "Instrukcja",
 	"shell.guide.close.name": "Zamknij instrukcję; usługa pozostaje otwarta",

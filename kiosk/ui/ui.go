@@ -19,6 +19,7 @@
 //	/ended                 "Everything you did has been cleared"
 //	/idle?seconds=N        the idle-warning overlay: a countdown from N (default 30)
 //	/settings?lang=&contrast=&text=&next=PATH   change the session's prefs, then go to PATH
+//	/print                 the print panel (print.go): preview, copies, colour, Print
 //	/assets/...            CSS, script and the council's logo
 //
 // # How the shell wires it in
@@ -52,7 +53,8 @@
 //     accessibility page: change the session's prefs (ChangePrefs) and
 //     show the page again; without a shell the link navigates to
 //     /settings, which carries the new prefs in the query;
-//     - the volunteer screens' messages (package volunteer).
+//     - the volunteer screens' messages (package volunteer);
+//     - the print panel's "print", "print-file" and "print-close" (print.go).
 //  4. Run UserScript (the keyboard's focus watcher) in every frame, in an
 //     isolated world with its own "watch" handler: {action: "keyboard",
 //     show, mode} from any page and any of its frames asks for an
@@ -190,6 +192,12 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 	if err := p.assistRoutes(m); err != nil {
 		return nil, err
 	}
+	if err := p.pickerRoutes(m); err != nil {
+		return nil, err
+	}
+	if err := p.printRoutes(m); err != nil {
+		return nil, err
+	}
 	m.HandleFunc("/", p.notFound)
 	p.mux = m
 	return p, nil
@@ -228,6 +236,12 @@ func (p *Pages) GuideTitle(id, lang string) (string, bool) {
 
 // ServeHTTP serves a kiosk:// URL or a plain path (see the package doc).
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mux.ServeHTTP(w, prepare(w, r))
+}
+
+// prepare sets every page's security headers and says whether its links
+// are kiosk:// URLs (see the package doc).
+func prepare(w http.ResponseWriter, r *http.Request) *http.Request {
 	switch {
 	case r.URL.Scheme == "kiosk":
 		r2 := r.Clone(r.Context())
@@ -247,7 +261,7 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	p.mux.ServeHTTP(w, r)
+	return r
 }
 
 type kioskModeKey struct{}

@@ -23,6 +23,7 @@ type view struct {
 	Page    string
 	Path    string
 	Panel   bool // narrow guide panel layout: no header navigation
+	Sheet   bool // a page the shell shows over the service (the file picker): no header, navigation or footer
 	Data    any
 
 	kiosk   bool // links are kiosk:// URLs

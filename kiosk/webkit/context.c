@@ -44,11 +44,6 @@ void ak_scheme_finish(WebKitURISchemeRequest *req, int status, const char *ctype
 	g_bytes_unref(bytes);
 }
 
-static void ak_download_started(WebKitWebContext *ctx, WebKitDownload *dl, gpointer data) {
-	webkit_download_cancel(dl);
-	ak_emit((uintptr_t)data, AK_DOWNLOAD, NULL, NULL, 0, 0);
-}
-
 WebKitWebContext *ak_context_new(uintptr_t h, const char *scheme, int cache_model) {
 	WebKitWebsiteDataManager *dm = webkit_website_data_manager_new_ephemeral();
 	WebKitWebContext *ctx = webkit_web_context_new_with_website_data_manager(dm);

@@ -1,21 +1,25 @@
+//go:build cgo && linux
+
 package webkit
 
-import "image"
+// #include "native.h"
+import "C"
 
-// Frame is a capture of the window (Window.Capture): W×H pixels, Stride
-// bytes a row, each pixel 4 bytes in cairo's RGB24 order (blue, green,
-// red, unused). It is in memory only.
-type Frame struct {
-	Pix          []byte
-	W, H, Stride int
+import "runtime/cgo"
+
+// InvokeUrgent runs f on the GTK loop, as Invoke does, but ahead of the
+// loop's ordinary work: events and messages already queued (a busy page's
+// among them) wait until f has run. For what a person is waiting for
+// (ending a session). Safe from any goroutine.
+func InvokeUrgent(f func()) {
+	C.ak_invoke_urgent(C.uintptr_t(cgo.NewHandle(f)))
 }
 
-// RGBA turns f into an opaque image in place (f.Pix becomes the image's
-// pixels): run it off the GTK loop.
-func (f Frame) RGBA() *image.RGBA {
-	p := f.Pix
-	for i := 0; i+3 < len(p); i += 4 {
-		p[i], p[i+2], p[i+3] = p[i+2], p[i], 0xFF
-	}
-	return &image.RGBA{Pix: p, Stride: f.Stride, Rect: image.Rect(0, 0, f.W, f.H)}
+// AfterPaint calls f on the GTK loop once the window has painted its next
+// frame (GDK's frame clock "after-paint": what the window shows has been
+// drawn), and asks for that frame. A window not yet realized calls f at
+// the next turn of the loop. A frame that never comes (the window
+// destroyed first) never calls f.
+func (w *Window) AfterPaint(f func()) {
+	C.ak_window_after_paint(w.w, C.uintptr_t(cgo.NewHandle(f)))
 }

@@ -176,6 +176,12 @@ int ak_init(void) {
 	GtkSettings *gs = gtk_settings_get_default();
 	if (gs != NULL && g_object_class_find_property(G_OBJECT_GET_CLASS(gs), "gtk-print-backends") != NULL)
 		g_object_set(gs, "gtk-print-backends", "file", NULL);
+	// No recently used files: GTK's print operation adds the PDF it writes
+	// (a page printed, in the session's files folder) to
+	// $XDG_DATA_HOME/recently-used.xbel, which would outlive the session.
+	// Disabled, GTK still writes the file, always empty.
+	if (gs != NULL && g_object_class_find_property(G_OBJECT_GET_CLASS(gs), "gtk-recent-files-enabled") != NULL)
+		g_object_set(gs, "gtk-recent-files-enabled", FALSE, "gtk-recent-files-max-age", 0, NULL);
 	gdk_event_handler_set(ak_event_handler, NULL, NULL);
 	ak_shown = g_ptr_array_new_with_free_func(g_free);
 	g_signal_add_emission_hook(g_signal_lookup("map", GTK_TYPE_WIDGET), 0, ak_on_map, NULL, NULL);
@@ -191,4 +197,10 @@ void ak_clear_clipboards(void) {
 		gtk_clipboard_set_text(cb, "", 0);
 		gtk_clipboard_clear(cb);
 	}
+}
+
+// ak_recently_used says whether GTK's recently-used list holds uri (for
+// the tests: printing must leave nothing there).
+int ak_recently_used(const char *uri) {
+	return gtk_recent_manager_has_item(gtk_recent_manager_get_default(), uri) ? 1 : 0;
 }

@@ -122,6 +122,8 @@ func akDispatch(h C.uintptr_t, ev *C.akEvent) (verdict C.int) {
 		return o.dispatch(ev)
 	case *Context:
 		o.dispatch(ev)
+	case *Download:
+		return o.dispatch(ev)
 	case *Window:
 		if ev.kind == C.AK_BUTTON && o.opts.Button != nil {
 			o.opts.Button(int(ev.num))

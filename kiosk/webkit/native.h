@@ -24,6 +24,11 @@ enum {
 	AK_SCHEME,              // uri, str=method, ptr=WebKitURISchemeRequest*
 	AK_BUTTON,              // num=button id
 	AK_JS_RESULT,           // str=result as JSON (or the error), flags=1 on error
+	AK_FILE_CHOOSER,        // str=accepted MIME types (comma-separated), flags=1 multiple, ptr=WebKitFileChooserRequest*; returns a verdict
+	AK_DECIDE_DOWNLOAD,     // a response WebKit would download: fields as AK_DECIDE_RESPONSE; returns a verdict
+	AK_DOWNLOAD_START,      // to a view: uri=request, ptr=WebKitDownload*; returns a verdict (Go called ak_download_accept)
+	AK_DOWNLOAD_DEST,       // to a download: str=suggested file name; returns a verdict (Go set the destination)
+	AK_DOWNLOAD_DONE,       // to a download: str=error or NULL, flags: 1 failed, 2 too large, 4 cancelled
 	AK_PRINT_REQUEST,       // a page in the view asked to print (window.print() in its top frame)
 	AK_PRINT_DONE           // a PDF render ended; str=the error or NULL, flags=1 on error
 };
@@ -115,6 +120,7 @@ int ak_window_kb_visible(akWindow *w);
 int ak_window_rect(akWindow *w, int part, int id, int *x, int *y, int *width, int *height);
 int ak_window_press(akWindow *w, int id);
 const char *ak_window_accessible_name(akWindow *w, int part, int id);
+void ak_window_accessible_about(akWindow *w, int part, int id, const char **description, const char **role);
 int ak_window_set_tool(akWindow *w, int id, const char *label, const char *name);
 void ak_window_set_names(akWindow *w, const char *toolbar, const char *split, const char *guide, const char *keyboard, const char *close_tip);
 void ak_window_guide_bar(akWindow *w, const char *title, const char *close_label);
@@ -127,5 +133,26 @@ int ak_has_touchscreen(void);
 void ak_view_eval(WebKitWebView *v, const char *js, uintptr_t h);
 int ak_view_type(WebKitWebView *v, const char *text, guint key);
 int ak_window_snapshot(akWindow *w, const char *path);
+void ak_window_after_paint(akWindow *w, uintptr_t h);
+void ak_invoke_urgent(uintptr_t h);
+int ak_share_network_process(const char *dir);
+
+int ak_recently_used(const char *uri);
+
+// Files from and to pages (files.c): the file chooser's answer, downloads.
+gboolean ak_file_chooser(WebKitWebView *v, WebKitFileChooserRequest *r, gpointer data);
+void ak_file_chooser_answer(WebKitFileChooserRequest *r, const char *paths);
+void ak_download_started(WebKitWebContext *ctx, WebKitDownload *dl, gpointer data);
+void ak_download_accept(WebKitDownload *dl, uintptr_t h, gint64 max);
+void ak_download_set_destination(WebKitDownload *dl, const char *path);
+void ak_download_cancel(WebKitDownload *dl);
+enum { AK_DL_FAILED = 1, AK_DL_TOO_LARGE = 2, AK_DL_CANCELLED = 4 };
+void ak_window_files_show(akWindow *w, const char *title, const char *status, const char *note, const char *empty,
+	const char *list_name, const char *rows, const char *close_label, int close_id);
+void ak_window_files_hide(akWindow *w);
+int ak_window_files_visible(akWindow *w);
+char *ak_window_files_text(akWindow *w);
+char *ak_window_files_names(akWindow *w);
+int ak_window_tool_visible(akWindow *w, int id, int visible);
 
 #endif

@@ -45,3 +45,11 @@ func (v *View) PrintPDF(path string, done func(err error)) {
 	h := cgo.NewHandle(&printCall{done: done})
 	C.ak_view_print_pdf(v.v, s, C.uintptr_t(h))
 }
+
+// recentlyUsed says whether GTK's recently-used list holds the file at
+// path (TestPrintPDF). Run it on the GTK loop.
+func recentlyUsed(path string) bool {
+	s := cstr((&url.URL{Scheme: "file", Path: path}).String())
+	defer free(s)
+	return C.ak_recently_used(s) != 0
+}

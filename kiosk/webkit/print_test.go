@@ -18,7 +18,18 @@ import (
 	"accesskiosk/kiosk/webkit/webkittest"
 )
 
-func TestMain(m *testing.M) { webkittest.Main(m) }
+func TestMain(m *testing.M) {
+	// A private home, as bin/kiosk has, so the tests can see what GTK
+	// would write there.
+	home, err := os.MkdirTemp("", "webkit-test-home-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("HOME", home)
+	os.Setenv("XDG_DATA_HOME", filepath.Join(home, "data"))
+	webkittest.AtExit(func() { os.RemoveAll(home) })
+	webkittest.Main(m)
+}
 
 // serve starts a loopback server on ip answering path → HTML.
 func serve(t *testing.T, ip string, pages map[string]string) string {
@@ -48,6 +59,7 @@ type printView struct {
 	view     *webkit.View
 	requests atomic.Int32
 	loaded   chan string
+	onPrint  func() // on the loop, after counting
 }
 
 func newPrintView(t *testing.T) *printView {
@@ -71,7 +83,12 @@ func newPrintView(t *testing.T) *printView {
 					}
 				}
 			},
-			Print: func() { pv.requests.Add(1) },
+			Print: func() {
+				pv.requests.Add(1)
+				if pv.onPrint != nil {
+					pv.onPrint()
+				}
+			},
 		})
 		pv.win.SetView(pv.view)
 	})
@@ -190,6 +207,17 @@ func TestPrintPDF(t *testing.T) {
 	if len(shown) != before {
 		t.Errorf("printing showed windows: %v", shown[before:])
 	}
+	// Nothing noted: GTK's print operation adds the PDF to its "recently
+	// used" list (saved later in $XDG_DATA_HOME/recently-used.xbel, a file
+	// that outlives the session) unless the list is off (loop.c).
+	var noted bool
+	webkittest.Do(t, func() { noted = webkit.RecentlyUsed(path) })
+	if noted {
+		t.Errorf("GTK noted the PDF in its recently-used list")
+	}
+	if b, err := os.ReadFile(filepath.Join(os.Getenv("XDG_DATA_HOME"), "recently-used.xbel")); err == nil && bytes.Contains(b, []byte(".pdf")) {
+		t.Errorf("GTK noted a PDF in recently-used.xbel")
+	}
 }
 
 // TestPrintRequests: window.print() in the top frame reaches Print; in a
@@ -237,7 +265,30 @@ window.addEventListener('load', function () {
 		t.Fatalf("top frame's window.print(): %d requests, want 1", pv.requests.Load())
 	}
 
+	// Print may print the view at once (the page's own process waited in
+	// window.print() while WebKit asked; printing it from inside the
+	// signal crashed it).
+	path := filepath.Join(t.TempDir(), "from-print.pdf")
+	done := make(chan error, 1)
+	webkittest.Do(t, func() {
+		pv.onPrint = func() { pv.view.PrintPDF(path, func(err error) { done <- err }) }
+	})
+	pv.eval(t, `window.print(); document.title = "after"; true`)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("PrintPDF from Print: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("PrintPDF from Print did not finish")
+	}
+	if n := pdfPages(t, path); n != 1 || pv.eval(t, `document.title`) != `"after"` {
+		t.Errorf("printed from Print: %d pages, page still alive: %s", n, pv.eval(t, `document.title`))
+	}
+	webkittest.Do(t, func() { pv.onPrint = nil })
+
 	// A loop: at most DefaultPrintRate a second reach Go.
+	time.Sleep(1100 * time.Millisecond) // a fresh second of the rate
 	pv.requests.Store(0)
 	start := time.Now()
 	pv.eval(t, `for (let i = 0; i < 500; i++) window.print(); true`)

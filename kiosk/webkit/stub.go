@@ -187,6 +187,44 @@ func (w *Window) Label(p Part, id int) string { return "" }
 // Tooltip is "" without WebKitGTK.
 func (w *Window) Tooltip(id int) string { return "" }
 
+// ShareNetworkProcess fails with ErrUnavailable.
+func ShareNetworkProcess(dir string) error { return ErrUnavailable }
+
+// InvokeUrgent runs nothing: there is no loop to run it on.
+func InvokeUrgent(f func()) {}
+
+// AccessibleAbout is "", "" without WebKitGTK.
+func (w *Window) AccessibleAbout(p Part, id int) (description, role string) { return "", "" }
+
+// AfterPaint never calls f: there is no window.
+func (w *Window) AfterPaint(f func()) {}
+
+// FileChooser is a page's request for files; never made without WebKitGTK.
+type FileChooser struct {
+	MIMETypes []string
+	Multiple  bool
+}
+
+// Answered is true without WebKitGTK.
+func (f *FileChooser) Answered() bool { return true }
+
+// Choose does nothing without WebKitGTK.
+func (f *FileChooser) Choose(paths []string) {}
+
+// Cancel does nothing without WebKitGTK.
+func (f *FileChooser) Cancel() {}
+
+// Download is a download a view started; never made without WebKitGTK.
+type Download struct {
+	URI string
+}
+
+// Accept does nothing without WebKitGTK.
+func (d *Download) Accept(o DownloadOptions) {}
+
+// Cancel does nothing without WebKitGTK.
+func (d *Download) Cancel() {}
+
 // PrintsDropped is 0.
 func (v *View) PrintsDropped() uint64 { return 0 }
 
@@ -202,3 +240,23 @@ func (w *Window) SetSheet(v *View) {}
 
 // SheetShown is false without WebKitGTK.
 func (w *Window) SheetShown() bool { return false }
+
+func recentlyUsed(path string) bool { return false }
+
+// ShowFiles does nothing without WebKitGTK.
+func (w *Window) ShowFiles(p FilesPanel) {}
+
+// HideFiles does nothing without WebKitGTK.
+func (w *Window) HideFiles() {}
+
+// FilesShown is false without WebKitGTK.
+func (w *Window) FilesShown() bool { return false }
+
+// FilesText is nil without WebKitGTK.
+func (w *Window) FilesText() []string { return nil }
+
+// FilesNames is nil without WebKitGTK.
+func (w *Window) FilesNames() []string { return nil }
+
+// SetToolVisible is false without WebKitGTK.
+func (w *Window) SetToolVisible(id int, visible bool) bool { return false }

@@ -51,8 +51,16 @@ static gboolean ak_decide_policy(WebKitWebView *v, WebKitPolicyDecision *d, WebK
 			if (cd != NULL && g_ascii_strncasecmp(cd, "attachment", 10) == 0) flags |= AK_FLAG_ATTACHMENT;
 		}
 		const char *ruri = webkit_uri_response_get_uri(resp);
-		verdict = ak_emit(h, AK_DECIDE_RESPONSE, ruri ? ruri : webkit_uri_request_get_uri(r), NULL, flags,
+		// A response WebKit cannot show, or one the server says to save,
+		// is a download: a question of its own, answered "download" or not.
+		int download = !(flags & AK_FLAG_MIME_SUPPORTED) || (flags & AK_FLAG_ATTACHMENT);
+		verdict = ak_emit(h, download ? AK_DECIDE_DOWNLOAD : AK_DECIDE_RESPONSE, ruri ? ruri : webkit_uri_request_get_uri(r), NULL, flags,
 			(int)webkit_uri_response_get_status_code(resp));
+		if (download) {
+			if (verdict == AK_USE) webkit_policy_decision_download(d);
+			else webkit_policy_decision_ignore(d);
+			return TRUE;
+		}
 		break;
 	}
 	default:
@@ -81,12 +89,6 @@ static gboolean ak_true(void) { return TRUE; }
 
 static gboolean ak_context_menu(WebKitWebView *v, WebKitContextMenu *m, GdkEvent *e, WebKitHitTestResult *h, gpointer data) {
 	return TRUE; // no context menu, ever
-}
-
-static gboolean ak_file_chooser(WebKitWebView *v, WebKitFileChooserRequest *r, gpointer data) {
-	webkit_file_chooser_request_cancel(r);
-	ak_emit((uintptr_t)data, AK_REFUSED, NULL, "file_chooser", 0, 0);
-	return TRUE;
 }
 
 // A page asked to print (window.print(): in the top frame only, see
@@ -260,6 +262,7 @@ WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *bridg
 	g_object_unref(ucm);
 	g_object_ref_sink(v);
 	g_object_set_data_full(G_OBJECT(v), "ak-data", vd, g_free);
+	g_object_set_data(G_OBJECT(v), "ak-h", (gpointer)h); // downloads find their view's Go object (files.c)
 	gpointer d = (gpointer)h;
 	g_signal_connect(v, "decide-policy", G_CALLBACK(ak_decide_policy), d);
 	g_signal_connect(v, "load-changed", G_CALLBACK(ak_load_changed), d);
@@ -278,6 +281,7 @@ WebKitWebView *ak_view_new(WebKitWebContext *ctx, uintptr_t h, const char *bridg
 }
 
 void ak_view_destroy(WebKitWebView *v) {
+	g_object_set_data(G_OBJECT(v), "ak-h", NULL);
 	g_signal_handlers_disconnect_matched(v, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_decide_policy, NULL);
 	g_signal_handlers_disconnect_matched(v, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_load_changed, NULL);
 	g_signal_handlers_disconnect_matched(v, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, ak_load_failed, NULL);

@@ -225,9 +225,36 @@ func (v *View) dispatch(ev *C.akEvent) C.int {
 		if o.Refused != nil {
 			o.Refused(gostr(ev.str))
 		}
+	case C.AK_FILE_CHOOSER:
+		if o.FileChooser != nil && o.FileChooser(newFileChooser(ev)) {
+			return C.AK_USE
+		}
+	case C.AK_DECIDE_DOWNLOAD:
+		d := Decision{Kind: Response, URI: gostr(ev.uri), Status: int(ev.num),
+			MainFrame:     flags&C.AK_FLAG_MAIN_FRAME != 0,
+			MIMESupported: flags&C.AK_FLAG_MIME_SUPPORTED != 0,
+			Attachment:    flags&C.AK_FLAG_ATTACHMENT != 0}
+		decide := o.DecideDownload
+		if decide == nil {
+			decide = o.Decide
+		}
+		if decide != nil && decide(d) {
+			return C.AK_USE
+		}
+	case C.AK_DOWNLOAD_START:
+		if o.Download == nil {
+			return C.AK_IGNORE
+		}
+		d := &Download{d: (*C.WebKitDownload)(ev.ptr), URI: gostr(ev.uri)}
+		if o.Download(d) && d.h != 0 {
+			return C.AK_USE
+		}
 	case C.AK_PRINT_REQUEST:
 		if o.Print != nil {
-			o.Print()
+			// Later on the loop, not inside WebKit's "print" signal: the
+			// page's process waits for the signal's answer, and printing
+			// the view (PrintPDF) before it has it crashes that process.
+			Invoke(o.Print)
 		}
 	}
 	return C.AK_IGNORE

@@ -224,7 +224,8 @@ type ContextOptions struct {
 	Scheme        string
 	SchemeHandler http.Handler
 	CacheModel    CacheModel
-	// Download is called after a download was started and cancelled; nil ignores.
+	// Download is called after a download was started and cancelled (no
+	// view took it, see ViewOptions.Download); nil ignores.
 	Download func()
 }
 
@@ -265,7 +266,9 @@ type ViewOptions struct {
 	Terminated   func(TerminationReason)
 	Permission   func(p Permission, pageURI string) (allow bool)
 	// Print is called when a page in the view asks to print
-	// (window.print()), at most PrintRate times a second (0: DefaultPrintRate;
+	// (window.print()), on the loop once WebKit's own handling of the
+	// request is over (so Print may print the view with PrintPDF), at most
+	// PrintRate times a second (0: DefaultPrintRate;
 	// the rest are dropped and counted, View.PrintsDropped). GTK's print
 	// dialog never shows. Only the top frame can ask: in every other frame
 	// window.print() does nothing (WebKit does not say which frame asked,
@@ -276,7 +279,66 @@ type ViewOptions struct {
 	// Refused is told about things refused outright: "file_chooser",
 	// "color_chooser", "print".
 	Refused func(what string)
+	// FileChooser is asked when an <input type=file> of some frame in the
+	// view asks for files (WebKit's run-file-chooser; WebKitGTK does not
+	// say which frame). True keeps the request: answer it later on the
+	// loop with Choose or Cancel, exactly once. False (or nil) cancels it
+	// at once and tells Refused("file_chooser"). GTK's file chooser never
+	// opens.
+	FileChooser func(*FileChooser) bool
+	// DecideDownload is asked instead of Decide about a response WebKit
+	// would download (a type it cannot show, or Content-Disposition:
+	// attachment): true lets the download start (Download then decides
+	// where it goes); nil asks Decide, as for any response.
+	DecideDownload func(Decision) bool
+	// Download is asked when the view started a download (after
+	// DecideDownload, or a link with a download attribute): true keeps it,
+	// having called Download.Accept; false (or nil) cancels it.
+	Download func(*Download) bool
 }
+
+// DownloadOptions say where a download goes and how large it may be.
+type DownloadOptions struct {
+	// Destination is given the file name the server suggests and returns
+	// the path to write to, which must not exist (WebKit never overwrites
+	// here); "" cancels the download.
+	Destination func(suggested string) string
+	// MaxBytes bounds the download: one the server announces larger, or
+	// that grows larger, is stopped (ErrDownloadTooLarge).
+	MaxBytes int64
+	// Done is called once on the loop when the download ended: err is nil
+	// when the file at path is complete; ErrDownloadTooLarge,
+	// ErrDownloadCancelled, or the failure otherwise. WebKit removes a
+	// partial file; remove what is left of path on an error anyway.
+	Done func(path string, err error)
+}
+
+// FilesPanel is the "Your files" panel: a small native panel over the top
+// right of the content listing the session's files. Every text is in the
+// session's language; Title is also the panel's accessible name, ListName
+// the list's, and each row's is its name and detail.
+type FilesPanel struct {
+	Title    string
+	Status   string // a line above the list ("Saved to your files: ..."); "" for none
+	Note     string
+	Empty    string // shown instead of the list when there are no rows
+	ListName string
+	Rows     []FileRow
+	Close    string // the Close button's label
+	CloseID  int
+}
+
+// FileRow is one file in the panel.
+type FileRow struct {
+	Name   string // the file's name
+	Detail string // e.g. "Download, 120 kB"
+}
+
+// Errors a download ends with.
+var (
+	ErrDownloadTooLarge  = errors.New("webkit: download larger than allowed")
+	ErrDownloadCancelled = errors.New("webkit: download cancelled")
+)
 
 // DefaultPrintRate is how many print requests per second a view hands to
 // Go when ViewOptions leave PrintRate 0.
@@ -351,6 +413,7 @@ const (
 	PartToolbar              // the toolbar
 	PartButton               // the button with an id (keyboard key, toolbar button)
 	PartSheet                // the sheet shown in place of the service (Window.SetSheet)
+	PartPanel                // the panel (Window.ShowPanel; AccessibleName only)
 )
 
 // Rect is a rectangle in screen pixels.

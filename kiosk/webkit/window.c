@@ -65,9 +65,9 @@ int ak_window_rect(akWindow *w, int part, int id, int *x, int *y, int *width, in
 	return ak_widget_rect(w, wd, x, y, width, height);
 }
 
-// ak_window_accessible_name is what a screen reader (AT-SPI, through ATK)
-// says for a part of the window (parts as in ak_window_rect); NULL for none.
-const char *ak_window_accessible_name(akWindow *w, int part, int id) {
+// ak_window_accessible is a part's accessible object (parts as in
+// ak_window_rect, and 6 the panel); NULL for none.
+static AtkObject *ak_window_accessible(akWindow *w, int part, int id) {
 	GtkWidget *wd = NULL;
 	switch (part) {
 	case 0: wd = w->service_slot; break;
@@ -75,10 +75,25 @@ const char *ak_window_accessible_name(akWindow *w, int part, int id) {
 	case 2: wd = w->keyboard; break;
 	case 3: wd = w->toolbar; break;
 	case 4: wd = ak_find_id(w->win, id); break;
+	case 6: wd = w->panel; break;
 	}
 	if (wd == NULL) return NULL;
-	AtkObject *a = gtk_widget_get_accessible(wd);
+	return gtk_widget_get_accessible(wd);
+}
+
+// ak_window_accessible_name is what a screen reader (AT-SPI, through ATK)
+// says for a part of the window; NULL for none.
+const char *ak_window_accessible_name(akWindow *w, int part, int id) {
+	AtkObject *a = ak_window_accessible(w, part, id);
 	return a == NULL ? NULL : atk_object_get_name(a);
+}
+
+// ak_window_accessible_about is a part's accessible description and role
+// (ATK's name for it); NULLs for none.
+void ak_window_accessible_about(akWindow *w, int part, int id, const char **description, const char **role) {
+	AtkObject *a = ak_window_accessible(w, part, id);
+	*description = a == NULL ? NULL : atk_object_get_description(a);
+	*role = a == NULL ? NULL : atk_role_get_name(atk_object_get_role(a));
 }
 
 // ak_window_set_tool changes the label, accessible name and tooltip of
@@ -318,8 +333,19 @@ void ak_window_panel_show(akWindow *w, const char *title, const char *text) {
 	GList *kids = gtk_container_get_children(GTK_CONTAINER(w->panel));
 	for (GList *l = kids; l != NULL; l = l->next) gtk_widget_show_all(GTK_WIDGET(l->data));
 	g_list_free(kids);
-	gtk_widget_show(w->panel);
 	GList *btns = gtk_container_get_children(GTK_CONTAINER(w->panel_buttons));
+	// For a screen reader the panel is named by its title and described
+	// by its text. With buttons it is an alert (the first button takes the
+	// focus, and the alert's text is read with it); without (nothing to
+	// focus: "One moment") a notification, which screen readers read out
+	// when it shows.
+	AtkObject *a = gtk_widget_get_accessible(w->panel);
+	if (a != NULL) {
+		atk_object_set_name(a, title);
+		atk_object_set_description(a, text);
+		atk_object_set_role(a, btns != NULL ? ATK_ROLE_ALERT : ATK_ROLE_NOTIFICATION);
+	}
+	gtk_widget_show(w->panel);
 	if (btns != NULL) gtk_widget_grab_focus(GTK_WIDGET(btns->data));
 	g_list_free(btns);
 }

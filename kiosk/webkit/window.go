@@ -126,9 +126,19 @@ func (w *Window) Rect(p Part, id int) (r Rect, ok bool) {
 }
 
 // AccessibleName is what a screen reader says for a part of the window
-// (PartGuide: the guide pane; PartButton: the button with id); "" for none.
+// (PartGuide: the guide pane; PartButton: the button with id; PartPanel:
+// the panel, named by its title); "" for none.
 func (w *Window) AccessibleName(p Part, id int) string {
 	return gostr(C.ak_window_accessible_name(w.w, C.int(p), C.int(id)))
+}
+
+// AccessibleAbout is what else a screen reader knows of a part of the
+// window: its description and its role (ATK's name for it: "alert",
+// "notification", "push button"); "" for none.
+func (w *Window) AccessibleAbout(p Part, id int) (description, role string) {
+	var d, r *C.char
+	C.ak_window_accessible_about(w.w, C.int(p), C.int(id), &d, &r)
+	return gostr(d), gostr(r)
 }
 
 // SetTool changes a toolbar button's label and accessible name (also its

@@ -1,0 +1,132 @@
+package agent
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"accesskiosk/agent/health"
+	"accesskiosk/internal/confile"
+	"accesskiosk/internal/ipp"
+	"accesskiosk/internal/pin"
+)
+
+// Printer health (issue 16): the agent asks the kiosk's printer over IPP
+// (internal/ipp, the client the kiosk prints with) for its printer-state
+// and printer-state-reasons on every interval and keeps the health
+// registry's printer_* warnings as the printer says: printer_offline,
+// printer_needs_paper, printer_jammed, printer_toner_low, ... (ipp.HealthCodes);
+// a change is reported at once.
+//
+// The printer comes from the agent's own config (printer.uri), not from
+// the kiosk over D-Bus: the agent runs as root and takes the addresses it
+// talks to from IT's configuration only, never from the process that runs
+// web pages; the printer is watched when the kiosk is down or
+// crash-looping, which is when staff most need to know; and the kiosk's
+// Status stays free of URLs (DESIGN.md). IT give the same URI in both
+// configs (kiosk: printing.printer, agent: printer.uri).
+
+// defaultPrinterTimeout bounds one question to the printer.
+const defaultPrinterTimeout = 10 * time.Second
+
+func (c *PrinterConfig) validate(doc *confile.Doc, reportInterval time.Duration) error {
+	if c.URI == "" {
+		if c.TLSSHA256 != "" {
+			return doc.Errorf("printer.uri", "is required when printer.tls_sha256 is set")
+		}
+		return nil
+	}
+	if err := ipp.CheckURI(c.URI); err != nil {
+		return doc.Errorf("printer.uri", "%v", err)
+	}
+	if c.TLSSHA256 != "" {
+		if !strings.HasPrefix(c.URI, "ipps:") {
+			return doc.Errorf("printer.tls_sha256", "pins the certificate of an ipps:// printer, but printer.uri is not ipps://")
+		}
+		if _, err := pin.Parse(c.TLSSHA256); err != nil {
+			return doc.Errorf("printer.tls_sha256", "%v", err)
+		}
+	}
+	switch {
+	case c.Interval < 0:
+		return doc.Errorf("printer.interval", "must not be negative")
+	case c.Interval > 0 && c.Interval < time.Second:
+		return doc.Errorf("printer.interval", "%v is too often: at least 1s", c.Interval)
+	case c.Timeout < 0:
+		return doc.Errorf("printer.timeout", "must not be negative")
+	}
+	interval := c.Interval
+	if interval == 0 {
+		interval = reportInterval
+	}
+	if c.Timeout > interval {
+		return doc.Errorf("printer.timeout", "%v is longer than the interval (%v)", c.Timeout, interval)
+	}
+	return nil
+}
+
+// watchPrinter asks the printer how it is every interval until ctx ends.
+func (a *Agent) watchPrinter(ctx context.Context) error {
+	c := a.cfg.Printer
+	var fp pin.Fingerprint
+	if c.TLSSHA256 != "" {
+		fp, _ = pin.Parse(c.TLSSHA256) // validated
+	}
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = defaultPrinterTimeout
+	}
+	interval := c.Interval
+	if interval == 0 {
+		interval = a.cfg.Report.Interval
+	}
+	p, err := ipp.NewPrinter(c.URI, ipp.Options{Timeout: timeout, Pin: fp})
+	if err != nil {
+		return err // validated: never
+	}
+	log := a.log.WithField("component", "printer")
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var last string
+	for {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		ws := ipp.CheckHealth(cctx, p)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if now := a.setPrinterWarnings(ws); now != last {
+			log.WithFields(logrus.Fields{"warnings": now, "was": last}).Info("printer state changed")
+			last = now
+			a.kick() // staff see it at the next report, now
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// setPrinterWarnings makes the registry's printer_* warnings those of ws,
+// and returns their codes (for the log: codes only).
+func (a *Agent) setPrinterWarnings(ws []ipp.Warning) string {
+	set := map[string]bool{}
+	codes := ""
+	for _, w := range ws {
+		a.reg.Set(w.Code, health.Severity(w.Severity), "%s", w.Text)
+		set[w.Code] = true
+		if codes != "" {
+			codes += ","
+		}
+		codes += w.Code
+	}
+	for _, code := range ipp.HealthCodes {
+		if !set[code] {
+			a.reg.Clear(code)
+		}
+	}
+	return codes
+}

@@ -1,0 +1,4 @@
+package webkit
+
+// RecentlyUsed is recentlyUsed, for the external tests.
+var RecentlyUsed = recentlyUsed
