@@ -197,9 +197,9 @@ demo-kiosk: ## run bin/kiosk on its embedded default (without a display: under X
 	fi
 
 .PHONY: screenshots-kiosk-pages
-screenshots-kiosk-pages: deps assets ## save every built-in kiosk page at 1280x800 and 800x1280 in out/screenshots/
+screenshots-kiosk-pages: deps assets ## save every built-in kiosk page at 1280x800 and 800x1280, and the print panel (3 languages, both contrasts, portrait and landscape), in out/screenshots/
 	@mkdir -p out/screenshots
-	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' -v ./kiosk/ui/ | grep -E 'saved|FAIL|ok|Error'
+	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^Test(Print)?Screenshots$$' -v ./kiosk/ui/ | grep -E 'saved|FAIL|ok|Error'
 	@test -n "$$(ls out/screenshots/kiosk-* 2>/dev/null)"
 
 .PHONY: screenshots-volunteer

@@ -235,8 +235,8 @@ func TestPrinterWarningsReachTheConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(page, "printer_offline") || !strings.Contains(page, "does not answer") {
-		t.Errorf("the kiosk's page says %q; want printer_offline", page)
+	if !strings.Contains(page, "Printer not answering") || !strings.Contains(page, "does not answer") {
+		t.Errorf("the kiosk's page says %q; want the printer not answering", page)
 	}
 	if err := chromedp.Do(bctx, chromedp.Navigate(fleet.browserURL+"/kiosks"), chromedp.WaitVisible(chromedp.ID("kiosks"))); err != nil {
 		t.Fatal(err)

@@ -17,8 +17,9 @@ import (
 // receipt the fleet would refuse would cost the whole report its
 // receipts, so anything doubtful is dropped here instead.
 //
-// Scans are the receipt's pages scanned plus photos taken; prints are
-// left to kiosks whose receipts carry print counts.
+// Scans are the receipt's pages scanned plus photos taken; Prints its
+// pages printed (pages × copies; jobs cancelled at the session's end are
+// not counted).
 func counted(r bus.Receipt) *api.Counted {
 	c := r.Counted
 	if c == nil {
@@ -40,6 +41,7 @@ func counted(r bus.Receipt) *api.Counted {
 		Features:          countedIDs(c.Features),
 		Languages:         countedIDs(c.Languages),
 		Scans:             int(bounded(r.Scans+r.Photos, api.MaxCountedPages)),
+		Prints:            int(bounded(r.PrintPages, api.MaxCountedPages)),
 		Assists:           int(bounded(c.Assists, api.MaxCountedAssist)),
 	}
 }

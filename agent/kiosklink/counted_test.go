@@ -23,7 +23,7 @@ func TestCountedFeaturesMatchTheWire(t *testing.T) {
 
 // TestCountedOverRealBus: what the kiosk counted crosses the real bus in
 // SessionEnded and comes out of Take as api.Receipt.Counted, scans and
-// photos added up; whatever the fleet would refuse (an address as an
+// photos added up, pages printed as prints; whatever the fleet would refuse (an address as an
 // identifier, repeats, too many, a start not on the hour or after the
 // end, counts out of bounds) is dropped here, and every receipt passes
 // the wire's validation.
@@ -42,11 +42,12 @@ func TestCountedOverRealBus(t *testing.T) {
 		many[i] = fmt.Sprintf("tile-%d", i)
 	}
 	receipts := []bus.Receipt{
-		{Scans: 2, Photos: 1, Counted: &bus.Counted{StartedHourUnixMs: h, Minutes: minutes,
+		{Scans: 2, Photos: 1, PrintJobs: 2, PrintPages: 6, PrintCancelled: 1, Counted: &bus.Counted{StartedHourUnixMs: h, Minutes: minutes,
 			Tiles: []string{"pay-council-tax", "pay-council-tax"}, Guides: []string{"using-this-kiosk"},
 			Services: []string{"council-tax", "https://evil.example/path", "gov uk"},
 			Features: []string{bus.FeatureHighContrast, bus.FeatureKeyboard}, Languages: []string{"cy"}, Assists: 1}},
-		{Counted: &bus.Counted{StartedHourUnixMs: h, Minutes: 99_999, Tiles: many, Assists: 500}, Photos: 5000},
+		{Counted: &bus.Counted{StartedHourUnixMs: h, Minutes: 99_999, Tiles: many, Assists: 500}, Photos: 5000, PrintPages: 5000},
+		{Counted: &bus.Counted{StartedHourUnixMs: h}, PrintPages: -3},
 		{Counted: &bus.Counted{StartedHourUnixMs: h + 1, Tiles: []string{"x"}}},       // not on the hour
 		{Counted: &bus.Counted{StartedHourUnixMs: h + 2*hour, Tiles: []string{"x"}}},  // after the end
 		{Counted: &bus.Counted{StartedHourUnixMs: h - 30*hour, Tiles: []string{"x"}}}, // more than a day before it
@@ -58,21 +59,24 @@ func TestCountedOverRealBus(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "six sessions", func() bool { return link.SessionsToday() == len(receipts) })
+	waitFor(t, "seven sessions", func() bool { return link.SessionsToday() == len(receipts) })
 	_, got := link.Take()
 	if len(got) != len(receipts) {
 		t.Fatalf("%d receipts, want %d", len(got), len(receipts))
 	}
 	want := &api.Counted{StartedHourUnixMs: h, Minutes: int(minutes), Tiles: []string{"pay-council-tax"}, Guides: []string{"using-this-kiosk"},
-		Services: []string{"council-tax"}, Features: []string{"high_contrast", "keyboard"}, Languages: []string{"cy"}, Scans: 3, Assists: 1}
+		Services: []string{"council-tax"}, Features: []string{"high_contrast", "keyboard"}, Languages: []string{"cy"}, Scans: 3, Prints: 6, Assists: 1}
 	if !reflect.DeepEqual(got[0].Counted, want) {
 		t.Errorf("counted = %+v\nwant      %+v", got[0].Counted, want)
 	}
 	if c := got[1].Counted; c == nil || len(c.Tiles) != api.MaxCountedIDs || c.Minutes != api.MaxCountedMinutes ||
-		c.Assists != api.MaxCountedAssist || c.Scans != api.MaxCountedPages {
+		c.Assists != api.MaxCountedAssist || c.Scans != api.MaxCountedPages || c.Prints != api.MaxCountedPages {
 		t.Errorf("bounded counted = %+v", c)
 	}
-	for i := 2; i < len(got); i++ {
+	if c := got[2].Counted; c == nil || c.Prints != 0 {
+		t.Errorf("negative pages printed: counted = %+v, want prints 0", c)
+	}
+	for i := 3; i < len(got); i++ {
 		if got[i].Counted != nil {
 			t.Errorf("receipt %d: counted = %+v, want none", i, got[i].Counted)
 		}

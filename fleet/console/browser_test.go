@@ -143,7 +143,10 @@ func browser(t *testing.T) context.Context {
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
-	ctx, cancelC := context.WithTimeout(ctx, 3*time.Minute)
+	// A bound on the whole browser session, not a timing: the
+	// accessibility test alone visits 37 page states at two widths, which
+	// takes minutes on a loaded machine (each step has its own bound).
+	ctx, cancelC := context.WithTimeout(ctx, 15*time.Minute)
 	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatalf("start chromium: %v", err)

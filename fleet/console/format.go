@@ -35,8 +35,6 @@ func funcs(now func() time.Time) template.FuncMap {
 		"describedBy": describedBy,
 		"stateText":   func(r kioskRow) string { return stateLabels[r.State][1] },
 		"alertTitle":  alert.Title,
-		// printer: the kiosk's printer warnings, beside it in the kiosks list.
-		"printerWarnings": func(r kioskRow) []api.Warning { return printerWarnings(r.Device) },
 		"commandText": func(k string) string {
 			if t, ok := commandLabels[k]; ok {
 				return t

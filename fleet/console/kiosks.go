@@ -75,8 +75,17 @@ func (c *Console) kiosks(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
+	ids := make([]string, 0, len(p.Rows))
 	for _, row := range p.Rows {
-		d.Rows = append(d.Rows, kioskRow{Device: row.Device, State: row.State})
+		ids = append(ids, row.ID)
+	}
+	printers, err := c.st.LastWarnings(r.Context(), ids, "printer_")
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	for _, row := range p.Rows {
+		d.Rows = append(d.Rows, kioskRow{Device: row.Device, State: row.State, Printer: printers[row.ID]})
 	}
 	d.Total, d.Page, d.Pages = p.Total, p.Page, p.Pages
 	if len(d.Rows) > 0 {

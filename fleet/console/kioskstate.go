@@ -2,7 +2,6 @@ package console
 
 import (
 	"net/http"
-	"strings"
 	"time"
 
 	"accesskiosk/fleet/alert"
@@ -23,6 +22,9 @@ const (
 type kioskRow struct {
 	store.Device
 	State string
+	// Printer are the printer's warnings (printer_*) of the kiosk's last
+	// report, shown beside it in the kiosks list.
+	Printer []api.Warning
 }
 
 func (c *Console) classify(d store.Device, alerted map[string]bool) kioskRow {
@@ -126,21 +128,6 @@ var warningTitles = map[string]string{
 	"scanner_failing":         "Scanner not working",
 	"camera_missing":          "Camera missing",
 	"camera_failing":          "Camera not working",
-}
-
-// printerWarnings are the printer's warnings of a device's last report,
-// most severe first, as the kiosks list shows them beside the kiosk.
-func printerWarnings(d store.Device) []api.Warning {
-	if d.Last == nil {
-		return nil
-	}
-	var out []api.Warning
-	for _, w := range d.Last.Warnings { // already most severe first
-		if strings.HasPrefix(w.Code, "printer_") {
-			out = append(out, w)
-		}
-	}
-	return out
 }
 
 func warningTitle(code string) string {

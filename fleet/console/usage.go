@@ -62,11 +62,12 @@ func (c *Console) usageCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="kiosk-usage-%s-%dd.csv"`, d.Period, d.Days))
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"site_id", "site", d.Period + "_start", "sessions", "assisted", "median_session_seconds", "median_reset_ms", "max_reset_ms", "wipe_failures", "help_categories",
-		"assisted_percent", "outcomes"})
+		"assisted_percent", "outcomes", "pages_printed"})
 	for _, row := range d.Rows {
 		cw.Write([]string{csvSafe(row.Site), csvSafe(row.SiteName), row.Start.Format("2006-01-02"), strconv.Itoa(row.Sessions), strconv.Itoa(row.Assisted),
 			strconv.FormatInt(row.MedianSessionMs/1000, 10), strconv.FormatInt(row.MedianResetMs, 10), strconv.FormatInt(row.MaxResetMs, 10),
-			strconv.Itoa(row.WipeFailures), csvSafe(row.Categories), strconv.Itoa(row.AssistedPercent()), csvSafe(row.Outcomes)})
+			strconv.Itoa(row.WipeFailures), csvSafe(row.Categories), strconv.Itoa(row.AssistedPercent()), csvSafe(row.Outcomes),
+			strconv.Itoa(row.PagesPrinted)})
 	}
 	cw.Flush()
 }

@@ -340,7 +340,7 @@ func (s *Store) admit(ctx context.Context, pc *txCache, items []IngestItem, out 
 // chunks stay far below SQLite's and PostgreSQL's parameter limits.
 const (
 	reportCols  = 20
-	receiptCols = 13
+	receiptCols = 14
 	chunkRows   = 200
 )
 
@@ -365,7 +365,7 @@ func (s *Store) insertReportsQ(rows int) string {
 
 func (s *Store) insertReceiptsQ(rows int) string {
 	return `INSERT INTO receipts (device_id, report_id, idx, site_id, ended_unix_ms,
-			session_ms, reset_ms, reason, assisted, category, outcome, cleared, failed)
+			session_ms, reset_ms, reason, assisted, category, outcome, cleared, failed, prints)
 			VALUES ` + s.values(rows, receiptCols) + ` ON CONFLICT DO NOTHING`
 }
 
@@ -543,7 +543,7 @@ func (s *Store) insertReceipts(ctx context.Context, pc *txCache, rows []reportRo
 			}
 			uncounted[x.item] += ins.add(x.it.DeviceID, x.it.SiteID, &rc, ended)
 			args = append(args, x.it.DeviceID, x.r.ID, ci, x.it.SiteID, ended, rc.SessionMs, rc.ResetMs,
-				rc.Reason, b2i(rc.Assisted), rc.Category, rc.Outcome, strings.Join(rc.Cleared, ","), strings.Join(rc.Failed, ","))
+				rc.Reason, b2i(rc.Assisted), rc.Category, rc.Outcome, strings.Join(rc.Cleared, ","), strings.Join(rc.Failed, ","), receiptPrints(&rc))
 			if n++; n == chunkRows {
 				if err := flush(); err != nil {
 					return err
@@ -562,4 +562,13 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// receiptPrints is the pages a session printed (Counted.Prints; 0 from
+// kiosks that count nothing or have no printer).
+func receiptPrints(rc *api.Receipt) int {
+	if rc.Counted == nil {
+		return 0
+	}
+	return rc.Counted.Prints
 }

@@ -252,6 +252,10 @@ var migrations = [][]string{
 		`CREATE INDEX devices_critical ON devices(critical) WHERE critical = 1`,
 		`DROP INDEX alerts_device_open`,
 	},
+	// Pages printed in each session (issue 16), from the receipt's
+	// Counted.Prints (capability 5): the usage page's pages printed per
+	// site. A count only: nothing about what was printed.
+	8: {`ALTER TABLE receipts ADD COLUMN prints BIGINT NOT NULL DEFAULT 0`},
 }
 
 // SchemaVersion is the newest migration.

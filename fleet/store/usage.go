@@ -19,6 +19,9 @@ type UsageRow struct {
 	MedianResetMs   int64
 	MaxResetMs      int64
 	WipeFailures    int
+	// PagesPrinted is the pages the sessions printed (pages × copies;
+	// from kiosks that report it, api capability 5).
+	PagesPrinted int
 	// Categories lists assisted-digital categories by count, e.g.
 	// "benefits 4, housing 2" (identifiers from the kiosk config).
 	Categories string
@@ -44,7 +47,7 @@ func (r UsageRow) AssistedPercent() int {
 // [from, to), grouped by site and by day or, when week is true, by week
 // starting Monday, in loc. Rows are ordered by site name then period.
 func (s *Store) Usage(ctx context.Context, from, to time.Time, week bool, loc *time.Location) ([]UsageRow, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT r.site_id, COALESCE(st.name, r.site_id), r.ended_unix_ms, r.session_ms, r.reset_ms, r.assisted, r.category, r.outcome, r.failed
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT r.site_id, COALESCE(st.name, r.site_id), r.ended_unix_ms, r.session_ms, r.reset_ms, r.assisted, r.category, r.outcome, r.failed, r.prints
 		FROM receipts r LEFT JOIN sites st ON st.id = r.site_id WHERE r.ended_unix_ms >= ? AND r.ended_unix_ms < ?`), from.UnixMilli(), to.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
@@ -65,8 +68,8 @@ func (s *Store) Usage(ctx context.Context, from, to time.Time, week bool, loc *t
 	for rows.Next() {
 		var site, name, cat, outcome, failed string
 		var ended, sess, reset int64
-		var assisted int
-		if err := rows.Scan(&site, &name, &ended, &sess, &reset, &assisted, &cat, &outcome, &failed); err != nil {
+		var assisted, prints int
+		if err := rows.Scan(&site, &name, &ended, &sess, &reset, &assisted, &cat, &outcome, &failed, &prints); err != nil {
 			return nil, fmt.Errorf("usage: %w", err)
 		}
 		t := time.UnixMilli(ended).In(loc)
@@ -82,6 +85,7 @@ func (s *Store) Usage(ctx context.Context, from, to time.Time, week bool, loc *t
 			groups[k] = a
 		}
 		a.row.Sessions++
+		a.row.PagesPrinted += prints
 		a.lengths = append(a.lengths, sess)
 		a.resets = append(a.resets, reset)
 		if reset > a.row.MaxResetMs {

@@ -320,7 +320,13 @@ func insightsPage(t *testing.T, st *store.Store, now, first time.Time, weekday, 
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 
+	// Chromium's own home, not the kiosk's private one (TestWipe finds
+	// nothing there but what the kiosk itself leaves).
+	home := t.TempDir()
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath("/usr/bin/chromium"),
+		chromedp.Env("HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_CACHE_HOME="+filepath.Join(home, "cache"),
+			"XDG_DATA_HOME="+filepath.Join(home, "data")),
+		chromedp.Flag("disable-breakpad", true), chromedp.Flag("disable-crash-reporter", true),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()))

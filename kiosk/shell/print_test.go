@@ -88,11 +88,12 @@ type printTest struct {
 	mu       sync.Mutex
 	receipts []bus.Receipt
 	printed  []time.Duration
+	printAt  []time.Time // when each Printed was told (the bench)
 }
 
 // startPrintShell starts a printer, the pages and a kiosk printing to it;
 // extra is more of the printing: section (two-space indented keys).
-func startPrintShell(t *testing.T, printerURI string, pr *ipptest.Printer, extra string) *printTest {
+func startPrintShell(t testing.TB, printerURI string, pr *ipptest.Printer, extra string) *printTest {
 	t.Helper()
 	ipptest.Need(t, "pdfinfo", "pdftoppm")
 	frames := startServer(t, "frames", "127.0.0.2", framePages())
@@ -137,6 +138,7 @@ printing:
 	o.Observer.Printed = func(_ int, d time.Duration) {
 		pt.mu.Lock()
 		pt.printed = append(pt.printed, d)
+		pt.printAt = append(pt.printAt, time.Now())
 		pt.mu.Unlock()
 	}
 	pt.testShell = startShell(t, o)
@@ -144,7 +146,7 @@ printing:
 }
 
 // startSession starts a session with a real key press.
-func (pt *printTest) startSession(t *testing.T) {
+func (pt *printTest) startSession(t testing.TB) {
 	t.Helper()
 	key(t, "shift")
 	if !waitFor(10*time.Second, func() bool { return pt.state(t) == bus.StateInSession }) {
@@ -153,7 +155,7 @@ func (pt *printTest) startSession(t *testing.T) {
 }
 
 // open loads path in the service view and waits until it has loaded.
-func (pt *printTest) open(t *testing.T, path string) {
+func (pt *printTest) open(t testing.TB, path string) {
 	t.Helper()
 	pt.load(t, pt.base+path)
 	if !waitFor(30*time.Second, func() bool {
@@ -168,7 +170,7 @@ func (pt *printTest) open(t *testing.T, path string) {
 }
 
 // panel is the session's print panel now (nil when none).
-func (pt *printTest) panel(t *testing.T) *ui.PrintPanel {
+func (pt *printTest) panel(t testing.TB) *ui.PrintPanel {
 	var p *ui.PrintPanel
 	webkittest.Do(t, func() {
 		if pt.s.cur != nil && pt.s.cur.print != nil {
@@ -188,7 +190,7 @@ func (pt *printTest) sheet() *webkit.View {
 }
 
 // waitStep waits until the panel shows step, in the sheet's page too.
-func (pt *printTest) waitStep(t *testing.T, step ui.PrintStep) *ui.PrintPanel {
+func (pt *printTest) waitStep(t testing.TB, step ui.PrintStep) *ui.PrintPanel {
 	t.Helper()
 	var p *ui.PrintPanel
 	if !waitFor(60*time.Second, func() bool {
@@ -212,7 +214,7 @@ func (pt *printTest) waitStep(t *testing.T, step ui.PrintStep) *ui.PrintPanel {
 	return p
 }
 
-func (pt *printTest) sheetShown(t *testing.T) bool {
+func (pt *printTest) sheetShown(t testing.TB) bool {
 	var shown bool
 	webkittest.Do(t, func() { shown, _ = pt.s.SheetShown(); shown = shown && pt.s.win.SheetShown() })
 	return shown
@@ -345,6 +347,14 @@ func TestPrintQuota(t *testing.T) {
 	// Posted anyway (as a page that got around the button would): refused
 	// by the printing session with the counts, back to the choices.
 	pt.post(t, fromSheet, `{"action":"print","copies":2,"color":false}`)
+	// The panel was ready before: wait for the refusal, on the page too.
+	if !waitFor(30*time.Second, func() bool {
+		p := pt.panel(t)
+		return p != nil && p.Step == ui.PrintReady && p.Problem.Code != "" &&
+			evalIn(t, pt.sheet, `!!document.querySelector("[data-ak-print-problem]")`) == "true"
+	}) {
+		t.Fatalf("no refusal shown; panel %+v", pt.panel(t))
+	}
 	p := pt.waitStep(t, ui.PrintReady)
 	if p.Problem.Code != ui.ProblemQuotaSession || p.Problem.Want != 6 || p.Problem.Left != 5 {
 		t.Errorf("problem %+v, want quota_session 6 wanted, 5 left", p.Problem)
