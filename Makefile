@@ -209,10 +209,13 @@ screenshots-volunteer: deps assets ## save the volunteer screens (PIN pad, locke
 	@test -n "$$(ls out/screenshots/kiosk-volunteer-* 2>/dev/null)"
 
 .PHONY: screenshots-assist
-screenshots-assist: deps ## save the console's remote-help viewer while sharing (issue 17) in out/screenshots/console-assist.png
+screenshots-assist: deps assets ## save remote help (issue 17): the console's viewer while sharing, the kiosk's consent prompt and its sharing bar with a ring, in out/screenshots/
 	@mkdir -p out/screenshots
 	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestRemoteHelpEndToEnd$$' ./fleet/assist/
+	SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestAssistShare$$' ./kiosk/shell/
 	@test -f out/screenshots/console-assist.png
+	@test -f out/screenshots/kiosk-assist-consent.png
+	@test -f out/screenshots/kiosk-assist-sharing.png
 
 .PHONY: screenshots-picker
 screenshots-picker: deps assets ## save the file picker (choose, scan preview, this session's files; English, Welsh, Polish, both contrasts, landscape and portrait) in out/screenshots/

@@ -12,6 +12,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/sirupsen/logrus"
 
+	"accesskiosk/agent/assist"
 	"accesskiosk/agent/command"
 	"accesskiosk/agent/discovery"
 	"accesskiosk/agent/enrol"
@@ -47,6 +48,7 @@ type Agent struct {
 
 	mu     sync.Mutex
 	fleet  *fleetclient.Client
+	relay  *assist.Relay // remote help (assist.go); nil when off
 	id     enrol.Identity
 	txtKey string
 
@@ -172,6 +174,9 @@ func (a *Agent) openCommands(ctx context.Context) error {
 		Journal: filepath.Join(cfg.StateDir, "commands.json"), Kiosk: a.link,
 		KioskUnit: cfg.Kiosk.Unit, AllowReboot: cfg.System.AllowReboot,
 		Identity: a.identityText, Log: applog.Component(log, "command"),
+	}
+	if cfg.Assist.Enabled {
+		opts.Assist = a.offerHelp
 	}
 	if a.sys != nil {
 		opts.System = a.sys

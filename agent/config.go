@@ -14,6 +14,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"accesskiosk/agent/assist"
 	"accesskiosk/agent/update"
 	"accesskiosk/internal/confile"
 	"accesskiosk/internal/pin"
@@ -37,7 +38,10 @@ type Config struct {
 	Discovery DiscoveryConfig `yaml:"discovery"`
 	Health    HealthConfig    `yaml:"health"`
 	Update    UpdateConfig    `yaml:"update"`
-	Printer   PrinterConfig   `yaml:"printer"`
+	// Assist is remote help's relay (agent/assist): the kiosk's socket,
+	// relayed to the fleet over the agent's pinned TLS. Off unless enabled.
+	Assist  assist.Config `yaml:"assist"`
+	Printer PrinterConfig `yaml:"printer"`
 }
 
 // PrinterConfig is the printer whose health the agent reports
@@ -230,6 +234,9 @@ func (c *Config) validate(doc *confile.Doc) error {
 	}
 	if _, err := update.ParseWindow(c.Update.Window); err != nil {
 		return doc.Errorf("update.window", "%v", err)
+	}
+	if err := c.Assist.Validate(doc, "assist"); err != nil {
+		return err
 	}
 	if err := c.Printer.validate(doc, c.Report.Interval); err != nil {
 		return err

@@ -57,6 +57,7 @@ func (a *Agent) connectFleet(ctx context.Context) error {
 	}
 	c.SetCredential(id.Credential)
 	a.setFleet(c, "")
+	a.startAssist(ctx, base, fp)
 	if a.cfg.Fleet.URL != "" || fp.IsZero() {
 		return nil
 	}

@@ -47,6 +47,11 @@ type VolunteerCodes interface {
 	AddVolunteerCode(ctx context.Context, code string, d time.Duration) error
 }
 
+// Assist passes an offer of remote help (assist_offer) to the agent's
+// assist relay (agent/assist Relay.Offer): it dials the fleet with the
+// share id, and the kiosk asks its resident. nil refuses the kind.
+type Assist func(ctx context.Context, shareID string) error
+
 // System is the part of the operating system the commands use (system.Manager).
 type System interface {
 	RestartUnit(ctx context.Context, unit string) error
@@ -59,6 +64,8 @@ type Options struct {
 	Journal string
 	Kiosk   Kiosk
 	System  System
+	// Assist takes assist_offer; nil refuses it (remote help is off).
+	Assist Assist
 	// KioskUnit is restarted by restart_kiosk; "" refuses that command.
 	KioskUnit string
 	// AllowReboot: false refuses reboot.
@@ -223,6 +230,11 @@ func (e *Executor) run(ctx context.Context, c api.Command) {
 		}
 		// Errors from kiosk/bus never carry the code: both ends check it
 		// before use and report only what is wrong with it.
+	case api.CommandAssistOffer:
+		// The offer waits at most its Seconds (the fleet's share expires).
+		octx, ocancel := context.WithTimeout(cctx, time.Duration(c.Seconds)*time.Second)
+		err = e.o.Assist(octx, c.Text)
+		ocancel()
 	case api.CommandRestartKiosk:
 		err = e.o.System.RestartUnit(cctx, e.o.KioskUnit)
 		detail = "restarted " + e.o.KioskUnit
@@ -256,6 +268,8 @@ func (e *Executor) refusal(c api.Command) string {
 		return "no system bus"
 	case c.Kind == KindIdentify && e.o.Identity == nil:
 		return "no identity to show"
+	case c.Kind == api.CommandAssistOffer && e.o.Assist == nil:
+		return "remote help (assist) is not enabled on this device"
 	case c.Kind == api.CommandVolunteerCode && e.o.Kiosk == nil:
 		return "no kiosk link"
 	case c.Kind == api.CommandVolunteerCode:
@@ -294,6 +308,10 @@ func validate(c api.Command) string {
 	case api.CommandVolunteerCode:
 		if err := api.CheckVolunteerCode(c.Text, c.Seconds); err != nil {
 			return "volunteer_code " + err.Error()
+		}
+	case api.CommandAssistOffer:
+		if err := api.CheckAssistOffer(c.Text, c.Seconds); err != nil {
+			return "assist_offer " + err.Error()
 		}
 	case "":
 		return "command has no kind"

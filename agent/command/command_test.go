@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -72,6 +73,10 @@ func TestValidate(t *testing.T) {
 		{api.Command{ID: "a", Kind: api.CommandVolunteerCode, Text: "01234567", Seconds: 900}, ""},
 		{api.Command{ID: "a", Kind: api.CommandVolunteerCode, Text: "0123456", Seconds: 60}, "volunteer_code text: "},
 		{api.Command{ID: "a", Kind: api.CommandVolunteerCode, Text: "01234567"}, "volunteer_code seconds: "},
+		{api.Command{ID: "a", Kind: api.CommandAssistOffer, Text: strings.Repeat("ab", 16), Seconds: 120}, ""},
+		{api.Command{ID: "a", Kind: api.CommandAssistOffer, Text: strings.Repeat("AB", 16), Seconds: 120}, "assist_offer text: "},
+		{api.Command{ID: "a", Kind: api.CommandAssistOffer, Text: "../../etc", Seconds: 120}, "assist_offer text: "},
+		{api.Command{ID: "a", Kind: api.CommandAssistOffer, Text: strings.Repeat("ab", 16), Seconds: 301}, "assist_offer seconds: "},
 	} {
 		got := validate(tc.c)
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
@@ -155,5 +160,43 @@ func TestRefusedByConfig(t *testing.T) {
 		if a.Status != api.AckRefused {
 			t.Errorf("ack %+v, want refused", a)
 		}
+	}
+}
+
+// TestAssistOffer: an offer of help reaches the relay with its share id
+// and a deadline; without remote help it is refused; the share id is not
+// kept in the journal.
+func TestAssistOffer(t *testing.T) {
+	journal := filepath.Join(t.TempDir(), "j.json")
+	id := strings.Repeat("0f", 16)
+	var got string
+	var deadline time.Duration
+	e, err := Open(Options{Journal: journal, Assist: func(ctx context.Context, shareID string) error {
+		got = shareID
+		if d, ok := ctx.Deadline(); ok {
+			deadline = time.Until(d)
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Run(context.Background(), []api.Command{{ID: "a", Kind: api.CommandAssistOffer, Text: id, Seconds: 60}})
+	if got != id || deadline <= 0 || deadline > 60*time.Second {
+		t.Errorf("relay got %q with %v left", got, deadline)
+	}
+	if a := e.Acks(); len(a) != 1 || a[0].Status != api.AckDone {
+		t.Errorf("acks %+v", a)
+	}
+	if b, _ := os.ReadFile(journal); strings.Contains(string(b), id) {
+		t.Error("the journal keeps the share id")
+	}
+	off, err := Open(Options{Journal: filepath.Join(t.TempDir(), "j.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off.Run(context.Background(), []api.Command{{ID: "b", Kind: api.CommandAssistOffer, Text: id, Seconds: 60}})
+	if a := off.Acks(); len(a) != 1 || a[0].Status != api.AckRefused {
+		t.Errorf("acks without remote help %+v, want refused", a)
 	}
 }

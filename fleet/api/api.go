@@ -41,12 +41,17 @@
 //	   (counted, never stored), the receipt's Category included. A server
 //	   older than 5 refuses the field as unknown; agents then send receipts
 //	   without it.
+//	6  compatible addition: command kind "assist_offer" (remote help, issue
+//	   17): Text is the share id staff's Offer help made (fleet/assist/wire
+//	   ShareIDLen hex digits), Seconds how long the offer waits for the
+//	   agent to dial the fleet's assist WebSocket (1..MaxAssistOfferSeconds).
+//	   An agent older than 6 refuses the kind as unknown.
 package api
 
 import "time"
 
 // CapabilityVersion is the version of this wire contract.
-const CapabilityVersion = 5
+const CapabilityVersion = 6
 
 // Endpoint paths.
 const (
@@ -240,7 +245,15 @@ const (
 	// CommandVolunteerCode hands the kiosk a one-time volunteer code
 	// (capability 3): Text is the code, Seconds how long it stays valid.
 	CommandVolunteerCode = "volunteer_code"
+	// CommandAssistOffer tells the agent that staff offered remote help
+	// (capability 5): Text is the share id, Seconds how long the offer
+	// waits. The kiosk still asks its resident before anything is shared.
+	CommandAssistOffer = "assist_offer"
 )
+
+// MaxAssistOfferSeconds bounds an assist_offer's wait (the fleet's offer
+// gives up after two minutes).
+const MaxAssistOfferSeconds = 300
 
 // One-time volunteer codes (CommandVolunteerCode), as the kiosk accepts them.
 const (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"accesskiosk/fleet/assist/wire"
 	"accesskiosk/internal/ident"
 )
 
@@ -274,6 +275,18 @@ func CheckVolunteerCode(code string, seconds int) error {
 	}
 	if seconds < 1 || seconds > MaxVolunteerCodeSeconds {
 		return bad("seconds", "must be 1 to %d for a volunteer code", MaxVolunteerCodeSeconds)
+	}
+	return nil
+}
+
+// CheckAssistOffer checks the Text and Seconds of an assist_offer command:
+// a share id (wire.ValidShareID), 1..MaxAssistOfferSeconds.
+func CheckAssistOffer(shareID string, seconds int) error {
+	if !wire.ValidShareID(shareID) {
+		return bad("text", "an assist offer must name a share: %d lower-case hex digits", wire.ShareIDLen)
+	}
+	if seconds < 1 || seconds > MaxAssistOfferSeconds {
+		return bad("seconds", "must be 1 to %d for an assist offer", MaxAssistOfferSeconds)
 	}
 	return nil
 }

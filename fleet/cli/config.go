@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/store"
 	"accesskiosk/internal/confile"
 )
 
@@ -25,8 +26,20 @@ type Config struct {
 	RatePerSecond float64 `yaml:"rate_per_second"`
 	RateBurst     int     `yaml:"rate_burst"`
 	Alerts        Alerts  `yaml:"alerts"`
+	// Assist is remote help (issue 17): staff see a kiosk's screen and
+	// point, only while its resident allows it.
+	Assist Assist `yaml:"assist"`
 	// Insights configures the console's Insights figures.
 	Insights Insights `yaml:"insights"`
+}
+
+// Assist configures remote help on the fleet server.
+type Assist struct {
+	// Enabled mounts remote help: the agents' assist WebSocket, the
+	// console's Remote help page, Offer help and the viewer. Default off.
+	Enabled bool `yaml:"enabled"`
+	// Roles have the assist permission (default [admin]).
+	Roles []string `yaml:"roles"`
 }
 
 // Insights configures what the fleet counts of sessions and how it shows
@@ -145,6 +158,11 @@ func (c *Config) validate(doc *confile.Doc) error {
 		return doc.Errorf("alerts.crash_loop_restarts", "must be at least 1")
 	case c.Alerts.Interval < time.Second:
 		return doc.Errorf("alerts.interval", "must be at least 1s")
+	}
+	for _, r := range c.Assist.Roles {
+		if r != store.RoleAdmin && r != store.RoleViewer {
+			return doc.Errorf("assist.roles", "want admin or viewer, not %q", r)
+		}
 	}
 	switch in := c.Insights; {
 	case in.K < 3 || in.K > 100:

@@ -153,7 +153,12 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 		ForgetDevice: func(id string) { srv.ForgetDevice(id) }, ReleaseDir: releaseDir(o.Store.data),
 		Insights:       console.InsightsConfig{K: cfg.Insights.K, YearStart: cfg.Insights.FinancialYearStart(), Zone: cfg.Insights.Zone()},
 		ReleaseStorage: sh.ReleaseStorage, Rollouts: sh.Rollouts, Throttle: sh.Throttle,
+		Assist: cfg.Assist.Enabled, AssistRoles: cfg.Assist.Roles,
 	})
+	if err != nil {
+		return err
+	}
+	hub, err := startAssist(ctx, cfg, st, con, func() *server.Server { return srv }, reg, log)
 	if err != nil {
 		return err
 	}
@@ -161,12 +166,16 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	if err != nil {
 		return err
 	}
-	srv, err = server.New(server.Config{
+	scfg := server.Config{
 		Store: st, Log: applog.Component(log, "server"), Registry: reg, Console: con, Insights: con.InsightsExports(),
 		Release: relHandler, DesiredRelease: relDesired,
 		ReportInterval: cfg.ReportInterval, RatePerSecond: cfg.RatePerSecond, RateBurst: cfg.RateBurst,
 		Throttle: sh.Throttle, Listener: sh.Listener,
-	})
+	}
+	if hub != nil {
+		scfg.Assist = hub
+	}
+	srv, err = server.New(scfg)
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,11 @@ type Config struct {
 	// Passwords bounds how many password derivations run at once (nil: a
 	// gate of password.MachineSlots()).
 	Passwords *password.Gate
+	// Assist turns remote help's pages and buttons on (the server mounts
+	// fleet/assist's handlers with AssistStaff and MayAssist); AssistRoles
+	// are the roles with the assist permission (empty: DefaultAssistRoles).
+	Assist      bool
+	AssistRoles []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -160,6 +165,7 @@ func New(cfg Config) (*Console, error) {
 	m.HandleFunc("GET /releases", c.auth(false, c.releases))
 	m.HandleFunc("POST /releases/rollouts", c.auth(true, c.startRollout))
 	m.HandleFunc("POST /releases/rollouts/{id}/{action}", c.auth(true, c.rolloutAction))
+	m.HandleFunc("GET /remote-help", c.auth(false, c.assistPage))
 	m.HandleFunc("GET /audit", c.auth(false, c.audit))
 	m.HandleFunc("GET /usage", c.auth(false, c.usage))
 	m.HandleFunc("GET /usage.csv", c.auth(false, c.usageCSV))
@@ -203,7 +209,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 var pageNames = []string{"login", "overview", "kiosks", "kiosk", "confirm", "sites", "audit", "usage", "users", "error", "releases", "rollout-confirm", "volcode",
-	"insights", "hours"}
+	"insights", "hours", "assist"}
 
 func (c *Console) parse() error {
 	c.pages = map[string]*template.Template{}
@@ -223,13 +229,14 @@ func (c *Console) parse() error {
 
 // page is what every template gets.
 type page struct {
-	Title   string // unique per page (WCAG 2.4.2)
-	Council string
-	Version string
-	User    store.User
-	Nav     []navItem
-	CanAct  bool // the user is an admin
-	Flash   string
+	Title     string // unique per page (WCAG 2.4.2)
+	Council   string
+	Version   string
+	User      store.User
+	Nav       []navItem
+	CanAct    bool // the user is an admin
+	CanAssist bool // the user may give remote help (assist.go)
+	Flash     string
 	// Error is one problem with the form, at the field whose id is
 	// ErrorField; Errors are more (forms.go).
 	Error      string
@@ -250,7 +257,7 @@ type navItem struct {
 }
 
 var nav = []navItem{{"/", "Overview", false}, {"/kiosks", "Kiosks", false}, {"/sites", "Sites and enrolment", false},
-	{"/releases", "Releases", false},
+	{"/releases", "Releases", false}, {"/remote-help", "Remote help", false},
 	{"/usage", "Usage", false}, {"/insights", "Insights", false}, {"/audit", "Audit log", false}, {"/users", "Staff", false}}
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
@@ -259,6 +266,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if u, ok := r.Context().Value(userKey{}).(store.User); ok {
 		p.User = u
 		p.CanAct = u.Role == store.RoleAdmin
+		p.CanAssist = c.canAssist(r)
 	}
 	if ends, ok := r.Context().Value(endsKey{}).(int64); ok {
 		left := time.UnixMilli(ends).Sub(c.cfg.Now())
@@ -275,6 +283,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		p.Flash = flash(r.URL.Query())
 	}
 	for _, n := range nav {
+		if n.Href == "/remote-help" && !p.CanAssist {
+			continue
+		}
 		n.Current = n.Href == r.URL.Path || n.Href != "/" && strings.HasPrefix(r.URL.Path, n.Href)
 		p.Nav = append(p.Nav, n)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/fleet/api"
+	"accesskiosk/fleet/assist/wire"
 	"accesskiosk/fleet/release"
 	"accesskiosk/fleet/server/throttle"
 	"accesskiosk/fleet/store"
@@ -73,8 +74,19 @@ type Config struct {
 	// Limits bound enrolment and what one device can store; zero fields
 	// take DefaultLimits'.
 	Limits Limits
+	// Assist, when set, is remote help (fleet/assist's Hub): its device
+	// WebSocket is served at wire.PathDevice (the hub authenticates it
+	// with DeviceID) and its console side under /assist/ (the viewer, its
+	// WebSocket and the help-code and Offer help commands).
+	Assist AssistHandlers
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+}
+
+// AssistHandlers is what the server mounts of remote help.
+type AssistHandlers interface {
+	DeviceHandler() http.Handler
+	ConsoleHandler() http.Handler
 }
 
 // Server serves the fleet API.
@@ -156,6 +168,10 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("DELETE "+api.PathAdminToken+"{id}", s.admin(true, s.handleRevokeToken))
 	mux.HandleFunc("POST "+api.PathAdminTokenCheck, s.admin(false, s.handleCheckToken))
 	mux.HandleFunc("GET "+api.PathAdminDevices, s.admin(false, s.handleListDevices))
+	if cfg.Assist != nil {
+		mux.Handle("GET "+wire.PathDevice, cfg.Assist.DeviceHandler())
+		mux.Handle("/assist/", cfg.Assist.ConsoleHandler())
+	}
 	if cfg.Insights != nil {
 		mux.HandleFunc("GET "+api.PathAdminInsights+"{file}", s.admin(false, func(w http.ResponseWriter, r *http.Request, _ store.User) {
 			cfg.Insights.ServeHTTP(w, r)
@@ -183,6 +199,33 @@ func New(cfg Config) (*Server, error) {
 
 // Handler returns the server's HTTP handler (for tests and embedding).
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// DeviceID authenticates a device request as the device API does (the
+// bearer credential, revocation, the credential cache) and returns the
+// device's id, for remote help's WebSocket (fleet/assist Config.DeviceAuth).
+func (s *Server) DeviceID(r *http.Request) (string, error) {
+	var d discard
+	a, ok := s.deviceAuth(&d, r)
+	if !ok {
+		return "", fmt.Errorf("device credential refused (%d)", d.code)
+	}
+	return a.ID, nil
+}
+
+// discard is a ResponseWriter that keeps only the status.
+type discard struct {
+	h    http.Header
+	code int
+}
+
+func (d *discard) Header() http.Header {
+	if d.h == nil {
+		d.h = http.Header{}
+	}
+	return d.h
+}
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(code int)        { d.code = code }
 
 // ForgetDevice drops a device's cached credential (after a revocation).
 func (s *Server) ForgetDevice(id string) { s.auth.forget(id) }

@@ -26,8 +26,8 @@ func pendingCommands(ctx context.Context, db querier, q func(string) string, dev
 		if err := rows.Scan(&c.ID, &c.Kind, &c.Text, &c.Seconds, &c.IssuedUnixMs); err != nil {
 			return nil, err
 		}
-		if c.Kind == api.CommandVolunteerCode {
-			// The code expires a fixed time after it was issued, however
+		if c.Kind == api.CommandVolunteerCode || c.Kind == api.CommandAssistOffer {
+			// The code (the offer) expires a fixed time after it was issued, however
 			// late the device fetches it: send what is left.
 			left := (c.IssuedUnixMs + int64(c.Seconds)*1000 - now + 999) / 1000
 			c.Seconds = int(max(1, min(left, int64(c.Seconds))))
@@ -58,9 +58,10 @@ func (s *Store) IssueCommand(ctx context.Context, device, by string, c api.Comma
 	c.ID = credential.ID(8)
 	c.IssuedUnixMs = now
 	cmd := Command{Command: c, DeviceID: device, IssuedBy: by, ExpiresUnixMs: now + CommandTTL.Milliseconds()}
-	if c.Kind == api.CommandVolunteerCode {
-		// A volunteer code is worthless after its lifetime: the command
-		// expires with it, and Prune or the ack blanks the code.
+	if c.Kind == api.CommandVolunteerCode || c.Kind == api.CommandAssistOffer {
+		// A volunteer code (an offer of help) is worthless after its
+		// lifetime: the command expires with it, and Prune or the ack
+		// blanks a code.
 		cmd.ExpiresUnixMs = now + int64(c.Seconds)*1000
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -96,8 +97,8 @@ func (s *Store) Commands(ctx context.Context, device string, limit int) ([]Comma
 		if err := rows.Scan(&c.ID, &c.Kind, &c.Text, &c.Seconds, &c.IssuedBy, &c.IssuedUnixMs, &c.ExpiresUnixMs, &c.Status, &c.Detail, &c.AckedUnixMs); err != nil {
 			return nil, err
 		}
-		if c.Kind == api.CommandVolunteerCode {
-			c.Text = "" // never shown again, even while pending
+		if c.Kind == api.CommandVolunteerCode || c.Kind == api.CommandAssistOffer {
+			c.Text = "" // never shown again, even while pending (an offer's share id)
 		}
 		if c.Status == "" && c.ExpiresUnixMs <= now {
 			c.Status = "expired"

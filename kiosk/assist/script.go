@@ -29,7 +29,12 @@ func MaskScript(selectors []string) string {
 // pixels. The shell gets it from the script message handler together with
 // WebKit's own frame identity, which names it in the Tracker.
 type FrameReport struct {
-	Action string   `json:"action"`
+	Action string `json:"action"`
+	// Frame is the reporting document's id, made by the script in its
+	// isolated world (no page can read or forge it); Gone says that
+	// document went away.
+	Frame  string   `json:"frame"`
+	Gone   bool     `json:"gone"`
 	Main   bool     `json:"main"`
 	W      float64  `json:"w"`
 	H      float64  `json:"h"`
@@ -59,6 +64,9 @@ func ParseFrameReport(b []byte) (FrameReport, error) {
 	}
 	if r.Action != "assist_masks" {
 		return r, errors.New("mask report: not an assist_masks message")
+	}
+	if len(r.Frame) > 64 {
+		return r, errors.New("mask report: frame id longer than 64 characters")
 	}
 	if len(r.Rects) > maxReportRects || len(r.Frames) > maxReportRects {
 		return r, errors.New("mask report: too many rectangles")

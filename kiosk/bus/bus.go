@@ -200,6 +200,12 @@ type Receipt struct {
 	// picker and downloads did: pages scanned, photos taken, downloads
 	// saved, files handed to a page. Numbers only; 0 from older kiosks.
 	Scans, Photos, Downloads, Uploads int64
+	// RemoteHelp is true when council staff saw the screen (remote help,
+	// the resident allowed it) in this session; RemoteHelpMs is how long,
+	// all shares added up. Wire keys "assist" and "assist_ms"; absent
+	// from older kiosks.
+	RemoteHelp   bool
+	RemoteHelpMs int64
 	// PrintJobs, PrintPages and PrintCancelled are what the session
 	// printed: jobs sent, pages printed (pages × copies of the jobs that
 	// printed or are printing), and jobs still pending or held at the end,
@@ -235,6 +241,8 @@ const (
 	rcPhotos    = "photos"
 	rcDownloads = "downloads"
 	rcUploads   = "uploads"
+	rcAssist    = "assist"
+	rcAssistMs  = "assist_ms"
 	rcPrintJobs = "print_jobs"
 	rcPrintPgs  = "print_pages"
 	rcPrintCanc = "print_cancelled"
@@ -265,6 +273,10 @@ func (r Receipt) Map() map[string]dbus.Variant {
 	if r.Outcome != "" {
 		m[rcOutcome] = dbus.MakeVariant(r.Outcome)
 	}
+	if r.RemoteHelp {
+		m[rcAssist] = dbus.MakeVariant(true)
+		m[rcAssistMs] = dbus.MakeVariant(r.RemoteHelpMs)
+	}
 	if r.Counted != nil {
 		m[rcCounted] = r.Counted.variant()
 	}
@@ -294,6 +306,8 @@ func ParseReceipt(m map[string]dbus.Variant) (Receipt, error) {
 	opt(m, rcPhotos, &r.Photos)
 	opt(m, rcDownloads, &r.Downloads)
 	opt(m, rcUploads, &r.Uploads)
+	opt(m, rcAssist, &r.RemoteHelp)
+	opt(m, rcAssistMs, &r.RemoteHelpMs)
 	opt(m, rcPrintJobs, &r.PrintJobs)
 	opt(m, rcPrintPgs, &r.PrintPages)
 	opt(m, rcPrintCanc, &r.PrintCancelled)

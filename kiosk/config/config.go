@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"accesskiosk/internal/confile"
+	"accesskiosk/kiosk/assist"
 	"accesskiosk/kiosk/capture/camera"
 	"accesskiosk/kiosk/capture/scan"
 	"accesskiosk/kiosk/policy"
@@ -62,6 +63,10 @@ type Config struct {
 	// the resident is taken back when it answers again. "" means no check:
 	// only a page that fails to load shows the offline page.
 	OfflineCheck string `yaml:"offline_check"`
+
+	// Assist is remote help from council staff (package kiosk/assist has
+	// the keys); absent means off.
+	Assist assist.Config `yaml:"assist"`
 
 	// Volunteer is volunteer mode: the PIN hash, the assisted idle timeout,
 	// lockout and the service categories (package volunteer). Absent means
@@ -198,6 +203,9 @@ func (c *Config) Validate(doc *confile.Doc) error {
 		return doc.Errorf("session.idle_warning", "must be between %v and %v, got %v", MinIdleWarning, MaxIdleWarning, s.IdleWarning)
 	}
 	if err := c.Volunteer.Validate(doc, "volunteer", s.IdleTimeout); err != nil {
+		return err
+	}
+	if err := c.Assist.Validate(doc, "assist"); err != nil {
 		return err
 	}
 

@@ -153,6 +153,7 @@ func (s *Shell) channels(t *tab, f from, o *webkit.ViewOptions) {
 		o.Watch = func(body string) { s.watchMessage(t, f, body) }
 	}
 	o.WatchRate = watchRate
+	s.assistChannel(t, f, o)
 }
 
 // watchMessage is what the focus watcher posts (keyboard.go): from any

@@ -78,6 +78,7 @@ func (s *Shell) relabel() {
 	if s.assisted() {
 		s.win.Banner(s.indicator())
 	}
+	s.assistRelabel()
 }
 
 // relabelIfChanged relabels when the session's language is not the one

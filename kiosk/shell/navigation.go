@@ -318,9 +318,10 @@ func (s *Shell) replaceCrashed(t *tab) {
 
 // privilegedURI reports the kiosk pages only the shell itself opens (the
 // toolbar's Volunteer button, the volunteer screens' answers): the PIN pad
-// and the volunteer's screens, and the settings page.
+// and the volunteer's screens, the settings page, and remote help's page
+// (it shows the help code the shell made).
 func privilegedURI(u string) bool {
-	for _, p := range []string{"kiosk://volunteer", "kiosk://settings"} {
+	for _, p := range []string{"kiosk://volunteer", "kiosk://settings", "kiosk://assist"} {
 		if u == p || strings.HasPrefix(u, p+"/") || strings.HasPrefix(u, p+"?") {
 			return true
 		}

@@ -70,6 +70,7 @@ func (s *Shell) tick() {
 		if now.Sub(s.lastInput) >= s.idleTimeout() {
 			s.warnStart = now
 			s.setState(bus.StateWarning)
+			s.assistPanelTaken()
 			s.win.ShowPanel(s.tr("idle.title"), s.countdown(s.cfg.Session.IdleWarning),
 				[]webkit.PanelButton{{ID: panelStillHere, Label: s.tr("shell.idle.yes")}})
 		}
@@ -129,6 +130,7 @@ func (s *Shell) endSessionAt(reason string, requested time.Time) {
 		return // a reset is already under way; it wipes everything anyway
 	}
 	r := &pendingReset{reason: reason, t0: requested, deadline: s.now().Add(10 * time.Second)}
+	s.assistSessionEnd(&r.receipt) // first: nothing of this session or the next is captured from here
 	r.receipt.EndedUnixMs = requested.UnixMilli()
 	s.finishVolunteer(&r.receipt)
 	if !s.sessionStart.IsZero() {

@@ -158,6 +158,7 @@ type Shell struct {
 	vol       *volunteer.Assist // volunteer mode (volunteer.go)
 	unlocking bool              // a PIN or code entry is being checked (volunteer.go)
 	bridge    bridge            // the kiosk pages' messages (bridge.go)
+	assist    *assistState      // remote help (assist.go); nil when off
 	count     counted           // what the session counts for the fleet's Insights (counted.go)
 	// armed is a privileged kiosk:// page the shell itself is loading
 	// (navigation.go: privileged pages open only that way).
@@ -297,6 +298,7 @@ func Start(o Options) (*Shell, error) {
 		s.win.Destroy()
 		return nil, err
 	}
+	s.setupAssist()
 	s.setupPicker()
 	if err := s.startVolunteer(); err != nil {
 		s.filesRoot.close()
@@ -336,6 +338,7 @@ func (s *Shell) Close() {
 	}
 	s.closed = true
 	close(s.stopTick)
+	s.closeAssist()
 	if s.server != nil {
 		s.server.Close()
 	}
@@ -357,7 +360,7 @@ func (s *Shell) Close() {
 }
 
 func (s *Shell) button(id int) {
-	if s.prefsButton(id) || s.keyboardButton(id) || s.sheetButton(id) || s.filesButton(id) {
+	if s.prefsButton(id) || s.keyboardButton(id) || s.sheetButton(id) || s.filesButton(id) || s.assistButton(id) {
 		return
 	}
 	switch id {

@@ -66,6 +66,7 @@ func (s *Shell) pagesFor(t *tab) http.Handler {
 		ctx := r.Context()
 		if t == s.cur {
 			p = s.prefs
+			ctx = s.assistHelpContext(ctx)
 			ctx = s.withPrintPanel(ctx, t) // the print panel's state (print.go)
 		}
 		r = r.WithContext(ui.WithPrefs(ctx, p))

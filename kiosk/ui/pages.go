@@ -25,14 +25,15 @@ func (p *Pages) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 type homeData struct {
-	Welcome string
-	Tiles   []TileGroup
-	Guides  []*guides.Guide
+	AssistOn bool // remote help is configured (assist.go)
+	Welcome  string
+	Tiles    []TileGroup
+	Guides   []*guides.Guide
 }
 
 func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 	v := p.newView(r, "home", "home.title")
-	d := homeData{Tiles: p.cfg.Tiles, Guides: p.lib.List(v.lang)}
+	d := homeData{Tiles: p.cfg.Tiles, Guides: p.lib.List(v.lang), AssistOn: p.assistOn}
 	if p.cfg.Welcome != "" && v.lang == "en" {
 		d.Welcome = p.cfg.Welcome
 	}

@@ -118,6 +118,8 @@ type Pages struct {
 	logoCT string
 	css    []byte
 	vol    *volunteer.Config // SetVolunteer; nil shows the defaults
+	// assistOn: remote help is configured (SetAssist, assist.go).
+	assistOn bool
 }
 
 // pageNames are the templates in templates/ besides layout.html.
@@ -185,6 +187,9 @@ func New(cfg Config, lib *guides.Library, log logrus.FieldLogger) (*Pages, error
 		return b, "text/javascript; charset=utf-8"
 	}))
 	if err := p.volunteerRoutes(m); err != nil {
+		return nil, err
+	}
+	if err := p.assistRoutes(m); err != nil {
 		return nil, err
 	}
 	if err := p.pickerRoutes(m); err != nil {

@@ -24,6 +24,9 @@ const char *ak_css =
 	"#ak-panel button { min-height: 80px; min-width: 280px; font-size: 30px; font-weight: bold; margin: 16px;"
 	"  background: #00703c; color: #ffffff; border-radius: 0; border: 3px solid #00703c; }"
 	"#ak-panel button.ak-secondary { background: #f3f2f1; color: #0b0c0c; border-color: #f3f2f1; }"
+	// A button's text is a label: without this the panel's white label colour wins (white on #f3f2f1).
+	"#ak-panel button label { color: #ffffff; }"
+	"#ak-panel button.ak-secondary label { color: #0b0c0c; }"
 	// The split view's handle is a wide bar a finger can drag.
 	"paned#ak-split > separator { min-width: 28px; min-height: 28px; background-color: #505a5f; border: 0;"
 	"  background-size: 100% 100%; background-repeat: no-repeat; }"

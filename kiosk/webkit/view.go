@@ -45,6 +45,9 @@ func NewView(ctx *Context, o ViewOptions) *View {
 	defer free(bs)
 	defer free(ws)
 	v.v = C.ak_view_new(ctx.c, C.uintptr_t(v.h), bs, ws, C.int(br), C.int(wr), C.int(pr))
+	if o.Assist != nil && o.AssistScript != "" {
+		v.assistChannel(o.AssistScript, o.AssistRate)
+	}
 	return v
 }
 
@@ -209,6 +212,10 @@ func (v *View) dispatch(ev *C.akEvent) C.int {
 	case C.AK_WATCH_MESSAGE:
 		if o.Watch != nil {
 			o.Watch(gostr(ev.str))
+		}
+	case assistMessage:
+		if o.Assist != nil {
+			o.Assist(v, gostr(ev.str))
 		}
 	case C.AK_PERMISSION:
 		if o.Permission != nil && o.Permission(Permission(ev.num), gostr(ev.uri)) {

@@ -249,11 +249,22 @@ type ViewOptions struct {
 	// per second (0: DefaultRate); the rest are dropped before any work in
 	// Go and counted (View.Dropped).
 	BridgeRate, WatchRate int
-	Decide                func(Decision) (use bool)
-	Load                  func(ev LoadEvent, uri string)
-	LoadFailed            func(uri, msg string, cancelled bool)
-	Terminated            func(TerminationReason)
-	Permission            func(p Permission, pageURI string) (allow bool)
+	// Assist receives what AssistScript posts to
+	// window.webkit.messageHandlers.assist: remote help's mask reports
+	// (kiosk/assist MaskScript). Like the watcher it runs at document start
+	// in every frame of every document, in an isolated world of its own
+	// (no page's scripts see it or the handler), at most AssistRate
+	// messages a second (0: DefaultRate; the rest dropped and counted,
+	// View.AssistDropped). v is the view the message came to. Nil or "":
+	// none.
+	Assist       func(v *View, body string)
+	AssistScript string
+	AssistRate   int
+	Decide       func(Decision) (use bool)
+	Load         func(ev LoadEvent, uri string)
+	LoadFailed   func(uri, msg string, cancelled bool)
+	Terminated   func(TerminationReason)
+	Permission   func(p Permission, pageURI string) (allow bool)
 	// Print is called when a page in the view asks to print
 	// (window.print()), on the loop once WebKit's own handling of the
 	// request is over (so Print may print the view with PrintPDF), at most
