@@ -127,6 +127,9 @@ func Units(root string, requirePrograms bool) []string {
 		if CageSwitchesVT(ExecStart(texts...)) {
 			bad = append(bad, "accesskiosk-kiosk.service runs cage with -s: Ctrl+Alt+Fn would switch away from the kiosk to an empty console")
 		}
+		if RestrictsSUIDSGID(texts...) {
+			bad = append(bad, "accesskiosk-kiosk.service sets RestrictSUIDSGID=yes: systemd then fails openat2() with ENOSYS, and bubblewrap 0.12 (Debian 13) cannot start WebKit's sandbox without it (\"bwrap: Can't open source /etc: Function not implemented\"): the kiosk crashes at start")
+		}
 	}
 	for _, u := range []string{"apt-daily.timer", "apt-daily-upgrade.timer"} {
 		if _, err := os.Lstat(filepath.Join(root, "etc/systemd/system/timers.target.wants", u)); err == nil {
@@ -617,6 +620,46 @@ func ExecStart(texts ...[]byte) []string {
 		}
 	}
 	return cmd
+}
+
+// ServiceSetting returns the value systemd uses for key in a unit's
+// [Service] section given its file and then its drop-ins in order (the last
+// assignment wins), and whether any text sets it.
+func ServiceSetting(key string, texts ...[]byte) (string, bool) {
+	var val string
+	var set bool
+	for _, text := range texts {
+		sc := bufio.NewScanner(bytes.NewReader(text))
+		section := ""
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if strings.HasPrefix(line, "[") {
+				section = line
+				continue
+			}
+			k, v, ok := strings.Cut(line, "=")
+			if !ok || section != "[Service]" || strings.TrimSpace(k) != key {
+				continue
+			}
+			val, set = strings.TrimSpace(v), true
+		}
+	}
+	return val, set
+}
+
+// RestrictsSUIDSGID reports whether a unit (file, then drop-ins) sets
+// RestrictSUIDSGID= to true. systemd implements it with a seccomp filter
+// that also fails every openat2() with ENOSYS (openat2's flags cannot be
+// inspected by seccomp), and bubblewrap 0.12, which Debian 13 ships, opens
+// every bind mount's source with openat2 and has no fallback in Debian's
+// build: WebKit's sandbox, and with it the kiosk, cannot start under it.
+func RestrictsSUIDSGID(texts ...[]byte) bool {
+	v, _ := ServiceSetting("RestrictSUIDSGID", texts...)
+	switch strings.ToLower(v) {
+	case "1", "yes", "y", "true", "t", "on":
+		return true
+	}
+	return false
 }
 
 // DropInAgrees checks that a unit's drop-in runs the unit's own ExecStart
