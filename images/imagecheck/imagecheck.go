@@ -127,8 +127,8 @@ func Units(root string, requirePrograms bool) []string {
 		if CageSwitchesVT(ExecStart(texts...)) {
 			bad = append(bad, "accesskiosk-kiosk.service runs cage with -s: Ctrl+Alt+Fn would switch away from the kiosk to an empty console")
 		}
-		if RestrictsSUIDSGID(texts...) {
-			bad = append(bad, "accesskiosk-kiosk.service sets RestrictSUIDSGID=yes: systemd then fails openat2() with ENOSYS, and bubblewrap 0.12 (Debian 13) cannot start WebKit's sandbox without it (\"bwrap: Can't open source /etc: Function not implemented\"): the kiosk crashes at start")
+		for _, d := range BreaksWebKitSandbox(texts...) {
+			bad = append(bad, "accesskiosk-kiosk.service: "+d)
 		}
 	}
 	for _, u := range []string{"apt-daily.timer", "apt-daily-upgrade.timer"} {
@@ -647,19 +647,34 @@ func ServiceSetting(key string, texts ...[]byte) (string, bool) {
 	return val, set
 }
 
-// RestrictsSUIDSGID reports whether a unit (file, then drop-ins) sets
-// RestrictSUIDSGID= to true. systemd implements it with a seccomp filter
-// that also fails every openat2() with ENOSYS (openat2's flags cannot be
-// inspected by seccomp), and bubblewrap 0.12, which Debian 13 ships, opens
-// every bind mount's source with openat2 and has no fallback in Debian's
-// build: WebKit's sandbox, and with it the kiosk, cannot start under it.
-func RestrictsSUIDSGID(texts ...[]byte) bool {
-	v, _ := ServiceSetting("RestrictSUIDSGID", texts...)
-	switch strings.ToLower(v) {
-	case "1", "yes", "y", "true", "t", "on":
-		return true
+// sandboxBreakers are the systemd settings that keep WebKit's bubblewrap
+// sandbox, and with it the kiosk, from starting on Debian 13 (bubblewrap
+// 0.12, systemd 257, kernel 6.12), each measured in the trixie image, with
+// why.
+var sandboxBreakers = []struct{ key, why string }{
+	// systemd's seccomp filter for it fails every openat2() with ENOSYS
+	// (openat2's flags cannot be inspected), and bubblewrap 0.12 opens each
+	// bind source with openat2, without a fallback in Debian's build.
+	{"RestrictSUIDSGID", "openat2() fails with ENOSYS under it, and bubblewrap 0.12 needs openat2 (\"bwrap: Can't open source /etc: Function not implemented\")"},
+	// Both lay mounts over parts of the service's /proc; the kernel then
+	// refuses a new proc mount in a user namespace (not fully visible).
+	{"ProtectKernelTunables", "its mounts over /proc/sys and others make the kernel refuse bubblewrap's /proc (\"bwrap: Can't mount proc on /proc: Operation not permitted\")"},
+	{"ProtectKernelLogs", "its mount over /proc/kmsg makes the kernel refuse bubblewrap's /proc (\"bwrap: Can't mount proc on /proc: Operation not permitted\")"},
+}
+
+// BreaksWebKitSandbox returns, for a unit's file and then its drop-ins in
+// order, every setting that is on and keeps WebKit's sandbox from starting
+// (sandboxBreakers), with why.
+func BreaksWebKitSandbox(texts ...[]byte) []string {
+	var bad []string
+	for _, b := range sandboxBreakers {
+		v, _ := ServiceSetting(b.key, texts...)
+		switch strings.ToLower(v) {
+		case "1", "yes", "y", "true", "t", "on":
+			bad = append(bad, fmt.Sprintf("sets %s=%s: WebKit's sandbox cannot start on Debian 13: %s", b.key, v, b.why))
+		}
 	}
-	return false
+	return bad
 }
 
 // DropInAgrees checks that a unit's drop-in runs the unit's own ExecStart

@@ -187,15 +187,15 @@ func TestUnits(t *testing.T) {
 		files["usr/lib/systemd/system/accesskiosk-kiosk.service.d/release.conf"] = "[Service]\nExecStart=\nExecStart=/relay /usr/bin/cage -ds -- /usr/bin/accesskiosk-kiosk\n"
 		assertProblems(t, Units(writeTree(t, files), true), []string{"runs cage with -s"})
 	})
-	t.Run("kiosk restricts SUID/SGID", func(t *testing.T) {
+	t.Run("kiosk settings that break WebKit's sandbox", func(t *testing.T) {
 		files := clone(enabled)
 		files["usr/lib/systemd/system/accesskiosk-kiosk.service"] = "[Service]\nRestrictSUIDSGID=yes\n"
 		assertProblems(t, Units(writeTree(t, files), true), []string{"sets RestrictSUIDSGID=yes"})
 		files["etc/systemd/system/accesskiosk-kiosk.service.d/off.conf"] = "[Service]\nRestrictSUIDSGID=no\n"
 		assertProblems(t, Units(writeTree(t, files), true), nil)
-		files["usr/lib/systemd/system/accesskiosk-kiosk.service"] = "[Service]\nNoNewPrivileges=yes\n"
-		files["etc/systemd/system/accesskiosk-kiosk.service.d/off.conf"] = "[Unit]\nRestrictSUIDSGID=yes\n[Service]\n RestrictSUIDSGID = true\n"
-		assertProblems(t, Units(writeTree(t, files), true), []string{"sets RestrictSUIDSGID=yes"})
+		files["usr/lib/systemd/system/accesskiosk-kiosk.service"] = "[Service]\nNoNewPrivileges=yes\nProtectKernelLogs=no\n"
+		files["etc/systemd/system/accesskiosk-kiosk.service.d/off.conf"] = "[Unit]\nRestrictSUIDSGID=yes\n[Service]\n RestrictSUIDSGID = true\nProtectKernelTunables=on\n"
+		assertProblems(t, Units(writeTree(t, files), true), []string{"sets RestrictSUIDSGID=true", "sets ProtectKernelTunables=on"})
 	})
 	t.Run("getty and apt timers", func(t *testing.T) {
 		files := clone(enabled)
@@ -221,10 +221,10 @@ func TestShippedUnitsNoVTSwitch(t *testing.T) {
 			t.Errorf("%q runs cage with -s (VT switching)", cmd)
 		}
 	}
-	// WebKit's bubblewrap sandbox needs openat2 on Debian 13, which
-	// RestrictSUIDSGID= takes away (RestrictsSUIDSGID).
-	if RestrictsSUIDSGID(unit, dropIn) {
-		t.Errorf("the kiosk's unit sets RestrictSUIDSGID=yes: the kiosk cannot start on Debian 13")
+	// WebKit's bubblewrap sandbox cannot start on Debian 13 under some
+	// systemd settings (BreaksWebKitSandbox).
+	for _, d := range BreaksWebKitSandbox(unit, dropIn) {
+		t.Errorf("the kiosk's unit %s", d)
 	}
 	for _, tt := range []struct {
 		cmd  string
