@@ -656,10 +656,11 @@ var sandboxBreakers = []struct{ key, why string }{
 	// (openat2's flags cannot be inspected), and bubblewrap 0.12 opens each
 	// bind source with openat2, without a fallback in Debian's build.
 	{"RestrictSUIDSGID", "openat2() fails with ENOSYS under it, and bubblewrap 0.12 needs openat2 (\"bwrap: Can't open source /etc: Function not implemented\")"},
-	// Both lay mounts over parts of the service's /proc; the kernel then
+	// These lay mounts over parts of the service's /proc; the kernel then
 	// refuses a new proc mount in a user namespace (not fully visible).
 	{"ProtectKernelTunables", "its mounts over /proc/sys and others make the kernel refuse bubblewrap's /proc (\"bwrap: Can't mount proc on /proc: Operation not permitted\")"},
 	{"ProtectKernelLogs", "its mount over /proc/kmsg makes the kernel refuse bubblewrap's /proc (\"bwrap: Can't mount proc on /proc: Operation not permitted\")"},
+	{"ProtectHostname", "its mounts over /proc/sys/kernel/hostname and domainname make the kernel refuse bubblewrap's /proc (\"bwrap: Can't mount proc on /proc: Operation not permitted\")"},
 }
 
 // BreaksWebKitSandbox returns, for a unit's file and then its drop-ins in

@@ -193,9 +193,9 @@ func TestUnits(t *testing.T) {
 		assertProblems(t, Units(writeTree(t, files), true), []string{"sets RestrictSUIDSGID=yes"})
 		files["etc/systemd/system/accesskiosk-kiosk.service.d/off.conf"] = "[Service]\nRestrictSUIDSGID=no\n"
 		assertProblems(t, Units(writeTree(t, files), true), nil)
-		files["usr/lib/systemd/system/accesskiosk-kiosk.service"] = "[Service]\nNoNewPrivileges=yes\nProtectKernelLogs=no\n"
+		files["usr/lib/systemd/system/accesskiosk-kiosk.service"] = "[Service]\nNoNewPrivileges=yes\nProtectKernelLogs=no\nProtectHostname=yes\n"
 		files["etc/systemd/system/accesskiosk-kiosk.service.d/off.conf"] = "[Unit]\nRestrictSUIDSGID=yes\n[Service]\n RestrictSUIDSGID = true\nProtectKernelTunables=on\n"
-		assertProblems(t, Units(writeTree(t, files), true), []string{"sets RestrictSUIDSGID=true", "sets ProtectKernelTunables=on"})
+		assertProblems(t, Units(writeTree(t, files), true), []string{"sets RestrictSUIDSGID=true", "sets ProtectKernelTunables=on", "sets ProtectHostname=yes"})
 	})
 	t.Run("getty and apt timers", func(t *testing.T) {
 		files := clone(enabled)
