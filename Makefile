@@ -275,6 +275,15 @@ image-test-rpi: ## check the Pi image's root, boot its kernel and root under qem
 	@mkdir -p $(BIN) && $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./fleet/cmd/fleet
 	AK_IMAGE=rpi AK_BUILD=$(IMAGE_BUILD) $(GO) test -tags imagetest -count=1 -timeout 150m -v -run '^(TestBuiltRootfs|TestPiBoot|TestImageFilesystems|TestBoot)$$' ./images/imagecheck/
 
+# The kiosk of each built x86 root, trixie's and bookworm's, benchmarked in one run on this
+# machine (images/imagecheck/bench_test.go): cold start, PSS, reset. Both roots must be built
+# (make image-x86; make image-x86 SUITE=bookworm).
+BENCH_ROOTS ?= trixie=$(CURDIR)/images/x86/build/rootfs bookworm=$(CURDIR)/images/x86/build-bookworm/rootfs
+
+.PHONY: image-bench
+image-bench: ## benchmark the kiosk inside each built x86 root (BENCH_ROOTS: trixie's and bookworm's WebKitGTK), same machine, one run
+	AK_BENCH_ROOTS="$(BENCH_ROOTS)" $(GO) test -tags imagetest -count=1 -timeout 30m -v -run '^TestKioskBench$$' ./images/imagecheck/
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf $(BIN)

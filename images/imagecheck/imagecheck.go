@@ -127,6 +127,9 @@ func Units(root string, requirePrograms bool) []string {
 		if CageSwitchesVT(ExecStart(texts...)) {
 			bad = append(bad, "accesskiosk-kiosk.service runs cage with -s: Ctrl+Alt+Fn would switch away from the kiosk to an empty console")
 		}
+		for _, d := range BreaksWebKitSandbox(texts...) {
+			bad = append(bad, "accesskiosk-kiosk.service: "+d)
+		}
 	}
 	for _, u := range []string{"apt-daily.timer", "apt-daily-upgrade.timer"} {
 		if _, err := os.Lstat(filepath.Join(root, "etc/systemd/system/timers.target.wants", u)); err == nil {
@@ -617,6 +620,62 @@ func ExecStart(texts ...[]byte) []string {
 		}
 	}
 	return cmd
+}
+
+// ServiceSetting returns the value systemd uses for key in a unit's
+// [Service] section given its file and then its drop-ins in order (the last
+// assignment wins), and whether any text sets it.
+func ServiceSetting(key string, texts ...[]byte) (string, bool) {
+	var val string
+	var set bool
+	for _, text := range texts {
+		sc := bufio.NewScanner(bytes.NewReader(text))
+		section := ""
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if strings.HasPrefix(line, "[") {
+				section = line
+				continue
+			}
+			k, v, ok := strings.Cut(line, "=")
+			if !ok || section != "[Service]" || strings.TrimSpace(k) != key {
+				continue
+			}
+			val, set = strings.TrimSpace(v), true
+		}
+	}
+	return val, set
+}
+
+// sandboxBreakers are the systemd settings that keep WebKit's bubblewrap
+// sandbox, and with it the kiosk, from starting on Debian 13 (bubblewrap
+// 0.12, systemd 257, kernel 6.12), each measured in the trixie image, with
+// why.
+var sandboxBreakers = []struct{ key, why string }{
+	// systemd's seccomp filter for it fails every openat2() with ENOSYS
+	// (openat2's flags cannot be inspected), and bubblewrap 0.12 opens each
+	// bind source with openat2, without a fallback in Debian's build.
+	{"RestrictSUIDSGID", "openat2() fails with ENOSYS under it, and bubblewrap 0.12 needs openat2 (\"bwrap: Can't open source /etc: Function not implemented\")"},
+	// These lay mounts over parts of the service's /proc; the kernel then
+	// refuses a new proc mount in a user namespace (not fully visible).
+	{"ProtectKernelTunables", "its mounts over /proc/sys and others make the kernel refuse bubblewrap's /proc (\"bwrap: Can't mount proc on /proc: Operation not permitted\")"},
+	{"ProtectKernelLogs", "its mount over /proc/kmsg makes the kernel refuse bubblewrap's /proc (\"bwrap: Can't mount proc on /proc: Operation not permitted\")"},
+	{"ProtectHostname", "its mounts over /proc/sys/kernel/hostname and domainname make the kernel refuse bubblewrap's /proc (\"bwrap: Can't mount proc on /proc: Operation not permitted\")"},
+}
+
+// BreaksWebKitSandbox returns, for a unit's file and then its drop-ins in
+// order, every setting that is on and keeps WebKit's sandbox from starting
+// (sandboxBreakers), with why.
+func BreaksWebKitSandbox(texts ...[]byte) []string {
+	var bad []string
+	for _, b := range sandboxBreakers {
+		v, _ := ServiceSetting(b.key, texts...)
+		switch strings.ToLower(v) {
+		case "1", "yes", "y", "true", "t", "on":
+			bad = append(bad, fmt.Sprintf("sets %s=%s: WebKit's sandbox cannot start on Debian 13: %s", b.key, v, b.why))
+		}
+	}
+	return bad
 }
 
 // DropInAgrees checks that a unit's drop-in runs the unit's own ExecStart

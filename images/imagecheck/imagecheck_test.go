@@ -187,6 +187,16 @@ func TestUnits(t *testing.T) {
 		files["usr/lib/systemd/system/accesskiosk-kiosk.service.d/release.conf"] = "[Service]\nExecStart=\nExecStart=/relay /usr/bin/cage -ds -- /usr/bin/accesskiosk-kiosk\n"
 		assertProblems(t, Units(writeTree(t, files), true), []string{"runs cage with -s"})
 	})
+	t.Run("kiosk settings that break WebKit's sandbox", func(t *testing.T) {
+		files := clone(enabled)
+		files["usr/lib/systemd/system/accesskiosk-kiosk.service"] = "[Service]\nRestrictSUIDSGID=yes\n"
+		assertProblems(t, Units(writeTree(t, files), true), []string{"sets RestrictSUIDSGID=yes"})
+		files["etc/systemd/system/accesskiosk-kiosk.service.d/off.conf"] = "[Service]\nRestrictSUIDSGID=no\n"
+		assertProblems(t, Units(writeTree(t, files), true), nil)
+		files["usr/lib/systemd/system/accesskiosk-kiosk.service"] = "[Service]\nNoNewPrivileges=yes\nProtectKernelLogs=no\nProtectHostname=yes\n"
+		files["etc/systemd/system/accesskiosk-kiosk.service.d/off.conf"] = "[Unit]\nRestrictSUIDSGID=yes\n[Service]\n RestrictSUIDSGID = true\nProtectKernelTunables=on\n"
+		assertProblems(t, Units(writeTree(t, files), true), []string{"sets RestrictSUIDSGID=true", "sets ProtectKernelTunables=on", "sets ProtectHostname=yes"})
+	})
 	t.Run("getty and apt timers", func(t *testing.T) {
 		files := clone(enabled)
 		delete(files, "etc/systemd/system/getty@tty1.service")
@@ -196,7 +206,7 @@ func TestUnits(t *testing.T) {
 }
 
 // TestShippedUnitsNoVTSwitch: the kiosk's own unit and the package's drop-in
-// run cage without -s.
+// run cage without -s, and leave openat2 to WebKit's sandbox.
 func TestShippedUnitsNoVTSwitch(t *testing.T) {
 	unit, err := os.ReadFile("../../kiosk/cmd/kiosk/kiosk.service")
 	if err != nil {
@@ -210,6 +220,11 @@ func TestShippedUnitsNoVTSwitch(t *testing.T) {
 		if CageSwitchesVT(cmd) {
 			t.Errorf("%q runs cage with -s (VT switching)", cmd)
 		}
+	}
+	// WebKit's bubblewrap sandbox cannot start on Debian 13 under some
+	// systemd settings (BreaksWebKitSandbox).
+	for _, d := range BreaksWebKitSandbox(unit, dropIn) {
+		t.Errorf("the kiosk's unit %s", d)
 	}
 	for _, tt := range []struct {
 		cmd  string
