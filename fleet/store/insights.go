@@ -261,97 +261,68 @@ func (a *insightAgg) add(device, site string, rc *api.Receipt, ended int64) int 
 // the same rows, and taking row locks in one order keeps them from
 // deadlocking.
 func (s *Store) writeInsights(ctx context.Context, pc *txCache, a *insightAgg) error {
-	if len(a.cells) > 0 {
-		keys := make([]cellKey, 0, len(a.cells))
-		for k := range a.cells {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, func(x, y cellKey) int {
-			return cmp.Or(strings.Compare(x.site, y.site), cmp.Compare(x.month, y.month), cmp.Compare(x.weekday, y.weekday), cmp.Compare(x.hour, y.hour))
-		})
-		err := chunked(len(keys), func(lo, hi int) error {
-			args := make([]any, 0, (hi-lo)*5)
-			for _, k := range keys[lo:hi] {
-				args = append(args, k.site, k.month, k.weekday, k.hour, a.cells[k])
-			}
-			_, err := pc.ExecContext(ctx, s.q(`INSERT INTO insight_cells (site_id, month, weekday, hour, sessions) VALUES `+s.values(hi-lo, 5)+`
-				ON CONFLICT (site_id, month, weekday, hour) DO UPDATE SET sessions = insight_cells.sessions + excluded.sessions`), args...)
+	exec := func(cols int, insert, conflict string) func(rows int, args []any) error {
+		return func(rows int, args []any) error {
+			_, err := pc.ExecContext(ctx, s.q(insert+` VALUES `+s.values(rows, cols)+` `+conflict), args...)
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("count sessions: %w", err)
 		}
 	}
-	if len(a.blocks) > 0 {
-		keys := make([]blockKey, 0, len(a.blocks))
-		for k := range a.blocks {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, func(x, y blockKey) int {
-			return cmp.Or(strings.Compare(x.site, y.site), cmp.Compare(x.month, y.month), cmp.Compare(x.block, y.block))
-		})
-		err := chunked(len(keys), func(lo, hi int) error {
-			args := make([]any, 0, (hi-lo)*12)
-			for _, k := range keys[lo:hi] {
-				h := a.blocks[k]
-				args = append(args, k.site, k.month, k.block, h.sessions, h.assisted, h.done, h.followUp, h.referred, h.minutes, h.scans, h.prints, h.assists)
-			}
-			_, err := pc.ExecContext(ctx, s.q(`INSERT INTO insight_blocks (site_id, month, block, sessions, assisted, done, follow_up, referred, minutes, scans, prints, assists)
-				VALUES `+s.values(hi-lo, 12)+` ON CONFLICT (site_id, month, block) DO UPDATE SET
+	err := upsertSorted(a.cells, func(x, y cellKey) int {
+		return cmp.Or(strings.Compare(x.site, y.site), cmp.Compare(x.month, y.month), cmp.Compare(x.weekday, y.weekday), cmp.Compare(x.hour, y.hour))
+	}, func(k cellKey, n int64) []any { return []any{k.site, k.month, k.weekday, k.hour, n} },
+		exec(5, `INSERT INTO insight_cells (site_id, month, weekday, hour, sessions)`,
+			`ON CONFLICT (site_id, month, weekday, hour) DO UPDATE SET sessions = insight_cells.sessions + excluded.sessions`))
+	if err != nil {
+		return fmt.Errorf("count sessions: %w", err)
+	}
+	err = upsertSorted(a.blocks, func(x, y blockKey) int {
+		return cmp.Or(strings.Compare(x.site, y.site), cmp.Compare(x.month, y.month), cmp.Compare(x.block, y.block))
+	}, func(k blockKey, h *blockCounts) []any {
+		return []any{k.site, k.month, k.block, h.sessions, h.assisted, h.done, h.followUp, h.referred, h.minutes, h.scans, h.prints, h.assists}
+	}, exec(12, `INSERT INTO insight_blocks (site_id, month, block, sessions, assisted, done, follow_up, referred, minutes, scans, prints, assists)`,
+		`ON CONFLICT (site_id, month, block) DO UPDATE SET
 				sessions = insight_blocks.sessions + excluded.sessions, assisted = insight_blocks.assisted + excluded.assisted,
 				done = insight_blocks.done + excluded.done, follow_up = insight_blocks.follow_up + excluded.follow_up,
 				referred = insight_blocks.referred + excluded.referred, minutes = insight_blocks.minutes + excluded.minutes,
 				scans = insight_blocks.scans + excluded.scans, prints = insight_blocks.prints + excluded.prints,
-				assists = insight_blocks.assists + excluded.assists`), args...)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("count sessions: %w", err)
-		}
+				assists = insight_blocks.assists + excluded.assists`))
+	if err != nil {
+		return fmt.Errorf("count sessions: %w", err)
 	}
-	if len(a.items) > 0 {
-		keys := make([]itemKey, 0, len(a.items))
-		for k := range a.items {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, func(x, y itemKey) int {
-			return cmp.Or(strings.Compare(x.site, y.site), cmp.Compare(x.month, y.month), strings.Compare(x.dim, y.dim), strings.Compare(x.id, y.id))
-		})
-		err := chunked(len(keys), func(lo, hi int) error {
-			args := make([]any, 0, (hi-lo)*5)
-			for _, k := range keys[lo:hi] {
-				args = append(args, k.site, k.month, k.dim, k.id, a.items[k])
-			}
-			_, err := pc.ExecContext(ctx, s.q(`INSERT INTO insight_items (site_id, month, dim, item, sessions) VALUES `+s.values(hi-lo, 5)+`
-				ON CONFLICT (site_id, month, dim, item) DO UPDATE SET sessions = insight_items.sessions + excluded.sessions`), args...)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("count identifiers: %w", err)
-		}
+	err = upsertSorted(a.items, func(x, y itemKey) int {
+		return cmp.Or(strings.Compare(x.site, y.site), cmp.Compare(x.month, y.month), strings.Compare(x.dim, y.dim), strings.Compare(x.id, y.id))
+	}, func(k itemKey, n int64) []any { return []any{k.site, k.month, k.dim, k.id, n} },
+		exec(5, `INSERT INTO insight_items (site_id, month, dim, item, sessions)`,
+			`ON CONFLICT (site_id, month, dim, item) DO UPDATE SET sessions = insight_items.sessions + excluded.sessions`))
+	if err != nil {
+		return fmt.Errorf("count identifiers: %w", err)
 	}
-	if len(a.drops) > 0 {
-		keys := make([]dropKey, 0, len(a.drops))
-		for k := range a.drops {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, func(x, y dropKey) int {
-			return cmp.Or(strings.Compare(x.device, y.device), cmp.Compare(x.day, y.day), strings.Compare(x.kind, y.kind))
-		})
-		err := chunked(len(keys), func(lo, hi int) error {
-			args := make([]any, 0, (hi-lo)*4)
-			for _, k := range keys[lo:hi] {
-				args = append(args, k.device, k.day, k.kind, a.drops[k])
-			}
-			_, err := pc.ExecContext(ctx, s.q(`INSERT INTO insight_dropped (device_id, day, kind, n) VALUES `+s.values(hi-lo, 4)+`
-				ON CONFLICT (device_id, day, kind) DO UPDATE SET n = insight_dropped.n + excluded.n`), args...)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("count dropped identifiers: %w", err)
-		}
+	err = upsertSorted(a.drops, func(x, y dropKey) int {
+		return cmp.Or(strings.Compare(x.device, y.device), cmp.Compare(x.day, y.day), strings.Compare(x.kind, y.kind))
+	}, func(k dropKey, n int64) []any { return []any{k.device, k.day, k.kind, n} },
+		exec(4, `INSERT INTO insight_dropped (device_id, day, kind, n)`,
+			`ON CONFLICT (device_id, day, kind) DO UPDATE SET n = insight_dropped.n + excluded.n`))
+	if err != nil {
+		return fmt.Errorf("count dropped identifiers: %w", err)
 	}
 	return nil
+}
+
+// upsertSorted hands the rows of m, in the order compare gives their keys,
+// to exec in chunks of at most chunkRows (row gives a key's values).
+func upsertSorted[K comparable, V any](m map[K]V, compare func(x, y K) int, row func(K, V) []any, exec func(rows int, args []any) error) error {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compare)
+	return chunked(len(keys), func(lo, hi int) error {
+		var args []any
+		for _, k := range keys[lo:hi] {
+			args = append(args, row(k, m[k])...)
+		}
+		return exec(hi-lo, args)
+	})
 }
 
 // chunked calls fn on [lo, hi) chunks of n of at most chunkRows.
