@@ -162,8 +162,12 @@ func TestConsoleAccessibility(t *testing.T) {
 			steps: sendForm("error-summary", map[string]string{"text": "\u202eevil"}, "cmd-show_message")},
 		consolePage{name: "confirm", path: "/kiosks/" + devs["central-1"], h1: "End the session",
 			steps: []chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.ID("cmd-end_session")), chromedp.WaitVisible(chromedp.ID("confirm"))}},
+		// Pressed from script: the page was just laid out again from 320 to
+		// 1280 px, and a mouse click aimed at the button's old box missed it
+		// (the walk then waited for the banner until its bound).
 		consolePage{name: "command-sent", variant: true, path: "", h1: "central-1", focus: "flash",
-			steps: []chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.ID("flash"))}},
+			steps: []chromedp.Action[chromedp.Void]{chromedp.WaitVisible(chromedp.ID("confirm")),
+				chromedp.Evaluate[chromedp.Void](`document.getElementById("confirm").click()`), chromedp.WaitVisible(chromedp.ID("flash"))}},
 		consolePage{name: "volunteer-code", path: "/kiosks/" + devs["central-2"], h1: "Volunteer code",
 			steps: []chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.ID("cmd-volunteer_code")), chromedp.WaitVisible(chromedp.ID("confirm")),
 				chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.ID("volunteer-code"))}},
