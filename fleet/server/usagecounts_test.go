@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -44,9 +45,13 @@ func usageSum(t *testing.T, st *store.Store, at time.Time) (insights.Usage, int)
 // session) is refused whole (400 naming the field, nothing stored); a
 // flood of sessions each at the bounds, back-dated into one hour and sent
 // a little at a time so that no rate limit refuses them, stores at most
-// SessionsPerHour sessions' worth (one per 2 s: one kiosk has one
-// screen). An agent before 7 (a batch without the counts, capability 6)
-// is taken as ever and counts none of them.
+// SessionsPerHour sessions (one per 2 s: one kiosk has one screen), and
+// of their counts no more than the device's budgets allow over the time
+// it took: a session's most (1,000 files; a day of remote help) at once,
+// then FilesPerHour of each kind of file an hour and remote help for at
+// most the time that passed; it is marked flooding. An agent before 7 (a
+// batch without the counts, capability 6) is taken as ever and counts
+// none of them.
 func TestUsageCountsBounded(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), fastRequests)
 	dev := f.enrol(f.token(1, time.Hour))
@@ -117,11 +122,19 @@ func TestUsageCountsBounded(t *testing.T) {
 	if n > limit {
 		t.Errorf("%d sessions stored in one hour of one kiosk, want at most %d", n, limit)
 	}
-	if u.Downloads > limit*api.MaxCountedFiles || u.Uploads > limit*api.MaxCountedFiles || u.PrintJobs > limit*api.MaxCountedFiles ||
-		int64(u.AssistMinutes) > int64(limit)*(api.MaxAssistMs(api.MaxCountedMinutes)/60_000+1) {
-		t.Errorf("usage %+v is more than %d sessions at their bounds", u, limit)
+	// The clock moved 5 hours over the flood.
+	files := api.MaxCountedFiles + 5*server.DefaultLimits.FilesPerHour
+	minutes := int(api.MaxAssistMs(api.MaxCountedMinutes)/60_000) + 1 + 5*60
+	if u.Downloads > files || u.Uploads > files || u.PrintJobs > files || u.AssistMinutes > minutes {
+		t.Errorf("usage %+v is more than one kiosk's budgets over 5 hours: %d of each kind of file, %d minutes of remote help", u, files, minutes)
+	}
+	if u.Downloads < api.MaxCountedFiles || u.AssistMinutes < 24*60 {
+		t.Errorf("usage %+v: not even one session's worth counted", u)
 	}
 	if n < limit/2 {
 		t.Errorf("only %d sessions stored: the flood test did not reach the bound", n)
+	}
+	if code, metrics, _ := f.do("GET", "/metrics", "", nil); code != 200 || bytes.Contains(metrics, []byte("fleet_device_floods_total 0\n")) {
+		t.Errorf("the flood was not counted as flooding")
 	}
 }

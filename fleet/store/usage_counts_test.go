@@ -133,6 +133,8 @@ func TestMigrate9(t *testing.T) {
 				`DELETE FROM schema_migrations WHERE version = 9`,
 				`ALTER TABLE insight_blocks DROP COLUMN print_jobs`, `ALTER TABLE insight_blocks DROP COLUMN downloads`,
 				`ALTER TABLE insight_blocks DROP COLUMN uploads`, `ALTER TABLE insight_blocks DROP COLUMN assist_ms`,
+				`ALTER TABLE devices DROP COLUMN budget_downloads`, `ALTER TABLE devices DROP COLUMN budget_uploads`,
+				`ALTER TABLE devices DROP COLUMN budget_jobs`, `ALTER TABLE devices DROP COLUMN budget_assist_ms`,
 				`INSERT INTO insight_blocks (site_id, month, block, sessions, assisted, done, follow_up, referred, minutes, scans, prints, assists)
 					VALUES ('central', 202603, 0, 7, 0, 0, 0, 0, 35, 2, 9, 1)`,
 			} {
