@@ -25,8 +25,8 @@ func seen(f *fig, k int) span {
 	return span{0, 0} // not applicable: known to be nothing
 }
 
-// subtract is "a total minus the parts shown": for each part hidden as
-// fewer than K, the values one relation on its own allows, as a reader
+// subtract is "a total minus the parts shown": for each part hidden (fewer
+// than K, or withheld: a usage count of fewer than K sessions), the values one relation on its own allows, as a reader
 // works them out from the total's and the other parts' intervals.
 func subtract(r relation, k int) map[*fig]span {
 	t := seen(r.total, k)
@@ -39,7 +39,7 @@ func subtract(r relation, k int) map[*fig]span {
 	}
 	out := map[*fig]span{}
 	for i, p := range r.parts {
-		if p.st != Fewer {
+		if p.st != Fewer && p.st != Withheld {
 			continue
 		}
 		s := spans[i]
