@@ -25,8 +25,7 @@ import (
 // printer_needs_paper, printer_jammed, printer_toner_low, ... (ipp.HealthCodes);
 // a change is reported at once.
 //
-// The printer comes from the agent's own config (printer.uri), not from
-// the kiosk over D-Bus: the agent runs as root and takes the addresses it
+// The printer comes from IT's config files, not from the kiosk over D-Bus: the agent runs as root and takes the addresses it
 // talks to from IT's configuration only, never from the process that runs
 // web pages; the printer is watched when the kiosk is down or
 // crash-looping, which is when staff most need to know; and the kiosk's
