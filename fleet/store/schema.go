@@ -256,6 +256,23 @@ var migrations = [][]string{
 	// Counted.Prints (capability 5): the usage page's pages printed per
 	// site. A count only: nothing about what was printed.
 	8: {`ALTER TABLE receipts ADD COLUMN prints BIGINT NOT NULL DEFAULT 0`},
+	// Capability 7's counts for Insights (insights.go): print jobs, files
+	// downloaded and uploaded, and remote help's length, added up per
+	// site, month and block of days like the other counts, and each
+	// device's budgets for them. Counts and durations only: nothing about
+	// what was printed, uploaded or seen.
+	9: {
+		`ALTER TABLE insight_blocks ADD COLUMN print_jobs BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE insight_blocks ADD COLUMN downloads BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE insight_blocks ADD COLUMN uploads BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE insight_blocks ADD COLUMN assist_ms BIGINT NOT NULL DEFAULT 0`,
+		// Each device's budgets for them (IngestItem.Usage), kept beside
+		// its report and session budgets and refilled with them.
+		`ALTER TABLE devices ADD COLUMN budget_downloads DOUBLE PRECISION NOT NULL DEFAULT 0`,
+		`ALTER TABLE devices ADD COLUMN budget_uploads DOUBLE PRECISION NOT NULL DEFAULT 0`,
+		`ALTER TABLE devices ADD COLUMN budget_jobs DOUBLE PRECISION NOT NULL DEFAULT 0`,
+		`ALTER TABLE devices ADD COLUMN budget_assist_ms DOUBLE PRECISION NOT NULL DEFAULT 0`,
+	},
 }
 
 // SchemaVersion is the newest migration.
