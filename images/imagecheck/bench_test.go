@@ -74,7 +74,8 @@ func TestKioskBench(t *testing.T) {
 			if err := benchKioskInRoot(t, rt.dir, display, srv, loads, fig); err != nil {
 				t.Fatalf("%s round %d: %v", rt.name, r+1, err)
 			}
-			t.Logf("%s round %d: cold %v, resets %v", rt.name, r+1, fig.cold[len(fig.cold)-1], fig.reset[len(fig.reset)-benchResets:])
+			t.Logf("%s round %d: cold %v, PSS home %.0f MiB, session %.0f MiB, resets %v", rt.name, r+1, fig.cold[len(fig.cold)-1],
+				mib(fig.pssHome[len(fig.pssHome)-1]), mib(fig.pssSession[len(fig.pssSession)-1]), fig.reset[len(fig.reset)-benchResets:])
 		}
 	}
 	fmt.Printf("\nkiosk in each image root, same machine, same run (%d rounds, roots taking turns; medians, p90 of resets):\n", rounds)
