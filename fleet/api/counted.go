@@ -65,11 +65,12 @@ func (c *Counted) Usage() bool {
 	return c.Downloads != 0 || c.Uploads != 0 || c.PrintJobs != 0 || c.AssistMs != 0
 }
 
-// WithoutUsage is c without the counts of capability 7, for a fleet
-// older than 7.
-func (c Counted) WithoutUsage() *Counted {
-	c.Downloads, c.Uploads, c.PrintJobs, c.AssistMs = 0, 0, 0, 0
-	return &c
+// WithoutUsage is a copy of c without the counts of capability 7, for a
+// fleet older than 7.
+func (c *Counted) WithoutUsage() *Counted {
+	w := *c
+	w.Downloads, w.Uploads, w.PrintJobs, w.AssistMs = 0, 0, 0, 0
+	return &w
 }
 
 // MaxAssistMs is the most remote help a session of minutes (Counted.Minutes,

@@ -80,6 +80,12 @@ func TestInsightsUsageInChromium(t *testing.T) {
 			}
 		}
 
+		// The printable report's paragraph says it in words.
+		if code, report := c.get(strings.Replace(path, "/insights?", "/insights/report?", 1)); code != http.StatusOK ||
+			!strings.Contains(report, "Residents printed about "+want.Usage[insights.PagesPrinted].String()+" pages") {
+			t.Errorf("site %q: the report (%d) does not say the pages printed (%v)", site, code, want.Usage[insights.PagesPrinted])
+		}
+
 		// The chart's CSV, from the page's own link.
 		href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#ak-usage a[href*="usage.csv"]').getAttribute("href")`))
 		if err != nil {

@@ -510,10 +510,19 @@ func (f *Figures) usageChart() Chart {
 	g.scale = max(maxV, float64(f.K))
 	var parts []string
 	for u, c := range f.Usage {
-		parts = append(parts, strings.ToLower(UsageNames[u][:1])+UsageNames[u][1:]+": "+about(c))
+		parts = append(parts, strings.ToLower(UsageNames[u][:1])+UsageNames[u][1:]+": "+usageText(c))
 	}
 	s := capital(strings.Join(parts, "; ")) + "."
 	c := Chart{ID: UsageChart, Title: "Printing, files and remote help", Summary: s, Table: t}
 	c.SVG = barsSVG("ak-"+c.ID, "bars", []barGroup{g}, c.Title+", "+f.where(), s+" The numbers are in the table below the chart.")
 	return c
+}
+
+// usageText is a usage count as the sentence and the chart say it: a
+// withheld one says why.
+func usageText(c Count) string {
+	if c.State() == Withheld {
+		return fmt.Sprintf("withheld (fewer than %d sessions)", c.K())
+	}
+	return about(c)
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -155,6 +156,80 @@ func TestMigrate9(t *testing.T) {
 			}
 			if len(in.Blocks) != 1 || in.Blocks[0].Sessions != 7 || in.Blocks[0].Usage != (insights.Usage{Prints: 9, Scans: 2, Assists: 1}) {
 				t.Errorf("after migration 9: %+v, want the block of 7 sessions with prints 9, scans 2, assists 1 and no other counts", in.Blocks)
+			}
+		})
+	}
+}
+
+// TestUsageBudget: a device's capability 7 counts are taken from its
+// budgets, kept in its row on SQLite and PostgreSQL: a session's most at
+// once, refilled with time; receipts beyond are stored as sessions with
+// their counts cut (IngestResult.Clamped); a group commit holding the same
+// device twice draws on one budget.
+func TestUsageBudget(t *testing.T) {
+	for _, dialect := range []string{store.SQLite, store.Postgres} {
+		t.Run(dialect, func(t *testing.T) {
+			s := storetest.Open(t, dialect)
+			s.SetInsights(store.InsightsConfig{Zone: time.UTC, Vocabulary: api.DefaultVocabulary()})
+			now := time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC)
+			s.SetClock(func() time.Time { return now })
+			ctx := context.Background()
+			dev := enrolOne(t, s)
+			budget := store.UsageBudget{Files: store.Budget{PerSecond: 0.5, Burst: 1000}, AssistMs: store.Budget{PerSecond: 1000, Burst: 3_600_000}}
+			seq := uint64(0)
+			item := func(c api.Counted) store.IngestItem {
+				seq++
+				ended := now.UnixMilli()
+				c.StartedHourUnixMs, c.Minutes = ended-ended%3_600_000, 60
+				rc := api.Receipt{Reason: "toolbar", Cleared: []string{"web_view"}, EndedUnixMs: ended, SessionMs: 3_600_000, Counted: &c}
+				return store.IngestItem{DeviceID: dev, SiteID: "central", Usage: budget, Batch: &api.ReportBatch{Capability: api.CapabilityVersion,
+					Reports: []api.Report{{ID: fmt.Sprint("r", seq), Seq: seq, CreatedUnixMs: ended, Health: api.Health{AgentVersion: "1", KioskState: "idle"},
+						Sessions: api.SessionCounts{Ended: 1}, Receipts: []api.Receipt{rc}}}}}
+			}
+			ingest := func(items ...store.IngestItem) []store.IngestResult {
+				t.Helper()
+				res, err := s.Ingest(ctx, items)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+			sum := func() insights.Usage {
+				t.Helper()
+				in, err := s.InsightsInput(ctx, "", insights.Date{Year: 2026, Month: time.March, Day: 1}, insights.Date{Year: 2026, Month: time.April, Day: 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var u insights.Usage
+				for _, b := range in.Blocks {
+					u.Downloads += b.Downloads
+					u.Uploads += b.Uploads
+					u.PrintJobs += b.PrintJobs
+					u.AssistMinutes += b.AssistMinutes
+				}
+				return u
+			}
+			// Two of a session's most in one group commit: one budget.
+			most := api.Counted{Downloads: 1000, Uploads: 600, PrintJobs: 10, AssistMs: 3_000_000}
+			res := ingest(item(most), item(most))
+			if got, want := sum(), (insights.Usage{Downloads: 1000, Uploads: 1000, PrintJobs: 20, AssistMinutes: 60}); got != want {
+				t.Errorf("after two sessions at once: %+v, want %+v", got, want)
+			}
+			if res[0].Clamped != 0 || res[1].Clamped != 1 {
+				t.Errorf("clamped %d, %d; want 0, 1", res[0].Clamped, res[1].Clamped)
+			}
+			// Ten minutes later: 300 more of each kind of file, 10 minutes of remote help.
+			now = now.Add(10 * time.Minute)
+			if res := ingest(item(most)); res[0].Clamped != 1 {
+				t.Errorf("ten minutes later: clamped %d, want 1", res[0].Clamped)
+			}
+			if got, want := sum(), (insights.Usage{Downloads: 1300, Uploads: 1300, PrintJobs: 30, AssistMinutes: 70}); got != want {
+				t.Errorf("ten minutes later: %+v, want %+v", got, want)
+			}
+			// A day later everything is back: a whole session counts.
+			now = now.Add(24 * time.Hour)
+			if res := ingest(item(api.Counted{Downloads: 5, AssistMs: 60_000})); res[0].Clamped != 0 {
+				t.Errorf("a day later: clamped %d, want 0", res[0].Clamped)
 			}
 		})
 	}
