@@ -39,8 +39,8 @@ type share struct {
 
 const stateEnded = "ended"
 
-func (h *Hub) newShareLocked(staff, device, via string, now time.Time) *share {
-	s := &share{id: newShareID(), staff: staff, device: device, via: via, state: wire.StateWaitingDevice,
+func (h *Hub) newShareLocked(id, staff, device, via string, now time.Time) *share {
+	s := &share{id: id, staff: staff, device: device, via: via, state: wire.StateWaitingDevice,
 		created: now, viewerGone: now, needKey: true}
 	h.shares[s.id] = s
 	h.byDev[device] = s
@@ -149,6 +149,7 @@ func (h *Hub) end(s *share, reason string, tellDev, tellViewer bool) {
 			viewer.end(nil)
 		}
 	}
+	h.dirEnd(s.id, reason)
 	h.m.ended.WithLabelValues(reason).Inc()
 	if !s.started.IsZero() {
 		h.m.shared.Observe(now.Sub(s.started).Seconds())

@@ -256,6 +256,29 @@ var migrations = [][]string{
 	// Counted.Prints (capability 5): the usage page's pages printed per
 	// site. A count only: nothing about what was printed.
 	8: {`ALTER TABLE receipts ADD COLUMN prints BIGINT NOT NULL DEFAULT 0`},
+	// Remote help across replicas (AssistDirectory): which replica holds
+	// a kiosk's waiting help code and each share's agent link. Never a
+	// share id (only its SHA-256), never a frame. Unlogged on PostgreSQL:
+	// a crash forgets them, as it ends every share.
+	9: {
+		`CREATE {{UNLOGGED}} TABLE assist_codes (
+			device_id TEXT PRIMARY KEY,
+			replica TEXT NOT NULL,
+			code_hash BYTEA NOT NULL,
+			code_salt BYTEA NOT NULL,
+			expires_unix_ms BIGINT NOT NULL
+		)`,
+		`CREATE {{UNLOGGED}} TABLE assist_shares (
+			id_hash TEXT PRIMARY KEY,
+			device_id TEXT NOT NULL,
+			staff TEXT NOT NULL,
+			replica TEXT NOT NULL,
+			expires_unix_ms BIGINT NOT NULL,
+			ended_reason TEXT NOT NULL DEFAULT ''
+		)`,
+		// One live share per kiosk, whichever replica made it.
+		`CREATE UNIQUE INDEX assist_shares_live ON assist_shares(device_id) WHERE ended_reason = ''`,
+	},
 }
 
 // SchemaVersion is the newest migration.
