@@ -190,6 +190,10 @@ type Hub struct {
 	waiting map[string]*waiting  // help codes by device id
 	gone    map[string]goneShare // recently ended, so a late viewer learns why
 	closed  bool
+
+	// life ends at Close: the WebSockets relayed to other replicas end with it.
+	life     context.Context
+	lifeDone context.CancelFunc
 }
 
 // goneShare is what is kept of an ended share for goneKeep: its staff
@@ -256,6 +260,7 @@ func New(cfg Config) (*Hub, error) {
 	h := &Hub{cfg: cfg, log: cfg.Log.WithField("component", "assist"),
 		shares: map[string]*share{}, byDev: map[string]*share{}, waiting: map[string]*waiting{},
 		gone: map[string]goneShare{}}
+	h.life, h.lifeDone = context.WithCancel(context.Background())
 	var err error
 	if h.m, err = newMetrics(cfg.Registerer, h); err != nil {
 		return nil, err
@@ -273,6 +278,7 @@ func New(cfg Config) (*Hub, error) {
 
 // Close ends every share (shutdown) and refuses new ones.
 func (h *Hub) Close() {
+	defer h.lifeDone()
 	h.mu.Lock()
 	h.closed = true
 	all := make([]*share, 0, len(h.shares))
@@ -363,32 +369,32 @@ func (h *Hub) self() string {
 // findCode returns the kiosk waiting with code and the replica holding
 // its WebSocket. Every waiting code is compared, so the time does not say
 // how many there are before the match.
-func (h *Hub) findCode(ctx context.Context, code string, now time.Time) (device, replica string, err error) {
+func (h *Hub) findCode(ctx context.Context, code string, now time.Time) (device, replica string, hash []byte, err error) {
 	if !wire.ValidCode(code) {
-		return "", "", nil
+		return "", "", nil, nil
 	}
 	if h.cfg.Directory == nil {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		for _, w := range h.waiting {
 			if now.Before(w.expires) && hmac.Equal(wire.CodeHash(w.salt, code), w.hash) && device == "" {
-				device = w.device
+				device, hash = w.device, w.hash
 			}
 		}
-		return device, "", nil
+		return device, "", hash, nil
 	}
 	dctx, cancel := context.WithTimeout(ctx, dirWait)
 	defer cancel()
 	codes, err := h.cfg.Directory.Codes(dctx, now)
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	for _, c := range codes {
 		if hmac.Equal(wire.CodeHash(c.Salt, code), c.Hash) && device == "" {
-			device, replica = c.DeviceID, c.Replica
+			device, replica, hash = c.DeviceID, c.Replica, c.Hash
 		}
 	}
-	return device, replica, nil
+	return device, replica, hash, nil
 }
 
 // ClaimCode is staff entering a help code a resident read out: the kiosk
@@ -414,7 +420,7 @@ func (h *Hub) ClaimCode(ctx context.Context, staff, code string) (shareID, devic
 		h.m.claims.WithLabelValues("rate_limited").Inc()
 		return "", "", ErrRateLimit
 	}
-	device, replica, err := h.findCode(ctx, code, now)
+	device, replica, hash, err := h.findCode(ctx, code, now)
 	if err != nil {
 		return "", "", fmt.Errorf("find help code: %w", err)
 	}
@@ -424,9 +430,9 @@ func (h *Hub) ClaimCode(ctx context.Context, staff, code string) (shareID, devic
 	}
 	h.giveTryBack(ctx, staff)
 	if replica == "" || replica == h.self() {
-		shareID, err = h.claimDevice(ctx, staff, device)
+		shareID, err = h.claimDevice(ctx, staff, device, hash)
 	} else {
-		shareID, err = h.cfg.Replicas.claim(ctx, replica, staff, device)
+		shareID, err = h.cfg.Replicas.claim(ctx, replica, staff, device, hash)
 	}
 	if err != nil {
 		return "", "", err
@@ -435,13 +441,14 @@ func (h *Hub) ClaimCode(ctx context.Context, staff, code string) (shareID, devic
 	return shareID, device, nil
 }
 
-// claimDevice makes a share for the kiosk waiting here with a code that
-// matched (here or on the replica where staff typed it).
-func (h *Hub) claimDevice(ctx context.Context, staff, device string) (string, error) {
+// claimDevice makes a share for the kiosk waiting here with the code
+// whose hash matched (here or on the replica where staff typed it): a
+// code the kiosk has replaced since is not claimed.
+func (h *Hub) claimDevice(ctx context.Context, staff, device string, hash []byte) (string, error) {
 	now := h.cfg.Now()
 	h.mu.Lock()
 	w := h.waiting[device]
-	if h.closed || w == nil || !now.Before(w.expires) {
+	if h.closed || w == nil || !now.Before(w.expires) || !hmac.Equal(w.hash, hash) {
 		h.mu.Unlock()
 		return "", ErrBadCode
 	}

@@ -94,6 +94,8 @@ func (r *Replicas) verifyPeer(cs tls.ConnectionState) error {
 type internalRequest struct {
 	Staff  string `json:"staff"`
 	Device string `json:"device"`
+	// CodeHash is the hash of the code that matched (claims only).
+	CodeHash []byte `json:"code_hash,omitempty"`
 }
 
 type internalAnswer struct {
@@ -144,8 +146,8 @@ func (r *Replicas) call(ctx context.Context, replica, path string, req internalR
 }
 
 // claim hands a matched code's claim to the replica holding the kiosk.
-func (r *Replicas) claim(ctx context.Context, replica, staff, device string) (string, error) {
-	return r.call(ctx, replica, internalClaim, internalRequest{Staff: staff, Device: device})
+func (r *Replicas) claim(ctx context.Context, replica, staff, device string, hash []byte) (string, error) {
+	return r.call(ctx, replica, internalClaim, internalRequest{Staff: staff, Device: device, CodeHash: hash})
 }
 
 // offer hands an offer to the replica holding the kiosk's waiting link.
@@ -187,7 +189,10 @@ func (h *Hub) InternalHandler() http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("POST "+internalClaim, func(w http.ResponseWriter, r *http.Request) {
 		h.internalCall(w, r, func(ctx context.Context, q internalRequest) (string, error) {
-			return h.claimDevice(ctx, q.Staff, q.Device)
+			if len(q.CodeHash) == 0 {
+				return "", ErrBadCode
+			}
+			return h.claimDevice(ctx, q.Staff, q.Device, q.CodeHash)
 		})
 	})
 	m.HandleFunc("POST "+internalOffer, func(w http.ResponseWriter, r *http.Request) {
@@ -303,7 +308,7 @@ func (h *Hub) viewElsewhere(w http.ResponseWriter, r *http.Request, staff, id st
 // relayDevice relays an agent's WebSocket, whose hello (already read) is
 // for an offer made on replica, to that replica.
 func (h *Hub) relayDevice(ws *websocket.Conn, replica, device string, hello []byte) {
-	home, _, err := h.cfg.Replicas.dial(context.Background(), replica, internalDevice, http.Header{headerDevice: {device}})
+	home, _, err := h.cfg.Replicas.dial(h.life, replica, internalDevice, http.Header{headerDevice: {device}})
 	if err != nil {
 		h.log.WithError(err).Warn("assist: the replica holding an offer cannot be reached")
 		sayEnded(ws, wire.ReasonFleetGone)
@@ -329,7 +334,7 @@ func (h *Hub) relayDevice(ws *websocket.Conn, replica, device string, hello []by
 func (h *Hub) relay(client *websocket.Conn, clientLimit int64, home *websocket.Conn, homeLimit int64) {
 	client.SetReadLimit(clientLimit)
 	home.SetReadLimit(homeLimit)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(h.life)
 	defer cancel()
 	pipe := func(from, to *websocket.Conn) {
 		defer cancel()

@@ -365,6 +365,13 @@ func TestAssistReplicas(t *testing.T) {
 		if m := next(v, "viewer", wire.TypeEnd); m.Reason != wire.ReasonStop {
 			t.Errorf("the viewer was told %q, want %s", m.Reason, wire.ReasonStop)
 		}
+		// The ended offer's id, replayed by its own kiosk on either replica.
+		for _, r := range []*replica{a, b} {
+			again := agent(r, k2.Credential, &wire.Msg{Type: wire.TypeHello, Via: wire.ViaOffer, OfferID: id})
+			if m := next(again, "agent replaying an ended offer", wire.TypeEnd); m.Reason != wire.ReasonExpired {
+				t.Errorf("an ended offer replayed on %s: %q, want refused", r.name, m.Reason)
+			}
+		}
 	})
 
 	t.Run("forged share ids", func(t *testing.T) {
