@@ -328,32 +328,34 @@ func (h *Hub) relayDevice(ws *websocket.Conn, replica, device string, hello []by
 
 // relay passes messages both ways between a client's WebSocket (read at
 // most clientLimit bytes a message) and the home replica's (homeLimit),
-// one message in flight each way, until either side ends; the client is
+// one message in flight each way, until either side ends; both are
 // pinged as the hub pings its own. What passes is never looked at, kept
-// or logged: the home replica checks it.
+// or logged: the home replica checks it. When the home goes away without
+// closing (a crash, a lost network), the client is told the fleet went.
 func (h *Hub) relay(client *websocket.Conn, clientLimit int64, home *websocket.Conn, homeLimit int64) {
 	client.SetReadLimit(clientLimit)
 	home.SetReadLimit(homeLimit)
 	ctx, cancel := context.WithCancel(h.life)
 	defer cancel()
-	pipe := func(from, to *websocket.Conn) {
+	pipe := func(from, to *websocket.Conn) error {
 		defer cancel()
 		for {
 			typ, b, err := from.Read(ctx)
 			if err != nil {
-				return
+				return err
 			}
 			wctx, wcancel := context.WithTimeout(ctx, writeTimeout)
 			err = to.Write(wctx, typ, b)
 			wcancel()
 			if err != nil {
-				return
+				return nil
 			}
 		}
 	}
-	done := make(chan struct{}, 2)
+	done := make(chan struct{})
+	var homeErr error
 	go func() { pipe(client, home); done <- struct{}{} }()
-	go func() { pipe(home, client); done <- struct{}{} }()
+	go func() { homeErr = pipe(home, client); done <- struct{}{} }()
 	t := time.NewTicker(h.cfg.Ping)
 	defer t.Stop()
 	for running := true; running; {
@@ -361,15 +363,25 @@ func (h *Hub) relay(client *websocket.Conn, clientLimit int64, home *websocket.C
 		case <-ctx.Done():
 			running = false
 		case <-t.C:
-			pctx, pcancel := context.WithTimeout(ctx, h.cfg.Ping)
-			if client.Ping(pctx) != nil {
-				cancel()
+			for _, ws := range []*websocket.Conn{client, home} {
+				pctx, pcancel := context.WithTimeout(ctx, h.cfg.Ping)
+				if ws.Ping(pctx) != nil {
+					cancel()
+				}
+				pcancel()
 			}
-			pcancel()
 		}
 	}
 	<-done
 	<-done
+	if homeErr != nil && websocket.CloseStatus(homeErr) == -1 && h.life.Err() == nil {
+		// The home went without a word: the client hears it from here.
+		if b, err := (&wire.Msg{Type: wire.TypeEnd, Reason: wire.ReasonFleetGone}).Encode(); err == nil {
+			wctx, wcancel := context.WithTimeout(context.Background(), writeTimeout)
+			client.Write(wctx, websocket.MessageText, b)
+			wcancel()
+		}
+	}
 	client.CloseNow()
 	home.CloseNow()
 }

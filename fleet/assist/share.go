@@ -134,6 +134,8 @@ func (h *Hub) end(s *share, reason string, tellDev, tellViewer bool) {
 	ev := Event{Action: "assist.end", Staff: s.staff, DeviceID: s.device, ShareID: s.id, Via: s.via,
 		Asked: s.created, Started: s.started, Ended: now, Reason: reason}
 	h.mu.Unlock()
+	// The other replicas know it ended before either side hears it.
+	h.dirEnd(s.id, reason)
 	endMsg := &wire.Msg{Type: wire.TypeEnd, Reason: reason}
 	if dev != nil {
 		if tellDev {
@@ -149,7 +151,6 @@ func (h *Hub) end(s *share, reason string, tellDev, tellViewer bool) {
 			viewer.end(nil)
 		}
 	}
-	h.dirEnd(s.id, reason)
 	h.m.ended.WithLabelValues(reason).Inc()
 	if !s.started.IsZero() {
 		h.m.shared.Observe(now.Sub(s.started).Seconds())

@@ -289,6 +289,11 @@ func TestAssistReplicas(t *testing.T) {
 		}
 		firstShare = shareID(loc)
 		next(ag, "agent", wire.TypeOffer)
+		if resp, err := alice.Get(b.url + loc); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("the viewer page on b for a share on a: %v %v", err, resp)
+		} else {
+			resp.Body.Close()
+		}
 		var n int
 		db.QueryRow(`SELECT COUNT(*) FROM assist_shares WHERE id_hash = $1 OR id_hash LIKE '%' || $1 || '%' OR device_id = $1`, firstShare).Scan(&n)
 		if n != 0 {
@@ -459,6 +464,38 @@ func TestAssistReplicas(t *testing.T) {
 			if status, _ := command(bob, r, "/assist/code", url.Values{"code": {"000001"}}); status != http.StatusTooManyRequests {
 				t.Errorf("a sixth code in the minute on %s after five spread over both: %d, want 429", r.name, status)
 			}
+		}
+	})
+	t.Run("a replica stopping mid-share ends it on both sides", func(t *testing.T) {
+		status, loc := command(alice, b, "/assist/offer", url.Values{"device": {k2.DeviceID}})
+		if status != http.StatusSeeOther {
+			t.Fatalf("offer on b: %d", status)
+		}
+		id := shareID(loc)
+		ag := agent(a, k2.Credential, &wire.Msg{Type: wire.TypeHello, Via: wire.ViaOffer, OfferID: id})
+		next(ag, "agent", wire.TypeOffer)
+		v, status, err := viewer(alice, a, id)
+		if err != nil {
+			t.Fatalf("viewer on a: %d %v", status, err)
+		}
+		share(ag, v)
+		b.stop()
+		if m := next(v, "viewer", wire.TypeEnd); m.Reason != wire.ReasonShutdown {
+			t.Errorf("the viewer was told %q, want %s", m.Reason, wire.ReasonShutdown)
+		}
+		if m := next(ag, "agent", wire.TypeEnd); m.Reason != wire.ReasonShutdown {
+			t.Errorf("the agent was told %q, want %s", m.Reason, wire.ReasonShutdown)
+		}
+		late, status, err := viewer(alice, a, id)
+		if err != nil {
+			t.Fatalf("a late viewer on a: %d %v", status, err)
+		}
+		if m := next(late, "late viewer", wire.TypeEnd); m.Reason != wire.ReasonShutdown {
+			t.Errorf("a late viewer was told %q, want %s", m.Reason, wire.ReasonShutdown)
+		}
+		// The kiosk is free again for staff on the replica left.
+		if status, _ := command(alice, a, "/assist/offer", url.Values{"device": {k2.DeviceID}}); status != http.StatusSeeOther {
+			t.Errorf("offer on a after b stopped: %d, want 303", status)
 		}
 	})
 	if err := ctx.Err(); errors.Is(err, context.DeadlineExceeded) {
