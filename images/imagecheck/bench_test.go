@@ -122,6 +122,8 @@ func benchKioskInRoot(t *testing.T, root, display string, srv string, loads *hom
 	script := `set -e
 r=$1
 mount --make-rprivate /
+# The root a mount point of its own: bubblewrap makes / a slave mount.
+mount --bind "$r" "$r"
 mount --bind "$2" "$r/tmp"
 mount -t proc proc "$r/proc"
 mount --rbind /sys "$r/sys"
