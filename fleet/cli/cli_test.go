@@ -23,7 +23,7 @@ import (
 	"accesskiosk/fleet/store/storetest"
 )
 
-func run(t *testing.T, args ...string) (int, string, string) {
+func run(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := cli.Main(context.Background(), args, &out, &errb)
