@@ -121,7 +121,13 @@ type Directory interface {
 	Home(ctx context.Context, device string) (replica string, sharing, ok bool, err error)
 	// Forget ends this replica's shares with reason and drops its codes.
 	Forget(ctx context.Context, reason string) error
+	// Beat says this replica is running: the codes and shares of a
+	// replica that has not beaten for 3 × BeatEvery count as gone.
+	Beat(ctx context.Context) error
 }
+
+// BeatEvery is how often a hub with a Directory beats.
+const BeatEvery = 10 * time.Second
 
 // DirCode is a waiting code in the Directory.
 type DirCode struct {
@@ -272,8 +278,30 @@ func New(cfg Config) (*Hub, error) {
 		if err := cfg.Directory.Forget(ctx, wire.ReasonFleetGone); err != nil {
 			return nil, err
 		}
+		if err := cfg.Directory.Beat(ctx); err != nil {
+			return nil, err
+		}
+		go h.beat()
 	}
 	return h, nil
+}
+
+// beat tells the other replicas this one runs, until Close.
+func (h *Hub) beat() {
+	t := time.NewTicker(BeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.life.Done():
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(h.life, dirWait)
+			if err := h.cfg.Directory.Beat(ctx); err != nil && h.life.Err() == nil {
+				h.log.WithError(err).Warn("assist: heartbeat to the other replicas failed")
+			}
+			cancel()
+		}
+	}
 }
 
 // Close ends every share (shutdown) and refuses new ones.

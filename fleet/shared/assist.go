@@ -64,3 +64,5 @@ func (a assistDir) Home(ctx context.Context, device string) (string, bool, bool,
 }
 
 func (a assistDir) Forget(ctx context.Context, reason string) error { return a.d.Forget(ctx, reason) }
+
+func (a assistDir) Beat(ctx context.Context) error { return a.d.Beat(ctx) }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"sync"
 	"testing"
@@ -14,8 +15,9 @@ import (
 // TestAssistDirectoryPostgres: two replicas (two stores on one database)
 // share remote help's directory: a code put by one is seen by the other,
 // one live share per kiosk even when both race to make it, a share past
-// its expiry is ended rather than blocking the kiosk, and a replica's
-// Forget ends only its own.
+// its expiry is ended rather than blocking the kiosk, a replica's Forget
+// ends only its own, and the codes and shares of a replica that stopped
+// beating (it died) hold nothing.
 func TestAssistDirectoryPostgres(t *testing.T) {
 	dsn := storetest.Postgres(t)
 	open := func() *store.Store {
@@ -29,6 +31,11 @@ func TestAssistDirectoryPostgres(t *testing.T) {
 	a, b := open().AssistDirectory("10.0.0.1:9443"), open().AssistDirectory("10.0.0.2:9443")
 	ctx := context.Background()
 	now := time.Now()
+	for _, d := range []*store.AssistDirectory{a, b} {
+		if err := d.Beat(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	if err := a.PutCode(ctx, "dev-1", []byte("hash"), []byte("salt"), now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
@@ -108,5 +115,44 @@ func TestAssistDirectoryPostgres(t *testing.T) {
 	}
 	if sh, ok, _ := a.Share(ctx, "no-such-hash"); ok {
 		t.Errorf("an unknown share: %+v", sh)
+	}
+
+	// Replica c dies holding a share and a code: once it has not beaten
+	// for AssistReplicaTimeout, they hold nothing.
+	c := open().AssistDirectory("10.0.0.3:9443")
+	c.Beat(ctx)
+	if err := c.PutShare(ctx, "hash-c", "dev-3", "alice", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	c.PutCode(ctx, "dev-4", []byte("hash4"), []byte("salt"), now.Add(time.Minute))
+	if _, sharing, ok, _ := a.Home(ctx, "dev-3"); !ok || !sharing {
+		t.Fatal("c's live share not seen")
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE assist_replicas SET seen_unix_ms = $1 WHERE replica = $2`,
+		now.Add(-store.AssistReplicaTimeout-time.Second).UnixMilli(), c.Replica()); err != nil {
+		t.Fatal(err)
+	}
+	if sh, ok, _ := a.Share(ctx, "hash-c"); !ok || sh.Ended != "fleet_gone" {
+		t.Errorf("a dead replica's share: %+v %v, want ended fleet_gone", sh, ok)
+	}
+	if _, _, ok, _ := a.Home(ctx, "dev-3"); ok {
+		t.Error("a dead replica's share still holds its kiosk")
+	}
+	if _, _, ok, _ := a.Home(ctx, "dev-4"); ok {
+		t.Error("a dead replica's code still has a home")
+	}
+	codes, _ = a.Codes(ctx, now)
+	for _, code := range codes {
+		if code.Replica == c.Replica() {
+			t.Errorf("a dead replica's code is offered for claims: %+v", code)
+		}
+	}
+	if err := a.PutShare(ctx, "hash-after-c", "dev-3", "bob", now.Add(time.Hour)); err != nil {
+		t.Errorf("a new share for a kiosk whose replica died: %v", err)
 	}
 }

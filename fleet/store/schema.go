@@ -278,6 +278,12 @@ var migrations = [][]string{
 		)`,
 		// One live share per kiosk, whichever replica made it.
 		`CREATE UNIQUE INDEX assist_shares_live ON assist_shares(device_id) WHERE ended_reason = ''`,
+		// Each replica's heartbeat: the codes and shares of a replica not
+		// seen lately (it died) are ended rather than holding the kiosk.
+		`CREATE {{UNLOGGED}} TABLE assist_replicas (
+			replica TEXT PRIMARY KEY,
+			seen_unix_ms BIGINT NOT NULL
+		)`,
 	},
 }
 
