@@ -304,10 +304,11 @@ func shareID(t testing.TB, loc string) string {
 // real PostgreSQL, with the agent and the staff member on different
 // replicas: a code shown through a is claimed on b and viewed on b; an
 // offer made on b reaches an agent that dialled a, and is viewed on a
-// (both WebSockets relayed); and the hostile side: forged and replayed
+// (both WebSockets relayed); an offer on a goes to the kiosk waiting with
+// a code on b; a replica stopping mid-share ends it on both sides. And the
+// hostile side: another staff user, a second viewer, forged and replayed
 // share ids, the internal hop without the replicas' certificate or from
-// the public listener, and the wrong-code limit spread over both
-// replicas.
+// the public listener, and the wrong-code limit spread over both replicas.
 func TestAssistReplicas(t *testing.T) {
 	rig := newAssistRig(t)
 	a, b, aInternal, db, ctx, alice, bob, wsClient := rig.a, rig.b, rig.aInternal, rig.db, rig.ctx, rig.alice, rig.bob, rig.wsClient
@@ -498,6 +499,26 @@ func TestAssistReplicas(t *testing.T) {
 			if status, _ := rig.command(t, bob, r, "/assist/code", url.Values{"code": {"000001"}}); status != http.StatusTooManyRequests {
 				t.Errorf("a sixth code in the minute on %s after five spread over both: %d, want 429", r.name, status)
 			}
+		}
+	})
+	t.Run("an offer on a to a kiosk waiting with a code on b", func(t *testing.T) {
+		_, hello := newCode()
+		ag := rig.agent(t, b, k1.Credential, hello)
+		waitUntil(t, "the code in the database", rig.codeWaiting(k1.DeviceID))
+		status, loc := rig.command(t, alice, a, "/assist/offer", url.Values{"device": {k1.DeviceID}})
+		if status != http.StatusSeeOther {
+			t.Fatalf("offer on a: %d", status)
+		}
+		id := shareID(t, loc)
+		rig.next(t, ag, "agent", wire.TypeOffer)
+		v, status, err := rig.viewer(t, alice, a, id)
+		if err != nil {
+			t.Fatalf("viewer on a: %d %v", status, err)
+		}
+		rig.share(t, ag, v)
+		rig.send(t, ag, &wire.Msg{Type: wire.TypeEnd, Reason: wire.ReasonSessionEnd})
+		if m := rig.next(t, v, "viewer", wire.TypeEnd); m.Reason != wire.ReasonSessionEnd {
+			t.Errorf("the viewer was told %q, want %s", m.Reason, wire.ReasonSessionEnd)
 		}
 	})
 	t.Run("a replica stopping mid-share ends it on both sides", func(t *testing.T) {
