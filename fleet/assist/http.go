@@ -565,6 +565,6 @@ func (h *Hub) dropWaiting(d *devConn) {
 	}
 	h.mu.Unlock()
 	if mine {
-		h.dropCode(d.id)
+		h.dropCode(d.id, w.hash)
 	}
 }

@@ -105,8 +105,8 @@ type Directory interface {
 	Replica() string
 	// PutCode records that device waits with a code here until expires.
 	PutCode(ctx context.Context, device string, hash, salt []byte, expires time.Time) error
-	// DropCode forgets device's code if it waits here.
-	DropCode(ctx context.Context, device string) error
+	// DropCode forgets device's code with hash if it waits here.
+	DropCode(ctx context.Context, device string, hash []byte) error
 	// Codes returns every code not expired at now, wherever it waits.
 	Codes(ctx context.Context, now time.Time) ([]DirCode, error)
 	// PutShare records a new live share here; ErrBusy when the kiosk has
@@ -198,8 +198,9 @@ type Hub struct {
 	closed  bool
 
 	// life ends at Close: the WebSockets relayed to other replicas end with it.
-	life     context.Context
-	lifeDone context.CancelFunc
+	life      context.Context
+	lifeDone  context.CancelFunc
+	closeOnce sync.Once
 }
 
 // goneShare is what is kept of an ended share for goneKeep: its staff
@@ -305,7 +306,14 @@ func (h *Hub) beat() {
 }
 
 // Close ends every share (shutdown) and refuses new ones.
+//
+// It may be called more than once; every call returns when the first has
+// finished (the server closes its store after).
 func (h *Hub) Close() {
+	h.closeOnce.Do(h.close)
+}
+
+func (h *Hub) close() {
 	defer h.lifeDone()
 	h.mu.Lock()
 	h.closed = true
@@ -526,7 +534,7 @@ func (h *Hub) startShare(ctx context.Context, staff, device, via string, w *wait
 	if w != nil {
 		h.attachLocked(s, w.dev, now)
 		h.mu.Unlock()
-		h.dropCode(device)
+		h.dropCode(device, w.hash)
 		h.started(s)
 		return s.id, nil
 	}
@@ -569,14 +577,15 @@ func (h *Hub) dirEnd(id, reason string) {
 	}
 }
 
-// dropCode forgets device's code in the Directory.
-func (h *Hub) dropCode(device string) {
+// dropCode forgets device's code with hash in the Directory (not a newer
+// one the kiosk has shown since).
+func (h *Hub) dropCode(device string, hash []byte) {
 	if h.cfg.Directory == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), dirWait)
 	defer cancel()
-	if err := h.cfg.Directory.DropCode(ctx, device); err != nil {
+	if err := h.cfg.Directory.DropCode(ctx, device, hash); err != nil {
 		h.log.WithError(err).Warn("assist: could not drop a help code for the other replicas")
 	}
 }

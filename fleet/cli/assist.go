@@ -74,6 +74,7 @@ func startAssist(ctx context.Context, cfg Config, st *store.Store, sh *shared.St
 	if err != nil {
 		return nil, err
 	}
+	// Serve calls Close again before its store closes (it waits for this one).
 	context.AfterFunc(ctx, hub.Close)
 	if hop != nil {
 		go serveInternal(ctx, hop, hub, alog)

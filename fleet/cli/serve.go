@@ -185,6 +185,10 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	if err != nil {
 		return err
 	}
+	if hub != nil {
+		// Before the store closes: the other replicas learn this one's shares ended.
+		defer hub.Close()
+	}
 	relHandler, relDesired, err := releaseServing(sh, applog.Component(log, "release"))
 	if err != nil {
 		return err

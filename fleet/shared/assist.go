@@ -29,8 +29,8 @@ func (a assistDir) PutCode(ctx context.Context, device string, hash, salt []byte
 	return a.d.PutCode(ctx, device, hash, salt, expires)
 }
 
-func (a assistDir) DropCode(ctx context.Context, device string) error {
-	return a.d.DropCode(ctx, device)
+func (a assistDir) DropCode(ctx context.Context, device string, hash []byte) error {
+	return a.d.DropCode(ctx, device, hash)
 }
 
 func (a assistDir) Codes(ctx context.Context, now time.Time) ([]assist.DirCode, error) {

@@ -94,9 +94,11 @@ func (d *AssistDirectory) PutCode(ctx context.Context, device string, hash, salt
 	return nil
 }
 
-// DropCode forgets device's code if this replica holds it.
-func (d *AssistDirectory) DropCode(ctx context.Context, device string) error {
-	if _, err := d.s.w.ExecContext(ctx, d.s.q(`DELETE FROM assist_codes WHERE device_id = ? AND replica = ?`), device, d.replica); err != nil {
+// DropCode forgets device's code with hash if this replica holds it (not
+// a newer code the kiosk has shown since, here or elsewhere).
+func (d *AssistDirectory) DropCode(ctx context.Context, device string, hash []byte) error {
+	if _, err := d.s.w.ExecContext(ctx, d.s.q(`DELETE FROM assist_codes WHERE device_id = ? AND replica = ? AND code_hash = ?`),
+		device, d.replica, hash); err != nil {
 		return fmt.Errorf("assist directory: drop code of %s: %w", device, err)
 	}
 	return nil

@@ -47,11 +47,18 @@ func TestAssistDirectoryPostgres(t *testing.T) {
 	if err != nil || len(codes) != 1 || codes[0].DeviceID != "dev-1" || codes[0].Replica != a.Replica() || string(codes[0].Hash) != "hash" {
 		t.Fatalf("b sees codes %+v (%v), want dev-1's on a only (the expired one not)", codes, err)
 	}
-	if err := b.DropCode(ctx, "dev-1"); err != nil {
+	if err := b.DropCode(ctx, "dev-1", []byte("hash")); err != nil {
 		t.Fatal(err)
 	}
 	if home, sharing, ok, _ := b.Home(ctx, "dev-1"); !ok || sharing || home != a.Replica() {
 		t.Errorf("b dropping a's code dropped it: home %q %v %v", home, sharing, ok)
+	}
+	// A link's end drops its own code, not a newer one the kiosk showed since.
+	if err := a.DropCode(ctx, "dev-1", []byte("older")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok, _ := b.Home(ctx, "dev-1"); !ok {
+		t.Error("dropping an older code dropped the newer one")
 	}
 
 	// Both replicas race to start a share for one kiosk: one wins.
