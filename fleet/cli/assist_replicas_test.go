@@ -282,11 +282,12 @@ func newCode() (code string, hello *wire.Msg) {
 		CodeExpiresMs: time.Now().Add(wire.CodeTTL).UnixMilli()}
 }
 
-// codeWaiting is a condition: device's code is in the database.
-func (r *assistRig) codeWaiting(device string) func() bool {
+// codeWaiting is a condition: the code of hello (this one, not one the
+// kiosk showed before) is in the database.
+func (r *assistRig) codeWaiting(device string, hello *wire.Msg) func() bool {
 	return func() bool {
 		var n int
-		r.db.QueryRow(`SELECT COUNT(*) FROM assist_codes WHERE device_id = $1`, device).Scan(&n)
+		r.db.QueryRow(`SELECT COUNT(*) FROM assist_codes WHERE device_id = $1 AND code_hash = $2`, device, hello.CodeHash).Scan(&n)
 		return n == 1
 	}
 }
@@ -317,7 +318,7 @@ func TestAssistReplicas(t *testing.T) {
 	t.Run("a code shown through a is claimed and viewed on b", func(t *testing.T) {
 		code, hello := newCode()
 		ag := rig.agent(t, a, k1.Credential, hello)
-		waitUntil(t, "the code in the database", rig.codeWaiting(k1.DeviceID))
+		waitUntil(t, "the code in the database", rig.codeWaiting(k1.DeviceID, hello))
 		status, loc := rig.command(t, alice, b, "/assist/code", url.Values{"code": {code}})
 		if status != http.StatusSeeOther {
 			t.Fatalf("claim on b of a code waiting on a: %d, want 303 to the viewer", status)
@@ -488,7 +489,7 @@ func TestAssistReplicas(t *testing.T) {
 	t.Run("wrong codes counted across replicas", func(t *testing.T) {
 		_, hello := newCode()
 		rig.agent(t, b, k1.Credential, hello) // so wrong codes are compared with a real one
-		waitUntil(t, "the code in the database", rig.codeWaiting(k1.DeviceID))
+		waitUntil(t, "the code in the database", rig.codeWaiting(k1.DeviceID, hello))
 		for i := range 5 {
 			r := []*replica{a, b}[i%2]
 			if status, _ := rig.command(t, bob, r, "/assist/code", url.Values{"code": {"000000"}}); status != http.StatusNotFound {
@@ -504,7 +505,7 @@ func TestAssistReplicas(t *testing.T) {
 	t.Run("an offer on a to a kiosk waiting with a code on b", func(t *testing.T) {
 		_, hello := newCode()
 		ag := rig.agent(t, b, k1.Credential, hello)
-		waitUntil(t, "the code in the database", rig.codeWaiting(k1.DeviceID))
+		waitUntil(t, "the code in the database", rig.codeWaiting(k1.DeviceID, hello))
 		status, loc := rig.command(t, alice, a, "/assist/offer", url.Values{"device": {k1.DeviceID}})
 		if status != http.StatusSeeOther {
 			t.Fatalf("offer on a: %d", status)
