@@ -171,7 +171,12 @@ func (r *Replicas) dial(ctx context.Context, replica, path string, h http.Header
 		if resp != nil {
 			status = resp.StatusCode
 		}
-		return nil, status, fmt.Errorf("replica %s: %w", replica, err)
+		// Never the URL (a viewer's carries the share id): it is logged.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, status, fmt.Errorf("replica %s: open a relay: %w", replica, err)
 	}
 	if ws.Subprotocol() != wire.Subprotocol {
 		ws.CloseNow()
