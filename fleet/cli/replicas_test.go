@@ -84,7 +84,7 @@ func (r *replica) stop() {
 }
 
 // pinnedClient trusts exactly the certificate with fingerprint fp, as an agent does.
-func pinnedClient(t *testing.T, fp string, jar http.CookieJar) *http.Client {
+func pinnedClient(t testing.TB, fp string, jar http.CookieJar) *http.Client {
 	t.Helper()
 	return &http.Client{Timeout: 20 * time.Second, Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{
 		InsecureSkipVerify: true,
@@ -124,7 +124,7 @@ func (h *webhook) count(event, kind, device string) int {
 	return n
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
+func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
@@ -477,7 +477,7 @@ func leads(t *testing.T, c *http.Client, r *replica) bool {
 	return regexp.MustCompile(`(?m)^fleet_alerts_leader 1$`).Match(b)
 }
 
-func newKey(t *testing.T) ed25519.PrivateKey {
+func newKey(t testing.TB) ed25519.PrivateKey {
 	_, k, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

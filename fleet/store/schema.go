@@ -273,6 +273,35 @@ var migrations = [][]string{
 		`ALTER TABLE devices ADD COLUMN budget_jobs DOUBLE PRECISION NOT NULL DEFAULT 0`,
 		`ALTER TABLE devices ADD COLUMN budget_assist_ms DOUBLE PRECISION NOT NULL DEFAULT 0`,
 	},
+	// Remote help across replicas (AssistDirectory): which replica holds
+	// a kiosk's waiting help code and each share's agent link. Never a
+	// share id (only its SHA-256), never a frame. Unlogged on PostgreSQL:
+	// a crash forgets them, as it ends every share.
+	10: {
+		`CREATE {{UNLOGGED}} TABLE assist_codes (
+			device_id TEXT PRIMARY KEY,
+			replica TEXT NOT NULL,
+			code_hash BYTEA NOT NULL,
+			code_salt BYTEA NOT NULL,
+			expires_unix_ms BIGINT NOT NULL
+		)`,
+		`CREATE {{UNLOGGED}} TABLE assist_shares (
+			id_hash TEXT PRIMARY KEY,
+			device_id TEXT NOT NULL,
+			staff TEXT NOT NULL,
+			replica TEXT NOT NULL,
+			expires_unix_ms BIGINT NOT NULL,
+			ended_reason TEXT NOT NULL DEFAULT ''
+		)`,
+		// One live share per kiosk, whichever replica made it.
+		`CREATE UNIQUE INDEX assist_shares_live ON assist_shares(device_id) WHERE ended_reason = ''`,
+		// Each replica's heartbeat: the codes and shares of a replica not
+		// seen lately (it died) are ended rather than holding the kiosk.
+		`CREATE {{UNLOGGED}} TABLE assist_replicas (
+			replica TEXT PRIMARY KEY,
+			seen_unix_ms BIGINT NOT NULL
+		)`,
+	},
 }
 
 // SchemaVersion is the newest migration.
