@@ -308,6 +308,44 @@ func toolbarOnScreen(t *testing.T, sw, sh int) {
 		}
 		toolbarKeyboard(t, ts, lang)
 		toolbarContrast(t, ts, lang, sw, sh)
+		toolbarClosing(t, ts, lang)
+	}
+}
+
+// toolbarClosing: a tap elsewhere (on the page) closes the More panel, and
+// so does the session's end (the next resident starts with it closed).
+func toolbarClosing(t *testing.T, ts *testShell, lang string) {
+	t.Helper()
+	s := ts.s
+	moreOpen := func() (open bool) {
+		webkittest.Do(t, func() { open = s.win.MoreShown() })
+		return
+	}
+	openMore := func() {
+		t.Helper()
+		clickAt(t, ts.settledRect(t, webkit.PartButton, webkit.ToolMore))
+		if !waitFor(5*time.Second, moreOpen) {
+			t.Fatalf("%s: a tap on More did not open its panel", lang)
+		}
+	}
+	openMore()
+	page := ts.settledRect(t, webkit.PartService, 0)
+	xdo(t, "mousemove", fmt.Sprint(page.X+40), fmt.Sprint(page.Bottom()-40), "click", "1")
+	if !waitFor(5*time.Second, func() bool { return !moreOpen() }) {
+		t.Errorf("%s: a tap on the page left the More panel open", lang)
+	}
+	if lang != "pl" { // the end resets the language: last
+		return
+	}
+	openMore()
+	webkittest.Do(t, func() { s.endSession("toolbar") })
+	select {
+	case <-ts.ended:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the session did not end")
+	}
+	if moreOpen() {
+		t.Error("the More panel is still open for the next resident")
 	}
 }
 

@@ -372,6 +372,23 @@ static void ak_tool_clicked_close_more(GtkButton *b, gpointer data) {
 	if (ak_window_more_visible(w)) ak_window_more_show(w, 0);
 }
 
+// ak_inside says whether (x, y) in the window's coordinates is on wd.
+static int ak_inside(akWindow *w, GtkWidget *wd, double x, double y) {
+	if (wd == NULL || !gtk_widget_get_mapped(wd)) return 0;
+	int wx = 0, wy = 0;
+	if (!gtk_widget_translate_coordinates(wd, w->win, 0, 0, &wx, &wy)) return 0;
+	return x >= wx && y >= wy && x < wx + gtk_widget_get_allocated_width(wd) && y < wy + gtk_widget_get_allocated_height(wd);
+}
+
+// A tap or click anywhere but on the More panel or More closes the panel
+// (and goes on to whatever it landed on), as a resident expects of it.
+static void ak_more_outside(GtkGestureMultiPress *g, gint n, gdouble x, gdouble y, gpointer data) {
+	akWindow *w = data;
+	if (!ak_window_more_visible(w)) return;
+	if (ak_inside(w, w->more, x, y) || ak_inside(w, w->more_button, x, y)) return;
+	ak_window_more_show(w, 0);
+}
+
 void ak_toolbar_build(akWindow *w, const char *title) {
 	AkToolbar *t = g_object_new(ak_toolbar_get_type(), NULL);
 	t->w = w;
@@ -395,11 +412,17 @@ void ak_toolbar_build(akWindow *w, const char *title) {
 	g_signal_connect(w->more_button, "clicked", G_CALLBACK(ak_more_clicked), w);
 	t->more = w->more_button;
 	gtk_widget_set_parent(w->more_button, w->toolbar);
+	// Seen first by the window (capture phase), never claimed.
+	w->more_outside = gtk_gesture_multi_press_new(w->win);
+	gtk_event_controller_set_propagation_phase(GTK_EVENT_CONTROLLER(w->more_outside), GTK_PHASE_CAPTURE);
+	gtk_gesture_single_set_button(GTK_GESTURE_SINGLE(w->more_outside), 0);
+	g_signal_connect(w->more_outside, "pressed", G_CALLBACK(ak_more_outside), w);
 	w->more_title_text = g_strdup("More");
 	w->more_close_text = g_strdup("Close");
 }
 
 void ak_toolbar_free(akWindow *w) {
+	g_clear_object(&w->more_outside);
 	g_free(w->more_title_text);
 	g_free(w->more_close_text);
 }
