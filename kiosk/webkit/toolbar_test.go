@@ -108,6 +108,12 @@ func TestToolbarOverflow(t *testing.T) {
 		if n := w.AccessibleName(webkit.PartMore, 0); n != "Więcej" {
 			t.Errorf("More panel's name %q", n)
 		}
+		if _, role := w.AccessibleAbout(webkit.PartToolbar, 0); role != "tool bar" {
+			t.Errorf("the toolbar's role is %q, want tool bar", role)
+		}
+		if n := w.AccessibleName(webkit.PartButton, webkit.ToolMore); n != "Więcej: przyciski" {
+			t.Errorf("More's name %q", n)
+		}
 		w.Press(7)
 	})
 	select {
