@@ -112,7 +112,10 @@ func Start(ctx context.Context, cfg Config, log *logrus.Logger) (*Agent, error) 
 	})
 	a.startUpdater(ctx)
 	a.goRun(ctx, a.rep.Run)
-	if cfg.Printer.URI != "" {
+	if p, err := cfg.Printer.printerTarget(log); err != nil {
+		log.WithError(err).Warn("no printer health: the printer's address is not usable")
+	} else if p.URI != "" {
+		a.cfg.Printer = p
 		a.goRun(ctx, a.watchPrinter) // printer_* warnings (printer.go)
 	}
 	a.goRun(ctx, a.connectFleet)

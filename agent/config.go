@@ -59,6 +59,11 @@ type PrinterConfig struct {
 	Interval time.Duration `yaml:"interval"`
 	// Timeout bounds each question; 0 means 10s. At most the interval.
 	Timeout time.Duration `yaml:"timeout"`
+	// KioskConfig is the kiosk's own config file (IT's, like this one):
+	// with uri "" the agent watches the printer its printing.printer names
+	// (and printing.tls_sha256 pins), so IT name the printer once; "" means
+	// it is not read.
+	KioskConfig string `yaml:"kiosk_config"`
 }
 
 // UpdateConfig turns on signed updates (agent/update).

@@ -2,10 +2,15 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"go.yaml.in/yaml/v3"
 
 	"accesskiosk/agent/health"
 	"accesskiosk/internal/confile"
@@ -20,13 +25,14 @@ import (
 // printer_needs_paper, printer_jammed, printer_toner_low, ... (ipp.HealthCodes);
 // a change is reported at once.
 //
-// The printer comes from the agent's own config (printer.uri), not from
-// the kiosk over D-Bus: the agent runs as root and takes the addresses it
+// The printer comes from IT's config files, not from the kiosk over D-Bus: the agent runs as root and takes the addresses it
 // talks to from IT's configuration only, never from the process that runs
 // web pages; the printer is watched when the kiosk is down or
 // crash-looping, which is when staff most need to know; and the kiosk's
-// Status stays free of URLs (DESIGN.md). IT give the same URI in both
-// configs (kiosk: printing.printer, agent: printer.uri).
+// Status stays free of URLs (DESIGN.md). IT name the printer once, in the
+// kiosk's config (printing.printer): with printer.uri unset the agent reads
+// that file (printer.kiosk_config, IT's file on the read-only root, never
+// anything the kiosk process says); printer.uri, when set, wins.
 
 // defaultPrinterTimeout bounds one question to the printer.
 const defaultPrinterTimeout = 10 * time.Second
@@ -65,6 +71,55 @@ func (c *PrinterConfig) validate(doc *confile.Doc, reportInterval time.Duration)
 		return doc.Errorf("printer.timeout", "%v is longer than the interval (%v)", c.Timeout, interval)
 	}
 	return nil
+}
+
+// kioskPrinting is the part of the kiosk's config the agent reads.
+type kioskPrinting struct {
+	Printing struct {
+		Printer   string `yaml:"printer"`
+		TLSSHA256 string `yaml:"tls_sha256"`
+	} `yaml:"printing"`
+}
+
+// printerTarget is the printer to watch: c itself when its uri is set
+// (warning when the kiosk's config names another one), else the printer
+// the kiosk's config names; a zero URI means none. Errors name the kiosk's
+// file and key; the agent then runs without printer health.
+func (c PrinterConfig) printerTarget(log logrus.FieldLogger) (PrinterConfig, error) {
+	if c.KioskConfig == "" {
+		return c, nil
+	}
+	b, err := os.ReadFile(c.KioskConfig)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil // no kiosk on this machine, or not configured yet
+	}
+	if err != nil {
+		return PrinterConfig{}, fmt.Errorf("read the kiosk's config for its printer: %w", err)
+	}
+	var k kioskPrinting
+	if err := yaml.Unmarshal(b, &k); err != nil {
+		return PrinterConfig{}, fmt.Errorf("%s: %w", c.KioskConfig, err)
+	}
+	kp := k.Printing
+	if c.URI != "" {
+		if kp.Printer != "" && kp.Printer != c.URI {
+			log.WithField("kiosk_config", c.KioskConfig).Warn("printer.uri names another printer than the kiosk's printing.printer; watching printer.uri")
+		}
+		return c, nil
+	}
+	if kp.Printer == "" {
+		return c, nil // the kiosk does not print
+	}
+	if err := ipp.CheckURI(kp.Printer); err != nil {
+		return PrinterConfig{}, fmt.Errorf("%s: printing.printer: %v", c.KioskConfig, err)
+	}
+	if kp.TLSSHA256 != "" {
+		if _, err := pin.Parse(kp.TLSSHA256); err != nil {
+			return PrinterConfig{}, fmt.Errorf("%s: printing.tls_sha256: %v", c.KioskConfig, err)
+		}
+	}
+	c.URI, c.TLSSHA256 = kp.Printer, kp.TLSSHA256
+	return c, nil
 }
 
 // watchPrinter asks the printer how it is every interval until ctx ends.

@@ -55,6 +55,60 @@ func TestPrinterConfigErrors(t *testing.T) {
 	}
 }
 
+// TestPrinterFromKioskConfig: with printer.uri unset the agent watches
+// the printer the kiosk's config names; printer.uri wins when set; a
+// missing file means no printer; a bad address or file is an error that
+// names the file and the key (the agent then runs without printer health).
+func TestPrinterFromKioskConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	fp := strings.Repeat("ab", 32)
+	good := write("good.yaml", "home_url: kiosk://home\nprinting:\n  printer: ipps://desk.local/ipp/print\n  tls_sha256: "+fp+"\n  pages_per_day: 30\n")
+	none := write("none.yaml", "home_url: kiosk://home\n")
+	badURI := write("baduri.yaml", "printing:\n  printer: http://desk.local/ipp/print\n")
+	badPin := write("badpin.yaml", "printing:\n  printer: ipps://desk.local/ipp/print\n  tls_sha256: nope\n")
+	badYAML := write("badyaml.yaml", "printing: [\n")
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	for _, tc := range []struct {
+		name    string
+		c       PrinterConfig
+		uri     string
+		tls     string
+		wantErr string
+	}{
+		{"from the kiosk's config", PrinterConfig{KioskConfig: good}, "ipps://desk.local/ipp/print", fp, ""},
+		{"printer.uri wins", PrinterConfig{URI: "ipp://other/ipp/print", KioskConfig: good}, "ipp://other/ipp/print", "", ""},
+		{"the kiosk does not print", PrinterConfig{KioskConfig: none}, "", "", ""},
+		{"no kiosk config on this machine", PrinterConfig{KioskConfig: filepath.Join(dir, "missing.yaml")}, "", "", ""},
+		{"not read", PrinterConfig{}, "", "", ""},
+		{"a bad address", PrinterConfig{KioskConfig: badURI}, "", "", badURI + ": printing.printer: want an ipp:// or ipps:// URI"},
+		{"a bad pin", PrinterConfig{KioskConfig: badPin}, "", "", badPin + ": printing.tls_sha256: want a SHA-256 fingerprint"},
+		{"not YAML", PrinterConfig{KioskConfig: badYAML}, "", "", badYAML + ": yaml:"},
+	} {
+		got, err := tc.c.printerTarget(log)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: err %v, want %q", tc.name, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got.URI != tc.uri || got.TLSSHA256 != tc.tls {
+			t.Errorf("%s: %+v, %v; want uri %q tls %q", tc.name, got, err, tc.uri, tc.tls)
+		}
+	}
+	// The shipped defaults read the kiosk's config where the packages put it.
+	if d := Defaults().Printer.KioskConfig; d != "/etc/accesskiosk/kiosk.yaml" {
+		t.Errorf("default printer.kiosk_config %q", d)
+	}
+}
+
 // consoleFleet is the real fleet server with its console: the device API
 // over loopback TLS for the agent, and the same server over plain HTTP on
 // loopback for the browser.
@@ -140,7 +194,12 @@ func TestPrinterWarningsReachTheConsole(t *testing.T) {
 	cfg := testConfig(t, fleet.agentURL, addr)
 	cfg.Fleet.Fingerprint = fleet.fp
 	cfg.Report.Interval = 2 * time.Second // a report now and then; a printer change is reported at once
-	cfg.Printer = PrinterConfig{URI: pr.URI, Interval: time.Second, Timeout: 3 * time.Second}
+	// IT name the printer once, in the kiosk's config; the agent reads it there.
+	kioskYAML := filepath.Join(t.TempDir(), "kiosk.yaml")
+	if err := os.WriteFile(kioskYAML, []byte("home_url: kiosk://home\nprinting:\n  printer: "+pr.URI+"\n  pages_per_session: 20\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Printer = PrinterConfig{KioskConfig: kioskYAML, Interval: time.Second, Timeout: 3 * time.Second}
 	os.WriteFile(cfg.Fleet.EnrolTokenFile, []byte(tok.Secret), 0o600)
 	log, _ := applog.New(io.Discard, "info")
 	actx, cancel := context.WithCancel(ctx)

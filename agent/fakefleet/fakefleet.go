@@ -57,7 +57,9 @@ type Server struct {
 
 // SetCapability makes the fake answer with capability n and, below 5,
 // refuse a batch whose receipts carry counted as an unknown field (400),
-// like a fleet from before capability 5.
+// like a fleet from before capability 5; below 7, one whose counted
+// carries capability 7's counts (downloads, uploads, print_jobs,
+// assist_ms), like a fleet from before 7.
 func (s *Server) SetCapability(n int) {
 	s.mu.Lock()
 	s.capability = n
@@ -212,14 +214,19 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	if s.capability != 0 {
 		resp.Capability = s.capability
 	}
-	if resp.Capability < 5 {
-		for _, rep := range b.Reports {
-			for _, rc := range rep.Receipts {
-				if rc.Counted != nil {
-					s.mu.Unlock()
-					writeErr(w, http.StatusBadRequest, api.CodeBadRequest, `json: unknown field "counted"`)
-					return
-				}
+	for _, rep := range b.Reports {
+		for _, rc := range rep.Receipts {
+			unknown := ""
+			switch {
+			case rc.Counted != nil && resp.Capability < 5:
+				unknown = "counted"
+			case rc.Counted != nil && resp.Capability < 7 && rc.Counted.Usage():
+				unknown = "downloads"
+			}
+			if unknown != "" {
+				s.mu.Unlock()
+				writeErr(w, http.StatusBadRequest, api.CodeBadRequest, `json: unknown field "`+unknown+`"`)
+				return
 			}
 		}
 	}

@@ -19,7 +19,10 @@ import (
 //
 // Scans are the receipt's pages scanned plus photos taken; Prints its
 // pages printed (pages × copies; jobs cancelled at the session's end are
-// not counted).
+// not counted). Capability 7's counts: Downloads, Uploads and PrintJobs
+// as the receipt has them, AssistMs its remote help's length, at most the
+// session's (rounded) length; the reporter takes them out again for a
+// fleet older than 7.
 func counted(r bus.Receipt) *api.Counted {
 	c := r.Counted
 	if c == nil {
@@ -32,9 +35,14 @@ func counted(r bus.Receipt) *api.Counted {
 	case r.EndedUnixMs > 0 && (c.StartedHourUnixMs > r.EndedUnixMs || r.EndedUnixMs-c.StartedHourUnixMs > 25*hour):
 		return nil
 	}
+	minutes := int(min(max(c.Minutes, 0), api.MaxCountedMinutes) / 5 * 5)
+	assistMs := int64(0)
+	if r.RemoteHelp || r.RemoteHelpMs > 0 {
+		assistMs = min(max(r.RemoteHelpMs, 0), api.MaxAssistMs(minutes))
+	}
 	return &api.Counted{
 		StartedHourUnixMs: c.StartedHourUnixMs,
-		Minutes:           int(min(max(c.Minutes, 0), api.MaxCountedMinutes) / 5 * 5),
+		Minutes:           minutes,
 		Tiles:             countedIDs(c.Tiles),
 		Guides:            countedIDs(c.Guides),
 		Services:          countedIDs(c.Services),
@@ -43,6 +51,10 @@ func counted(r bus.Receipt) *api.Counted {
 		Scans:             int(bounded(r.Scans+r.Photos, api.MaxCountedPages)),
 		Prints:            int(bounded(r.PrintPages, api.MaxCountedPages)),
 		Assists:           int(bounded(c.Assists, api.MaxCountedAssist)),
+		Downloads:         int(bounded(r.Downloads, api.MaxCountedFiles)),
+		Uploads:           int(bounded(r.Uploads, api.MaxCountedFiles)),
+		PrintJobs:         int(bounded(r.PrintJobs, api.MaxCountedFiles)),
+		AssistMs:          assistMs,
 	}
 }
 

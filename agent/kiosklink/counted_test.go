@@ -42,12 +42,13 @@ func TestCountedOverRealBus(t *testing.T) {
 		many[i] = fmt.Sprintf("tile-%d", i)
 	}
 	receipts := []bus.Receipt{
-		{Scans: 2, Photos: 1, PrintJobs: 2, PrintPages: 6, PrintCancelled: 1, Counted: &bus.Counted{StartedHourUnixMs: h, Minutes: minutes,
+		{Scans: 2, Photos: 1, PrintJobs: 2, PrintPages: 6, PrintCancelled: 1, Downloads: 3, Uploads: 2, RemoteHelp: true, RemoteHelpMs: 4 * 60_000, Counted: &bus.Counted{StartedHourUnixMs: h, Minutes: minutes,
 			Tiles: []string{"pay-council-tax", "pay-council-tax"}, Guides: []string{"using-this-kiosk"},
 			Services: []string{"council-tax", "https://evil.example/path", "gov uk"},
 			Features: []string{bus.FeatureHighContrast, bus.FeatureKeyboard}, Languages: []string{"cy"}, Assists: 1}},
-		{Counted: &bus.Counted{StartedHourUnixMs: h, Minutes: 99_999, Tiles: many, Assists: 500}, Photos: 5000, PrintPages: 5000},
-		{Counted: &bus.Counted{StartedHourUnixMs: h}, PrintPages: -3},
+		{Counted: &bus.Counted{StartedHourUnixMs: h, Minutes: 99_999, Tiles: many, Assists: 500}, Photos: 5000, PrintPages: 5000,
+			Downloads: 5000, Uploads: 5000, PrintJobs: 5000, RemoteHelp: true, RemoteHelpMs: 48 * 3_600_000},
+		{Counted: &bus.Counted{StartedHourUnixMs: h, Minutes: 10}, PrintPages: -3, Downloads: -1, RemoteHelp: true, RemoteHelpMs: 3_600_000},
 		{Counted: &bus.Counted{StartedHourUnixMs: h + 1, Tiles: []string{"x"}}},       // not on the hour
 		{Counted: &bus.Counted{StartedHourUnixMs: h + 2*hour, Tiles: []string{"x"}}},  // after the end
 		{Counted: &bus.Counted{StartedHourUnixMs: h - 30*hour, Tiles: []string{"x"}}}, // more than a day before it
@@ -65,16 +66,19 @@ func TestCountedOverRealBus(t *testing.T) {
 		t.Fatalf("%d receipts, want %d", len(got), len(receipts))
 	}
 	want := &api.Counted{StartedHourUnixMs: h, Minutes: int(minutes), Tiles: []string{"pay-council-tax"}, Guides: []string{"using-this-kiosk"},
-		Services: []string{"council-tax"}, Features: []string{"high_contrast", "keyboard"}, Languages: []string{"cy"}, Scans: 3, Prints: 6, Assists: 1}
+		Services: []string{"council-tax"}, Features: []string{"high_contrast", "keyboard"}, Languages: []string{"cy"}, Scans: 3, Prints: 6, Assists: 1,
+		Downloads: 3, Uploads: 2, PrintJobs: 2, AssistMs: 4 * 60_000}
 	if !reflect.DeepEqual(got[0].Counted, want) {
 		t.Errorf("counted = %+v\nwant      %+v", got[0].Counted, want)
 	}
 	if c := got[1].Counted; c == nil || len(c.Tiles) != api.MaxCountedIDs || c.Minutes != api.MaxCountedMinutes ||
-		c.Assists != api.MaxCountedAssist || c.Scans != api.MaxCountedPages || c.Prints != api.MaxCountedPages {
+		c.Assists != api.MaxCountedAssist || c.Scans != api.MaxCountedPages || c.Prints != api.MaxCountedPages ||
+		c.Downloads != api.MaxCountedFiles || c.Uploads != api.MaxCountedFiles || c.PrintJobs != api.MaxCountedFiles ||
+		c.AssistMs != api.MaxAssistMs(api.MaxCountedMinutes) {
 		t.Errorf("bounded counted = %+v", c)
 	}
-	if c := got[2].Counted; c == nil || c.Prints != 0 {
-		t.Errorf("negative pages printed: counted = %+v, want prints 0", c)
+	if c := got[2].Counted; c == nil || c.Prints != 0 || c.Downloads != 0 || c.AssistMs != api.MaxAssistMs(10) {
+		t.Errorf("negative counts, remote help longer than the session: counted = %+v, want prints 0, downloads 0, assist_ms %d", c, api.MaxAssistMs(10))
 	}
 	for i := 3; i < len(got); i++ {
 		if got[i].Counted != nil {

@@ -91,10 +91,9 @@ type Reporter struct {
 	sent         uint64 // reports the fleet accepted
 	batchSize    int
 	// fleetCap is the capability the fleet last answered with (0 before
-	// any answer); noCounted: batches go without Receipt.Counted
-	// (capability.go).
-	fleetCap  int
-	noCounted bool
+	// any answer); strip: what batches go without (capability.go).
+	fleetCap int
+	strip    strip
 }
 
 // New returns a Reporter; call Run.
@@ -339,7 +338,7 @@ func (r *Reporter) sendOnce(parent context.Context, f Fleet) (res sendResult) {
 			return sendResult{err: err} // stopping: not the fleet's fault
 		}
 		if r.olderFleet(err, carried) {
-			r.o.Log.WithError(err).Info("fleet refused receipts with counted; sending without them until it answers capability 5")
+			r.o.Log.WithError(err).Info("fleet refused receipts with counts it may not know; sending without them until it answers its capability")
 			return sendResult{err: err, retryAfter: time.Nanosecond}
 		}
 		return r.failed(err, batch)

@@ -46,12 +46,18 @@
 //	   ShareIDLen hex digits), Seconds how long the offer waits for the
 //	   agent to dial the fleet's assist WebSocket (1..MaxAssistOfferSeconds).
 //	   An agent older than 6 refuses the kind as unknown.
+//	7  compatible addition: four more counts in Receipt.Counted (counted.go):
+//	   Downloads, Uploads, PrintJobs (files saved, files handed to a page,
+//	   print jobs sent) and AssistMs (how long staff saw the screen through
+//	   remote help). Counts and durations only. A server older than 7
+//	   refuses the fields as unknown; agents then send Counted without them
+//	   (and without Counted at all to a server older than 5).
 package api
 
 import "time"
 
 // CapabilityVersion is the version of this wire contract.
-const CapabilityVersion = 6
+const CapabilityVersion = 7
 
 // Endpoint paths.
 const (
@@ -198,8 +204,8 @@ type SessionCounts struct {
 
 // Receipt is a wipe receipt as the kiosk emitted it (kiosk/bus.Receipt),
 // on the wire. Category and Outcome are identifiers from the kiosk config.
-// Counted (capability 5) is what the session used, for the fleet's
-// Insights; nil from agents before 5.
+// Counted (capability 5; more counts in 7) is what the session used, for
+// the fleet's Insights; nil from agents before 5.
 type Receipt struct {
 	Reason      string   `json:"reason"`
 	Cleared     []string `json:"cleared"`

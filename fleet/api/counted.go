@@ -46,10 +46,42 @@ type Counted struct {
 	Scans   int `json:"scans,omitempty"`
 	Prints  int `json:"prints,omitempty"`
 	Assists int `json:"assists,omitempty"`
+
+	// Capability 7. Downloads is how many files the session saved into
+	// its private folder, Uploads how many files it handed to a page,
+	// PrintJobs how many print jobs it sent (Prints are their pages),
+	// AssistMs how long council staff saw the screen through remote help,
+	// all shares added up: at most the session's length (Minutes, which
+	// is rounded: Minutes plus 2.5 minutes). Absent (0) from agents
+	// before 7.
+	Downloads int   `json:"downloads,omitempty"`
+	Uploads   int   `json:"uploads,omitempty"`
+	PrintJobs int   `json:"print_jobs,omitempty"`
+	AssistMs  int64 `json:"assist_ms,omitempty"`
 }
 
-// Features a session can use (Counted.Features). Scan, print and remote
-// help are also set by the fleet from Counted's counts.
+// Usage reports whether c carries any count of capability 7.
+func (c *Counted) Usage() bool {
+	return c.Downloads != 0 || c.Uploads != 0 || c.PrintJobs != 0 || c.AssistMs != 0
+}
+
+// WithoutUsage is a copy of c without the counts of capability 7, for a
+// fleet older than 7.
+func (c *Counted) WithoutUsage() *Counted {
+	w := *c
+	w.Downloads, w.Uploads, w.PrintJobs, w.AssistMs = 0, 0, 0, 0
+	return &w
+}
+
+// MaxAssistMs is the most remote help a session of minutes (Counted.Minutes,
+// rounded to the nearest 5) can have had: its length, rounded up.
+func MaxAssistMs(minutes int) int64 {
+	return int64(min(max(minutes, 0), MaxCountedMinutes))*60_000 + 150_000
+}
+
+// Features a session can use (Counted.Features). Scan, print, remote
+// help, upload and download are also set by the fleet from Counted's
+// counts.
 const (
 	FeatureKeyboard     = "keyboard"      // the on-screen keyboard
 	FeatureHighContrast = "high_contrast" // high contrast
@@ -57,6 +89,8 @@ const (
 	FeatureScan         = "scan"          // the scanner or camera
 	FeaturePrint        = "print"         // the printer
 	FeatureRemoteHelp   = "remote_help"   // remote help from staff
+	FeatureUpload       = "upload"        // a file handed to a page (capability 7)
+	FeatureDownload     = "download"      // a file saved from a page (capability 7)
 )
 
 // FeatureLabels are the features as staff read them, in the order the
@@ -64,6 +98,7 @@ const (
 var FeatureLabels = []IDLabel{
 	{FeatureKeyboard, "On-screen keyboard"}, {FeatureHighContrast, "High contrast"}, {FeatureLargeText, "Larger text"},
 	{FeatureScan, "Scanner or camera"}, {FeaturePrint, "Printer"}, {FeatureRemoteHelp, "Remote help"},
+	{FeatureUpload, "Uploaded a file"}, {FeatureDownload, "Downloaded a file"},
 }
 
 // Outcomes a volunteer can record for an assisted session (Receipt.Outcome).
@@ -74,6 +109,7 @@ const (
 	MaxCountedIDs    = 32   // identifiers in each list of Counted
 	MaxCountedPages  = 1000 // Scans, Prints per session
 	MaxCountedAssist = 20   // Assists per session
+	MaxCountedFiles  = 1000 // Downloads, Uploads, PrintJobs per session
 	// MaxCountedMinutes bounds Counted.Minutes: a day.
 	MaxCountedMinutes = 24 * 60
 )
@@ -98,6 +134,14 @@ func (c *Counted) validate(f string, endedUnixMs int64) error {
 		return bad(f+"prints", "must be 0 to %d", MaxCountedPages)
 	case c.Assists < 0 || c.Assists > MaxCountedAssist:
 		return bad(f+"assists", "must be 0 to %d", MaxCountedAssist)
+	case c.Downloads < 0 || c.Downloads > MaxCountedFiles:
+		return bad(f+"downloads", "must be 0 to %d", MaxCountedFiles)
+	case c.Uploads < 0 || c.Uploads > MaxCountedFiles:
+		return bad(f+"uploads", "must be 0 to %d", MaxCountedFiles)
+	case c.PrintJobs < 0 || c.PrintJobs > MaxCountedFiles:
+		return bad(f+"print_jobs", "must be 0 to %d", MaxCountedFiles)
+	case c.AssistMs < 0 || c.AssistMs > MaxAssistMs(c.Minutes):
+		return bad(f+"assist_ms", "must be 0 to the session's length (minutes + 2.5 minutes: %d)", MaxAssistMs(c.Minutes))
 	}
 	for _, l := range []struct {
 		name string

@@ -48,6 +48,13 @@ func TestCountedValidate(t *testing.T) {
 		{"negative scans", func(c *Counted) { c.Scans = -1 }, "scans"},
 		{"too many prints", func(c *Counted) { c.Prints = MaxCountedPages + 1 }, "prints"},
 		{"too many assists", func(c *Counted) { c.Assists = MaxCountedAssist + 1 }, "assists"},
+		{"usage counts", func(c *Counted) { c.Downloads, c.Uploads, c.PrintJobs, c.AssistMs = 3, 2, 1, 17*60_000 }, ""},
+		{"negative downloads", func(c *Counted) { c.Downloads = -1 }, "downloads"},
+		{"too many uploads", func(c *Counted) { c.Uploads = MaxCountedFiles + 1 }, "uploads"},
+		{"too many print jobs", func(c *Counted) { c.PrintJobs = MaxCountedFiles + 1 }, "print_jobs"},
+		{"negative assist time", func(c *Counted) { c.AssistMs = -1 }, "assist_ms"},
+		{"assist longer than the session", func(c *Counted) { c.AssistMs = MaxAssistMs(c.Minutes) + 1 }, "assist_ms"},
+		{"assist a whole day", func(c *Counted) { c.Minutes, c.AssistMs = MaxCountedMinutes, MaxAssistMs(MaxCountedMinutes) }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +86,20 @@ func TestCountedOnTheWire(t *testing.T) {
 		`"features":["keyboard","high_contrast"],"languages":["cy"],"scans":2,"prints":3,"assists":1}`
 	if string(b) != want {
 		t.Errorf("counted on the wire:\n got %s\nwant %s", b, want)
+	}
+	c := *countedReport().Receipts[0].Counted
+	c.Downloads, c.Uploads, c.PrintJobs, c.AssistMs = 4, 3, 2, 90_000
+	if b, err = json.Marshal(&c); err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimSuffix(want, "}") + `,"downloads":4,"uploads":3,"print_jobs":2,"assist_ms":90000}`; string(b) != want {
+		t.Errorf("counted with capability 7's counts on the wire:\n got %s\nwant %s", b, want)
+	}
+	if !c.Usage() || c.WithoutUsage().Usage() || c.WithoutUsage().Scans != c.Scans || !c.Usage() {
+		t.Errorf("Usage/WithoutUsage: %+v → %+v", c, c.WithoutUsage())
+	}
+	if b, _ := json.Marshal(c.WithoutUsage()); string(b) != strings.TrimSuffix(want, "}")+"}" {
+		t.Errorf("without capability 7's counts: %s", b)
 	}
 	var rc Receipt
 	if err := json.Unmarshal([]byte(`{"reason":"idle_timeout","cleared":["web_view"],"reset_ms":1,"session_ms":2,"ended_unix_ms":3}`), &rc); err != nil || rc.Counted != nil {

@@ -171,7 +171,7 @@ var pageHTML = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 
 func (h *Hub) servePage(w http.ResponseWriter, r *http.Request, staff string) {
 	id := r.PathValue("id")
-	_, owner, _, err := h.ShareOf(id)
+	_, owner, _, err := h.ShareOf(r.Context(), id)
 	if err != nil || owner != staff {
 		http.Error(w, "This remote help session has ended or is not yours.", http.StatusNotFound)
 		return
@@ -196,7 +196,26 @@ func (h *Hub) serveViewer(w http.ResponseWriter, r *http.Request, staff string) 
 		}
 	}
 	id := r.PathValue("id")
-	if _, owner, ended, err := h.ShareOf(id); err == nil && ended != "" && owner == staff {
+	if h.cfg.Directory != nil && wire.ValidShareID(id) && !h.isLocal(id) {
+		h.viewElsewhere(w, r, staff, id)
+		return
+	}
+	h.viewHere(w, r, staff, id)
+}
+
+// isLocal reports whether share id lives (or lately ended) here.
+func (h *Hub) isLocal(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, live := h.shares[id]
+	_, gone := h.gone[id]
+	return live || gone
+}
+
+// viewHere serves a viewer for a share of this replica: from the console
+// directly, or relayed by the replica the staff member reached.
+func (h *Hub) viewHere(w http.ResponseWriter, r *http.Request, staff, id string) {
+	if _, owner, ended, err := h.ShareOf(r.Context(), id); err == nil && ended != "" && owner == staff {
 		// It ended before this viewer connected: say how, then close.
 		h.tellEnded(w, r, ended)
 		return
@@ -337,6 +356,7 @@ type devConn struct {
 	id    string
 	p     *peer
 	share *share // guarded by Hub.mu; nil while waiting with a code
+	gone  bool   // guarded by Hub.mu: the WebSocket ended
 }
 
 // helloWait bounds how long an agent may take to say hello.
@@ -358,6 +378,13 @@ func (h *Hub) serveDevice(w http.ResponseWriter, r *http.Request) {
 		deviceError(w, http.StatusUnauthorized, "unauthorized", "send the device credential as Authorization: Bearer DEVICEID.SECRET")
 		return
 	}
+	h.serveDeviceAs(w, r, id, true)
+}
+
+// serveDeviceAs serves the WebSocket of device id (authenticated by the
+// caller): here, or, for an offer made on another replica (mayRelay),
+// relayed to that one.
+func (h *Hub) serveDeviceAs(w http.ResponseWriter, r *http.Request, id string, mayRelay bool) {
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{wire.Subprotocol}})
 	if err != nil {
 		return
@@ -367,14 +394,7 @@ func (h *Hub) serveDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(wire.MaxFrameBytes)
-	d := &devConn{id: id}
-	d.p = newPeer(ws, 0, func() { h.deviceGone(d) })
-	go d.p.run(h.cfg.Ping)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { <-d.p.done; cancel() }()
-
-	hctx, hcancel := context.WithTimeout(ctx, helloWait)
+	hctx, hcancel := context.WithTimeout(context.Background(), helloWait)
 	typ, b, err := ws.Read(hctx)
 	hcancel()
 	var hello *wire.Msg
@@ -383,9 +403,24 @@ func (h *Hub) serveDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil || hello == nil || hello.Type != wire.TypeHello {
 		h.m.deviceBad.Inc()
-		d.p.end(&wire.Msg{Type: wire.TypeEnd, Reason: wire.ReasonProtocol})
+		sayEnded(ws, wire.ReasonProtocol)
 		return
 	}
+	if mayRelay && hello.Via == wire.ViaOffer && h.cfg.Directory != nil && wire.ValidShareID(hello.OfferID) && !h.isLocal(hello.OfferID) {
+		dctx, cancel := context.WithTimeout(r.Context(), dirWait)
+		rec, ok, err := h.cfg.Directory.Share(dctx, IDHash(hello.OfferID))
+		cancel()
+		if err == nil && ok && rec.Ended == "" && rec.DeviceID == id && rec.Replica != h.self() {
+			h.relayDevice(ws, rec.Replica, id, b)
+			return
+		}
+	}
+	d := &devConn{id: id}
+	d.p = newPeer(ws, 0, func() { h.deviceGone(d) })
+	go d.p.run(h.cfg.Ping)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-d.p.done; cancel() }()
 	if err := h.hello(d, hello); err != nil {
 		d.p.end(&wire.Msg{Type: wire.TypeEnd, Reason: wire.ReasonExpired})
 		return
@@ -393,12 +428,13 @@ func (h *Hub) serveDevice(w http.ResponseWriter, r *http.Request) {
 	h.readDevice(ctx, d, ws)
 }
 
-// hello registers a waiting code or attaches an offered share.
+// hello registers a waiting code (in the Directory too) or attaches an
+// offered share.
 func (h *Hub) hello(d *devConn, m *wire.Msg) error {
 	now := h.cfg.Now()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		return errors.New("closing")
 	}
 	switch m.Via {
@@ -408,15 +444,27 @@ func (h *Hub) hello(d *devConn, m *wire.Msg) error {
 			exp = limit
 		}
 		if !now.Before(exp) {
+			h.mu.Unlock()
 			return errors.New("code expired")
 		}
 		if old := h.waiting[d.id]; old != nil {
 			old.dev.p.end(&wire.Msg{Type: wire.TypeEnd, Reason: wire.ReasonExpired})
 		}
 		h.waiting[d.id] = &waiting{device: d.id, hash: m.CodeHash, salt: m.CodeSalt, expires: exp, dev: d}
+		h.mu.Unlock()
 		h.m.waiting.Inc()
+		if h.cfg.Directory != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), dirWait)
+			defer cancel()
+			if err := h.cfg.Directory.PutCode(ctx, d.id, m.CodeHash, m.CodeSalt, exp); err != nil {
+				h.log.WithError(err).Warn("assist: could not record a help code for the other replicas")
+				h.dropWaiting(d)
+				return err
+			}
+		}
 		return nil
 	case wire.ViaOffer:
+		defer h.mu.Unlock()
 		s := h.shares[m.OfferID]
 		if s == nil || s.ended || s.device != d.id || s.state != wire.StateWaitingDevice {
 			return ErrNoShare
@@ -424,6 +472,7 @@ func (h *Hub) hello(d *devConn, m *wire.Msg) error {
 		h.attachLocked(s, d, now)
 		return nil
 	}
+	h.mu.Unlock()
 	return errors.New("unknown via")
 }
 
@@ -481,6 +530,7 @@ func (h *Hub) readDevice(ctx context.Context, d *devConn, ws *websocket.Conn) {
 // endDevice ends whatever d has (share or waiting code) with reason.
 func (h *Hub) endDevice(d *devConn, reason string) {
 	h.mu.Lock()
+	d.gone = true
 	s := d.share
 	h.mu.Unlock()
 	if s != nil {
@@ -494,6 +544,7 @@ func (h *Hub) endDevice(d *devConn, reason string) {
 // deviceGone: the agent's WebSocket closed or stopped answering.
 func (h *Hub) deviceGone(d *devConn) {
 	h.mu.Lock()
+	d.gone = true
 	s := d.share
 	h.mu.Unlock()
 	if s != nil {
@@ -506,8 +557,14 @@ func (h *Hub) deviceGone(d *devConn) {
 
 func (h *Hub) dropWaiting(d *devConn) {
 	h.mu.Lock()
-	if w := h.waiting[d.id]; w != nil && w.dev == d {
+	d.gone = true
+	w := h.waiting[d.id]
+	mine := w != nil && w.dev == d
+	if mine {
 		delete(h.waiting, d.id)
 	}
 	h.mu.Unlock()
+	if mine {
+		h.dropCode(d.id, w.hash)
+	}
 }

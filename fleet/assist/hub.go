@@ -17,12 +17,23 @@
 // fleet/console: mount DeviceHandler at wire.PathDevice and
 // ConsoleHandler under /assist/, pass the callbacks, add the code form
 // and the Offer help button to the console's pages.
+//
+// With several fleet replicas on one PostgreSQL (Config.Directory and
+// Config.Replicas), a share lives on the replica holding its agent's
+// WebSocket (its home); the database says which replica that is for each
+// waiting help code and each share. A code claimed on another replica is
+// handed to the home over the replicas' internal hop, and an agent or
+// viewer WebSocket reaching another replica is relayed there, message by
+// message, over mutually authenticated TLS pinned to the certificate the
+// replicas share (replica.go). Claim limits are counted in the shared
+// throttle (Config.Throttle), so they hold across replicas.
 package assist
 
 import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -34,6 +45,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"accesskiosk/fleet/assist/wire"
+	"accesskiosk/fleet/server/throttle"
 )
 
 // Config configures a Hub. DeviceAuth, StaffAuth and Log are required.
@@ -73,6 +85,65 @@ type Config struct {
 	Ping time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Throttle counts the staff's wrong help codes (nil: this process's
+	// memory); with several replicas, the shared one, so the limits hold
+	// across them.
+	Throttle throttle.State
+	// Directory is where replicas record which of them holds each waiting
+	// code and each share (nil: one server, everything in memory). It
+	// needs Replicas.
+	Directory Directory
+	// Replicas is the hop to the other replicas (nil with no Directory).
+	Replicas *Replicas
+}
+
+// Directory is remote help's shared state on PostgreSQL (fleet/store's
+// AssistDirectory behind fleet/shared): a share is named by the SHA-256
+// of its id (IDHash), never by the id.
+type Directory interface {
+	// Replica is this replica's internal address.
+	Replica() string
+	// PutCode records that device waits with a code here until expires.
+	PutCode(ctx context.Context, device string, hash, salt []byte, expires time.Time) error
+	// DropCode forgets device's code with hash if it waits here.
+	DropCode(ctx context.Context, device string, hash []byte) error
+	// Codes returns every code not expired at now, wherever it waits.
+	Codes(ctx context.Context, now time.Time) ([]DirCode, error)
+	// PutShare records a new live share here; ErrBusy when the kiosk has
+	// one already on any replica.
+	PutShare(ctx context.Context, idHash, device, staff string, expires time.Time) error
+	// EndShare records how a share of this replica ended.
+	EndShare(ctx context.Context, idHash, reason string) error
+	// Share returns a share (ok false: none, or long gone).
+	Share(ctx context.Context, idHash string) (sh DirShare, ok bool, err error)
+	// Home returns the replica of device's live share (sharing) or else
+	// of its waiting code; ok false when it has neither.
+	Home(ctx context.Context, device string) (replica string, sharing, ok bool, err error)
+	// Forget ends this replica's shares with reason and drops its codes.
+	Forget(ctx context.Context, reason string) error
+	// Beat says this replica is running: the codes and shares of a
+	// replica that has not beaten for 3 × BeatEvery count as gone.
+	Beat(ctx context.Context) error
+}
+
+// BeatEvery is how often a hub with a Directory beats.
+const BeatEvery = 10 * time.Second
+
+// DirCode is a waiting code in the Directory.
+type DirCode struct {
+	DeviceID, Replica string
+	Hash, Salt        []byte
+}
+
+// DirShare is a share in the Directory; Ended is its end reason ("" while live).
+type DirShare struct {
+	DeviceID, Staff, Replica, Ended string
+}
+
+// IDHash is how the Directory names a share.
+func IDHash(shareID string) string {
+	sum := sha256.Sum256([]byte(shareID))
+	return hex.EncodeToString(sum[:])
 }
 
 // Event is an audit record: who, which kiosk, when and how it ended.
@@ -120,12 +191,16 @@ type Hub struct {
 	m   *metrics
 
 	mu      sync.Mutex
-	shares  map[string]*share   // by id, until ended
-	byDev   map[string]*share   // the device's live share
-	waiting map[string]*waiting // help codes by device id
-	tries   map[string][]time.Time
+	shares  map[string]*share    // by id, until ended
+	byDev   map[string]*share    // the device's live share
+	waiting map[string]*waiting  // help codes by device id
 	gone    map[string]goneShare // recently ended, so a late viewer learns why
 	closed  bool
+
+	// life ends at Close: the WebSockets relayed to other replicas end with it.
+	life      context.Context
+	lifeDone  context.CancelFunc
+	closeOnce sync.Once
 }
 
 // goneShare is what is kept of an ended share for goneKeep: its staff
@@ -150,6 +225,9 @@ type waiting struct {
 	expires time.Time
 	dev     *devConn
 }
+
+// dirWait bounds each Directory call.
+const dirWait = 5 * time.Second
 
 // New makes a hub.
 func New(cfg Config) (*Hub, error) {
@@ -180,18 +258,63 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Throttle == nil {
+		cfg.Throttle = throttle.NewMemory(cfg.Now, 0)
+	}
+	if cfg.Directory != nil && cfg.Replicas == nil {
+		return nil, errors.New("assist hub: a Directory needs Replicas (the internal hop between replicas)")
+	}
 	h := &Hub{cfg: cfg, log: cfg.Log.WithField("component", "assist"),
-		shares: map[string]*share{}, byDev: map[string]*share{}, waiting: map[string]*waiting{}, tries: map[string][]time.Time{},
+		shares: map[string]*share{}, byDev: map[string]*share{}, waiting: map[string]*waiting{},
 		gone: map[string]goneShare{}}
+	h.life, h.lifeDone = context.WithCancel(context.Background())
 	var err error
 	if h.m, err = newMetrics(cfg.Registerer, h); err != nil {
 		return nil, err
 	}
+	if cfg.Directory != nil {
+		// What this replica held before it stopped went with it.
+		ctx, cancel := context.WithTimeout(context.Background(), dirWait)
+		defer cancel()
+		if err := cfg.Directory.Forget(ctx, wire.ReasonFleetGone); err != nil {
+			return nil, err
+		}
+		if err := cfg.Directory.Beat(ctx); err != nil {
+			return nil, err
+		}
+		go h.beat()
+	}
 	return h, nil
 }
 
+// beat tells the other replicas this one runs, until Close.
+func (h *Hub) beat() {
+	t := time.NewTicker(BeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.life.Done():
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(h.life, dirWait)
+			if err := h.cfg.Directory.Beat(ctx); err != nil && h.life.Err() == nil {
+				h.log.WithError(err).Warn("assist: heartbeat to the other replicas failed")
+			}
+			cancel()
+		}
+	}
+}
+
 // Close ends every share (shutdown) and refuses new ones.
+//
+// It may be called more than once; every call returns when the first has
+// finished (the server closes its store after).
 func (h *Hub) Close() {
+	h.closeOnce.Do(h.close)
+}
+
+func (h *Hub) close() {
+	defer h.lifeDone()
 	h.mu.Lock()
 	h.closed = true
 	all := make([]*share, 0, len(h.shares))
@@ -210,6 +333,13 @@ func (h *Hub) Close() {
 	for _, w := range ws {
 		w.dev.p.end(&wire.Msg{Type: wire.TypeEnd, Reason: wire.ReasonShutdown})
 	}
+	if h.cfg.Directory != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), dirWait)
+		defer cancel()
+		if err := h.cfg.Directory.Forget(ctx, wire.ReasonShutdown); err != nil {
+			h.log.WithError(err).Warn("assist: could not clear this replica's codes and shares")
+		}
+	}
 }
 
 // Active is how many shares are live (offered, asking or sharing).
@@ -226,87 +356,267 @@ func newShareID() string {
 }
 
 // Code-claim limits: per staff user and for the whole fleet, wrong codes
-// in the last minute. 10^6 codes, 10 minutes each: at most 50 guesses in a
-// code's life per user.
+// a minute (token buckets in Config.Throttle, shared by every replica).
+// 10^6 codes, 10 minutes each: at most 55 guesses in a code's life per
+// user.
 const (
-	claimsPerUser   = 5
-	claimsPerFleet  = 30
-	claimRateWindow = time.Minute
+	claimsPerUser  = 5
+	claimsPerFleet = 30
 )
 
-func (h *Hub) rateOK(key string, limit int, now time.Time) bool {
-	t := h.tries[key]
-	i := 0
-	for i < len(t) && now.Sub(t[i]) > claimRateWindow {
-		i++
+var (
+	claimUserRule  = throttle.Rule{Rate: claimsPerUser / 60.0, Burst: claimsPerUser}
+	claimFleetRule = throttle.Rule{Rate: claimsPerFleet / 60.0, Burst: claimsPerFleet}
+)
+
+func claimUserKey(staff string) string { return "assist-code:user:" + staff }
+
+const claimFleetKey = "assist-code:fleet"
+
+// takeTry takes a try from staff's bucket and the fleet's; false when
+// either is empty.
+func (h *Hub) takeTry(ctx context.Context, staff string) (bool, error) {
+	ok, _, err := h.cfg.Throttle.Take(ctx, claimUserKey(staff), claimUserRule, 1)
+	if err != nil || !ok {
+		return false, err
 	}
-	t = t[i:]
-	h.tries[key] = t
-	return len(t) < limit
+	ok, _, err = h.cfg.Throttle.Take(ctx, claimFleetKey, claimFleetRule, 1)
+	if err != nil || !ok {
+		h.cfg.Throttle.Take(ctx, claimUserKey(staff), claimUserRule, -1)
+		return false, err
+	}
+	return true, nil
 }
 
-func (h *Hub) failedTry(staff string, now time.Time) {
-	h.tries[staff] = append(h.tries[staff], now)
-	h.tries[""] = append(h.tries[""], now)
-	if len(h.tries) > 10000 {
-		clear(h.tries)
+// giveTryBack returns a right code's try: only wrong codes count.
+func (h *Hub) giveTryBack(ctx context.Context, staff string) {
+	h.cfg.Throttle.Take(ctx, claimUserKey(staff), claimUserRule, -1)
+	h.cfg.Throttle.Take(ctx, claimFleetKey, claimFleetRule, -1)
+}
+
+// self is this replica's internal address ("" with one server).
+func (h *Hub) self() string {
+	if h.cfg.Directory == nil {
+		return ""
 	}
+	return h.cfg.Directory.Replica()
+}
+
+// findCode returns the kiosk waiting with code and the replica holding
+// its WebSocket. Every waiting code is compared, so the time does not say
+// how many there are before the match.
+func (h *Hub) findCode(ctx context.Context, code string, now time.Time) (device, replica string, hash []byte, err error) {
+	if !wire.ValidCode(code) {
+		return "", "", nil, nil
+	}
+	if h.cfg.Directory == nil {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, w := range h.waiting {
+			if now.Before(w.expires) && hmac.Equal(wire.CodeHash(w.salt, code), w.hash) && device == "" {
+				device, hash = w.device, w.hash
+			}
+		}
+		return device, "", hash, nil
+	}
+	dctx, cancel := context.WithTimeout(ctx, dirWait)
+	defer cancel()
+	codes, err := h.cfg.Directory.Codes(dctx, now)
+	if err != nil {
+		return "", "", nil, err
+	}
+	for _, c := range codes {
+		if hmac.Equal(wire.CodeHash(c.Salt, code), c.Hash) && device == "" {
+			device, replica, hash = c.DeviceID, c.Replica, c.Hash
+		}
+	}
+	return device, replica, hash, nil
 }
 
 // ClaimCode is staff entering a help code a resident read out: the kiosk
 // waiting with that code is asked for consent and the new share's id is
-// returned (the console opens the viewer on it).
+// returned (the console opens the viewer on it). With replicas, the code
+// may wait on another one: the claim is handed to it.
 func (h *Hub) ClaimCode(ctx context.Context, staff, code string) (shareID, deviceID string, err error) {
 	if !h.cfg.MayAssist(ctx, staff) {
 		return "", "", ErrForbidden
 	}
 	now := h.cfg.Now()
 	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
 		return "", "", ErrNotWaiting
 	}
-	if !h.rateOK(staff, claimsPerUser, now) || !h.rateOK("", claimsPerFleet, now) {
-		h.mu.Unlock()
+	ok, err := h.takeTry(ctx, staff)
+	if err != nil {
+		return "", "", fmt.Errorf("count help code tries: %w", err)
+	}
+	if !ok {
 		h.m.claims.WithLabelValues("rate_limited").Inc()
 		return "", "", ErrRateLimit
 	}
-	var found *waiting
-	if wire.ValidCode(code) {
-		for _, w := range h.waiting {
-			// Every waiting code is compared, so the time does not say how many there are before the match.
-			if now.Before(w.expires) && hmac.Equal(wire.CodeHash(w.salt, code), w.hash) && found == nil {
-				found = w
-			}
-		}
+	device, replica, hash, err := h.findCode(ctx, code, now)
+	if err != nil {
+		return "", "", fmt.Errorf("find help code: %w", err)
 	}
-	if found == nil {
-		h.failedTry(staff, now)
-		h.mu.Unlock()
+	if device == "" {
 		h.m.claims.WithLabelValues("wrong").Inc()
 		return "", "", ErrBadCode
 	}
-	if _, busy := h.byDev[found.device]; busy {
-		h.mu.Unlock()
-		return "", "", ErrBusy
+	h.giveTryBack(ctx, staff)
+	if replica == "" || replica == h.self() {
+		shareID, err = h.claimDevice(ctx, staff, device, hash)
+	} else {
+		shareID, err = h.cfg.Replicas.claim(ctx, replica, staff, device, hash)
 	}
-	delete(h.waiting, found.device)
-	s := h.newShareLocked(staff, found.device, wire.ViaCode, now)
-	h.attachLocked(s, found.dev, now)
-	h.mu.Unlock()
+	if err != nil {
+		return "", "", err
+	}
 	h.m.claims.WithLabelValues("ok").Inc()
+	return shareID, device, nil
+}
+
+// claimDevice makes a share for the kiosk waiting here with the code
+// whose hash matched (here or on the replica where staff typed it): a
+// code the kiosk has replaced since is not claimed.
+func (h *Hub) claimDevice(ctx context.Context, staff, device string, hash []byte) (string, error) {
+	now := h.cfg.Now()
+	h.mu.Lock()
+	w := h.waiting[device]
+	if h.closed || w == nil || !now.Before(w.expires) || !hmac.Equal(w.hash, hash) {
+		h.mu.Unlock()
+		return "", ErrBadCode
+	}
+	if _, busy := h.byDev[device]; busy {
+		h.mu.Unlock()
+		return "", ErrBusy
+	}
+	delete(h.waiting, device)
+	h.mu.Unlock()
+	return h.startShare(ctx, staff, device, wire.ViaCode, w, now)
+}
+
+// startShare records a new share (in the Directory first: one live share
+// per kiosk across replicas) and attaches w's WebSocket to it, or, with w
+// nil, has OnOffer get its id to the kiosk's agent. w was taken out of
+// h.waiting by the caller and is put back if the share cannot start.
+func (h *Hub) startShare(ctx context.Context, staff, device, via string, w *waiting, now time.Time) (string, error) {
+	id := newShareID()
+	putBack := func() {
+		if w == nil {
+			return
+		}
+		h.mu.Lock()
+		if h.waiting[device] == nil && !h.closed && !w.dev.gone {
+			h.waiting[device] = w
+		}
+		h.mu.Unlock()
+	}
+	if err := h.putShare(ctx, id, staff, device, now); err != nil {
+		putBack()
+		return "", err
+	}
+	h.mu.Lock()
+	_, busy := h.byDev[device]
+	switch {
+	case h.closed || (w != nil && w.dev.gone):
+		h.mu.Unlock()
+		h.dirEnd(id, wire.ReasonAgentGone)
+		return "", ErrNotWaiting
+	case busy:
+		h.mu.Unlock()
+		h.dirEnd(id, wire.ReasonExpired)
+		putBack()
+		return "", ErrBusy
+	}
+	s := h.newShareLocked(id, staff, device, via, now)
+	if w != nil {
+		h.attachLocked(s, w.dev, now)
+		h.mu.Unlock()
+		h.dropCode(device, w.hash)
+		h.started(s)
+		return s.id, nil
+	}
+	h.mu.Unlock()
+	if err := h.cfg.OnOffer(ctx, staff, device, s.id); err != nil {
+		h.end(s, wire.ReasonExpired, false, false)
+		return "", fmt.Errorf("offer help to %s: %w", device, err)
+	}
 	h.started(s)
-	return s.id, s.device, nil
+	return s.id, nil
+}
+
+// putShare records share id in the Directory (nothing with one server).
+func (h *Hub) putShare(ctx context.Context, id, staff, device string, now time.Time) error {
+	if h.cfg.Directory == nil {
+		return nil
+	}
+	// No share outlives all its waits and the time limit.
+	exp := now.Add(h.cfg.OfferTTL + h.cfg.ConsentWait + h.cfg.TimeLimit + h.cfg.ViewerWait)
+	dctx, cancel := context.WithTimeout(ctx, dirWait)
+	defer cancel()
+	if err := h.cfg.Directory.PutShare(dctx, IDHash(id), device, staff, exp); err != nil {
+		if errors.Is(err, ErrBusy) {
+			return ErrBusy
+		}
+		return fmt.Errorf("record share: %w", err)
+	}
+	return nil
+}
+
+// dirEnd records in the Directory how share id ended.
+func (h *Hub) dirEnd(id, reason string) {
+	if h.cfg.Directory == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dirWait)
+	defer cancel()
+	if err := h.cfg.Directory.EndShare(ctx, IDHash(id), reason); err != nil {
+		h.log.WithError(err).Warn("assist: could not record a share's end for the other replicas")
+	}
+}
+
+// dropCode forgets device's code with hash in the Directory (not a newer
+// one the kiosk has shown since).
+func (h *Hub) dropCode(device string, hash []byte) {
+	if h.cfg.Directory == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dirWait)
+	defer cancel()
+	if err := h.cfg.Directory.DropCode(ctx, device, hash); err != nil {
+		h.log.WithError(err).Warn("assist: could not drop a help code for the other replicas")
+	}
 }
 
 // Offer is staff pressing Offer help on a kiosk. When the kiosk's agent is
-// connected (its resident asked already), the offer goes at once;
-// otherwise OnOffer gets the share id to the agent, which dials in with
-// it within OfferTTL.
+// connected (its resident asked already), the offer goes at once (handed
+// to the replica holding its WebSocket); otherwise OnOffer gets the share
+// id to the agent, which dials in with it within OfferTTL.
 func (h *Hub) Offer(ctx context.Context, staff, deviceID string) (shareID string, err error) {
 	if !h.cfg.MayAssist(ctx, staff) {
 		return "", ErrForbidden
 	}
+	if h.cfg.Directory != nil {
+		dctx, cancel := context.WithTimeout(ctx, dirWait)
+		home, sharing, ok, err := h.cfg.Directory.Home(dctx, deviceID)
+		cancel()
+		switch {
+		case err != nil:
+			return "", fmt.Errorf("offer help to %s: %w", deviceID, err)
+		case ok && sharing:
+			return "", ErrBusy
+		case ok && home != h.self():
+			return h.cfg.Replicas.offer(ctx, home, staff, deviceID)
+		}
+	}
+	return h.offerHere(ctx, staff, deviceID)
+}
+
+// offerHere is Offer on the replica holding the kiosk's waiting
+// WebSocket, or, when it has none, on the replica staff reached.
+func (h *Hub) offerHere(ctx context.Context, staff, deviceID string) (string, error) {
 	now := h.cfg.Now()
 	h.mu.Lock()
 	if h.closed {
@@ -320,24 +630,14 @@ func (h *Hub) Offer(ctx context.Context, staff, deviceID string) (shareID string
 	w := h.waiting[deviceID]
 	if w != nil && now.Before(w.expires) {
 		delete(h.waiting, deviceID)
-		s := h.newShareLocked(staff, deviceID, wire.ViaOffer, now)
-		h.attachLocked(s, w.dev, now)
-		h.mu.Unlock()
-		h.started(s)
-		return s.id, nil
+	} else {
+		w = nil
 	}
-	if h.cfg.OnOffer == nil {
-		h.mu.Unlock()
+	h.mu.Unlock()
+	if w == nil && h.cfg.OnOffer == nil {
 		return "", ErrNotWaiting
 	}
-	s := h.newShareLocked(staff, deviceID, wire.ViaOffer, now)
-	h.mu.Unlock()
-	if err := h.cfg.OnOffer(ctx, staff, deviceID, s.id); err != nil {
-		h.end(s, wire.ReasonExpired, false, false)
-		return "", fmt.Errorf("offer help to %s: %w", deviceID, err)
-	}
-	h.started(s)
-	return s.id, nil
+	return h.startShare(ctx, staff, deviceID, wire.ViaOffer, w, now)
 }
 
 func (h *Hub) started(s *share) {
@@ -348,17 +648,35 @@ func (h *Hub) started(s *share) {
 
 // ShareOf returns the device and staff of a live share, for the console's
 // page (only its staff user may view it); for a share that ended in the
-// last two minutes, deviceID is "" and ended says how it ended.
-func (h *Hub) ShareOf(id string) (deviceID, staff, ended string, err error) {
+// last two minutes, deviceID is "" and ended says how it ended. With
+// replicas, a share of another replica is found in the Directory.
+func (h *Hub) ShareOf(ctx context.Context, id string) (deviceID, staff, ended string, err error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if s := h.shares[id]; s != nil {
+		h.mu.Unlock()
 		return s.device, s.staff, "", nil
 	}
 	if g, ok := h.gone[id]; ok && h.cfg.Now().Sub(g.at) < goneKeep {
+		h.mu.Unlock()
 		return "", g.staff, g.reason, nil
 	}
-	return "", "", "", ErrNoShare
+	h.mu.Unlock()
+	if h.cfg.Directory == nil || !wire.ValidShareID(id) {
+		return "", "", "", ErrNoShare
+	}
+	dctx, cancel := context.WithTimeout(ctx, dirWait)
+	defer cancel()
+	rec, ok, err := h.cfg.Directory.Share(dctx, IDHash(id))
+	if err != nil {
+		return "", "", "", err
+	}
+	if !ok {
+		return "", "", "", ErrNoShare
+	}
+	if rec.Ended != "" {
+		return "", rec.Staff, rec.Ended, nil
+	}
+	return rec.DeviceID, rec.Staff, "", nil
 }
 
 // rememberLocked keeps how s ended for goneKeep.

@@ -23,6 +23,10 @@ type metrics struct {
 	viewersRefused prometheus.Counter
 	viewerBad      prometheus.Counter
 	deviceBad      prometheus.Counter
+	// With replicas: WebSockets relayed to the replica holding their
+	// share (viewer, device), and requests to the internal hop refused.
+	relayed         *prometheus.CounterVec
+	internalRefused prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, h *Hub) (*metrics, error) {
@@ -42,6 +46,13 @@ func newMetrics(reg prometheus.Registerer, h *Hub) (*metrics, error) {
 		viewersRefused: prometheus.NewCounter(prometheus.CounterOpts{Name: "fleet_assist_viewers_refused_total", Help: "Viewer connections refused (a second viewer, another staff user)."}),
 		viewerBad:      prometheus.NewCounter(prometheus.CounterOpts{Name: "fleet_assist_viewer_protocol_errors_total", Help: "Viewers cut off for breaking the protocol."}),
 		deviceBad:      prometheus.NewCounter(prometheus.CounterOpts{Name: "fleet_assist_device_protocol_errors_total", Help: "Agents cut off for breaking the protocol."}),
+		relayed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fleet_assist_relayed_total",
+			Help: "WebSockets relayed to the replica holding their share, by side (viewer, device)."}, []string{"side"}),
+		internalRefused: prometheus.NewCounter(prometheus.CounterOpts{Name: "fleet_assist_internal_refused_total",
+			Help: "Requests to the replicas' internal hop refused (no replica certificate)."}),
+	}
+	for _, side := range []string{"viewer", "device"} {
+		m.relayed.WithLabelValues(side)
 	}
 	for _, r := range wire.Reasons {
 		m.ended.WithLabelValues(r)
@@ -55,7 +66,7 @@ func newMetrics(reg prometheus.Registerer, h *Hub) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.started, m.ended, m.consented, m.shared, m.claims, m.waiting, m.frames, m.bytes,
-		m.dropped, m.points, m.pointsDropped, m.viewersRefused, m.viewerBad, m.deviceBad, active} {
+		m.dropped, m.points, m.pointsDropped, m.viewersRefused, m.viewerBad, m.deviceBad, m.relayed, m.internalRefused, active} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -39,8 +39,8 @@ type share struct {
 
 const stateEnded = "ended"
 
-func (h *Hub) newShareLocked(staff, device, via string, now time.Time) *share {
-	s := &share{id: newShareID(), staff: staff, device: device, via: via, state: wire.StateWaitingDevice,
+func (h *Hub) newShareLocked(id, staff, device, via string, now time.Time) *share {
+	s := &share{id: id, staff: staff, device: device, via: via, state: wire.StateWaitingDevice,
 		created: now, viewerGone: now, needKey: true}
 	h.shares[s.id] = s
 	h.byDev[device] = s
@@ -134,6 +134,8 @@ func (h *Hub) end(s *share, reason string, tellDev, tellViewer bool) {
 	ev := Event{Action: "assist.end", Staff: s.staff, DeviceID: s.device, ShareID: s.id, Via: s.via,
 		Asked: s.created, Started: s.started, Ended: now, Reason: reason}
 	h.mu.Unlock()
+	// The other replicas know it ended before either side hears it.
+	h.dirEnd(s.id, reason)
 	endMsg := &wire.Msg{Type: wire.TypeEnd, Reason: reason}
 	if dev != nil {
 		if tellDev {

@@ -23,7 +23,7 @@ import (
 	"accesskiosk/fleet/store/storetest"
 )
 
-func run(t *testing.T, args ...string) (int, string, string) {
+func run(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := cli.Main(context.Background(), args, &out, &errb)
@@ -36,6 +36,8 @@ func TestBadFlagsAndConfig(t *testing.T) {
 	os.WriteFile(badCfg, []byte("council_name: Anytown\nalerts:\n  hot_celsius: 500\n"), 0o644)
 	unknownCfg := filepath.Join(dir, "unknown.yaml")
 	os.WriteFile(unknownCfg, []byte("council_nam: Anytown\n"), 0o644)
+	assistCfg := filepath.Join(dir, "assist.yaml")
+	os.WriteFile(assistCfg, []byte("assist:\n  enabled: true\n"), 0o644)
 	tests := []struct {
 		name string
 		args []string
@@ -51,6 +53,9 @@ func TestBadFlagsAndConfig(t *testing.T) {
 		{"serve bad db", []string{"serve", "--addr", "127.0.0.1:0", "--db", "mysql://x"}, "--db: must be a postgres:// URL"},
 		{"serve bad config value", []string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--config", badCfg}, "bad.yaml:3: alerts.hot_celsius: must be between 30 and 150"},
 		{"serve unknown config key", []string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--config", unknownCfg}, "unknown.yaml:1"},
+		{"serve internal-addr without db", []string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--internal-addr", "127.0.0.1:0"}, "--internal-addr: is for several replicas"},
+		{"serve bad internal-addr", []string{"serve", "--addr", "127.0.0.1:0", "--db", "postgres://x/y", "--internal-addr", "nope"}, "--internal-addr: must be HOST:PORT"},
+		{"serve replicas with assist without internal-addr", []string{"serve", "--addr", "127.0.0.1:0", "--db", "postgres://x/y", "--config", assistCfg}, "--internal-addr: is required with --db"},
 		{"admin create bad role", []string{"admin", "create", "--data", dir, "--user", "a", "--role", "god"}, "--role"},
 		{"admin create bad user", []string{"admin", "create", "--data", dir, "--user", "a b"}, "--user"},
 		{"admin enrol-token unknown site", []string{"admin", "enrol-token", "--data", dir, "--site", "nowhere"}, "--site"},

@@ -27,7 +27,9 @@ import (
 
 	"accesskiosk/fleet/api"
 	"accesskiosk/fleet/cli"
+	"accesskiosk/fleet/insights"
 	"accesskiosk/fleet/release/releasetest"
+	"accesskiosk/fleet/store"
 	"accesskiosk/fleet/store/storetest"
 	"accesskiosk/fleet/tlscert"
 )
@@ -82,7 +84,7 @@ func (r *replica) stop() {
 }
 
 // pinnedClient trusts exactly the certificate with fingerprint fp, as an agent does.
-func pinnedClient(t *testing.T, fp string, jar http.CookieJar) *http.Client {
+func pinnedClient(t testing.TB, fp string, jar http.CookieJar) *http.Client {
 	t.Helper()
 	return &http.Client{Timeout: 20 * time.Second, Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{
 		InsecureSkipVerify: true,
@@ -122,7 +124,7 @@ func (h *webhook) count(event, kind, device string) int {
 	return n
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
+func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
@@ -344,6 +346,47 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
+	t.Run("usage budget shared", func(t *testing.T) {
+		// A stolen credential sends sessions with a session's most
+		// downloads (1,000) through both replicas: one budget, in the
+		// device's row, so at most 1,000 (and the few refilled since)
+		// are counted, not 1,000 per replica.
+		e := enrol(a, newKey(t))
+		now := time.Now()
+		for i := range 4 {
+			seq++
+			ended := now.Add(time.Duration(i) * time.Millisecond)
+			batch := api.ReportBatch{Capability: api.CapabilityVersion, Reports: []api.Report{{
+				ID: fmt.Sprintf("usage-%d", seq), Seq: seq, CreatedUnixMs: ended.UnixMilli(),
+				Health: api.Health{AgentVersion: "1.0.0", KioskState: "idle"}, Sessions: api.SessionCounts{Ended: 1},
+				Receipts: []api.Receipt{{Reason: "toolbar", Cleared: []string{"web_view"}, EndedUnixMs: ended.UnixMilli(),
+					Counted: &api.Counted{StartedHourUnixMs: ended.Truncate(time.Hour).UnixMilli(), Downloads: api.MaxCountedFiles}}},
+			}}}
+			if code, body := post(both[i%2], api.PathReport, e.Credential, batch); code != 200 {
+				t.Fatalf("report to %s: %d %s", both[i%2].name, code, body)
+			}
+		}
+		st, err := store.Open(context.Background(), store.Config{Dialect: store.Postgres, DSN: dsn}, storetest.Logger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		m := insights.DateOf(now)
+		in, err := st.InsightsInput(context.Background(), "central", insights.Date{Year: m.Year, Month: m.Month, Day: 1},
+			insights.DateOf(time.Date(m.Year, m.Month+1, 1, 12, 0, 0, 0, time.UTC)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		downloads := 0
+		for _, b := range in.Blocks {
+			downloads += b.Downloads
+		}
+		// 1,000 at once, then 1,800 an hour (0.5 a second) for as long as the test took.
+		if most := api.MaxCountedFiles + int(time.Since(now).Seconds()/2) + 1; downloads < api.MaxCountedFiles || downloads > most {
+			t.Errorf("%d downloads counted from 4,000 sent through two replicas, want 1,000 to %d: one budget", downloads, most)
+		}
+	})
+
 	t.Run("a rollout started on one is served by both", func(t *testing.T) {
 		key := newKey(t)
 		e := enrol(a, key)
@@ -434,7 +477,7 @@ func leads(t *testing.T, c *http.Client, r *replica) bool {
 	return regexp.MustCompile(`(?m)^fleet_alerts_leader 1$`).Match(b)
 }
 
-func newKey(t *testing.T) ed25519.PrivateKey {
+func newKey(t testing.TB) ed25519.PrivateKey {
 	_, k, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -40,9 +40,13 @@ type ServeOptions struct {
 	// networks, so agents without a configured URL find it (they trust it
 	// only if its certificate matches their pinned fingerprint).
 	MDNS bool
+	// InternalAddr is where the other replicas reach this one for remote
+	// help (HOST:PORT, listened on here; required with --db when assist
+	// is enabled): TLS with the replicas' shared certificate both ways.
+	InternalAddr string
 }
 
-const serveSynopsis = "--addr HOST:PORT --data DIR [--db postgres://...] [--config FILE] [--tls-cert FILE --tls-key FILE] [--plain-http] [--mdns=false] [--log-level LEVEL]"
+const serveSynopsis = "--addr HOST:PORT --data DIR [--db postgres://...] [--config FILE] [--tls-cert FILE --tls-key FILE] [--plain-http] [--mdns=false] [--internal-addr HOST:PORT] [--log-level LEVEL]"
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o ServeOptions
@@ -54,6 +58,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.TLSKey, "tls-key", "", "TLS key `FILE` (PEM) for --tls-cert")
 	fs.BoolVar(&o.PlainHTTP, "plain-http", false, "serve plain HTTP (only behind a TLS proxy or on loopback)")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn, error")
+	fs.StringVar(&o.InternalAddr, "internal-addr", "", "with --db and remote help: the `HOST:PORT` the other replicas reach this one at (listened on; TLS with the replicas' shared certificate both ways)")
 	fs.BoolVar(&o.MDNS, "mdns", true, "advertise the fleet on the local networks (mDNS _accesskiosk-fleet._tcp) for agents to find")
 	if err := fs.Parse(args, stdout); err != nil {
 		return err
@@ -76,6 +81,14 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.PlainHTTP && o.TLSCert != "" {
 		return confile.FlagError("plain-http", "cannot be used with --tls-cert")
 	}
+	if o.InternalAddr != "" {
+		if o.Store.db == "" {
+			return confile.FlagError("internal-addr", "is for several replicas on PostgreSQL (--db): one server needs none")
+		}
+		if _, _, err := net.SplitHostPort(o.InternalAddr); err != nil {
+			return confile.FlagError("internal-addr", "must be HOST:PORT: %v", err)
+		}
+	}
 	if _, err := logrus.ParseLevel(o.LogLevel); err != nil {
 		return confile.FlagError("log-level", "%v", err)
 	}
@@ -85,6 +98,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if cfg, err = LoadConfig(o.Config); err != nil {
 			return err
 		}
+	}
+	if cfg.Assist.Enabled && o.Store.db != "" && o.InternalAddr == "" {
+		return confile.FlagError("internal-addr", "is required with --db when assist is enabled: the HOST:PORT the other replicas reach this one at for remote help")
 	}
 	log, _ := applog.New(stderr, o.LogLevel)
 	ln, err := net.Listen("tcp", o.Addr)
@@ -111,9 +127,9 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	log.Info(sh.Describe())
 
 	var tlsCfg *tls.Config
+	var cert tls.Certificate
 	scheme := "http"
 	if !o.PlainHTTP {
-		var cert tls.Certificate
 		if o.TLSCert != "" {
 			cert, err = tlscert.Load(o.TLSCert, o.TLSKey)
 		} else {
@@ -158,9 +174,20 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	if err != nil {
 		return err
 	}
-	hub, err := startAssist(ctx, cfg, st, con, func() *server.Server { return srv }, reg, log)
+	var hop *replicaHop
+	if cfg.Assist.Enabled && sh.Shared {
+		if hop, err = startReplicaHop(ctx, o, sh, cert, ln.Addr(), stdout); err != nil {
+			return err
+		}
+		defer hop.ln.Close()
+	}
+	hub, err := startAssist(ctx, cfg, st, sh, hop, con, func() *server.Server { return srv }, reg, log)
 	if err != nil {
 		return err
+	}
+	if hub != nil {
+		// Before the store closes: the other replicas learn this one's shares ended.
+		defer hub.Close()
 	}
 	relHandler, relDesired, err := releaseServing(sh, applog.Component(log, "release"))
 	if err != nil {

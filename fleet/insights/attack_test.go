@@ -19,33 +19,51 @@ func seen(f *fig, k int) span {
 	case Fewer:
 		return span{0, k - 1}
 	case Withheld:
-		return span{k, unbounded}
+		return span{f.lo, unbounded} // k; 0 for a usage count withheld for its few sessions
+
 	}
 	return span{0, 0} // not applicable: known to be nothing
 }
 
-// subtract is "a total minus the parts shown": for each part hidden as
-// fewer than K, the values one relation on its own allows, as a reader
+// subtract is "a total minus the parts shown": for each part hidden (fewer
+// than K, or withheld: a usage count of fewer than K sessions), the values one relation on its own allows, as a reader
 // works them out from the total's and the other parts' intervals.
 func subtract(r relation, k int) map[*fig]span {
 	t := seen(r.total, k)
-	slo, shi := 0, 0
+	var spans []span
+	slo := 0
 	for _, p := range r.parts {
 		s := seen(p, k)
+		spans = append(spans, s)
 		slo += s.lo
-		shi = min(unbounded, shi+s.hi)
 	}
 	out := map[*fig]span{}
-	for _, p := range r.parts {
-		if p.st != Fewer {
+	for i, p := range r.parts {
+		if p.st != Fewer && p.st != Withheld {
 			continue
 		}
-		s := seen(p, k)
-		lo := max(s.lo, t.lo-(shi-s.hi))
+		s := spans[i]
+		lo := max(s.lo, t.lo-othersHi(spans, i))
 		hi := min(s.hi, t.hi-(slo-s.lo))
 		out[p] = span{lo, hi}
 	}
 	return out
+}
+
+// othersHi is the largest sum of the spans but the i-th (-1: all of
+// them), unbounded when any of those is.
+func othersHi(spans []span, i int) int {
+	sum := 0
+	for j, s := range spans {
+		if j == i {
+			continue
+		}
+		if s.hi >= unbounded {
+			return unbounded
+		}
+		sum += s.hi
+	}
+	return min(sum, unbounded)
 }
 
 // propagate narrows every figure's interval with every relation, over
@@ -66,20 +84,20 @@ func propagate(rels []relation, k int, rounds int) map[*fig]span {
 		changed := false
 		for _, r := range rels {
 			t := get(r.total)
-			slo, shi := 0, 0
-			for _, p := range r.parts {
-				s := get(p)
-				slo += s.lo
-				shi = min(unbounded, shi+s.hi)
+			slo := 0
+			spans := make([]span, len(r.parts))
+			for i, p := range r.parts {
+				spans[i] = get(p)
+				slo += spans[i].lo
 			}
-			nt := span{max(t.lo, slo), min(t.hi, shi)}
+			nt := span{max(t.lo, slo), min(t.hi, othersHi(spans, -1))}
 			if nt != t {
 				iv[r.total], changed = nt, true
 				t = nt
 			}
-			for _, p := range r.parts {
-				s := get(p)
-				ns := span{max(s.lo, t.lo-(shi-s.hi)), s.hi}
+			for i, p := range r.parts {
+				s := spans[i]
+				ns := span{max(s.lo, t.lo-othersHi(spans, i)), s.hi}
 				if t.hi < unbounded {
 					ns.hi = min(s.hi, t.hi-(slo-s.lo))
 				}

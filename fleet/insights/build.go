@@ -67,6 +67,11 @@ type Figures struct {
 	Rankings []Ranking
 	// NoCategory is the assisted sessions with no category recorded.
 	NoCategory Count
+	// Usage is what the sessions printed, scanned, uploaded, downloaded
+	// and how much remote help they had (indexed by UsageKind). A usage
+	// count is Withheld, whatever its size, unless at least K sessions
+	// used its feature (UsageFeatures).
+	Usage [nUsage]Count
 	// Sites, for all sites, has a row per site (in Input.Sites order, by
 	// name), each with that site's own figures for the period.
 	Sites []SiteRow
@@ -103,6 +108,7 @@ type SiteRow struct {
 	Assisted     Count
 	FollowUp     Count
 	OpeningHours float64
+	Usage        [nUsage]Count
 }
 
 // Build validates in, counts it for the site (or all sites) and period in
@@ -164,6 +170,7 @@ type release struct {
 
 	total, in, out, assisted, uncat fig
 	outs                            [nOutcomes]fig
+	use                             [nUsage]fig
 	heat                            [7][24]fig
 	items                           map[Dimension]map[string]*fig
 	blocks                          []*blockFigs // a month's own buckets
@@ -343,6 +350,7 @@ func (b *builder) countMonth(r *release) {
 			r.outs[o].raw += n
 			bk.outs[o].raw += n
 		}
+		r.addUsage(h.Usage)
 	}
 	for _, i := range b.x.cells[slot] {
 		c := &b.in.Cells[i]
@@ -367,6 +375,7 @@ func (b *builder) countMonth(r *release) {
 			r.outs[o].raw += n
 			bk.outs[o].raw += n
 		}
+		r.addUsage(bl.Usage)
 	}
 	cats := 0
 	for _, i := range b.x.items[slot] {
@@ -379,8 +388,17 @@ func (b *builder) countMonth(r *release) {
 	r.uncat.raw = r.assisted.raw - cats
 }
 
+func (r *release) addUsage(u Usage) {
+	for i, n := range u.counts() {
+		r.use[i].raw += n
+	}
+}
+
 // addCounts adds child release c's true counts to r's.
 func (r *release) addCounts(c *release) {
+	for u := range r.use {
+		r.use[u].raw += c.use[u].raw
+	}
 	r.total.raw += c.total.raw
 	r.in.raw += c.in.raw
 	r.out.raw += c.out.raw
@@ -426,6 +444,9 @@ func (b *builder) protect(r *release) {
 		}
 	}
 	b.set(&r.uncat, r.rels(func(c *release) *fig { return &c.uncat })...)
+	for u := range r.use {
+		b.setUsage(r, UsageKind(u))
+	}
 
 	for i, bk := range r.blocks {
 		sel := func(c *release) *blockFigs { return c.blocks[i] }
@@ -464,6 +485,19 @@ func (b *builder) protect(r *release) {
 		totalRels = append(totalRels, []*fig{&r.in, &r.out})
 	}
 	b.set(&r.total, totalRels...)
+}
+
+// setUsage protects r's usage count u: withheld unless the sessions that
+// used its feature are shown (at least K; a state that follows from shown
+// figures only), so that no usage count is what fewer than K residents
+// did; otherwise as any total of its sites and months.
+func (b *builder) setUsage(r *release, u UsageKind) {
+	f := &r.use[u]
+	if by := r.items[Features][UsageFeatures[u]]; !b.plain && (by == nil || by.st != Shown) {
+		f.st, f.pub, f.lo, f.hi = Withheld, 0, 0, unbounded
+		return
+	}
+	b.set(f, r.rels(func(c *release) *fig { return &c.use[u] })...)
 }
 
 // protectInOut applies the rule to r's sessions in and out of opening
@@ -601,6 +635,9 @@ func (b *builder) figures(r *release, opt Options, name string, months []Period)
 	for o := range f.Outcomes {
 		f.Outcomes[o] = r.outs[o].count(k)
 	}
+	for u := range f.Usage {
+		f.Usage[u] = r.use[u].count(k)
+	}
 	for d := range f.Heat {
 		for h := range f.Heat[d] {
 			f.Heat[d][h] = r.heat[d][h].count(k)
@@ -645,8 +682,12 @@ func (b *builder) figures(r *release, opt Options, name string, months []Period)
 	}
 	for i, c := range r.bySite {
 		s := b.order[i]
-		f.Sites = append(f.Sites, SiteRow{ID: s.ID, Name: siteName(s), Sessions: c.total.count(k), InHours: c.in.count(k),
-			Assisted: c.assisted.count(k), FollowUp: c.outs[FollowUp].count(k), OpeningHours: c.hours})
+		row := SiteRow{ID: s.ID, Name: siteName(s), Sessions: c.total.count(k), InHours: c.in.count(k),
+			Assisted: c.assisted.count(k), FollowUp: c.outs[FollowUp].count(k), OpeningHours: c.hours}
+		for u := range row.Usage {
+			row.Usage[u] = c.use[u].count(k)
+		}
+		f.Sites = append(f.Sites, row)
 	}
 	return f
 }

@@ -34,6 +34,7 @@ const (
 	AssistedChart = "assisted"
 	OutcomesChart = "outcomes"
 	SitesChart    = "sites"
+	UsageChart    = "usage"
 )
 
 // RankingChart is the id of a dimension's ranking chart.
@@ -58,14 +59,14 @@ func (f *Figures) PeriodLabel() string {
 }
 
 // Charts are every chart for the figures, in the order the page shows
-// them: key figures, demand, the rankings, assisted share, outcomes, and
-// (for all sites) the sites compared.
+// them: key figures, demand, the rankings, assisted share, outcomes,
+// printing, files and remote help, and (for all sites) the sites compared.
 func (f *Figures) Charts() []Chart {
 	cs := []Chart{f.summaryChart(), f.demandChart()}
 	for _, r := range f.Rankings {
 		cs = append(cs, f.rankingChart(r))
 	}
-	cs = append(cs, f.assistedChart(), f.outcomesChart())
+	cs = append(cs, f.assistedChart(), f.outcomesChart(), f.usageChart())
 	if f.Site == "" {
 		cs = append(cs, f.sitesChart())
 	}
@@ -463,4 +464,65 @@ func (f *Figures) sitesChart() Chart {
 	c := Chart{ID: SitesChart, Title: "Sites compared", Summary: s, Table: t}
 	c.SVG = barsSVG("ak-"+c.ID, "bars", groups, c.Title+", "+f.PeriodLabel(), s+" The numbers are in the table below the chart.")
 	return c
+}
+
+// usageChart is what sessions printed, scanned, uploaded and downloaded,
+// and how much remote help they had: a row for the site, or one per site
+// and one for all sites.
+func (f *Figures) usageChart() Chart {
+	t := Table{Columns: []Column{{"site_id", "Site id", TextColumn}, {"site", "Site", TextColumn}},
+		Notes: append(f.roundingNotes(), fmt.Sprintf("A count is withheld, whatever its size, unless at least %d sessions used what it counts "+
+			"(the printer, the scanner or camera, a file upload, a download, remote help), so that no figure is what one resident did. "+
+			"Kiosks report print jobs, files and minutes of remote help from fleet capability 7; older kiosks count none.", f.K))}
+	for u := range UsageIDs {
+		t.Columns = append(t.Columns, Column{UsageIDs[u], UsageNames[u], CountColumn})
+	}
+	row := func(id, name string, us [nUsage]Count) {
+		r := []Value{{Text: id}, {Text: name}}
+		for _, c := range us {
+			r = append(r, Value{Count: c})
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	if f.Site == "" {
+		for _, s := range f.Sites {
+			row(s.ID, s.Name, s.Usage)
+		}
+		row("", "All sites", f.Usage)
+	} else {
+		row(f.Site, f.SiteName, f.Usage)
+	}
+	g := barGroup{}
+	maxV := 0.0
+	for u, c := range f.Usage {
+		if UsageKind(u) == RemoteHelpMinutes {
+			continue // minutes are not on the counts' scale: in the sentence and table
+		}
+		b := bar{label: UsageNames[u], text: c.String(), count: true}
+		if v, ok := c.Value(); ok {
+			b.value = float64(v)
+			maxV = max(maxV, b.value)
+		} else if c.State() == Fewer {
+			b.value, b.fill = float64(c.K()), "hatch"
+		}
+		g.bars = append(g.bars, b)
+	}
+	g.scale = max(maxV, float64(f.K))
+	var parts []string
+	for u, c := range f.Usage {
+		parts = append(parts, strings.ToLower(UsageNames[u][:1])+UsageNames[u][1:]+": "+usageText(c))
+	}
+	s := capital(strings.Join(parts, "; ")) + "."
+	c := Chart{ID: UsageChart, Title: "Printing, files and remote help", Summary: s, Table: t}
+	c.SVG = barsSVG("ak-"+c.ID, "bars", []barGroup{g}, c.Title+", "+f.where(), s+" The numbers are in the table below the chart.")
+	return c
+}
+
+// usageText is a usage count as the sentence and the chart say it: a
+// withheld one says why.
+func usageText(c Count) string {
+	if c.State() == Withheld {
+		return fmt.Sprintf("withheld (fewer than %d sessions)", c.K())
+	}
+	return about(c)
 }

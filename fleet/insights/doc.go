@@ -47,6 +47,13 @@
 //     through months. Sites are one site or all sites. So any two sets of
 //     sessions the figures describe either nest or do not meet, and the
 //     same figure is the same on every page.
+//  6. Usage counts (pages printed, print jobs, pages scanned, files
+//     uploaded and downloaded, remote-help sessions and minutes) are not
+//     counts of sessions: one session may print 30 pages. Each is shown
+//     only when at least K sessions used what it counts (its feature,
+//     UsageFeatures, is shown), otherwise "withheld" whatever its size;
+//     shown, it is rounded as a total of its sites and months (rules 2
+//     and 3). Whether it is withheld follows from shown figures only.
 //
 // # What the rule guarantees
 //

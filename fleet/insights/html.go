@@ -98,7 +98,7 @@ type chartView struct {
 type pageView struct {
 	K                                     int
 	Key                                   *keyView
-	Demand, Sites                         *chartView
+	Demand, Sites, Usage                  *chartView
 	Rankings, Time                        []chartView
 	Where, SiteName, PeriodLabel, Council string
 	Stylesheet                            string
@@ -156,6 +156,8 @@ func (f *Figures) view(exportURL func(string, string) string) pageView {
 			v.Demand = &cv
 		case c.ID == SitesChart:
 			v.Sites = &cv
+		case c.ID == UsageChart:
+			v.Usage = &cv
 		case strings.HasPrefix(c.ID, "ranking-"):
 			v.Rankings = append(v.Rankings, cv)
 		default:

@@ -23,7 +23,8 @@ const (
 	Guides Dimension = "guide"
 	// Features: an accessibility feature used in the session: "keyboard"
 	// (on-screen keyboard), "high_contrast", "large_text", and "scan",
-	// "print", "remote_help" where the kiosk has them.
+	// "print", "remote_help", "upload", "download" where the kiosk has
+	// them.
 	Features Dimension = "feature"
 	// Languages: a language other than the kiosk's default chosen in the
 	// session, by language code ("cy", "pl").
@@ -53,6 +54,57 @@ var OutcomeIDs = [nOutcomes]string{"done", "needs_follow_up", "referred_elsewher
 
 // OutcomeNames are the outcomes as a librarian reads them.
 var OutcomeNames = [nOutcomes]string{"Done there and then", "Needs a follow-up", "Referred elsewhere", "No outcome recorded"}
+
+// UsageKind indexes Figures.Usage and SiteRow.Usage: what sessions did
+// with the kiosk's printer, scanner, files and remote help, as counts and
+// durations only.
+type UsageKind int
+
+const (
+	PagesPrinted       UsageKind = iota // pages printed (pages × copies)
+	PrintJobs                           // print jobs sent
+	PagesScanned                        // pages scanned and photos taken
+	FilesUploaded                       // files handed to a service's page
+	FilesDownloaded                     // files saved from a service's page
+	RemoteHelpSessions                  // remote-help sessions staff ran
+	RemoteHelpMinutes                   // minutes staff saw the screen, all shares
+	nUsage
+)
+
+// UsageIDs are the usage counts' identifiers in exports.
+var UsageIDs = [nUsage]string{"pages_printed", "print_jobs", "pages_scanned", "files_uploaded", "files_downloaded",
+	"remote_help_sessions", "remote_help_minutes"}
+
+// UsageNames are the usage counts as a librarian reads them.
+var UsageNames = [nUsage]string{"Pages printed", "Print jobs", "Pages scanned or photographed", "Files uploaded to services",
+	"Files downloaded", "Remote-help sessions", "Minutes of remote help"}
+
+// UsageFeatures are, per usage count, the feature (Features dimension)
+// of the sessions it comes from: a usage count is shown only when at
+// least K sessions used that feature, whatever its size, so that no
+// figure is what one resident printed or uploaded.
+var UsageFeatures = [nUsage]string{"print", "print", "scan", "upload", "download", "remote_help", "remote_help"}
+
+// Usage is what the sessions counted in an entry did with the kiosk's
+// devices and files (see UsageKind); zero from kiosks that do not report
+// it.
+type Usage struct {
+	Prints, PrintJobs, Scans, Uploads, Downloads, Assists, AssistMinutes int
+}
+
+func (u Usage) counts() [nUsage]int {
+	return [nUsage]int{u.Prints, u.PrintJobs, u.Scans, u.Uploads, u.Downloads, u.Assists, u.AssistMinutes}
+}
+
+// valid reports whether every count is 0 to a billion.
+func (u Usage) valid() bool {
+	for _, n := range u.counts() {
+		if n < 0 || n > 1_000_000_000 {
+			return false
+		}
+	}
+	return true
+}
 
 // Input is everything Build needs, as the store fills it: sessions
 // counted per site and per clock hour, and per site and day for each
@@ -114,6 +166,7 @@ type HourCount struct {
 	Done     int // outcome "done"
 	FollowUp int // outcome "needs_follow_up"
 	Referred int // outcome "referred_elsewhere"
+	Usage        // what the hour's sessions printed, scanned, uploaded...
 }
 
 // CellCount counts the sessions that started at one site in one month
@@ -138,6 +191,7 @@ type BlockCount struct {
 	Done     int
 	FollowUp int
 	Referred int
+	Usage    // what the block's sessions printed, scanned, uploaded...
 }
 
 // ItemCount counts the sessions at one site on one local date that used
@@ -368,6 +422,8 @@ func (ix *indexer) hours() bool {
 			ok = add("hours[%d]: hour %d is not 0 to 23", i, h.Hour)
 		case h.Sessions < 0 || h.Assisted < 0 || h.Done < 0 || h.FollowUp < 0 || h.Referred < 0:
 			ok = add("hours[%d]: a count is negative", i)
+		case !h.Usage.valid():
+			ok = add("hours[%d]: a usage count is not 0 to 1,000,000,000", i)
 		case h.Assisted > h.Sessions:
 			ok = add("hours[%d]: %s %s %02d:00: assisted %d is more than sessions %d", i, h.Site, h.Date, h.Hour, h.Assisted, h.Sessions)
 		case h.Done+h.FollowUp+h.Referred > h.Assisted:
@@ -638,6 +694,8 @@ func (in *Input) indexBlocks(x *inputIndex, site string, use func(int, Date) boo
 			ok = add("blocks[%d]: block %d is not 0 to 3", i, b.Block)
 		case b.Sessions < 0 || b.Assisted < 0 || b.Done < 0 || b.FollowUp < 0 || b.Referred < 0:
 			ok = add("blocks[%d]: a count is negative", i)
+		case !b.Usage.valid():
+			ok = add("blocks[%d]: a usage count is not 0 to 1,000,000,000", i)
 		case b.Sessions > 1_000_000_000:
 			ok = add("blocks[%d]: %d sessions is not a count", i, b.Sessions)
 		case b.Assisted > b.Sessions:

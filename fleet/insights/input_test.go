@@ -32,6 +32,7 @@ func TestInputValidate(t *testing.T) {
 		{"bad date", func(in *Input) { in.Hours[0].Date = Date{2026, time.February, 30} }, "hours[0]: date 2026-02-30"},
 		{"hour", func(in *Input) { in.Hours[0].Hour = 24 }, "hours[0]: hour 24 is not 0 to 23"},
 		{"negative", func(in *Input) { in.Hours[0].Referred = -1 }, "hours[0]: a count is negative"},
+		{"negative usage", func(in *Input) { in.Hours[0].Prints = -1 }, "hours[0]: a usage count is not 0 to 1,000,000,000"},
 		{"assisted", func(in *Input) { in.Hours[0].Assisted = 7 }, "assisted 7 is more than sessions 6"},
 		{"outcomes", func(in *Input) { in.Hours[0].Done = 2 }, "outcomes add up to more than assisted 3"},
 		{"hour twice", func(in *Input) { in.Hours = append(in.Hours, in.Hours[0]) }, "hours[1]: central 2026-03-03 10:00 is given twice"},

@@ -130,6 +130,14 @@ func byMonth(daily *Input) *Input {
 		x.Done += h.Done
 		x.FollowUp += h.FollowUp
 		x.Referred += h.Referred
+		u, hu := &x.Usage, h.Usage
+		u.Prints += hu.Prints
+		u.PrintJobs += hu.PrintJobs
+		u.Scans += hu.Scans
+		u.Uploads += hu.Uploads
+		u.Downloads += hu.Downloads
+		u.Assists += hu.Assists
+		u.AssistMinutes += hu.AssistMinutes
 	}
 	for _, c := range cellOrder {
 		out.Cells = append(out.Cells, CellCount{Site: c.site, Month: c.m, Weekday: c.wd, Hour: c.h, Sessions: cells[c]})
@@ -209,6 +217,8 @@ func TestCountsByMonthErrors(t *testing.T) {
 		{"block assisted", func(in *Input) { in.Blocks[0].Assisted = 8 }, "assisted 8 is more than sessions 7"},
 		{"block outcomes", func(in *Input) { in.Blocks[0].Referred = 2 }, "outcomes add up to more than assisted 3"},
 		{"block twice", func(in *Input) { in.Blocks = append(in.Blocks, in.Blocks[1]) }, "blocks[2]: central 2026-03 block 2 is given twice"},
+		{"negative usage", func(in *Input) { in.Blocks[1].Uploads = -1 }, "blocks[1]: a usage count is not 0 to 1,000,000,000"},
+		{"usage beyond a count", func(in *Input) { in.Blocks[0].AssistMinutes = 2_000_000_000 }, "blocks[0]: a usage count is not"},
 		{"do not add up", func(in *Input) { in.Blocks[1].Sessions = 2 }, "central 2026-03: its cells add up to 10 sessions, its blocks to 9"},
 		{"both ways", func(in *Input) {
 			in.Hours = []HourCount{{Site: "central", Date: Date{2026, time.March, 2}, Hour: 9, Sessions: 1}}

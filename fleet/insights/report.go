@@ -61,9 +61,48 @@ func (f *Figures) Paragraph() string {
 	if len(used) > 0 {
 		s = append(s, "Residents used "+list(used)+".")
 	}
+	if u := f.usageSentence(); u != "" {
+		s = append(s, u)
+	}
 	if f.OutOfHours.State() == Shown {
 		s = append(s, fmt.Sprintf("%s sessions started outside opening hours.", capital(about(f.OutOfHours))))
 	}
 	s = append(s, fmt.Sprintf("Counts under %d are shown only as “fewer than %d” and the others are rounded to a multiple of %d, so that no resident can be picked out.", f.K, f.K, f.K))
 	return strings.Join(s, " ")
+}
+
+// usageSentence says, from the usage counts that are shown, what the
+// residents printed, scanned, uploaded and downloaded and how much remote
+// help they had; "" when none is shown.
+func (f *Figures) usageSentence() string {
+	shown := func(u UsageKind) bool { return f.Usage[u].State() == Shown }
+	var did []string
+	if shown(PagesPrinted) {
+		p := "printed about " + f.Usage[PagesPrinted].String() + " pages"
+		if shown(PrintJobs) {
+			p += " in about " + f.Usage[PrintJobs].String() + " print jobs"
+		}
+		did = append(did, p)
+	}
+	for _, w := range []struct {
+		u    UsageKind
+		verb string
+	}{{PagesScanned, "scanned or photographed about %s pages"}, {FilesUploaded, "uploaded about %s files to services"},
+		{FilesDownloaded, "downloaded about %s files"}} {
+		if shown(w.u) {
+			did = append(did, fmt.Sprintf(w.verb, f.Usage[w.u].String()))
+		}
+	}
+	var out []string
+	if len(did) > 0 {
+		out = append(out, "Residents "+list(did)+".")
+	}
+	if shown(RemoteHelpSessions) {
+		h := "Council staff gave remote help in about " + f.Usage[RemoteHelpSessions].String() + " sessions"
+		if shown(RemoteHelpMinutes) {
+			h += " (about " + f.Usage[RemoteHelpMinutes].String() + " minutes in all)"
+		}
+		out = append(out, h+".")
+	}
+	return strings.Join(out, " ")
 }

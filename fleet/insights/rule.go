@@ -46,9 +46,11 @@ const (
 	Shown
 	// Fewer: the true count is under K (possibly 0); no number is shown.
 	Fewer
-	// Withheld: the count is at least K but is not shown, because showing
-	// it could reveal a smaller one. Build only withholds in a case the
-	// package documentation describes; in practice it does not happen.
+	// Withheld: the count is not shown. A count of sessions is withheld
+	// when it is at least K but showing it could reveal a smaller one
+	// (a case the package documentation describes; in practice it does
+	// not happen). A usage count (Figures.Usage) is withheld, whatever its
+	// size, when fewer than K sessions used what it counts.
 	Withheld
 )
 

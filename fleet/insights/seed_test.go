@@ -79,6 +79,7 @@ func poisson(rng *rand.Rand, l float64) int {
 // seedInput makes months of sessions from start for sites.
 func seedInput(seed uint64, sites []seedSite, start Date, months int) *Input {
 	rng := rand.New(rand.NewPCG(seed, 20))
+	urng := rand.New(rand.NewPCG(seed, 21)) // usage: its own stream, so the other counts stay as they were
 	in := &Input{Labels: vocab}
 	end := start
 	for range months {
@@ -110,7 +111,11 @@ func seedInput(seed uint64, sites []seedSite, start Date, months int) *Input {
 				done := min(a, poisson(rng, 0.6*float64(a)))
 				fu := min(a-done, poisson(rng, 0.2*float64(a)))
 				ref := min(a-done-fu, poisson(rng, 0.1*float64(a)))
-				in.Hours = append(in.Hours, HourCount{Site: s.id, Date: d, Hour: h, Sessions: n, Assisted: a, Done: done, FollowUp: fu, Referred: ref})
+				jobs := poisson(urng, 0.1*float64(n))
+				u := Usage{PrintJobs: jobs, Prints: jobs + poisson(urng, 2*float64(jobs)), Scans: poisson(urng, 0.1*float64(n)),
+					Uploads: poisson(urng, 0.08*float64(n)), Downloads: poisson(urng, 0.05*float64(n)), Assists: poisson(urng, 0.02*float64(n))}
+				u.AssistMinutes = poisson(urng, 6*float64(u.Assists))
+				in.Hours = append(in.Hours, HourCount{Site: s.id, Date: d, Hour: h, Sessions: n, Assisted: a, Done: done, FollowUp: fu, Referred: ref, Usage: u})
 				day += n
 				assisted += a
 			}

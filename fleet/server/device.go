@@ -133,6 +133,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		Reports:         store.Budget{PerSecond: lim.DeviceReports.Rate, Burst: lim.DeviceReports.Burst},
 		Sessions:        store.Budget{PerSecond: float64(lim.SessionsPerHour) / 3600, Burst: float64(lim.SessionsPerHour)},
 		SessionsPerHour: lim.SessionsPerHour,
+		Usage:           usageBudget(lim),
 	})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -162,6 +163,10 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 	if res.Dropped > 0 {
 		s.flooding(r.Context(), dev.ID, fmt.Sprintf("sent %d sessions for clock hours that already held %d of its sessions, more than one kiosk has; not stored",
 			res.Dropped, s.cfg.Limits.SessionsPerHour))
+	}
+	if res.Clamped > 0 {
+		s.flooding(r.Context(), dev.ID, fmt.Sprintf("sent %d sessions with more downloads, uploads, print jobs or remote help than one kiosk has time for; counted only up to it",
+			res.Clamped))
 	}
 	s.metrics.uncounted.Add(float64(res.Uncounted))
 	s.metrics.reports.Add(float64(res.New))

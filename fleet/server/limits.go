@@ -27,6 +27,13 @@ type Limits struct {
 	// ended. One kiosk has one screen, and a session takes at least
 	// MinSession.
 	SessionsPerHour int
+	// FilesPerHour bounds one device's downloads, uploads and print jobs
+	// (each; capability 7's counts): this many an hour, up to
+	// api.MaxCountedFiles at once (one session's most). Counts beyond it
+	// are not counted (the sessions are). Remote help is bounded by the
+	// clock: one screen is shared at most all the time, up to a day at
+	// once.
+	FilesPerHour int
 }
 
 // MinSession is the least time a real session takes: a touch to start it,
@@ -40,6 +47,8 @@ var DefaultLimits = Limits{
 	// tells devices (5 s) and a report when a session starts and ends.
 	DeviceReports:   throttle.Rule{Rate: 1440.0 / 3600, Burst: 1440},
 	SessionsPerHour: int(time.Hour / MinSession),
+	// A file or a print job takes at least a tap: one per MinSession.
+	FilesPerHour: int(time.Hour / MinSession),
 }
 
 func (l Limits) withDefaults() Limits {
@@ -52,6 +61,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.SessionsPerHour > 0 {
 		d.SessionsPerHour = l.SessionsPerHour
+	}
+	if l.FilesPerHour > 0 {
+		d.FilesPerHour = l.FilesPerHour
 	}
 	return d
 }
@@ -100,6 +112,14 @@ func clampTimes(b *api.ReportBatch, now time.Time) {
 				r.Receipts[j].EndedUnixMs = now.UnixMilli()
 			}
 		}
+	}
+}
+
+// usageBudget is a device's budget for capability 7's counts under l.
+func usageBudget(l Limits) store.UsageBudget {
+	return store.UsageBudget{
+		Files:    store.Budget{PerSecond: float64(l.FilesPerHour) / 3600, Burst: float64(api.MaxCountedFiles)},
+		AssistMs: store.Budget{PerSecond: 1000, Burst: float64(api.MaxAssistMs(api.MaxCountedMinutes))},
 	}
 }
 

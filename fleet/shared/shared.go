@@ -4,7 +4,8 @@
 // repository and its rollouts, the rate limits and sign-in holds before
 // authentication, which replica runs the alert checks, and the
 // notifications that tell every replica at once of a withdrawn
-// credential. On SQLite (one server, the default) it is where it always
+// credential, and remote help's waiting codes and shares with the replica
+// holding each one's agent link (AssistDirectory). On SQLite (one server, the default) it is where it always
 // was: the data directory and this process's memory.
 //
 // What every replica keeps in memory either way is a cache or a bound on
@@ -154,7 +155,7 @@ func (d dbStorage) Open(ctx context.Context, name string) (release.File, error) 
 // Describe says, for the log at start, where the shared state is.
 func (s *State) Describe() string {
 	if s.Shared {
-		return "replicas share everything through PostgreSQL (TLS certificate, release repository and rollouts, limits, sessions, alert leader)"
+		return "replicas share everything through PostgreSQL (TLS certificate, release repository and rollouts, limits, sessions, alert leader, remote help's codes and shares)"
 	}
 	return fmt.Sprintf("one server: release repository and TLS certificate in %s, limits in memory", s.cfg.DataDir)
 }

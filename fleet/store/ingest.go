@@ -36,7 +36,23 @@ type IngestItem struct {
 	// that end in any one clock hour: receipts beyond it are not stored,
 	// since one kiosk has one screen and a session takes time. 0: no bound.
 	SessionsPerHour int
+	// Usage bounds the device's capability 7 counts over time (a zero
+	// Burst: none), in buckets kept in the device's row with its other
+	// budgets: the receipts' downloads, uploads and print jobs each take
+	// from a bucket of Files, their remote help's milliseconds from one
+	// of AssistMs. A receipt is stored whatever its counts (it is a
+	// session); what a bucket cannot pay for is not counted
+	// (IngestResult.Clamped).
+	Usage UsageBudget
 }
+
+// UsageBudget is a device's budgets for capability 7's counts.
+type UsageBudget struct {
+	Files    Budget // downloads, uploads, print jobs: each its own bucket of this size
+	AssistMs Budget // milliseconds of remote help
+}
+
+func (u UsageBudget) set() bool { return u.Files.Burst > 0 || u.AssistMs.Burst > 0 }
 
 // Budget is a token bucket: Burst tokens at most (a bucket starts full),
 // PerSecond added each second.
@@ -61,6 +77,9 @@ type IngestResult struct {
 	// Uncounted counts identifiers in receipts that are not in the
 	// Insights vocabulary: dropped, never stored (insights.go).
 	Uncounted int
+	// Clamped counts the receipts whose capability 7 counts were more
+	// than the device's Usage budget held: counted only up to it.
+	Clamped int
 }
 
 // Why Ingest refused a batch.
@@ -84,9 +103,11 @@ const (
 	qDeviceReport = `UPDATE devices SET last_seen_unix_ms = ?, last_report = ?, last_report_unix_ms = ?, kiosk_state = ?, critical = ?,
 					agent_version = CASE WHEN ? = '' THEN agent_version ELSE ? END,
 					kiosk_version = CASE WHEN ? = '' THEN kiosk_version ELSE ? END,
-					budget_unix_ms = ?, budget_reports = ?, budget_sessions = ?
+					budget_unix_ms = ?, budget_reports = ?, budget_sessions = ?,
+					budget_downloads = ?, budget_uploads = ?, budget_jobs = ?, budget_assist_ms = ?
 					WHERE id = ? AND last_report_unix_ms <= ? RETURNING command_seq, commands_seen_seq`
-	qDeviceSeen = `UPDATE devices SET last_seen_unix_ms = ?, budget_unix_ms = ?, budget_reports = ?, budget_sessions = ?
+	qDeviceSeen = `UPDATE devices SET last_seen_unix_ms = ?, budget_unix_ms = ?, budget_reports = ?, budget_sessions = ?,
+					budget_downloads = ?, budget_uploads = ?, budget_jobs = ?, budget_assist_ms = ?
 					WHERE id = ? RETURNING command_seq, commands_seen_seq`
 	qAck = `UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?,
 					text = CASE WHEN kind = ? THEN '' ELSE text END
@@ -129,7 +150,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 				}
 			}
 		}
-		fresh, dropped, uncounted, err := s.insertReports(ctx, pc, admitted, now)
+		fresh, tally, err := s.insertReports(ctx, pc, admitted, budgets, now)
 		if err != nil {
 			return err
 		}
@@ -140,7 +161,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 				continue
 			}
 			k++
-			res.Dropped, res.Uncounted = dropped[k], uncounted[k]
+			res.Dropped, res.Uncounted, res.Clamped = tally[k].dropped, tally[k].uncounted, tally[k].clamped
 			if err := s.ingestDevice(ctx, pc, it, budgets[it.DeviceID], fresh, res, now); err != nil {
 				return err
 			}
@@ -157,7 +178,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 // inserted (fresh holds those new to the store): it updates the device
 // with its newest report and budget b, records its acks, and gives it the
 // commands waiting for it.
-func (s *Store) ingestDevice(ctx context.Context, pc *txCache, it IngestItem, b budgetRow, fresh map[reportKey]bool, res *IngestResult, now int64) error {
+func (s *Store) ingestDevice(ctx context.Context, pc *txCache, it IngestItem, b *budgetRow, fresh map[reportKey]bool, res *IngestResult, now int64) error {
 	var newest *api.Report
 	for ri := range it.Batch.Reports {
 		r := &it.Batch.Reports[ri]
@@ -187,13 +208,13 @@ func (s *Store) ingestDevice(ctx context.Context, pc *txCache, it IngestItem, b 
 		err = pc.QueryRowContext(ctx, s.q(qDeviceReport),
 			now, string(b2), newest.CreatedUnixMs, newest.Health.KioskState, b2i(Critical(newest)),
 			newest.Health.AgentVersion, newest.Health.AgentVersion, newest.Health.KioskVersion, newest.Health.KioskVersion,
-			b.atMs, b.reports, b.sessions,
+			b.atMs, b.reports, b.sessions, b.downloads, b.uploads, b.jobs, b.assistMs,
 			it.DeviceID, newest.CreatedUnixMs).Scan(&cmdSeq, &seenSeq)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		// No new report, or only older ones than held: just seen now.
 		err = pc.QueryRowContext(ctx, s.q(qDeviceSeen),
-			now, b.atMs, b.reports, b.sessions, it.DeviceID).Scan(&cmdSeq, &seenSeq)
+			now, b.atMs, b.reports, b.sessions, b.downloads, b.uploads, b.jobs, b.assistMs, it.DeviceID).Scan(&cmdSeq, &seenSeq)
 	}
 	if err != nil {
 		return fmt.Errorf("update device %s: %w", it.DeviceID, err)
@@ -249,8 +270,38 @@ func refusedAny(out []IngestResult) bool {
 
 // budgetRow is a device's budgets as of atMs (0: full).
 type budgetRow struct {
-	atMs              int64
-	reports, sessions float64
+	atMs                                                  int64
+	reports, sessions, downloads, uploads, jobs, assistMs float64
+}
+
+// refill is what a bucket of b holding have tokens as of atMs (0: full)
+// holds at now.
+func refill(b Budget, have float64, atMs, now int64) float64 {
+	if atMs == 0 {
+		return b.Burst
+	}
+	return min(b.Burst, have+float64(max(0, now-atMs))/1000*b.PerSecond)
+}
+
+// useUsage takes c's capability 7 counts from the device's buckets in d
+// (as of now), keeping each count to what its bucket holds; it reports
+// whether any count was cut.
+func (d *budgetRow) useUsage(u UsageBudget, c *api.Counted) bool {
+	cut := false
+	take := func(b Budget, have *float64, n int64) int64 {
+		if b.Burst <= 0 || b.PerSecond <= 0 || n <= 0 {
+			return n
+		}
+		got := min(n, int64(*have))
+		*have -= float64(got)
+		cut = cut || got < n
+		return got
+	}
+	c.Downloads = int(take(u.Files, &d.downloads, int64(c.Downloads)))
+	c.Uploads = int(take(u.Files, &d.uploads, int64(c.Uploads)))
+	c.PrintJobs = int(take(u.Files, &d.jobs, int64(c.PrintJobs)))
+	c.AssistMs = take(u.AssistMs, &d.assistMs, c.AssistMs)
+	return cut
 }
 
 // take takes n from a bucket holding have tokens as of atMs (0: full),
@@ -275,7 +326,8 @@ func take(b Budget, have float64, atMs, now int64, n float64) (left float64, ok 
 }
 
 func (s *Store) admitQ(n int) string {
-	q := `SELECT id, cred_hash, revoked_unix_ms, budget_unix_ms, budget_reports, budget_sessions FROM devices
+	q := `SELECT id, cred_hash, revoked_unix_ms, budget_unix_ms, budget_reports, budget_sessions,
+			budget_downloads, budget_uploads, budget_jobs, budget_assist_ms FROM devices
 			WHERE id IN (?` + strings.Repeat(", ?", n-1) + `) ORDER BY id`
 	if s.dialect == Postgres {
 		q += ` FOR NO KEY UPDATE`
@@ -287,7 +339,7 @@ func (s *Store) admitQ(n int) string {
 // deadlock) the rows of the items' devices, refuses items whose
 // credential is no longer the device's or whose budgets cannot pay, and
 // returns every admitted device's budgets after the group.
-func (s *Store) admit(ctx context.Context, pc *txCache, items []IngestItem, out []IngestResult, now int64) (map[string]budgetRow, error) {
+func (s *Store) admit(ctx context.Context, pc *txCache, items []IngestItem, out []IngestResult, now int64) (map[string]*budgetRow, error) {
 	type devRow struct {
 		cred    string
 		revoked int64
@@ -311,7 +363,7 @@ func (s *Store) admit(ctx context.Context, pc *txCache, items []IngestItem, out 
 		for res.Next() {
 			var id string
 			d := &devRow{}
-			if err := res.Scan(&id, &d.cred, &d.revoked, &d.atMs, &d.reports, &d.sessions); err != nil {
+			if err := res.Scan(&id, &d.cred, &d.revoked, &d.atMs, &d.reports, &d.sessions, &d.downloads, &d.uploads, &d.jobs, &d.assistMs); err != nil {
 				res.Close()
 				return nil, fmt.Errorf("read devices: %w", err)
 			}
@@ -322,7 +374,7 @@ func (s *Store) admit(ctx context.Context, pc *txCache, items []IngestItem, out 
 			return nil, fmt.Errorf("read devices: %w", err)
 		}
 	}
-	budgets := make(map[string]budgetRow, len(rows))
+	budgets := make(map[string]*budgetRow, len(rows))
 	for i, it := range items {
 		d := rows[it.DeviceID]
 		if d == nil || it.CredHash != "" && (d.revoked != 0 || !credential.Equal(d.cred, it.CredHash)) {
@@ -337,11 +389,16 @@ func (s *Store) admit(ctx context.Context, pc *txCache, items []IngestItem, out 
 				out[i].Refused, out[i].Wait = ErrOverBudget, max(w1, w2)
 				continue
 			}
-			if it.Reports.Burst > 0 || it.Sessions.Burst > 0 {
+			if it.Reports.Burst > 0 || it.Sessions.Burst > 0 || it.Usage.set() {
+				// The usage buckets refilled to now with the others; the
+				// receipts take from them (insertReceipts).
+				u := it.Usage
+				d.downloads, d.uploads = refill(u.Files, d.downloads, d.atMs, now), refill(u.Files, d.uploads, d.atMs, now)
+				d.jobs, d.assistMs = refill(u.Files, d.jobs, d.atMs, now), refill(u.AssistMs, d.assistMs, d.atMs, now)
 				d.reports, d.sessions, d.atMs = r, sess, now
 			}
 		}
-		budgets[it.DeviceID] = d.budgetRow
+		budgets[it.DeviceID] = &d.budgetRow
 	}
 	return budgets, nil
 }
@@ -436,12 +493,16 @@ type reportRow struct {
 	r    *api.Report
 }
 
+// itemTally is what insertReceipts tells of one item's receipts: how many
+// were over its hourly bound (not stored), how many identifiers were not
+// counted, and how many receipts' usage counts its budget cut.
+type itemTally struct{ dropped, uncounted, clamped int }
+
 // insertReports inserts every report of items with multi-row INSERTs, and
 // the receipts of those that were not held before (counting their
-// sessions for Insights); it returns those reports and, per item, how many
-// receipts were over its hourly bound and how many identifiers were not
-// counted.
-func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestItem, now int64) (map[reportKey]bool, []int, []int, error) {
+// sessions for Insights, their usage counts taken from budgets); it
+// returns those reports and a tally per item.
+func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestItem, budgets map[string]*budgetRow, now int64) (map[reportKey]bool, []itemTally, error) {
 	var rows []reportRow
 	for i := range items {
 		for ri := range items[i].Batch.Reports {
@@ -450,13 +511,13 @@ func (s *Store) insertReports(ctx context.Context, pc *txCache, items []IngestIt
 	}
 	fresh, err := s.insertReportRows(ctx, pc, rows, now)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	dropped, uncounted := make([]int, len(items)), make([]int, len(items))
-	if err := s.insertReceipts(ctx, pc, rows, fresh, dropped, uncounted); err != nil {
-		return nil, nil, nil, err
+	tally := make([]itemTally, len(items))
+	if err := s.insertReceipts(ctx, pc, rows, fresh, budgets, tally); err != nil {
+		return nil, nil, err
 	}
-	return fresh, dropped, uncounted, nil
+	return fresh, tally, nil
 }
 
 // insertReportRows inserts rows' reports, ignoring those already held,
@@ -505,8 +566,9 @@ func (s *Store) insertReportRows(ctx context.Context, pc *txCache, rows []report
 // receipts of the device (stored before, or earlier in this group) is not
 // stored; dropped[item] counts them. Each stored receipt's session is
 // counted for Insights, its identifiers filtered by the vocabulary first
-// (uncounted[item] counts those left out).
-func (s *Store) insertReceipts(ctx context.Context, pc *txCache, rows []reportRow, fresh map[reportKey]bool, dropped, uncounted []int) error {
+// (uncounted counts those left out) and its usage counts taken from the
+// device's budget (clamped counts the receipts cut).
+func (s *Store) insertReceipts(ctx context.Context, pc *txCache, rows []reportRow, fresh map[reportKey]bool, budgets map[string]*budgetRow, tally []itemTally) error {
 	ins := s.newInsightAgg()
 	type hourKey struct {
 		device string
@@ -546,12 +608,19 @@ func (s *Store) insertReceipts(ctx context.Context, pc *txCache, rows []reportRo
 				}
 				if have >= limit {
 					held[k] = have
-					dropped[x.item]++
+					tally[x.item].dropped++
 					continue
 				}
 				held[k] = have + 1
 			}
-			uncounted[x.item] += ins.add(x.it.DeviceID, x.it.SiteID, &rc, ended)
+			if b := budgets[x.it.DeviceID]; b != nil && rc.Counted != nil && x.it.Usage.set() && rc.Counted.Usage() {
+				c := *rc.Counted
+				if b.useUsage(x.it.Usage, &c) {
+					tally[x.item].clamped++
+				}
+				rc.Counted = &c
+			}
+			tally[x.item].uncounted += ins.add(x.it.DeviceID, x.it.SiteID, &rc, ended)
 			args = append(args, x.it.DeviceID, x.r.ID, ci, x.it.SiteID, ended, rc.SessionMs, rc.ResetMs,
 				rc.Reason, b2i(rc.Assisted), rc.Category, rc.Outcome, strings.Join(rc.Cleared, ","), strings.Join(rc.Failed, ","), receiptPrints(&rc))
 			if n++; n == chunkRows {

@@ -25,9 +25,10 @@ import (
 //     the session started in: sessions (the heat map; in or out of
 //     opening hours);
 //   - insight_blocks: per site, local month and block of its days (1-7,
-//     8-14, 15-21, 22 to the end): sessions, assisted, outcomes, and (kept,
-//     not yet shown) rounded minutes, pages scanned and printed,
-//     remote-help sessions;
+//     8-14, 15-21, 22 to the end): sessions, assisted, outcomes, pages
+//     scanned and printed, print jobs, files downloaded and uploaded,
+//     remote-help sessions and their length (migration 9 for jobs, files
+//     and length), and (kept, not yet shown) rounded minutes;
 //   - insight_items: per site, local month, kind ("service", "tile",
 //     "guide", "feature", "language", "category") and identifier: the
 //     sessions that used it.
@@ -149,6 +150,7 @@ type blockKey struct {
 
 type blockCounts struct {
 	sessions, assisted, done, followUp, referred, minutes, scans, prints, assists int64
+	printJobs, downloads, uploads, assistMs                                       int64
 }
 
 type itemKey struct {
@@ -234,6 +236,12 @@ func (a *insightAgg) add(device, site string, rc *api.Receipt, ended int64) int 
 	h.scans += int64(c.Scans)
 	h.prints += int64(c.Prints)
 	h.assists += int64(c.Assists)
+	// Capability 7's counts, held to what one session can have (api
+	// validates the same; a store fed otherwise still keeps to it).
+	h.printJobs += int64(min(max(c.PrintJobs, 0), api.MaxCountedFiles))
+	h.downloads += int64(min(max(c.Downloads, 0), api.MaxCountedFiles))
+	h.uploads += int64(min(max(c.Uploads, 0), api.MaxCountedFiles))
+	h.assistMs += min(max(c.AssistMs, 0), api.MaxAssistMs(c.Minutes))
 	for _, l := range []struct {
 		dim insights.Dimension
 		ids []string
@@ -246,7 +254,8 @@ func (a *insightAgg) add(device, site string, rc *api.Receipt, ended int64) int 
 	for _, f := range []struct {
 		n  int
 		id string
-	}{{c.Scans, api.FeatureScan}, {c.Prints, api.FeaturePrint}, {c.Assists, api.FeatureRemoteHelp}} {
+	}{{c.Scans, api.FeatureScan}, {c.Prints + c.PrintJobs, api.FeaturePrint}, {c.Assists + int(min(c.AssistMs, 1)), api.FeatureRemoteHelp},
+		{c.Uploads, api.FeatureUpload}, {c.Downloads, api.FeatureDownload}} {
 		if f.n > 0 && !slices.Contains(features, f.id) {
 			features = append(features, f.id)
 		}
@@ -278,14 +287,18 @@ func (s *Store) writeInsights(ctx context.Context, pc *txCache, a *insightAgg) e
 	err = upsertSorted(a.blocks, func(x, y blockKey) int {
 		return cmp.Or(strings.Compare(x.site, y.site), cmp.Compare(x.month, y.month), cmp.Compare(x.block, y.block))
 	}, func(k blockKey, h *blockCounts) []any {
-		return []any{k.site, k.month, k.block, h.sessions, h.assisted, h.done, h.followUp, h.referred, h.minutes, h.scans, h.prints, h.assists}
-	}, exec(12, `INSERT INTO insight_blocks (site_id, month, block, sessions, assisted, done, follow_up, referred, minutes, scans, prints, assists)`,
+		return []any{k.site, k.month, k.block, h.sessions, h.assisted, h.done, h.followUp, h.referred, h.minutes, h.scans, h.prints, h.assists,
+			h.printJobs, h.downloads, h.uploads, h.assistMs}
+	}, exec(16, `INSERT INTO insight_blocks (site_id, month, block, sessions, assisted, done, follow_up, referred, minutes, scans, prints, assists,
+			print_jobs, downloads, uploads, assist_ms)`,
 		`ON CONFLICT (site_id, month, block) DO UPDATE SET
 				sessions = insight_blocks.sessions + excluded.sessions, assisted = insight_blocks.assisted + excluded.assisted,
 				done = insight_blocks.done + excluded.done, follow_up = insight_blocks.follow_up + excluded.follow_up,
 				referred = insight_blocks.referred + excluded.referred, minutes = insight_blocks.minutes + excluded.minutes,
 				scans = insight_blocks.scans + excluded.scans, prints = insight_blocks.prints + excluded.prints,
-				assists = insight_blocks.assists + excluded.assists`))
+				assists = insight_blocks.assists + excluded.assists, print_jobs = insight_blocks.print_jobs + excluded.print_jobs,
+				downloads = insight_blocks.downloads + excluded.downloads, uploads = insight_blocks.uploads + excluded.uploads,
+				assist_ms = insight_blocks.assist_ms + excluded.assist_ms`))
 	if err != nil {
 		return fmt.Errorf("count sessions: %w", err)
 	}
@@ -424,11 +437,13 @@ func (s *Store) InsightCells(ctx context.Context, site string, from, to insights
 	return out, rows.Err()
 }
 
-// InsightBlocks reads the sessions, assisted sessions and outcomes counted
-// per site ("" = every site), month and block of days, for the months
-// from from's up to (not including) to's month.
+// InsightBlocks reads the sessions, assisted sessions, outcomes and usage
+// (pages, jobs, files, remote help and its minutes) counted per site
+// ("" = every site), month and block of days, for the months from from's
+// up to (not including) to's month.
 func (s *Store) InsightBlocks(ctx context.Context, site string, from, to insights.Date) ([]insights.BlockCount, error) {
-	q := `SELECT site_id, month, block, sessions, assisted, done, follow_up, referred FROM insight_blocks WHERE month >= ? AND month < ?`
+	q := `SELECT site_id, month, block, sessions, assisted, done, follow_up, referred,
+		prints, print_jobs, scans, uploads, downloads, assists, assist_ms FROM insight_blocks WHERE month >= ? AND month < ?`
 	args := []any{monthOf(from), monthOf(to)}
 	if site != "" {
 		q += ` AND site_id = ?`
@@ -440,14 +455,17 @@ func (s *Store) InsightBlocks(ctx context.Context, site string, from, to insight
 	}
 	defer rows.Close()
 	var out []insights.BlockCount
-	var month, block, n, a, d, f, r int64
+	var month, block, n, a, d, f, r, assistMs int64
 	for rows.Next() {
 		var b insights.BlockCount
-		if err := rows.Scan(&b.Site, &month, &block, &n, &a, &d, &f, &r); err != nil {
+		u := &b.Usage
+		if err := rows.Scan(&b.Site, &month, &block, &n, &a, &d, &f, &r,
+			&u.Prints, &u.PrintJobs, &u.Scans, &u.Uploads, &u.Downloads, &u.Assists, &assistMs); err != nil {
 			return nil, fmt.Errorf("insights blocks: %w", err)
 		}
 		b.Month = insights.Date{Year: int(month / 100), Month: time.Month(month % 100), Day: 1}
 		b.Block, b.Sessions, b.Assisted, b.Done, b.FollowUp, b.Referred = int(block), int(n), int(a), int(d), int(f), int(r)
+		u.AssistMinutes = int((assistMs + 30_000) / 60_000)
 		out = append(out, b)
 	}
 	return out, rows.Err()

@@ -138,8 +138,8 @@ func TestInsightsCounts(t *testing.T) {
 				t.Errorf("cells:\n got %+v\nwant %+v", in.Cells, wantCells)
 			}
 			wantBlocks := []insights.BlockCount{
-				{Site: "central", Month: marM, Block: 0, Sessions: 4, Assisted: 2, Done: 1, FollowUp: 1},
-				{Site: "north", Month: julM, Block: 0, Sessions: 2, Assisted: 1},
+				{Site: "central", Month: marM, Block: 0, Sessions: 4, Assisted: 2, Done: 1, FollowUp: 1, Usage: insights.Usage{Prints: 2}},
+				{Site: "north", Month: julM, Block: 0, Sessions: 2, Assisted: 1, Usage: insights.Usage{Scans: 3}},
 			}
 			slices.SortFunc(in.Blocks, func(x, y insights.BlockCount) int { return strings.Compare(x.Site, y.Site) })
 			if !reflect.DeepEqual(in.Blocks, wantBlocks) {

@@ -256,6 +256,52 @@ var migrations = [][]string{
 	// Counted.Prints (capability 5): the usage page's pages printed per
 	// site. A count only: nothing about what was printed.
 	8: {`ALTER TABLE receipts ADD COLUMN prints BIGINT NOT NULL DEFAULT 0`},
+	// Capability 7's counts for Insights (insights.go): print jobs, files
+	// downloaded and uploaded, and remote help's length, added up per
+	// site, month and block of days like the other counts, and each
+	// device's budgets for them. Counts and durations only: nothing about
+	// what was printed, uploaded or seen.
+	9: {
+		`ALTER TABLE insight_blocks ADD COLUMN print_jobs BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE insight_blocks ADD COLUMN downloads BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE insight_blocks ADD COLUMN uploads BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE insight_blocks ADD COLUMN assist_ms BIGINT NOT NULL DEFAULT 0`,
+		// Each device's budgets for them (IngestItem.Usage), kept beside
+		// its report and session budgets and refilled with them.
+		`ALTER TABLE devices ADD COLUMN budget_downloads DOUBLE PRECISION NOT NULL DEFAULT 0`,
+		`ALTER TABLE devices ADD COLUMN budget_uploads DOUBLE PRECISION NOT NULL DEFAULT 0`,
+		`ALTER TABLE devices ADD COLUMN budget_jobs DOUBLE PRECISION NOT NULL DEFAULT 0`,
+		`ALTER TABLE devices ADD COLUMN budget_assist_ms DOUBLE PRECISION NOT NULL DEFAULT 0`,
+	},
+	// Remote help across replicas (AssistDirectory): which replica holds
+	// a kiosk's waiting help code and each share's agent link. Never a
+	// share id (only its SHA-256), never a frame. Unlogged on PostgreSQL:
+	// a crash forgets them, as it ends every share.
+	10: {
+		`CREATE {{UNLOGGED}} TABLE assist_codes (
+			device_id TEXT PRIMARY KEY,
+			replica TEXT NOT NULL,
+			code_hash BYTEA NOT NULL,
+			code_salt BYTEA NOT NULL,
+			expires_unix_ms BIGINT NOT NULL
+		)`,
+		`CREATE {{UNLOGGED}} TABLE assist_shares (
+			id_hash TEXT PRIMARY KEY,
+			device_id TEXT NOT NULL,
+			staff TEXT NOT NULL,
+			replica TEXT NOT NULL,
+			expires_unix_ms BIGINT NOT NULL,
+			ended_reason TEXT NOT NULL DEFAULT ''
+		)`,
+		// One live share per kiosk, whichever replica made it.
+		`CREATE UNIQUE INDEX assist_shares_live ON assist_shares(device_id) WHERE ended_reason = ''`,
+		// Each replica's heartbeat: the codes and shares of a replica not
+		// seen lately (it died) are ended rather than holding the kiosk.
+		`CREATE {{UNLOGGED}} TABLE assist_replicas (
+			replica TEXT PRIMARY KEY,
+			seen_unix_ms BIGINT NOT NULL
+		)`,
+	},
 }
 
 // SchemaVersion is the newest migration.

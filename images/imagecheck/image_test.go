@@ -204,6 +204,7 @@ func TestPiBoot(t *testing.T) {
 	t.Logf("device trees for the Pi 4 and 5 on the boot partition: %v", dtbs)
 	v := strings.TrimPrefix(c.Kernel, "vmlinuz-")
 	if kd, err := ReadKernelDrivers(root, v); err == nil {
+		kd.Image = filepath.Join(boot, c.Kernel)
 		for _, b := range boards {
 			nodes, err := readDTB(filepath.Join(boot, b.DTBs[0]))
 			if err != nil {
@@ -213,7 +214,8 @@ func TestPiBoot(t *testing.T) {
 			for _, d := range b.Devices {
 				for _, n := range nodes {
 					if slices.Contains(n.Compatible, d.Compatible) && n.Enabled() {
-						found = append(found, fmt.Sprintf("%s=%v", d.What, kd.Drivers(n.Compatible, d.Alias)))
+						drivers, _ := kd.Binding(nodes, n, d)
+						found = append(found, fmt.Sprintf("%s=%v", d.What, drivers))
 						break
 					}
 				}

@@ -3,29 +3,52 @@ package imagecheck
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 )
 
 // This file checks what a Raspberry Pi needs to start the Pi image and show
 // the kiosk, for boards that cannot be booted here (QEMU has no Pi 4 or
 // Pi 5): the boot partition the firmware reads, the device trees it hands
 // the kernel, and, for every device the kiosk needs on each board, a driver
-// in the image's kernel that matches the device tree's node.
+// in the image's kernel that binds the device tree's node.
+//
+// A kernel binds a node in one of three ways, and the check knows each:
+// a module (or built-in driver) whose alias matches the node's compatible
+// (modules.alias, modules.builtin.modinfo); a built-in driver with no
+// alias at all, found by its of_device_id entry in the kernel Image
+// (mmc-pwrseq-simple); or a driver that a module registers when it loads
+// for another node (vc4, loaded for the display pipeline, registers its
+// HDMI, HVS and pixel valve drivers, which have no alias of their own).
+// Devices found by their bus (the Wi-Fi chip is an SDIO function, RP1 a
+// PCI device) match by the bus's alias, not by their node.
 
 // PiDevice is one device the kiosk needs on a board, as its device tree
 // names it.
 type PiDevice struct {
 	What       string // "SD card", "HDMI", ...
 	Compatible string // a "compatible" string of the node
-	// Alias, when set, is the modalias prefix of a device found by its bus
-	// (RP1 is a PCI device: its node's compatible is "pci1de4,1").
+	// Alias, when set, is how the alias of the driver of a device found by
+	// its bus begins, as modules.alias writes it: RP1 is a PCI device
+	// ("pci:v00001DE4d00000001"; its node's compatible is "pci1de4,1"), the
+	// Wi-Fi chip an SDIO function ("sdio:c*v02D0d4345"; brcmfmac reads its
+	// node's "brcm,bcm4329-fmac" for settings only). The node's parent, the
+	// bus's controller, must then have a driver too.
 	Alias string
+	// Via, when set, is the compatible of the node whose module registers
+	// this node's driver when it loads; the module must hold an
+	// of_device_id entry for this node.
+	Via string
 }
 
 // PiBoard is one Raspberry Pi model the image must start on.
@@ -53,13 +76,15 @@ var PiBoards = []PiBoard{
 		Root:     "sdhci-iproc",
 		Devices: []PiDevice{
 			{What: "SD card", Compatible: "brcm,bcm2711-emmc2"},
-			{What: "HDMI", Compatible: "brcm,bcm2711-hdmi0"},
-			{What: "display controller (HVS)", Compatible: "brcm,bcm2711-hvs"},
 			{What: "display pipeline", Compatible: "brcm,bcm2711-vc5"},
+			{What: "HDMI", Compatible: "brcm,bcm2711-hdmi0", Via: "brcm,bcm2711-vc5"},
+			{What: "display controller (HVS)", Compatible: "brcm,bcm2711-hvs", Via: "brcm,bcm2711-vc5"},
+			{What: "pixel valve (HDMI 0)", Compatible: "brcm,bcm2711-pixelvalve2", Via: "brcm,bcm2711-vc5"},
 			{What: "3D GPU (V3D)", Compatible: "brcm,2711-v3d"},
 			{What: "PCIe (the USB controller behind it)", Compatible: "brcm,bcm2711-pcie"},
 			{What: "Ethernet", Compatible: "brcm,bcm2711-genet-v5"},
-			{What: "Wi-Fi (SDIO)", Compatible: "brcm,bcm4329-fmac"},
+			{What: "Wi-Fi (SDIO)", Compatible: "brcm,bcm4329-fmac", Alias: "sdio:c*v02D0d4345"},
+			{What: "Wi-Fi power sequence", Compatible: "mmc-pwrseq-simple"},
 			{What: "watchdog", Compatible: "brcm,bcm2711-pm"},
 		},
 	},
@@ -70,9 +95,13 @@ var PiBoards = []PiBoard{
 		Root:     "sdhci-iproc",
 		Devices: []PiDevice{
 			{What: "SD card", Compatible: "brcm,bcm2711-emmc2"},
-			{What: "HDMI", Compatible: "brcm,bcm2711-hdmi0"},
-			{What: "display controller (HVS)", Compatible: "brcm,bcm2711-hvs"},
+			{What: "display pipeline", Compatible: "brcm,bcm2711-vc5"},
+			{What: "HDMI", Compatible: "brcm,bcm2711-hdmi0", Via: "brcm,bcm2711-vc5"},
+			{What: "display controller (HVS)", Compatible: "brcm,bcm2711-hvs", Via: "brcm,bcm2711-vc5"},
+			{What: "pixel valve (HDMI 0)", Compatible: "brcm,bcm2711-pixelvalve2", Via: "brcm,bcm2711-vc5"},
 			{What: "3D GPU (V3D)", Compatible: "brcm,2711-v3d"},
+			{What: "Wi-Fi (SDIO)", Compatible: "brcm,bcm4329-fmac", Alias: "sdio:c*v02D0d4345"},
+			{What: "Wi-Fi power sequence", Compatible: "mmc-pwrseq-simple"},
 			{What: "watchdog", Compatible: "brcm,bcm2711-pm"},
 		},
 	},
@@ -83,9 +112,10 @@ var PiBoards = []PiBoard{
 		Root: "sdhci-brcmstb",
 		Devices: []PiDevice{
 			{What: "SD card", Compatible: "brcm,bcm2712-sdhci"},
-			{What: "HDMI", Compatible: "brcm,bcm2712-hdmi0"},
-			{What: "display controller (HVS)", Compatible: "brcm,bcm2712-hvs"},
 			{What: "display pipeline", Compatible: "brcm,bcm2712-vc6"},
+			{What: "HDMI", Compatible: "brcm,bcm2712-hdmi0", Via: "brcm,bcm2712-vc6"},
+			{What: "display controller (HVS)", Compatible: "brcm,bcm2712-hvs", Via: "brcm,bcm2712-vc6"},
+			{What: "pixel valve (HDMI 0)", Compatible: "brcm,bcm2712-pixelvalve0", Via: "brcm,bcm2712-vc6"},
 			{What: "3D GPU (V3D)", Compatible: "brcm,2712-v3d"},
 			{What: "PCIe (RP1 behind it)", Compatible: "brcm,bcm2712-pcie"},
 			{What: "RP1 (USB, Ethernet, GPIO)", Compatible: "pci1de4,1", Alias: "pci:v00001DE4d00000001"},
@@ -93,7 +123,7 @@ var PiBoards = []PiBoard{
 			{What: "RP1 GPIO", Compatible: "raspberrypi,rp1-gpio"},
 			{What: "USB (RP1)", Compatible: "snps,dwc3"},
 			{What: "Ethernet (RP1)", Compatible: "raspberrypi,rp1-gem"},
-			{What: "Wi-Fi (SDIO)", Compatible: "brcm,bcm4329-fmac"},
+			{What: "Wi-Fi (SDIO)", Compatible: "brcm,bcm4329-fmac", Alias: "sdio:c*v02D0d4345"},
 			{What: "watchdog", Compatible: "brcm,bcm2712-pm"},
 		},
 	},
@@ -141,9 +171,14 @@ func ParsePiConfig(b []byte) PiConfig {
 // modules.builtin.modinfo) and each module's file (modules.dep).
 type KernelDrivers struct {
 	Version string
+	// Image is the uncompressed kernel Image, searched for the
+	// of_device_id entries of built-in drivers that have no alias ("": not
+	// searched).
+	Image   string
 	aliases []kernelAlias
 	files   map[string]string // module name (with _) -> file under the modules dir
 	builtin map[string]bool
+	code    map[string][]byte // file -> its contents, decompressed
 }
 
 type kernelAlias struct{ pattern, module string }
@@ -152,7 +187,7 @@ type kernelAlias struct{ pattern, module string }
 // v in root.
 func ReadKernelDrivers(root, v string) (*KernelDrivers, error) {
 	dir := filepath.Join(root, "usr/lib/modules", v)
-	kd := &KernelDrivers{Version: v, files: map[string]string{}, builtin: map[string]bool{}}
+	kd := &KernelDrivers{Version: v, files: map[string]string{}, builtin: map[string]bool{}, code: map[string][]byte{}}
 	alias, err := os.ReadFile(filepath.Join(dir, "modules.alias"))
 	if err != nil {
 		return nil, err
@@ -227,6 +262,115 @@ func (kd *KernelDrivers) Present(module string) bool {
 	return err == nil
 }
 
+// Binding returns the present drivers that bind node n of a device tree
+// (nodes) as device d, each named as a module, "built-in" or "M (via C)":
+// a module or built-in driver whose alias matches (d.Alias, else n's
+// compatible strings as of: aliases); else a built-in driver with an
+// of_device_id entry for n in the kernel Image; else, with d.Via, the
+// module of the enabled node compatible with d.Via when that module holds
+// an of_device_id entry for n. No drivers and no error: nothing binds n.
+func (kd *KernelDrivers) Binding(nodes []DTNode, n DTNode, d PiDevice) ([]string, error) {
+	var out []string
+	for _, m := range kd.Drivers(n.Compatible, d.Alias) {
+		if kd.Present(m) {
+			out = append(out, m)
+		}
+	}
+	if len(out) > 0 || d.Alias != "" {
+		return out, nil
+	}
+	if kd.Image != "" {
+		ok, err := kd.hasOFEntry(kd.Image, n.Compatible)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return []string{"built-in"}, nil
+		}
+	}
+	if d.Via == "" {
+		return nil, nil
+	}
+	for _, v := range nodes {
+		if !slices.Contains(v.Compatible, d.Via) || !v.Enabled() {
+			continue
+		}
+		for _, m := range kd.Drivers(v.Compatible, "") {
+			f, ok := kd.files[modName(m)]
+			if !ok || !kd.Present(m) {
+				continue
+			}
+			ok, err := kd.hasOFEntry(f, n.Compatible)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, fmt.Sprintf("%s (via %s)", m, d.Via))
+			}
+		}
+		break
+	}
+	return out, nil
+}
+
+// hasOFEntry reports whether file (a module, compressed as its name says,
+// or a kernel Image) holds an of_device_id entry for one of compatible. An
+// entry is struct of_device_id { char name[32]; char type[32]; char
+// compatible[128]; const void *data; }, and device tree drivers leave name
+// and type empty: 64 zero bytes, the compatible string, a zero byte. A
+// string the driver only compares (of_device_is_compatible) has no such
+// run of zeros before it.
+func (kd *KernelDrivers) hasOFEntry(file string, compatible []string) (bool, error) {
+	b, ok := kd.code[file]
+	if !ok {
+		var err error
+		if b, err = readModuleFile(file); err != nil {
+			return false, err
+		}
+		kd.code[file] = b
+	}
+	for _, c := range compatible {
+		entry := append(append(make([]byte, 64), c...), 0)
+		if len(c) < 128 && bytes.Contains(b, entry) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// readModuleFile reads a kernel module or Image, decompressed as its
+// name's suffix says (.xz, .zst, .gz; else as it is).
+func readModuleFile(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	switch {
+	case strings.HasSuffix(file, ".xz"):
+		if r, err = xz.NewReader(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+	case strings.HasSuffix(file, ".zst"):
+		zr, err := zstd.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		defer zr.Close()
+		r = zr
+	case strings.HasSuffix(file, ".gz"):
+		if r, err = gzip.NewReader(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return b, nil
+}
+
 var reKernelVersion = regexp.MustCompile(`^vmlinuz-(.+)$`)
 
 // PiBoot checks the Pi image's boot partition (boot, the directory
@@ -271,6 +415,7 @@ func PiBoot(root, boot string, boards []PiBoard) []string {
 	if err != nil {
 		return append(bad, fmt.Sprintf("kernel %s's module tables: %v", m[1], err))
 	}
+	kd.Image = filepath.Join(boot, c.Kernel)
 	for _, b := range boards {
 		for _, f := range b.Firmware {
 			if _, err := os.Stat(filepath.Join(boot, f)); err != nil {
@@ -330,11 +475,35 @@ func piDeviceTree(file string, b PiBoard, kd *KernelDrivers) []string {
 			bad = append(bad, fmt.Sprintf("%s: %s has no enabled %s node (%s)", b.Name, name, d.What, d.Compatible))
 			continue
 		}
-		drivers := kd.Drivers(found.Compatible, d.Alias)
-		present := slices.ContainsFunc(drivers, kd.Present)
-		if !present {
+		binding, err := kd.Binding(nodes, *found, d)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %s's %s: %v", b.Name, name, d.What, err))
+		} else if len(binding) == 0 {
 			bad = append(bad, fmt.Sprintf("%s: %s's %s (%s, %v) has no driver in kernel %s (matching: %v)",
-				b.Name, name, d.What, found.Path, found.Compatible, kd.Version, drivers))
+				b.Name, name, d.What, found.Path, found.Compatible, kd.Version, kd.Drivers(found.Compatible, d.Alias)))
+		}
+		if d.Alias == "" {
+			continue
+		}
+		// A device found by its bus: the bus's controller, its parent
+		// node, needs a driver too, when the parent is a device at all
+		// (RP1's is a PCI bridge with no compatible, under the PCIe
+		// controller checked on its own).
+		parent := path.Dir(found.Path)
+		i := slices.IndexFunc(nodes, func(n DTNode) bool { return n.Path == parent })
+		if parent == "/" || i < 0 || len(nodes[i].Compatible) == 0 {
+			continue
+		}
+		host := nodes[i]
+		binding, err = kd.Binding(nodes, host, PiDevice{})
+		switch {
+		case err != nil:
+			bad = append(bad, fmt.Sprintf("%s: %s's %s's bus controller: %v", b.Name, name, d.What, err))
+		case !host.Enabled():
+			bad = append(bad, fmt.Sprintf("%s: %s's %s sits on %s, which is disabled", b.Name, name, d.What, host.Path))
+		case len(binding) == 0:
+			bad = append(bad, fmt.Sprintf("%s: %s's %s sits on %s (%v), which has no driver in kernel %s",
+				b.Name, name, d.What, host.Path, host.Compatible, kd.Version))
 		}
 	}
 	return bad

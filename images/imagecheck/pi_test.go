@@ -1,12 +1,16 @@
 package imagecheck
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ulikunitz/xz"
 )
 
 const piTestKernel = "7.3.4+deb13-arm64"
@@ -18,14 +22,32 @@ func piModule(compat string) string {
 		return "sdhci_iproc"
 	case "brcm,bcm2712-sdhci":
 		return "sdhci_brcmstb"
+	case "brcm,bcm2711-vc5", "brcm,bcm2712-vc6":
+		return "vc4"
+	case "brcm,bcm4329-fmac":
+		return "brcmfmac"
 	}
 	return "drv_" + strings.NewReplacer(",", "_", "-", "_", ".", "_").Replace(compat)
 }
 
+// ofEntry is an of_device_id entry for a compatible string as a driver's
+// table holds it: empty name and type, the string, zeros to 128 bytes.
+func ofEntry(compat string) string {
+	return strings.Repeat("\x00", 64) + compat + strings.Repeat("\x00", 128-len(compat)) + "\x00\x10\x00\x00\x00\x00\x00\x00"
+}
+
+// piSDIOHost is the compatible of the test trees' SDIO controller, the
+// Wi-Fi node's parent.
+const piSDIOHost = "brcm,bcm2835-sdhci"
+
 // piTree writes a boot partition and a root that pass PiBoot for
 // PiBoards: config.txt with every section, an arm64 Image, each board's
 // device trees (a node per device) and firmware, a kernel whose module
-// tables drive every device, the Wi-Fi firmware.
+// tables drive every device, the Wi-Fi firmware. The kernel binds nodes
+// as Debian's 7.3.4+deb13-arm64 does: most by a module's of: alias, the
+// Wi-Fi chip by its SDIO id alone (under its SDIO controller's node), the
+// HDMI, HVS and pixel valves by vc4's own of_device_id tables (no alias),
+// the Wi-Fi power sequence by a built-in driver's alias.
 func piTree(t *testing.T) (root, boot string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -43,30 +65,39 @@ func piTree(t *testing.T) (root, boot string) {
 		"\ninitramfs initrd.img-"+piTestKernel+"\n[pi4]\n[cm4]\ndevice_tree=bcm2711-rpi-cm4-io.dtb\n[pi5]\n[all]\n")
 	image := make([]byte, 128)
 	copy(image[0x38:], "ARM\x64")
+	image = append(image, "kernel code"+ofEntry("mmc-pwrseq-simple")+"more code"...)
 	write(filepath.Join(boot, "vmlinuz-"+piTestKernel), string(image))
 	write(filepath.Join(boot, "initrd.img-"+piTestKernel), "initramfs")
 	mods := filepath.Join(root, "usr/lib/modules", piTestKernel)
-	var alias, dep []string
-	seen := map[string]bool{}
+	alias := []string{"alias of:N*T*C" + piSDIOHost + "C* sdhci_iproc"}
+	var dep []string
+	code := map[string]string{} // module -> what its file holds
 	for _, b := range PiBoards {
 		for _, f := range b.Firmware {
 			write(filepath.Join(boot, f), "firmware")
 		}
 		var kids []tnode
 		for i, d := range b.Devices {
-			kids = append(kids, tnode{name: fmt.Sprintf("dev@%d", i), props: [][2]string{{"compatible", d.Compatible}}})
-			m := piModule(d.Compatible)
-			if seen[m] {
-				continue
-			}
-			seen[m] = true
-			if d.Alias != "" {
-				alias = append(alias, "alias "+d.Alias+"sv*sd*bc*sc*i* "+m)
-			} else {
+			n := tnode{name: fmt.Sprintf("dev@%d", i), props: [][2]string{{"compatible", d.Compatible}}}
+			switch {
+			case d.Compatible == "mmc-pwrseq-simple": // built in
+			case d.Via != "":
+				code[piModule(d.Via)] += ofEntry(d.Compatible)
+			case strings.HasPrefix(d.Alias, "sdio:"):
+				n = tnode{name: fmt.Sprintf("mmc@%d", i), props: [][2]string{{"compatible", piSDIOHost}}, kids: []tnode{n}}
+				alias = append(alias, "alias "+d.Alias+"* "+piModule(d.Compatible))
+				// brcmfmac compares the node's compatible, not as a table entry.
+				code[piModule(d.Compatible)] += "\x00" + d.Compatible + "\x00"
+			case d.Alias != "":
+				n = tnode{name: "pci@0,0", kids: []tnode{n}}
+				alias = append(alias, "alias "+d.Alias+"sv*sd*bc*sc*i* "+piModule(d.Compatible))
+				code[piModule(d.Compatible)] += ""
+			default:
+				m := piModule(d.Compatible)
 				alias = append(alias, "alias of:N*T*C"+d.Compatible+"C* "+m, "alias of:N*T*C"+d.Compatible+" "+m)
+				code[m] += ofEntry(d.Compatible)
 			}
-			dep = append(dep, "kernel/drivers/"+m+".ko.xz:")
-			write(filepath.Join(mods, "kernel/drivers", m+".ko.xz"), "module")
+			kids = append(kids, n)
 		}
 		dtb := buildFDT(tnode{props: [][2]string{{"compatible", b.Model + "\x00brcm,soc"}}, kids: kids})
 		for _, name := range b.DTBs {
@@ -74,14 +105,39 @@ func piTree(t *testing.T) (root, boot string) {
 		}
 		write(filepath.Join(root, "usr/lib/firmware/brcm/brcmfmac43455-sdio."+b.Model+".txt"), "nvram")
 	}
+	code["sdhci_iproc"] += ofEntry(piSDIOHost)
+	for m, c := range code {
+		dep = append(dep, "kernel/drivers/"+m+".ko.xz:")
+		write(filepath.Join(mods, "kernel/drivers", m+".ko.xz"), xzString(t, "module "+m+c))
+	}
+	slices.Sort(dep)
 	write(filepath.Join(mods, "modules.alias"), strings.Join(alias, "\n")+"\n")
 	write(filepath.Join(mods, "modules.dep"), strings.Join(dep, "\n")+"\n")
+	write(filepath.Join(mods, "modules.builtin.modinfo"), "pwrseq_simple.file=drivers/mmc/core/pwrseq_simple\x00pwrseq_simple.license=GPL v2\x00"+
+		"pwrseq_simple.alias=of:N*T*Cmmc-pwrseq-simpleC*\x00pwrseq_simple.alias=of:N*T*Cmmc-pwrseq-simple\x00")
 	write(filepath.Join(root, "usr/lib/firmware/brcm/brcmfmac43455-sdio.bin"), "fw")
 	write(filepath.Join(root, "usr/lib/firmware/brcm/brcmfmac43455-sdio.clm_blob"), "clm")
 	write(filepath.Join(root, "var/lib/dpkg/status"), "Package: linux-image-"+piTestKernel+"\nStatus: install ok installed\nVersion: 7.3.4-1~bpo13+1\n")
 	write(filepath.Join(root, "etc/apt/apt.conf.d/53accesskiosk-backports"),
 		`Unattended-Upgrade::Origins-Pattern { "origin=Debian,codename=${distro_codename}-backports,label=Debian Backports"; };`+"\n")
 	return root, boot
+}
+
+// xzString compresses s as xz does a module (.ko.xz).
+func xzString(t *testing.T, s string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := xz.NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
 }
 
 func TestPiBootGood(t *testing.T) {
@@ -144,6 +200,23 @@ func TestPiBootMissing(t *testing.T) {
 		{"no alias for the Pi 5 SD card", func(t *testing.T, root, boot string) {
 			rewrite(t, filepath.Join(root, "usr/lib/modules", piTestKernel, "modules.alias"), "brcm,bcm2712-sdhci", "brcm,other")
 		}, "SD card (/dev@0, [brcm,bcm2712-sdhci]) has no driver"},
+		{"vc4 names the HDMI only as a string, not in a table", func(t *testing.T, root, boot string) {
+			f := filepath.Join(root, "usr/lib/modules", piTestKernel, "kernel/drivers/vc4.ko.xz")
+			os.WriteFile(f, []byte(xzString(t, "vc4 "+ofEntry("brcm,bcm2711-hvs")+"\x00brcm,bcm2711-hdmi0\x00")), 0o644)
+		}, "Raspberry Pi 4: bcm2711-rpi-4-b.dtb's HDMI (/dev@2, [brcm,bcm2711-hdmi0]) has no driver"},
+		{"vc4 not installed", func(t *testing.T, root, boot string) {
+			os.Remove(filepath.Join(root, "usr/lib/modules", piTestKernel, "kernel/drivers/vc4.ko.xz"))
+		}, "Raspberry Pi 5: bcm2712-rpi-5-b.dtb's display controller (HVS) (/dev@3, [brcm,bcm2712-hvs]) has no driver"},
+		{"Wi-Fi matched only by its node's compatible", func(t *testing.T, root, boot string) {
+			rewrite(t, filepath.Join(root, "usr/lib/modules", piTestKernel, "modules.alias"), "alias sdio:c*v02D0d4345* brcmfmac", "alias of:N*T*Cbrcm,bcm4329-fmac brcmfmac")
+		}, "Raspberry Pi 5: bcm2712-rpi-5-b.dtb's Wi-Fi (SDIO)"},
+		{"no driver for the Wi-Fi's SDIO controller", func(t *testing.T, root, boot string) {
+			rewrite(t, filepath.Join(root, "usr/lib/modules", piTestKernel, "modules.alias"), "C"+piSDIOHost+"C*", "Cother,sdhciC*")
+		}, "Wi-Fi (SDIO) sits on /mmc@"},
+		{"no built-in power sequence", func(t *testing.T, root, boot string) {
+			rewrite(t, filepath.Join(root, "usr/lib/modules", piTestKernel, "modules.builtin.modinfo"), "mmc-pwrseq-simple", "mmc-pwrseq-emmc!!")
+			rewrite(t, filepath.Join(boot, "vmlinuz-"+piTestKernel), "mmc-pwrseq-simple", "mmc-pwrseq-emmc!!")
+		}, "Raspberry Pi 4: bcm2711-rpi-4-b.dtb's Wi-Fi power sequence"},
 		{"no Pi 5 Wi-Fi calibration", func(t *testing.T, root, boot string) {
 			os.Remove(filepath.Join(root, "usr/lib/firmware/brcm/brcmfmac43455-sdio.raspberrypi,5-model-b.txt"))
 		}, "Raspberry Pi 5: no Wi-Fi calibration file"},
@@ -160,6 +233,39 @@ func TestPiBootMissing(t *testing.T) {
 				t.Errorf("want a problem containing %q, got %q", c.want, bad)
 			}
 		})
+	}
+}
+
+// A kernel with vc4 built in has no vc4.ko to look into: the HDMI, HVS
+// and pixel valve drivers' of_device_id entries are in the kernel Image.
+func TestPiBootBuiltinVC4(t *testing.T) {
+	root, boot := piTree(t)
+	mods := filepath.Join(root, "usr/lib/modules", piTestKernel)
+	if err := os.Remove(filepath.Join(mods, "kernel/drivers/vc4.ko.xz")); err != nil {
+		t.Fatal(err)
+	}
+	rewrite(t, filepath.Join(mods, "modules.dep"), "kernel/drivers/vc4.ko.xz:\n", "")
+	image, err := os.ReadFile(filepath.Join(boot, "vmlinuz-"+piTestKernel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range PiBoards {
+		for _, d := range b.Devices {
+			if piModule(d.Compatible) == "vc4" || d.Via != "" {
+				image = append(image, ofEntry(d.Compatible)...)
+			}
+		}
+	}
+	if err := os.WriteFile(filepath.Join(boot, "vmlinuz-"+piTestKernel), image, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if bad := PiBoot(root, boot, PiBoards); len(bad) != 0 {
+		t.Fatalf("vc4 built in: %q", bad)
+	}
+	rewrite(t, filepath.Join(boot, "vmlinuz-"+piTestKernel), "brcm,bcm2712-hvs\x00", "brcm,bcm2712-hvX\x00")
+	want := "Raspberry Pi 5: bcm2712-rpi-5-b.dtb's display controller (HVS) (/dev@3, [brcm,bcm2712-hvs]) has no driver"
+	if bad := PiBoot(root, boot, PiBoards); !slices.ContainsFunc(bad, func(s string) bool { return strings.Contains(s, want) }) {
+		t.Errorf("vc4 built in without the HVS's table entry: want %q, got %q", want, bad)
 	}
 }
 

@@ -388,7 +388,14 @@ func TestPrintQuota(t *testing.T) {
 		t.Errorf("past the limit the panel shows %s", got)
 	}
 	pt.post(t, fromSheet, `{"action":"print","copies":1,"color":false}`)
-	time.Sleep(500 * time.Millisecond)
+	// The session ends after the post was handled (both on the GTK loop,
+	// in order); a job the post had started would be on the receipt, sent
+	// or cancelled with the session.
+	webkittest.Do(t, func() { pt.s.endSession(bus.ReasonToolbar) })
+	r := pt.lastReceipt(t, 1)
+	if r.PrintJobs != 2 || r.PrintPages != 6 || r.PrintCancelled != 0 {
+		t.Errorf("receipt %+v: want 2 jobs, 6 pages, none cancelled", r)
+	}
 	if n := len(pr.SpoolFiles(t)); n != 2 {
 		t.Errorf("%d jobs reached the printer, want 2", n)
 	}

@@ -2,6 +2,7 @@ package shell
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -13,14 +14,24 @@ import (
 )
 
 // This file is the shell's D-Bus service (kiosk/bus) and its notifications
-// to systemd; nothing here blocks the GTK loop.
+// to systemd; nothing here blocks the GTK loop but connecting at start.
+
+// busConnectTimeout bounds connecting to the bus at start (on the GTK
+// thread): a bus that never answers the handshake would otherwise leave
+// the kiosk with a window, no page and nothing logged; with the bound it
+// exits with the reason and systemd starts it again.
+var busConnectTimeout = 15 * time.Second
 
 func (s *Shell) serveBus() error {
 	conn := s.opts.Bus
 	if conn == nil {
-		// The connection lives as long as its context (godbus WithContext):
-		// the shell's whole life, not just the dial.
-		c, err := bus.Connect(context.Background(), s.cfg.DBus)
+		// The context bounds the handshake only; the connection lives on.
+		ctx, cancel := context.WithTimeout(context.Background(), busConnectTimeout)
+		c, err := bus.Connect(ctx, s.cfg.DBus)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("serve D-Bus: the %s bus did not answer within %v", s.cfg.DBus, busConnectTimeout)
+		}
 		if err != nil {
 			return fmt.Errorf("serve D-Bus: %w", err)
 		}
