@@ -28,7 +28,7 @@ import (
 const toolbarScreenEnv = "ACCESSKIOSK_TOOLBAR_SCREEN"
 
 // TestToolbarFitsScreen: on a portrait kiosk (a real 800×1280 screen) and
-// a landscape one (1280×800), in English and in Polish, with every toolbar
+// a landscape one (1280×800), in English, Welsh and Polish, with every toolbar
 // button the shell has (Home, Back, Aa, Your files, Print, Get help,
 // Volunteer, End session), the window is no wider than the screen, Home
 // and End session are on the bar, and every action is reachable (on the
@@ -176,7 +176,7 @@ func toolbarOnScreen(t *testing.T, sw, sh int) {
 			}},
 	}
 
-	for _, lang := range []string{"en", "pl"} {
+	for _, lang := range []string{"en", "cy", "pl"} {
 		ts.prefsLink(t, "lang="+lang)
 		var end string
 		if !waitFor(10*time.Second, func() bool {
