@@ -210,7 +210,7 @@ func toolbarOnScreen(t *testing.T, sw, sh int) {
 				}
 			}
 		})
-		t.Logf("%dx%d %s: toolbar minimum %d px, natural %d px (every button on the bar); window %d px on a %d px screen; in More: %q",
+		t.Logf("%dx%d %s: toolbar minimum %d px, natural %d px (every button on the bar, and the council's name at 1000 px and wider); window %d px on a %d px screen; in More: %q",
 			sw, sh, lang, tmin, tnat, ww, scw, inMore)
 		if places[toolHome] != webkit.ToolOnBar || places[toolEnd] != webkit.ToolOnBar {
 			t.Errorf("%s: Home %v, End session %v; want both on the bar", lang, places[toolHome], places[toolEnd])
