@@ -351,7 +351,8 @@ func toolbarClosing(t *testing.T, ts *testShell, lang string) {
 
 // toolbarKeyboard: Tab walks the bar left to right (More among the
 // buttons), Enter on More opens its panel with the focus on its first
-// button, Tab walks the panel, and its Close gives the focus back to More.
+// button, Tab walks the panel, and its Close (or Escape) gives the focus
+// back to More.
 func toolbarKeyboard(t *testing.T, ts *testShell, lang string) {
 	t.Helper()
 	s := ts.s
@@ -439,6 +440,15 @@ func toolbarKeyboard(t *testing.T, ts *testShell, lang string) {
 	webkittest.Do(t, func() { open = s.win.MoreShown() })
 	if open {
 		t.Errorf("%s: Close left the More panel open", lang)
+	}
+	// Escape closes it too.
+	key(t, "Return")
+	waitFocus("More's panel opened again", twins[0], true)
+	key(t, "Escape")
+	waitFocus("Escape", webkit.ToolMore, false)
+	webkittest.Do(t, func() { open = s.win.MoreShown() })
+	if open {
+		t.Errorf("%s: Escape left the More panel open", lang)
 	}
 }
 

@@ -8,9 +8,10 @@
 // popover, menu or second window, which could escape the one window).
 //
 // AkToolbar is a GtkContainer laid out like a horizontal GtkBox: buttons
-// packed at the start left to right, the title taking the room left, the
-// buttons packed at the end right to left, and the More button to the
-// left of those. A button that does not fit is made child-invisible
+// packed at the start left to right, the title (the council's name, which
+// split.c hides below 1000 pixels) taking the room left, the buttons
+// packed at the end right to left, and the More button to the left of
+// those. A button that does not fit is made child-invisible
 // (unmapped, so neither drawn, focused nor showing for a screen reader)
 // in size_allocate, which never queues a resize; its twin in the More
 // panel carries the same id, label, accessible name and tooltip, and a
@@ -356,6 +357,13 @@ static void ak_more_close_clicked(GtkButton *b, gpointer data) {
 	if (w->more_button != NULL && gtk_widget_get_mapped(w->more_button)) gtk_widget_grab_focus(w->more_button);
 }
 
+// Escape in the More panel closes it, as its Close does.
+static gboolean ak_more_key(GtkWidget *p, GdkEventKey *e, gpointer data) {
+	if (e->keyval != GDK_KEY_Escape) return FALSE;
+	ak_more_close_clicked(NULL, data);
+	return TRUE;
+}
+
 // A tap on a button's twin in the More panel closes the panel and clicks
 // the button itself (on the GTK loop, as a tap on the bar would).
 static void ak_twin_clicked(GtkButton *b, gpointer data) {
@@ -498,6 +506,7 @@ static GtkWidget *ak_more_panel(akWindow *w) {
 	gtk_widget_set_valign(p, GTK_ALIGN_START);
 	gtk_widget_set_margin_end(p, 12);
 	gtk_widget_set_no_show_all(p, TRUE);
+	g_signal_connect(p, "key-press-event", G_CALLBACK(ak_more_key), w);
 	AtkObject *a = gtk_widget_get_accessible(p);
 	if (a != NULL) atk_object_set_role(a, ATK_ROLE_PANEL);
 	gtk_overlay_add_overlay(GTK_OVERLAY(w->overlay), p);
