@@ -224,9 +224,9 @@ screenshots-picker: deps assets ## save the file picker (choose, scan preview, t
 	@test -n "$$(ls out/screenshots/kiosk-picker-* 2>/dev/null)"
 
 .PHONY: screenshots-kiosk-shell
-screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside a service, keyboard up over a form; also high contrast, Welsh, Polish) at 1280x800 and 800x1280 in out/screenshots/
+screenshots-kiosk-shell: deps assets ## save the real kiosk window (guide beside a service, keyboard up over a form, the toolbar's More panel; also high contrast, Welsh, Polish) at 1280x800 and 800x1280 in out/screenshots/
 	@mkdir -p out/screenshots
-	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^TestScreenshotsShell$$' -v ./kiosk/shell/ | grep -E 'saved|FAIL|ok|Error|want'
+	set -o pipefail; KIOSK_SCREENSHOTS=$(CURDIR)/out/screenshots $(GO) test -count=1 -run '^(TestScreenshotsShell|TestToolbarFitsScreen)$$' -v ./kiosk/shell/ | grep -E 'saved|FAIL|ok|Error|want'
 	@test -n "$$(ls out/screenshots/kiosk-shell-* 2>/dev/null)"
 
 .PHONY: screenshots

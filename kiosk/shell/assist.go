@@ -57,12 +57,12 @@ import (
 //     the screen was shared, nothing else.
 
 // Ids of remote help's buttons (after the ids in shell.go, ui.go,
-// volunteer.go and split.go).
+// volunteer.go, split.go, print.go (400) and downloads.go (500)).
 const (
-	toolAssist       = 400 // the toolbar's Get help
-	toolAssistStop   = 401 // the sharing bar's Stop sharing
-	panelAssistAllow = 402 // the consent prompt's Allow
-	panelAssistNo    = 403 // the consent prompt's No thanks
+	toolAssist       = 600 // the toolbar's Get help
+	toolAssistStop   = 601 // the sharing bar's Stop sharing
+	panelAssistAllow = 602 // the consent prompt's Allow
+	panelAssistNo    = 603 // the consent prompt's No thanks
 )
 
 // Bounds on the mask reports.

@@ -32,7 +32,7 @@ import (
 
 // Toolbar and panel button ids (after the ids in shell.go).
 const (
-	toolFiles  = 500 // "Your files" on the toolbar, shown while the session has files (print.go has 400)
+	toolFiles  = 500 // "Your files" on the toolbar, shown while the session has files (print.go has 400, assist.go 600)
 	filesClose = 501 // the panel's Close
 )
 

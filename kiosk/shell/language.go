@@ -62,6 +62,9 @@ func (s *Shell) relabel() {
 		Guide:      s.tr("shell.guide"),
 		Keyboard:   s.tr("kb.title"),
 		CloseGuide: s.tr("shell.guide.close.name"),
+		More:       s.tr("shell.more"),
+		MoreName:   s.tr("shell.more.name"),
+		MoreClose:  s.tr("shell.close"),
 	})
 	if s.cur != nil && s.cur.guide != nil {
 		s.win.SetGuideBar(s.paneBar(s.cur.guide.URI()))

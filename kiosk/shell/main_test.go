@@ -189,7 +189,9 @@ func startShell(t testing.TB, o Options) *testShell {
 	if o.Log == nil {
 		o.Log = l
 	}
-	o.Width, o.Height = 1280, 800
+	if o.Width == 0 {
+		o.Width, o.Height = 1280, 800
+	}
 	o.Observer.Ready = func() { close(ts.ready) }
 	prev := o.Observer.SessionEnded
 	o.Observer.SessionEnded = func(reason string, r bus.Receipt) {

@@ -141,6 +141,7 @@ func (s *Shell) endSessionAt(reason string, requested time.Time) {
 	tA := s.now()
 	s.setState(bus.StateResetting)
 	s.win.HidePanel()
+	s.win.ShowMore(false) // the toolbar's More panel (toolbar.go)
 	s.win.Banner("")
 	s.msgGen++
 	s.sessionGen++

@@ -305,6 +305,7 @@ func Start(o Options) (*Shell, error) {
 		s.win.Destroy()
 		return nil, err
 	}
+	s.setupToolbar() // toolbar.go: which buttons give way on a narrow screen
 	s.relabel()
 	t, err := s.newTab()
 	if err != nil {

@@ -122,6 +122,8 @@ var messagesCY = catalog{
 	"shell.guide":            "Canllaw",
 	"shell.guide.close.name": "Cau'r canllaw; mae'r gwasanaeth yn aros ar agor",
 	"shell.close":            "Cau",
+	"shell.more":             "Mwy",
+	"shell.more.name":        "Mwy: y botymau nad ydynt yn ffitio ar y bar",
 	"kb.hide.short":          "Cuddio",
 	"kb.delete.name":         "Dileu'r nod cynt",
 	"kb.shift.name":          "Shift: bydd y llythyren nesaf yn briflythyren",

@@ -123,6 +123,8 @@ var messagesEN = catalog{
 	"shell.guide":            "Guide",
 	"shell.guide.close.name": "Close the guide; the service stays open",
 	"shell.close":            "Close",
+	"shell.more":             "More",
+	"shell.more.name":        "More: the buttons that do not fit on the bar",
 	"kb.hide.short":          "Hide",
 	"kb.delete.name":         "Delete the character before",
 	"kb.shift.name":          "Shift: the next letter is a capital",

@@ -122,6 +122,8 @@ var messagesPL = catalog{
 	"shell.guide":            "Instrukcja",
 	"shell.guide.close.name": "Zamknij instrukcję; usługa pozostaje otwarta",
 	"shell.close":            "Zamknij",
+	"shell.more":             "Więcej",
+	"shell.more.name":        "Więcej: przyciski, które nie mieszczą się na pasku",
 	"kb.hide.short":          "Ukryj",
 	"kb.delete.name":         "Usuń poprzedni znak",
 	"kb.shift.name":          "Shift: następna litera będzie wielka",

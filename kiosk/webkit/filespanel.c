@@ -44,8 +44,7 @@ static GtkWidget *ak_files_panel(akWindow *w) {
 	gtk_widget_set_size_request(p, 440, -1);
 	gtk_widget_set_margin_end(p, 12);
 	gtk_widget_set_no_show_all(p, TRUE);
-	GtkWidget *overlay = gtk_bin_get_child(GTK_BIN(w->win));
-	gtk_overlay_add_overlay(GTK_OVERLAY(overlay), p);
+	gtk_overlay_add_overlay(GTK_OVERLAY(w->overlay), p);
 	g_object_set_data(G_OBJECT(w->win), "ak-files", p);
 	return p;
 }
@@ -176,15 +175,9 @@ char *ak_window_files_names(akWindow *w) {
 // ak_window_tool_visible shows or hides the toolbar button with id; 0
 // when there is none.
 int ak_window_tool_visible(akWindow *w, int id, int visible) {
-	GList *kids = gtk_container_get_children(GTK_CONTAINER(w->toolbar));
-	int found = 0;
-	for (GList *l = kids; l != NULL; l = l->next) {
-		GtkWidget *b = GTK_WIDGET(l->data);
-		if (GTK_IS_BUTTON(b) && GPOINTER_TO_INT(g_object_get_data(G_OBJECT(b), "ak-id")) == id) {
-			gtk_widget_set_visible(b, visible);
-			found = 1;
-		}
-	}
-	g_list_free(kids);
-	return found;
+	GtkWidget *b = ak_toolbar_find(w, id);
+	if (b == NULL) return 0;
+	gtk_widget_set_visible(b, visible);
+	ak_more_sync(w);
+	return 1;
 }

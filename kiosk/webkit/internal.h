@@ -20,6 +20,9 @@ extern const char *ak_css;
 
 struct akWindow {
 	GtkWidget *win, *toolbar, *title, *banner, *banner_label, *content, *panel, *panel_title, *panel_text, *panel_buttons;
+	// overlay holds everything but the sharing bar (assist.c moves it into a
+	// box under that bar): panels over the window go in it.
+	GtkWidget *overlay;
 	// Split view: content holds paned; paned's first child is the service
 	// slot, its second the guide pane (a header with a Close button over
 	// the guide slot), hidden when no guide is shown.
@@ -36,6 +39,11 @@ struct akWindow {
 	double share;     // the service's share of the paned
 	int last_size;    // the paned's size (along its orientation) last seen
 	int placing;      // the handle is being set by the code, not dragged
+	// The toolbar's More button and panel (toolbar.c); the panel is made
+	// on first use.
+	GtkWidget *more_button, *more;
+	GtkGesture *more_outside; // closes the panel on a tap elsewhere
+	char *more_title_text, *more_close_text;
 	uintptr_t h;
 };
 
@@ -45,5 +53,10 @@ void ak_slot_set(GtkWidget *slot, WebKitWebView *v);
 void ak_split_build(akWindow *w);
 void ak_split_watch(akWindow *w);
 void ak_split_unwatch(akWindow *w);
+void ak_toolbar_build(akWindow *w, const char *title);
+void ak_toolbar_free(akWindow *w);
+void ak_toolbar_add_tool(akWindow *w, GtkWidget *b, int end);
+GtkWidget *ak_toolbar_find(akWindow *w, int id);
+void ak_more_sync(akWindow *w);
 
 #endif

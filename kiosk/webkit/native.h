@@ -155,4 +155,16 @@ char *ak_window_files_text(akWindow *w);
 char *ak_window_files_names(akWindow *w);
 int ak_window_tool_visible(akWindow *w, int id, int visible);
 
+// The toolbar's overflow (toolbar.c): priorities, the More button (id
+// AK_TOOL_MORE) and its panel (Close: AK_TOOL_MORE_CLOSE).
+enum { AK_PINNED = 1 << 30, AK_TOOL_MORE = -2, AK_TOOL_MORE_CLOSE = -3 };
+int ak_window_tool_priority(akWindow *w, int id, int priority);
+int ak_window_tool_place(akWindow *w, int id);
+void ak_window_toolbar_width(akWindow *w, int *minimum, int *natural);
+void ak_window_more_names(akWindow *w, const char *label, const char *name, const char *close_label);
+void ak_window_more_show(akWindow *w, int show);
+int ak_window_more_visible(akWindow *w);
+int ak_window_focused(akWindow *w, int *in_more);
+void ak_window_size(akWindow *w, int *width, int *height, int *screen_width, int *screen_height);
+
 #endif

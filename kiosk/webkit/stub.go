@@ -260,3 +260,24 @@ func (w *Window) FilesNames() []string { return nil }
 
 // SetToolVisible is false without WebKitGTK.
 func (w *Window) SetToolVisible(id int, visible bool) bool { return false }
+
+// SetToolPriority is false without WebKitGTK.
+func (w *Window) SetToolPriority(id int, priority int) bool { return false }
+
+// ToolPlace is ToolNone without WebKitGTK.
+func (w *Window) ToolPlace(id int) ToolPlace { return ToolNone }
+
+// ToolbarWidth is 0s without WebKitGTK.
+func (w *Window) ToolbarWidth() (minimum, natural int) { return 0, 0 }
+
+// ShowMore does nothing without WebKitGTK.
+func (w *Window) ShowMore(show bool) {}
+
+// MoreShown is false without WebKitGTK.
+func (w *Window) MoreShown() bool { return false }
+
+// Size is 0s without WebKitGTK.
+func (w *Window) Size() (width, height, screenWidth, screenHeight int) { return 0, 0, 0, 0 }
+
+// FocusedButton is nothing without WebKitGTK.
+func (w *Window) FocusedButton() (id int, inMore, ok bool) { return 0, false, false }

@@ -366,6 +366,24 @@ const (
 	ToolDanger           // red: End session
 )
 
+// Toolbar priorities and the More button's ids (Window.SetToolPriority).
+const (
+	ToolPinned    = 1 << 30 // never leaves the bar
+	ToolMore      = -2      // the More button (Rect, AccessibleName, Press)
+	ToolMoreClose = -3      // the More panel's Close button
+)
+
+// ToolPlace is where a toolbar button is (Window.ToolPlace).
+type ToolPlace int
+
+// Toolbar button places.
+const (
+	ToolNone   ToolPlace = iota // no such button
+	ToolOnBar                   // on the bar
+	ToolInMore                  // off the bar, offered by the More panel
+	ToolHidden                  // hidden by the shell (Your files with no files)
+)
+
 // PanelButton is a button on the full-screen panel.
 type PanelButton struct {
 	ID        int
@@ -414,6 +432,7 @@ const (
 	PartButton               // the button with an id (keyboard key, toolbar button)
 	PartSheet                // the sheet shown in place of the service (Window.SetSheet)
 	PartPanel                // the panel (Window.ShowPanel; AccessibleName only)
+	PartMore                 // the toolbar's More panel (Rect, AccessibleName)
 )
 
 // Rect is a rectangle in screen pixels.
@@ -430,4 +449,7 @@ type Names struct {
 	Guide      string // the guide pane
 	Keyboard   string // the on-screen keyboard
 	CloseGuide string // what the guide pane's Close button does (its tooltip and description)
+	More       string // the toolbar's More button's label (the More panel's title)
+	MoreName   string // what the More button does (its accessible name and tooltip)
+	MoreClose  string // the More panel's Close button
 }

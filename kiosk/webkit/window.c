@@ -35,6 +35,27 @@ static GtkWidget *ak_find_id(GtkWidget *parent, int id) {
 	return found;
 }
 
+static GtkWidget *ak_find_mapped(GtkWidget *parent, int id) {
+	if (!gtk_widget_get_mapped(parent)) return NULL;
+	if (GTK_IS_BUTTON(parent) && GPOINTER_TO_INT(g_object_get_data(G_OBJECT(parent), "ak-id")) == id) return parent;
+	if (!GTK_IS_CONTAINER(parent)) return NULL;
+	GList *kids = gtk_container_get_children(GTK_CONTAINER(parent));
+	GtkWidget *found = NULL;
+	for (GList *l = kids; l != NULL && found == NULL; l = l->next) found = ak_find_mapped(GTK_WIDGET(l->data), id);
+	g_list_free(kids);
+	return found;
+}
+
+// ak_find_shown is the button with id that is on the screen (a toolbar
+// button off the bar has its twin in the More panel while it shows), else
+// any button with id; NULL for none.
+static GtkWidget *ak_find_shown(akWindow *w, int id) {
+	GtkWidget *b = ak_find_mapped(w->win, id);
+	if (b != NULL) return b;
+	b = ak_toolbar_find(w, id);
+	return b != NULL ? b : ak_find_id(w->win, id);
+}
+
 // ak_widget_rect is a widget's rectangle in root (screen) coordinates; 0 when it is not shown.
 static int ak_widget_rect(akWindow *w, GtkWidget *wd, int *x, int *y, int *width, int *height) {
 	if (wd == NULL || !gtk_widget_get_mapped(wd)) return 0;
@@ -51,7 +72,7 @@ static int ak_widget_rect(akWindow *w, GtkWidget *wd, int *x, int *y, int *width
 
 // ak_window_rect: part 0 the service slot, 1 the guide slot, 2 the
 // keyboard, 3 the toolbar, 4 the button (keyboard key, toolbar, guide
-// close) with id, 5 the sheet.
+// close) with id, 5 the sheet, 7 the toolbar's More panel.
 int ak_window_rect(akWindow *w, int part, int id, int *x, int *y, int *width, int *height) {
 	GtkWidget *wd = NULL;
 	switch (part) {
@@ -59,8 +80,9 @@ int ak_window_rect(akWindow *w, int part, int id, int *x, int *y, int *width, in
 	case 1: wd = w->guide_slot; break;
 	case 2: wd = w->keyboard; break;
 	case 3: wd = w->toolbar; break;
-	case 4: wd = ak_find_id(w->win, id); break;
+	case 4: wd = ak_find_shown(w, id); break;
 	case 5: wd = w->sheet_slot; break;
+	case 7: wd = w->more; break;
 	}
 	return ak_widget_rect(w, wd, x, y, width, height);
 }
@@ -74,8 +96,9 @@ static AtkObject *ak_window_accessible(akWindow *w, int part, int id) {
 	case 1: wd = w->guide_pane; break;
 	case 2: wd = w->keyboard; break;
 	case 3: wd = w->toolbar; break;
-	case 4: wd = ak_find_id(w->win, id); break;
+	case 4: wd = ak_find_shown(w, id); break;
 	case 6: wd = w->panel; break;
+	case 7: wd = w->more; break;
 	}
 	if (wd == NULL) return NULL;
 	return gtk_widget_get_accessible(wd);
@@ -99,11 +122,13 @@ void ak_window_accessible_about(akWindow *w, int part, int id, const char **desc
 // ak_window_set_tool changes the label, accessible name and tooltip of
 // the button with id (a toolbar button); 0 when there is none.
 int ak_window_set_tool(akWindow *w, int id, const char *label, const char *name) {
-	GtkWidget *b = ak_find_id(w->win, id);
+	GtkWidget *b = ak_toolbar_find(w, id);
+	if (b == NULL) b = ak_find_id(w->win, id);
 	if (b == NULL) return 0;
 	gtk_button_set_label(GTK_BUTTON(b), label);
 	ak_name(b, name);
 	gtk_widget_set_tooltip_text(b, name);
+	ak_more_sync(w); // its twin in the More panel too
 	return 1;
 }
 
@@ -134,7 +159,7 @@ const char *ak_window_label(akWindow *w, int part, int id) {
 	switch (part) {
 	case 1: return gtk_label_get_text(GTK_LABEL(w->guide_title));
 	case 4: {
-		GtkWidget *b = ak_find_id(w->win, id);
+		GtkWidget *b = ak_find_shown(w, id);
 		return b == NULL ? NULL : gtk_button_get_label(GTK_BUTTON(b));
 	}
 	}
@@ -143,14 +168,15 @@ const char *ak_window_label(akWindow *w, int part, int id) {
 
 // ak_window_tooltip is the tooltip of the button with id; NULL for none.
 const char *ak_window_tooltip(akWindow *w, int id) {
-	GtkWidget *b = ak_find_id(w->win, id);
+	GtkWidget *b = ak_find_shown(w, id);
 	if (b == NULL) return NULL;
 	return gtk_widget_get_tooltip_text(b); // owned by the caller
 }
 
-// ak_window_press clicks the keyboard key (or any button) with id, as a tap would.
+// ak_window_press clicks the keyboard key (or any button) with id, as a
+// tap would (a toolbar button off the bar: as a tap on it in More would).
 int ak_window_press(akWindow *w, int id) {
-	GtkWidget *b = ak_find_id(w->win, id);
+	GtkWidget *b = ak_find_shown(w, id);
 	if (b == NULL || !gtk_widget_is_sensitive(b)) return 0;
 	gtk_button_clicked(GTK_BUTTON(b));
 	return 1;
@@ -168,6 +194,22 @@ int ak_window_high_contrast(akWindow *w) {
 
 void ak_window_resize(akWindow *w, int width, int height) {
 	gtk_window_resize(GTK_WINDOW(w->win), width, height);
+}
+
+// ak_window_size is the window's size and the size of the monitor it is
+// on (0s before it is on one).
+void ak_window_size(akWindow *w, int *width, int *height, int *screen_width, int *screen_height) {
+	*width = *height = *screen_width = *screen_height = 0;
+	GdkWindow *gw = gtk_widget_get_window(w->win);
+	if (gw == NULL) return;
+	*width = gdk_window_get_width(gw);
+	*height = gdk_window_get_height(gw);
+	GdkMonitor *m = gdk_display_get_monitor_at_window(gdk_window_get_display(gw), gw);
+	if (m == NULL) return;
+	GdkRectangle r;
+	gdk_monitor_get_geometry(m, &r);
+	*screen_width = r.width;
+	*screen_height = r.height;
 }
 
 // ak_has_touchscreen reports whether the default seat has a touch device.
@@ -196,18 +238,13 @@ akWindow *ak_window_new(uintptr_t h, const char *title, int fullscreen, int widt
 	g_signal_connect(w->win, "delete-event", G_CALLBACK(ak_delete_event), NULL);
 
 	GtkWidget *overlay = gtk_overlay_new();
+	w->overlay = overlay;
 	gtk_container_add(GTK_CONTAINER(w->win), overlay);
 	GtkWidget *vbox = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
 	gtk_container_add(GTK_CONTAINER(overlay), vbox);
 
-	w->toolbar = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 0);
-	gtk_widget_set_name(w->toolbar, "ak-toolbar");
-	ak_name(w->toolbar, "Kiosk toolbar");
+	ak_toolbar_build(w, title); // toolbar.c
 	gtk_box_pack_start(GTK_BOX(vbox), w->toolbar, FALSE, FALSE, 0);
-	w->title = gtk_label_new(title);
-	gtk_style_context_add_class(gtk_widget_get_style_context(w->title), "ak-title");
-	gtk_label_set_ellipsize(GTK_LABEL(w->title), PANGO_ELLIPSIZE_END);
-	gtk_box_pack_start(GTK_BOX(w->toolbar), w->title, TRUE, TRUE, 0);
 
 	w->banner = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 0);
 	gtk_widget_set_name(w->banner, "ak-banner");
@@ -269,9 +306,7 @@ static GtkWidget *ak_make_button(akWindow *w, const char *label, const char *nam
 
 void ak_window_add_tool(akWindow *w, const char *label, const char *name, const char *widget_name, int id, int end) {
 	GtkWidget *b = ak_make_button(w, label, name, widget_name, id);
-	if (end) gtk_box_pack_end(GTK_BOX(w->toolbar), b, FALSE, FALSE, 0);
-	else gtk_box_pack_start(GTK_BOX(w->toolbar), b, FALSE, FALSE, 0);
-	gtk_box_reorder_child(GTK_BOX(w->toolbar), w->title, -1);
+	ak_toolbar_add_tool(w, b, end);
 	gtk_widget_show(b);
 }
 
@@ -371,6 +406,7 @@ const char *ak_window_banner_text(akWindow *w) {
 void ak_window_destroy(akWindow *w) {
 	ak_split_unwatch(w);
 	gtk_widget_destroy(w->win);
+	ak_toolbar_free(w);
 	g_free(w);
 }
 

@@ -160,6 +160,13 @@ func (w *Window) SetNames(n Names) {
 		}
 	}()
 	C.ak_window_set_names(w.w, t, s, g, k, c)
+	if n.More != "" {
+		m, mn, mc := cstr(n.More), cstr(n.MoreName), cstr(n.MoreClose)
+		defer free(m)
+		defer free(mn)
+		defer free(mc)
+		C.ak_window_more_names(w.w, m, mn, mc)
+	}
 }
 
 // SetGuideBar changes the guide pane's title and Close label (as SetGuide

@@ -31,6 +31,11 @@ func init() { runtime.LockOSThread() }
 // window and an 800×1280 portrait one.
 const Screen = "1280x1280x24"
 
+// ScreenEnv, when set (WIDTHxHEIGHTxDEPTH), is the Xvfb screen's size
+// instead of Screen: a test that needs a real screen of a kiosk's size
+// runs the test binary again with it (kiosk/shell's toolbar test does).
+const ScreenEnv = "WEBKITTEST_SCREEN"
+
 // Xvfb starts an X server on a free display and returns its name (":N")
 // and a function that stops it.
 func Xvfb() (display string, stop func(), err error) {
@@ -43,7 +48,11 @@ func Xvfb() (display string, stop func(), err error) {
 		return "", nil, err
 	}
 	defer r.Close()
-	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", Screen, "-nolisten", "tcp", "-noreset")
+	screen := Screen
+	if s := os.Getenv(ScreenEnv); s != "" {
+		screen = s
+	}
+	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", screen, "-nolisten", "tcp", "-noreset")
 	cmd.ExtraFiles = []*os.File{w}
 	// Xvfb dies with the test binary even when it crashes (Main runs on
 	// the locked main thread, which lives as long as the process).
