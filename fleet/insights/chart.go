@@ -349,13 +349,8 @@ func (f *Figures) outcomesChart() Chart {
 		row(bk.Label, bk.Start, bk.End, bk.Assisted, bk.Outcomes)
 		g := barGroup{heading: bk.Label}
 		for o, c := range bk.Outcomes {
-			b := bar{label: OutcomeNames[o], text: c.String(), fill: outcomeFill[o], count: true}
-			if v, ok := c.Value(); ok {
-				b.value = float64(v)
-				maxV = max(maxV, b.value)
-			} else if c.State() == Fewer {
-				b.value, b.fill = float64(c.K()), "hatch"
-			}
+			b := countBar(OutcomeNames[o], outcomeFill[o], c)
+			maxV = max(maxV, b.value)
 			g.bars = append(g.bars, b)
 		}
 		groups = append(groups, g)
@@ -498,13 +493,8 @@ func (f *Figures) usageChart() Chart {
 		if UsageKind(u) == RemoteHelpMinutes {
 			continue // minutes are not on the counts' scale: in the sentence and table
 		}
-		b := bar{label: UsageNames[u], text: c.String(), count: true}
-		if v, ok := c.Value(); ok {
-			b.value = float64(v)
-			maxV = max(maxV, b.value)
-		} else if c.State() == Fewer {
-			b.value, b.fill = float64(c.K()), "hatch"
-		}
+		b := countBar(UsageNames[u], "", c)
+		maxV = max(maxV, b.value)
 		g.bars = append(g.bars, b)
 	}
 	g.scale = max(maxV, float64(f.K))
@@ -525,4 +515,17 @@ func usageText(c Count) string {
 		return fmt.Sprintf("withheld (fewer than %d sessions)", c.K())
 	}
 	return about(c)
+}
+
+// countBar is c's bar: its value when shown, hatched at K when there were
+// fewer than K (a chart's scale is at least K), empty when withheld
+// otherwise.
+func countBar(label, fill string, c Count) bar {
+	b := bar{label: label, text: c.String(), fill: fill, count: true}
+	if v, ok := c.Value(); ok {
+		b.value = float64(v)
+	} else if c.State() == Fewer {
+		b.value, b.fill = float64(c.K()), "hatch"
+	}
+	return b
 }
