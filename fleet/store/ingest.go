@@ -268,19 +268,23 @@ func refusedAny(out []IngestResult) bool {
 	return false
 }
 
-// budgetRow is a device's budgets as of atMs (0: full).
+// budgetRow is a device's budgets as of atMs (0: full): the tokens left
+// of its reports and sessions, and the tokens taken (not yet refilled) of
+// its usage buckets, so that 0, the columns' default, is a full bucket
+// for a device that reported before migration 9 too.
 type budgetRow struct {
-	atMs                                                  int64
-	reports, sessions, downloads, uploads, jobs, assistMs float64
+	atMs                               int64
+	reports, sessions                  float64 // left
+	downloads, uploads, jobs, assistMs float64 // taken
 }
 
-// refill is what a bucket of b holding have tokens as of atMs (0: full)
-// holds at now.
-func refill(b Budget, have float64, atMs, now int64) float64 {
+// refill is what a bucket of b from which used tokens were taken as of
+// atMs (0: full) still owes at now.
+func refill(b Budget, used float64, atMs, now int64) float64 {
 	if atMs == 0 {
-		return b.Burst
+		return 0
 	}
-	return min(b.Burst, have+float64(max(0, now-atMs))/1000*b.PerSecond)
+	return max(0, used-float64(max(0, now-atMs))/1000*b.PerSecond)
 }
 
 // useUsage takes c's capability 7 counts from the device's buckets in d
@@ -288,12 +292,12 @@ func refill(b Budget, have float64, atMs, now int64) float64 {
 // whether any count was cut.
 func (d *budgetRow) useUsage(u UsageBudget, c *api.Counted) bool {
 	cut := false
-	take := func(b Budget, have *float64, n int64) int64 {
+	take := func(b Budget, used *float64, n int64) int64 {
 		if b.Burst <= 0 || b.PerSecond <= 0 || n <= 0 {
 			return n
 		}
-		got := min(n, int64(*have))
-		*have -= float64(got)
+		got := min(n, max(0, int64(b.Burst-*used)))
+		*used += float64(got)
 		cut = cut || got < n
 		return got
 	}

@@ -267,7 +267,8 @@ var migrations = [][]string{
 		`ALTER TABLE insight_blocks ADD COLUMN uploads BIGINT NOT NULL DEFAULT 0`,
 		`ALTER TABLE insight_blocks ADD COLUMN assist_ms BIGINT NOT NULL DEFAULT 0`,
 		// Each device's budgets for them (IngestItem.Usage), kept beside
-		// its report and session budgets and refilled with them.
+		// its report and session budgets and refilled with them: the
+		// tokens taken and not yet refilled, so 0 is a full bucket.
 		`ALTER TABLE devices ADD COLUMN budget_downloads DOUBLE PRECISION NOT NULL DEFAULT 0`,
 		`ALTER TABLE devices ADD COLUMN budget_uploads DOUBLE PRECISION NOT NULL DEFAULT 0`,
 		`ALTER TABLE devices ADD COLUMN budget_jobs DOUBLE PRECISION NOT NULL DEFAULT 0`,

@@ -162,8 +162,8 @@ func TestMigrate9(t *testing.T) {
 }
 
 // TestUsageBudget: a device's capability 7 counts are taken from its
-// budgets, kept in its row on SQLite and PostgreSQL: a session's most at
-// once, refilled with time; receipts beyond are stored as sessions with
+// budgets, kept in its row on SQLite and PostgreSQL: full for a device
+// that reported before them, a session's most at once, refilled with time; receipts beyond are stored as sessions with
 // their counts cut (IngestResult.Clamped); a group commit holding the same
 // device twice draws on one budget.
 func TestUsageBudget(t *testing.T) {
@@ -209,6 +209,11 @@ func TestUsageBudget(t *testing.T) {
 				}
 				return u
 			}
+			// The device reported before (a fleet before migration 9: its
+			// report budget taken, its usage buckets never): they are full.
+			plain := item(api.Counted{})
+			plain.Usage, plain.Reports = store.UsageBudget{}, store.Budget{PerSecond: 1, Burst: 100}
+			ingest(plain)
 			// Two of a session's most in one group commit: one budget.
 			most := api.Counted{Downloads: 1000, Uploads: 600, PrintJobs: 10, AssistMs: 3_000_000}
 			res := ingest(item(most), item(most))
