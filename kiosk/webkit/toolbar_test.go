@@ -128,6 +128,22 @@ func TestToolbarOverflow(t *testing.T) {
 		t.Error("More panel still open after a tap in it")
 	}
 
+	// While the panel shows, it follows the bar: a button relabelled (the
+	// session's language) or hidden (Your files at the session's end).
+	webkittest.Do(t, func() { w.ShowMore(true) })
+	webkittest.Do(t, func() {
+		w.SetTool(7, "Volunteer", "Volunteer: sign in")
+		w.SetToolVisible(6, false)
+	})
+	if !onLoopUntil(t, 5*time.Second, func() bool {
+		_, helpShown := w.Rect(webkit.PartButton, 6)
+		return w.MoreShown() && w.Label(webkit.PartButton, 7) == "Volunteer" &&
+			w.AccessibleName(webkit.PartButton, 7) == "Volunteer: sign in" && !helpShown && w.ToolPlace(6) == webkit.ToolHidden
+	}) {
+		t.Error("the More panel did not follow a relabelled and a hidden button")
+	}
+	webkittest.Do(t, func() { w.SetToolVisible(6, true); w.ShowMore(false) })
+
 	// Wide again: every button back on the bar, no More.
 	webkittest.Do(t, func() { w.Resize(1280, 800) })
 	if !onLoopUntil(t, 10*time.Second, func() bool {
