@@ -42,6 +42,7 @@ struct akWindow {
 	// The toolbar's More button and panel (toolbar.c); the panel is made
 	// on first use.
 	GtkWidget *more_button, *more;
+	int more_syncing; // ak_more_button_sync is pressing or releasing More
 	GtkGesture *more_outside; // closes the panel on a tap elsewhere
 	char *more_title_text, *more_close_text;
 	uintptr_t h;

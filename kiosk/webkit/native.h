@@ -164,6 +164,7 @@ void ak_window_toolbar_width(akWindow *w, int *minimum, int *natural);
 void ak_window_more_names(akWindow *w, const char *label, const char *name, const char *close_label);
 void ak_window_more_show(akWindow *w, int show);
 int ak_window_more_visible(akWindow *w);
+int ak_window_more_pressed(akWindow *w);
 int ak_window_focused(akWindow *w, int *in_more);
 void ak_window_size(akWindow *w, int *width, int *height, int *screen_width, int *screen_height);
 

@@ -276,6 +276,9 @@ func (w *Window) ShowMore(show bool) {}
 // MoreShown is false without WebKitGTK.
 func (w *Window) MoreShown() bool { return false }
 
+// MorePressed is false without WebKitGTK.
+func (w *Window) MorePressed() bool { return false }
+
 // Size is 0s without WebKitGTK.
 func (w *Window) Size() (width, height, screenWidth, screenHeight int) { return 0, 0, 0, 0 }
 

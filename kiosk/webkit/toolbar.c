@@ -346,9 +346,22 @@ GtkWidget *ak_toolbar_find(akWindow *w, int id) {
 	return it == NULL ? NULL : it->wd;
 }
 
+// More is a toggle button, pressed while its panel shows, so a screen
+// reader says whether the panel is open ("toggle button, pressed").
+// GTK runs a toggle button's own click handler first: b's state is the
+// new one here.
 static void ak_more_clicked(GtkButton *b, gpointer data) {
 	akWindow *w = data;
-	ak_window_more_show(w, !ak_window_more_visible(w));
+	if (w->more_syncing) return; // ak_more_button_sync setting it
+	ak_window_more_show(w, gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(b)));
+}
+
+// ak_more_button_sync presses More exactly while its panel shows.
+static void ak_more_button_sync(akWindow *w) {
+	if (w->more_button == NULL) return;
+	w->more_syncing = 1;
+	gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(w->more_button), ak_window_more_visible(w));
+	w->more_syncing = 0;
 }
 
 static void ak_more_close_clicked(GtkButton *b, gpointer data) {
@@ -411,7 +424,7 @@ void ak_toolbar_build(akWindow *w, const char *title) {
 	t->title = w->title;
 	gtk_widget_set_parent(w->title, w->toolbar);
 
-	w->more_button = gtk_button_new_with_label("More");
+	w->more_button = gtk_toggle_button_new_with_label("More");
 	gtk_widget_set_name(w->more_button, "ak-more-button");
 	ak_name(w->more_button, "More: the buttons that do not fit on the bar");
 	gtk_widget_set_tooltip_text(w->more_button, "More: the buttons that do not fit on the bar");
@@ -584,10 +597,18 @@ void ak_window_more_show(akWindow *w, int show) {
 			for (GList *l = kids; l != NULL; l = l->next) gtk_widget_destroy(GTK_WIDGET(l->data));
 			g_list_free(kids);
 		}
-		return;
+	} else if (AK_TOOLBAR(w->toolbar)->overflow > 0) {
+		ak_more_present(w, 1);
 	}
-	if (AK_TOOLBAR(w->toolbar)->overflow == 0) return;
-	ak_more_present(w, 1);
+	ak_more_button_sync(w);
+}
+
+int ak_window_more_pressed(akWindow *w) {
+	if (w->more_button == NULL) return 0;
+	AtkStateSet *st = atk_object_ref_state_set(gtk_widget_get_accessible(w->more_button));
+	int on = atk_state_set_contains_state(st, ATK_STATE_CHECKED) || atk_state_set_contains_state(st, ATK_STATE_PRESSED);
+	g_object_unref(st);
+	return on;
 }
 
 int ak_window_more_visible(akWindow *w) { return w->more != NULL && gtk_widget_get_visible(w->more); }

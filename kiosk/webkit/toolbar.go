@@ -42,6 +42,10 @@ func (w *Window) ShowMore(show bool) { C.ak_window_more_show(w.w, cbool(show)) }
 // MoreShown reports whether the More panel is open.
 func (w *Window) MoreShown() bool { return C.ak_window_more_visible(w.w) != 0 }
 
+// MorePressed reports whether a screen reader is told More is pressed
+// (its ATK state), which it is exactly while the panel is open.
+func (w *Window) MorePressed() bool { return C.ak_window_more_pressed(w.w) != 0 }
+
 // Size is the window's size and the size of the monitor it is on (0s
 // before the window is on one).
 func (w *Window) Size() (width, height, screenWidth, screenHeight int) {

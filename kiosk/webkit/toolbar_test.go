@@ -114,6 +114,9 @@ func TestToolbarOverflow(t *testing.T) {
 		if n := w.AccessibleName(webkit.PartButton, webkit.ToolMore); n != "Więcej: przyciski" {
 			t.Errorf("More's name %q", n)
 		}
+		if _, role := w.AccessibleAbout(webkit.PartButton, webkit.ToolMore); role != "toggle button" || !w.MorePressed() {
+			t.Errorf("More with its panel open: role %q, pressed %v; want a pressed toggle button", role, w.MorePressed())
+		}
 		w.Press(7)
 	})
 	select {
@@ -127,6 +130,11 @@ func TestToolbarOverflow(t *testing.T) {
 	if !onLoopUntil(t, 5*time.Second, func() bool { return !w.MoreShown() }) {
 		t.Error("More panel still open after a tap in it")
 	}
+	webkittest.Do(t, func() {
+		if w.MorePressed() {
+			t.Error("More still pressed for a screen reader with its panel closed")
+		}
+	})
 
 	// While the panel shows, it follows the bar: a button relabelled (the
 	// session's language) or hidden (Your files at the session's end).
