@@ -34,6 +34,10 @@ type Limits struct {
 	// clock: one screen is shared at most all the time, up to a day at
 	// once.
 	FilesPerHour int
+	// PagesPerHour bounds one device's pages printed and pages scanned or
+	// photographed (each): this many an hour, up to api.MaxCountedPages
+	// at once (one session's most). Pages beyond it are not counted.
+	PagesPerHour int
 }
 
 // MinSession is the least time a real session takes: a touch to start it,
@@ -49,6 +53,8 @@ var DefaultLimits = Limits{
 	SessionsPerHour: int(time.Hour / MinSession),
 	// A file or a print job takes at least a tap: one per MinSession.
 	FilesPerHour: int(time.Hour / MinSession),
+	// A fast office printer or scanner does 30 pages a minute.
+	PagesPerHour: 1800,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -64,6 +70,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.FilesPerHour > 0 {
 		d.FilesPerHour = l.FilesPerHour
+	}
+	if l.PagesPerHour > 0 {
+		d.PagesPerHour = l.PagesPerHour
 	}
 	return d
 }
@@ -120,6 +129,7 @@ func usageBudget(l Limits) store.UsageBudget {
 	return store.UsageBudget{
 		Files:    store.Budget{PerSecond: float64(l.FilesPerHour) / 3600, Burst: float64(api.MaxCountedFiles)},
 		AssistMs: store.Budget{PerSecond: 1000, Burst: float64(api.MaxAssistMs(api.MaxCountedMinutes))},
+		Pages:    store.Budget{PerSecond: float64(l.PagesPerHour) / 3600, Burst: float64(api.MaxCountedPages)},
 	}
 }
 

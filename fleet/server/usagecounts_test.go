@@ -105,7 +105,7 @@ func TestUsageCountsBounded(t *testing.T) {
 	// may be a day too), 1,000 sessions a batch, the clock moved an hour
 	// between batches so that every budget refills.
 	most := api.Counted{Minutes: api.MaxCountedMinutes, Downloads: api.MaxCountedFiles, Uploads: api.MaxCountedFiles,
-		PrintJobs: api.MaxCountedFiles, Prints: api.MaxCountedPages, AssistMs: api.MaxAssistMs(api.MaxCountedMinutes)}
+		PrintJobs: api.MaxCountedFiles, Prints: api.MaxCountedPages, Scans: api.MaxCountedPages, AssistMs: api.MaxAssistMs(api.MaxCountedMinutes)}
 	for i := range 5 {
 		for j := range 20 {
 			b := batch(api.CapabilityVersion, hour.Add(time.Duration(i*20+j)*time.Second), api.MaxReceiptsInReport, most)
@@ -117,8 +117,8 @@ func TestUsageCountsBounded(t *testing.T) {
 	}
 	u, n := usageSum(t, f.st, hour)
 	limit := server.DefaultLimits.SessionsPerHour
-	t.Logf("5,000 sessions at their bounds sent for one hour: %d stored; downloads %d, uploads %d, jobs %d, remote help %d min",
-		n, u.Downloads, u.Uploads, u.PrintJobs, u.AssistMinutes)
+	t.Logf("5,000 sessions at their bounds sent for one hour: %d stored; downloads %d, uploads %d, jobs %d, remote help %d min, pages printed %d, scanned %d",
+		n, u.Downloads, u.Uploads, u.PrintJobs, u.AssistMinutes, u.Prints, u.Scans)
 	if n > limit {
 		t.Errorf("%d sessions stored in one hour of one kiosk, want at most %d", n, limit)
 	}
@@ -127,6 +127,14 @@ func TestUsageCountsBounded(t *testing.T) {
 	minutes := int(api.MaxAssistMs(api.MaxCountedMinutes)/60_000) + 1 + 5*60
 	if u.Downloads > files || u.Uploads > files || u.PrintJobs > files || u.AssistMinutes > minutes {
 		t.Errorf("usage %+v is more than one kiosk's budgets over 5 hours: %d of each kind of file, %d minutes of remote help", u, files, minutes)
+	}
+	// Pages too (the capability 6 receipt above had 4 printed, 1 scanned).
+	pages := api.MaxCountedPages + 5*server.DefaultLimits.PagesPerHour
+	if u.Prints > pages+4 || u.Scans > pages+1 {
+		t.Errorf("pages printed %d, scanned %d: more than one kiosk's budget over 5 hours, %d of each", u.Prints, u.Scans, pages)
+	}
+	if u.Prints < api.MaxCountedPages || u.Scans < api.MaxCountedPages {
+		t.Errorf("pages printed %d, scanned %d: not even one session's worth counted", u.Prints, u.Scans)
 	}
 	if u.Downloads < api.MaxCountedFiles || u.AssistMinutes < 24*60 {
 		t.Errorf("usage %+v: not even one session's worth counted", u)

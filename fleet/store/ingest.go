@@ -40,19 +40,22 @@ type IngestItem struct {
 	// Burst: none), in buckets kept in the device's row with its other
 	// budgets: the receipts' downloads, uploads and print jobs each take
 	// from a bucket of Files, their remote help's milliseconds from one
-	// of AssistMs. A receipt is stored whatever its counts (it is a
+	// of AssistMs, pages printed and pages scanned each from one of Pages. A receipt is stored whatever its counts (it is a
 	// session); what a bucket cannot pay for is not counted
 	// (IngestResult.Clamped).
 	Usage UsageBudget
 }
 
-// UsageBudget is a device's budgets for capability 7's counts.
+// UsageBudget is a device's budgets for the receipts' counts.
 type UsageBudget struct {
 	Files    Budget // downloads, uploads, print jobs: each its own bucket of this size
 	AssistMs Budget // milliseconds of remote help
+	Pages    Budget // pages printed, pages scanned or photographed: each its own bucket
 }
 
-func (u UsageBudget) set() bool { return u.Files.Burst > 0 || u.AssistMs.Burst > 0 }
+func (u UsageBudget) set() bool {
+	return u.Files.Burst > 0 || u.AssistMs.Burst > 0 || u.Pages.Burst > 0
+}
 
 // Budget is a token bucket: Burst tokens at most (a bucket starts full),
 // PerSecond added each second.
@@ -104,10 +107,12 @@ const (
 					agent_version = CASE WHEN ? = '' THEN agent_version ELSE ? END,
 					kiosk_version = CASE WHEN ? = '' THEN kiosk_version ELSE ? END,
 					budget_unix_ms = ?, budget_reports = ?, budget_sessions = ?,
-					budget_downloads = ?, budget_uploads = ?, budget_jobs = ?, budget_assist_ms = ?
+					budget_downloads = ?, budget_uploads = ?, budget_jobs = ?, budget_assist_ms = ?,
+					budget_prints = ?, budget_scans = ?
 					WHERE id = ? AND last_report_unix_ms <= ? RETURNING command_seq, commands_seen_seq`
 	qDeviceSeen = `UPDATE devices SET last_seen_unix_ms = ?, budget_unix_ms = ?, budget_reports = ?, budget_sessions = ?,
-					budget_downloads = ?, budget_uploads = ?, budget_jobs = ?, budget_assist_ms = ?
+					budget_downloads = ?, budget_uploads = ?, budget_jobs = ?, budget_assist_ms = ?,
+					budget_prints = ?, budget_scans = ?
 					WHERE id = ? RETURNING command_seq, commands_seen_seq`
 	qAck = `UPDATE commands SET status = ?, detail = ?, acked_unix_ms = ?,
 					text = CASE WHEN kind = ? THEN '' ELSE text END
@@ -208,13 +213,13 @@ func (s *Store) ingestDevice(ctx context.Context, pc *txCache, it IngestItem, b 
 		err = pc.QueryRowContext(ctx, s.q(qDeviceReport),
 			now, string(b2), newest.CreatedUnixMs, newest.Health.KioskState, b2i(Critical(newest)),
 			newest.Health.AgentVersion, newest.Health.AgentVersion, newest.Health.KioskVersion, newest.Health.KioskVersion,
-			b.atMs, b.reports, b.sessions, b.downloads, b.uploads, b.jobs, b.assistMs,
+			b.atMs, b.reports, b.sessions, b.downloads, b.uploads, b.jobs, b.assistMs, b.prints, b.scans,
 			it.DeviceID, newest.CreatedUnixMs).Scan(&cmdSeq, &seenSeq)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		// No new report, or only older ones than held: just seen now.
 		err = pc.QueryRowContext(ctx, s.q(qDeviceSeen),
-			now, b.atMs, b.reports, b.sessions, b.downloads, b.uploads, b.jobs, b.assistMs, it.DeviceID).Scan(&cmdSeq, &seenSeq)
+			now, b.atMs, b.reports, b.sessions, b.downloads, b.uploads, b.jobs, b.assistMs, b.prints, b.scans, it.DeviceID).Scan(&cmdSeq, &seenSeq)
 	}
 	if err != nil {
 		return fmt.Errorf("update device %s: %w", it.DeviceID, err)
@@ -276,6 +281,7 @@ type budgetRow struct {
 	atMs                               int64
 	reports, sessions                  float64 // left
 	downloads, uploads, jobs, assistMs float64 // taken
+	prints, scans                      float64 // taken
 }
 
 // refill is what a bucket of b from which used tokens were taken as of
@@ -287,7 +293,8 @@ func refill(b Budget, used float64, atMs, now int64) float64 {
 	return max(0, used-float64(max(0, now-atMs))/1000*b.PerSecond)
 }
 
-// useUsage takes c's capability 7 counts from the device's buckets in d
+// useUsage takes c's counts (capability 7's, and pages printed and
+// scanned) from the device's buckets in d
 // (as of now), keeping each count to what its bucket holds; it reports
 // whether any count was cut.
 func (d *budgetRow) useUsage(u UsageBudget, c *api.Counted) bool {
@@ -305,6 +312,8 @@ func (d *budgetRow) useUsage(u UsageBudget, c *api.Counted) bool {
 	c.Uploads = int(take(u.Files, &d.uploads, int64(c.Uploads)))
 	c.PrintJobs = int(take(u.Files, &d.jobs, int64(c.PrintJobs)))
 	c.AssistMs = take(u.AssistMs, &d.assistMs, c.AssistMs)
+	c.Prints = int(take(u.Pages, &d.prints, int64(c.Prints)))
+	c.Scans = int(take(u.Pages, &d.scans, int64(c.Scans)))
 	return cut
 }
 
@@ -331,7 +340,7 @@ func take(b Budget, have float64, atMs, now int64, n float64) (left float64, ok 
 
 func (s *Store) admitQ(n int) string {
 	q := `SELECT id, cred_hash, revoked_unix_ms, budget_unix_ms, budget_reports, budget_sessions,
-			budget_downloads, budget_uploads, budget_jobs, budget_assist_ms FROM devices
+			budget_downloads, budget_uploads, budget_jobs, budget_assist_ms, budget_prints, budget_scans FROM devices
 			WHERE id IN (?` + strings.Repeat(", ?", n-1) + `) ORDER BY id`
 	if s.dialect == Postgres {
 		q += ` FOR NO KEY UPDATE`
@@ -367,7 +376,7 @@ func (s *Store) admit(ctx context.Context, pc *txCache, items []IngestItem, out 
 		for res.Next() {
 			var id string
 			d := &devRow{}
-			if err := res.Scan(&id, &d.cred, &d.revoked, &d.atMs, &d.reports, &d.sessions, &d.downloads, &d.uploads, &d.jobs, &d.assistMs); err != nil {
+			if err := res.Scan(&id, &d.cred, &d.revoked, &d.atMs, &d.reports, &d.sessions, &d.downloads, &d.uploads, &d.jobs, &d.assistMs, &d.prints, &d.scans); err != nil {
 				res.Close()
 				return nil, fmt.Errorf("read devices: %w", err)
 			}
@@ -399,6 +408,7 @@ func (s *Store) admit(ctx context.Context, pc *txCache, items []IngestItem, out 
 				u := it.Usage
 				d.downloads, d.uploads = refill(u.Files, d.downloads, d.atMs, now), refill(u.Files, d.uploads, d.atMs, now)
 				d.jobs, d.assistMs = refill(u.Files, d.jobs, d.atMs, now), refill(u.AssistMs, d.assistMs, d.atMs, now)
+				d.prints, d.scans = refill(u.Pages, d.prints, d.atMs, now), refill(u.Pages, d.scans, d.atMs, now)
 				d.reports, d.sessions, d.atMs = r, sess, now
 			}
 		}
@@ -617,7 +627,7 @@ func (s *Store) insertReceipts(ctx context.Context, pc *txCache, rows []reportRo
 				}
 				held[k] = have + 1
 			}
-			if b := budgets[x.it.DeviceID]; b != nil && rc.Counted != nil && x.it.Usage.set() && rc.Counted.Usage() {
+			if b := budgets[x.it.DeviceID]; b != nil && rc.Counted != nil && x.it.Usage.set() && (rc.Counted.Usage() || rc.Counted.Prints != 0 || rc.Counted.Scans != 0) {
 				c := *rc.Counted
 				if b.useUsage(x.it.Usage, &c) {
 					tally[x.item].clamped++

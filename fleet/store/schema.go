@@ -303,6 +303,12 @@ var migrations = [][]string{
 			seen_unix_ms BIGINT NOT NULL
 		)`,
 	},
+	// Each device's budgets for pages printed and scanned (IngestItem.Usage
+	// Pages), beside its other budgets: tokens taken, 0 a full bucket.
+	11: {
+		`ALTER TABLE devices ADD COLUMN budget_prints DOUBLE PRECISION NOT NULL DEFAULT 0`,
+		`ALTER TABLE devices ADD COLUMN budget_scans DOUBLE PRECISION NOT NULL DEFAULT 0`,
+	},
 }
 
 // SchemaVersion is the newest migration.
