@@ -9,14 +9,18 @@ import (
 
 // The shell feeds kiosk/assist frames, the agent imports its link: no cgo,
 // and no deployable's packages beyond the contracts. The wire imports
-// nothing of the module, the link only the wire.
+// nothing of the module, the link only the wire; the fleet's hub nothing
+// of the kiosk's or the agent's.
 func TestDeps(t *testing.T) {
 	allowed := map[string][]string{
 		"accesskiosk/fleet/assist/wire": nil,
 		"accesskiosk/kiosk/assist/link": {"accesskiosk/fleet/assist/wire"},
 		"accesskiosk/kiosk/assist":      {"accesskiosk/fleet/assist/wire", "accesskiosk/kiosk/assist/link", "accesskiosk/internal/"},
 		"accesskiosk/agent/assist":      {"accesskiosk/fleet/assist/wire", "accesskiosk/kiosk/assist/link", "accesskiosk/internal/"},
-		"accesskiosk/fleet/assist":      {"accesskiosk/fleet/assist/wire"},
+		// The hub: the wire, the fleet's shared throttle (wrong codes are
+		// counted across replicas) and the internal packages (the pin of
+		// the replicas' certificate).
+		"accesskiosk/fleet/assist": {"accesskiosk/fleet/assist/wire", "accesskiosk/fleet/server/throttle", "accesskiosk/internal/"},
 	}
 	for pkg, ok := range allowed {
 		cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}|{{len .CgoFiles}}", pkg)
