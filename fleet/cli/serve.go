@@ -126,27 +126,13 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	}
 	log.Info(sh.Describe())
 
-	var tlsCfg *tls.Config
-	var cert tls.Certificate
+	tlsCfg, cert, err := serveTLS(ctx, o, sh, ln.Addr(), log, stdout)
+	if err != nil {
+		return err
+	}
 	scheme := "http"
-	if !o.PlainHTTP {
-		if o.TLSCert != "" {
-			cert, err = tlscert.Load(o.TLSCert, o.TLSKey)
-		} else {
-			var created bool
-			cert, created, err = sh.TLSCert(ctx, certHosts(ln.Addr()))
-			if created {
-				log.Info("created a self-signed TLS certificate")
-			}
-		}
-		if err != nil {
-			return err
-		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if tlsCfg != nil {
 		scheme = "https"
-		fmt.Fprintf(stdout, "fleet: TLS certificate SHA-256 fingerprint %s\n", tlscert.Fingerprint(cert.Certificate[0]))
-	} else if !isLoopback(ln.Addr()) {
-		log.Warn("serving plain HTTP on a non-loopback address: put a TLS proxy in front, device credentials travel in every request")
 	}
 
 	reg := prometheus.NewRegistry()
@@ -210,18 +196,8 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	go watcher.Run(ctx, cfg.Alerts.Interval)
 	go prune(ctx, st, sh.PruneLeader, cfg.Retention, log)
 
-	if o.MDNS && tlsCfg != nil && !isLoopback(ln.Addr()) {
-		if ta, ok := ln.Addr().(*net.TCPAddr); ok {
-			host, _ := os.Hostname()
-			mdns, err := zeroconf.Register("Access Kiosk fleet on "+host, "_accesskiosk-fleet._tcp", "local.", ta.Port,
-				[]string{"v=" + strconv.Itoa(api.CapabilityVersion)}, nil)
-			if err != nil {
-				log.WithError(err).Warn("cannot advertise the fleet by mDNS; agents need its URL")
-			} else {
-				defer mdns.Shutdown()
-				log.Info("advertising the fleet by mDNS as _accesskiosk-fleet._tcp")
-			}
-		}
+	if o.MDNS && tlsCfg != nil {
+		defer advertise(ln.Addr(), log)()
 	}
 	fmt.Fprintf(stdout, "fleet: %s serving the console and device API at %s://%s/\n", version.Version, scheme, displayAddr(ln.Addr()))
 	if relHandler != nil {
@@ -231,6 +207,52 @@ func Serve(ctx context.Context, ln net.Listener, o ServeOptions, cfg Config, log
 	err = srv.Run(ctx, ln, tlsCfg)
 	daemon.SdNotify(false, daemon.SdNotifyStopping)
 	return err
+}
+
+// serveTLS is the server's TLS: the certificate from --tls-cert/--tls-key,
+// or the one the replicas share (made once, self-signed); nil with
+// --plain-http (a warning off loopback).
+func serveTLS(ctx context.Context, o ServeOptions, sh *shared.State, addr net.Addr, log logrus.FieldLogger, stdout io.Writer) (*tls.Config, tls.Certificate, error) {
+	var cert tls.Certificate
+	if o.PlainHTTP {
+		if !isLoopback(addr) {
+			log.Warn("serving plain HTTP on a non-loopback address: put a TLS proxy in front, device credentials travel in every request")
+		}
+		return nil, cert, nil
+	}
+	var err error
+	if o.TLSCert != "" {
+		cert, err = tlscert.Load(o.TLSCert, o.TLSKey)
+	} else {
+		var created bool
+		cert, created, err = sh.TLSCert(ctx, certHosts(addr))
+		if created {
+			log.Info("created a self-signed TLS certificate")
+		}
+	}
+	if err != nil {
+		return nil, cert, err
+	}
+	fmt.Fprintf(stdout, "fleet: TLS certificate SHA-256 fingerprint %s\n", tlscert.Fingerprint(cert.Certificate[0]))
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, cert, nil
+}
+
+// advertise announces the fleet by mDNS (_accesskiosk-fleet._tcp) when it
+// listens off loopback; the returned func withdraws it.
+func advertise(addr net.Addr, log logrus.FieldLogger) (stop func()) {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok || isLoopback(addr) {
+		return func() {}
+	}
+	host, _ := os.Hostname()
+	mdns, err := zeroconf.Register("Access Kiosk fleet on "+host, "_accesskiosk-fleet._tcp", "local.", ta.Port,
+		[]string{"v=" + strconv.Itoa(api.CapabilityVersion)}, nil)
+	if err != nil {
+		log.WithError(err).Warn("cannot advertise the fleet by mDNS; agents need its URL")
+		return func() {}
+	}
+	log.Info("advertising the fleet by mDNS as _accesskiosk-fleet._tcp")
+	return mdns.Shutdown
 }
 
 // prune deletes old rows hourly; with several replicas only the one
