@@ -282,7 +282,15 @@ document.getElementById("flood").addEventListener("click", () => {
 			t.Errorf("the page stopped asking (%s): the test proves nothing", after)
 		}
 		t.Logf("the page asked %s times; %d requests refused", evalTry(t, ts.service, `window.__asks`), ts.refusals(t)-before)
+		// Away from the asking page: about:blank is refused and the shell
+		// shows its block page. Wait for it, or that navigation could land
+		// after the next subtest's load and replace its form (as it did in a
+		// clean CI run: 'the form did not load (view on
+		// "kiosk://block?reason=scheme")').
 		evalIn(t, ts.service, `location.href = "about:blank", true`)
+		if !waitFor(10*time.Second, func() bool { return strings.HasPrefix(ts.uri(t), "kiosk://block") }) {
+			t.Fatalf("leaving the asking page: view on %q, want the block page", ts.uri(t))
+		}
 	})
 
 	t.Run("oversized-scan", func(t *testing.T) {
@@ -343,7 +351,34 @@ document.getElementById("flood").addEventListener("click", () => {
 			ts.s.makeDevices()
 		})
 		ts.loadForm(t, fs, "application/pdf", "noscanner")
-		ts.openPicker(t)
+		// Nothing of the subtests before may cover the form: a picker
+		// closing, a download's message.
+		var why string
+		if !waitFor(20*time.Second, func() bool {
+			webkittest.Do(t, func() {
+				why = ""
+				if ts.s.win.PanelVisible() {
+					why = "a panel shows"
+				}
+			})
+			if ts.pickerOpen(t) || ts.sheet() != nil {
+				why += " a picker is open"
+			}
+			return why == ""
+		}) {
+			t.Fatalf("before tapping the form: %s", why)
+		}
+		// Known: after the refused download just before, WebKit sometimes
+		// drops the first tap on the next page's file input (no file
+		// chooser request reaches the shell; measured in 4 of 8 runs of
+		// these three subtests; a second tap opens the picker). Not
+		// understood yet: a resident taps again. One retry, logged.
+		ts.clickIn(t, ts.service, webkit.PartService, "#f")
+		if !waitFor(5*time.Second, func() bool { return ts.sheet() != nil }) {
+			t.Log("the first tap on the file input opened nothing; tapping again")
+			ts.clickIn(t, ts.service, webkit.PartService, "#f")
+		}
+		ts.waitSheet(t, "the picker's first page", `!!document.querySelector("[data-ak-picker-page=choose]")`, 20*time.Second)
 		got := evalTry(t, ts.sheet, `document.body.innerText`)
 		if strings.Contains(got, "Scan a document") || !strings.Contains(got, "There is no scanner at this kiosk") {
 			t.Errorf("without a scanner the picker shows:\n%s", got)
