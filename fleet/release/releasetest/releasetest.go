@@ -125,6 +125,7 @@ type Server struct {
 	mu        sync.Mutex
 	ranges    []string
 	served    map[string]int64
+	gen       int          // Reset's count: a request counts only in the generation it started in
 	cutNext   atomic.Int64 // when > 0, the next target response stops after this many bytes
 	stallNext atomic.Int64 // when > 0, the next target response stalls after this many bytes
 	handler   http.Handler
@@ -179,10 +180,12 @@ func (s *Server) Ranges() []string {
 	return append([]string(nil), s.ranges...)
 }
 
-// Reset clears the counters.
+// Reset clears the counters. A request still running (one whose client
+// was killed, its last bytes still being written) is not counted after.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	s.ranges, s.served = nil, map[string]int64{}
+	s.gen++
 	s.mu.Unlock()
 }
 
@@ -193,6 +196,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isTarget {
 		s.ranges = append(s.ranges, r.Header.Get("Range"))
 	}
+	gen := s.gen
 	s.mu.Unlock()
 	if !isTarget {
 		h.ServeHTTP(w, r)
@@ -204,7 +208,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() {
 		s.mu.Lock()
-		s.served[r.URL.Path] += cw.n
+		if s.gen == gen {
+			s.served[r.URL.Path] += cw.n
+		}
 		s.mu.Unlock()
 	}()
 	h.ServeHTTP(cw, r)
