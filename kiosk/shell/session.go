@@ -217,7 +217,9 @@ func (s *Shell) finishReset() {
 	s.reset = nil
 	s.showNext(r) // reset.go: the view in place of "One moment"
 	r.homeShown = true
-	r.receipt.ResetMs = s.now().Sub(r.t0).Milliseconds()
+	// At least 1, as wiped_ms: a reset under a millisecond still happened
+	// (0 would read as none; TestWipe saw it on an idle machine).
+	r.receipt.ResetMs = max(s.now().Sub(r.t0).Milliseconds(), 1)
 	s.lastCount = webkit.InputCount()
 	s.setState(bus.StateIdle)
 	s.receiptDue(r) // or later: after a crash, and before the first frame, it waits (reset.go)
