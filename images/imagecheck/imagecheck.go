@@ -602,24 +602,8 @@ var Launchers = []Launcher{
 // ExecStart returns the command line systemd runs for a unit given its
 // file and then its drop-ins in order: an empty "ExecStart=" resets it.
 func ExecStart(texts ...[]byte) []string {
-	var cmd []string
-	for _, text := range texts {
-		sc := bufio.NewScanner(bytes.NewReader(text))
-		section := ""
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if strings.HasPrefix(line, "[") {
-				section = line
-				continue
-			}
-			v, ok := strings.CutPrefix(line, "ExecStart=")
-			if !ok || section != "[Service]" {
-				continue
-			}
-			cmd = strings.Fields(strings.TrimLeft(v, "-+!@:"))
-		}
-	}
-	return cmd
+	v, _ := ServiceSetting("ExecStart", texts...)
+	return strings.Fields(strings.TrimLeft(v, "-+!@:"))
 }
 
 // ServiceSetting returns the value systemd uses for key in a unit's
