@@ -23,6 +23,7 @@ type pendingReset struct {
 	waitDestroy bool // the old view is still to be destroyed (after a crash)
 	waiting     bool // the "One moment" screen shows until tab has loaded home_url (reset.go)
 	painted     bool // the first frame without the session was painted (or 2 s passed)
+	swapped     time.Time // swapIn ran
 	sent        bool // the receipt went out
 	waitPrint   bool // the session's print jobs are being cancelled (print.go)
 }
