@@ -10,7 +10,9 @@
 // relocated, so private to each process) and 4 MiB of driver, to paint
 // nothing. With this display WebKit starts, paints on the CPU as before,
 // and a page asking for WebGL gets null from getContext, as on a machine
-// without GPU support, and carries on.
+// without GPU support, and carries on. That is WebKitGTK 2.50 (Debian 12);
+// 2.54 (Debian 13) opens no EGL display in the web process when
+// acceleration is off, and never loads this library.
 //
 // Every function a page could reach fails cleanly with an EGL error; none
 // allocates. Built by the Makefile and the kiosk package as
