@@ -19,13 +19,13 @@ type pendingReset struct {
 	receipt     bus.Receipt
 	tab         *tab
 	deadline    time.Time
-	homeShown   bool // home_url finished loading; ResetMs is set
-	waitDestroy bool // the old view is still to be destroyed (after a crash)
-	waiting     bool // the "One moment" screen shows until tab has loaded home_url (reset.go)
-	painted     bool // the first frame without the session was painted (or 2 s passed)
+	homeShown   bool      // home_url finished loading; ResetMs is set
+	waitDestroy bool      // the session's views are still to be destroyed (stopped or crashed: session.go)
+	waiting     bool      // the "One moment" screen shows until tab has loaded home_url (reset.go)
+	painted     bool      // the first frame without the session was painted (or 2 s passed)
 	swapped     time.Time // swapIn ran
-	sent        bool // the receipt went out
-	waitPrint   bool // the session's print jobs are being cancelled (print.go)
+	sent        bool      // the receipt went out
+	waitPrint   bool      // the session's print jobs are being cancelled (print.go)
 }
 
 // crashDestroyDelay is how long a view whose web process ended (crashed,
