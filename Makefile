@@ -19,7 +19,7 @@ FUZZTIME_SLOW ?= 5000x
 # The cross compiler is for the kiosk of the other architecture (images/deb/gobuild.sh).
 DEB_HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 APT_PACKAGES := \
-	gcc libc6-dev curl pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev bubblewrap xdg-dbus-proxy \
+	gcc libc6-dev curl pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libglvnd-core-dev bubblewrap xdg-dbus-proxy \
 	xvfb xauth xdotool dbus dbus-daemon dbus-x11 at-spi2-core fonts-dejavu-core dconf-service dconf-gsettings-backend \
 	cage xwayland grim \
 	chromium chromium-driver \
@@ -92,6 +92,8 @@ build: assets ## build bin/kiosk, bin/agent, bin/fleet, bin/provision
 	@for cmd in kiosk/cmd/kiosk agent/cmd/agent fleet/cmd/fleet provisioning/cmd/provision; do \
 		if [ -d $$cmd ]; then echo "go build $$cmd"; $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./$$cmd || exit 1; fi; \
 	done
+	@# bin/kiosk's no-GL EGL vendor (kiosk.yaml webgl: false), beside it, where it looks
+	$(CC) -O2 -Wall -Werror -shared -fPIC -fvisibility=hidden -o $(BIN)/libEGL_accesskiosk_nogl.so kiosk/webkit/nogl/nogl.c
 
 .PHONY: test
 test: deps assets ## run every test: vet, gofmt, unit and real-component tests, bounded fuzzing

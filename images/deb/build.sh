@@ -123,7 +123,7 @@ for arch in "$@"; do
 		fi
 		bin=$out/bin/$arch/$prog
 		images/deb/gobuild.sh "$arch" "$prog" "$bin" "$stamp"
-		relay=$out/bin/$arch/notify-relay
+		relay=$out/bin/$arch/notify-relay nogl=$out/bin/$arch/libEGL_accesskiosk_nogl.so
 		sysroot=$(images/deb/kiosk-sysroot.sh "$arch")
 		[ "$sysroot" != none ] || sysroot=""
 		shlibs=""
@@ -131,6 +131,7 @@ for arch in "$@"; do
 		if [ "$prog" = kiosk ]; then
 			images/deb/gobuild.sh "$arch" images/cmd/notify-relay "$relay" "$stamp"
 			bins+=(-bin "/usr/lib/accesskiosk-kiosk/notify-relay=$relay")
+			images/deb/gobuild.sh "$arch" kiosk/webkit/nogl "$nogl" "$stamp"
 			shlibs=$(images/deb/shlibdeps.sh "$arch" "$sysroot" "$bin")
 			[ -n "$shlibs" ] || { echo "deb: dpkg-shlibdeps found no libraries for the kiosk" >&2; exit 1; }
 			# The kiosk's own defaults, on the system bus so that the agent
@@ -145,7 +146,7 @@ for arch in "$@"; do
 		go run ./images/cmd/deb-copyright -package "$pkg" "${bins[@]}" "${npmargs[@]}" >"$doc/$arch/copyright"
 		changelog "$pkg"
 		manpage "$prog" "$pkg"
-		SHLIBS_DEPENDS=$shlibs RELAY=$relay KIOSK_CONFIG=$out/kiosk.yaml BIN=$bin BIN_DST=$dst UNIT=$unit ARCH=$arch VERSION=$version \
+		SHLIBS_DEPENDS=$shlibs RELAY=$relay NOGL=$nogl KIOSK_CONFIG=$out/kiosk.yaml BIN=$bin BIN_DST=$dst UNIT=$unit ARCH=$arch VERSION=$version \
 			COPYRIGHT=$doc/$arch/copyright CHANGELOG=$doc/changelog.gz MANPAGE=$out/man/$pkg.1.gz \
 			go tool nfpm package --packager deb --config "images/deb/$prog.yaml" --target "$out/"
 	done

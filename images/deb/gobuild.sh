@@ -29,7 +29,8 @@ version=${4:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 ldflags="-s -w -X accesskiosk/internal/version.Version=$version"
 mkdir -p "$(dirname "$out")"
 
-if [ "$prog" != kiosk ]; then
+nogl=kiosk/webkit/nogl # C, not Go: the kiosk's no-GL EGL vendor library, built as the kiosk is
+if [ "$prog" != kiosk ] && [ "$prog" != "$nogl" ]; then
 	exec env CGO_ENABLED=0 GOOS=linux GOARCH="$arch" go build -trimpath -buildmode=pie -ldflags "$ldflags" -o "$out" "$pkg"
 fi
 # The kiosk's C side gets Debian's hardening flags (stack protector,
@@ -39,7 +40,13 @@ export DEB_BUILD_MAINT_OPTIONS=hardening=+all
 cgoflags=(CGO_CFLAGS="$(dpkg-buildflags --get CFLAGS | sed 's/-ffile-prefix-map=[^ ]*//') $(dpkg-buildflags --get CPPFLAGS)"
 	CGO_LDFLAGS="$(dpkg-buildflags --get LDFLAGS)")
 sysroot=$(images/deb/kiosk-sysroot.sh "$arch")
+# cbuild CC...: kiosk/webkit/nogl/nogl.c into $out with CC and the same flags.
+cbuild() {
+	"$@" $(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS) -Wall -Werror -shared -fPIC -fvisibility=hidden \
+		$(dpkg-buildflags --get LDFLAGS) -s -o "$out" "$nogl/nogl.c"
+}
 if [ "$sysroot" = none ]; then
+	[ "$prog" != "$nogl" ] || { cbuild gcc; exit; }
 	exec env "${cgoflags[@]}" CGO_ENABLED=1 go build -trimpath -buildmode=pie -ldflags "$ldflags" -o "$out" "$pkg"
 fi
 
@@ -49,10 +56,12 @@ if ! command -v "$triplet-gcc" >/dev/null; then
 	echo "gobuild: the $arch kiosk needs the compiler $triplet-gcc: apt-get install $crosspkg (make deps)" >&2
 	exit 1
 fi
-if [ ! -f "$sysroot/.accesskiosk-sysroot" ] || [ ! -s "$sysroot/DEBIAN/symbols" ]; then
+# A sysroot made before it held libglvnd's vendor header (for nogl) is made again.
+if [ ! -f "$sysroot/.accesskiosk-sysroot" ] || [ ! -s "$sysroot/DEBIAN/symbols" ] || [ ! -f "$sysroot/usr/include/glvnd/libeglabi.h" ]; then
 	echo "gobuild: making the ${SUITE:-trixie} $arch sysroot in $sysroot (once; about 1 GB)"
 	ARCH=$arch SUITE=${SUITE:-trixie} images/deb/sysroot.sh "$sysroot"
 fi
+[ "$prog" != "$nogl" ] || { cbuild "$triplet-gcc" --sysroot="$sysroot"; exit; }
 exec env "${cgoflags[@]}" CGO_ENABLED=1 GOOS=linux GOARCH="$arch" \
 	CC="$triplet-gcc --sysroot=$sysroot" \
 	PKG_CONFIG_SYSROOT_DIR="$sysroot" \

@@ -16,7 +16,7 @@ suite=${SUITE:-trixie}
 dir=${1:?usage: images/deb/sysroot.sh DIR}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
-packages=libc6-dev,libwebkit2gtk-4.1-dev,libgtk-3-dev
+packages=libc6-dev,libwebkit2gtk-4.1-dev,libgtk-3-dev,libglvnd-core-dev
 tmp=$dir.partial
 rm -rf "$tmp"
 mkdir -p "$(dirname "$dir")"

@@ -101,6 +101,7 @@ func stateDir() string {
 }
 
 func runWith(ctx context.Context, o Options, started func(*Shell)) error {
+	setupGL(o.Config, o.Log)
 	if err := webkit.Init(); err != nil {
 		return err
 	}

@@ -86,6 +86,7 @@ func (s *Shell) nextTab() (*tab, error) {
 // the session's view already destroyed or detached.
 func (s *Shell) swapIn(r *pendingReset) {
 	t := r.tab
+	r.swapped = s.now()
 	s.win.AfterPaint(func() { s.painted(r) })
 	time.AfterFunc(paintWait, func() {
 		webkit.Invoke(func() {
@@ -131,6 +132,7 @@ func (s *Shell) painted(r *pendingReset) {
 	}
 	r.painted = true
 	r.receipt.WipedMs = max(s.now().Sub(r.t0).Milliseconds(), 1)
+	s.log.WithField("after_swap_ms", s.now().Sub(r.swapped).Milliseconds()).Debug("first frame after the wipe")
 	s.receiptDue(r)
 }
 

@@ -19,16 +19,17 @@ type pendingReset struct {
 	receipt     bus.Receipt
 	tab         *tab
 	deadline    time.Time
-	homeShown   bool // home_url finished loading; ResetMs is set
-	waitDestroy bool // the old view is still to be destroyed (after a crash)
-	waiting     bool // the "One moment" screen shows until tab has loaded home_url (reset.go)
-	painted     bool // the first frame without the session was painted (or 2 s passed)
-	sent        bool // the receipt went out
-	waitPrint   bool // the session's print jobs are being cancelled (print.go)
+	homeShown   bool      // home_url finished loading; ResetMs is set
+	waitDestroy bool      // the session's views are still to be destroyed (stopped or crashed: session.go)
+	waiting     bool      // the "One moment" screen shows until tab has loaded home_url (reset.go)
+	painted     bool      // the first frame without the session was painted (or 2 s passed)
+	swapped     time.Time // swapIn ran
+	sent        bool      // the receipt went out
+	waitPrint   bool      // the session's print jobs are being cancelled (print.go)
 }
 
-// crashDestroyDelay is how long a crashed view is kept, detached, before
-// it is destroyed.
+// crashDestroyDelay is how long a view whose web process ended (crashed,
+// or stopped at a session's end) is kept, detached, before it is destroyed.
 const crashDestroyDelay = 1500 * time.Millisecond
 
 func (s *Shell) ticker() {
@@ -158,11 +159,16 @@ func (s *Shell) endSessionAt(reason string, requested time.Time) {
 	// picker cancels what it held, stops the scanner and the camera; the
 	// print panel drops its document).
 	s.dropSheet(old, reason == bus.ReasonWebCrash)
-	if reason == bus.ReasonWebCrash {
-		// WebKit still has tasks queued for a view whose web process just
-		// died; destroying it now crashes the UI process. Detached, it shows
-		// nothing and takes no input; it is destroyed shortly, and the
-		// receipt waits for that.
+	// The session's pages stop at once: their web processes are killed
+	// (stop). Their views (service and guide) are destroyed, with their
+	// back/forward lists and ephemeral website data, shortly after, off the
+	// path to the next resident's first frame, where destroying them took
+	// 30-40 ms of the loop; and not at once, because WebKit still has tasks
+	// queued for a view whose web process just ended, and destroying it then
+	// crashes the UI process (after a crash, the same). Detached, a view
+	// shows nothing and takes no input; the receipt waits for the destroy.
+	if old != nil {
+		old.stop()
 		r.waitDestroy = true
 		time.AfterFunc(crashDestroyDelay, func() {
 			webkit.Invoke(func() {
@@ -171,8 +177,6 @@ func (s *Shell) endSessionAt(reason string, requested time.Time) {
 				s.receiptDue(r) // when home showed first, the receipt waited for this
 			})
 		})
-	} else {
-		old.destroy() // the views (service and guide), their web processes, back/forward lists, ephemeral website data
 	}
 	tB := s.now()
 	cleared = append(cleared, bus.ClearedWebView, bus.ClearedHistory, bus.ClearedWebsiteData)

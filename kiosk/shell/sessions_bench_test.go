@@ -196,6 +196,11 @@ func sampleTree(root int, kind func(pid int) string) procMem {
 			continue
 		}
 		k := kind(p)
+		if dir := os.Getenv("KIOSK_BENCH_SMAPS"); dir != "" {
+			// Each process's smaps, for reading where the memory is.
+			smaps, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", p))
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d-%s.smaps", time.Now().Format("150405"), p, k)), smaps, 0o644)
+		}
 		for _, line := range strings.Split(string(bs), "\n") {
 			if f := strings.Fields(line); len(f) >= 2 && f[0] == "Pss:" {
 				n, _ := strconv.Atoi(f[1])

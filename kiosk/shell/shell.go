@@ -213,6 +213,19 @@ func (t *tab) destroyLater() {
 	time.AfterFunc(crashDestroyDelay, func() { webkit.Invoke(t.destroy) })
 }
 
+// stop kills the web processes of t's views (service, guide, sheet): their
+// pages stop at once. Destroy them after crashDestroyDelay.
+func (t *tab) stop() {
+	if t.sheet != nil {
+		t.sheet.view.TerminateWebProcess()
+	}
+	for _, v := range []*webkit.View{t.view, t.guide} {
+		if v != nil {
+			v.TerminateWebProcess()
+		}
+	}
+}
+
 func (t *tab) destroy() {
 	if t == nil {
 		return

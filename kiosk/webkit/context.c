@@ -49,6 +49,7 @@ WebKitWebContext *ak_context_new(uintptr_t h, const char *scheme, int cache_mode
 	WebKitWebContext *ctx = webkit_web_context_new_with_website_data_manager(dm);
 	g_object_unref(dm);
 	webkit_web_context_set_sandbox_enabled(ctx, TRUE);
+	ak_sandbox_apply(ctx); // what its processes may read besides the system's (gl.c)
 	webkit_web_context_set_cache_model(ctx, (WebKitCacheModel)cache_model);
 	webkit_web_context_set_spell_checking_enabled(ctx, FALSE);
 	if (scheme != NULL && scheme[0] != 0) {

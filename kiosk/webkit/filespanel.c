@@ -43,6 +43,7 @@ static GtkWidget *ak_files_panel(akWindow *w) {
 	gtk_widget_set_valign(p, GTK_ALIGN_START);
 	gtk_widget_set_size_request(p, 440, -1);
 	gtk_widget_set_margin_end(p, 12);
+	gtk_widget_set_margin_top(p, 8); // under the bars: window.c's ak_overlay_position
 	gtk_widget_set_no_show_all(p, TRUE);
 	gtk_overlay_add_overlay(GTK_OVERLAY(w->overlay), p);
 	g_object_set_data(G_OBJECT(w->win), "ak-files", p);
@@ -106,10 +107,6 @@ void ak_window_files_show(akWindow *w, const char *title, const char *status, co
 	gtk_widget_set_halign(b, GTK_ALIGN_END);
 	gtk_box_pack_start(GTK_BOX(p), b, FALSE, FALSE, 0);
 	if (n == 0) gtk_widget_destroy(list);
-	// Under the toolbar (and the banner when it shows).
-	int top = gtk_widget_get_allocated_height(w->toolbar);
-	if (gtk_widget_get_visible(w->banner)) top += gtk_widget_get_allocated_height(w->banner);
-	gtk_widget_set_margin_top(p, top + 8);
 	kids = gtk_container_get_children(GTK_CONTAINER(p));
 	for (GList *l = kids; l != NULL; l = l->next) gtk_widget_show_all(GTK_WIDGET(l->data));
 	g_list_free(kids);

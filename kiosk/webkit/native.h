@@ -136,6 +136,9 @@ int ak_window_snapshot(akWindow *w, const char *path);
 void ak_window_after_paint(akWindow *w, uintptr_t h);
 void ak_invoke_urgent(uintptr_t h);
 int ak_share_network_process(const char *dir);
+void ak_sandbox_add(const char *path);
+void ak_sandbox_apply(WebKitWebContext *ctx);
+const char *ak_egl_vendor_check(const char *path);
 
 int ak_recently_used(const char *uri);
 

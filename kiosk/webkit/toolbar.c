@@ -518,6 +518,7 @@ static GtkWidget *ak_more_panel(akWindow *w) {
 	gtk_widget_set_halign(p, GTK_ALIGN_END);
 	gtk_widget_set_valign(p, GTK_ALIGN_START);
 	gtk_widget_set_margin_end(p, 12);
+	gtk_widget_set_margin_top(p, 8); // under the bars: window.c's ak_overlay_position
 	gtk_widget_set_no_show_all(p, TRUE);
 	g_signal_connect(p, "key-press-event", G_CALLBACK(ak_more_key), w);
 	AtkObject *a = gtk_widget_get_accessible(p);
@@ -571,10 +572,6 @@ static void ak_more_fill(akWindow *w) {
 	g_object_set_data(G_OBJECT(c), "ak-id", GINT_TO_POINTER(AK_TOOL_MORE_CLOSE));
 	g_signal_connect(c, "clicked", G_CALLBACK(ak_more_close_clicked), w);
 	gtk_box_pack_start(GTK_BOX(p), c, FALSE, FALSE, 0);
-	// Under the toolbar (and the banner when it shows).
-	int top = gtk_widget_get_allocated_height(w->toolbar);
-	if (gtk_widget_get_visible(w->banner)) top += gtk_widget_get_allocated_height(w->banner);
-	gtk_widget_set_margin_top(p, top + 8);
 }
 
 // ak_more_present fills the panel and shows it; focus: its first button

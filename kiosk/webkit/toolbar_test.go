@@ -152,6 +152,30 @@ func TestToolbarOverflow(t *testing.T) {
 	}
 	webkittest.Do(t, func() { w.SetToolVisible(6, true); w.ShowMore(false) })
 
+	// The panel hangs under the bars, whatever comes and goes while it is
+	// open: the volunteer's banner appearing moves it down (it used to
+	// stay where it opened, over the banner), going moves it back up.
+	webkittest.Do(t, func() { w.ShowMore(true) })
+	below := func(part webkit.Part) (webkit.Rect, webkit.Rect, bool) {
+		more, ok1 := w.Rect(webkit.PartMore, 0)
+		bar, ok2 := w.Rect(part, 0)
+		return more, bar, ok1 && ok2 && more.Y >= bar.Y+bar.H && more.Y <= bar.Y+bar.H+8
+	}
+	var more, bar webkit.Rect
+	var under bool
+	if !onLoopUntil(t, 5*time.Second, func() bool { more, bar, under = below(webkit.PartToolbar); return under }) {
+		t.Errorf("More panel at %+v, not just under the toolbar at %+v", more, bar)
+	}
+	webkittest.Do(t, func() { w.Banner("Wolontariusz Sam pomaga w tej sesji") })
+	if !onLoopUntil(t, 5*time.Second, func() bool { more, bar, under = below(webkit.PartBanner); return under }) {
+		t.Errorf("with the banner shown, the More panel at %+v, not just under the banner at %+v", more, bar)
+	}
+	webkittest.Do(t, func() { w.Banner("") })
+	if !onLoopUntil(t, 5*time.Second, func() bool { more, bar, under = below(webkit.PartToolbar); return under }) {
+		t.Errorf("with the banner gone, the More panel at %+v, not back under the toolbar at %+v", more, bar)
+	}
+	webkittest.Do(t, func() { w.ShowMore(false) })
+
 	// Wide again: every button back on the bar, no More.
 	webkittest.Do(t, func() { w.Resize(1280, 800) })
 	if !onLoopUntil(t, 10*time.Second, func() bool {

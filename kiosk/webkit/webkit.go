@@ -433,6 +433,7 @@ const (
 	PartSheet                // the sheet shown in place of the service (Window.SetSheet)
 	PartPanel                // the panel (Window.ShowPanel; AccessibleName only)
 	PartMore                 // the toolbar's More panel (Rect, AccessibleName)
+	PartBanner               // the banner under the toolbar (Window.Banner; Rect)
 )
 
 // Rect is a rectangle in screen pixels.

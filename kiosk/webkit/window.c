@@ -72,7 +72,7 @@ static int ak_widget_rect(akWindow *w, GtkWidget *wd, int *x, int *y, int *width
 
 // ak_window_rect: part 0 the service slot, 1 the guide slot, 2 the
 // keyboard, 3 the toolbar, 4 the button (keyboard key, toolbar, guide
-// close) with id, 5 the sheet, 7 the toolbar's More panel.
+// close) with id, 5 the sheet, 7 the toolbar's More panel, 8 the banner.
 int ak_window_rect(akWindow *w, int part, int id, int *x, int *y, int *width, int *height) {
 	GtkWidget *wd = NULL;
 	switch (part) {
@@ -83,6 +83,7 @@ int ak_window_rect(akWindow *w, int part, int id, int *x, int *y, int *width, in
 	case 4: wd = ak_find_shown(w, id); break;
 	case 5: wd = w->sheet_slot; break;
 	case 7: wd = w->more; break;
+	case 8: wd = w->banner; break;
 	}
 	return ak_widget_rect(w, wd, x, y, width, height);
 }
@@ -221,6 +222,32 @@ int ak_has_touchscreen(void) {
 	return (gdk_seat_get_capabilities(seat) & GDK_SEAT_CAPABILITY_TOUCH) != 0;
 }
 
+// ak_overlay_position places the panels that hang under the bars (the
+// toolbar's More panel, Your files) at every layout of the window: at the
+// right, under the toolbar and under the banner while it shows, so that a
+// banner appearing or going while one is open (volunteer mode starting or
+// ending) moves it instead of covering it or leaving a gap. Their margins
+// (8 px above, 12 at the right) are inside the rectangle. Every other
+// overlay child is GtkOverlay's to place.
+static gboolean ak_overlay_position(GtkOverlay *o, GtkWidget *child, GdkRectangle *r, gpointer data) {
+	akWindow *w = data;
+	if (child != w->more && child != g_object_get_data(G_OBJECT(w->win), "ak-files")) return FALSE;
+	// Allocations of widgets without a window of their own (the overlay,
+	// its box, the bars) share one origin.
+	GtkAllocation ov, bar;
+	gtk_widget_get_allocation(GTK_WIDGET(o), &ov);
+	gtk_widget_get_allocation(gtk_widget_get_visible(w->banner) ? w->banner : w->toolbar, &bar);
+	int top = MAX(bar.y + bar.height - ov.y, 0);
+	int min_w, nat_w, min_h, nat_h;
+	gtk_widget_get_preferred_width(child, &min_w, &nat_w);
+	r->width = MIN(MAX(nat_w, min_w), ov.width);
+	gtk_widget_get_preferred_height_for_width(child, r->width, &min_h, &nat_h);
+	r->x = ov.width - r->width;
+	r->y = top;
+	r->height = MAX(MIN(nat_h, ov.height - top), min_h);
+	return TRUE;
+}
+
 akWindow *ak_window_new(uintptr_t h, const char *title, int fullscreen, int width, int height) {
 	akWindow *w = g_new0(akWindow, 1);
 	w->h = h;
@@ -239,6 +266,7 @@ akWindow *ak_window_new(uintptr_t h, const char *title, int fullscreen, int widt
 
 	GtkWidget *overlay = gtk_overlay_new();
 	w->overlay = overlay;
+	g_signal_connect(overlay, "get-child-position", G_CALLBACK(ak_overlay_position), w);
 	gtk_container_add(GTK_CONTAINER(w->win), overlay);
 	GtkWidget *vbox = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
 	gtk_container_add(GTK_CONTAINER(overlay), vbox);

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -101,6 +102,12 @@ func Main(m *testing.M) {
 	os.Setenv("DISPLAY", display)
 	os.Unsetenv("WAYLAND_DISPLAY")
 	os.Setenv("GDK_BACKEND", "x11")
+	noGL, err := setupGL()
+	if err != nil {
+		stop()
+		fmt.Fprintln(os.Stderr, "webkittest:", err)
+		os.Exit(1)
+	}
 	if err := webkit.Init(); err != nil {
 		stop()
 		fmt.Fprintln(os.Stderr, "webkittest:", err)
@@ -115,6 +122,7 @@ func Main(m *testing.M) {
 	webkit.Run()
 	c := <-code
 	stop()
+	os.RemoveAll(noGL)
 	atExitMu.Lock()
 	for i := len(atExit) - 1; i >= 0; i-- {
 		atExit[i]()
@@ -153,4 +161,48 @@ func Do(t testing.TB, f func()) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("GTK loop did not run the function within 30s")
 	}
+}
+
+// WebGLEnv, set to 1, makes Main leave the web processes the system's GL
+// driver (kiosk.yaml's webgl: true) instead of the no-GL vendor: a test of
+// that mode runs the test binary again with it.
+const WebGLEnv = "WEBKITTEST_WEBGL"
+
+// NoGLEnv is kiosk/shell's: the no-GL vendor library bin/kiosk uses.
+const NoGLEnv = "ACCESSKIOSK_NOGL"
+
+// setupGL gives this process's web processes, and those of the kiosks it
+// starts, what an installed kiosk's get by default (webgl: false): the
+// no-GL vendor, built from kiosk/webkit/nogl into a temporary directory
+// it returns. With WebGLEnv=1, the system's driver instead.
+func setupGL() (string, error) {
+	if os.Getenv(WebGLEnv) == "1" {
+		os.Unsetenv(NoGLEnv)
+		os.Unsetenv("__EGL_VENDOR_LIBRARY_FILENAMES")
+		return "", nil
+	}
+	_, self, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", fmt.Errorf("no-GL vendor: cannot find this file to find kiosk/webkit/nogl")
+	}
+	src := filepath.Join(filepath.Dir(self), "..", "nogl", "nogl.c")
+	dir, err := os.MkdirTemp("", "webkittest-nogl-")
+	if err != nil {
+		return "", err
+	}
+	lib := filepath.Join(dir, webkit.NoGLLibrary)
+	cc := os.Getenv("CC")
+	if cc == "" {
+		cc = "gcc"
+	}
+	if out, err := exec.Command(cc, "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-fvisibility=hidden", "-o", lib, src).CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("no-GL vendor: build %s: %v\n%s", src, err, out)
+	}
+	if err := webkit.NoGL(lib, filepath.Join(dir, "vendor")); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	os.Setenv(NoGLEnv, lib) // for the kiosks the tests start
+	return dir, nil
 }
