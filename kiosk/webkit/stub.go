@@ -290,3 +290,5 @@ const NoGLLibrary = "libEGL_accesskiosk_nogl.so"
 
 // NoGL fails with ErrUnavailable.
 func NoGL(lib, dir string) error { return ErrUnavailable }
+
+func checkVendor(lib string) error { return ErrUnavailable }
