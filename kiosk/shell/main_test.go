@@ -181,13 +181,8 @@ func startPagesShell(t testing.TB, cfg *config.Config) *testShell {
 func startShell(t testing.TB, o Options) *testShell {
 	t.Helper()
 	ts := &testShell{ready: make(chan struct{}), ended: make(chan endedEvent, 16), log: &strings.Builder{}}
-	l := logrus.New()
-	if os.Getenv("KIOSK_TEST_LOG") == "" {
-		l.SetOutput(io.Discard)
-	}
-	l.SetLevel(logrus.DebugLevel)
 	if o.Log == nil {
-		o.Log = l
+		o.Log = testLog(t)
 	}
 	if o.Width == 0 {
 		o.Width, o.Height = 1280, 800
@@ -308,4 +303,47 @@ func benchChild(path string) int {
 		return 1
 	}
 	return 0
+}
+
+// testLog is a debug-level logger for a shell under test: to stderr with
+// KIOSK_TEST_LOG set, else kept (its last 300 lines) and printed only if
+// the test fails, so that a failure on a CI machine says what the shell
+// did (a refusal, a session's end, a crash) without a rerun.
+func testLog(t testing.TB) *logrus.Logger {
+	l := logrus.New()
+	l.SetLevel(logrus.DebugLevel)
+	if os.Getenv("KIOSK_TEST_LOG") != "" {
+		l.SetOutput(os.Stderr)
+		return l
+	}
+	tail := &logTail{}
+	l.SetOutput(tail)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the shell's log, last lines:\n%s", tail.String())
+		}
+	})
+	return l
+}
+
+// logTail keeps the last lines written to it.
+type logTail struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logTail) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, strings.TrimRight(string(p), "\n"))
+	if len(l.lines) > 300 {
+		l.lines = l.lines[len(l.lines)-300:]
+	}
+	return len(p), nil
+}
+
+func (l *logTail) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"accesskiosk/internal/ipp/ipptest"
 	"accesskiosk/kiosk/bus"
 	"accesskiosk/kiosk/config"
@@ -120,11 +118,7 @@ printing:
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, y)
 	}
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	if os.Getenv("KIOSK_TEST_LOG") != "" {
-		log.SetOutput(os.Stderr)
-	}
+	log := testLog(t)
 	pages, err := NewPages(&cfg.UI, log)
 	if err != nil {
 		t.Fatal(err)
