@@ -10,10 +10,6 @@ import (
 	"accesskiosk/kiosk/webkit"
 )
 
-// NoGLEnv names the no-GL EGL vendor library (kiosk/webkit/nogl built) to
-// use instead of the installed one: tests, and bin/kiosk run from the tree.
-const NoGLEnv = "ACCESSKIOSK_NOGL"
-
 // noGLInstalled is where the kiosk package installs it.
 const noGLInstalled = "/usr/lib/accesskiosk-kiosk/" + webkit.NoGLLibrary
 
@@ -51,7 +47,7 @@ func setupGL(cfg *config.Config, log logrus.FieldLogger) {
 // set, else the installed one, else one beside this program (make build
 // puts it in bin/); "" when there is none.
 func noGLLibrary() string {
-	if p := os.Getenv(NoGLEnv); p != "" {
+	if p := os.Getenv(webkit.NoGLEnv); p != "" {
 		return p // NoGL says what is wrong with it, if anything
 	}
 	candidates := []string{noGLInstalled}

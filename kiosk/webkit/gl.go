@@ -15,10 +15,6 @@ import (
 	"strings"
 )
 
-// NoGLLibrary is the file name of kiosk/webkit/nogl built: an EGL vendor
-// library for libglvnd with one display and nothing to draw with.
-const NoGLLibrary = "libEGL_accesskiosk_nogl.so"
-
 // eglVendorsEnv is libglvnd's list of EGL vendor files to load, instead of
 // the system's; set, it is the only vendor a process sees.
 const eglVendorsEnv = "__EGL_VENDOR_LIBRARY_FILENAMES"

@@ -179,7 +179,7 @@ func TestNoGLRefusesWhatItCannotLoad(t *testing.T) {
 			t.Errorf("CheckVendor(%s) = %v, want an error saying %q", lib, err, want)
 		}
 	}
-	if err := webkit.NoGL(os.Getenv(webkittest.NoGLEnv), t.TempDir()); err == nil || !strings.Contains(err.Error(), "after Init") {
+	if err := webkit.NoGL(os.Getenv(webkit.NoGLEnv), t.TempDir()); err == nil || !strings.Contains(err.Error(), "after Init") {
 		t.Errorf("NoGL after Init = %v, want refused", err)
 	}
 }

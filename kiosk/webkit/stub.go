@@ -285,9 +285,6 @@ func (w *Window) Size() (width, height, screenWidth, screenHeight int) { return 
 // FocusedButton is nothing without WebKitGTK.
 func (w *Window) FocusedButton() (id int, inMore, ok bool) { return 0, false, false }
 
-// NoGLLibrary is the file name of kiosk/webkit/nogl built.
-const NoGLLibrary = "libEGL_accesskiosk_nogl.so"
-
 // NoGL fails with ErrUnavailable.
 func NoGL(lib, dir string) error { return ErrUnavailable }
 

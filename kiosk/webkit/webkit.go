@@ -420,6 +420,14 @@ const (
 	Enter                        // a new line in a text area; submits a form's field
 )
 
+// NoGLLibrary is the file name of kiosk/webkit/nogl built: an EGL vendor
+// library for libglvnd with one display and nothing to draw with (NoGL).
+const NoGLLibrary = "libEGL_accesskiosk_nogl.so"
+
+// NoGLEnv names the no-GL library bin/kiosk uses instead of the installed
+// one: tests (webkittest builds one), and bin/kiosk run from the tree.
+const NoGLEnv = "ACCESSKIOSK_NOGL"
+
 // Part names a part of the window for Rect.
 type Part int
 

@@ -168,16 +168,13 @@ func Do(t testing.TB, f func()) {
 // that mode runs the test binary again with it.
 const WebGLEnv = "WEBKITTEST_WEBGL"
 
-// NoGLEnv is kiosk/shell's: the no-GL vendor library bin/kiosk uses.
-const NoGLEnv = "ACCESSKIOSK_NOGL"
-
 // setupGL gives this process's web processes, and those of the kiosks it
 // starts, what an installed kiosk's get by default (webgl: false): the
 // no-GL vendor, built from kiosk/webkit/nogl into a temporary directory
 // it returns. With WebGLEnv=1, the system's driver instead.
 func setupGL() (string, error) {
 	if os.Getenv(WebGLEnv) == "1" {
-		os.Unsetenv(NoGLEnv)
+		os.Unsetenv(webkit.NoGLEnv)
 		os.Unsetenv("__EGL_VENDOR_LIBRARY_FILENAMES")
 		return "", nil
 	}
@@ -203,6 +200,6 @@ func setupGL() (string, error) {
 		os.RemoveAll(dir)
 		return "", err
 	}
-	os.Setenv(NoGLEnv, lib) // for the kiosks the tests start
+	os.Setenv(webkit.NoGLEnv, lib) // for the kiosks the tests start
 	return dir, nil
 }
